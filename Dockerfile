@@ -1,0 +1,18 @@
+# One image for web, worker and beat. GOV.UK Frontend comes from npm at build time; nothing built is committed.
+FROM node:22-bookworm-slim AS assets
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DEBUG=0
+WORKDIR /app
+COPY pyproject.toml README.md ./
+RUN pip install --no-cache-dir -e .
+COPY . .
+COPY --from=assets /app/node_modules ./node_modules
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
+RUN useradd --system --home /app registry && chown -R registry /app
+USER registry
+EXPOSE 8000
+CMD ["gunicorn", "sharing_registry.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

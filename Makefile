@@ -1,0 +1,52 @@
+# The few commands the README names. Each one sets up what it needs (virtualenv, packages, GOV.UK Frontend).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test bench install assets lint worker beat screenshots clean
+
+install: $(VENV)/.installed assets
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+assets: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json | $(VENV)/.installed
+	scripts/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## make run: migrate, load demo data into an empty database, and serve http://127.0.0.1:8000
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: lint, check for missing migrations, and run the whole suite
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make bench: the benchmark suite against PostgreSQL (see README "Performance")
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+worker: install
+	$(VENV)/bin/celery -A sharing_registry worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A sharing_registry beat --loglevel=INFO
+
+screenshots: install
+	$(PY) scripts/screenshots.py
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

@@ -1,0 +1,83 @@
+from django.contrib.auth.models import Group
+from django.db import models
+from guardian.models import GroupObjectPermissionBase
+
+from .choices import AgencyKind, Classification, Role
+
+
+class Agency(models.Model):
+    """A public body or partner organisation that signs agreements and shares data."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=AgencyKind.choices)
+    ico_registration = models.CharField("ICO registration number", max_length=32, blank=True)
+    dpo_email = models.EmailField("Data Protection Officer email", blank=True)
+    siro_name = models.CharField("Senior Information Risk Owner", max_length=200, blank=True)
+    caldicott_guardian_name = models.CharField("Caldicott Guardian", max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+        permissions = [("manage_members", "Manage the agency's members")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(code=""), name="agency_code_not_empty"),
+            models.CheckConstraint(condition=models.Q(kind__in=AgencyKind.values), name="agency_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgencyRole(models.Model):
+    """The Django group that holds one role in one agency. A membership is a user in this group."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="roles")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="agency_role")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "role"], name="agency_role_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="agency_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency.code}:{self.role}"
+
+
+class Dataset(models.Model):
+    """A body of information an agency holds and may share, with its named data items."""
+
+    owner = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="datasets")
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    data_items = models.JSONField(default=list, blank=True, help_text="The named fields or items the dataset holds.")
+    special_category = models.BooleanField(default=False, help_text="Holds UK GDPR Article 9 special category data.")
+    criminal_offence = models.BooleanField(default=False, help_text="Holds UK GDPR Article 10 criminal offence data.")
+    classification = models.CharField(max_length=32, choices=Classification.choices, default=Classification.OFFICIAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(code=""), name="dataset_code_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgencyGroupObjectPermission(GroupObjectPermissionBase):
+    """Guardian's direct foreign-key permission model for agencies (indexed joins, no generic keys)."""
+
+    content_object = models.ForeignKey(Agency, on_delete=models.CASCADE)
+
+
+class DatasetGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Dataset, on_delete=models.CASCADE)

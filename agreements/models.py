@@ -1,0 +1,195 @@
+from django.conf import settings
+from django.db import models
+from guardian.models import GroupObjectPermissionBase
+
+from agencies.models import Agency, Dataset
+
+from .choices import AgreementStatus, Frequency, LegalBasisKind, Method, PeriodState, VersionState
+
+
+class LegalBasis(models.Model):
+    """A lawful basis, condition or statutory gateway, described in plain English. Loaded by a data migration."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    citation = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=LegalBasisKind.choices)
+    description = models.TextField(help_text="Plain English, for a frontline worker.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "code"]
+        verbose_name_plural = "legal bases"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=LegalBasisKind.values), name="basis_kind_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.citation}: {self.title}"
+
+
+class ReferenceCounter(models.Model):
+    """The last agreement number issued in a year, so that references are never reused."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Agreement(models.Model):
+    """An information-sharing agreement: a stable reference and lifecycle over signed versions of its terms.
+
+    `current_version` is the latest version (perhaps a draft amendment); `in_force_version` is the
+    version every party signed and that checks rely on while the agreement is active.
+    """
+
+    reference = models.CharField(max_length=32, unique=True)
+    lead_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="led_agreements")
+    status = models.CharField(max_length=16, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
+    current_version = models.ForeignKey(
+        "AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    in_force_version = models.ForeignKey(
+        "AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("sign_agreement", "Sign an agreement for a party agency"),
+            ("manage_agreement", "Suspend, reinstate or revoke an agreement"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=AgreementStatus.values), name="agreement_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="agreement_status_created")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class AgreementVersion(models.Model):
+    """One version of an agreement's terms. A signature binds to a version; amending makes a new one."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=VersionState.choices, default=VersionState.DRAFT)
+    title = models.CharField(max_length=200)
+    purpose = models.TextField()
+    start_date = models.DateField()
+    end_date = models.DateField()
+    review_date = models.DateField()
+    dpia_reference = models.CharField("DPIA reference", max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "number"], name="version_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")), name="version_end_after_start"
+            ),
+            models.CheckConstraint(condition=models.Q(state__in=VersionState.values), name="version_state_valid"),
+        ]
+        indexes = [models.Index(fields=["review_date"], name="version_review_date")]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.reference} v{self.number}"
+
+
+class Party(models.Model):
+    """An agency that is party to one version, and its signature of that version."""
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="parties")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="parties")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "agency__name"]
+        verbose_name_plural = "parties"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "agency"], name="party_unique"),
+            models.CheckConstraint(
+                condition=models.Q(signed_by__isnull=True, signed_at__isnull=True)
+                | models.Q(signed_by__isnull=False, signed_at__isnull=False),
+                name="party_signature_whole",
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "version"], name="party_agency_version")]
+
+    def __str__(self) -> str:
+        return f"{self.agency.code} on {self.version}"
+
+
+class Flow(models.Model):
+    """One dataset going one way, from a provider to a recipient, for a purpose, under named legal bases."""
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="flows")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="flows")
+    provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="flows_provided")
+    recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="flows_received")
+    purpose = models.TextField()
+    legal_bases = models.ManyToManyField(LegalBasis, related_name="flows")
+    data_items = models.JSONField(default=list, blank=True, help_text="A subset of the dataset's items.")
+    method = models.CharField(max_length=32, choices=Method.choices, default=Method.SECURE_EMAIL)
+    frequency = models.CharField(max_length=32, choices=Frequency.choices, default=Frequency.AS_NEEDED)
+    retention = models.CharField(max_length=200, blank=True, help_text="How long the recipient keeps it.")
+
+    class Meta:
+        ordering = ["version", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(provider=models.F("recipient")), name="flow_two_agencies"),
+            models.UniqueConstraint(fields=["version", "dataset", "provider", "recipient"], name="flow_unique"),
+        ]
+        indexes = [models.Index(fields=["provider", "recipient", "dataset"], name="flow_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.code}: {self.provider.code} → {self.recipient.code}"
+
+
+class AgreementPeriod(models.Model):
+    """A span of time in which a version was in force or suspended, so a check can ask about any date."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="periods")
+    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="periods")
+    state = models.CharField(max_length=16, choices=PeriodState.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="period_end_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["agreement"], condition=models.Q(ended_at__isnull=True), name="period_one_open"
+            ),
+        ]
+        indexes = [models.Index(fields=["version", "started_at"], name="period_version_started")]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id} {self.state} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AgreementGroupObjectPermission(GroupObjectPermissionBase):
+    """Guardian's direct foreign-key permission model for agreements."""
+
+    content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)

@@ -1,0 +1,78 @@
+"""Database triggers that make audit tables append-only, on SQLite and PostgreSQL.
+
+Migrations install them. On PostgreSQL they are ENABLE ALWAYS, so they fire even under
+`session_replication_role = replica`. Only the test suite's database flush lifts them.
+"""
+
+APPEND_ONLY_TABLES = ["audit_auditevent"]
+
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+"""
+
+
+def _pg_install(table: str) -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_append_only",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate",
+    ]
+
+
+def _sqlite_install(table: str) -> list[str]:
+    # SQLite has no TRUNCATE: "DELETE FROM t" with a DELETE trigger present deletes row by row, so it is refused too.
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'audit log is append-only: UPDATE on {table} refused'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'audit log is append-only: DELETE on {table} refused'); END",
+    ]
+
+
+def install_sql(vendor: str, tables: list[str] | None = None) -> list[str]:
+    tables = tables or APPEND_ONLY_TABLES
+    if vendor == "postgresql":
+        return [_PG_FUNCTION] + [sql for table in tables for sql in _pg_install(table)]
+    if vendor == "sqlite":
+        return [sql for table in tables for sql in _sqlite_install(table)]
+    raise NotImplementedError(f"append-only triggers are not written for {vendor}")
+
+
+def uninstall_sql(vendor: str, tables: list[str] | None = None) -> list[str]:
+    tables = tables or APPEND_ONLY_TABLES
+    if vendor == "postgresql":
+        return [
+            sql
+            for table in tables
+            for sql in (
+                f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+                f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+            )
+        ]
+    return [
+        sql
+        for table in tables
+        for sql in (f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete")
+    ]
+
+
+def install(connection, tables: list[str] | None = None) -> None:
+    with connection.cursor() as cursor:
+        for sql in install_sql(connection.vendor, tables):
+            cursor.execute(sql)
+
+
+def uninstall(connection, tables: list[str] | None = None) -> None:
+    with connection.cursor() as cursor:
+        for sql in uninstall_sql(connection.vendor, tables):
+            cursor.execute(sql)

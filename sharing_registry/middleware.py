@@ -1,0 +1,58 @@
+"""Request plumbing: a request id on every request, the audit context, and one log line per request."""
+
+import logging
+import time
+import uuid
+
+from audit import context
+
+logger = logging.getLogger("sharing_registry.request")
+
+
+def _client_ip(request) -> str | None:
+    # Behind a proxy, configure it to set X-Forwarded-For; REMOTE_ADDR is the proxy otherwise.
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")
+
+
+class RequestContextMiddleware:
+    """Gives each request a UUID (or keeps a well-formed X-Request-ID) and logs it when the response leaves."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        try:
+            request_id = str(uuid.UUID(incoming))
+        except ValueError:
+            request_id = str(uuid.uuid4())
+        request.request_id = request_id
+        started = time.perf_counter()
+        with context.bind(request_id=request_id, client_ip=_client_ip(request), actor=None, system_actor=""):
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            user = getattr(request, "user", None)
+            logger.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user": user.get_username() if user is not None and user.is_authenticated else None,
+                },
+            )
+        return response
+
+
+class ActorContextMiddleware:
+    """Puts the signed-in user into the audit context (DRF token users are set by the API layer)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            context.set_actor(request.user)
+        return self.get_response(request)

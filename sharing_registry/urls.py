@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import health, views
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("", include("agencies.api_urls")),
+    path("", include("agreements.api_urls")),
+    path("", include("audit.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    # GOV.UK Frontend's compiled CSS asks for fonts and images under /assets/.
+    re_path(r"^assets/(?P<path>.*)$", RedirectView.as_view(url="/static/govuk/assets/%(path)s", permanent=True)),
+    path("api/v1/", include(api_v1)),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("", views.dashboard, name="dashboard"),
+    path("", include("agencies.urls")),
+    path("", include("agreements.urls")),
+    path("", include("audit.urls")),
+]

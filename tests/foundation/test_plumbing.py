@@ -1,0 +1,70 @@
+import json
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+
+@pytest.mark.django_db
+class HealthTests:
+    def test_healthz_reports_database_and_broker(self, client):
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["database"]["ok"] is True
+        assert body["database"]["migrations_pending"] == 0
+        assert "broker" in body
+
+    def test_every_response_carries_a_request_id(self, client):
+        response = client.get("/healthz")
+        assert uuid.UUID(response["X-Request-ID"])
+
+    def test_a_well_formed_incoming_request_id_is_kept(self, client):
+        rid = str(uuid.uuid4())
+        response = client.get("/healthz", HTTP_X_REQUEST_ID=rid)
+        assert response["X-Request-ID"] == rid
+
+
+@pytest.mark.django_db
+class SchemaTests:
+    def test_schema_is_served_and_valid_openapi(self, client):
+        response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        assert response.status_code == 200
+        schema = json.loads(response.content)
+        assert schema["openapi"].startswith("3.")
+        assert schema["info"]["title"] == "Sharing Registry API"
+
+    def test_interactive_docs_are_beside_the_schema(self, client):
+        assert client.get("/api/v1/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+class AuthenticationTests:
+    def test_anonymous_api_request_gets_401_with_a_token_challenge(self):
+        response = APIClient().get("/api/v1/legal-bases/")
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+
+    def test_anonymous_browser_request_is_sent_to_sign_in(self, client):
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+    def test_sign_in_page_renders(self, client):
+        response = client.get("/accounts/login/")
+        assert response.status_code == 200
+        assert b"Sign in" in response.content
+
+    def test_token_from_drf_create_token_authenticates(self):
+        from django.core.management import call_command
+
+        get_user_model().objects.create_user("ada", password="a-long-passphrase")
+        from io import StringIO
+
+        out = StringIO()
+        call_command("drf_create_token", "ada", stdout=out)
+        key = out.getvalue().split()[2]
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert client.get("/api/v1/legal-bases/").status_code == 200
