@@ -74,3 +74,9 @@ def _append_only_triggers(request):
     if transactional:
         with request.getfixturevalue("django_db_blocker").unblock():
             triggers.uninstall(connection)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Users are made in nearly every test; the production hasher's deliberate slowness only costs time here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

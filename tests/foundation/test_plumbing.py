@@ -68,3 +68,13 @@ class AuthenticationTests:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         assert client.get("/api/v1/legal-bases/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_schema_generates_without_warnings_and_validates(tmp_path):
+    """Outside tools are pointed at /api/v1/schema/: it must be valid OpenAPI and describe every endpoint."""
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert "/api/v1/checks/" in target.read_text()

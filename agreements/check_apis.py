@@ -1,0 +1,96 @@
+"""POST /api/v1/checks/: the frontline question, for other systems."""
+
+import datetime as dt
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import decisions
+
+EARLIEST_CHECK = dt.date(2000, 1, 1)
+LATEST_CHECK = dt.date(2100, 12, 31)
+
+
+class CheckInputSerializer(serializers.Serializer):
+    provider = serializers.SlugField(max_length=64, help_text="Code of the agency that holds the data.")
+    recipient = serializers.SlugField(max_length=64, help_text="Code of the agency that would receive it.")
+    dataset = serializers.SlugField(max_length=64)
+    purpose = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    on = serializers.DateField(required=False, help_text="The date the sharing would happen. Defaults to today.")
+    data_items = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, max_length=200,
+        help_text="The items you want to share; the answer says whether the agreement covers them all.",
+    )
+
+    def validate_on(self, value: dt.date) -> dt.date:
+        if not EARLIEST_CHECK <= value <= LATEST_CHECK:
+            raise serializers.ValidationError(
+                f"Give a date between {EARLIEST_CHECK:%d/%m/%Y} and {LATEST_CHECK:%d/%m/%Y}."
+            )
+        return value
+
+
+class LegalBasisBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    citation = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+
+
+class CheckOutputSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Plain English, naming the agreement and the legal bases.")
+    next_step = serializers.CharField()
+    agreement = serializers.CharField(allow_null=True)
+    agreement_title = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True)
+    legal_bases = serializers.SerializerMethodField()
+    legal_basis_details = LegalBasisBriefSerializer(source="legal_bases", many=True)
+    purposes = serializers.ListField(child=serializers.CharField())
+    data_items = serializers.ListField(child=serializers.CharField())
+    method = serializers.CharField(allow_null=True)
+    frequency = serializers.CharField(allow_null=True)
+    retention = serializers.CharField(allow_null=True)
+    contact = serializers.CharField(allow_null=True, help_text="The provider's Data Protection Officer.")
+    warnings = serializers.ListField(child=serializers.CharField())
+    outcome = serializers.CharField()
+    on = serializers.DateField()
+    checked_at = serializers.DateTimeField(default_timezone=dt.UTC)
+    event = serializers.IntegerField(help_text="The seq of the audit event that records this check.")
+
+    def get_legal_bases(self, decision) -> list[str]:
+        return [basis.code for basis in decision.legal_bases]
+
+
+class CheckApi(APIView):
+    """May `provider` share `dataset` with `recipient` (on a date)? Every check is audited."""
+
+    @extend_schema(
+        request=CheckInputSerializer,
+        responses={200: CheckOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "A discharge summary",
+                request_only=True,
+                value={"provider": "mft", "recipient": "manchester-cc", "dataset": "mft-discharge-summaries"},
+            )
+        ],
+    )
+    def post(self, request):
+        data = CheckInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = data.validated_data
+        if not decisions.caller_may_check(
+            user=request.user, provider=question["provider"], recipient=question["recipient"]
+        ):
+            raise PermissionDenied(
+                "You can check sharing only for an agency you belong to (as the provider or the recipient)."
+            )
+        try:
+            decision = decisions.check(**question)
+        except decisions.UnknownCodes as exc:
+            raise ValidationError(exc.errors) from exc
+        return Response(CheckOutputSerializer(decision).data, status=status.HTTP_200_OK)
