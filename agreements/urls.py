@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import check_views
+
+urlpatterns = [
+    path("check/", check_views.check_page, name="check"),
+]

@@ -1,0 +1,124 @@
+"""The frontline page "Can I share?". Works without JavaScript and on a phone-sized screen."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import render
+from django.utils import timezone
+
+from agencies.models import Agency, Dataset
+from agencies.selectors import user_agency_ids
+
+from . import decisions
+from .check_apis import EARLIEST_CHECK, LATEST_CHECK
+from .models import Flow
+
+SUGGESTIONS = 8
+
+
+def _find(model, text: str, *, extra: Q | None = None):
+    """One agency or dataset by code, exact name or a unique part of its name; else a friendly error."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("Enter an agency" if model is Agency else "Enter the information you want to share")
+    qs = model.objects.filter(extra or Q())
+    exact = list(qs.filter(Q(code=text) | Q(name__iexact=text))[:2])
+    if len(exact) == 1:
+        return exact[0]
+    matches = list(qs.filter(name__icontains=text).order_by("name")[: SUGGESTIONS + 1])
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ValidationError(f"Nothing matches “{text}”. Check the spelling, or choose from the list")
+    names = ", ".join(m.name for m in matches[:SUGGESTIONS])
+    raise ValidationError(f"More than one matches “{text}”: {names}. Type more of the name")
+
+
+class CheckForm(forms.Form):
+    provider = forms.ChoiceField(label="Your agency", error_messages={
+        "required": "Choose your agency", "invalid_choice": "Choose one of your own agencies"})
+    recipient = forms.CharField(label="Who do you want to share with?", max_length=200,
+                                help_text="Start typing the agency’s name",
+                                error_messages={"required": "Enter the agency you want to share with"})
+    dataset = forms.CharField(label="What information do you want to share?", max_length=200,
+                              help_text="The dataset, for example “Smoking and home fire risk”",
+                              error_messages={"required": "Enter the information you want to share"})
+    purpose = forms.CharField(label="Why do you want to share it? (optional)", required=False, max_length=1000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    on = forms.DateField(label="When will you share it? (optional)", required=False,
+                         help_text="Leave blank for today. For example, 27/3/2026",
+                         input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"],
+                         error_messages={"invalid": "Enter a real date, for example 27/3/2026"})
+
+    def __init__(self, *args, agencies: list[Agency], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agencies = {a.code: a for a in agencies}
+        self.fields["provider"].choices = [(a.code, a.name) for a in agencies]
+        if len(agencies) == 1:
+            self.fields["provider"].initial = agencies[0].code
+
+    def clean_on(self):
+        value = self.cleaned_data.get("on")
+        if value and not EARLIEST_CHECK <= value <= LATEST_CHECK:
+            raise ValidationError(f"Enter a date between {EARLIEST_CHECK:%d/%m/%Y} and {LATEST_CHECK:%d/%m/%Y}")
+        return value
+
+    def clean_recipient(self):
+        return _find(Agency, self.cleaned_data["recipient"], extra=Q(active=True))
+
+    def clean(self):
+        cleaned = super().clean()
+        provider = self.agencies.get(cleaned.get("provider", ""))
+        if provider and "dataset" in cleaned:
+            try:
+                cleaned["dataset"] = _find(Dataset, cleaned["dataset"], extra=Q(owner=provider))
+            except ValidationError as exc:
+                self.add_error("dataset", exc)
+        recipient = cleaned.get("recipient")
+        if provider and isinstance(recipient, Agency) and recipient.pk == provider.pk:
+            self.add_error("recipient", "Choose a different agency from your own")
+        return cleaned
+
+
+def _askable_agencies(user) -> list[Agency]:
+    """The agencies a user may check for: their own; every agency for auditors and superusers."""
+    if user.is_superuser:
+        return list(Agency.objects.filter(active=True).order_by("name"))
+    return list(Agency.objects.filter(pk__in=user_agency_ids(user), active=True).order_by("name"))
+
+
+def _suggestions(agencies: list[Agency]) -> dict:
+    """Names for the browser's own type-ahead (datalist): partners first, and the agencies' datasets."""
+    ids = [a.pk for a in agencies]
+    partner_ids = Flow.objects.filter(Q(provider_id__in=ids) | Q(recipient_id__in=ids)).values("recipient_id")
+    partners = Agency.objects.filter(Q(pk__in=partner_ids) & ~Q(pk__in=ids), active=True).order_by("name")
+    datasets = Dataset.objects.filter(owner_id__in=ids).order_by("name")
+    return {
+        "partner_names": list(partners.values_list("name", flat=True)[:200]),
+        "dataset_names": list(datasets.values_list("name", flat=True)[:200]),
+    }
+
+
+@login_required
+def check_page(request):
+    agencies = _askable_agencies(request.user)
+    context = {"agencies": agencies, "today": timezone.localdate()}
+    if not agencies:
+        return render(request, "agreements/check.html", {**context, "no_agency": True}, status=403)
+    form = CheckForm(request.POST or None, agencies=agencies)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        context["decision"] = decisions.check(
+            provider=data["provider"],
+            recipient=data["recipient"].code,
+            dataset=data["dataset"].code,
+            purpose=data["purpose"],
+            on=data["on"] or None,
+        )
+        context["asked"] = {"recipient": data["recipient"], "dataset": data["dataset"], "on": data["on"]}
+    context.update(form=form, **_suggestions(agencies))
+    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    return render(request, "agreements/check.html", context, status=status)
