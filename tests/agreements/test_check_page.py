@@ -48,7 +48,9 @@ class CheckPageTests:
         assert "was not yet in force" in page or "does not start" in page
 
     def test_errors_are_shown_and_input_kept(self, frontline):
-        response = frontline.post("/check/", {"provider": "mcc", "recipient": "Atlantis", "dataset": "", "on": "31/2/2026"})
+        response = frontline.post(
+            "/check/", {"provider": "mcc", "recipient": "Atlantis", "dataset": "", "on": "31/2/2026"}
+        )
         page = response.content.decode()
         assert response.status_code == 400
         assert "There is a problem" in page
