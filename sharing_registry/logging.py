@@ -10,7 +10,8 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = context.current().request_id or None
+        if not getattr(record, "request_id", None):
+            record.request_id = context.current().request_id or None
         return True
 
 

@@ -36,6 +36,7 @@ class RequestContextMiddleware:
             logger.info(
                 "request",
                 extra={
+                    "request_id": request_id,
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,

@@ -78,3 +78,16 @@ def test_schema_generates_without_warnings_and_validates(tmp_path):
     target = tmp_path / "schema.yml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     assert "/api/v1/checks/" in target.read_text()
+
+
+@pytest.mark.django_db
+def test_one_structured_log_line_per_request_carries_the_request_id(client, caplog):
+    from sharing_registry.logging import JsonFormatter
+
+    with caplog.at_level("INFO", logger="sharing_registry.request"):
+        response = client.get("/healthz")
+    lines = [r for r in caplog.records if r.name == "sharing_registry.request"]
+    assert len(lines) == 1
+    logged = json.loads(JsonFormatter().format(lines[0]))
+    assert logged["request_id"] == response["X-Request-ID"]
+    assert logged["path"] == "/healthz" and logged["status"] == 200 and logged["method"] == "GET"

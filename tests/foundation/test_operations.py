@@ -1,0 +1,60 @@
+"""Operations: /healthz when things are down, and the shape of the production stack."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HEALTHZ = (
+    "import django, json; django.setup();"
+    "from django.test import Client;"
+    "r = Client().get('/healthz');"
+    "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
+)
+
+
+def run_healthz(**env) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", HEALTHZ],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "sharing_registry.settings", **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class HealthzFailureTests:
+    def test_database_down_gives_503_not_a_crash(self, tmp_path):
+        answer = run_healthz(DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/none.sqlite3", CELERY_BROKER_URL="")
+        assert answer["status"] == 503
+        assert answer["body"]["database"]["ok"] is False
+        assert answer["body"]["status"] == "down"
+
+    def test_broker_down_is_reported_while_the_app_keeps_serving(self, tmp_path):
+        # Nothing listens on port 1: the broker is configured but unreachable.
+        answer = run_healthz(
+            DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", CELERY_BROKER_URL="redis://127.0.0.1:1/0"
+        )
+        assert answer["status"] == 200
+        assert answer["body"]["broker"] == {"ok": False, "configured": True, "error": answer["body"]["broker"]["error"]}
+        assert answer["body"]["status"] == "degraded"
+
+
+class ComposeFileTests:
+    def test_compose_runs_every_service_with_a_healthcheck(self):
+        compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+        services = compose["services"]
+        assert set(services) == {"db", "redis", "web", "worker", "beat"}
+        for name, service in services.items():
+            assert "healthcheck" in service, name
+        assert "gunicorn" in services["web"]["command"] and "migrate" in services["web"]["command"]
+        assert services["worker"]["command"][:4] == ["celery", "-A", "sharing_registry", "worker"]
+        assert services["beat"]["command"][:4] == ["celery", "-A", "sharing_registry", "beat"]
+        # web, worker and beat run the same image with the same settings
+        assert services["web"]["image"] == services["worker"]["image"] == services["beat"]["image"]
+        assert services["worker"]["environment"]["CELERY_BROKER_URL"] == "redis://redis:6379/0"
