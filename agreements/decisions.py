@@ -131,8 +131,10 @@ def _names(items: list[str]) -> str:
 
 def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime):
     """Every flow that could bear on the question, each with the period that covered `moment`. One query."""
-    covering = AgreementPeriod.objects.filter(version=OuterRef("version"), started_at__lte=moment).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=moment)
+    covering = (
+        AgreementPeriod.objects.filter(version=OuterRef("version"), started_at__lte=moment)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=moment))
+        .order_by("-started_at")
     )
     last_period = AgreementPeriod.objects.filter(agreement=OuterRef("version__agreement")).order_by("-started_at")
     first_start = AgreementPeriod.objects.filter(agreement=OuterRef("version__agreement")).order_by("started_at")

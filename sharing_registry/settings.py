@@ -95,7 +95,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
-GUARDIAN_ANONYMOUS_USER_NAME = None  # anonymous visitors get no object permissions at all
+ANONYMOUS_USER_NAME = None  # guardian: anonymous visitors get no object permissions, and no AnonymousUser row
 GUARDIAN_RAISE_403 = False
 
 AUTH_PASSWORD_VALIDATORS = [
