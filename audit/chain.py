@@ -322,10 +322,11 @@ def _walk_chain(trusted: dict[str, Ed25519PublicKey]) -> int:
             cp = next(checkpoints, None)
         prev, last_seq, expected = stored_hash, seq, expected + 1
     if cp is not None:
-        first_missing = cp[2] if last_seq is None else last_seq
+        # The removed events are gone; seqs only grow, so the first of them follows the last one left.
+        first_missing = cp[2] if last_seq is None else min(last_seq + 1, cp[2])
         raise _Failure(first_missing, f"the chain ends at position {expected - 1} (seq {last_seq}) but signed "
-                                      f"checkpoint {cp[0]} covers position {cp[1]} (seq {cp[2]}): events after "
-                                      f"seq {last_seq} were removed from the end")
+                                      f"checkpoint {cp[0]} covers position {cp[1]} (seq {cp[2]}): events from "
+                                      f"seq {first_missing} to seq {cp[2]} were removed from the end")
     return expected - 1
 
 
