@@ -132,7 +132,7 @@ class EventListApi(generics.ListAPIView):
         filters, _ = _filters(EventFilterSerializer, request)
         page = self.paginate_queryset(event_list(user=request.user, filters=filters))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events",
+        record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=request.user,
                detail={"filters": filters.as_detail(), "count": response.data["count"], "via": "api"})
         return response
 
