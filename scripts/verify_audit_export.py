@@ -7,8 +7,9 @@ EXPORT.jsonl is `GET /api/v1/audit/export/?format=jsonl`; CHECKPOINTS.json is `G
 (a page, a list, or JSON Lines; give the option more than once for several pages); KEY is the `public_key`
 (base64) from `GET /api/v1/audit/public-key/`, a PEM file, or that endpoint's JSON saved to a file.
 
-It checks that every event's hash covers its content, that events at consecutive positions link, that every
-checkpoint is signed by the key, and that the chain meets each checkpoint inside the segment. Exit 0 with
+It checks that every event's hash covers its content, that events at consecutive positions link (and, unless
+--filtered, that no position is missing), that every checkpoint is signed by the key, and that the chain meets
+each checkpoint inside the segment. Exit 0 with
 `OK <n> events`, else 1 naming the first bad seq. The algorithm is in docs/audit.md.
 """
 
@@ -86,7 +87,8 @@ class Bad(Exception):
         self.seq, self.message = seq, message
 
 
-def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicKey) -> tuple[int, list[str]]:
+def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicKey, *,
+           filtered: bool = False) -> tuple[int, list[str]]:
     notes: list[str] = []
     key_id = key_id_for(public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
     # 1. Each event: its hash covers its content and its prev_hash. Keep only the small chain tuple in memory.
@@ -114,6 +116,9 @@ def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicK
             if prev_hash != chain[index - 1][3]:
                 raise Bad(seq, f"seq {seq} does not follow the event before it (position {position - 1})")
         else:
+            if index and not filtered:
+                raise Bad(seq, f"positions {chain[index - 1][0] + 1}..{position - 1} are missing before seq {seq} "
+                               "(if the export was filtered, pass --filtered)")
             runs += 1
             if position == 1 and prev_hash != GENESIS_HASH:
                 raise Bad(seq, "the first event of the chain does not start from the genesis hash")
@@ -149,9 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("export", help="the JSON Lines export")
     parser.add_argument("--checkpoints", action="append", default=[], help="checkpoints JSON (repeatable)")
     parser.add_argument("--public-key", required=True, help="base64 raw key, a PEM file, or /audit/public-key/ JSON")
+    parser.add_argument("--filtered", action="store_true",
+                        help="the export was filtered (by agency, action...), so gaps between positions are expected")
     args = parser.parse_args(argv)
     try:
-        count, notes = verify(args.export, load_checkpoints(args.checkpoints), load_public_key(args.public_key))
+        count, notes = verify(args.export, load_checkpoints(args.checkpoints), load_public_key(args.public_key),
+                              filtered=args.filtered)
     except Bad as bad:
         print(f"FAILED at seq {bad.seq}: {bad.message}")
         return 1
