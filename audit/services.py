@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from . import context
 from .choices import AuditAction
 from .models import AuditEvent
 
+logger = logging.getLogger(__name__)
+
 SYSTEM_ACTOR = "system"
+_ACTIONS = frozenset(AuditAction.values)
 
 
 def _json_safe(detail: dict[str, Any]) -> dict[str, Any]:
     # Dates, UUIDs and Decimals become strings, so the stored JSON hashes the same on every database.
-    return json.loads(json.dumps(detail, cls=DjangoJSONEncoder))
+    # NaN and infinities are not JSON: refuse them here rather than fail in the database.
+    return json.loads(json.dumps(detail, cls=DjangoJSONEncoder, allow_nan=False))
 
 
 def record(
@@ -32,7 +40,11 @@ def record(
 
     `actor` defaults to the user in the audit context; with none, the named system actor is recorded.
     `agency` is the agency the event concerns (an Agency, or None); its code is frozen into the row.
+    The INSERT is all a writer pays: the event is sealed into the hash chain after it commits (audit.chain).
     """
+    action = str(action)
+    if action not in _ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to audit.choices.AuditAction")
     ctx = context.current()
     if actor is None:
         actor = ctx.actor
@@ -40,15 +52,63 @@ def record(
         actor = None
     actor_name = actor.get_username() if actor is not None else (ctx.system_actor or SYSTEM_ACTOR)
     event = AuditEvent.objects.create(
-        action=str(action),
+        action=action,
         actor=actor,
         actor_name=actor_name[:150],
         agency_id=getattr(agency, "pk", None),
-        agency_code=getattr(agency, "code", "") or "",
-        object_type=object_type,
+        agency_code=(getattr(agency, "code", "") or "")[:64],
+        object_type=str(object_type)[:64],
         object_ref=str(object_ref)[:128],
         detail=_json_safe(detail or {}),
-        request_id=ctx.request_id or "",
-        client_ip=ctx.client_ip,
+        request_id=(ctx.request_id or "")[:64],
+        client_ip=ctx.client_ip or None,
     )
+    if settings.AUDIT_SEAL_ON_COMMIT:
+        _seal_after_commit()
     return event
+
+
+def _seal_now() -> None:
+    from .chain import seal_pending
+
+    try:
+        seal_pending()
+    except Exception:  # the event is committed either way; the next run (or verify_audit) seals it
+        logger.exception("sealing the audit log after commit failed")
+
+
+def _seal_after_commit() -> None:
+    """Seal once the transaction commits (embedded default, no broker). One callback per transaction."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block and any(entry[1] is _seal_now for entry in conn.run_on_commit):
+        return
+    transaction.on_commit(_seal_now)
+
+
+def verification_run() -> Any:
+    """Verify the whole log, keep the result for the auditors' page, and then audit the run itself.
+
+    The `audit.verified` / `audit.verify_failed` event is written after the walk, so it lies outside the range
+    it vouches for and cannot disturb it; the next run seals and checks it like any other event.
+    """
+    from .chain import verify
+    from .models import AuditVerification
+
+    result = verify()
+    AuditVerification.objects.create(
+        ok=result.ok,
+        events=result.events,
+        first_bad_seq=result.first_bad_seq,
+        message=result.summary,
+        duration_ms=int(result.seconds * 1000),
+    )
+    with context.system("verify_audit") if context.current().actor is None else contextlib.nullcontext():
+        record(
+            action=AuditAction.AUDIT_VERIFIED if result.ok else AuditAction.AUDIT_VERIFY_FAILED,
+            object_type="audit_log",
+            object_ref="chain",
+            detail={"events": result.events, "first_bad_seq": result.first_bad_seq, "message": result.message,
+                    "seconds": round(result.seconds, 3)},
+        )
+    return result
+

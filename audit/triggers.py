@@ -4,7 +4,8 @@ Migrations install them. On PostgreSQL they are ENABLE ALWAYS, so they fire even
 `session_replication_role = replica`. Only the test suite's database flush lifts them.
 """
 
-APPEND_ONLY_TABLES = ["audit_auditevent"]
+# Every append-only table: the events, their seals and checkpoints, and the record of verification runs.
+APPEND_ONLY_TABLES = ["audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditverification"]
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -185,6 +185,16 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Sharing Registry <no-reply@shari
 # Audit: the key that signs checkpoints lives outside the database.
 AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", "")
 AUDIT_SIGNING_KEY_FILE = Path(env("AUDIT_SIGNING_KEY_FILE", str(BASE_DIR / ".audit_signing_key")))
+AUDIT_SIGNING_KEY_GENERATE = DEBUG  # only a DEBUG run may fall back to the generated development key file
+# Sealing (docs/audit.md): inline after each commit when tasks run eagerly, else the beat task every few seconds.
+AUDIT_SEAL_ON_COMMIT = env_bool("AUDIT_SEAL_ON_COMMIT", CELERY_TASK_ALWAYS_EAGER)
+AUDIT_SEAL_INTERVAL_SECONDS = env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)
+AUDIT_SEAL_WINDOW_SECONDS = env_int("AUDIT_SEAL_WINDOW_SECONDS", 60)
+AUDIT_LATE_COMMIT_SECONDS = env_int("AUDIT_LATE_COMMIT_SECONDS", 600)
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 10)
+CELERY_BEAT_SCHEDULE = {
+    "audit-seal": {"task": "audit.seal", "schedule": AUDIT_SEAL_INTERVAL_SECONDS, "options": {"expires": 30}},
+}
 
 # Checks: how long past its review date an agreement may still be relied on.
 REVIEW_GRACE_DAYS = env_int("REVIEW_GRACE_DAYS", 90)

@@ -1,0 +1,248 @@
+"""The auditors' API: events, the streamed export, signed checkpoints and the public key that checks them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import generics, permissions, serializers
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import context, export, keys
+from .chain import canonical_at
+from .choices import AuditAction
+from .selectors import EventFilters, checkpoint_list, event_list, is_auditor
+from .services import record
+
+
+class IsAuditor(permissions.BasePermission):
+    message = "Only auditors and superusers may read the audit log."
+
+    def has_permission(self, request, view) -> bool:
+        return is_auditor(user=request.user)
+
+
+AUDITOR_PERMISSIONS = [permissions.IsAuthenticated, IsAuditor]
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DateOrDateTimeField(serializers.Field):
+    """Accepts 2026-11-24 or 2026-11-24T10:00:00Z. A date means its start (for `since`) or its end (for `until`)."""
+
+    default_error_messages = {"invalid": "Enter a date (2026-11-24) or a date and time (2026-11-24T10:00:00Z)."}
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = str(data).strip()
+        try:
+            if len(text) == 10:
+                day = dt.date.fromisoformat(text)
+                if self.end_of_day:
+                    day += dt.timedelta(days=1)
+                return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+            if "T" in text:
+                text = text.replace(" ", "+")  # an unencoded "+01:00" arrives as " 01:00"
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            self.fail("invalid")
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class EventFilterSerializer(serializers.Serializer):
+    since = DateOrDateTimeField(required=False, help_text="Events at or after this date or time.")
+    until = DateOrDateTimeField(required=False, end_of_day=True,
+                                help_text="Events before this time; a date includes that whole day.")
+    agency = serializers.SlugField(required=False, max_length=64, help_text="Agency code.")
+    action = serializers.ChoiceField(choices=AuditAction.choices, required=False)
+    actor = serializers.CharField(required=False, max_length=150, help_text="Username, or a system actor's name.")
+    object_type = serializers.CharField(required=False, max_length=64)
+    object_ref = serializers.CharField(required=False, max_length=128)
+
+    def validate(self, attrs):
+        if attrs.get("since") and attrs.get("until") and attrs["until"] <= attrs["since"]:
+            raise serializers.ValidationError({"until": ["The end of the range must be after its start."]})
+        return attrs
+
+
+class ExportFilterSerializer(EventFilterSerializer):
+    format = serializers.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], default="csv")
+
+
+def _filters(serializer_class, request) -> tuple[EventFilters, dict]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return EventFilters(**{key: value for key, value in data.items() if key != "format"}), data
+
+
+class EventOutputSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    at = serializers.SerializerMethodField()
+    actor = serializers.CharField(source="actor_name")
+    agency = serializers.CharField(source="agency_code")
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_ref = serializers.CharField()
+    detail = serializers.JSONField()
+    hash = serializers.SerializerMethodField()
+    prev_hash = serializers.SerializerMethodField()
+    position = serializers.SerializerMethodField()
+    request_id = serializers.CharField()
+
+    def get_at(self, event) -> str:
+        return canonical_at(event.at)
+
+    def get_hash(self, event) -> str | None:
+        seal = getattr(event, "seal", None)
+        return seal.hash if seal else None
+
+    def get_prev_hash(self, event) -> str | None:
+        seal = getattr(event, "seal", None)
+        return seal.prev_hash if seal else None
+
+    def get_position(self, event) -> int | None:
+        seal = getattr(event, "seal", None)
+        return seal.position if seal else None
+
+
+@extend_schema(parameters=[EventFilterSerializer])
+class EventListApi(generics.ListAPIView):
+    """Audit events of the agencies you audit (all of them for a superuser), oldest first.
+
+    `hash` and `prev_hash` are null until the event is sealed into the chain (within seconds). The search
+    itself is recorded as an `audit.viewed` event.
+    """
+
+    permission_classes = AUDITOR_PERMISSIONS
+    serializer_class = EventOutputSerializer
+    filter_backends: list = []
+
+    def list(self, request, *args, **kwargs):
+        filters, _ = _filters(EventFilterSerializer, request)
+        page = self.paginate_queryset(event_list(user=request.user, filters=filters))
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=request.user,
+               detail={"filters": filters.as_detail(), "count": response.data["count"], "via": "api"})
+        return response
+
+
+class _PassthroughRenderer(BaseRenderer):
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+class CSVRenderer(_PassthroughRenderer):
+    media_type, format = "text/csv", "csv"
+
+
+class JSONLinesRenderer(_PassthroughRenderer):
+    media_type, format = "application/x-ndjson", "jsonl"
+
+
+@extend_schema(
+    parameters=[ExportFilterSerializer],
+    responses={
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A header row, then one event a row."),
+        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="One JSON event a line."),
+        400: OpenApiResponse(description="A filter was not understood."),
+    },
+)
+class EventExportApi(APIView):
+    """Stream the events you may read as CSV or JSON Lines, with constant memory however many rows match.
+
+    The export is recorded as `audit.exported` with its filters and row count once the stream ends. JSON Lines
+    carry every hashed field, so a segment can be checked offline with scripts/verify_audit_export.py.
+    """
+
+    permission_classes = AUDITOR_PERMISSIONS
+    renderer_classes = [JSONRenderer, CSVRenderer, JSONLinesRenderer]
+
+    def get(self, request):
+        filters, data = _filters(ExportFilterSerializer, request)
+        kind = data["format"]
+        events = event_list(user=request.user, filters=filters)
+        counter = [0]
+        lines = export.csv_lines(events, counter) if kind == "csv" else export.jsonl_lines(events, counter)
+        ctx = context.current()
+        user = request.user
+
+        def finished(rows: int, complete: bool) -> None:
+            # The response streams after the view returns, outside the request's context: restore it.
+            with context.bind(actor=user, request_id=ctx.request_id, client_ip=ctx.client_ip):
+                record(action=AuditAction.AUDIT_EXPORTED, object_type="audit_log", object_ref=kind,
+                       detail={"format": kind, "filters": filters.as_detail(), "rows": rows, "complete": complete})
+
+        response = StreamingHttpResponse(
+            export.stream(lines, finished, counter),
+            content_type="text/csv; charset=utf-8" if kind == "csv" else "application/x-ndjson; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+
+class CheckpointOutputSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    head_seq = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    seq_high = serializers.IntegerField()
+    created_at = serializers.SerializerMethodField()
+    key_id = serializers.CharField()
+    signature = serializers.CharField()
+
+    def get_created_at(self, checkpoint) -> str:
+        return canonical_at(checkpoint.created_at)
+
+
+class CheckpointFilterSerializer(serializers.Serializer):
+    position_from = serializers.IntegerField(required=False, min_value=0)
+    position_to = serializers.IntegerField(required=False, min_value=0)
+
+
+@extend_schema(parameters=[CheckpointFilterSerializer])
+class CheckpointListApi(generics.ListAPIView):
+    """Signed checkpoints of the chain head, in chain order, for checking an export offline."""
+
+    permission_classes = AUDITOR_PERMISSIONS
+    serializer_class = CheckpointOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        serializer = CheckpointFilterSerializer(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return checkpoint_list(**serializer.validated_data)
+
+
+class PublicKeyOutputSerializer(serializers.Serializer):
+    algorithm = serializers.CharField()
+    key_id = serializers.CharField()
+    public_key = serializers.CharField(help_text="Base64 of the raw 32-byte Ed25519 public key.")
+    public_key_pem = serializers.CharField()
+
+
+class PublicKeyApi(APIView):
+    """The public half of the checkpoint signing key."""
+
+    permission_classes = AUDITOR_PERMISSIONS
+
+    @extend_schema(responses=PublicKeyOutputSerializer)
+    def get(self, request):
+        key = keys.signing_key()
+        return Response(PublicKeyOutputSerializer({
+            "algorithm": "Ed25519", "key_id": key.key_id, "public_key": keys.public_key_base64(key),
+            "public_key_pem": keys.public_key_pem(key),
+        }).data)

@@ -1,0 +1,98 @@
+"""Reads of the audit log, limited to what the user may see.
+
+Auditors see the events of the agencies where they hold the `auditor` role; superusers see everything. The
+audit app imports no other app: it reaches agencies through the `agency` relation ('agencies.Agency').
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from .models import AuditCheckpoint, AuditEvent, AuditVerification
+
+AUDITOR_ROLE = "auditor"
+
+
+def _agency_model():
+    return AuditEvent._meta.get_field("agency").related_model
+
+
+def audited_agencies(*, user: Any) -> QuerySet:
+    """The agencies whose events `user` may read (every agency for a superuser)."""
+    agencies = _agency_model().objects.order_by("name")
+    if user.is_superuser:
+        return agencies
+    return agencies.filter(roles__role=AUDITOR_ROLE, roles__group__user=user)
+
+
+def is_auditor(*, user: Any) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or audited_agencies(user=user).exists()
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    agency: str = ""
+    action: str = ""
+    actor: str = ""
+    object_type: str = ""
+    object_ref: str = ""
+
+    def as_detail(self) -> dict[str, str]:
+        """The filters in use, for the audit event that records the search."""
+        values = {
+            "since": self.since.isoformat() if self.since else "",
+            "until": self.until.isoformat() if self.until else "",
+            "agency": self.agency,
+            "action": self.action,
+            "actor": self.actor,
+            "object_type": self.object_type,
+            "object_ref": self.object_ref,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def event_list(*, user: Any, filters: EventFilters | None = None, newest_first: bool = False) -> QuerySet:
+    """Events `user` may read, filtered, with their seals joined (one query, indexed on agency/action/at)."""
+    filters = filters or EventFilters()
+    events = AuditEvent.objects.select_related("seal")
+    if not user.is_superuser:
+        events = events.filter(agency_id__in=audited_agencies(user=user).order_by().values("pk"))
+    if filters.since:
+        events = events.filter(at__gte=filters.since)
+    if filters.until:
+        events = events.filter(at__lt=filters.until)
+    if filters.agency:
+        events = events.filter(agency_id__in=_agency_model().objects.filter(code=filters.agency).values("pk"))
+    if filters.action:
+        events = events.filter(action=filters.action)
+    if filters.actor:
+        # A person's events by their account (indexed on actor, at); a system actor's by its name.
+        actor_ids = list(get_user_model().objects.filter(username=filters.actor).values_list("pk", flat=True)[:1])
+        events = events.filter(actor_id=actor_ids[0]) if actor_ids else events.filter(actor_name=filters.actor)
+    if filters.object_type:
+        events = events.filter(object_type=filters.object_type)
+    if filters.object_ref:
+        events = events.filter(object_ref=filters.object_ref)
+    return events.order_by("-seq" if newest_first else "seq")
+
+
+def checkpoint_list(*, position_from: int | None = None, position_to: int | None = None) -> QuerySet:
+    checkpoints = AuditCheckpoint.objects.order_by("position", "id")
+    if position_from is not None:
+        checkpoints = checkpoints.filter(position__gte=position_from)
+    if position_to is not None:
+        checkpoints = checkpoints.filter(position__lte=position_to)
+    return checkpoints
+
+
+def last_verification() -> AuditVerification | None:
+    return AuditVerification.objects.order_by("-ran_at", "-id").first()

@@ -1,0 +1,205 @@
+"""Benchmark: appending audit events from 4 concurrent writers on PostgreSQL, then verifying the chain.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench.audit_append [--seconds 10]
+
+It creates its own database (sr_bench_audit, dropped first and afterwards) on the server DATABASE_URL names and
+touches no other. Appends go through audit.services.record() (one transaction per event, as a request would) while
+a sealer process seals every AUDIT_SEAL_INTERVAL_SECONDS, as beat does in production. The baseline, measured in the
+same run, is a plain psycopg2 INSERT of the same row into an un-triggered copy of the table. Then the whole log is
+sealed and verified, after topping it up to --verify-events rows, and the rates are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from urllib.parse import urlparse, urlunparse
+
+import psycopg2
+
+BENCH_DB = "sr_bench_audit"
+WRITERS = 4
+DETAIL = {"purpose": "Discharge planning", "provider": "mft", "recipient": "manchester-cc", "legal_bases":
+          ["ukgdpr-6-1-e", "ukgdpr-9-2-h"], "allowed": True}
+
+
+def _url_for(url: str, dbname: str) -> str:
+    parts = urlparse(url)
+    return urlunparse(parts._replace(path=f"/{dbname}"))
+
+
+def _admin(url: str):
+    conn = psycopg2.connect(_url_for(url, "postgres"))
+    conn.autocommit = True
+    return conn
+
+
+def _setup_django(url: str, key: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["AUDIT_SIGNING_KEY"] = key
+    os.environ["AUDIT_SEAL_ON_COMMIT"] = "0"  # production shape: writers never seal
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharing_registry.settings")
+    import django
+
+    django.setup()
+
+
+def _audit_writer(url: str, key: str, seconds: float, ready, go, out) -> None:
+    _setup_django(url, key)
+    from audit.choices import AuditAction
+    from audit.services import record
+
+    ready.put(True)
+    go.wait()
+    deadline = time.perf_counter() + seconds
+    count = 0
+    while time.perf_counter() < deadline:
+        record(action=AuditAction.CHECK_ALLOWED, object_type="dataset", object_ref=f"mft-discharge-{count}",
+               detail=DETAIL)
+        count += 1
+    out.put(count)
+
+
+def _plain_writer(url: str, seconds: float, ready, go, out) -> None:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    cursor = conn.cursor()
+    detail = json.dumps(DETAIL)
+    ready.put(True)
+    go.wait()
+    deadline = time.perf_counter() + seconds
+    count = 0
+    while time.perf_counter() < deadline:
+        cursor.execute(
+            "INSERT INTO bench_plain_event (at, actor_name, agency_code, action, object_type, object_ref, detail, "
+            "request_id, client_ip) VALUES (now(), 'system', '', 'check.allowed', 'dataset', %s, %s, '', NULL)",
+            [f"mft-discharge-{count}", detail],
+        )
+        count += 1
+    out.put(count)
+
+
+def _sealer(url: str, key: str, stop, interval: float, out) -> None:
+    _setup_django(url, key)
+    from audit.chain import seal_pending
+
+    sealed = 0
+    while not stop.is_set():
+        sealed += seal_pending().sealed
+        stop.wait(interval)
+    out.put(sealed)
+
+
+def _race(target, args_for, seconds: float) -> float:
+    """Run WRITERS processes for `seconds`; returns events per second."""
+    ctx = mp.get_context("spawn")
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=target, args=(*args_for, seconds, ready, go, out)) for _ in range(WRITERS)]
+    for proc in procs:
+        proc.start()
+    for _ in procs:  # every process has imported Django and connected: start the clock together
+        ready.get()
+    go.set()
+    total = sum(out.get() for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total / seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--verify-events", type=int, default=1_000_000,
+                        help="top the log up to this many events before timing verify")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    args = parser.parse_args(argv)
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        print("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database there).")
+        return 2
+    url = _url_for(base, BENCH_DB)
+    key = base64.b64encode(os.urandom(32)).decode()
+    admin = _admin(base)
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+        # One commit per event on both sides; without this, both measure the disk's fsync rate, not the code.
+        cursor.execute(f"ALTER DATABASE {BENCH_DB} SET synchronous_commit = off")
+    try:
+        return _run(args, url, key)
+    finally:
+        if not args.keep:
+            with admin.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin.close()
+
+
+def _run(args, url: str, key: str) -> int:
+    _setup_django(url, key)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from audit.chain import seal_pending, verify
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_plain_event (LIKE audit_auditevent INCLUDING ALL)")
+    connection.close()
+
+    print(f"PostgreSQL, {WRITERS} writer processes, {args.seconds:.0f} s each phase, one transaction per event, "
+          "synchronous_commit off on both sides")
+    baseline = _race(_plain_writer, (url,), args.seconds)
+    print(f"  baseline: plain INSERT, no triggers, no ORM   {baseline:10,.0f} events/s")
+
+    ctx = mp.get_context("spawn")
+    stop, sealed_out = ctx.Event(), ctx.Queue()
+    sealer = ctx.Process(target=_sealer, args=(url, key, stop, settings.AUDIT_SEAL_INTERVAL_SECONDS, sealed_out))
+    sealer.start()
+    appended = _race(_audit_writer, (url, key), args.seconds)
+    stop.set()
+    sealed_meanwhile = sealed_out.get()
+    sealer.join()
+    print(f"  audit.services.record() + background sealer   {appended:10,.0f} events/s   "
+          f"(ratio {appended / baseline:.2f} of baseline; target >= 3,000 events/s)")
+    print(f"  sealed while writing                          {sealed_meanwhile:10,} events")
+
+    started = time.perf_counter()
+    left = seal_pending(full=True, force_checkpoint=True).sealed
+    print(f"  sealing the rest took {time.perf_counter() - started:.2f} s for {left:,} events")
+    result = verify()
+    if not result.ok:
+        print(f"  chain INVALID after the run: {result.summary}")
+        return 1
+    print(f"  chain valid after the run: {result.summary}")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM audit_auditevent")
+        have = cursor.fetchone()[0]
+        extra = max(0, args.verify_events - have)
+        if extra:
+            cursor.execute(
+                "INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, object_ref, detail, "
+                "request_id) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', 'ds-' || g, %s, "
+                "'' FROM generate_series(1, %s) g",
+                [json.dumps(DETAIL), extra],
+            )
+    if extra:
+        started = time.perf_counter()
+        sealed = seal_pending(full=True, force_checkpoint=True).sealed
+        seconds = time.perf_counter() - started
+        print(f"  sealer: {sealed:,} more events in {seconds:.2f} s   {sealed / seconds:10,.0f} events/s")
+    result = verify()
+    rate = result.events / result.seconds
+    print(f"  verify: {result.summary} in {result.seconds:.2f} s   {rate:10,.0f} events/s   (target >= 200,000)")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

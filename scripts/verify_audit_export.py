@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Check an exported segment of the Sharing Registry audit log offline. Needs Python 3.11+ and `cryptography`.
+
+    python scripts/verify_audit_export.py EXPORT.jsonl --checkpoints CHECKPOINTS.json --public-key KEY
+
+EXPORT.jsonl is `GET /api/v1/audit/export/?format=jsonl`; CHECKPOINTS.json is `GET /api/v1/audit/checkpoints/`
+(a page, a list, or JSON Lines; give the option more than once for several pages); KEY is the `public_key`
+(base64) from `GET /api/v1/audit/public-key/`, a PEM file, or that endpoint's JSON saved to a file.
+
+It checks that every event's hash covers its content, that events at consecutive positions link (and, unless
+--filtered, that no position is missing), that every checkpoint is signed by the key, and that the chain meets
+each checkpoint inside the segment. Exit 0 with
+`OK <n> events`, else 1 naming the first bad seq. The algorithm is in docs/audit.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+CANONICAL_VERSION = "sr-audit-v1"
+CHECKPOINT_VERSION = "sr-audit-checkpoint-v1"
+GENESIS_HASH = "0" * 64
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def canonical_bytes(event: dict) -> bytes:
+    return _encoder.encode([
+        CANONICAL_VERSION, event["seq"], event["at"], event["actor_id"], event["actor"], event["agency_id"],
+        event["agency"], event["action"], event["object_type"], event["object_ref"], event["detail"],
+        event["request_id"], event["client_ip"],
+    ]).encode("ascii")
+
+
+def link_hash(prev_hash: str, canonical: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+def checkpoint_message(cp: dict) -> bytes:
+    return (f"{CHECKPOINT_VERSION}\n{cp['position']}\n{cp['head_seq']}\n{cp['head_hash']}\n{cp['seq_high']}\n"
+            f"{cp['created_at']}\n").encode("ascii")
+
+
+def key_id_for(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def load_public_key(value: str) -> Ed25519PublicKey:
+    path = Path(value)
+    text = path.read_text() if path.exists() else value
+    text = text.strip()
+    if text.startswith("{"):
+        text = json.loads(text)["public_key"]
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(text.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise SystemExit("the public key is not an Ed25519 key")
+        return key
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
+
+
+def load_checkpoints(paths: list[str]) -> list[dict]:
+    checkpoints: list[dict] = []
+    for name in paths:
+        text = Path(name).read_text().strip()
+        if not text:
+            continue
+        if text.startswith("{") and "\n{" in text:  # JSON Lines
+            checkpoints.extend(json.loads(line) for line in text.splitlines() if line.strip())
+            continue
+        data = json.loads(text)
+        checkpoints.extend(data["results"] if isinstance(data, dict) else data)
+    return sorted(checkpoints, key=lambda cp: cp["position"])
+
+
+class Bad(Exception):
+    def __init__(self, seq, message: str):
+        super().__init__(message)
+        self.seq, self.message = seq, message
+
+
+def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicKey, *,
+           filtered: bool = False) -> tuple[int, list[str]]:
+    notes: list[str] = []
+    key_id = key_id_for(public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    # 1. Each event: its hash covers its content and its prev_hash. Keep only the small chain tuple in memory.
+    chain: list[tuple[int, int, str, str]] = []  # (position, seq, prev_hash, hash)
+    unsealed = 0
+    with open(export_path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            if event.get("hash") is None:
+                unsealed += 1
+                continue
+            if link_hash(event["prev_hash"], canonical_bytes(event)) != event["hash"]:
+                raise Bad(event["seq"], f"line {number}: seq {event['seq']} does not match its hash")
+            chain.append((event["position"], event["seq"], event["prev_hash"], event["hash"]))
+    chain.sort()
+    # 2. Links between events at consecutive positions.
+    by_position = {}
+    runs = 0
+    for index, (position, seq, prev_hash, digest) in enumerate(chain):
+        if index and chain[index - 1][0] == position:
+            raise Bad(seq, f"position {position} appears twice")
+        if index and chain[index - 1][0] == position - 1:
+            if prev_hash != chain[index - 1][3]:
+                raise Bad(seq, f"seq {seq} does not follow the event before it (position {position - 1})")
+        else:
+            if index and not filtered:
+                raise Bad(seq, f"positions {chain[index - 1][0] + 1}..{position - 1} are missing before seq {seq} "
+                               "(if the export was filtered, pass --filtered)")
+            runs += 1
+            if position == 1 and prev_hash != GENESIS_HASH:
+                raise Bad(seq, "the first event of the chain does not start from the genesis hash")
+        by_position[position] = (seq, digest)
+    # 3. Checkpoints: signed by the key, and met by the chain wherever the segment covers them.
+    anchored = 0
+    for cp in checkpoints:
+        if cp["key_id"] != key_id:
+            raise Bad(cp["head_seq"], f"checkpoint at position {cp['position']} is signed by another key "
+                                      f"({cp['key_id']})")
+        try:
+            public_key.verify(bytes.fromhex(cp["signature"]), checkpoint_message(cp))
+        except (InvalidSignature, ValueError):
+            raise Bad(cp["head_seq"], f"checkpoint at position {cp['position']} has a bad signature") from None
+        if cp["position"] in by_position:
+            seq, digest = by_position[cp["position"]]
+            if (seq, digest) != (cp["head_seq"], cp["head_hash"]):
+                raise Bad(seq, f"the chain does not meet the signed checkpoint at position {cp['position']}")
+            anchored = max(anchored, cp["position"])
+    if chain:
+        notes.append(f"positions {chain[0][0]}..{chain[-1][0]} in {runs} contiguous run(s)")
+        if anchored:
+            notes.append(f"anchored to a signed checkpoint up to position {anchored}")
+        else:
+            notes.append("no signed checkpoint falls inside this segment: hashes are consistent but not anchored")
+    if unsealed:
+        notes.append(f"{unsealed} event(s) not yet sealed, so not checked")
+    return len(chain), notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("export", help="the JSON Lines export")
+    parser.add_argument("--checkpoints", action="append", default=[], help="checkpoints JSON (repeatable)")
+    parser.add_argument("--public-key", required=True, help="base64 raw key, a PEM file, or /audit/public-key/ JSON")
+    parser.add_argument("--filtered", action="store_true",
+                        help="the export was filtered (by agency, action...), so gaps between positions are expected")
+    args = parser.parse_args(argv)
+    try:
+        count, notes = verify(args.export, load_checkpoints(args.checkpoints), load_public_key(args.public_key),
+                              filtered=args.filtered)
+    except Bad as bad:
+        print(f"FAILED at seq {bad.seq}: {bad.message}")
+        return 1
+    print(f"OK {count} events")
+    for note in notes:
+        print(f"  {note}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

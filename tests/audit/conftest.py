@@ -1,0 +1,86 @@
+"""Fixtures for the audit tests: events, auditors, and an attacker who can lift the append-only triggers."""
+
+import contextlib
+
+import pytest
+from django.db import connection
+
+from agencies.choices import Role
+from audit import chain, triggers
+from audit.choices import AuditAction
+from audit.services import record
+from tests.factories import AgencyFactory, UserFactory, member
+
+
+def make_events(count: int, *, agency=None, action=AuditAction.CHECK_ALLOWED, **extra) -> list[int]:
+    """`count` events through the one writer; returns their seqs."""
+    return [
+        record(action=action, object_type="dataset", object_ref=f"ds-{i}", agency=agency,
+               detail={"i": i, "purpose": "Discharge planning", "nested": {"b": [1, 2.5, "é"], "a": None}}, **extra).seq
+        for i in range(count)
+    ]
+
+
+def sealed_events(count: int, **kwargs) -> list[int]:
+    seqs = make_events(count, **kwargs)
+    chain.seal_pending(force_checkpoint=True)
+    return seqs
+
+
+@contextlib.contextmanager
+def attacker():
+    """What a database administrator can do: lift the triggers (and, on PostgreSQL, foreign-key checks).
+
+    Inside a test's transaction, so the database is a copy: everything is rolled back afterwards.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while FK checks are queued
+            cursor.execute("SET session_replication_role = replica")  # the triggers still fire: they are ALWAYS
+            for table in triggers.APPEND_ONLY_TABLES:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        else:
+            triggers.uninstall(connection)
+        try:
+            yield cursor
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET session_replication_role = origin")
+                for table in triggers.APPEND_ONLY_TABLES:
+                    for name in (f"{table}_append_only", f"{table}_no_truncate"):
+                        cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            else:
+                triggers.install(connection)
+
+
+@pytest.fixture
+def agency():
+    return AgencyFactory(code="manchester-cc", name="Manchester City Council")
+
+
+@pytest.fixture
+def other_agency():
+    return AgencyFactory(code="mft", name="Manchester University NHS Foundation Trust")
+
+
+@pytest.fixture
+def auditor(agency):
+    return member(agency, Role.AUDITOR, username="audrey")
+
+
+@pytest.fixture
+def frontline(agency):
+    return member(agency, Role.FRONTLINE, username="frank")
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default PBKDF2 costs seconds per user here; these tests are about the audit log, not password strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
