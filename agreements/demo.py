@@ -138,7 +138,7 @@ def _draft(demo: Demo, lead: str, title: str, purpose: str, flows: list[dict[str
            dpia: str = "") -> Agreement:
     start = date(demo.year + years[0], 4, 1)
     end = date(demo.year + years[1], 3, 31)
-    review = min(date(start.year + 1, 3, 1), end)
+    review = min(max(date(demo.year + 1, 1, 15), start), end)  # in the future for agreements in force today
     return services.agreement_create(
         actor=demo.officer(lead), lead_agency=lead, title=title, purpose=purpose, start_date=start, end_date=end,
         review_date=review, dpia_reference=dpia, flows=flows,

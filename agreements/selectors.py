@@ -31,7 +31,7 @@ def _version_prefetches(prefix: str) -> list[Prefetch]:
         Prefetch(
             f"{prefix}__flows",
             queryset=Flow.objects.select_related("dataset", "provider", "recipient").prefetch_related(
-                Prefetch("legal_bases", queryset=LegalBasis.objects.order_by("kind", "code"))
+                Prefetch("legal_bases", queryset=LegalBasis.objects.order_by("pk"))  # catalogue order: Art 6 first
             ),
         ),
     ]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("agreements/<str:reference>/print/", views.agreement_print, name="agreement-print"),
+]
