@@ -205,6 +205,18 @@ EXAMPLE = OpenApiExample(
 )
 
 
+def _valid(serializer: serializers.Serializer) -> dict[str, Any]:
+    """Validate input; flow errors always come back as a list with one entry per flow, as the services give them."""
+    if serializer.is_valid():
+        return serializer.validated_data
+    errors = dict(serializer.errors)
+    flows = errors.get("flows")
+    if isinstance(flows, dict):
+        count = len(serializer.initial_data.get("flows") or [])
+        errors["flows"] = [flows.get(str(i), flows.get(i, {})) for i in range(count)]
+    raise serializers.ValidationError(errors)
+
+
 def _terms(call):
     """Run a service call, turning broken rules into DRF field errors (400)."""
     try:
@@ -253,9 +265,8 @@ class AgreementListCreateApi(generics.ListAPIView):
         return response
 
     def post(self, request):
-        data = AgreementInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        agreement = _terms(lambda: services.agreement_create(actor=request.user, **data.validated_data))
+        data = _valid(AgreementInputSerializer(data=request.data))
+        agreement = _terms(lambda: services.agreement_create(actor=request.user, **data))
         return _respond(request, agreement, status.HTTP_201_CREATED)
 
 
@@ -280,11 +291,8 @@ class AgreementDetailApi(APIView):
 
     def patch(self, request, reference: str):
         agreement = agreement_get(user=request.user, reference=reference)
-        data = AgreementInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        agreement = _terms(
-            lambda: services.agreement_update(actor=request.user, agreement=agreement, **data.validated_data)
-        )
+        data = _valid(AgreementInputSerializer(data=request.data, partial=True))
+        agreement = _terms(lambda: services.agreement_update(actor=request.user, agreement=agreement, **data))
         return _respond(request, agreement)
 
 
