@@ -4,5 +4,14 @@ from . import apis, check_apis
 
 urlpatterns = [
     path("legal-bases/", apis.LegalBasisListApi.as_view(), name="api-legal-basis-list"),
+    path("agreements/", apis.AgreementListCreateApi.as_view(), name="api-agreement-list"),
+    path("agreements/<str:reference>/", apis.AgreementDetailApi.as_view(), name="api-agreement-detail"),
+    path("agreements/<str:reference>/submit/", apis.AgreementSubmitApi.as_view(), name="api-agreement-submit"),
+    path("agreements/<str:reference>/approve/", apis.AgreementApproveApi.as_view(), name="api-agreement-approve"),
+    path("agreements/<str:reference>/reject/", apis.AgreementRejectApi.as_view(), name="api-agreement-reject"),
+    path("agreements/<str:reference>/suspend/", apis.AgreementSuspendApi.as_view(), name="api-agreement-suspend"),
+    path("agreements/<str:reference>/reinstate/", apis.AgreementReinstateApi.as_view(), name="api-agreement-reinstate"),
+    path("agreements/<str:reference>/revoke/", apis.AgreementRevokeApi.as_view(), name="api-agreement-revoke"),
+    path("agreements/<str:reference>/amend/", apis.AgreementAmendApi.as_view(), name="api-agreement-amend"),
     path("checks/", check_apis.CheckApi.as_view(), name="api-check"),
 ]

@@ -1,8 +1,23 @@
-"""The agreements API: legal bases, agreements and their lifecycle, and the frontline check."""
+"""The agreements API: legal bases, agreements and their lifecycle (../shared/CONTRACT.md).
 
-from rest_framework import generics, serializers
+Views parse input, call one selector or service, and render. Invisible agreements give 404 (the selectors),
+actions not yours 403 and wrong-state actions 409 (the services).
+"""
 
-from .models import LegalBasis
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .choices import AgreementStatus, Frequency, Method, VersionState
+from .models import Agreement, LegalBasis
+from .rules import TermsInvalid, version_warnings
+from .selectors import agreement_get, agreement_list
 
 
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
@@ -17,3 +32,359 @@ class LegalBasisListApi(generics.ListAPIView):
     serializer_class = LegalBasisOutputSerializer
     queryset = LegalBasis.objects.filter(active=True).order_by("kind", "code")
     filterset_fields = ["kind"]
+
+
+# --- output --------------------------------------------------------------------------------------------------
+
+
+class FlowOutputSerializer(serializers.Serializer):
+    dataset = serializers.CharField()
+    provider = serializers.CharField()
+    recipient = serializers.CharField()
+    purpose = serializers.CharField()
+    legal_bases = serializers.ListField(child=serializers.CharField())
+    data_items = serializers.ListField(child=serializers.CharField())
+    method = serializers.ChoiceField(choices=Method.choices)
+    frequency = serializers.ChoiceField(choices=Frequency.choices)
+    retention = serializers.CharField()
+
+
+class PartyOutputSerializer(serializers.Serializer):
+    agency = serializers.CharField()
+    approved = serializers.BooleanField(required=False, help_text="Signed the version shown. Full record only.")
+    approved_by = serializers.CharField(allow_null=True, required=False)
+    approved_at = serializers.DateTimeField(allow_null=True, required=False)
+    version_signed = serializers.IntegerField(
+        allow_null=True, required=False, help_text="The latest version this agency signed (perhaps the one in force)."
+    )
+
+
+class AgreementOutputSerializer(serializers.Serializer):
+    """An agreement. With `access: summary` (an active agreement of other agencies) only summary fields appear."""
+
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=AgreementStatus.choices)
+    access = serializers.ChoiceField(choices=[("full", "Full record"), ("summary", "Summary only")])
+    title = serializers.CharField()
+    purpose = serializers.CharField()
+    lead_agency = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    review_date = serializers.DateField()
+    legal_bases = serializers.ListField(child=serializers.CharField(), help_text="Every legal basis any flow cites.")
+    parties = PartyOutputSerializer(many=True)
+    version = serializers.IntegerField(required=False)
+    version_state = serializers.ChoiceField(choices=VersionState.choices, required=False)
+    in_force_version = serializers.IntegerField(allow_null=True, required=False)
+    dpia_reference = serializers.CharField(required=False)
+    flows = FlowOutputSerializer(many=True, required=False)
+    created_by = serializers.CharField(required=False)
+    warnings = serializers.ListField(child=serializers.CharField(), required=False)
+
+    def to_representation(self, agreement: Agreement) -> dict[str, Any]:
+        return agreement_representation(agreement)
+
+
+def agreement_representation(agreement: Agreement) -> dict[str, Any]:
+    """The response body for one agreement loaded by a selector (which sets `full_view` and prefetches)."""
+    full = bool(getattr(agreement, "full_view", False))
+    version = agreement.current_version if full else agreement.in_force_version
+    flows = list(version.flows.all())
+    parties = list(version.parties.all())
+    bases: list[str] = []
+    for flow in flows:
+        bases.extend(b.code for b in flow.legal_bases.all() if b.code not in bases)
+    body: dict[str, Any] = {
+        "reference": agreement.reference,
+        "status": agreement.status,
+        "access": "full" if full else "summary",
+        "title": version.title,
+        "purpose": version.purpose,
+        "lead_agency": agreement.lead_agency.code,
+        "start_date": version.start_date.isoformat(),
+        "end_date": version.end_date.isoformat(),
+        "review_date": version.review_date.isoformat(),
+        "legal_bases": bases,
+    }
+    if not full:
+        body["parties"] = [{"agency": p.agency.code} for p in parties]
+        return body
+    in_force = agreement.in_force_version
+    signed_in_force = (
+        {p.agency_id for p in in_force.parties.all() if p.signed_at} if in_force and in_force != version else set()
+    )
+    body["parties"] = [
+        {
+            "agency": p.agency.code,
+            "approved": p.signed_at is not None,
+            "approved_by": p.signed_by.get_username() if p.signed_by else None,
+            "approved_at": p.signed_at.isoformat().replace("+00:00", "Z") if p.signed_at else None,
+            "version_signed": version.number if p.signed_at
+            else (in_force.number if p.agency_id in signed_in_force else None),
+        }
+        for p in parties
+    ]
+    body.update({
+        "version": version.number,
+        "version_state": version.state,
+        "in_force_version": in_force.number if in_force else None,
+        "dpia_reference": version.dpia_reference,
+        "flows": [
+            {
+                "dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
+                "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()],
+                "data_items": list(f.data_items), "method": f.method, "frequency": f.frequency,
+                "retention": f.retention,
+            }
+            for f in flows
+        ],
+        "warnings": version_warnings(version),
+    })
+    return body
+
+
+# --- input ---------------------------------------------------------------------------------------------------
+
+
+class FlowInputSerializer(serializers.Serializer):
+    dataset = serializers.CharField(max_length=64, help_text="Dataset code; the provider must own it.")
+    provider = serializers.CharField(max_length=64, help_text="Agency code.")
+    recipient = serializers.CharField(max_length=64, help_text="Agency code.")
+    purpose = serializers.CharField(required=False, allow_blank=True, help_text="Defaults to the agreement's purpose.")
+    legal_bases = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=True)
+    data_items = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, help_text="Defaults to every item of the dataset."
+    )
+    method = serializers.ChoiceField(choices=Method.choices, required=False)
+    frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
+    retention = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class AgreementInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    purpose = serializers.CharField()
+    lead_agency = serializers.CharField(max_length=64)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    review_date = serializers.DateField()
+    dpia_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    flows = FlowInputSerializer(many=True, allow_empty=True)
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why. Kept in the audit log.")
+
+
+class ApproveInputSerializer(serializers.Serializer):
+    agency = serializers.CharField(
+        max_length=64, required=False,
+        help_text="The party agency you sign for; needed only if you could sign for more than one.",
+    )
+
+
+class AgreementFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AgreementStatus.choices, required=False)
+    agency = serializers.CharField(max_length=64, required=False, help_text="A party agency's code.")
+    dataset = serializers.CharField(max_length=64, required=False, help_text="A dataset code in any flow.")
+    legal_basis = serializers.CharField(max_length=64, required=False, help_text="A legal-basis code.")
+    q = serializers.CharField(
+        max_length=200, required=False, help_text="Words in the title or purpose, or a reference."
+    )
+
+
+EXAMPLE = OpenApiExample(
+    "Hospital discharge",
+    request_only=True,
+    value={
+        "title": "Hospital discharge to adult social care", "purpose": "Plan care for patients leaving hospital",
+        "lead_agency": "manchester-cc", "start_date": "2026-01-01", "end_date": "2027-12-31",
+        "review_date": "2027-06-30",
+        "flows": [{"dataset": "mft-discharge-summaries", "provider": "mft", "recipient": "manchester-cc",
+                   "purpose": "Discharge planning", "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h"]}],
+    },
+)
+
+
+def _valid(serializer: serializers.Serializer) -> dict[str, Any]:
+    """Validate input; flow errors always come back as a list with one entry per flow, as the services give them."""
+    if serializer.is_valid():
+        return serializer.validated_data
+    errors = dict(serializer.errors)
+    flows = errors.get("flows")
+    if isinstance(flows, dict):
+        count = len(serializer.initial_data.get("flows") or [])
+        errors["flows"] = [flows.get(str(i), flows.get(i, {})) for i in range(count)]
+    raise serializers.ValidationError(errors)
+
+
+def _terms(call):
+    """Run a service call, turning broken rules into DRF field errors (400)."""
+    try:
+        return call()
+    except TermsInvalid as exc:
+        raise serializers.ValidationError(exc.errors) from exc
+
+
+def _respond(request, agreement: Agreement, code: int = status.HTTP_200_OK) -> Response:
+    fresh = agreement_get(user=request.user, reference=agreement.reference)
+    return Response(agreement_representation(fresh), status=code)
+
+
+# --- views ---------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List agreements you can see",
+        parameters=[AgreementFilterSerializer],
+        description="Active agreements appear to everyone signed in as a summary; drafts and full records appear "
+                    "only to members of a party agency. Every list request is audited.",
+    ),
+    post=extend_schema(
+        summary="Draft an agreement",
+        request=AgreementInputSerializer,
+        responses={201: AgreementOutputSerializer},
+        examples=[EXAMPLE],
+        description="Governance officers of the lead agency only. The agreement starts as a draft; `warnings` "
+                    "lists things to check that do not block it.",
+    ),
+)
+class AgreementListCreateApi(generics.ListAPIView):
+    serializer_class = AgreementOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        filters = AgreementFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        self.filters = filters.validated_data
+        return agreement_list(user=self.request.user, filters=self.filters)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        services.agreement_record_listed(actor=request.user, filters=self.filters, count=response.data["count"])
+        return response
+
+    def post(self, request):
+        data = _valid(AgreementInputSerializer(data=request.data))
+        agreement = _terms(lambda: services.agreement_create(actor=request.user, **data))
+        return _respond(request, agreement, status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="One agreement", responses=AgreementOutputSerializer,
+                      description="Each view is audited (agreement.viewed)."),
+    patch=extend_schema(
+        summary="Change a draft",
+        request=AgreementInputSerializer(partial=True),
+        responses=AgreementOutputSerializer,
+        description="Governance officers of the lead agency, while the current version is a draft (409 otherwise). "
+                    "`flows`, when given, replaces every flow.",
+    ),
+)
+class AgreementDetailApi(APIView):
+    serializer_class = AgreementOutputSerializer
+
+    def get(self, request, reference: str):
+        agreement = agreement_get(user=request.user, reference=reference)
+        services.agreement_record_viewed(actor=request.user, agreement=agreement)
+        return Response(agreement_representation(agreement))
+
+    def patch(self, request, reference: str):
+        agreement = agreement_get(user=request.user, reference=reference)
+        data = _valid(AgreementInputSerializer(data=request.data, partial=True))
+        agreement = _terms(lambda: services.agreement_update(actor=request.user, agreement=agreement, **data))
+        return _respond(request, agreement)
+
+
+class _ActionApi(APIView):
+    """POST a lifecycle action on a visible agreement; the service decides 403 and 409."""
+
+    input_serializer: type[serializers.Serializer] | None = None
+    serializer_class = AgreementOutputSerializer
+
+    def act(self, *, actor: Any, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
+        raise NotImplementedError
+
+    def post(self, request, reference: str):
+        agreement = agreement_get(user=request.user, reference=reference)
+        data: dict[str, Any] = {}
+        if self.input_serializer is not None:
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        agreement = _terms(lambda: self.act(actor=request.user, agreement=agreement, data=data))
+        return _respond(request, agreement)
+
+
+def _action_schema(summary: str, description: str, request: Any = None):
+    return extend_schema_view(post=extend_schema(
+        summary=summary, description=description, request=request, responses={
+            200: AgreementOutputSerializer,
+            403: {"description": "The action is not yours."},
+            404: {"description": "No such agreement visible to you."},
+            409: {"description": "The agreement is in the wrong state for this action."},
+        },
+    ))
+
+
+@_action_schema("Submit for signature", "Draft → submitted. Governance officers of the lead agency.")
+class AgreementSubmitApi(_ActionApi):
+    def act(self, *, actor, agreement, data):
+        return services.agreement_submit(actor=actor, agreement=agreement)
+
+
+@_action_schema(
+    "Sign for one party",
+    "A governance officer signs the submitted version for one party agency; when every party has signed, the "
+    "agreement is active. The officer who last edited the version cannot sign it for the lead agency.",
+    ApproveInputSerializer,
+)
+class AgreementApproveApi(_ActionApi):
+    input_serializer = ApproveInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"))
+
+
+@_action_schema("Reject", "Submitted → rejected (an amendment's rejection leaves the agreement in force).",
+                ReasonInputSerializer)
+class AgreementRejectApi(_ActionApi):
+    input_serializer = ReasonInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_reject(actor=actor, agreement=agreement, reason=data["reason"])
+
+
+@_action_schema("Suspend", "Active → suspended. Governance officers of any party.", ReasonInputSerializer)
+class AgreementSuspendApi(_ActionApi):
+    input_serializer = ReasonInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_suspend(actor=actor, agreement=agreement, reason=data["reason"])
+
+
+@_action_schema("Reinstate", "Suspended → active. Governance officers of any party.", ReasonInputSerializer)
+class AgreementReinstateApi(_ActionApi):
+    input_serializer = ReasonInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_reinstate(actor=actor, agreement=agreement, reason=data["reason"])
+
+
+@_action_schema("Revoke", "Active or suspended → revoked (final). Governance officers of any party.",
+                ReasonInputSerializer)
+class AgreementRevokeApi(_ActionApi):
+    input_serializer = ReasonInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_revoke(actor=actor, agreement=agreement, reason=data["reason"])
+
+
+@_action_schema(
+    "Start an amendment",
+    "Active agreements only: a new draft version copied from the one in force. The signed version stays in force "
+    "until every party has signed the new one. Governance officers of the lead agency.",
+)
+class AgreementAmendApi(_ActionApi):
+    def act(self, *, actor, agreement, data):
+        return services.agreement_amend(actor=actor, agreement=agreement)

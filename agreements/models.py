@@ -103,7 +103,10 @@ class AgreementVersion(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(state__in=VersionState.values), name="version_state_valid"),
         ]
-        indexes = [models.Index(fields=["review_date"], name="version_review_date")]
+        indexes = [
+            models.Index(fields=["review_date"], name="version_review_date"),
+            models.Index(fields=["end_date"], name="version_end_date"),  # the daily expiry sweep
+        ]
 
     def __str__(self) -> str:
         return f"{self.agreement.reference} v{self.number}"

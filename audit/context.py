@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,8 +53,11 @@ def system(name: str) -> Iterator[AuditContext]:
         yield ctx
 
 
-def start(**values: Any) -> AuditContext:
-    """Begin a fresh context (a Celery task, a command); returns it."""
-    ctx = AuditContext(**values)
-    _current.set(ctx)
-    return ctx
+def start(**values: Any) -> Token:
+    """Begin a fresh context (a Celery task); returns the token that `restore()` takes to undo it."""
+    return _current.set(AuditContext(**values))
+
+
+def restore(token: Token) -> None:
+    """Put back the context that was current before `start()` (an eager task must not leak its actor)."""
+    _current.reset(token)

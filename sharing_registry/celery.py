@@ -11,12 +11,29 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+_tokens: dict = {}  # task id -> the context token to restore after the task
+
+
 @signals.task_prerun.connect
 def _bind_request_id(task_id=None, task=None, **_):
     # A task's audit events and log lines carry the task id as their request id.
     from audit import context
 
-    context.start(request_id=task_id or "", system_actor=f"task:{task.name}")
+    _tokens[task_id] = context.start(request_id=task_id or "", system_actor=f"task:{task.name}")
+
+
+@signals.task_postrun.connect
+def _unbind_request_id(task_id=None, **_):
+    # Eager tasks run inside a web request or a test: give the caller its own context back.
+    from audit import context
+
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        try:
+            context.restore(token)
+        except ValueError:  # set in another thread or context; nothing of ours to undo
+            pass
+
 
 
 @app.task(name="sharing_registry.ping", ignore_result=False)

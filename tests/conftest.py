@@ -4,6 +4,7 @@ Tests that need PostgreSQL, a Redis-backed worker or Chromium are *deselected* (
 that does not have them by design (the SQLite run). With CI=true, a missing service fails loudly.
 """
 
+import importlib
 import os
 import shutil
 
@@ -80,3 +81,18 @@ def _append_only_triggers(request):
 def _fast_password_hashing():
     """Users are made in nearly every test; the production hasher's deliberate slowness only costs time here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def legal_bases(request):
+    """The catalogue the data migration loads. A transactional test's flush empties it, so reload it when missing."""
+    if not ({"db", "transactional_db", "live_server"} & set(request.fixturenames)
+            or request.node.get_closest_marker("django_db")):
+        return
+    from django.apps import apps as django_apps
+
+    from agreements.models import LegalBasis
+
+    request.getfixturevalue("_django_db_helper")
+    if not LegalBasis.objects.exists():
+        importlib.import_module("agreements.migrations.0002_legal_basis_catalogue").load(django_apps, None)

@@ -48,3 +48,75 @@ def member(agency: Agency, role: Role | str, username: str | None = None, **extr
     user = UserFactory(username=username or f"{agency.code}-{Role(role).value}", **extra)
     agency_role_group(agency=agency, role=role).user_set.add(user)
     return user
+
+
+def agreement_factory(
+    *,
+    lead=None,
+    flows=None,
+    state: str = "draft",
+    title: str = "Hospital discharge to adult social care",
+    purpose: str = "Plan care for patients leaving hospital",
+    start_date=None,
+    end_date=None,
+    review_date=None,
+    **extra,
+):
+    """A valid agreement built through the services (so grants and audit events are real).
+
+    With no arguments: a lead council, an NHS provider with a discharge dataset, one flow to the council.
+    `flows` are dicts as the API takes them (codes or model instances for dataset/provider/recipient).
+    `state`: "draft", "submitted" or "active" (every party's governance officer signs; the lead agency is
+    signed by a second officer, since the drafter may not sign for the lead). Returns the Agreement, fresh.
+    Officers are `member(agency, "governance_officer")` (and `<lead>-second-officer` for the lead).
+    """
+    import datetime
+
+    from django.utils import timezone
+
+    from agreements import services
+    from agreements.models import Agreement
+
+    lead = lead or AgencyFactory(code="lead-council", name="Lead Council")
+    if flows is None:
+        provider = AgencyFactory(code="nhs-provider", name="NHS Provider", kind=AgencyKind.NHS_TRUST)
+        dataset = DatasetFactory(
+            code="discharge-summaries", owner=provider, special_category=True,
+            data_items=["name", "NHS number", "discharge date", "care needs"],
+        )
+        flows = [{"dataset": dataset, "provider": provider, "recipient": lead,
+                  "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}]
+    flows = [
+        {**f, **{k: getattr(f[k], "code", f[k]) for k in ("dataset", "provider", "recipient") if k in f}}
+        for f in flows
+    ]
+    today = timezone.localdate()
+    start_date = start_date or today - datetime.timedelta(days=30)
+    end_date = end_date or start_date + datetime.timedelta(days=730)
+    review_date = review_date or start_date + datetime.timedelta(days=365)
+    drafter = member(lead, Role.GOVERNANCE_OFFICER)
+    agreement = services.agreement_create(
+        actor=drafter, lead_agency=lead.code, title=title, purpose=purpose, start_date=start_date,
+        end_date=end_date, review_date=review_date, flows=flows, **extra,
+    )
+    if state in ("submitted", "active"):
+        agreement = services.agreement_submit(actor=drafter, agreement=agreement)
+    if state == "active":
+        sign_all(agreement)
+    return Agreement.objects.get(pk=agreement.pk)
+
+
+def sign_all(agreement):
+    """Every unsigned party of the current version signs (a second officer signs for the lead)."""
+    from agreements import services
+    from agreements.models import Party
+
+    for party in Party.objects.filter(version=agreement.current_version, signed_at__isnull=True).select_related(
+        "agency"
+    ):
+        if party.agency_id == agreement.lead_agency_id:
+            officer = member(party.agency, Role.GOVERNANCE_OFFICER, username=f"{party.agency.code}-second-officer")
+        else:
+            officer = member(party.agency, Role.GOVERNANCE_OFFICER)
+        agreement = services.agreement_approve(actor=officer, agreement=agreement, agency=party.agency.code)
+    return agreement

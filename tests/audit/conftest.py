@@ -78,9 +78,3 @@ def frontline(agency):
 @pytest.fixture
 def superuser():
     return UserFactory(username="root", is_superuser=True, is_staff=True)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The default PBKDF2 costs seconds per user here; these tests are about the audit log, not password strength.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

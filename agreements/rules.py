@@ -1,0 +1,276 @@
+"""The rules an agreement's terms must meet, and the warnings worth showing a signatory.
+
+`resolve_terms` turns codes into rows in a fixed number of queries and raises `TermsInvalid` with DRF-shaped
+errors ({"field": [...], "flows": [{...}, {...}]}) so that nothing is half-written. Services call it; the API
+and the import command read the errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from agencies.models import Agency, Dataset
+
+from .choices import Frequency, LegalBasisKind, Method
+from .models import AgreementVersion, LegalBasis
+
+# Article 9 conditions that, in the UK, also need a DPA 2018 Schedule 1 condition (DPA 2018 s10(2) and (3)).
+NEEDS_SCHEDULE_1 = {"ukgdpr-9-2-b", "ukgdpr-9-2-g", "ukgdpr-9-2-h", "ukgdpr-9-2-i", "ukgdpr-9-2-j", "ukgdpr-10"}
+SCHEDULE_1_PREFIX = "dpa-2018-sch1-"
+
+FLOW_FIELDS = ("dataset", "provider", "recipient", "purpose", "legal_bases", "data_items", "method", "frequency",
+               "retention")
+
+
+class TermsInvalid(ValidationError):
+    """The terms break a rule. `errors` is DRF-shaped; the Django form flattens flow errors to "Flow N: ..."."""
+
+    def __init__(self, errors: dict[str, Any]):
+        self.errors = errors
+        super().__init__(_flatten(errors))
+
+    def flow_errors(self) -> dict[int, list[str]]:
+        """Messages per flow index (0-based), for reporting against spreadsheet lines."""
+        out: dict[int, list[str]] = {}
+        flows = self.errors.get("flows")
+        if isinstance(flows, list):
+            for index, item in enumerate(flows):
+                if isinstance(item, dict) and item:
+                    out[index] = [msg for msgs in item.values() for msg in msgs]
+        return out
+
+    def agreement_errors(self) -> list[str]:
+        """Messages that concern the agreement as a whole, not one flow."""
+        out: list[str] = []
+        for name, messages in self.errors.items():
+            for message in messages:
+                if isinstance(message, str):
+                    out.append(message if name == "flows" else f"{name}: {message}")
+        return out
+
+
+def _flatten(errors: dict[str, Any]) -> dict[str, list[str]]:
+    flat: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        for position, message in enumerate(messages):
+            if isinstance(message, dict):
+                flat.setdefault(name, []).extend(
+                    f"Flow {position + 1}: {msg}" for msgs in message.values() for msg in msgs
+                )
+            else:
+                flat.setdefault(name, []).append(message)
+    return flat
+
+
+@dataclass
+class ResolvedFlow:
+    dataset: Dataset
+    provider: Agency
+    recipient: Agency
+    purpose: str
+    legal_bases: list[LegalBasis]
+    data_items: list[str]
+    method: str
+    frequency: str
+    retention: str
+
+
+@dataclass
+class ResolvedTerms:
+    lead_agency: Agency
+    title: str
+    purpose: str
+    start_date: date
+    end_date: date
+    review_date: date
+    dpia_reference: str
+    flows: list[ResolvedFlow] = field(default_factory=list)
+
+    def party_agencies(self) -> list[Agency]:
+        """Every provider, every recipient and the lead agency, each once."""
+        seen: dict[int, Agency] = {self.lead_agency.pk: self.lead_agency}
+        for flow in self.flows:
+            seen.setdefault(flow.provider.pk, flow.provider)
+            seen.setdefault(flow.recipient.pk, flow.recipient)
+        return list(seen.values())
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def resolve_terms(
+    *,
+    lead_agency: str | Agency,
+    title: str,
+    purpose: str,
+    start_date: date | None,
+    end_date: date | None,
+    review_date: date | None,
+    dpia_reference: str,
+    flows: Sequence[Mapping[str, Any]],
+) -> ResolvedTerms:
+    """Check every rule and return the terms with codes resolved to rows, or raise TermsInvalid."""
+    errors: dict[str, list[Any]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    lead = lead_agency if isinstance(lead_agency, Agency) else None
+    lead_code = lead.code if lead else _text(lead_agency)
+    codes_agency = {lead_code} | {_text(f.get(k)) for f in flows for k in ("provider", "recipient")}
+    codes_dataset = {_text(f.get("dataset")) for f in flows}
+    codes_basis = {_text(c) for f in flows for c in (f.get("legal_bases") or [])}
+    agencies = {a.code: a for a in Agency.objects.filter(code__in=codes_agency - {""})}
+    datasets = {d.code: d for d in Dataset.objects.filter(code__in=codes_dataset - {""}).select_related("owner")}
+    bases = {b.code: b for b in LegalBasis.objects.filter(code__in=codes_basis - {""}, active=True)}
+
+    lead = agencies.get(lead_code)
+    if not lead_code:
+        add("lead_agency", "Name the lead agency.")
+    elif lead is None:
+        add("lead_agency", f"There is no agency with the code '{lead_code}'.")
+    elif not lead.active:
+        add("lead_agency", f"{lead.name} is no longer active, so it cannot lead a new agreement.")
+
+    title, purpose, dpia_reference = _text(title), _text(purpose), _text(dpia_reference)
+    if not title:
+        add("title", "Give the agreement a title.")
+    elif len(title) > 200:
+        add("title", "Keep the title to 200 characters or fewer.")
+    if not purpose:
+        add("purpose", "Say what the sharing is for.")
+    if len(dpia_reference) > 64:
+        add("dpia_reference", "Keep the DPIA reference to 64 characters or fewer.")
+    for name, value in (("start_date", start_date), ("end_date", end_date), ("review_date", review_date)):
+        if value is None:
+            add(name, "Give a date.")
+    if start_date and end_date and end_date < start_date:
+        add("end_date", "The end date must be on or after the start date.")
+    elif start_date and end_date and review_date and not start_date <= review_date <= end_date:
+        add("review_date", "The review date must fall within the agreement's period, between its start and end dates.")
+
+    resolved: list[ResolvedFlow] = []
+    flow_errors: list[dict[str, list[str]]] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    if not flows:
+        add("flows", "An agreement needs at least one flow of data: which dataset goes from which agency to which.")
+    for position, raw in enumerate(flows):
+        problems: dict[str, list[str]] = {}
+
+        def problem(name: str, message: str, problems: dict[str, list[str]] = problems) -> None:
+            problems.setdefault(name, []).append(message)
+
+        dataset_code, provider_code, recipient_code = (_text(raw.get(k)) for k in ("dataset", "provider", "recipient"))
+        dataset = datasets.get(dataset_code)
+        provider, recipient = agencies.get(provider_code), agencies.get(recipient_code)
+        for name, code, found in (("dataset", dataset_code, dataset), ("provider", provider_code, provider),
+                                  ("recipient", recipient_code, recipient)):
+            kind = "dataset" if name == "dataset" else "agency"
+            if not code:
+                problem(name, f"Name the {name}.")
+            elif found is None:
+                problem(name, f"There is no {kind} with the code '{code}'.")
+        for name, agency in (("provider", provider), ("recipient", recipient)):
+            if agency is not None and not agency.active:
+                problem(name, f"{agency.name} is no longer active.")
+        if provider_code and provider_code == recipient_code:
+            problem("recipient", "The provider and the recipient must be different agencies.")
+        if dataset is not None and provider is not None and dataset.owner_id != provider.pk:
+            problem(
+                "dataset",
+                f"The dataset '{dataset.code}' belongs to {dataset.owner.name}, not to {provider.name}. "
+                "Only the agency that holds a dataset can provide it.",
+            )
+        key = (dataset_code, provider_code, recipient_code)
+        if all(key) and key in seen:
+            problem("dataset", f"This repeats flow {seen[key] + 1}: the same dataset from the same provider to the "
+                               "same recipient. Combine them into one flow.")
+        seen.setdefault(key, position)
+
+        basis_codes = [_text(c) for c in (raw.get("legal_bases") or [])]
+        unknown = [c for c in basis_codes if c not in bases]
+        cited = [bases[c] for c in dict.fromkeys(basis_codes) if c in bases]
+        kinds = {b.kind for b in cited}
+        if unknown:
+            problem("legal_bases", "Unknown legal basis: " + ", ".join(f"'{c}'" for c in unknown) + ".")
+        if LegalBasisKind.ARTICLE6 not in kinds:
+            problem("legal_bases", "Name at least one UK GDPR Article 6 lawful basis, for example ukgdpr-6-1-e "
+                                   "(public task).")
+        if dataset is not None and dataset.special_category and LegalBasisKind.ARTICLE9 not in kinds:
+            problem("legal_bases", f"The dataset '{dataset.code}' holds special category data (such as health), so "
+                                   "also name a UK GDPR Article 9 condition, for example ukgdpr-9-2-h.")
+        if dataset is not None and dataset.criminal_offence and LegalBasisKind.ARTICLE10 not in kinds:
+            problem("legal_bases", f"The dataset '{dataset.code}' holds criminal offence data, so also cite UK GDPR "
+                                   "Article 10 (ukgdpr-10) with the Schedule 1 condition that authorises it.")
+
+        items = raw.get("data_items")
+        items = [] if items is None else items
+        if isinstance(items, str) or not isinstance(items, Iterable):
+            problem("data_items", "List the data items shared.")
+            items = []
+        items = [_text(i) for i in items if _text(i)]
+        if dataset is not None:
+            if not items:
+                items = list(dataset.data_items)
+            missing = [i for i in items if i not in dataset.data_items]
+            if missing:
+                problem("data_items", f"These items are not in the dataset '{dataset.code}': " + ", ".join(missing)
+                        + ". Choose from: " + ", ".join(dataset.data_items) + ".")
+        method = _text(raw.get("method")) or Method.SECURE_EMAIL
+        if method not in Method.values:
+            problem("method", f"'{method}' is not a method we know. Choose one of: " + ", ".join(Method.values) + ".")
+        frequency = _text(raw.get("frequency")) or Frequency.AS_NEEDED
+        if frequency not in Frequency.values:
+            problem("frequency", f"'{frequency}' is not a frequency we know. Choose one of: "
+                    + ", ".join(Frequency.values) + ".")
+        retention = _text(raw.get("retention"))
+        if len(retention) > 200:
+            problem("retention", "Keep the retention period to 200 characters or fewer.")
+        flow_errors.append(problems)
+        if not problems:
+            resolved.append(ResolvedFlow(
+                dataset=dataset, provider=provider, recipient=recipient,  # type: ignore[arg-type]
+                purpose=_text(raw.get("purpose")) or purpose, legal_bases=cited, data_items=items,
+                method=method, frequency=frequency, retention=retention,
+            ))
+    if any(flow_errors):
+        errors.setdefault("flows", []).extend(flow_errors)
+    if errors:
+        raise TermsInvalid(errors)
+    return ResolvedTerms(
+        lead_agency=lead, title=title, purpose=purpose, start_date=start_date, end_date=end_date,  # type: ignore[arg-type]
+        review_date=review_date, dpia_reference=dpia_reference, flows=resolved,  # type: ignore[arg-type]
+    )
+
+
+def version_warnings(version: AgreementVersion) -> list[str]:
+    """Things a signatory should look at again, which do not stop the agreement (uses prefetched flows)."""
+    warnings: list[str] = []
+    for position, flow in enumerate(version.flows.all(), start=1):
+        codes = {b.code for b in flow.legal_bases.all()}
+        kinds = {b.kind for b in flow.legal_bases.all()}
+        if LegalBasisKind.ARTICLE9 in kinds and not flow.dataset.special_category:
+            warnings.append(
+                f"Flow {position}: an Article 9 condition is cited, but the dataset '{flow.dataset.code}' is not "
+                "marked as holding special category data. Check the dataset, or remove the condition if it is not "
+                "needed."
+            )
+        if LegalBasisKind.ARTICLE10 in kinds and not flow.dataset.criminal_offence:
+            warnings.append(
+                f"Flow {position}: Article 10 is cited, but the dataset '{flow.dataset.code}' is not marked as holding "
+                "criminal offence data. Check the dataset, or remove the citation if it is not needed."
+            )
+        needing = sorted(codes & NEEDS_SCHEDULE_1)
+        if needing and not any(c.startswith(SCHEDULE_1_PREFIX) for c in codes):
+            warnings.append(
+                f"Flow {position}: {', '.join(needing)} also needs a condition from Schedule 1 to the Data Protection "
+                "Act 2018 (for example dpa-2018-sch1-para2 for health or social care, or dpa-2018-sch1-para18 for "
+                "safeguarding). Name it in the flow's legal bases."
+            )
+    return warnings

@@ -1,0 +1,520 @@
+"""Writes for agreements: drafting, signing by every party, and the lifecycle (docs/architecture.md).
+
+Each service is keyword-only, runs in one transaction, takes the agreement row lock for lifecycle actions
+(so that concurrent last signatures activate exactly once) and records its audit event in that transaction.
+Bad terms raise `rules.TermsInvalid` (400), actions not yours raise PermissionDenied (403), and actions
+from the wrong state raise `audit.errors.Conflict` (409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from agencies.choices import Role
+from agencies.models import Agency
+from agencies.selectors import has_role
+from agencies.services import permission_grant, permission_revoke
+from audit.choices import AuditAction
+from audit.errors import Conflict
+from audit.services import record
+
+from .choices import AgreementStatus, PeriodState, VersionState
+from .models import (
+    Agreement,
+    AgreementGroupObjectPermission,
+    AgreementPeriod,
+    AgreementVersion,
+    Flow,
+    Party,
+    ReferenceCounter,
+)
+from .rules import ResolvedTerms, resolve_terms
+
+VIEW, CHANGE, SIGN, MANAGE = "view_agreement", "change_agreement", "sign_agreement", "manage_agreement"
+TERM_FIELDS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_reference")
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+
+def _next_reference(*, year: int) -> str:
+    """ISA-<year>-<nnnn> from a locked counter row; numbers are never handed out twice."""
+    try:
+        counter = ReferenceCounter.objects.select_for_update().get(year=year)
+    except ReferenceCounter.DoesNotExist:
+        try:
+            with transaction.atomic():
+                ReferenceCounter.objects.create(year=year, last_number=0)
+        except IntegrityError:
+            pass  # another transaction created the year's counter first
+        counter = ReferenceCounter.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"ISA-{year}-{counter.last_number:04d}"
+
+
+def _lock(agreement: Agreement) -> Agreement:
+    """The agreement row, locked for the rest of the transaction, with its versions loaded fresh."""
+    return (
+        Agreement.objects.select_for_update(of=("self",))
+        .select_related("lead_agency", "current_version", "in_force_version")
+        .get(pk=agreement.pk)
+    )
+
+
+def _write_terms(*, version: AgreementVersion, terms: ResolvedTerms) -> None:
+    """Replace the version's parties and flows with the resolved terms (the version must be a draft)."""
+    Party.objects.filter(version=version).delete()
+    Flow.legal_bases.through.objects.filter(flow__version=version).delete()
+    Flow.objects.filter(version=version).delete()
+    Party.objects.bulk_create([Party(version=version, agency=agency) for agency in terms.party_agencies()])
+    flows = Flow.objects.bulk_create([
+        Flow(version=version, dataset=f.dataset, provider=f.provider, recipient=f.recipient, purpose=f.purpose,
+             data_items=f.data_items, method=f.method, frequency=f.frequency, retention=f.retention)
+        for f in terms.flows
+    ])
+    through = Flow.legal_bases.through
+    through.objects.bulk_create([
+        through(flow_id=flow.pk, legalbasis_id=basis.pk)
+        for flow, resolved in zip(flows, terms.flows, strict=True) for basis in resolved.legal_bases
+    ])
+
+
+def _desired_grants(agreement: Agreement) -> set[tuple[int, str, str]]:
+    """(agency id, role, codename) the agreement's parties should hold: see docs/architecture.md."""
+    version_ids = {v for v in (agreement.current_version_id, agreement.in_force_version_id) if v}
+    party_ids = set(Party.objects.filter(version_id__in=version_ids).values_list("agency_id", flat=True))
+    wanted = {(agency_id, role, VIEW) for agency_id in party_ids for role in Role.values}
+    wanted |= {(agency_id, Role.GOVERNANCE_OFFICER.value, perm) for agency_id in party_ids for perm in (SIGN, MANAGE)}
+    wanted.add((agreement.lead_agency_id, Role.GOVERNANCE_OFFICER.value, CHANGE))
+    return wanted
+
+
+def _sync_permissions(agreement: Agreement) -> None:
+    """Grant and revoke object permissions so that they follow the parties, each change audited."""
+    held = set(
+        AgreementGroupObjectPermission.objects.filter(content_object=agreement, group__agency_role__isnull=False)
+        .values_list("group__agency_role__agency_id", "group__agency_role__role", "permission__codename")
+    )
+    wanted = _desired_grants(agreement)
+    agencies = {a.pk: a for a in Agency.objects.filter(pk__in={g[0] for g in held ^ wanted})}
+    for agency_id, role, codename in sorted(wanted - held):
+        permission_grant(perm=f"agreements.{codename}", agency=agencies[agency_id], role=role, obj=agreement)
+    for agency_id, role, codename in sorted(held - wanted):
+        permission_revoke(perm=f"agreements.{codename}", agency=agencies[agency_id], role=role, obj=agreement)
+
+
+def _require(actor: Any, perm: str, agreement: Agreement, message: str) -> None:
+    if not (actor.is_superuser or actor.has_perm(f"agreements.{perm}", agreement)):
+        raise PermissionDenied(message)
+
+
+def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency | None = None, **detail: Any):
+    return record(
+        action=action,
+        object_type="agreement",
+        object_ref=agreement.reference,
+        agency=agency or agreement.lead_agency,
+        actor=actor,
+        detail={"reference": agreement.reference, **detail},
+    )
+
+
+def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now) -> None:
+    AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now)
+
+
+def _close_period(*, agreement: Agreement, reason: str, now) -> None:
+    AgreementPeriod.objects.filter(agreement=agreement, ended_at__isnull=True).update(ended_at=now, end_reason=reason)
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Give a reason. It is kept in the audit log."]})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": ["Keep the reason to 2000 characters or fewer."]})
+    return reason
+
+
+def _withdraw_pending_amendment(agreement: Agreement) -> int | None:
+    """A draft or submitted amendment dies with the agreement (revoked or expired)."""
+    current = agreement.current_version
+    if current and current.pk != agreement.in_force_version_id and current.state in (
+        VersionState.DRAFT, VersionState.SUBMITTED
+    ):
+        current.state = VersionState.WITHDRAWN
+        current.save(update_fields=["state", "updated_at"])
+        return current.number
+    return None
+
+
+# --- drafting ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    actor: Any,
+    lead_agency: str | Agency,
+    title: str,
+    purpose: str,
+    start_date: date | None,
+    end_date: date | None,
+    review_date: date | None,
+    flows: Sequence[Mapping[str, Any]],
+    dpia_reference: str = "",
+    check_permissions: bool = True,
+    imported_from: str = "",
+) -> Agreement:
+    """Draft a new agreement (version 1). Only the lead agency's governance officers may draft for it.
+
+    `check_permissions=False` is for the import command, which drafts on behalf of the register.
+    `imported_from` records the agreement as imported (agreement.imported) rather than created.
+    """
+    terms = resolve_terms(
+        lead_agency=lead_agency, title=title, purpose=purpose, start_date=start_date, end_date=end_date,
+        review_date=review_date, dpia_reference=dpia_reference, flows=flows,
+    )
+    lead = terms.lead_agency
+    if check_permissions and not (actor.is_superuser or has_role(actor, lead.pk, Role.GOVERNANCE_OFFICER)):
+        raise PermissionDenied(
+            f"Only governance officers of {lead.name} can draft an agreement that {lead.name} leads."
+        )
+    reference = _next_reference(year=timezone.localdate().year)
+    agreement = Agreement.objects.create(reference=reference, lead_agency=lead, created_by=actor)
+    version = AgreementVersion.objects.create(
+        agreement=agreement, number=1, title=terms.title, purpose=terms.purpose, start_date=terms.start_date,
+        end_date=terms.end_date, review_date=terms.review_date, dpia_reference=terms.dpia_reference,
+        created_by=actor, last_edited_by=actor,
+    )
+    _write_terms(version=version, terms=terms)
+    agreement.current_version = version
+    agreement.save(update_fields=["current_version", "updated_at"])
+    if imported_from:
+        _event(AuditAction.AGREEMENT_IMPORTED, agreement, actor, version=1, source=imported_from,
+               parties=[a.code for a in terms.party_agencies()])
+    else:
+        _event(AuditAction.AGREEMENT_CREATED, agreement, actor, version=1, title=terms.title,
+               parties=[a.code for a in terms.party_agencies()])
+    _sync_permissions(agreement)
+    return agreement
+
+
+@transaction.atomic
+def agreement_update(*, actor: Any, agreement: Agreement, **changes: Any) -> Agreement:
+    """Change the current draft version's terms. Fields not given keep their values; `flows` replaces all flows."""
+    unknown = set(changes) - {*TERM_FIELDS, "flows", "lead_agency"}
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
+    agreement = _lock(agreement)
+    _require(actor, CHANGE, agreement,
+             f"Only governance officers of {agreement.lead_agency.name}, the lead agency, can change this agreement.")
+    version = agreement.current_version
+    if version.state != VersionState.DRAFT:
+        raise Conflict(
+            f"Version {version.number} of {agreement.reference} is {version.get_state_display().lower()}: "
+            "only a draft can be changed."
+        )
+    if "lead_agency" in changes and agreement.status != AgreementStatus.DRAFT:
+        raise ValidationError({"lead_agency": ["The lead agency can only change before the agreement is first "
+                                               "submitted."]})
+    if "lead_agency" in changes and not actor.is_superuser:
+        new_lead = Agency.objects.filter(code=changes["lead_agency"]).first()
+        if new_lead is not None and not has_role(actor, new_lead.pk, Role.GOVERNANCE_OFFICER):
+            raise PermissionDenied("You can only hand the lead to an agency where you are a governance officer.")
+    flows = changes.get("flows")
+    if flows is None:
+        flows = [
+            {"dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
+             "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()], "data_items": f.data_items,
+             "method": f.method, "frequency": f.frequency, "retention": f.retention}
+            for f in version.flows.select_related("dataset", "provider", "recipient").prefetch_related("legal_bases")
+        ]
+    terms = resolve_terms(
+        lead_agency=changes.get("lead_agency", agreement.lead_agency),
+        flows=flows,
+        **{name: changes.get(name, getattr(version, name)) for name in TERM_FIELDS},
+    )
+    for name in TERM_FIELDS:
+        setattr(version, name, getattr(terms, name))
+    version.last_edited_by = actor
+    version.save()
+    _write_terms(version=version, terms=terms)
+    if terms.lead_agency.pk != agreement.lead_agency_id:
+        agreement.lead_agency = terms.lead_agency
+    agreement.save(update_fields=["lead_agency", "updated_at"])
+    _event(AuditAction.AGREEMENT_UPDATED, agreement, actor, version=version.number, fields=sorted(changes))
+    _sync_permissions(agreement)
+    return agreement
+
+
+@transaction.atomic
+def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
+    """Send the current draft for signature by every party."""
+    agreement = _lock(agreement)
+    _require(actor, CHANGE, agreement,
+             f"Only governance officers of {agreement.lead_agency.name}, the lead agency, can submit this agreement.")
+    version = agreement.current_version
+    if version.state != VersionState.DRAFT:
+        raise Conflict(f"Version {version.number} of {agreement.reference} is already "
+                       f"{version.get_state_display().lower()}: only a draft can be submitted.")
+    if agreement.status not in (AgreementStatus.DRAFT, AgreementStatus.ACTIVE):
+        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}; it cannot be submitted.")
+    version.state = VersionState.SUBMITTED
+    version.submitted_at = timezone.now()
+    version.save(update_fields=["state", "submitted_at", "updated_at"])
+    if agreement.status == AgreementStatus.DRAFT:
+        agreement.status = AgreementStatus.SUBMITTED
+        agreement.save(update_fields=["status", "updated_at"])
+    _event(AuditAction.AGREEMENT_SUBMITTED, agreement, actor, version=version.number)
+    return agreement
+
+
+@transaction.atomic
+def agreement_amend(*, actor: Any, agreement: Agreement) -> Agreement:
+    """Start an amendment: a new draft version copied from the in-force one. The signed version stays in force."""
+    agreement = _lock(agreement)
+    _require(actor, CHANGE, agreement,
+             f"Only governance officers of {agreement.lead_agency.name}, the lead agency, can amend this agreement.")
+    if agreement.status != AgreementStatus.ACTIVE:
+        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
+                       "only an active agreement can be amended.")
+    current = agreement.current_version
+    if current.pk != agreement.in_force_version_id and current.state in (VersionState.DRAFT, VersionState.SUBMITTED):
+        raise Conflict(f"Version {current.number} of {agreement.reference} is already being prepared "
+                       f"({current.get_state_display().lower()}). Finish or reject it first.")
+    source = agreement.in_force_version
+    number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = AgreementVersion.objects.create(
+        agreement=agreement, number=number, created_by=actor, last_edited_by=actor,
+        **{name: getattr(source, name) for name in TERM_FIELDS},
+    )
+    Party.objects.bulk_create([Party(version=version, agency_id=p.agency_id) for p in source.parties.all()])
+    through = Flow.legal_bases.through
+    for flow in source.flows.prefetch_related("legal_bases"):
+        bases = list(flow.legal_bases.all())
+        flow.pk = None
+        flow.version = version
+        flow.save()
+        through.objects.bulk_create([through(flow_id=flow.pk, legalbasis_id=b.pk) for b in bases])
+    agreement.current_version = version
+    agreement.save(update_fields=["current_version", "updated_at"])
+    _event(AuditAction.AGREEMENT_AMENDED, agreement, actor, version=number, in_force_version=source.number)
+    return agreement
+
+
+# --- signing -------------------------------------------------------------------------------------------------
+
+
+def _signing_party(*, actor: Any, agreement: Agreement, version: AgreementVersion, agency: str | Agency | None):
+    parties = list(version.parties.select_related("agency"))
+    by_code = {p.agency.code: p for p in parties}
+    if agency is not None:
+        code = agency.code if isinstance(agency, Agency) else str(agency).strip()
+        party = by_code.get(code)
+        if party is None:
+            raise ValidationError({"agency": [f"'{code}' is not a party to {agreement.reference}."]})
+        if not (actor.is_superuser or has_role(actor, party.agency_id, Role.GOVERNANCE_OFFICER)):
+            raise PermissionDenied(f"Only governance officers of {party.agency.name} can sign for {party.agency.name}.")
+        if party.signed_at is not None:
+            raise Conflict(f"{party.agency.name} has already signed version {version.number} of {agreement.reference}.")
+        return party
+    mine = [p for p in parties if actor.is_superuser or has_role(actor, p.agency_id, Role.GOVERNANCE_OFFICER)]
+    unsigned = [p for p in mine if p.signed_at is None]
+    if len(unsigned) == 1:
+        return unsigned[0]
+    if len(unsigned) > 1:
+        names = ", ".join(p.agency.code for p in unsigned)
+        raise ValidationError({"agency": [f"You can sign for more than one party that has not signed yet ({names}). "
+                                          "Say which agency you are signing for."]})
+    if mine:
+        raise Conflict(f"Your agency has already signed version {version.number} of {agreement.reference}.")
+    raise PermissionDenied("Only a governance officer of a party agency can sign this agreement.")
+
+
+@transaction.atomic
+def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None) -> Agreement:
+    """One party signs the submitted version. When every party has signed, that version comes into force.
+
+    `agency` may be left out when the officer can sign for exactly one unsigned party. The officer who last
+    edited the version cannot sign it for the lead agency: a second officer must.
+    """
+    agreement = _lock(agreement)
+    _require(actor, SIGN, agreement, "Only a governance officer of a party agency can sign this agreement.")
+    version = agreement.current_version
+    if version.state != VersionState.SUBMITTED:
+        raise Conflict(f"Version {version.number} of {agreement.reference} is {version.get_state_display().lower()}, "
+                       "not awaiting signatures: it must be submitted first.")
+    if agreement.status not in (AgreementStatus.SUBMITTED, AgreementStatus.ACTIVE):
+        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: reinstate it before "
+                       "signing an amendment.")
+    party = _signing_party(actor=actor, agreement=agreement, version=version, agency=agency)
+    if party.agency_id == agreement.lead_agency_id and version.last_edited_by_id == actor.pk:
+        raise PermissionDenied(
+            f"You were the last person to edit version {version.number}, so another governance officer of "
+            f"{party.agency.name} must sign it for {party.agency.name}. This makes sure two people have checked it."
+        )
+    now = timezone.now()
+    party.signed_by, party.signed_at = actor, now
+    party.save(update_fields=["signed_by", "signed_at"])
+    _event(AuditAction.AGREEMENT_APPROVED, agreement, actor, agency=party.agency, version=version.number,
+           party=party.agency.code)
+    if version.parties.filter(signed_at__isnull=True).exists():
+        return agreement
+    previous = agreement.in_force_version
+    if previous is not None:
+        previous.state = VersionState.SUPERSEDED
+        previous.save(update_fields=["state", "updated_at"])
+        _close_period(agreement=agreement, reason="superseded", now=now)
+    version.state, version.signed_at = VersionState.SIGNED, now
+    version.save(update_fields=["state", "signed_at", "updated_at"])
+    agreement.status = AgreementStatus.ACTIVE
+    agreement.in_force_version = version
+    agreement.save(update_fields=["status", "in_force_version", "updated_at"])
+    _open_period(agreement=agreement, version=version, state=PeriodState.IN_FORCE, now=now)
+    _event(AuditAction.AGREEMENT_ACTIVATED, agreement, actor, version=version.number,
+           superseded_version=previous.number if previous else None)
+    _sync_permissions(agreement)
+    return agreement
+
+
+@transaction.atomic
+def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+    """A party declines to sign the submitted version. A rejected amendment leaves the agreement in force."""
+    reason = _reason(reason)
+    agreement = _lock(agreement)
+    _require(actor, SIGN, agreement, "Only a governance officer of a party agency can reject this agreement.")
+    version = agreement.current_version
+    if version.state != VersionState.SUBMITTED:
+        raise Conflict(f"Version {version.number} of {agreement.reference} is {version.get_state_display().lower()}, "
+                       "not awaiting signatures, so it cannot be rejected.")
+    version.state = VersionState.REJECTED
+    version.save(update_fields=["state", "updated_at"])
+    if agreement.status == AgreementStatus.SUBMITTED:
+        agreement.status = AgreementStatus.REJECTED
+        agreement.save(update_fields=["status", "updated_at"])
+    _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, version=version.number, reason=reason,
+           amendment=agreement.in_force_version_id is not None)
+    return agreement
+
+
+# --- the life of an agreement in force -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def agreement_suspend(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+    """Stop sharing under the agreement for now; it can be reinstated."""
+    reason = _reason(reason)
+    agreement = _lock(agreement)
+    _require(actor, MANAGE, agreement, "Only a governance officer of a party agency can suspend this agreement.")
+    if agreement.status != AgreementStatus.ACTIVE:
+        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
+                       "only an active agreement can be suspended.")
+    now = timezone.now()
+    _close_period(agreement=agreement, reason="suspended", now=now)
+    _open_period(agreement=agreement, version=agreement.in_force_version, state=PeriodState.SUSPENDED, now=now)
+    agreement.status = AgreementStatus.SUSPENDED
+    agreement.save(update_fields=["status", "updated_at"])
+    _event(AuditAction.AGREEMENT_SUSPENDED, agreement, actor, version=agreement.in_force_version.number, reason=reason)
+    return agreement
+
+
+@transaction.atomic
+def agreement_reinstate(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+    """Lift a suspension: the same signed version is in force again."""
+    reason = _reason(reason)
+    agreement = _lock(agreement)
+    _require(actor, MANAGE, agreement, "Only a governance officer of a party agency can reinstate this agreement.")
+    if agreement.status != AgreementStatus.SUSPENDED:
+        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
+                       "only a suspended agreement can be reinstated.")
+    now = timezone.now()
+    _close_period(agreement=agreement, reason="reinstated", now=now)
+    _open_period(agreement=agreement, version=agreement.in_force_version, state=PeriodState.IN_FORCE, now=now)
+    agreement.status = AgreementStatus.ACTIVE
+    agreement.save(update_fields=["status", "updated_at"])
+    _event(AuditAction.AGREEMENT_REINSTATED, agreement, actor, version=agreement.in_force_version.number,
+           reason=reason)
+    return agreement
+
+
+@transaction.atomic
+def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+    """End the agreement for good. Revocation is final."""
+    reason = _reason(reason)
+    agreement = _lock(agreement)
+    _require(actor, MANAGE, agreement, "Only a governance officer of a party agency can revoke this agreement.")
+    if agreement.status not in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
+        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
+                       "only an active or suspended agreement can be revoked.")
+    now = timezone.now()
+    _close_period(agreement=agreement, reason="revoked", now=now)
+    withdrawn = _withdraw_pending_amendment(agreement)
+    previous = agreement.status
+    agreement.status = AgreementStatus.REVOKED
+    agreement.save(update_fields=["status", "updated_at"])
+    _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, version=agreement.in_force_version.number, reason=reason,
+           previous_status=previous, withdrawn_version=withdrawn)
+    return agreement
+
+
+@transaction.atomic
+def agreement_expire(*, agreement: Agreement, today: date) -> bool:
+    """Expire one agreement whose in-force version ended before `today`. Returns False if it no longer applies."""
+    agreement = _lock(agreement)
+    if agreement.status not in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
+        return False
+    if agreement.in_force_version is None or agreement.in_force_version.end_date >= today:
+        return False
+    _close_period(agreement=agreement, reason="expired", now=timezone.now())
+    withdrawn = _withdraw_pending_amendment(agreement)
+    previous = agreement.status
+    agreement.status = AgreementStatus.EXPIRED
+    agreement.save(update_fields=["status", "updated_at"])
+    _event(AuditAction.AGREEMENT_EXPIRED, agreement, None, version=agreement.in_force_version.number,
+           end_date=agreement.in_force_version.end_date, previous_status=previous, withdrawn_version=withdrawn)
+    return True
+
+
+def agreement_expire_due(*, today: date) -> list[str]:
+    """Expire every active or suspended agreement whose in-force end date is before `today`.
+
+    Each agreement expires in its own transaction, so one failure does not hold back the rest, and a rerun
+    carries on where it stopped. Returns the references expired.
+    """
+    due = (
+        Agreement.objects.filter(
+            status__in=[AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED], in_force_version__end_date__lt=today
+        )
+        .order_by("pk")
+        .values_list("pk", "reference")
+    )
+    expired: list[str] = []
+    for pk, reference in due.iterator(chunk_size=500):
+        if agreement_expire(agreement=Agreement(pk=pk), today=today):
+            expired.append(reference)
+    return expired
+
+
+# --- reads that are recorded ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agreement_record_viewed(*, actor: Any, agreement: Agreement, page: str = "api") -> None:
+    """Record that someone looked at an agreement (the detail or the printable page)."""
+    _event(AuditAction.AGREEMENT_VIEWED, agreement, actor, page=page)
+
+
+@transaction.atomic
+def agreement_record_listed(*, actor: Any, filters: Mapping[str, Any], count: int) -> None:
+    """Record one list request and its filters."""
+    record(action=AuditAction.AGREEMENT_LISTED, object_type="agreement", actor=actor,
+           detail={"filters": {k: v for k, v in filters.items() if v not in (None, "")}, "count": count})

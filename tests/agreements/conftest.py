@@ -1,0 +1,44 @@
+import pytest
+
+
+class Region:
+    """A small region: a council (lead), an NHS trust, the police and an unrelated fire service."""
+
+    def __init__(self):
+        from agencies.choices import AgencyKind
+        from tests.factories import AgencyFactory, DatasetFactory
+
+        self.council = AgencyFactory(code="lead-council", name="Lead Council")
+        self.nhs = AgencyFactory(code="nhs-provider", name="NHS Provider", kind=AgencyKind.NHS_TRUST)
+        self.police = AgencyFactory(code="police", name="Police", kind=AgencyKind.POLICE)
+        self.fire = AgencyFactory(code="fire", name="Fire Service", kind=AgencyKind.FIRE_RESCUE)
+        self.discharge = DatasetFactory(
+            code="discharge-summaries", owner=self.nhs, special_category=True,
+            data_items=["name", "NHS number", "discharge date", "care needs"],
+        )
+        self.incidents = DatasetFactory(
+            code="domestic-incidents", owner=self.police, criminal_offence=True,
+            data_items=["incident date", "address", "children present"],
+        )
+        self.tenancies = DatasetFactory(code="council-tenancies", owner=self.council, data_items=["name", "address"])
+
+    def terms(self, **overrides):
+        """Valid create() arguments (codes, as the API takes them)."""
+        import datetime
+
+        base = {
+            "lead_agency": "lead-council", "title": "Hospital discharge", "purpose": "Plan care after hospital",
+            "start_date": datetime.date(2026, 1, 1), "end_date": datetime.date(2027, 12, 31),
+            "review_date": datetime.date(2027, 6, 30),
+            "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
+                       "purpose": "Discharge planning",
+                       "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
+        }
+        base.update(overrides)
+        return base
+
+
+@pytest.fixture
+def region(db):
+    return Region()
+
