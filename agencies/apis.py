@@ -105,6 +105,7 @@ class AgencyListApi(AuditedApi):
     """The agency directory: every signed-in user may read it; only superusers add agencies."""
 
     queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
+
     @extend_schema(
         operation_id="agencies_list",
         summary="List agencies",
@@ -219,7 +220,7 @@ class AgencyMembersApi(AuditedApi):
         operation_id="agencies_members_create",
         summary="Give an existing user a role in the agency",
         description="201 when the role is granted, 200 when they already held it. "
-        "The user must exist (400 \"No user with that username.\"); `manage.py add_member` creates users.",
+        'The user must exist (400 "No user with that username."); `manage.py add_member` creates users.',
         parameters=[CODE_PATH],
         request=MemberInputSerializer,
         responses={
@@ -309,6 +310,7 @@ class DatasetListApi(AuditedApi):
     """The dataset directory. Governance officers and agency admins register their own agency's datasets."""
 
     queryset = Dataset.objects.none()  # tells the schema generator the model; rows come from the selectors
+
     @extend_schema(
         operation_id="datasets_list",
         summary="List datasets",

@@ -124,12 +124,7 @@ def membership_remove(*, actor: Any, agency: Agency, username: str, role: Role |
     user = selectors.user_by_username(username=username)
     if user is None:
         return False
-    if (
-        actor is not None
-        and role == Role.AGENCY_ADMIN
-        and user.pk == actor.pk
-        and not actor.is_superuser
-    ):
+    if actor is not None and role == Role.AGENCY_ADMIN and user.pk == actor.pk and not actor.is_superuser:
         raise ValidationError({"username": "You cannot remove your own administrator role. Ask another administrator."})
     return membership_revoke(agency=agency, user=user, role=role)
 
