@@ -1,4 +1,4 @@
-"""`manage.py add_member <username> <agency-code> <role>` as the contract describes it."""
+"""`manage.py add_member <username> <agency-code> <role>` as the contract describes it, and the permission repair."""
 
 from io import StringIO
 
@@ -6,8 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from agencies.choices import Role
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from tests.factories import AgencyFactory, DatasetFactory, member
 
 
 def add_member(*args) -> str:
@@ -53,3 +55,21 @@ class AddMemberCommandTests:
         with pytest.raises(CommandError, match=message):
             add_member(*args)
         assert not get_user_model().objects.filter(username="ada").exists()
+
+
+@pytest.mark.django_db
+class EnsureAgencyPermissionsCommandTests:
+    def test_repairs_data_loaded_without_the_services_and_is_idempotent(self, region):
+        loaded = AgencyFactory(code="loaded")
+        dataset = DatasetFactory(owner=loaded, code="loaded-data")
+        out = StringIO()
+        call_command("ensure_agency_permissions", stdout=out)
+        assert out.getvalue().strip() == "4 permissions granted"
+        assert member(loaded, Role.AGENCY_ADMIN).has_perm("agencies.manage_members", loaded)
+        assert member(loaded, Role.GOVERNANCE_OFFICER).has_perm("agencies.change_dataset", dataset)
+        grants = AuditEvent.objects.filter(action=AuditAction.PERMISSION_GRANTED, agency_code="loaded")
+        assert grants.count() == 4
+        assert {e.actor_name for e in grants} == {"command:ensure_agency_permissions"}
+        again = StringIO()
+        call_command("ensure_agency_permissions", stdout=again)
+        assert again.getvalue().strip() == "0 permissions granted"
