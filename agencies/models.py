@@ -1,8 +1,11 @@
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from guardian.models import GroupObjectPermissionBase
 
 from .choices import AgencyKind, Classification, Role
+
+MAX_DATA_ITEM_LENGTH = 200
 
 
 class Agency(models.Model):
@@ -27,6 +30,7 @@ class Agency(models.Model):
             models.CheckConstraint(condition=~models.Q(code=""), name="agency_code_not_empty"),
             models.CheckConstraint(condition=models.Q(kind__in=AgencyKind.values), name="agency_kind_valid"),
         ]
+        indexes = [models.Index(fields=["name", "code"], name="agency_name_code")]
 
     def __str__(self) -> str:
         return self.name
@@ -67,10 +71,31 @@ class Dataset(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(code=""), name="dataset_code_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(classification__in=Classification.values), name="dataset_classification_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name", "code"], name="dataset_name_code"),
+            models.Index(fields=["owner", "name"], name="dataset_owner_name"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # A flow shares a subset of these items by name, so each must be a distinct, non-empty piece of text.
+        items = self.data_items
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise ValidationError({"data_items": "List the data items as a list of names."})
+        cleaned = [item.strip() for item in items]
+        if any(not item for item in cleaned):
+            raise ValidationError({"data_items": "A data item's name cannot be blank."})
+        if any(len(item) > MAX_DATA_ITEM_LENGTH for item in cleaned):
+            raise ValidationError({"data_items": f"Keep each data item's name to {MAX_DATA_ITEM_LENGTH} characters."})
+        if len({item.casefold() for item in cleaned}) != len(cleaned):
+            raise ValidationError({"data_items": "Each data item must be listed only once."})
+        self.data_items = cleaned
 
 
 class AgencyGroupObjectPermission(GroupObjectPermissionBase):

@@ -1,11 +1,29 @@
-"""Reads that depend on who is asking."""
+"""Reads that depend on who is asking.
+
+Agencies and datasets are a directory every signed-in user may read. What a user may *change* comes from
+django-guardian object permissions held by their agency-role groups: single objects are checked with
+`user.has_perm(...)` (guardian's ObjectPermissionBackend), lists are restricted with one `EXISTS` join on the
+direct foreign-key permission tables, so a list never runs a query per row.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+
 from .choices import Role
-from .models import AgencyRole
+from .filters import AgencyFilter, DatasetFilter
+from .models import Agency, AgencyGroupObjectPermission, AgencyRole, Dataset, DatasetGroupObjectPermission
+
+CHANGE_AGENCY = "agencies.change_agency"
+MANAGE_MEMBERS = "agencies.manage_members"
+CHANGE_DATASET = "agencies.change_dataset"
+DATASET_EDITOR_ROLES = (Role.GOVERNANCE_OFFICER, Role.AGENCY_ADMIN)
 
 
 def user_roles(user: Any) -> set[tuple[int, str]]:
@@ -25,3 +43,123 @@ def user_agency_ids(user: Any, roles: set[Role] | None = None) -> set[int]:
 
 def has_role(user: Any, agency_id: int, *roles: Role) -> bool:
     return any((agency_id, role) in user_roles(user) for role in roles)
+
+
+def forget_user_roles(user: Any) -> None:
+    """Drop the per-request role cache after the user's own memberships change."""
+    if hasattr(user, "_agency_roles_cache"):
+        del user._agency_roles_cache
+
+
+# Permission questions about one object (a constant number of queries each).
+
+
+def _is_superuser(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_superuser)
+
+
+def agency_can_create(*, user: Any) -> bool:
+    return _is_superuser(user)
+
+
+def agency_can_change(*, user: Any, agency: Agency) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(CHANGE_AGENCY, agency)
+
+
+def agency_can_manage_members(*, user: Any, agency: Agency) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(MANAGE_MEMBERS, agency)
+
+
+def dataset_can_create(*, user: Any, owner: Agency) -> bool:
+    """Governance officers and agency admins of the owner register its datasets (there is no object to hold a
+    permission before the dataset exists, so this asks for the role)."""
+    if _is_superuser(user):
+        return True
+    return bool(getattr(user, "is_active", False)) and has_role(user, owner.pk, *DATASET_EDITOR_ROLES)
+
+
+def dataset_can_change(*, user: Any, dataset: Dataset) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(CHANGE_DATASET, dataset)
+
+
+# Restricted querysets.
+
+
+def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type) -> QuerySet:
+    """Only the rows on which one of the user's groups holds `perm`: one EXISTS on the direct-FK table."""
+    if _is_superuser(user):
+        return queryset
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    app_label, codename = perm.split(".", 1)
+    granted = through.objects.filter(
+        content_object=OuterRef("pk"),
+        permission__codename=codename,
+        permission__content_type__app_label=app_label,
+        group__user=user,
+    )
+    return queryset.filter(Exists(granted))
+
+
+def _apply_filters(filterset_class: type, filters: Mapping[str, Any] | None, queryset: QuerySet) -> QuerySet:
+    if not filters:
+        return queryset
+    filterset = filterset_class(data=dict(filters), queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError({field: list(errors) for field, errors in filterset.errors.items()})
+    return filterset.qs
+
+
+def agency_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Agency]:
+    """Every agency (the directory is public to signed-in users); with `editable`, only those the user may change."""
+    queryset = Agency.objects.order_by("name", "code")
+    if editable:
+        queryset = _with_permission(queryset, user=user, perm=CHANGE_AGENCY, through=AgencyGroupObjectPermission)
+    return _apply_filters(AgencyFilter, filters, queryset)
+
+
+def agency_get(*, user: Any, code: str) -> Agency:
+    """The agency with this code, or Http404."""
+    agency = Agency.objects.filter(code=code).first()
+    if agency is None:
+        raise Http404("No agency has that code.")
+    return agency
+
+
+def dataset_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Dataset]:
+    """Every dataset with its owner; with `editable`, only those the user may change."""
+    queryset = Dataset.objects.select_related("owner").order_by("name", "code")
+    if editable:
+        queryset = _with_permission(queryset, user=user, perm=CHANGE_DATASET, through=DatasetGroupObjectPermission)
+    return _apply_filters(DatasetFilter, filters, queryset)
+
+
+def dataset_get(*, user: Any, code: str) -> Dataset:
+    dataset = Dataset.objects.select_related("owner").filter(code=code).first()
+    if dataset is None:
+        raise Http404("No dataset has that code.")
+    return dataset
+
+
+def agency_datasets(*, user: Any, agency: Agency) -> QuerySet[Dataset]:
+    return Dataset.objects.filter(owner=agency).order_by("name", "code")
+
+
+def membership_list(*, agency: Agency, role: Role | str | None = None) -> QuerySet:
+    """The agency's memberships, one row per (user, role): rows of the user–group table with user and role loaded.
+
+    The caller checks `agency_can_manage_members` first; members are not public.
+    """
+    through = get_user_model().groups.through
+    queryset = (
+        through.objects.filter(group__agency_role__agency=agency)
+        .select_related("user", "group__agency_role")
+        .order_by("user__username", "group__agency_role__role")
+    )
+    if role:
+        queryset = queryset.filter(group__agency_role__role=Role(role))
+    return queryset
+
+
+def user_by_username(*, username: str) -> Any | None:
+    return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from agencies.choices import Role
 from agencies.models import Agency
@@ -22,11 +23,12 @@ class Command(BaseCommand):
             agency = Agency.objects.get(code=agency_code)
         except Agency.DoesNotExist as exc:
             raise CommandError(f"No agency has the code {agency_code!r}.") from exc
-        user, created = get_user_model().objects.get_or_create(username=username)
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-        with context.system("command:add_member"):
+        # The new user and their role commit together, or neither does.
+        with transaction.atomic(), context.system("command:add_member"):
+            user, created = get_user_model().objects.get_or_create(username=username)
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
             granted = membership_grant(agency=agency, user=user, role=role)
         verb = "now has" if granted else "already had"
         self.stdout.write(f"{username} {verb} the role {role} in {agency.code}" + (" (new user)" if created else ""))

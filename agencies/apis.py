@@ -1,0 +1,372 @@
+"""The agencies API: the agency and dataset directories, and each agency's members (see CONTRACT.md).
+
+Each view parses its input with a small serializer, calls one selector or service, and renders the result.
+Permission rules live in the services and selectors; bad input is a 400, not allowed is a 403, unknown is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from audit import context
+
+from . import selectors, services
+from .choices import AgencyKind, Classification, Role
+from .models import Agency, Dataset
+
+
+class AuditedApi(GenericAPIView):
+    """Base for these views: once DRF has authenticated the request (token or session), audit events name them."""
+
+    def initial(self, request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            context.set_actor(request.user)
+
+    def paginated(self, queryset, serializer_class: type[serializers.Serializer]) -> Response:
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _filters(serializer_class: type[serializers.Serializer], request) -> dict[str, Any]:
+    # A plain dict, not the QueryDict: DRF reads a missing boolean in form-style data as False.
+    serializer = serializer_class(data=request.query_params.dict())
+    serializer.is_valid(raise_exception=True)
+    return {name: value for name, value in serializer.validated_data.items() if value not in (None, "")}
+
+
+CODE_PATH = OpenApiParameter("code", str, OpenApiParameter.PATH, description="The code (a slug), e.g. manchester-cc.")
+FORBIDDEN = OpenApiResponse(description="Signed in, but this action is not yours.")
+NOT_FOUND = OpenApiResponse(description="No object has that code.")
+BAD_INPUT = OpenApiResponse(description="Field errors, as {field: [message]}. Nothing was saved.")
+
+
+class AgencyCodeField(serializers.SlugRelatedField):
+    """An agency named by its code."""
+
+    default_error_messages = {
+        "does_not_exist": "No agency has the code {value}.",
+        "invalid": "Give the agency's code.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="code", queryset=Agency.objects.all(), **kwargs)
+
+
+# Agencies.
+
+
+class AgencyOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agency
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "ico_registration",
+            "dpo_email",
+            "siro_name",
+            "caldicott_guardian_name",
+            "active",
+        ]
+
+
+class AgencyUpdateInputSerializer(serializers.Serializer):
+    code = serializers.SlugField(max_length=64, required=False, help_text="Cannot change; accepted if unchanged.")
+    name = serializers.CharField(max_length=200, required=False)
+    kind = serializers.ChoiceField(choices=AgencyKind.choices, required=False)
+    ico_registration = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    dpo_email = serializers.EmailField(required=False, allow_blank=True)
+    siro_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    caldicott_guardian_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False, help_text="Only superusers may change it.")
+
+
+class AgencyCreateInputSerializer(AgencyUpdateInputSerializer):
+    code = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=AgencyKind.choices)
+
+
+class AgencyFilterSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, help_text="Name or code contains this text.")
+    kind = serializers.ChoiceField(choices=AgencyKind.choices, required=False)
+    active = serializers.BooleanField(required=False)
+    editable = serializers.BooleanField(required=False, help_text="true: only agencies you may change.")
+
+
+class AgencyListApi(AuditedApi):
+    """The agency directory: every signed-in user may read it; only superusers add agencies."""
+
+    queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
+
+    @extend_schema(
+        operation_id="agencies_list",
+        summary="List agencies",
+        parameters=[AgencyFilterSerializer],
+        responses={200: AgencyOutputSerializer(many=True), 400: BAD_INPUT},
+    )
+    def get(self, request):
+        filters = _filters(AgencyFilterSerializer, request)
+        editable = filters.pop("editable", False)
+        agencies = selectors.agency_list(user=request.user, filters=filters, editable=editable)
+        response = self.paginated(agencies, AgencyOutputSerializer)
+        services.agency_record_listed(filters={**filters, **({"editable": True} if editable else {})})
+        return response
+
+    @extend_schema(
+        operation_id="agencies_create",
+        summary="Add an agency (superusers only)",
+        request=AgencyCreateInputSerializer,
+        responses={201: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
+    )
+    def post(self, request):
+        if not selectors.agency_can_create(user=request.user):
+            raise PermissionDenied("Only registry administrators can add agencies.")
+        serializer = AgencyCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        agency = services.agency_create(actor=request.user, **serializer.validated_data)
+        return Response(AgencyOutputSerializer(agency).data, status=status.HTTP_201_CREATED)
+
+
+class AgencyDetailApi(AuditedApi):
+    """One agency, by code. Its agency admins (and superusers) may change its details."""
+
+    @extend_schema(
+        operation_id="agencies_retrieve",
+        summary="One agency",
+        parameters=[CODE_PATH],
+        responses={200: AgencyOutputSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, code: str):
+        agency = selectors.agency_get(user=request.user, code=code)
+        services.agency_record_viewed(agency=agency)
+        return Response(AgencyOutputSerializer(agency).data)
+
+    @extend_schema(
+        operation_id="agencies_partial_update",
+        summary="Change an agency's details (its agency admins, or superusers)",
+        parameters=[CODE_PATH],
+        request=AgencyUpdateInputSerializer,
+        responses={200: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def patch(self, request, code: str):
+        agency = selectors.agency_get(user=request.user, code=code)
+        if not selectors.agency_can_change(user=request.user, agency=agency):
+            raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
+        serializer = AgencyUpdateInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        agency = services.agency_update(actor=request.user, agency=agency, **serializer.validated_data)
+        return Response(AgencyOutputSerializer(agency).data)
+
+
+# Members.
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    name = serializers.CharField(source="user.get_full_name")
+    email = serializers.EmailField(source="user.email")
+    role = serializers.ChoiceField(choices=Role.choices, source="group.agency_role.role")
+
+
+class MemberInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberFilterSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+
+
+class MemberGrantOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    granted = serializers.BooleanField(help_text="false if they already held the role (nothing changed).")
+
+
+class AgencyMembersApi(AuditedApi):
+    """An agency's members. Only its agency admins (and superusers) may list or change them."""
+
+    queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
+
+    def _agency(self, request, code: str) -> Agency:
+        agency = selectors.agency_get(user=request.user, code=code)
+        if not selectors.agency_can_manage_members(user=request.user, agency=agency):
+            raise PermissionDenied(f"Only administrators of {agency.name} can see and manage its members.")
+        return agency
+
+    @extend_schema(
+        operation_id="agencies_members_list",
+        summary="List an agency's members",
+        parameters=[CODE_PATH, MemberFilterSerializer],
+        responses={200: MemberOutputSerializer(many=True), 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def get(self, request, code: str):
+        agency = self._agency(request, code)
+        filters = _filters(MemberFilterSerializer, request)
+        memberships = selectors.membership_list(agency=agency, role=filters.get("role"))
+        response = self.paginated(memberships, MemberOutputSerializer)
+        services.membership_record_listed(agency=agency, filters=filters)
+        return response
+
+    @extend_schema(
+        operation_id="agencies_members_create",
+        summary="Give an existing user a role in the agency",
+        description="201 when the role is granted, 200 when they already held it. "
+        'The user must exist (400 "No user with that username."); `manage.py add_member` creates users.',
+        parameters=[CODE_PATH],
+        request=MemberInputSerializer,
+        responses={
+            201: MemberGrantOutputSerializer,
+            200: MemberGrantOutputSerializer,
+            400: BAD_INPUT,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+    )
+    def post(self, request, code: str):
+        agency = self._agency(request, code)
+        serializer = MemberInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, granted = services.membership_add(actor=request.user, agency=agency, **serializer.validated_data)
+        body = {"username": user.get_username(), "role": serializer.validated_data["role"], "granted": granted}
+        return Response(body, status=status.HTTP_201_CREATED if granted else status.HTTP_200_OK)
+
+    @extend_schema(
+        operation_id="agencies_members_destroy",
+        summary="Take a role away from a member",
+        description="204 when the role is taken away; 404 when that user does not hold that role here.",
+        parameters=[CODE_PATH, MemberInputSerializer],
+        request=None,
+        responses={204: None, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def delete(self, request, code: str):
+        agency = self._agency(request, code)
+        serializer = MemberInputSerializer(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        if not services.membership_remove(actor=request.user, agency=agency, **serializer.validated_data):
+            return Response({"detail": "That user does not hold that role in this agency."}, status=404)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Datasets.
+
+
+class DatasetOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="The owner agency's code.")
+    owner_name = serializers.CharField(source="owner.name", read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "code",
+            "name",
+            "owner",
+            "owner_name",
+            "description",
+            "data_items",
+            "special_category",
+            "criminal_offence",
+            "classification",
+        ]
+
+
+class DatasetUpdateInputSerializer(serializers.Serializer):
+    code = serializers.SlugField(max_length=64, required=False, help_text="Cannot change; accepted if unchanged.")
+    name = serializers.CharField(max_length=200, required=False)
+    owner = AgencyCodeField(required=False, help_text="The owner agency's code.")
+    description = serializers.CharField(required=False, allow_blank=True)
+    data_items = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, help_text="The named items the dataset holds."
+    )
+    special_category = serializers.BooleanField(required=False, help_text="Holds UK GDPR Article 9 data.")
+    criminal_offence = serializers.BooleanField(required=False, help_text="Holds UK GDPR Article 10 data.")
+    classification = serializers.ChoiceField(choices=Classification.choices, required=False)
+
+
+class DatasetCreateInputSerializer(DatasetUpdateInputSerializer):
+    code = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    owner = AgencyCodeField(help_text="The owner agency's code.")
+
+
+class DatasetFilterSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, help_text="Name or code contains this text.")
+    owner = serializers.SlugField(required=False, help_text="The owner agency's code.")
+    special_category = serializers.BooleanField(required=False)
+    criminal_offence = serializers.BooleanField(required=False)
+    classification = serializers.ChoiceField(choices=Classification.choices, required=False)
+    editable = serializers.BooleanField(required=False, help_text="true: only datasets you may change.")
+
+
+class DatasetListApi(AuditedApi):
+    """The dataset directory. Governance officers and agency admins register their own agency's datasets."""
+
+    queryset = Dataset.objects.none()  # tells the schema generator the model; rows come from the selectors
+
+    @extend_schema(
+        operation_id="datasets_list",
+        summary="List datasets",
+        parameters=[DatasetFilterSerializer],
+        responses={200: DatasetOutputSerializer(many=True), 400: BAD_INPUT},
+    )
+    def get(self, request):
+        filters = _filters(DatasetFilterSerializer, request)
+        editable = filters.pop("editable", False)
+        datasets = selectors.dataset_list(user=request.user, filters=filters, editable=editable)
+        response = self.paginated(datasets, DatasetOutputSerializer)
+        services.dataset_record_listed(filters={**filters, **({"editable": True} if editable else {})})
+        return response
+
+    @extend_schema(
+        operation_id="datasets_create",
+        summary="Register a dataset (governance officers and agency admins of the owner)",
+        request=DatasetCreateInputSerializer,
+        responses={201: DatasetOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
+    )
+    def post(self, request):
+        serializer = DatasetCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dataset = services.dataset_create(actor=request.user, **serializer.validated_data)
+        return Response(DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(AuditedApi):
+    """One dataset, by code. Governance officers and agency admins of its owner may change it."""
+
+    @extend_schema(
+        operation_id="datasets_retrieve",
+        summary="One dataset",
+        parameters=[CODE_PATH],
+        responses={200: DatasetOutputSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, code: str):
+        dataset = selectors.dataset_get(user=request.user, code=code)
+        services.dataset_record_viewed(dataset=dataset)
+        return Response(DatasetOutputSerializer(dataset).data)
+
+    @extend_schema(
+        operation_id="datasets_partial_update",
+        summary="Change a dataset (governance officers and agency admins of its owner)",
+        description="Moving a dataset to another owner also needs one of those roles in the new owner.",
+        parameters=[CODE_PATH],
+        request=DatasetUpdateInputSerializer,
+        responses={200: DatasetOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def patch(self, request, code: str):
+        dataset = selectors.dataset_get(user=request.user, code=code)
+        if not selectors.dataset_can_change(user=request.user, dataset=dataset):
+            raise PermissionDenied(
+                f"Only governance officers and administrators of {dataset.owner.name} can change this dataset."
+            )
+        serializer = DatasetUpdateInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        dataset = services.dataset_update(actor=request.user, dataset=dataset, **serializer.validated_data)
+        return Response(DatasetOutputSerializer(dataset).data)
