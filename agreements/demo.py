@@ -17,10 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.choices import AgencyKind, Classification, Role
-from agencies.models import Agency, Dataset
-from agencies.services import membership_grant
-from audit.choices import AuditAction
-from audit.services import record
+from agencies.models import Agency
+from agencies.services import agency_create, dataset_create, membership_grant
 
 from . import services
 from .models import Agreement
@@ -168,12 +166,10 @@ def _agencies_and_users(year: int) -> Demo:
     users: dict[str, Any] = {}
     hashed = make_password(DEMO_PASSWORD)  # hashed once: every demo user shares the printed password
     for code, prefix, name, kind, ico, siro, caldicott in AGENCIES:
-        agency = Agency.objects.create(
-            code=code, name=name, kind=kind, ico_registration=ico, dpo_email=f"dpo@{code}.example.org",
-            siro_name=siro, caldicott_guardian_name=caldicott,
+        agency = agency_create(
+            actor=None, code=code, name=name, kind=kind, ico_registration=ico,
+            dpo_email=f"dpo@{code}.example.org", siro_name=siro, caldicott_guardian_name=caldicott,
         )
-        record(action=AuditAction.AGENCY_CREATED, object_type="agency", object_ref=code, agency=agency,
-               detail={"code": code, "name": name, "kind": kind.value})
         agencies[code] = agency
         people = [(f"{prefix}-{suffix}", role) for role, suffix in ROLE_SUFFIX.items()]
         people.append((f"{prefix}-officer2", Role.GOVERNANCE_OFFICER))
@@ -187,12 +183,10 @@ def _agencies_and_users(year: int) -> Demo:
     )
     users["admin"] = admin
     for code, owner, name, description, items, special, criminal, classification in DATASETS:
-        Dataset.objects.create(
-            code=code, owner=agencies[owner], name=name, description=description, data_items=items,
+        dataset_create(
+            actor=None, code=code, owner=agencies[owner], name=name, description=description, data_items=items,
             special_category=special, criminal_offence=criminal, classification=classification,
         )
-        record(action=AuditAction.DATASET_CREATED, object_type="dataset", object_ref=code, agency=agencies[owner],
-               detail={"code": code, "owner": owner, "special_category": special, "criminal_offence": criminal})
     return Demo(agencies=agencies, users=users, year=year)
 
 
