@@ -88,6 +88,14 @@ def main() -> None:
     curve = big["p95_ms"] / small["p95_ms"]
     rows.append((f"check p95 at {size['agreements']:,} vs {SMALL['agreements']:,} agreements", f"{curve:.2f}x",
                  "<= 1.5x", curve <= 1.5))
+    register = measure("bench.register", "sr_bench")
+    for label, title in [("own_agency", "register first page, member of hub agency (party to 10%)"),
+                         ("all_visible", "register first page, everything visible to that member")]:
+        figure = register[label]
+        rows.append((f"{title}: p95 of {figure['count']:,} rows", f"{figure['p95_ms']:.1f} ms", "<= 100 ms",
+                     figure["p95_ms"] <= 100))
+        rows.append((f"{title}: queries", str(figure["queries"]), "<= 6", figure["queries"] <= 6))
+    rows.append(("  baseline: raw SELECT of one page", f"{register['baseline_p95_ms']:.2f} ms", "-", None))
     print()
     print(table(rows))
 

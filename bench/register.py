@@ -1,0 +1,78 @@
+"""The register list, first page, through the whole Django stack, for a member of the busiest agency.
+
+    python -m bench.register --database sr_bench [--repeats 60]
+
+`hub-city` is a party to a tenth of all agreements (bench.generate). Its frontline user lists
+`/api/v1/agreements/?agency=hub-city` (the agreements they see in full) and `/api/v1/agreements/`
+(everything visible: those plus every active agreement's summary). The baseline is one raw SELECT of
+the same page of agreements by primary key order, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from bench import db
+from bench.check import percentile
+
+
+def _timed(fn, repeats: int) -> list[float]:
+    fn()  # warm
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def run(repeats: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from agreements.models import Agreement
+
+    user = get_user_model().objects.get(username="hub-city-frontline")
+    client = Client()
+    client.force_login(user)
+    results: dict = {}
+    for label, url in [("own_agency", "/api/v1/agreements/?agency=hub-city"), ("all_visible", "/api/v1/agreements/")]:
+        response = client.get(url)
+        assert response.status_code == 200, response.content[:500]
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(url)
+        timings = _timed(lambda url=url: client.get(url), repeats)
+        results[label] = {
+            "count": response.json()["count"],
+            "p95_ms": round(percentile(timings, 95), 2),
+            "queries": len(ctx.captured_queries),
+        }
+    raw = connection.cursor().cursor
+    table = Agreement._meta.db_table
+
+    def baseline() -> None:
+        raw.execute(f"SELECT * FROM {table} ORDER BY created_at DESC, id DESC LIMIT 50")  # noqa: S608
+        raw.fetchall()
+
+    results["baseline_p95_ms"] = round(percentile(_timed(baseline, repeats), 95), 3)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--repeats", type=int, default=60)
+    args = parser.parse_args()
+    db.use(args.database)
+    import django
+
+    django.setup()
+    print(json.dumps({"bench": "register", **run(args.repeats)}))
+
+
+if __name__ == "__main__":
+    main()
