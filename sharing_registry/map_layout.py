@@ -11,10 +11,10 @@ from typing import Any
 
 SIZE = 960
 CENTRE = SIZE / 2
-RADIUS = 270
+RADIUS = 250
 NODE_RADIUS = 9
 FOCUS_RADIUS = 14
-LABEL_CHARS = 28
+LABEL_CHARS = 24
 BEND = 0.12  # how far a link bows away from the straight line, as a share of its length
 
 

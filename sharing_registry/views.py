@@ -117,6 +117,7 @@ def sharing_map(request):
         "size": map_layout.SIZE, "limit": selectors.MAP_NODES,
         "legend": [(value, label) for value, label in AgencyKind.choices if value in kinds],
         "ring_nodes": [n for n in nodes if not n.focus],
+        "table_nodes": sorted(nodes, key=lambda n: (-(n.provides + n.receives), n.name)),
     }
     return render(request, "public/map.html", context, status=400 if error else 200)
 
