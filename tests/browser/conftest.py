@@ -83,11 +83,13 @@ def check_a11y(axe):
     return check
 
 
-def sign_in(page, live_server, username, password=None):
-    """Signs in through the real form, finding its fields by their labels."""
+def sign_in(page, live_server, username, password=None, check=None):
+    """Signs in through the real form, finding its fields by their labels; `check` (check_a11y) runs on the form."""
     from tests.factories import PASSWORD
 
     page.goto(f"{live_server.url}/accounts/login/")
+    if check is not None:
+        check(page)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password or PASSWORD)
     page.get_by_role("button", name="Sign in").click()

@@ -34,7 +34,7 @@ def safe_and_well():
 class CanIShareJourneyTests:
     def test_a_frontline_worker_gets_a_yes_then_a_no_with_its_reason(self, page, live_server, check_a11y,
                                                                       safe_and_well):
-        sign_in(page, live_server, "frontline")
+        sign_in(page, live_server, "frontline", check=check_a11y)
         expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
         check_a11y(page)
 
@@ -70,8 +70,9 @@ class CanIShareJourneyTests:
 
     def test_a_mistake_is_shown_in_the_error_summary_and_linked_to_its_field(self, page, live_server, check_a11y,
                                                                              safe_and_well):
-        sign_in(page, live_server, "frontline")
+        sign_in(page, live_server, "frontline", check=check_a11y)
         page.goto(f"{live_server.url}/check/")
+        check_a11y(page)
         page.get_by_label("Who do you want to share with?").fill("Atlantis")
         page.get_by_role("button", name="Check").click()
         summary = page.get_by_role("alert")
@@ -86,8 +87,9 @@ class CanIShareJourneyTests:
         context.set_default_timeout(10_000)
         phone = context.new_page()
         try:
-            sign_in(phone, live_server, "frontline")
+            sign_in(phone, live_server, "frontline", check=check_a11y)
             phone.goto(f"{live_server.url}/check/")
+            check_a11y(phone)
             phone.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
             phone.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
             phone.get_by_role("button", name="Check").click()
@@ -95,6 +97,24 @@ class CanIShareJourneyTests:
             scroll = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert scroll[0] <= scroll[1], f"the page scrolls sideways on a phone: {scroll}"
             check_a11y(phone)
+        finally:
+            context.close()
+
+
+    def test_the_check_works_without_javascript(self, browser, live_server, safe_and_well):
+        # axe is JavaScript, so it cannot run here; these same pages are checked with axe in the tests above.
+        context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        try:
+            sign_in(page, live_server, "frontline")
+            page.get_by_role("link", name="Can I share?").click()
+            page.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
+            page.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
+            page.get_by_role("button", name="Check").click()
+            expect(page.locator("#decision h1")).to_have_text("Yes, you may share")
+            page.get_by_role("button", name="Sign out").click()
+            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         finally:
             context.close()
 
@@ -130,6 +150,7 @@ class SignInOutTests:
         expect(sign_out).to_be_focused()
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        check_a11y(page)
         page.goto(f"{live_server.url}/")
         expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
 
@@ -156,7 +177,7 @@ class DashboardTests:
         }
         for username, (role, name) in expectations.items():
             page.context.clear_cookies()
-            sign_in(page, live_server, username)
+            sign_in(page, live_server, username, check=check_a11y if username == "officer" else None)
             expect(page).to_have_url(f"{live_server.url}/")
             expect(page.get_by_role(role, name=name, exact=True)).to_be_visible()
             if username == "officer":
