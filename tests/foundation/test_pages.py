@@ -68,6 +68,27 @@ def no_debug(settings):
 WITH_ALL_PAGES = pytest.mark.usefixtures("all_pages")
 
 
+class _OnlyOurPages:
+    """A URLconf with this branch's pages and none of the others', to test links to pages not built yet."""
+
+    from agreements import check_views
+    from sharing_registry import views
+
+    urlpatterns = [
+        path("accounts/login/", views.sign_in, name="login"),
+        path("accounts/logout/", views.sign_out, name="logout"),
+        path("public/", views.public_register, name="public-register"),
+        path("public/map/", views.sharing_map, name="sharing-map"),
+        path("check/", check_views.check_page, name="check"),
+        path("", views.dashboard, name="dashboard"),
+    ]
+
+
+@pytest.fixture
+def only_our_pages(settings):
+    settings.ROOT_URLCONF = _OnlyOurPages
+
+
 def nav_labels(html: str) -> list[str]:
     import re
 
@@ -93,10 +114,11 @@ class NavigationTests:
         client.force_login(member(AgencyFactory(), Role.AUDITOR))
         assert "Audit" in nav_labels(client.get("/").content.decode())
 
+    @pytest.mark.usefixtures("only_our_pages")
     def test_links_to_pages_not_built_yet_are_left_out(self, client):
         client.force_login(member(AgencyFactory(), Role.AUDITOR))
         html = client.get("/").content.decode()
-        assert "Audit" not in nav_labels(html)  # audit-events does not resolve in the real URLconf yet
+        assert nav_labels(html) == ["Dashboard", "Can I share?", "Public register", "Sharing map"]
 
     def test_someone_with_no_agency_is_not_offered_the_check(self, client):
         client.force_login(UserFactory())
@@ -194,6 +216,7 @@ class DashboardTests:
         html = client.get("/").content.decode()
         assert '<a class="govuk-link" href="/agencies/mcc/members/">Manage members of Manchester City Council' in html
 
+    @pytest.mark.usefixtures("only_our_pages")
     def test_member_management_waits_for_its_page(self, client):
         client.force_login(member(AgencyFactory(name="Bury Council"), Role.AGENCY_ADMIN))
         assert "Bury Council: member management is coming soon" in client.get("/").content.decode()
