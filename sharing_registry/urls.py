@@ -19,7 +19,12 @@ urlpatterns = [
     # GOV.UK Frontend's compiled CSS asks for fonts and images under /assets/.
     re_path(r"^assets/(?P<path>.*)$", RedirectView.as_view(url="/static/govuk/assets/%(path)s", permanent=True)),
     path("api/v1/", include(api_v1)),
+    # Signing out needs a POST; a GET (an old bookmark, a typed URL) gets a page with the button, not a 405.
+    path("accounts/login/", views.sign_in, name="login"),
+    path("accounts/logout/", views.sign_out, name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("public/", views.public_register, name="public-register"),
+    path("public/map/", views.sharing_map, name="sharing-map"),
     path("admin/", admin.site.urls),
     path("", views.dashboard, name="dashboard"),
     path("", include("agencies.urls")),

@@ -1,7 +1,147 @@
+"""Pages that span the apps: the role-aware dashboard, the public register, the sharing map and sign-out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from agencies.choices import AgencyKind
+from agencies.models import Agency
+
+from . import map_layout, selectors
+from .context_processors import optional_url
+
+PUBLIC_PAGE_SIZE = 20
+SEARCH_MAX = 200
 
 
 @login_required
 def dashboard(request):
-    return render(request, "dashboard.html", {})
+    board = selectors.dashboard_for(user=request.user, today=timezone.localdate())
+    _link_agreements(board)
+    links = {
+        "check": optional_url("check"),
+        "audit": optional_url("audit-events"),
+        "register": optional_url("agreement-list"),
+        "new_agreement": optional_url("agreement-create"),
+    }
+    admin_agencies = [
+        {**agency, "members_url": optional_url("agency-members", agency["code"])} for agency in board.admin_agencies
+    ]
+    return render(request, "dashboard.html", {
+        "board": board, "links": links, "admin_agencies": admin_agencies, "today": timezone.localdate(),
+    })
+
+
+def _link_agreements(board: selectors.Dashboard) -> None:
+    """Gives each listed agreement its page's URL (None while the agreement pages are not built)."""
+    for party in board.awaiting_signature:
+        party.page_url = optional_url("agreement-detail", party.version.agreement.reference)
+    for version in board.my_drafts:
+        version.page_url = optional_url("agreement-detail", version.agreement.reference)
+    for agreement in [*board.reviews_due, *board.expiring]:
+        agreement.page_url = optional_url("agreement-detail", agreement.reference)
+
+
+def pagination(page: Page, query: dict[str, str]) -> dict:
+    """The GOV.UK pagination component's items: first, last, and the pages either side of this one."""
+    def href(number: int) -> str:
+        return "?" + urlencode({**{k: v for k, v in query.items() if v}, "page": number})
+
+    last = page.paginator.num_pages
+    wanted = sorted({1, last, page.number - 1, page.number, page.number + 1} & set(range(1, last + 1)))
+    items, previous = [], 0
+    for number in wanted:
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page.number})
+        previous = number
+    return {
+        "items": items if last > 1 else [],
+        "previous": href(page.number - 1) if page.has_previous() else None,
+        "next": href(page.number + 1) if page.has_next() else None,
+    }
+
+
+@require_safe
+def public_register(request):
+    """Active agreements, for anyone: who shares what, why and under which law. No personal data."""
+    text = request.GET.get("q", "")[:SEARCH_MAX].strip()
+    paginator = Paginator(selectors.public_agreements(text=text), PUBLIC_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    entries = selectors.public_entries(list(page.object_list))
+    return render(request, "public/register.html", {
+        "q": text, "page": page, "entries": entries, "pagination": pagination(page, {"q": text}),
+    })
+
+
+def _find_agency(text: str) -> tuple[Agency | None, str]:
+    """An agency by code, exact name or a unique part of its name; or a message saying what went wrong."""
+    text = text.strip()[:SEARCH_MAX]
+    exact = list(Agency.objects.filter(Q(code=text) | Q(name__iexact=text))[:2])
+    if len(exact) == 1:
+        return exact[0], ""
+    matches = list(Agency.objects.filter(name__icontains=text).order_by("name")[:6])
+    if len(matches) == 1:
+        return matches[0], ""
+    if not matches:
+        return None, f"No agency matches “{text}”. Check the spelling"
+    names = ", ".join(m.name for m in matches[:5])
+    return None, f"More than one agency matches “{text}”: {names}. Type more of the name"
+
+
+@require_safe
+def sharing_map(request):
+    """Which agencies share with which under active agreements, drawn on the server, with a table alternative.
+
+    Public, like the register: Caldicott principle 8 asks that people be told how their information is used,
+    and it shows only agencies and counts of active flows, never people.
+    """
+    asked = request.GET.get("agency", "").strip()
+    focus, error = (None, "")
+    if asked:
+        focus, error = _find_agency(asked)
+    data = selectors.sharing_map(focus=focus, limit=selectors.MAP_NODES)
+    nodes, edges = map_layout.layout(data.nodes, data.edges)
+    kinds = {node.kind for node in nodes}
+    context = {
+        "asked": asked, "error": error, "focus": focus, "data": data, "nodes": nodes, "edges": edges,
+        "size": map_layout.SIZE, "limit": selectors.MAP_NODES,
+        "legend": [(value, label) for value, label in AgencyKind.choices if value in kinds],
+        "ring_nodes": [n for n in nodes if not n.focus],
+        "table_nodes": sorted(nodes, key=lambda n: (-(n.provides + n.receives), n.name)),
+    }
+    return render(request, "public/map.html", context, status=400 if error else 200)
+
+
+def sign_out(request):
+    """GET asks to confirm (a link cannot sign anyone out); POST signs out, as Django's LogoutView does."""
+    if request.method == "POST":
+        return auth_views.LogoutView.as_view()(request)
+    return render(request, "registration/sign_out.html")
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with messages in plain English."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Enter a correct username and password. Both are case-sensitive",
+        "inactive": "This account has been switched off. Ask your agency administrator",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your username"
+        self.fields["password"].error_messages["required"] = "Enter your password"
+
+
+sign_in = auth_views.LoginView.as_view(authentication_form=SignInForm)

@@ -1,0 +1,276 @@
+"""Reads for the pages that span every app: the role-aware dashboard, the public register and the sharing map.
+
+`sharing_registry` is the top floor, so it may read agreements, agencies and audit models directly. Every
+function here costs a fixed number of queries, whatever the size of the register.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from agencies.choices import Role
+from agencies.models import Agency
+from agencies.selectors import user_roles
+from agreements.choices import AgreementStatus, VersionState
+from agreements.models import Agreement, AgreementVersion, Flow, Party
+from audit.choices import AuditAction
+from audit.models import AuditEvent
+
+HORIZON_DAYS = 90
+DASHBOARD_ROWS = 10
+IN_FORCE = (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED)
+
+ACTION_TEXT = {
+    AuditAction.AGREEMENT_CREATED: "Agreement drafted",
+    AuditAction.AGREEMENT_UPDATED: "Draft changed",
+    AuditAction.AGREEMENT_SUBMITTED: "Sent for signature",
+    AuditAction.AGREEMENT_APPROVED: "Signed for an agency",
+    AuditAction.AGREEMENT_ACTIVATED: "Came into force",
+    AuditAction.AGREEMENT_REJECTED: "Rejected",
+    AuditAction.AGREEMENT_SUSPENDED: "Suspended",
+    AuditAction.AGREEMENT_REINSTATED: "Reinstated",
+    AuditAction.AGREEMENT_REVOKED: "Revoked",
+    AuditAction.AGREEMENT_EXPIRED: "Expired",
+    AuditAction.AGREEMENT_AMENDED: "Amendment started",
+    AuditAction.CHECK_ALLOWED: "Sharing check: yes",
+    AuditAction.CHECK_DENIED: "Sharing check: no",
+    AuditAction.MEMBERSHIP_GRANTED: "Member added",
+    AuditAction.MEMBERSHIP_REVOKED: "Member removed",
+    AuditAction.AUTH_LOGIN: "Signed in",
+}
+
+
+def action_text(action: str) -> str:
+    """Plain English for an audit action; falls back to the enum's own label."""
+    try:
+        return ACTION_TEXT.get(AuditAction(action)) or AuditAction(action).label.capitalize()
+    except ValueError:
+        return action
+
+
+# The dashboard ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    roles: set[str]
+    frontline: bool = False
+    auditor: bool = False
+    governance: bool = False
+    admin_agencies: list[dict[str, str]] = field(default_factory=list)
+    awaiting_signature: list[Party] = field(default_factory=list)
+    my_drafts: list[AgreementVersion] = field(default_factory=list)
+    reviews_due: list[Agreement] = field(default_factory=list)
+    expiring: list[Agreement] = field(default_factory=list)
+    activity: list[AuditEvent] = field(default_factory=list)
+    by_status: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_role(self) -> bool:
+        return bool(self.roles)
+
+
+def _agreements_of(agency_ids: set[int]) -> QuerySet[Agreement]:
+    """Agreements in which any of these agencies is a party to any version, or the lead."""
+    party_of = Party.objects.filter(agency_id__in=agency_ids).values("version__agreement_id")
+    return Agreement.objects.filter(Q(pk__in=party_of) | Q(lead_agency_id__in=agency_ids))
+
+
+def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
+    """What each of the user's roles needs to see first. One query for the roles, one per section shown."""
+    pairs = user_roles(user)
+    roles = {role for _agency, role in pairs}
+    board = Dashboard(roles=roles)
+    board.frontline = Role.FRONTLINE in roles
+    board.auditor = Role.AUDITOR in roles or user.is_superuser
+    admin_ids = {agency for agency, role in pairs if role == Role.AGENCY_ADMIN}
+    if admin_ids:
+        board.admin_agencies = list(Agency.objects.filter(pk__in=admin_ids).order_by("name").values("code", "name"))
+    officer_ids = {agency for agency, role in pairs if role == Role.GOVERNANCE_OFFICER}
+    if not officer_ids:
+        return board
+    board.governance = True
+    horizon = today + dt.timedelta(days=HORIZON_DAYS)
+    board.awaiting_signature = list(
+        Party.objects.filter(
+            agency_id__in=officer_ids,
+            signed_at__isnull=True,
+            version__state=VersionState.SUBMITTED,
+            version__agreement__current_version=F("version"),
+        )
+        .select_related("agency", "version__agreement")
+        .order_by("version__submitted_at", "pk")[:DASHBOARD_ROWS]
+    )
+    board.my_drafts = list(
+        AgreementVersion.objects.filter(last_edited_by=user, state=VersionState.DRAFT)
+        .select_related("agreement")
+        .order_by("-updated_at", "-pk")[:DASHBOARD_ROWS]
+    )
+    mine_in_force = Agreement.objects.filter(
+        status__in=IN_FORCE,
+        in_force_version__in=Party.objects.filter(agency_id__in=officer_ids).values("version_id"),
+    ).select_related("in_force_version")
+    board.reviews_due = list(
+        mine_in_force.filter(in_force_version__review_date__lte=horizon).order_by(
+            "in_force_version__review_date", "pk"
+        )[:DASHBOARD_ROWS]
+    )
+    board.expiring = list(
+        mine_in_force.filter(in_force_version__end_date__lte=horizon).order_by("in_force_version__end_date", "pk")[
+            :DASHBOARD_ROWS
+        ]
+    )
+    board.activity = list(
+        AuditEvent.objects.filter(agency_id__in=officer_ids).order_by("-at", "-seq")[:DASHBOARD_ROWS]
+    )
+    for event in board.activity:
+        event.action_text = action_text(event.action)
+    counts = dict(
+        _agreements_of(officer_ids).order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    most = max(counts.values(), default=0)
+    board.by_status = [
+        {"status": status, "label": label, "count": counts.get(status, 0),
+         "width": round(200 * counts.get(status, 0) / most) if most else 0}
+        for status, label in AgreementStatus.choices
+    ]
+    return board
+
+
+# The public register ---------------------------------------------------------------------------------------
+
+
+def public_agreements(*, text: str = "") -> QuerySet[Agreement]:
+    """Active agreements and the version in force: nothing else is public."""
+    qs = Agreement.objects.filter(status=AgreementStatus.ACTIVE, in_force_version__isnull=False).select_related(
+        "in_force_version"
+    )
+    text = text.strip()
+    if text:
+        party_named = Party.objects.filter(version_id=OuterRef("in_force_version_id"), agency__name__icontains=text)
+        qs = qs.filter(
+            Q(reference__iexact=text)
+            | Q(in_force_version__title__icontains=text)
+            | Q(in_force_version__purpose__icontains=text)
+            | Exists(party_named)
+        )
+    return qs.order_by("-created_at", "-pk")
+
+
+@dataclass
+class PublicEntry:
+    agreement: Agreement
+    parties: list[str] = field(default_factory=list)
+    flows: list[dict[str, Any]] = field(default_factory=list)
+    legal_bases: list[dict[str, str]] = field(default_factory=list)
+
+
+def public_entries(agreements: list[Agreement]) -> list[PublicEntry]:
+    """Parties, flows and legal bases for one page of the register, in three queries. No people, no emails."""
+    entries = {a.in_force_version_id: PublicEntry(agreement=a) for a in agreements}
+    if not entries:
+        return []
+    for version_id, name in (
+        Party.objects.filter(version_id__in=entries).order_by("agency__name").values_list("version_id", "agency__name")
+    ):
+        entries[version_id].parties.append(name)
+    for flow in (
+        Flow.objects.filter(version_id__in=entries)
+        .order_by("pk")
+        .values("version_id", "dataset__name", "provider__name", "recipient__name", "purpose")
+    ):
+        entries[flow["version_id"]].flows.append(flow)
+    seen: dict[int, set[str]] = defaultdict(set)
+    through = Flow.legal_bases.through
+    for row in (
+        through.objects.filter(flow__version_id__in=entries)
+        .order_by("legalbasis__kind", "legalbasis__code")
+        .values("flow__version_id", "legalbasis__code", "legalbasis__citation", "legalbasis__title")
+    ):
+        version_id = row["flow__version_id"]
+        if row["legalbasis__code"] not in seen[version_id]:
+            seen[version_id].add(row["legalbasis__code"])
+            entries[version_id].legal_bases.append(
+                {"citation": row["legalbasis__citation"], "title": row["legalbasis__title"]}
+            )
+    return [entries[a.in_force_version_id] for a in agreements]
+
+
+# The sharing map -------------------------------------------------------------------------------------------
+
+MAP_NODES = 40
+MAP_FOCUS_EDGES = 200
+
+
+def active_flows() -> QuerySet[Flow]:
+    """Flows of the version in force of every active agreement: what may be shared today."""
+    return Flow.objects.filter(
+        version__agreement__status=AgreementStatus.ACTIVE, version__agreement__in_force_version=F("version")
+    )
+
+
+@dataclass
+class SharingMap:
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    total_agencies: int
+    total_links: int
+    focus: Agency | None = None
+
+
+def _edge_rows(qs: QuerySet[Flow]) -> QuerySet:
+    return qs.order_by().values("provider_id", "recipient_id").annotate(flows=Count("pk"))
+
+
+def sharing_map(*, focus: Agency | None = None, limit: int = MAP_NODES) -> SharingMap:
+    """Who shares with whom, aggregated in SQL: the busiest `limit` agencies, or one agency and its partners."""
+    if focus is None:
+        out_count = active_flows().filter(provider_id=OuterRef("pk")).order_by().values("provider_id")
+        in_count = active_flows().filter(recipient_id=OuterRef("pk")).order_by().values("recipient_id")
+        ranked = (
+            Agency.objects.annotate(
+                provides=Coalesce(Subquery(out_count.annotate(c=Count("pk")).values("c")), Value(0)),
+                receives=Coalesce(Subquery(in_count.annotate(c=Count("pk")).values("c")), Value(0)),
+            )
+            .annotate(degree=F("provides") + F("receives"))
+            .filter(degree__gt=0)
+        )
+        nodes = list(ranked.order_by("-degree", "name").values("pk", "code", "name", "kind", "provides", "receives")[
+            :limit
+        ])
+        total_agencies = ranked.count() if len(nodes) >= limit else len(nodes)
+        ids = [n["pk"] for n in nodes]
+        edges = list(_edge_rows(active_flows().filter(provider_id__in=ids, recipient_id__in=ids)))
+        total_links = _edge_rows(active_flows()).count()
+        return SharingMap(nodes=nodes, edges=edges, total_agencies=total_agencies, total_links=total_links)
+
+    touching = active_flows().filter(Q(provider_id=focus.pk) | Q(recipient_id=focus.pk))
+    rows = list(_edge_rows(touching).order_by("-flows", "provider_id", "recipient_id")[:MAP_FOCUS_EDGES])
+    partner_ids: list[int] = []
+    for row in rows:
+        partner = row["recipient_id"] if row["provider_id"] == focus.pk else row["provider_id"]
+        if partner not in partner_ids and len(partner_ids) < limit:
+            partner_ids.append(partner)
+    partners = {a["pk"]: a for a in Agency.objects.filter(pk__in=partner_ids).values("pk", "code", "name", "kind")}
+    focus_node = {"pk": focus.pk, "code": focus.code, "name": focus.name, "kind": focus.kind, "focus": True}
+    nodes = [focus_node] + sorted(partners.values(), key=lambda n: (n["kind"], n["name"]))
+    shown = {n["pk"] for n in nodes}
+    edges = [r for r in rows if r["provider_id"] in shown and r["recipient_id"] in shown]
+    for node in nodes:
+        node["provides"] = sum(e["flows"] for e in edges if e["provider_id"] == node["pk"])
+        node["receives"] = sum(e["flows"] for e in edges if e["recipient_id"] == node["pk"])
+    total_partners = (
+        Agency.objects.filter(
+            Q(pk__in=touching.values("provider_id")) | Q(pk__in=touching.values("recipient_id"))
+        ).exclude(pk=focus.pk).count()
+        if len(partner_ids) >= limit
+        else len(partner_ids)
+    )
+    total_links = _edge_rows(touching).count() if len(rows) >= MAP_FOCUS_EDGES else len(rows)
+    return SharingMap(nodes=nodes, edges=edges, total_agencies=total_partners, total_links=total_links, focus=focus)
