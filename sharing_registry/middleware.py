@@ -4,6 +4,9 @@ import logging
 import time
 import uuid
 
+from django.conf import settings
+from whitenoise.middleware import WhiteNoiseMiddleware
+
 from audit import context
 
 logger = logging.getLogger("sharing_registry.request")
@@ -57,3 +60,16 @@ class ActorContextMiddleware:
         if request.user.is_authenticated:
             context.set_actor(request.user)
         return self.get_response(request)
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, also serving GOV.UK Frontend's fonts and images at /assets/, where its compiled CSS asks for them.
+
+    Served here, before the session middleware, so a font request never touches (or races over) a session.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        assets = settings.GOVUK_FRONTEND_DIST / "govuk" / "assets"
+        if assets.is_dir():
+            self.add_files(str(assets), prefix="assets/")

@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.generic import RedirectView
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import health, views
@@ -16,8 +15,6 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
-    # GOV.UK Frontend's compiled CSS asks for fonts and images under /assets/.
-    re_path(r"^assets/(?P<path>.*)$", RedirectView.as_view(url="/static/govuk/assets/%(path)s", permanent=True)),
     path("api/v1/", include(api_v1)),
     # Signing out needs a POST; a GET (an old bookmark, a typed URL) gets a page with the button, not a 405.
     path("accounts/login/", views.sign_in, name="login"),

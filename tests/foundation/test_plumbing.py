@@ -91,3 +91,15 @@ def test_one_structured_log_line_per_request_carries_the_request_id(client, capl
     logged = json.loads(JsonFormatter().format(lines[0]))
     assert logged["request_id"] == response["X-Request-ID"]
     assert logged["path"] == "/healthz" and logged["status"] == 200 and logged["method"] == "GET"
+
+
+@pytest.mark.django_db
+def test_govuk_fonts_are_served_where_the_css_asks_for_them(client):
+    """The compiled GOV.UK CSS asks for /assets/fonts/...; whitenoise serves them before any session work."""
+    from django.conf import settings
+
+    font = next((settings.GOVUK_FRONTEND_DIST / "govuk" / "assets" / "fonts").glob("*.woff2"))
+    response = client.get(f"/assets/fonts/{font.name}")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response
+    assert b"".join(response.streaming_content)[:4] == b"wOF2"
