@@ -30,7 +30,9 @@ SMALL = {"agencies": 1_000, "agreements": 1_000, "events": 10_000}
 
 def _env(database: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL"}}
-    env.update(DATABASE_URL=db.url_for(database), DJANGO_SETTINGS_MODULE="sharing_registry.settings", DEBUG="1")
+    env.update(DATABASE_URL=db.url_for(database), DJANGO_SETTINGS_MODULE="sharing_registry.settings", DEBUG="1",
+               # as in production, where beat seals every 2 s: requests do not seal the chain themselves
+               AUDIT_SEAL_ON_COMMIT="0")
     return env
 
 
