@@ -14,20 +14,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from audit import context
-
 from . import selectors, services
 from .choices import AgencyKind, Classification, Role
 from .models import Agency, Dataset
 
 
 class AuditedApi(GenericAPIView):
-    """Base for these views: once DRF has authenticated the request (token or session), audit events name them."""
-
-    def initial(self, request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            context.set_actor(request.user)
+    """Base for these views. Audit events name the API user: sharing_registry.authentication sets the actor."""
 
     def paginated(self, queryset, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(queryset)

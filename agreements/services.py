@@ -409,41 +409,45 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
 # --- the life of an agreement in force -----------------------------------------------------------------------
 
 
+def _switch_period(
+    *, actor: Any, agreement: Agreement, reason: str, verb: str, done: str, from_status: str, to_status: str,
+    to_state: str, action: AuditAction, wrong_state: str,
+) -> Agreement:
+    """Suspend or reinstate: close the open period and open one in the other state, for the same signed version."""
+    reason = _reason(reason)
+    agreement = _lock(agreement)
+    _require(actor, MANAGE, agreement, f"Only a governance officer of a party agency can {verb} this agreement.")
+    if agreement.status != from_status:
+        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: {wrong_state}")
+    now = timezone.now()
+    _close_period(agreement=agreement, reason=done, now=now)
+    _open_period(agreement=agreement, version=agreement.in_force_version, state=to_state, now=now)
+    agreement.status = to_status
+    agreement.save(update_fields=["status", "updated_at"])
+    _event(action, agreement, actor, version=agreement.in_force_version.number, reason=reason)
+    return agreement
+
+
 @transaction.atomic
 def agreement_suspend(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
     """Stop sharing under the agreement for now; it can be reinstated."""
-    reason = _reason(reason)
-    agreement = _lock(agreement)
-    _require(actor, MANAGE, agreement, "Only a governance officer of a party agency can suspend this agreement.")
-    if agreement.status != AgreementStatus.ACTIVE:
-        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
-                       "only an active agreement can be suspended.")
-    now = timezone.now()
-    _close_period(agreement=agreement, reason="suspended", now=now)
-    _open_period(agreement=agreement, version=agreement.in_force_version, state=PeriodState.SUSPENDED, now=now)
-    agreement.status = AgreementStatus.SUSPENDED
-    agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_SUSPENDED, agreement, actor, version=agreement.in_force_version.number, reason=reason)
-    return agreement
+    return _switch_period(
+        actor=actor, agreement=agreement, reason=reason, verb="suspend", done="suspended",
+        from_status=AgreementStatus.ACTIVE,
+        to_status=AgreementStatus.SUSPENDED, to_state=PeriodState.SUSPENDED, action=AuditAction.AGREEMENT_SUSPENDED,
+        wrong_state="only an active agreement can be suspended.",
+    )
 
 
 @transaction.atomic
 def agreement_reinstate(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
     """Lift a suspension: the same signed version is in force again."""
-    reason = _reason(reason)
-    agreement = _lock(agreement)
-    _require(actor, MANAGE, agreement, "Only a governance officer of a party agency can reinstate this agreement.")
-    if agreement.status != AgreementStatus.SUSPENDED:
-        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
-                       "only a suspended agreement can be reinstated.")
-    now = timezone.now()
-    _close_period(agreement=agreement, reason="reinstated", now=now)
-    _open_period(agreement=agreement, version=agreement.in_force_version, state=PeriodState.IN_FORCE, now=now)
-    agreement.status = AgreementStatus.ACTIVE
-    agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_REINSTATED, agreement, actor, version=agreement.in_force_version.number,
-           reason=reason)
-    return agreement
+    return _switch_period(
+        actor=actor, agreement=agreement, reason=reason, verb="reinstate", done="reinstated",
+        from_status=AgreementStatus.SUSPENDED,
+        to_status=AgreementStatus.ACTIVE, to_state=PeriodState.IN_FORCE, action=AuditAction.AGREEMENT_REINSTATED,
+        wrong_state="only a suspended agreement can be reinstated.",
+    )
 
 
 @transaction.atomic
