@@ -1,0 +1,87 @@
+"""Journey 3: an auditor filters the log and downloads a CSV that contains a frontline worker's check.
+
+The check is asked through the real "Can I share?" page by the frontline worker, in the same browser, before
+the auditor signs in; axe runs on every page the auditor visits.
+"""
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from agencies.choices import AgencyKind, Role
+from audit.models import AuditEvent
+from tests.agreements.builders import build_agreement
+from tests.browser.conftest import sign_in
+from tests.factories import AgencyFactory, DatasetFactory, member
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def registry():
+    council = AgencyFactory(code="mcc", name="Manchester City Council")
+    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
+    smoking = DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council)
+    agreement = build_agreement(provider=council, recipient=fire, dataset=smoking, title="Safe and well visits")
+    member(council, Role.FRONTLINE, username="frontline")
+    member(council, Role.AUDITOR, username="auditor")
+    member(AgencyFactory(code="salford", name="Salford City Council"), Role.AUDITOR, username="salford-auditor")
+    return {"agreement": agreement}
+
+
+def _ask(page, live_server):
+    sign_in(page, live_server, "frontline")
+    page.goto(f"{live_server.url}/check/")
+    page.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
+    page.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#decision").get_by_role("heading", level=1)).to_have_text("Yes, you may share")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+
+
+class AuditorJourneyTests:
+    def test_an_auditor_filters_the_log_and_downloads_a_csv_with_the_check(self, page, live_server, check_a11y,
+                                                                          registry):
+        _ask(page, live_server)
+        checked = AuditEvent.objects.get(action="check.allowed")
+        reference = registry["agreement"].reference
+
+        sign_in(page, live_server, "auditor", check=check_a11y)
+        check_a11y(page)
+        page.get_by_role("link", name="Audit log").first.click()
+        expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+        check_a11y(page)
+
+        page.get_by_label("Action").select_option("check.allowed")
+        page.get_by_label("Object reference").fill(reference)
+        page.get_by_role("button", name="Show events").click()
+        table = page.get_by_role("table")
+        expect(table).to_contain_text("Events, newest first (1)")
+        expect(table.get_by_role("row").filter(has_text=str(checked.seq))).to_contain_text("frontline")
+        check_a11y(page)
+
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Export these events as CSV").click()
+        download = info.value
+        assert download.suggested_filename.endswith(".csv")
+        with open(download.path(), encoding="utf-8") as handle:
+            rows = list(csv.DictReader(io.StringIO(handle.read())))
+
+        assert [(int(r["seq"]), r["action"], r["object_ref"], r["actor"]) for r in rows] == [
+            (checked.seq, "check.allowed", reference, "frontline")
+        ]
+        assert rows[0]["hash"] and rows[0]["prev_hash"]  # sealed on commit in the embedded default
+        exported = AuditEvent.objects.filter(action="audit.exported").latest("seq")
+        assert exported.actor_name == "auditor"
+        assert exported.detail["rows"] == 1
+        assert exported.detail["filters"]["action"] == "check.allowed"
+
+    def test_an_auditor_of_an_unrelated_agency_does_not_see_the_check(self, page, live_server, check_a11y, registry):
+        _ask(page, live_server)
+        sign_in(page, live_server, "salford-auditor")
+        page.goto(f"{live_server.url}/audit/?action=check.allowed")
+        check_a11y(page)
+        expect(page.get_by_role("table")).to_contain_text("No events match these filters.")
