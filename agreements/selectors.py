@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -213,11 +213,15 @@ def agreement_actions(*, user: Any, agreement: Agreement) -> AgreementActions:
 
 
 def agreement_timeline(*, agreement: Agreement, limit: int = TIMELINE_LIMIT) -> list[AuditEvent]:
-    """What happened to the agreement, newest first, from the audit log (one query on the object index)."""
+    """What happened to the agreement, newest first, from the audit log (one query on the object index).
+
+    Ordered by `seq + 0`, not `seq`: with a LIMIT, PostgreSQL would otherwise walk the primary key backwards
+    through the whole log (100 ms at a million events) instead of reading this agreement's rows by its index.
+    """
     return list(
         AuditEvent.objects.filter(
             object_type="agreement", object_ref=agreement.reference, action__in=TIMELINE_ACTIONS
-        ).order_by("-seq")[:limit]
+        ).order_by((F("seq") + 0).desc())[:limit]
     )
 
 
