@@ -10,8 +10,9 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import HttpResponse
 from django.test import Client
-from django.urls import resolve
+from django.urls import include, path, resolve
 from django.utils import timezone
 
 from agencies.choices import Role
@@ -109,6 +110,21 @@ class World:
             "party_auditor": member(region.nhs, Role.AUDITOR),
             "outsider": member(region.fire, GO),
         }
+
+
+class _WithEditPage:
+    """Our pages plus a stand-in for the edit form, which another branch builds, to test the link to it."""
+
+    urlpatterns = [
+        path("agreements/<str:reference>/edit/", lambda request, reference: HttpResponse("edit"),
+             name="agreement-edit"),
+        path("", include("sharing_registry.urls")),
+    ]
+
+
+@pytest.fixture
+def edit_page(settings):
+    settings.ROOT_URLCONF = _WithEditPage
 
 
 @pytest.fixture
@@ -355,6 +371,29 @@ class AgreementPageTests:
         usage = html.split('id="usage"', 1)[1].split("</table>", 1)[0]
         cells = re.findall(r'numeric">(\d+)</td>', usage)
         assert cells == ["3", "2", "1", "5", "3", "2"]  # last 30 days: checks, yes, no; then all time
+
+    def test_the_history_shows_the_latest_50_events(self, client, region):
+        agreement = agreement_factory(state="active")
+        for number in range(60):
+            record(action=AuditAction.AGREEMENT_UPDATED, object_type="agreement", object_ref=agreement.reference,
+                   detail={"version": number})
+        client.force_login(member(region.nhs, GO))
+        timeline = client.get(f"/agreements/{agreement.reference}/").content.decode().split('id="timeline"', 1)[1]
+        assert timeline.split("</ol>", 1)[0].count("<li") == 50
+        assert "Changed the draft of version 59" in timeline and "version 10<" in timeline
+        assert "version 9<" not in timeline
+        assert "The latest 50 events, newest first" in timeline
+
+    @pytest.mark.usefixtures("edit_page")
+    def test_edit_draft_is_offered_to_the_lead_officers_while_it_is_a_draft(self, client, region):
+        draft = agreement_factory()
+        submitted = agreement_factory(state="submitted")
+        edit = f'href="/agreements/{draft.reference}/edit/" role="button"'
+        client.force_login(member(region.council, GO))
+        assert edit in client.get(f"/agreements/{draft.reference}/").content.decode()
+        assert "/edit/" not in client.get(f"/agreements/{submitted.reference}/").content.decode()
+        client.force_login(member(region.nhs, GO))
+        assert "/edit/" not in client.get(f"/agreements/{draft.reference}/").content.decode()
 
     def test_a_missing_agreement_is_404(self, client, region):
         client.force_login(member(region.nhs, GO))
