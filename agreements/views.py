@@ -118,7 +118,8 @@ def _shown_version(agreement: Agreement):
 def agreement_list_page(request: HttpRequest) -> HttpResponse:
     bases = list(LegalBasis.objects.filter(active=True).order_by("kind", "code").only("code", "citation", "title"))
     form = AgreementFilterForm(request.GET or None, bases=bases)
-    context: dict[str, Any] = {"form": form, "page": None, "rows": [], "can_create": False}
+    may_draft = request.user.is_superuser or bool(user_agency_ids(request.user, {Role.GOVERNANCE_OFFICER}))
+    context: dict[str, Any] = {"form": form, "page": None, "rows": [], "can_create": may_draft}
     if form.is_bound and not form.is_valid():
         return render(request, "agreements/agreement_list.html", context, status=400)
     filters = {name: value for name, value in form.cleaned_data.items() if value} if form.is_bound else {}
@@ -134,7 +135,6 @@ def agreement_list_page(request: HttpRequest) -> HttpResponse:
     agreement_record_listed(actor=request.user, filters=filters, count=paginator.count)
     query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
     context.update(page=page, rows=rows, filters=filters, pagination=_pagination(page, query))
-    context["can_create"] = request.user.is_superuser or bool(user_agency_ids(request.user, {Role.GOVERNANCE_OFFICER}))
     return render(request, "agreements/agreement_list.html", context)
 
 

@@ -452,7 +452,7 @@ class ActionPageTests:
         html = response.content.decode()
         assert response.status_code == 400
         assert "There is a problem" in html and '<a href="#reason">' in html
-        assert 'aria-describedby="reason-hint reason-error"' in html
+        assert 'aria-describedby="reason-info reason-hint reason-error"' in html
         assert f">{reason}</textarea>" in html
         assert Agreement.objects.get(pk=agreement.pk).status == AgreementStatus.ACTIVE
         assert not AuditEvent.objects.filter(action=AuditAction.AGREEMENT_REVOKED).exists()
