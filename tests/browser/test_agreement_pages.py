@@ -1,4 +1,4 @@
-"""A governance officer finds an agreement in the register and suspends it: real Chromium, axe on every page."""
+"""Agreement pages in a real Chromium, axe on every page: find and suspend an agreement; sign, choosing the party."""
 
 import re
 
@@ -79,3 +79,30 @@ class SuspendJourneyTests:
         check_a11y(page)
         event = AuditEvent.objects.get(action=AuditAction.AGREEMENT_SUSPENDED)
         assert event.actor_name == "nhs-officer" and event.object_ref == reference
+
+
+class SignJourneyTests:
+    def test_an_officer_of_two_parties_chooses_which_to_sign_for(self, page, live_server, check_a11y):
+        agreement = agreement_factory(state="submitted", title="Hospital discharge")
+        nhs = AgencyFactory(code="nhs-provider")
+        council = AgencyFactory(code="lead-council")
+        member(nhs, Role.GOVERNANCE_OFFICER, username="both")
+        member(council, Role.GOVERNANCE_OFFICER, username="both")
+        sign_in(page, live_server, "both")
+        page.goto(f"{live_server.url}/agreements/{agreement.reference}/")
+        page.get_by_role("button", name="Sign", exact=True).click()
+        expect(page.get_by_role("heading", name="Sign version 1")).to_be_visible()
+        check_a11y(page)
+        page.get_by_role("button", name="Sign this version").click()
+        summary = page.get_by_role("alert")
+        expect(summary).to_contain_text("Say which agency you are signing for")
+        check_a11y(page)
+        summary.get_by_role("link").click()
+        expect(page.get_by_label("Lead Council")).to_be_focused()
+        page.get_by_label("NHS Provider").check()
+        page.get_by_role("button", name="Sign this version").click()
+        expect(page.locator(".govuk-notification-banner--success")).to_contain_text(
+            f"You signed version 1 of {agreement.reference}. It now waits for the other parties.")
+        expect(page.locator("#signatures")).to_contain_text("Signed version 1")
+        check_a11y(page)
+        assert AuditEvent.objects.get(action=AuditAction.AGREEMENT_APPROVED).detail["party"] == "nhs-provider"
