@@ -125,7 +125,6 @@ TIMELINE_ACTIONS = (
 TIMELINE_LIMIT = 50
 USAGE_DAYS = 30
 CHECK_ACTIONS = (AuditAction.CHECK_ALLOWED, AuditAction.CHECK_DENIED)
-ACTIONS = ("submit", "sign", "reject", "suspend", "reinstate", "revoke", "amend")
 # The permission each action needs on the agreement: without it the action is refused (403) in any state.
 ACTION_PERMISSION = {
     "edit": "change_agreement", "submit": "change_agreement", "amend": "change_agreement",
