@@ -1,12 +1,360 @@
-"""Pages for agreements. The printable page shows everything a signatory signs."""
+"""Pages for agreements: the register, the agreement page, the confirmation step of each action, the printout.
 
+Each view parses its input, calls one selector or service, and renders the result. The selectors decide what is
+visible (404 otherwise) and which actions to offer; the services decide every POST (403, 409 or a reason to fix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
 
-from .choices import LegalBasisKind
+from agencies.choices import Role
+from agencies.models import Agency, Dataset
+from agencies.selectors import user_agency_ids
+from audit.choices import AuditAction
+from audit.errors import Conflict
+
+from . import services
+from .choices import AgreementStatus, LegalBasisKind
+from .models import Agreement, LegalBasis
 from .rules import SCHEDULE_1_PREFIX, version_warnings
-from .selectors import agreement_get_full
-from .services import agreement_record_viewed
+from .selectors import (
+    agreement_actions,
+    agreement_get,
+    agreement_get_full,
+    agreement_list,
+    agreement_timeline,
+    agreement_usage,
+)
+from .services import agreement_record_listed, agreement_record_viewed
+
+PAGE_SIZE = 25
+SEARCH_MAX = 200
+
+
+# --- the register --------------------------------------------------------------------------------------------
+
+
+def _find_one(model, text: str, what: str) -> str:
+    """The code of the agency or dataset named by `text` (its code, or its exact name), or a friendly error."""
+    matches = list(model.objects.filter(Q(code=text) | Q(name__iexact=text)).values_list("code", flat=True)[:2])
+    if text in matches:
+        return text
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ValidationError(f"More than one {what} is called “{text}”. Enter its code instead")
+    raise ValidationError(f"There is no {what} called or coded “{text}”. Check the spelling")
+
+
+class AgreementFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX,
+                        help_text="Words in the title or purpose, or a reference such as ISA-2026-0042",
+                        error_messages={"max_length": "Keep the search to 200 characters or fewer"})
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *AgreementStatus.choices],
+                               error_messages={"invalid_choice": "Choose a status from the list"})
+    agency = forms.CharField(label="Agency", required=False, max_length=SEARCH_MAX,
+                             help_text="A party agency’s name or code",
+                             error_messages={"max_length": "Keep the agency to 200 characters or fewer"})
+    dataset = forms.CharField(label="Dataset", required=False, max_length=SEARCH_MAX,
+                              help_text="A dataset’s name or code",
+                              error_messages={"max_length": "Keep the dataset to 200 characters or fewer"})
+    legal_basis = forms.ChoiceField(label="Legal basis", required=False,
+                                    error_messages={"invalid_choice": "Choose a legal basis from the list"})
+
+    def __init__(self, *args, bases: list[LegalBasis], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["legal_basis"].choices = [("", "Any legal basis"),
+                                              *[(b.code, f"{b.citation}: {b.title}") for b in bases]]
+
+    def clean_agency(self) -> str:
+        text = self.cleaned_data["agency"].strip()
+        return _find_one(Agency, text, "agency") if text else ""
+
+    def clean_dataset(self) -> str:
+        text = self.cleaned_data["dataset"].strip()
+        return _find_one(Dataset, text, "dataset") if text else ""
+
+
+def _pagination(page: Page, query: dict[str, str]) -> dict:
+    """Items for includes/pagination.html: first, last, and the pages either side of this one."""
+    def href(number: int) -> str:
+        return "?" + urlencode({**query, "page": number})
+
+    last = page.paginator.num_pages
+    wanted = sorted({1, last, page.number - 1, page.number, page.number + 1} & set(range(1, last + 1)))
+    items, previous = [], 0
+    for number in wanted:
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page.number})
+        previous = number
+    return {
+        "items": items if last > 1 else [],
+        "previous": href(page.number - 1) if page.has_previous() else None,
+        "next": href(page.number + 1) if page.has_next() else None,
+    }
+
+
+def _shown_version(agreement: Agreement):
+    """The terms this user may read: the current ones for a full viewer, else those in force."""
+    return agreement.current_version if agreement.full_view else agreement.in_force_version
+
+
+@login_required
+@require_safe
+def agreement_list_page(request: HttpRequest) -> HttpResponse:
+    bases = list(LegalBasis.objects.filter(active=True).order_by("kind", "code").only("code", "citation", "title"))
+    form = AgreementFilterForm(request.GET or None, bases=bases)
+    may_draft = request.user.is_superuser or bool(user_agency_ids(request.user, {Role.GOVERNANCE_OFFICER}))
+    context: dict[str, Any] = {"form": form, "page": None, "rows": [], "can_create": may_draft}
+    if form.is_bound and not form.is_valid():
+        return render(request, "agreements/agreement_list.html", context, status=400)
+    filters = {name: value for name, value in form.cleaned_data.items() if value} if form.is_bound else {}
+    paginator = Paginator(agreement_list(user=request.user, filters=filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = []
+    for agreement in page.object_list:
+        version = _shown_version(agreement)
+        rows.append({
+            "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
+            "amending": agreement.full_view and agreement.in_force_version_id not in (None, version.pk),
+        })
+    agreement_record_listed(actor=request.user, filters=filters, count=paginator.count)
+    query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
+    context.update(page=page, rows=rows, filters=filters, pagination=_pagination(page, query))
+    return render(request, "agreements/agreement_list.html", context)
+
+
+# --- the agreement page --------------------------------------------------------------------------------------
+
+
+TIMELINE_TEXT = {
+    AuditAction.AGREEMENT_CREATED: "Drafted version {version}",
+    AuditAction.AGREEMENT_IMPORTED: "Imported as a draft (version {version})",
+    AuditAction.AGREEMENT_UPDATED: "Changed the draft of version {version}",
+    AuditAction.AGREEMENT_SUBMITTED: "Sent version {version} for signature",
+    AuditAction.AGREEMENT_APPROVED: "Signed version {version} for {party}",
+    AuditAction.AGREEMENT_ACTIVATED: "Version {version} came into force: every party had signed",
+    AuditAction.AGREEMENT_REJECTED: "Rejected version {version}",
+    AuditAction.AGREEMENT_SUSPENDED: "Suspended: sharing stopped",
+    AuditAction.AGREEMENT_REINSTATED: "Reinstated: version {version} back in force",
+    AuditAction.AGREEMENT_REVOKED: "Revoked: the agreement ended for good",
+    AuditAction.AGREEMENT_EXPIRED: "Expired: version {version} reached its end date",
+    AuditAction.AGREEMENT_AMENDED: "Started an amendment, version {version}; version {in_force_version} stays in force",
+    AuditAction.AGREEMENT_REVIEW_REMINDED: "Review reminder sent",
+}
+
+
+def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[str, Any]]:
+    entries = []
+    for event in agreement_timeline(agreement=agreement):
+        detail = event.detail or {}
+        values = {"version": detail.get("version", "?"), "in_force_version": detail.get("in_force_version", "?"),
+                  "party": agency_names.get(detail.get("party", ""), detail.get("party", "a party"))}
+        entries.append({
+            "event": event,
+            "text": TIMELINE_TEXT.get(event.action, event.get_action_display()).format(**values),
+            "reason": detail.get("reason", ""),
+        })
+    return entries
+
+
+def _legal_bases(flows) -> list[LegalBasis]:
+    bases: dict[str, LegalBasis] = {}
+    for flow in flows:
+        for basis in flow.legal_bases.all():
+            bases.setdefault(basis.code, basis)
+    return list(bases.values())
+
+
+@login_required
+@require_safe
+def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    agreement = agreement_get(user=request.user, reference=reference)
+    version = _shown_version(agreement)
+    flows = list(version.flows.all())
+    context: dict[str, Any] = {
+        "agreement": agreement, "version": version, "flows": flows, "legal_bases": _legal_bases(flows),
+        "parties": [p.agency for p in version.parties.all()],
+    }
+    if agreement.full_view:
+        in_force = agreement.in_force_version
+        earlier = (
+            {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
+        )
+        signatures = [{"party": p, "earlier": earlier.get(p.agency_id)} for p in version.parties.all()]
+        actions = agreement_actions(user=request.user, agreement=agreement)
+        context.update(
+            in_force=in_force,
+            amending=bool(earlier),
+            signatures=signatures,
+            timeline=_timeline(agreement, {p.agency.code: p.agency.name for p in version.parties.all()}),
+            usage=agreement_usage(agreement=agreement),
+            actions=actions,
+            buttons=[(name, ACTION_PAGES[name]) for name in ACTION_PAGES if actions.may(name)],
+            may_edit=actions.may("edit"),
+            warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
+        )
+    agreement_record_viewed(actor=request.user, agreement=agreement, page="detail")
+    return render(request, "agreements/agreement_detail.html", context)
+
+
+# --- actions, each with a confirmation step ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    """The words of one action's confirmation page and its service call."""
+
+    label: str  # the button on the agreement page
+    heading: str
+    confirm: str  # the confirm button
+    needs_reason: bool = False
+    reason_label: str = ""
+    warning: bool = False
+    refused: str = ""  # the 403 message for someone without the permission
+
+
+ACTION_PAGES: dict[str, ActionPage] = {
+    "submit": ActionPage("Send for signature", "Send version {number} for signature", "Send for signature",
+                         refused="Only governance officers of {lead}, the lead agency, can send this agreement "
+                                 "for signature."),
+    "sign": ActionPage("Sign", "Sign version {number}", "Sign this version",
+                       refused="Only a governance officer of a party agency can sign this agreement."),
+    "reject": ActionPage("Reject", "Reject version {number}", "Reject this version", needs_reason=True,
+                         reason_label="Why are you rejecting it?", warning=True,
+                         refused="Only a governance officer of a party agency can reject this agreement."),
+    "amend": ActionPage("Start an amendment", "Start an amendment to {reference}", "Start the amendment",
+                        refused="Only governance officers of {lead}, the lead agency, can amend this agreement."),
+    "suspend": ActionPage("Suspend", "Suspend {reference}", "Suspend the agreement", needs_reason=True,
+                          reason_label="Why are you suspending it?", warning=True,
+                          refused="Only a governance officer of a party agency can suspend this agreement."),
+    "reinstate": ActionPage("Reinstate", "Reinstate {reference}", "Reinstate the agreement", needs_reason=True,
+                            reason_label="Why are you reinstating it?",
+                            refused="Only a governance officer of a party agency can reinstate this agreement."),
+    "revoke": ActionPage("Revoke", "Revoke {reference}", "Revoke the agreement for good", needs_reason=True,
+                         reason_label="Why are you revoking it?", warning=True,
+                         refused="Only a governance officer of a party agency can revoke this agreement."),
+}
+
+
+def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: str) -> tuple[Agreement, str]:
+    """Call the action's service; returns the agreement and the success message."""
+    number = agreement.current_version.number
+    if action == "submit":
+        done = services.agreement_submit(actor=actor, agreement=agreement)
+        return done, f"Version {number} of {agreement.reference} has been sent to every party for signature."
+    if action == "sign":
+        done = services.agreement_approve(actor=actor, agreement=agreement, agency=agency or None)
+        if done.status == AgreementStatus.ACTIVE and done.in_force_version_id == done.current_version_id:
+            return done, (f"You signed version {number} of {agreement.reference}. Every party has now signed: "
+                          f"version {number} is in force.")
+        return done, f"You signed version {number} of {agreement.reference}. It now waits for the other parties."
+    if action == "reject":
+        done = services.agreement_reject(actor=actor, agreement=agreement, reason=reason)
+        return done, f"You rejected version {number} of {agreement.reference}."
+    if action == "amend":
+        done = services.agreement_amend(actor=actor, agreement=agreement)
+        return done, (f"Version {done.current_version.number} of {agreement.reference} is a new draft. Version "
+                      f"{done.in_force_version.number} stays in force until every party signs the new version.")
+    if action == "suspend":
+        done = services.agreement_suspend(actor=actor, agreement=agreement, reason=reason)
+        return done, f"{agreement.reference} is suspended. Checks will say no until it is reinstated."
+    if action == "reinstate":
+        done = services.agreement_reinstate(actor=actor, agreement=agreement, reason=reason)
+        return done, f"{agreement.reference} is reinstated and in force again."
+    done = services.agreement_revoke(actor=actor, agreement=agreement, reason=reason)
+    return done, f"{agreement.reference} is revoked. Sharing under it has ended for good."
+
+
+def _refuse(request, agreement: Agreement, message: str, *, status: int) -> HttpResponse:
+    return render(request, "agreements/agreement_action.html",
+                  {"agreement": agreement, "refusal": message, "status_code": status}, status=status)
+
+
+def _errors(error: ValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return {name: list(messages_) for name, messages_ in error.message_dict.items()}
+    return {"__all__": list(error.messages)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    """GET explains what will happen and asks to confirm; POST does it through the service."""
+    spec = ACTION_PAGES[action]
+    agreement = agreement_get(user=request.user, reference=reference)
+    actions = agreement_actions(user=request.user, agreement=agreement)
+    version = agreement.current_version
+    names = {"number": version.number, "reference": agreement.reference, "lead": agreement.lead_agency.name}
+    if action not in actions.permitted:
+        return _refuse(request, agreement, spec.refused.format(**names), status=403)
+    reason = request.POST.get("reason", "") if request.method == "POST" else ""
+    agency = (request.POST.get("agency") or "").strip() if request.method == "POST" else ""
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            agreement, message = _act(action, actor=request.user, agreement=agreement, reason=reason, agency=agency)
+        except PermissionDenied as error:
+            return _refuse(request, agreement, str(error) or spec.refused.format(**names), status=403)
+        except Conflict as error:
+            return _refuse(request, agreement, str(error), status=409)
+        except ValidationError as error:
+            errors = _errors(error)
+        else:
+            messages.success(request, message)
+            return redirect("agreement-detail", reference=agreement.reference)
+    elif action not in actions.available:
+        if action == "sign" and actions.sign_blocked:
+            return _refuse(request, agreement, actions.sign_blocked,
+                           status=409 if actions.sign_blocked_is_conflict else 403)
+        status_text = agreement.get_status_display().lower()
+        return _refuse(request, agreement, _not_now(action, agreement, version, status_text), status=409)
+    in_force = agreement.in_force_version
+    context = {
+        "agreement": agreement, "version": version, "in_force": in_force, "action": action, "spec": spec,
+        "heading": spec.heading.format(**names), "reason": reason, "agency": agency, "errors": errors,
+        "error_list": [(name, message) for name, field_errors in errors.items() for message in field_errors],
+        "signable": actions.signable_parties,
+        "unsigned": [p.agency for p in version.parties.all() if p.signed_at is None],
+        "amending": in_force is not None and in_force.pk != version.pk,
+        "next_number": version.number + 1,  # the current version is always the latest
+    }
+    return render(request, "agreements/agreement_action.html", context, status=400 if errors else 200)
+
+
+def _not_now(action: str, agreement: Agreement, version, status_text: str) -> str:
+    """Why an action the user may take in general cannot be taken in the agreement's present state."""
+    state = version.get_state_display().lower()
+    return {
+        "submit": f"Version {version.number} of {agreement.reference} is {state}: only a draft can be sent for "
+                  "signature.",
+        "sign": f"Version {version.number} of {agreement.reference} is {state}, not awaiting signatures.",
+        "reject": f"Version {version.number} of {agreement.reference} is {state}, not awaiting signatures, so it "
+                  "cannot be rejected.",
+        "amend": f"{agreement.reference} is {status_text}" + (
+            f" and version {version.number} is already being prepared ({state}). Finish or reject it first."
+            if agreement.status == AgreementStatus.ACTIVE else ": only an active agreement can be amended."),
+        "suspend": f"{agreement.reference} is {status_text}: only an active agreement can be suspended.",
+        "reinstate": f"{agreement.reference} is {status_text}: only a suspended agreement can be reinstated.",
+        "revoke": f"{agreement.reference} is {status_text}: only an active or suspended agreement can be revoked.",
+    }[action]
+
+
+# --- the printable page --------------------------------------------------------------------------------------
 
 
 @login_required
