@@ -282,11 +282,11 @@ def _not_a_draft(request: HttpRequest, agreement: Agreement) -> HttpResponse:
     version = agreement.current_version
     message = (f"Version {version.number} of {agreement.reference} is "
                f"{version.get_state_display().lower()}. Only a draft can be changed.")
-    if agreement.status == AgreementStatus.ACTIVE:
+    if version.state == VersionState.SUBMITTED:
+        message += " It is waiting for every party to sign it."
+    elif agreement.status == AgreementStatus.ACTIVE:
         message += " To change an agreement in force, start an amendment from its page: the signed version stays " \
                    "in force until every party signs the new one."
-    elif version.state == VersionState.SUBMITTED:
-        message += " It is waiting for every party to sign it."
     return _refuse(request, 409, f"{agreement.reference} cannot be changed now", message, agreement=agreement)
 
 

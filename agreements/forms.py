@@ -58,16 +58,29 @@ class DatePartsField(forms.Field):
         label = str(self.label)
         missing = [name for name, part in zip(DATE_PARTS, parts, strict=True) if not part]
         if missing:
-            raise ValidationError(f"{label} must include a {' and a '.join(missing)}", code="incomplete")
-        if not all(part.isdigit() for part in parts):
-            raise ValidationError(f"{label} must be a real date, in numbers", code="invalid")
-        day, month, year = (int(part) for part in parts)
+            raise ValidationError(f"{label} must include a {' and a '.join(missing)}", code="incomplete",
+                                  params={"part": missing[0]})
+        for name, part in zip(DATE_PARTS, parts, strict=True):
+            if not (part.isascii() and part.isdigit()):
+                raise ValidationError(f"{label} must be a real date, in numbers", code="invalid",
+                                      params={"part": name})
         if len(parts[2]) != 4:
-            raise ValidationError(f"The year of the {label.lower()} must include 4 numbers", code="invalid")
+            raise ValidationError(f"The year of the {label.lower()} must include 4 numbers", code="invalid",
+                                  params={"part": "year"})
+        day, month, year = (int(part) for part in parts)
         try:
             return dt.date(year, month, day)
-        except ValueError:
-            raise ValidationError(f"{label} must be a real date", code="invalid") from None
+        except (ValueError, OverflowError):
+            part = "month" if not 1 <= month <= 12 else "day"
+            raise ValidationError(f"{label} must be a real date", code="invalid", params={"part": part}) from None
+
+
+def error_part(bound: forms.BoundField) -> str | None:
+    """Which box of a date input the first error is about (None: the date as a whole, or no error)."""
+    errors = bound.form.errors.as_data().get(bound.name) if bound.form.is_bound else None
+    if not errors:
+        return None
+    return (errors[0].params or {}).get("part")
 
 
 def date_parts(value: Any) -> list[str]:
@@ -123,20 +136,22 @@ class AgreementForm(forms.Form):
         for name in DATE_FIELDS:
             bound = self[name]
             parts = date_parts(bound.value())
+            wrong = error_part(bound)
             out.append({
                 "field": bound,
                 "id": bound.auto_id,
                 "parts": [{"name": f"{bound.html_name}_{part}", "id": f"{bound.auto_id}_{part}",
                            "label": part.capitalize(), "value": value,
+                           "error": bool(bound.errors) and wrong in (None, part),
                            "width": "govuk-input--width-4" if part == "year" else "govuk-input--width-2"}
                           for part, value in zip(DATE_PARTS, parts, strict=True)],
             })
         return out
 
     def anchor(self, name: str) -> str:
-        """The id an error summary link for `name` should jump to (the day box of a date)."""
+        """The id an error summary link for `name` should jump to: for a date, the box that is wrong."""
         if name in DATE_FIELDS:
-            return f"{self[name].auto_id}_day"
+            return f"{self[name].auto_id}_{error_part(self[name]) or 'day'}"
         return self[name].auto_id
 
     def terms(self) -> dict[str, Any]:

@@ -269,8 +269,16 @@ RULES = [
                  id="data-items-outside-the-dataset"),
     pytest.param({"start_date_day": "31", "start_date_month": "2"}, (DISCHARGE,), "id_start_date",
                  "id_start_date_day", "Start date must be a real date", id="not-a-real-date"),
-    pytest.param({"end_date_month": ""}, (DISCHARGE,), "id_end_date", "id_end_date_day",
+    pytest.param({"end_date_month": ""}, (DISCHARGE,), "id_end_date", "id_end_date_month",
                  "End date must include a month", id="part-of-a-date-missing"),
+    pytest.param({"review_date_month": "13"}, (DISCHARGE,), "id_review_date", "id_review_date_month",
+                 "Review date must be a real date", id="no-such-month"),
+    pytest.param({"start_date_day": "99999999999999999999"}, (DISCHARGE,), "id_start_date", "id_start_date_day",
+                 "Start date must be a real date", id="a-day-too-big-for-a-computer"),
+    pytest.param({"start_date_year": "²⁰²⁶"}, (DISCHARGE,), "id_start_date", "id_start_date_year",
+                 "Start date must be a real date, in numbers", id="not-plain-digits"),
+    pytest.param({"end_date_year": "27"}, (DISCHARGE,), "id_end_date", "id_end_date_year",
+                 "The year of the end date must include 4 numbers", id="two-digit-year"),
 ]
 
 
@@ -315,6 +323,14 @@ class RuleErrorTests:
                                                       "govuk-!-margin-bottom-0\" open>") == 4
         # The second row has no error: only the group with its ticked gateway is open.
         assert second.count(" open>") == 1
+
+    def test_only_the_wrong_box_of_a_date_is_marked(self, client, region, officer):
+        client.force_login(officer)
+        page = Page(client.post("/agreements/new/", form_data(end_date_month="")).content.decode())
+        marked = {part: "govuk-input--error" in page.by_id[f"id_end_date_{part}"]["attrs"]["class"]
+                  for part in ("day", "month", "year")}
+        assert marked == {"day": False, "month": True, "year": False}
+        assert "govuk-input--error" not in page.by_id["id_start_date_day"]["attrs"]["class"]
 
     def test_every_mistake_shows_at_once_even_when_a_date_does_not_parse(self, client, region, officer):
         client.force_login(officer)
@@ -471,6 +487,24 @@ class EditPageTests:
         assert draft.current_version.title == "Discharge to assess"
         assert not AuditEvent.objects.filter(action="agreement.updated").exists()
 
+    def test_an_officer_of_two_agencies_hands_the_lead_to_the_other(self, client, draft):
+        officer = lead_officer(draft)
+        member(AgencyFactory(code="police"), Role.GOVERNANCE_OFFICER, username=officer.username)
+        client.force_login(officer)
+        url = f"/agreements/{draft.reference}/edit/"
+        page = Page(client.get(url).content.decode())
+        data = form_data(flows=[{"dataset": "discharge-summaries", "provider": "nhs-provider",
+                                 "recipient": "lead-council", "purpose": page.value("id_flows-0-purpose"),
+                                 "data_items": page.value("id_flows-0-data_items"),
+                                 "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}])
+        data.update({name: page.value(f"id_{name}") for name in data if name.endswith(("_day", "_month", "_year"))})
+        data.update(title=page.value("id_title"), purpose=page.value("id_purpose"), dpia_reference="",
+                    lead_agency="police")
+        assert client.post(url, data).status_code == 302
+        draft.refresh_from_db()
+        assert draft.lead_agency.code == "police"
+        assert AuditEvent.objects.get(action="agreement.updated").detail["fields"] == ["lead_agency"]
+
     def test_an_amendment_keeps_its_lead_agency(self, client, draft):
         active = agreement_factory(lead=AgencyFactory(code="amend-council", name="Amend Council"), state="active",
                                    flows=[{"dataset": DatasetFactory(code="amend-data",
@@ -491,10 +525,15 @@ class NotADraftTests:
     @pytest.mark.parametrize(("state", "explanation"), [
         ("submitted", "It is waiting for every party to sign it."),
         ("active", "To change an agreement in force, start an amendment from its page"),
+        ("amendment submitted", "It is waiting for every party to sign it."),
     ])
     def test_only_a_draft_can_be_changed(self, client, state, explanation):
-        agreement = agreement_factory(state=state)
-        client.force_login(lead_officer(agreement))
+        agreement = agreement_factory(state="active" if state == "amendment submitted" else state)
+        officer = lead_officer(agreement)
+        if state == "amendment submitted":
+            agreement = services.agreement_amend(actor=officer, agreement=agreement)
+            agreement = services.agreement_submit(actor=officer, agreement=agreement)
+        client.force_login(officer)
         for response in (client.get(f"/agreements/{agreement.reference}/edit/"),
                          client.post(f"/agreements/{agreement.reference}/edit/", form_data())):
             assert response.status_code == 409
