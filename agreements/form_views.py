@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods
 
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
@@ -48,6 +49,7 @@ Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement | None, 
 # --- pages ---------------------------------------------------------------------------------------------------
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def agreement_create(request: HttpRequest) -> HttpResponse:
     """Draft a new agreement, led by an agency where the user is a governance officer."""
@@ -55,7 +57,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
     if leads is not None and not leads:
         return _refuse(request, 403, "You cannot draft an agreement",
                        "Only governance officers can draft agreements, and you are not a governance officer of any "
-                       "agency. If you should be, ask your agency administrator.")
+                       "active agency. If you should be, ask your agency administrator.")
 
     def save(terms: dict[str, Any], flows: list[dict[str, Any]]) -> tuple[Agreement | None, str]:
         agreement = services.agreement_create(actor=request.user, flows=flows, **terms)
@@ -66,6 +68,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
                       initial_flows=[{}], save=save)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
     """Change the current draft of an agreement: governance officers of its lead agency only."""
@@ -189,6 +192,7 @@ def _add(target, name: str, texts: list[str]) -> None:
 def _render(request: HttpRequest, form: AgreementForm, formset, context: dict[str, Any],
             status: int = 200) -> HttpResponse:
     rows = list(formset.forms)
+    _describe_datasets(rows)
     summary = [{"href": None, "text": e} for e in form.non_field_errors()]
     summary += [{"href": f"#{form.anchor(name)}", "text": e} for name in form.fields for e in form[name].errors]
     first_flow = f"#{rows[0].anchor('dataset')}" if rows else "#add-flow"
@@ -208,6 +212,18 @@ def _render(request: HttpRequest, form: AgreementForm, formset, context: dict[st
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
+
+
+def _describe_datasets(rows: list) -> None:
+    """Name the items each row's dataset holds in its data-items hint: without JavaScript there is no other way
+    to see them while choosing (one query for every row)."""
+    typed = [str(row["dataset"].value() or "").strip() for row in rows]
+    codes = set(typed) - {""}
+    held = dict(Dataset.objects.filter(code__in=codes).values_list("code", "data_items")) if codes else {}
+    for row, code in zip(rows, typed, strict=True):
+        if held.get(code):
+            field = row.fields["data_items"]
+            field.help_text = f"{field.help_text}. The dataset {code} holds: {', '.join(held[code])}"
 
 
 def _lead_agencies(user: Any) -> list[Agency] | None:

@@ -430,6 +430,9 @@ class EditPageTests:
                                                                    "care needs"]
         assert page.checked("id_flows-0-legal_bases-ukgdpr-9-2-h")
         assert not page.checked("id_flows-0-legal_bases-ukgdpr-6-1-a")
+        # Without JavaScript the items a dataset holds are named beside the box that chooses among them.
+        assert page.text("id_flows-0-data_items-hint").endswith(
+            "The dataset discharge-summaries holds: name, NHS number, discharge date, care needs")
 
     def test_saving_changes_updates_the_draft_and_audits_what_changed(self, client, draft):
         officer = lead_officer(draft)
@@ -610,7 +613,20 @@ class PermissionTests:
         html = client.get("/agreements/new/").content.decode()
         assert "Only governance officers can draft agreements" in html
 
+    def test_other_methods_are_not_allowed(self, client, draft):
+        client.force_login(lead_officer(draft))
+        assert client.put("/agreements/new/").status_code == 405
+        assert client.delete(f"/agreements/{draft.reference}/edit/").status_code == 405
+
     def test_new_is_not_read_as_a_reference(self, client, officer):
+        from django.urls import resolve
+
+        from sharing_registry import urls
+
+        # agreements.urls has (or will have) agreements/<reference>/: the form's URLs must come first.
+        included = [getattr(getattr(p, "urlconf_name", None), "__name__", None) for p in urls.urlpatterns]
+        assert included.index("agreements.form_urls") < included.index("agreements.urls")
+        assert resolve("/agreements/new/", urlconf="sharing_registry.urls").url_name == "agreement-create"
         client.force_login(officer)
         assert "Draft a new agreement" in client.get("/agreements/new/").content.decode()
 
@@ -665,7 +681,7 @@ class QueryCountTests:
         client.force_login(officer)
         url = f"/agreements/{draft.reference}/edit/"
         client.get(url)
-        with django_assert_max_num_queries(16):
+        with django_assert_max_num_queries(17):
             assert client.get(url).status_code == 200
         before = _count_queries(client, url)
         flows = [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
