@@ -89,6 +89,8 @@ def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
     # An amendment of an agreement in force keeps its lead agency (the service refuses a change).
     lead_fixed = lead if agreement.status != AgreementStatus.DRAFT else None
     leads = _lead_agencies(request.user)
+    if leads is not None and lead.pk not in {a.pk for a in leads}:
+        leads = [lead, *leads]  # say who leads now, even if it has closed since: never switch it silently
 
     def save(terms: dict[str, Any], new_flows: list[dict[str, Any]]) -> tuple[Agreement | None, str]:
         changes = {name: value for name, value in terms.items()

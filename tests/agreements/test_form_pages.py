@@ -508,6 +508,15 @@ class EditPageTests:
         assert draft.lead_agency.code == "police"
         assert AuditEvent.objects.get(action="agreement.updated").detail["fields"] == ["lead_agency"]
 
+    def test_the_lead_is_shown_even_after_it_closes(self, client, draft):
+        officer = lead_officer(draft)
+        member(AgencyFactory(code="police"), Role.GOVERNANCE_OFFICER, username=officer.username)
+        draft.lead_agency.active = False
+        draft.lead_agency.save()
+        client.force_login(officer)
+        page = Page(client.get(f"/agreements/{draft.reference}/edit/").content.decode())
+        assert page.value("id_lead_agency") == "lead-council"
+
     def test_an_amendment_keeps_its_lead_agency(self, client, draft):
         active = agreement_factory(lead=AgencyFactory(code="amend-council", name="Amend Council"), state="active",
                                    flows=[{"dataset": DatasetFactory(code="amend-data",
