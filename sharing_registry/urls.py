@@ -25,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.dashboard, name="dashboard"),
     path("", include("agencies.urls")),
+    path("", include("agreements.form_urls")),  # before agreements.urls: "new" is not a reference
     path("", include("agreements.urls")),
     path("", include("audit.urls")),
 ]

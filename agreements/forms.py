@@ -1,0 +1,288 @@
+"""Forms for drafting and editing an agreement in the browser. They only parse what was typed.
+
+Every rule about the terms (dates in order, an Article 6 basis, the provider owning the dataset...) lives in
+`rules.resolve_terms`, which the services call; the page puts its errors next to the fields named here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from agencies.models import Agency
+
+from .choices import Frequency, LegalBasisKind, Method
+from .models import Flow, LegalBasis
+
+DATE_PARTS = ("day", "month", "year")
+DATE_FIELDS = ("start_date", "end_date", "review_date")
+FLOW_TEXT_FIELDS = ("dataset", "provider", "recipient", "purpose", "data_items", "retention")
+
+# The order and wording of the legal-basis groups on the page; the Article 6 group is always open.
+BASIS_GROUPS = [
+    (LegalBasisKind.ARTICLE6, "UK GDPR Article 6 lawful basis (every flow needs one)"),
+    (LegalBasisKind.ARTICLE9, "UK GDPR Article 9 conditions (special category data, such as health)"),
+    (LegalBasisKind.ARTICLE10, "UK GDPR Article 10 (criminal offence data)"),
+    (LegalBasisKind.STATUTE, "Statutory gateways and Data Protection Act 2018 Schedule 1 conditions"),
+    (LegalBasisKind.COMMON_LAW, "Common law duty of confidentiality"),
+]
+
+
+class DatePartsWidget(forms.MultiWidget):
+    """The GOV.UK date input: day, month and year boxes, posted as <name>_day, <name>_month, <name>_year."""
+
+    def __init__(self, attrs=None):
+        super().__init__(widgets={part: forms.TextInput for part in DATE_PARTS}, attrs=attrs)
+
+    def decompress(self, value):
+        if isinstance(value, dt.date):
+            return [str(value.day), str(value.month), str(value.year)]
+        return [None, None, None]
+
+
+class DatePartsField(forms.Field):
+    """A date typed as day, month and year. All three blank means "no date" (the rules say it is needed)."""
+
+    widget = DatePartsWidget
+
+    def to_python(self, value: Any) -> dt.date | None:
+        if isinstance(value, dt.date) or value is None:
+            return value
+        parts = [str(p or "").strip() for p in value]
+        if not any(parts):
+            return None
+        label = str(self.label)
+        missing = [name for name, part in zip(DATE_PARTS, parts, strict=True) if not part]
+        if missing:
+            raise ValidationError(f"{label} must include a {' and a '.join(missing)}", code="incomplete",
+                                  params={"part": missing[0]})
+        for name, part in zip(DATE_PARTS, parts, strict=True):
+            if not (part.isascii() and part.isdigit()):
+                raise ValidationError(f"{label} must be a real date, in numbers", code="invalid",
+                                      params={"part": name})
+        if len(parts[2]) != 4:
+            raise ValidationError(f"The year of the {label.lower()} must include 4 numbers", code="invalid",
+                                  params={"part": "year"})
+        day, month, year = (int(part) for part in parts)
+        try:
+            return dt.date(year, month, day)
+        except (ValueError, OverflowError):
+            part = "month" if not 1 <= month <= 12 else "day"
+            raise ValidationError(f"{label} must be a real date", code="invalid", params={"part": part}) from None
+
+
+def error_part(bound: forms.BoundField) -> str | None:
+    """Which box of a date input the first error is about (None: the date as a whole, or no error)."""
+    errors = bound.form.errors.as_data().get(bound.name) if bound.form.is_bound else None
+    if not errors:
+        return None
+    return (errors[0].params or {}).get("part")
+
+
+def date_parts(value: Any) -> list[str]:
+    """Day, month and year as the boxes should show them: from a date, or from what was typed."""
+    if isinstance(value, dt.date):
+        return [str(value.day), str(value.month), str(value.year)]
+    if isinstance(value, list | tuple) and len(value) == len(DATE_PARTS):
+        return ["" if p is None else str(p) for p in value]
+    return ["", "", ""]
+
+
+class AgreementForm(forms.Form):
+    """The agreement's own terms. `lead_agencies` are the agencies the user may choose to lead (None: any code)."""
+
+    title = forms.CharField(label="Title", required=False,
+                            help_text="A short name people will recognise, for example “Hospital discharge to "
+                                      "adult social care”")
+    purpose = forms.CharField(label="Purpose", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text="What the sharing is for, in plain English")
+    lead_agency = forms.CharField(label="Lead agency", required=False)
+    start_date = DatePartsField(label="Start date", required=False, help_text="For example, 1 4 2026")
+    end_date = DatePartsField(label="End date", required=False, help_text="For example, 31 3 2028")
+    review_date = DatePartsField(label="Review date", required=False,
+                                 help_text="When the parties will check the agreement is still needed. It must fall "
+                                           "between the start and end dates")
+    dpia_reference = forms.CharField(label="DPIA reference (optional)", required=False,
+                                     help_text="The reference of the data protection impact assessment, if there "
+                                               "is one")
+
+    def __init__(self, *args, lead_agencies: Sequence[Agency] | None, lead_fixed: Agency | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lead_fixed = lead_fixed
+        if lead_fixed is not None:
+            # After the first submission the lead agency cannot change (the service refuses it too).
+            self.fields["lead_agency"].disabled = True
+            self.fields["lead_agency"].initial = lead_fixed.code
+        elif lead_agencies is not None:
+            choices = [(a.code, a.name) for a in lead_agencies]
+            if len(choices) != 1:
+                choices.insert(0, ("", "Choose the lead agency"))
+            self.fields["lead_agency"] = forms.ChoiceField(
+                label="Lead agency", required=False, choices=choices,
+                help_text="The agency that leads the agreement. You can choose agencies where you are a "
+                          "governance officer",
+                error_messages={"invalid_choice": "Choose an agency where you are a governance officer"},
+            )
+        else:
+            self.fields["lead_agency"].help_text = "The code of the agency that leads the agreement"
+
+    def date_inputs(self) -> list[dict[str, Any]]:
+        """What the template needs to draw each GOV.UK date input, with the boxes as typed."""
+        out = []
+        for name in DATE_FIELDS:
+            bound = self[name]
+            parts = date_parts(bound.value())
+            wrong = error_part(bound)
+            out.append({
+                "field": bound,
+                "id": bound.auto_id,
+                "parts": [{"name": f"{bound.html_name}_{part}", "id": f"{bound.auto_id}_{part}",
+                           "label": part.capitalize(), "value": value,
+                           "error": bool(bound.errors) and wrong in (None, part),
+                           "width": "govuk-input--width-4" if part == "year" else "govuk-input--width-2"}
+                          for part, value in zip(DATE_PARTS, parts, strict=True)],
+            })
+        return out
+
+    def anchor(self, name: str) -> str:
+        """The id an error summary link for `name` should jump to: for a date, the box that is wrong."""
+        if name in DATE_FIELDS:
+            return f"{self[name].auto_id}_{error_part(self[name]) or 'day'}"
+        return self[name].auto_id
+
+    def terms(self) -> dict[str, Any]:
+        """The parsed terms, as the services take them; a field that did not parse is left empty."""
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "title": data.get("title", ""), "purpose": data.get("purpose", ""),
+            "lead_agency": data.get("lead_agency", ""), "start_date": data.get("start_date"),
+            "end_date": data.get("end_date"), "review_date": data.get("review_date"),
+            "dpia_reference": data.get("dpia_reference", ""),
+        }
+
+    def typed(self) -> dict[str, Any]:
+        """What the user typed, field by field, to draw the form again without checking it."""
+        return {name: self[name].value() for name in self.fields}
+
+
+class FlowForm(forms.Form):
+    """One flow: a dataset going from a provider to a recipient, under the legal bases ticked."""
+
+    dataset = forms.CharField(label="Dataset", required=False,
+                              help_text="The dataset’s code, for example discharge-summaries. Start typing to "
+                                        "choose from a list")
+    provider = forms.CharField(label="Provider", required=False,
+                               help_text="The code of the agency that holds the dataset and sends it")
+    recipient = forms.CharField(label="Recipient", required=False,
+                                help_text="The code of the agency that receives it")
+    purpose = forms.CharField(label="Purpose of this flow (optional)", required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="Leave blank to use the agreement’s purpose")
+    legal_bases = forms.MultipleChoiceField(label="Legal bases", required=False,
+                                            widget=forms.CheckboxSelectMultiple,
+                                            error_messages={"invalid_choice": "Choose legal bases from the list"})
+    data_items = forms.CharField(label="Data items shared (optional)", required=False,
+                                 widget=forms.Textarea(attrs={"rows": 3}),
+                                 help_text="One item per line, as the dataset names them. Leave blank to share "
+                                           "every item the dataset holds")
+    method = forms.ChoiceField(label="How it is shared", choices=Method.choices, initial=Method.SECURE_EMAIL,
+                               error_messages={"invalid_choice": "Choose how the data is shared from the list"})
+    frequency = forms.ChoiceField(label="How often", choices=Frequency.choices, initial=Frequency.AS_NEEDED,
+                                  error_messages={"invalid_choice": "Choose how often from the list"})
+    retention = forms.CharField(label="How long the recipient keeps it (optional)", required=False,
+                                help_text="For example, 12 months after the case closes")
+
+    def __init__(self, *args, catalogue: Sequence[LegalBasis], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.catalogue = catalogue
+        self.fields["legal_bases"].choices = [(b.code, b.title) for b in catalogue]
+
+    def is_blank(self) -> bool:
+        """Nothing typed in the row (its selects keep their defaults): the row is left out, not an error."""
+        return not any(_present(self[name].value()) for name in (*FLOW_TEXT_FIELDS, "legal_bases"))
+
+    def basis_groups(self) -> list[dict[str, Any]]:
+        """The catalogue grouped by kind for checkboxes, each ticked as typed; a group with a tick is open."""
+        ticked = {str(code) for code in (self["legal_bases"].value() or [])}
+        prefix = self["legal_bases"].auto_id
+        groups = []
+        for kind, label in BASIS_GROUPS:
+            bases = [{"basis": b, "id": f"{prefix}-{b.code}", "checked": b.code in ticked}
+                     for b in self.catalogue if b.kind == kind]
+            if bases:
+                groups.append({"kind": kind, "label": label, "bases": bases,
+                               "open": kind == LegalBasisKind.ARTICLE6 or any(b["checked"] for b in bases)
+                               or bool(self["legal_bases"].errors)})
+        return groups
+
+    def anchor(self, name: str) -> str:
+        if name == "legal_bases" and self.catalogue:
+            return f"{self['legal_bases'].auto_id}-{self.catalogue[0].code}"
+        return self[name].auto_id
+
+    def flow(self) -> dict[str, Any]:
+        """The flow as the services take it (codes, lists), from what parsed."""
+        data = self.cleaned_data
+        return {
+            "dataset": data.get("dataset", ""), "provider": data.get("provider", ""),
+            "recipient": data.get("recipient", ""), "purpose": data.get("purpose", ""),
+            "legal_bases": list(data.get("legal_bases") or []),
+            "data_items": [line.strip() for line in (data.get("data_items") or "").splitlines() if line.strip()],
+            "method": data.get("method", ""), "frequency": data.get("frequency", ""),
+            "retention": data.get("retention", ""),
+        }
+
+    def typed(self) -> dict[str, Any]:
+        return {name: self[name].value() for name in self.fields}
+
+
+def _present(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return any(str(v).strip() for v in value)
+    return bool(str(value or "").strip())
+
+
+MAX_FLOWS = 50
+
+
+
+class BaseFlowFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "missing_management_form": "The form arrived incomplete, so the flows could not be read. Check them and "
+                                   "save again",
+        "too_many_forms": "An agreement can have up to %(num)d flows",
+        "too_few_forms": "Add at least %(num)d flow",
+    }
+
+
+FlowFormSet = forms.formset_factory(FlowForm, formset=BaseFlowFormSet, extra=0, max_num=MAX_FLOWS,
+                                    absolute_max=MAX_FLOWS, validate_max=True)
+
+
+def flow_terms(flow: Flow) -> dict[str, Any]:
+    """A saved flow as the services take it (its legal bases and agencies come prefetched by the selector)."""
+    return {
+        "dataset": flow.dataset.code, "provider": flow.provider.code, "recipient": flow.recipient.code,
+        "purpose": flow.purpose, "legal_bases": [b.code for b in flow.legal_bases.all()],
+        "data_items": list(flow.data_items or []), "method": flow.method, "frequency": flow.frequency,
+        "retention": flow.retention,
+    }
+
+
+def flow_initial(flow: Flow) -> dict[str, Any]:
+    """A saved flow as the form shows it: data items one per line."""
+    terms = flow_terms(flow)
+    return {**terms, "data_items": "\n".join(terms["data_items"])}
+
+
+def comparable_flows(flows: Sequence[dict[str, Any]]) -> list[tuple]:
+    """Flows reduced to what matters for "did anything change?" (order of legal bases does not)."""
+    return [
+        (f["dataset"], f["provider"], f["recipient"], f["purpose"].strip(), tuple(sorted(f["legal_bases"])),
+         tuple(f["data_items"]), f["method"], f["frequency"], f["retention"].strip())
+        for f in flows
+    ]
