@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from agencies.choices import Role
@@ -258,19 +258,11 @@ def _suggestions(user: Any) -> dict[str, Any]:
 
 
 def _agreement_url(agreement: Agreement) -> str:
-    try:
-        return reverse("agreement-detail", args=[agreement.reference])
-    except NoReverseMatch:  # the agreement page is built on another branch; until it is merged, stay here
-        return reverse("agreement-edit", args=[agreement.reference])
+    return reverse("agreement-detail", args=[agreement.reference])
 
 
 def _cancel_url(agreement: Agreement | None) -> str:
-    if agreement is not None:
-        try:
-            return reverse("agreement-detail", args=[agreement.reference])
-        except NoReverseMatch:
-            pass
-    return reverse("dashboard")
+    return _agreement_url(agreement) if agreement is not None else reverse("dashboard")
 
 
 def _refuse(request: HttpRequest, status: int, title: str, message: str,
@@ -283,12 +275,7 @@ def _refuse(request: HttpRequest, status: int, title: str, message: str,
 
 
 def _agreement_links(agreement: Agreement) -> list[dict[str, str]]:
-    links = []
-    try:
-        links.append({"href": reverse("agreement-detail", args=[agreement.reference]),
-                      "text": f"Go to {agreement.reference}"})
-    except NoReverseMatch:
-        pass
+    links = [{"href": _agreement_url(agreement), "text": f"Go to {agreement.reference}"}]
     if getattr(agreement, "full_view", False):
         links.append({"href": reverse("agreement-print", args=[agreement.reference]),
                       "text": f"Read everything {agreement.reference} says (printable version)"})

@@ -8,9 +8,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from django.http import HttpResponse
-from django.template import engines
-from django.urls import include, path
 
 from agencies.choices import Role
 from agreements import services
@@ -20,26 +17,6 @@ from audit.models import AuditEvent
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
-
-
-# The agreement page is built on another branch: a stand-in that shows the flash messages, as every page does.
-def _agreement_page(request, reference):
-    page = engines["django"].from_string(
-        '{% extends "base.html" %}{% block content %}<h1 class="govuk-heading-xl">{{ reference }}</h1>'
-        "{% endblock %}"
-    )
-    return HttpResponse(page.render({"reference": reference}, request))
-
-
-urlpatterns = [
-    path("", include("sharing_registry.urls")),
-    path("agreements/<str:reference>/", _agreement_page, name="agreement-detail"),
-]
-
-
-@pytest.fixture(autouse=True)
-def with_agreement_page(settings):
-    settings.ROOT_URLCONF = __name__
 
 
 # --- reading the page as a person (and a screen reader) would ----------------------------------------------------

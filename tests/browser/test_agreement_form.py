@@ -6,9 +6,6 @@ and without JavaScript.
 import re
 
 import pytest
-from django.http import HttpResponse
-from django.template import engines
-from django.urls import include, path
 from playwright.sync_api import expect
 
 from agencies.choices import AgencyKind, Role
@@ -20,28 +17,13 @@ from tests.factories import AgencyFactory, DatasetFactory, member
 pytestmark = pytest.mark.browser
 
 
-# The agreement page is built on another branch: a stand-in that shows the flash messages, as every page does.
-def _agreement_page(request, reference):
-    page = engines["django"].from_string(
-        '{% extends "base.html" %}{% block title %}{{ reference }}{% endblock %}'
-        '{% block content %}<h1 class="govuk-heading-xl">{{ reference }}</h1>{% endblock %}'
-    )
-    return HttpResponse(page.render({"reference": reference}, request))
-
-
-urlpatterns = [
-    path("", include("sharing_registry.urls")),
-    path("agreements/<str:reference>/", _agreement_page, name="agreement-detail"),
-]
-
 ARTICLE_6_PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 ARTICLE_9_CARE = "Health or social care (UK GDPR Article 9(2)(h))"
 CRIME_AND_DISORDER = "Disclosure to reduce crime and disorder (Crime and Disorder Act 1998, section 115)"
 
 
 @pytest.fixture
-def partners(settings):
-    settings.ROOT_URLCONF = __name__
+def partners():
     council = AgencyFactory(code="mcc", name="Manchester City Council")
     nhs = AgencyFactory(code="mft", name="Manchester University NHS Foundation Trust", kind=AgencyKind.NHS_TRUST)
     AgencyFactory(code="gmp", name="Greater Manchester Police", kind=AgencyKind.POLICE)

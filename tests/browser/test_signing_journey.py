@@ -1,0 +1,124 @@
+"""Journey 1: governance officers draft an agreement in the browser and sign it for each party, and it goes live.
+
+The council's officer drafts and sends it for signature; as its last editor she may not sign for the lead
+agency, so a second council officer signs for the council and the fire service's officer signs for the fire
+service. Only then is it active, and a check of that sharing says yes. axe runs on every page visited.
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from agencies.choices import AgencyKind, Role
+from agreements.choices import AgreementStatus
+from agreements.decisions import decide
+from agreements.models import Agreement
+from audit.models import AuditEvent
+from tests.browser.conftest import sign_in
+from tests.factories import AgencyFactory, DatasetFactory, member
+
+pytestmark = pytest.mark.browser
+
+PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
+
+
+@pytest.fixture
+def partners():
+    council = AgencyFactory(code="mcc", name="Manchester City Council")
+    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
+    DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council,
+                   data_items=["name", "address", "smoker"])
+    member(council, Role.GOVERNANCE_OFFICER, username="officer")
+    member(council, Role.GOVERNANCE_OFFICER, username="officer2")
+    member(fire, Role.GOVERNANCE_OFFICER, username="fire-officer")
+
+
+def _sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+
+
+def _open(page, live_server, reference):
+    page.goto(f"{live_server.url}/agreements/{reference}/")
+    expect(page.get_by_role("heading", name="Safe and well visits", level=1)).to_be_visible()
+
+
+def _sign(page, check_a11y):
+    page.locator("#actions").get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_role("heading", name="Sign version 1", level=1)).to_be_visible()
+    check_a11y(page)
+    page.get_by_role("button", name="Sign this version").click()
+    expect(page.get_by_role("alert", name="Success")).to_be_visible()
+    check_a11y(page)
+
+
+class SigningJourneyTests:
+    def test_two_officers_draft_and_sign_and_the_agreement_goes_live(self, page, live_server, check_a11y,
+                                                                      partners):
+        # The council's officer drafts it.
+        sign_in(page, live_server, "officer", check=check_a11y)
+        page.get_by_role("link", name="Draft a new agreement").click()
+        check_a11y(page)
+        page.get_by_label("Title", exact=True).fill("Safe and well visits")
+        page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
+        for legend, (day, month, year) in {"Start date": ("1", "1", "2026"), "End date": ("31", "12", "2030"),
+                                           "Review date": ("1", "6", "2029")}.items():
+            group = page.get_by_role("group", name=legend)
+            group.get_by_label("Day", exact=True).fill(day)
+            group.get_by_label("Month", exact=True).fill(month)
+            group.get_by_label("Year", exact=True).fill(year)
+        flow = page.get_by_role("group", name="Flow 1", exact=True)
+        flow.get_by_label("Dataset", exact=True).fill("smoking-risk")
+        flow.get_by_label("Provider", exact=True).fill("mcc")
+        flow.get_by_label("Recipient", exact=True).fill("gm-fire")
+        flow.get_by_label("Purpose of this flow (optional)").fill("Book a safe and well visit")
+        flow.get_by_label(PUBLIC_TASK).check()
+        page.get_by_role("button", name="Save draft").click()
+
+        agreement = Agreement.objects.get()
+        reference = agreement.reference
+        expect(page).to_have_url(f"{live_server.url}/agreements/{reference}/")
+        check_a11y(page)
+
+        # ... and sends it for signature.
+        page.locator("#actions").get_by_role("button", name="Send for signature").click()
+        check_a11y(page)
+        page.get_by_role("button", name="Send for signature").click()
+        expect(page.get_by_role("alert", name="Success")).to_contain_text("sent to every party for signature")
+        signatures = page.locator("#signatures")
+        expect(signatures).to_contain_text("Not signed yet")
+        # She edited this version last, so the council's signature must come from a second officer.
+        expect(page.locator("#actions").get_by_role("button", name="Sign", exact=True)).to_have_count(0)
+        _sign_out(page)
+
+        # A second council officer signs for the council: not live yet, the fire service has still to sign.
+        sign_in(page, live_server, "officer2")
+        _open(page, live_server, reference)
+        _sign(page, check_a11y)
+        expect(page.locator("#signatures").get_by_role("row", name="Manchester City Council (lead)")).to_contain_text(
+            "Signed version 1")
+        agreement.refresh_from_db()
+        assert agreement.status == AgreementStatus.SUBMITTED
+        _sign_out(page)
+
+        # The fire service's officer signs for the fire service: every party has signed, so it is active.
+        sign_in(page, live_server, "fire-officer")
+        _open(page, live_server, reference)
+        _sign(page, check_a11y)
+        expect(page.get_by_role("alert", name="Success")).to_contain_text(
+            "Every party has now signed: version 1 is in force.")
+        expect(page.locator(".govuk-tag", has_text="Active").first).to_be_visible()
+        agreement.refresh_from_db()
+        assert agreement.status == AgreementStatus.ACTIVE
+        decision = decide(provider="mcc", recipient="gm-fire", dataset="smoking-risk")
+        assert decision.allowed and decision.agreement == reference
+
+        events = list(AuditEvent.objects.filter(object_ref=reference, action__in=[
+            "agreement.created", "agreement.submitted", "agreement.approved", "agreement.activated",
+        ]).order_by("seq").values_list("action", "actor_name"))
+        assert events == [
+            ("agreement.created", "officer"),
+            ("agreement.submitted", "officer"),
+            ("agreement.approved", "officer2"),
+            ("agreement.approved", "fire-officer"),
+            ("agreement.activated", "fire-officer"),
+        ]
