@@ -101,11 +101,12 @@ def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
             changes["flows"] = new_flows
         if not changes:
             return agreement, f"You did not change anything, so {agreement.reference} is as it was."
-        updated = services.agreement_update(actor=request.user, agreement=agreement, **changes)
+        updated = services.agreement_update(actor=request.user, agreement=agreement,
+                                            expected_revision=request.POST.get("revision") or None, **changes)
         return updated, f"Your changes to {updated.reference} are saved."
 
     try:
-        return _form_page(request, agreement=agreement,
+        return _form_page(request, agreement=agreement, revision=services.version_revision(version),
                           form_kwargs={"lead_agencies": leads, "lead_fixed": lead_fixed}, initial=initial,
                           initial_flows=[flow_initial(f) for f in flows] or [{}], save=save)
     except Conflict:  # someone sent it for signature while this form was open
@@ -116,10 +117,13 @@ def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs: dict[str, Any],
-               initial: dict[str, Any], initial_flows: list[dict[str, Any]], save: Save) -> HttpResponse:
+               initial: dict[str, Any], initial_flows: list[dict[str, Any]], save: Save,
+               revision: str = "") -> HttpResponse:
     catalogue = list(LegalBasis.objects.filter(active=True).order_by("pk"))  # the catalogue's own order
     flow_kwargs = {"catalogue": catalogue}
-    context = {"agreement": agreement, "flow_errors": [], "add_error": ""}
+    # The draft's revision the editor started from travels with the form, so a save over someone else's is refused.
+    revision = request.POST.get("revision", revision) if request.method == "POST" else revision
+    context = {"agreement": agreement, "flow_errors": [], "add_error": "", "revision": revision}
     if request.method != "POST":
         form = AgreementForm(initial=initial, **form_kwargs)
         formset = FlowFormSet(initial=initial_flows, prefix=PREFIX, form_kwargs=flow_kwargs)
@@ -150,6 +154,11 @@ def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs
     if parsed and not flow_errors:
         try:
             saved, message = save(terms, flows)
+        except services.StaleDraft as exc:
+            form.add_error(None, f"{exc} Your changes are below and have not been saved. Open the draft again "
+                                 "in another tab to see theirs, or save again to replace their version with yours.")
+            context["revision"] = exc.revision
+            return _render(request, form, formset, context, status=409)
         except TermsInvalid as exc:
             _apply(exc.errors, form=form, rows=rows, flow_errors=flow_errors)
         except ValidationError as exc:

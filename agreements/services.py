@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency
-from agencies.selectors import has_role
+from agencies.selectors import has_role, user_agency_ids
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
 from audit.errors import Conflict
@@ -39,6 +39,19 @@ from .rules import ResolvedTerms, resolve_terms
 
 VIEW, CHANGE, SIGN, MANAGE = "view_agreement", "change_agreement", "sign_agreement", "manage_agreement"
 TERM_FIELDS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_reference")
+
+
+class StaleDraft(Conflict):
+    """The draft changed after the editor opened it; `revision` is the draft's revision now."""
+
+    def __init__(self, message: str, *, revision: str):
+        super().__init__(message)
+        self.revision = revision
+
+
+def version_revision(version: AgreementVersion) -> str:
+    """A token that changes whenever the version is saved: an editor sends back the one they started from."""
+    return version.updated_at.isoformat()
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -127,6 +140,17 @@ def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency
     )
 
 
+def _acting_agency(actor: Any, agreement: Agreement) -> Agency:
+    """The party the officer acts for, so its auditors see what its staff did; the lead agency when it is theirs."""
+    officer_of = user_agency_ids(actor, {Role.GOVERNANCE_OFFICER})
+    if not officer_of or agreement.lead_agency_id in officer_of:
+        return agreement.lead_agency
+    versions = {agreement.current_version_id, agreement.in_force_version_id} - {None}
+    party = (Party.objects.filter(version_id__in=versions, agency_id__in=officer_of)
+             .select_related("agency").order_by("agency_id").first())
+    return party.agency if party is not None else agreement.lead_agency
+
+
 def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now) -> None:
     AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now)
 
@@ -209,8 +233,13 @@ def agreement_create(
 
 
 @transaction.atomic
-def agreement_update(*, actor: Any, agreement: Agreement, **changes: Any) -> Agreement:
-    """Change the current draft version's terms. Fields not given keep their values; `flows` replaces all flows."""
+def agreement_update(*, actor: Any, agreement: Agreement, expected_revision: str | None = None,
+                     **changes: Any) -> Agreement:
+    """Change the current draft version's terms. Fields not given keep their values; `flows` replaces all flows.
+
+    With `expected_revision` (from `version_revision`), a draft someone else saved in the meantime is refused
+    (StaleDraft, a 409) rather than silently overwritten.
+    """
     unknown = set(changes) - {*TERM_FIELDS, "flows", "lead_agency"}
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
@@ -222,6 +251,13 @@ def agreement_update(*, actor: Any, agreement: Agreement, **changes: Any) -> Agr
         raise Conflict(
             f"Version {version.number} of {agreement.reference} is {version.get_state_display().lower()}: "
             "only a draft can be changed."
+        )
+    if expected_revision is not None and version_revision(version) != expected_revision:
+        editor = version.last_edited_by
+        raise StaleDraft(
+            f"{editor.get_full_name() or editor.get_username()} changed this draft at "
+            f"{timezone.localtime(version.updated_at):%H:%M on %-d %B %Y} after you opened it.",
+            revision=version_revision(version),
         )
     if "lead_agency" in changes and agreement.status != AgreementStatus.DRAFT:
         raise ValidationError({"lead_agency": ["The lead agency can only change before the agreement is first "
@@ -340,6 +376,15 @@ def _signing_party(*, actor: Any, agreement: Agreement, version: AgreementVersio
     raise PermissionDenied("Only a governance officer of a party agency can sign this agreement.")
 
 
+def _not_awaiting_signatures(agreement: Agreement, version: AgreementVersion) -> str:
+    where = f"Version {version.number} of {agreement.reference}"
+    if version.state == VersionState.DRAFT:
+        return f"{where} is a draft: the lead agency must send it for signature before anyone signs it."
+    if version.state == VersionState.SIGNED:
+        return f"{where} has already been signed by every party: there is nothing left to sign."
+    return f"{where} is {version.get_state_display().lower()}, so it cannot be signed."
+
+
 @transaction.atomic
 def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None) -> Agreement:
     """One party signs the submitted version. When every party has signed, that version comes into force.
@@ -351,8 +396,7 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     _require(actor, SIGN, agreement, "Only a governance officer of a party agency can sign this agreement.")
     version = agreement.current_version
     if version.state != VersionState.SUBMITTED:
-        raise Conflict(f"Version {version.number} of {agreement.reference} is {version.get_state_display().lower()}, "
-                       "not awaiting signatures: it must be submitted first.")
+        raise Conflict(_not_awaiting_signatures(agreement, version))
     if agreement.status not in (AgreementStatus.SUBMITTED, AgreementStatus.ACTIVE):
         raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: reinstate it before "
                        "signing an amendment.")
@@ -401,7 +445,8 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     if agreement.status == AgreementStatus.SUBMITTED:
         agreement.status = AgreementStatus.REJECTED
         agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, version=version.number, reason=reason,
+    _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, agency=_acting_agency(actor, agreement),
+           version=version.number, reason=reason,
            amendment=agreement.in_force_version_id is not None)
     return agreement
 
@@ -424,7 +469,8 @@ def _switch_period(
     _open_period(agreement=agreement, version=agreement.in_force_version, state=to_state, now=now)
     agreement.status = to_status
     agreement.save(update_fields=["status", "updated_at"])
-    _event(action, agreement, actor, version=agreement.in_force_version.number, reason=reason)
+    _event(action, agreement, actor, agency=_acting_agency(actor, agreement),
+           version=agreement.in_force_version.number, reason=reason)
     return agreement
 
 
@@ -465,7 +511,8 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     previous = agreement.status
     agreement.status = AgreementStatus.REVOKED
     agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, version=agreement.in_force_version.number, reason=reason,
+    _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=_acting_agency(actor, agreement),
+           version=agreement.in_force_version.number, reason=reason,
            previous_status=previous, withdrawn_version=withdrawn)
     return agreement
 

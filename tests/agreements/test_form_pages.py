@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.test import Client
 
 from agencies.choices import Role
 from agreements import services
@@ -508,6 +509,45 @@ class EditPageTests:
         page = Page(response.content.decode())
         assert not page.has("id_lead_agency")
         assert "The lead agency of an agreement in force cannot change." in response.content.decode()
+
+
+class ConcurrentEditTests:
+    def test_a_save_over_someone_elses_is_refused_with_the_typed_values_kept(self, draft):
+        first, second = Client(), Client()
+        drafter = lead_officer(draft)
+        first.force_login(drafter)
+        second.force_login(member(draft.lead_agency, Role.GOVERNANCE_OFFICER, username="second-officer"))
+        url = f"/agreements/{draft.reference}/edit/"
+        version = draft.current_version
+        dates = {f"{name}_{part}": str(getattr(getattr(version, name), attr))
+                 for name in ("start_date", "end_date", "review_date")
+                 for part, attr in (("day", "day"), ("month", "month"), ("year", "year"))}
+        both_open = {client: Page(client.get(url).content.decode()).value("revision") for client in (first, second)}
+
+        saved = first.post(url, form_data(title="First officer's title", purpose=version.purpose, revision=both_open[
+            first], **dates))
+        assert saved.status_code == 302
+        stale = second.post(url, form_data(title=version.title, purpose="Second officer's purpose",
+                                           revision=both_open[second], **dates))
+
+        assert stale.status_code == 409
+        html = stale.content.decode()
+        page = Page(html)
+        summary = " ".join(html.split("govuk-error-summary__list", 1)[1].split("</ul>", 1)[0].split())
+        assert f"{drafter.username} changed this draft at" in summary
+        assert "Your changes are below and have not been saved." in summary
+        assert page.value("id_purpose") == "Second officer's purpose"  # nothing typed is lost
+        version.refresh_from_db()
+        assert (version.title, version.purpose) == ("First officer's title", draft.current_version.purpose)
+        assert list(AuditEvent.objects.filter(action="agreement.updated").values_list("actor_name", flat=True)) == [
+            drafter.username]
+
+        # Having seen the warning, saving again replaces the first officer's version on purpose.
+        again = second.post(url, form_data(title=version.title, purpose="Second officer's purpose",
+                                           revision=page.value("revision"), **dates))
+        assert again.status_code == 302
+        version.refresh_from_db()
+        assert version.purpose == "Second officer's purpose"
 
 
 class NotADraftTests:

@@ -266,7 +266,12 @@ class LifecycleTests:
 
     def test_approving_a_draft_is_a_conflict(self, region):
         agreement = agreement_factory()
-        with pytest.raises(Conflict, match="must be submitted first"):
+        with pytest.raises(Conflict, match="is a draft: the lead agency must send it for signature"):
+            services.agreement_approve(actor=member(region.nhs, GO), agreement=agreement)
+
+    def test_approving_an_agreement_in_force_says_there_is_nothing_left_to_sign(self, region):
+        agreement = agreement_factory(state="active")
+        with pytest.raises(Conflict, match="already been signed by every party: there is nothing left to sign"):
             services.agreement_approve(actor=member(region.nhs, GO), agreement=agreement)
 
     def test_the_last_editor_cannot_sign_for_the_lead(self, region):
@@ -369,6 +374,19 @@ class LifecycleTests:
         services.agreement_revoke(actor=officer, agreement=agreement, reason="End")
         assert fresh(agreement).status == "revoked"
         assert not AgreementPeriod.objects.filter(agreement=agreement, ended_at__isnull=True).exists()
+
+    def test_each_action_is_filed_under_the_agency_whose_officer_took_it(self, region):
+        """So that a party's auditors see what their own staff did to an agreement another agency leads."""
+        agreement = agreement_factory(state="active")
+        nhs_officer, lead_officer = member(region.nhs, GO), member(region.council, GO)
+        services.agreement_suspend(actor=nhs_officer, agreement=agreement, reason="Breach under review")
+        services.agreement_reinstate(actor=lead_officer, agreement=agreement, reason="Fixed")
+        services.agreement_revoke(actor=nhs_officer, agreement=agreement, reason="No longer needed")
+        assert [(e.action, e.agency_code) for e in AuditEvent.objects.filter(
+            action__in=["agreement.suspended", "agreement.reinstated", "agreement.revoked"]).order_by("seq")] == [
+            ("agreement.suspended", region.nhs.code), ("agreement.reinstated", region.council.code),
+            ("agreement.revoked", region.nhs.code),
+        ]
 
     def test_managing_is_for_party_governance_officers(self, region):
         agreement = agreement_factory(state="active")
