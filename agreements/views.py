@@ -18,6 +18,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from agencies.choices import Role
@@ -186,19 +187,21 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
     agreement = agreement_get(user=request.user, reference=reference)
     version = _shown_version(agreement)
     flows = list(version.flows.all())
+    in_force = agreement.in_force_version
     context: dict[str, Any] = {
         "agreement": agreement, "version": version, "flows": flows, "legal_bases": _legal_bases(flows),
+        "in_force": in_force,
+        "starts_later": agreement.status == AgreementStatus.ACTIVE and in_force is not None
+        and in_force.start_date > timezone.localdate(),
         "parties": [p.agency for p in version.parties.all()],
     }
     if agreement.full_view:
-        in_force = agreement.in_force_version
         earlier = (
             {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
         )
         signatures = [{"party": p, "earlier": earlier.get(p.agency_id)} for p in version.parties.all()]
         actions = agreement_actions(user=request.user, agreement=agreement)
         context.update(
-            in_force=in_force,
             amending=bool(earlier),
             signatures=signatures,
             timeline=_timeline(agreement, {p.agency.code: p.agency.name for p in version.parties.all()}),
@@ -260,8 +263,10 @@ def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: 
     if action == "sign":
         done = services.agreement_approve(actor=actor, agreement=agreement, agency=agency or None)
         if done.status == AgreementStatus.ACTIVE and done.in_force_version_id == done.current_version_id:
-            return done, (f"You signed version {number} of {agreement.reference}. Every party has now signed: "
-                          f"version {number} is in force.")
+            starts = done.in_force_version.start_date
+            when = (f"it comes into force on {starts:%-d %B %Y}" if starts > timezone.localdate()
+                    else f"version {number} is in force")
+            return done, f"You signed version {number} of {agreement.reference}. Every party has now signed: {when}."
         return done, f"You signed version {number} of {agreement.reference}. It now waits for the other parties."
     if action == "reject":
         done = services.agreement_reject(actor=actor, agreement=agreement, reason=reason)

@@ -304,6 +304,15 @@ class RegisterPageTests:
 
 
 class AgreementPageTests:
+    def test_a_signed_agreement_that_has_not_started_says_so(self, client, region):
+        today = timezone.localdate()
+        later = agreement_factory(state="active", start_date=today + dt.timedelta(days=30),
+                                  end_date=today + dt.timedelta(days=400), review_date=today + dt.timedelta(days=200))
+        client.force_login(member(region.council, Role.FRONTLINE))
+        html = client.get(f"/agreements/{later.reference}/").content.decode()
+        starts = later.in_force_version.start_date
+        assert f"does not start until {starts:%-d %B %Y}. Until then, a check answers no." in " ".join(html.split())
+
     def test_a_party_member_sees_the_full_record(self, client, region):
         agreement = agreement_factory(state="submitted", title="Hospital discharge")
         services.agreement_approve(actor=member(region.nhs, GO), agreement=agreement)
@@ -311,6 +320,7 @@ class AgreementPageTests:
         response = client.get(f"/agreements/{agreement.reference}/")
         html = response.content.decode()
         assert response.status_code == 200
+        assert 'id="starts-later"' not in html
         signatures = html.split('id="signatures"', 1)[1].split("</table>", 1)[0]
         assert "NHS Provider" in signatures and "Signed</strong> version 1" in signatures
         assert "by nhs-provider-governance_officer" in signatures
