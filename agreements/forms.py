@@ -32,6 +32,17 @@ BASIS_GROUPS = [
 ]
 
 
+def _groups_an_error_asks_for(errors: list[str]) -> set[str]:
+    """Article 6 is always open; an error opens only the group it asks for (the rules name the article)."""
+    text = " ".join(str(e) for e in errors)
+    wanted = {LegalBasisKind.ARTICLE6}
+    if "Article 9" in text:
+        wanted.add(LegalBasisKind.ARTICLE9)
+    if "Article 10" in text:
+        wanted |= {LegalBasisKind.ARTICLE10, LegalBasisKind.STATUTE}  # Article 10 also needs a Schedule 1 condition
+    return wanted
+
+
 class DatePartsWidget(forms.MultiWidget):
     """The GOV.UK date input: day, month and year boxes, posted as <name>_day, <name>_month, <name>_year."""
 
@@ -209,14 +220,14 @@ class FlowForm(forms.Form):
         """The catalogue grouped by kind for checkboxes, each ticked as typed; a group with a tick is open."""
         ticked = {str(code) for code in (self["legal_bases"].value() or [])}
         prefix = self["legal_bases"].auto_id
+        wanted = _groups_an_error_asks_for(self["legal_bases"].errors)
         groups = []
         for kind, label in BASIS_GROUPS:
             bases = [{"basis": b, "id": f"{prefix}-{b.code}", "checked": b.code in ticked}
                      for b in self.catalogue if b.kind == kind]
             if bases:
                 groups.append({"kind": kind, "label": label, "bases": bases,
-                               "open": kind == LegalBasisKind.ARTICLE6 or any(b["checked"] for b in bases)
-                               or bool(self["legal_bases"].errors)})
+                               "open": kind in wanted or any(b["checked"] for b in bases)})
         return groups
 
     def anchor(self, name: str) -> str:
