@@ -128,4 +128,13 @@ def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.info(request, f"{username} was not a {role.label.lower()} in {agency.name}.")
         return redirect(reverse("agency-members", kwargs={"code": agency.code}))
+    # Say at once, before asking "are you sure?", when there is nothing to remove or it may not be removed.
+    target = selectors.user_by_username(username=username)
+    if target is None or not selectors.has_role(target, agency.pk, role):
+        messages.info(request, f"{username} is not a {role.label.lower()} in {agency.name}, so there is nothing "
+                               "to remove.")
+        return redirect(reverse("agency-members", kwargs={"code": agency.code}))
+    if role == Role.AGENCY_ADMIN and target.pk == request.user.pk and not request.user.is_superuser:
+        messages.error(request, "You cannot remove your own administrator role. Ask another administrator.")
+        return redirect(reverse("agency-members", kwargs={"code": agency.code}))
     return render(request, "agencies/member_remove.html", context)

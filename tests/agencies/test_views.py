@@ -183,6 +183,25 @@ class MemberPageTests:
         content = browser(region.users["home_admin"]).get(MEMBERS).content.decode()
         assert 'href="/agencies/home-council/members/remove/?username=home-frontline&amp;role=frontline"' in content
 
+    def test_the_confirmation_reads_as_english_for_every_role(self, region):
+        content = browser(region.users["home_admin"]).get(REMOVE + "?username=home-frontline&role=frontline")
+        assert "They will lose what a frontline worker of Home City Council may do" in content.content.decode()
+
+    def test_nobody_is_asked_to_confirm_removing_a_role_that_is_not_held(self, region):
+        client = browser(region.users["home_admin"])
+        for query in ("?username=home-frontline&role=auditor", "?username=nobody-at-all&role=frontline"):
+            response = client.get(REMOVE + query, follow=True)
+            assert response.redirect_chain == [(MEMBERS, 302)]
+            assert "so there is nothing to remove" in response.content.decode()
+            assert "Are you sure" not in response.content.decode()
+
+    def test_an_admin_is_told_at_once_they_cannot_remove_themselves(self, region):
+        response = browser(region.users["home_admin"]).get(REMOVE + "?username=home-admin&role=agency_admin",
+                                                           follow=True)
+        assert response.redirect_chain == [(MEMBERS, 302)]
+        assert "You cannot remove your own administrator role" in response.content.decode()
+        assert region.users["home_admin"].groups.exists()
+
     def test_an_admin_cannot_remove_themselves(self, region):
         response = browser(region.users["home_admin"]).post(REMOVE, {"username": "home-admin", "role": "agency_admin"})
         assert response.status_code == 400
