@@ -221,7 +221,8 @@ def _fail(job: ExportJob, message: str) -> None:
     now = timezone.now()
     job.status, job.error, job.finished_at = ExportStatus.FAILED, message, now
     job.save(update_fields=["status", "error", "finished_at"])
-    (export_dir() / f"{job.pk}.{job.format}.part").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # the folder itself may be what failed
+        (export_dir() / f"{job.pk}.{job.format}.part").unlink(missing_ok=True)
     _event(AuditAction.AUDIT_EXPORT_FINISHED, job, status="failed", rows=job.rows_done, attempts=job.attempts,
            requested_by=job.requested_by.get_username(), error=message)
 
