@@ -218,6 +218,8 @@ AUDIT_EXPORT_CHUNK_DELAY_SECONDS = float(env("AUDIT_EXPORT_CHUNK_DELAY_SECONDS",
 # A task whose worker died is delivered again after this long (Redis visibility timeout). Keep it above the
 # longest task; an export that outlives it is guarded by a lock, and the cleanup task re-queues stalled jobs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
+# A mail server that stops answering must not hold a worker for ever (the send is retried with backoff).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 # Where django.core.mail.backends.filebased.EmailBackend writes messages (EMAIL_BACKEND may name it, e.g. in tests).
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 # The queue tasks go to when nothing routes them (a worker started with -Q <name> for tests sets it too).

@@ -326,3 +326,16 @@ class ExportJobApiTests:
         job = queued_job(auditor, status=ExportStatus.RUNNING)
         response = self.api(auditor).get(f"{self.url}{job.pk}/download/")
         assert response.status_code == 409 and "being written" in response.json()["detail"]
+
+
+def test_web_and_worker_share_the_export_folder():
+    """The worker writes the file and web serves it: in the production stack they must share one volume."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    services = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]
+    assert "exports:/app/var/exports" in services["web"]["volumes"]
+    assert services["web"]["volumes"] == services["worker"]["volumes"]
+    assert "mkdir -p var/exports" in (root / "Dockerfile").read_text()  # owned by the app user, not root
