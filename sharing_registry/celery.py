@@ -14,6 +14,17 @@ app.autodiscover_tasks()
 
 logger = logging.getLogger("sharing_registry.tasks")
 
+
+@signals.setup_logging.connect
+def _keep_django_logging(**_):
+    # A worker logs like the web: Django's LOGGING, one JSON line each, carrying the request id (a task's id).
+    # With a receiver on this signal Celery leaves logging alone instead of replacing the root handlers.
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
 _tokens: dict = {}  # task id -> the context token to restore after the task
 ORIGIN_HEADER = "origin_request_id"
 

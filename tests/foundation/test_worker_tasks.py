@@ -13,14 +13,15 @@ import pytest
 from django.utils import timezone
 
 from agreements.models import Agreement, ReviewReminder
-from agreements.tasks import expire, review_reminders
+from agreements.tasks import expire, review_reminders, send_review_reminder
+from audit import context
 from audit.choices import ExportStatus
 from audit.export_jobs import export_job_request
 from audit.models import AuditEvent, ExportJob
 from audit.selectors import EventFilters
 from sharing_registry.celery import app, ping
 from tests.factories import UserFactory, agreement_factory
-from tests.worker import celery_worker
+from tests.worker import ROOT, celery_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -56,13 +57,24 @@ class ScheduledWorkOnAWorkerTests:
         start = timezone.localdate() - dt.timedelta(days=400)
         agreement = agreement_factory(state="active", start_date=start, end_date=start + dt.timedelta(days=100),
                                       review_date=start + dt.timedelta(days=50))
-        with worker(new_queue()):
+        queue = new_queue()
+        with worker(queue):
             result = expire.apply_async()
             wait_for(lambda: Agreement.objects.filter(pk=agreement.pk, status="expired").exists(),
                      what="the agreement to expire")
+            # While the worker is up: a task that fails for good is logged as JSON with its ids.
+            with context.bind(request_id="web-request-1"):
+                broken = send_review_reminder.apply_async(args=["not-a-version-id", 30])
+            ping.apply_async(args=["after"]).get(timeout=30)
+            log = (ROOT / f".worker-{queue}.log").read_text()
         event = AuditEvent.objects.get(action="agreement.expired", object_ref=agreement.reference)
         assert event.actor is None and event.actor_name == "task:agreements.expire"
         assert event.request_id == result.id
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        [failure] = [line for line in lines if line["logger"] == "sharing_registry.tasks"]
+        assert failure["level"] == "ERROR" and failure["task"] == "agreements.send_review_reminder"
+        assert failure["task_id"] == failure["request_id"] == broken.id
+        assert failure["origin_request_id"] == "web-request-1" and "ValueError" in failure["error"]
 
     def test_a_review_reminder_end_to_end_once(self, tmp_path):
         today = timezone.localdate()
