@@ -166,3 +166,14 @@ class ExpiryTaskTests:
         event = AuditEvent.objects.get(action="agreement.expired")
         assert event.actor is None and event.actor_name == "task:agreements.expire"
         assert event.request_id == result.id
+
+
+def test_the_daily_tasks_are_in_beats_editable_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    from sharing_registry.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {task.task: task for task in PeriodicTask.objects.select_related("crontab")}
+    for name, hour in (("agreements.expire", "0"), ("agreements.review_reminders", "7")):
+        assert name in app.tasks and scheduled[name].enabled and scheduled[name].crontab.hour == hour

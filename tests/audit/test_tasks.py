@@ -105,3 +105,14 @@ class FailureLoggingTests:
         assert line["task_id"] == "alarm-task-1" and line["request_id"] == "alarm-task-1"
         assert line["retries"] == notify_verification_failed.max_retries
         assert "ConnectionRefusedError" in line["error"]
+
+
+def test_nightly_verification_and_export_cleanup_are_in_beats_editable_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    from sharing_registry.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {task.task: task for task in PeriodicTask.objects.select_related("crontab")}
+    for name, hour in (("audit.verify_nightly", "2"), ("audit.export_cleanup", "*")):
+        assert name in app.tasks and scheduled[name].enabled and scheduled[name].crontab.hour == hour

@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 
@@ -17,11 +19,12 @@ from agreements.tasks import expire, review_reminders, send_review_reminder
 from audit import context
 from audit.choices import ExportStatus
 from audit.export_jobs import export_job_request
-from audit.models import AuditEvent, ExportJob
+from audit.models import AuditEvent, AuditSeal, ExportJob
 from audit.selectors import EventFilters
+from audit.services import record
 from sharing_registry.celery import app, ping
 from tests.factories import UserFactory, agreement_factory
-from tests.worker import ROOT, celery_worker
+from tests.worker import ROOT, _database_url, celery_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -132,3 +135,23 @@ class ExportSurvivesAKilledWorkerTests:
         lines = (settings.AUDIT_EXPORT_DIR / done.file_name).read_text().splitlines()
         assert [json.loads(line)["seq"] for line in lines] == seqs
         assert AuditEvent.objects.filter(action="audit.export_finished", object_ref=str(job.pk)).count() == 1
+
+
+class BeatTests:
+    def test_beat_with_the_database_scheduler_has_a_worker_seal_new_events(self, tmp_path):
+        """What docker-compose's beat runs: the schedule comes from the database, and sealing happens on time."""
+        event = record(action="check.allowed", object_type="dataset", object_ref="ds-1")
+        assert not AuditSeal.objects.filter(event_id=event.seq).exists()  # no inline sealing with a broker
+        queue = new_queue()
+        with worker(queue):
+            beat = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "sharing_registry", "beat", "--loglevel=INFO",
+                 f"--pidfile={tmp_path / 'beat.pid'}"],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env={**os.environ, "DATABASE_URL": _database_url(), "CELERY_TASK_DEFAULT_QUEUE": queue},
+            )
+            try:
+                wait_for(lambda: AuditSeal.objects.filter(event_id=event.seq).exists(), what="beat to have it sealed")
+            finally:
+                beat.terminate()
+                beat.wait(timeout=20)
