@@ -154,6 +154,26 @@ class ReviewReminderTests:
         assert sorted(threshold for _, threshold in due) == [30, 90, 90, 90]
 
 
+class ReminderCommandTests:
+    def test_the_command_sends_what_the_task_would_once_and_takes_a_date(self, region, mailoutbox):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        agreement = reviewed_in(40)
+        out = StringIO()
+        call_command("send_review_reminders", stdout=out)
+        assert out.getvalue().strip() == "0 review reminder(s) sent."
+        ten_days_on = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
+        call_command("send_review_reminders", "--today", ten_days_on, stdout=out)
+        call_command("send_review_reminders", "--today", ten_days_on, stdout=out)
+        assert "1 review reminder(s) sent." in out.getvalue() and len(mailoutbox) == len(OFFICERS)
+        event = AuditEvent.objects.get(action="agreement.review_reminded")
+        assert event.actor_name == "send_review_reminders" and event.object_ref == agreement.reference
+        with pytest.raises(CommandError, match="as a date"):
+            call_command("send_review_reminders", "--today", "next week")
+
+
 class ExpiryTaskTests:
     def test_daily_expiry_is_recorded_by_the_system_actor_and_is_idempotent(self, region):
         start = timezone.localdate() - dt.timedelta(days=400)
