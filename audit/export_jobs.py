@@ -5,9 +5,9 @@ audited: `audit.export_requested` when asked, `audit.export_finished` when the f
 and `audit.exported` with filters and row count at each download, like the streamed export of the contract.
 
 Writing is restartable. A task that is delivered again after its worker died starts the file again from scratch:
-rows go to `<id>.<format>.part`, which is renamed only when complete, so a download never sees half a file. On
-PostgreSQL a session advisory lock keeps a second delivery from writing while the first is alive; the lock goes
-with the dead worker's connection.
+rows go to `<id>.<format>.<attempt>.part`, which is renamed only when complete, so a download never sees half a
+file, and two attempts never share one. On PostgreSQL a session advisory lock keeps a second delivery from writing
+while the first is alive; the lock goes with the dead worker's connection.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 FORMATS = ("csv", "jsonl")
 ACTIVE = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 _LOCK_MASK = 0x7FFF_FFFF_FFFF_FFFF
-_OUR_FILE = re.compile(r"^(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(csv|jsonl)(\.part)?$")
+_OUR_FILE = re.compile(
+    r"^(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(csv|jsonl)(\.\d+\.part)?$"
+)
 
 
 def export_dir() -> Path:
@@ -192,11 +194,11 @@ def export_job_write(*, job_id: uuid.UUID | str) -> str:
 
 
 def _write_file(job: ExportJob, events: QuerySet) -> tuple[str, int]:
-    """Stream the rows into `<id>.<format>.part` from a server-side cursor, then rename it. Constant memory."""
+    """Stream the rows into this attempt's part file from a server-side cursor, then rename it. Constant memory."""
     directory = export_dir()
     directory.mkdir(parents=True, exist_ok=True)
     final = f"{job.pk}.{job.format}"
-    part = directory / f"{final}.part"
+    part = directory / f"{final}.{job.attempts}.part"
     counter = [0]
     lines = export.csv_lines(events, counter) if job.format == "csv" else export.jsonl_lines(events, counter)
     every = max(1, settings.AUDIT_EXPORT_PROGRESS_ROWS)
@@ -214,15 +216,21 @@ def _write_file(job: ExportJob, events: QuerySet) -> tuple[str, int]:
         out.flush()
         os.fsync(out.fileno())
     os.replace(part, directory / final)
+    _remove_parts(job)  # what earlier, dead attempts left
     return final, counter[0]
+
+
+def _remove_parts(job: ExportJob) -> None:
+    with contextlib.suppress(OSError):  # the folder itself may be what failed
+        for part in export_dir().glob(f"{job.pk}.{job.format}.*.part"):
+            part.unlink(missing_ok=True)
 
 
 def _fail(job: ExportJob, message: str) -> None:
     now = timezone.now()
     job.status, job.error, job.finished_at = ExportStatus.FAILED, message, now
     job.save(update_fields=["status", "error", "finished_at"])
-    with contextlib.suppress(OSError):  # the folder itself may be what failed
-        (export_dir() / f"{job.pk}.{job.format}.part").unlink(missing_ok=True)
+    _remove_parts(job)
     _event(AuditAction.AUDIT_EXPORT_FINISHED, job, status="failed", rows=job.rows_done, attempts=job.attempts,
            requested_by=job.requested_by.get_username(), error=message)
 

@@ -25,6 +25,7 @@ def _keep_django_logging(**_):
 
     logging.config.dictConfig(settings.LOGGING)
 
+
 _tokens: dict = {}  # task id -> the context token to restore after the task
 ORIGIN_HEADER = "origin_request_id"
 

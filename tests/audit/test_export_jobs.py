@@ -181,7 +181,7 @@ class RestartTests:
         seqs = make_events(7, agency=agency)
         job = queued_job(auditor, status=ExportStatus.RUNNING, attempts=1, rows_done=4, rows_total=7)
         export_jobs.export_dir().mkdir(parents=True)
-        (export_jobs.export_dir() / f"{job.pk}.csv.part").write_text("seq,at\n1,half a row")
+        (export_jobs.export_dir() / f"{job.pk}.csv.1.part").write_text("seq,at\n1,half a row")
         assert export_write.apply(args=[str(job.pk)]).get() == "finished"
         job.refresh_from_db()
         assert job.attempts == 2 and job.rows_done == job.rows_total == 7
@@ -247,7 +247,7 @@ class ExpiryTests:
         old = ExportJob.objects.exclude(pk=fresh.pk).get()
         old_file = export_jobs.export_dir() / old.file_name
         ExportJob.objects.filter(pk=old.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
-        stray = export_jobs.export_dir() / f"{uuid.uuid4()}.csv.part"
+        stray = export_jobs.export_dir() / f"{uuid.uuid4()}.csv.2.part"
         stray.write_text("left by a failed job")
         keep = export_jobs.export_dir() / "README.txt"
         keep.write_text("not ours")

@@ -120,7 +120,7 @@ class ExportSurvivesAKilledWorkerTests:
             first.wait(timeout=10)
         killed = ExportJob.objects.get(pk=job.pk)
         assert killed.status == ExportStatus.RUNNING and 0 < killed.rows_done < self.ROWS, killed.rows_done
-        assert [p.name for p in settings.AUDIT_EXPORT_DIR.iterdir()] == [f"{job.pk}.jsonl.part"]
+        assert [p.name for p in settings.AUDIT_EXPORT_DIR.iterdir()] == [f"{job.pk}.jsonl.1.part"]
 
         # The unacknowledged task is delivered again once its visibility timeout (1 s here) has passed since it
         # was first delivered; a starting worker looks for such tasks, so start it after that.
