@@ -197,3 +197,33 @@ def test_the_daily_tasks_are_in_beats_editable_schedule():
     scheduled = {task.task: task for task in PeriodicTask.objects.select_related("crontab")}
     for name, hour in (("agreements.expire", "0"), ("agreements.review_reminders", "7")):
         assert name in app.tasks and scheduled[name].enabled and scheduled[name].crontab.hour == hour
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_the_same_reminder_at_once_send_it_once(mailoutbox, settings):
+    """The claim is a unique row: of two concurrent sends of one threshold, exactly one emails anyone."""
+    import threading
+
+    from django.db import connection
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    version_id = reviewed_in(30).in_force_version_id
+    barrier, results = threading.Barrier(2), []
+
+    def send():
+        try:
+            barrier.wait(timeout=10)
+            results.append(reminders.review_reminder_send(version_id=version_id, days_before=30,
+                                                          today=timezone.localdate()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [False, True]
+    assert len(mailoutbox) == len(OFFICERS) and ReviewReminder.objects.count() == 1
+    assert AuditEvent.objects.filter(action="agreement.review_reminded").count() == 1
