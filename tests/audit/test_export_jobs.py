@@ -154,7 +154,7 @@ class JobPageTests:
         assert "Your export is ready" in page and "http-equiv" not in page
         assert f'href="/audit/exports/{job.pk}/download/"' in page
         listing = client.get("/audit/").content.decode()
-        assert "Your exports" in listing and f"/audit/exports/{job.pk}/" in listing
+        assert "Your exports" in listing and f'href="/audit/exports/{job.pk}/download/">Download' in listing
 
     def test_only_the_requester_or_a_superuser_may_see_or_download_it(
         self, client, agency, auditor, colleague, frontline, superuser, django_capture_on_commit_callbacks
