@@ -14,16 +14,19 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from agencies.choices import Role
 from agreements.models import Agreement, ReviewReminder
 from agreements.tasks import expire, review_reminders, send_review_reminder
 from audit import context
 from audit.choices import ExportStatus
 from audit.export_jobs import export_job_request
-from audit.models import AuditEvent, AuditSeal, ExportJob
+from audit.models import AuditEvent, AuditSeal, AuditVerification, ExportJob
 from audit.selectors import EventFilters
 from audit.services import record
+from audit.tasks import verify_nightly
 from sharing_registry.celery import app, ping
-from tests.factories import UserFactory, agreement_factory
+from tests.audit.conftest import attacker, sealed_events
+from tests.factories import UserFactory, agreement_factory, member
 from tests.worker import ROOT, _database_url, celery_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -79,19 +82,24 @@ class ScheduledWorkOnAWorkerTests:
         assert failure["task_id"] == failure["request_id"] == broken.id
         assert failure["origin_request_id"] == "web-request-1" and "ValueError" in failure["error"]
 
-    def test_a_review_reminder_end_to_end_once(self, tmp_path):
+    def test_a_review_reminder_once_and_a_failed_nightly_check_reach_their_people(self, tmp_path):
         today = timezone.localdate()
         agreement = agreement_factory(state="active", start_date=today - dt.timedelta(days=30),
                                       end_date=today + dt.timedelta(days=400),
                                       review_date=today + dt.timedelta(days=30))
+        auditor = member(agreement.lead_agency, Role.AUDITOR, username="lead-auditor")
+        tampered = sealed_events(3)[1]
+        with attacker() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET object_ref = 'edited' WHERE seq = %s", [tampered])
         mail_dir = tmp_path / "mail"
         with worker(new_queue(), EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
                     EMAIL_FILE_PATH=str(mail_dir)):
             review_reminders.apply_async()  # the daily run queues the send, which the same worker picks up
+            verify_nightly.apply_async()  # and the nightly check queues the alarm
             wait_for(lambda: ReviewReminder.objects.filter(sent_at__isnull=False).exists(), what="the reminder")
             review_reminders.apply_async()  # beat runs it again: nothing more to send
             ping.apply_async(args=["after"]).get(timeout=30)
-            ping.apply_async(args=["after any send it queued"]).get(timeout=30)
+            ping.apply_async(args=["after anything those queued"]).get(timeout=30)
         mail = "".join(path.read_text() for path in mail_dir.iterdir())
         for officer in ("lead-council-governance_officer", "lead-council-second-officer",
                         "nhs-provider-governance_officer"):
@@ -99,6 +107,10 @@ class ScheduledWorkOnAWorkerTests:
         assert "Content-Type: text/html" in mail and agreement.reference in mail
         assert AuditEvent.objects.filter(action="agreement.review_reminded").count() == 1
         assert ReviewReminder.objects.count() == 1
+        verification = AuditVerification.objects.get()
+        assert not verification.ok and verification.first_bad_seq == tampered
+        assert mail.count(f"To: {auditor.email}") == 1
+        assert "Subject: Action needed: the audit log failed its nightly check" in mail
 
 
 class ExportSurvivesAKilledWorkerTests:
