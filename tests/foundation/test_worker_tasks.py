@@ -150,8 +150,9 @@ class ExportSurvivesAKilledWorkerTests:
 
 
 class BeatTests:
-    def test_beat_with_the_database_scheduler_has_a_worker_seal_new_events(self, tmp_path):
+    def test_beat_with_the_database_scheduler_has_a_worker_seal_new_events(self, tmp_path, settings):
         """What docker-compose's beat runs: the schedule comes from the database, and sealing happens on time."""
+        settings.AUDIT_SEAL_ON_COMMIT = False  # as with a broker; set here, since another test's threads may leak it
         event = record(action="check.allowed", object_type="dataset", object_ref="ds-1")
         assert not AuditSeal.objects.filter(event_id=event.seq).exists()  # no inline sealing with a broker
         queue = new_queue()
