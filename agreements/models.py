@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase
 
 from agencies.models import Agency, Dataset
@@ -196,3 +197,27 @@ class AgreementGroupObjectPermission(GroupObjectPermissionBase):
     """Guardian's direct foreign-key permission model for agreements."""
 
     content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)
+
+
+class ReviewReminder(models.Model):
+    """The review reminder for one signed version at one threshold (days before its review date), sent once.
+
+    The row is claimed and committed before the email goes, then marked sent with its audit event: the unique
+    constraint means a second run, or a second worker, never sends the same threshold again (see reminders.py).
+    """
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="review_reminders")
+    days_before = models.PositiveSmallIntegerField(help_text="The threshold: 90, 30 or 0 days before the review.")
+    review_date = models.DateField(help_text="The review date the reminder was about.")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True, help_text="Usernames of the officers emailed.")
+
+    class Meta:
+        ordering = ["version", "-days_before"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "days_before"], name="review_reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.days_before}-day review reminder"

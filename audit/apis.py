@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 from . import context, export, keys
 from .chain import canonical_at
 from .choices import AuditAction
+from .export_jobs import export_job_download, export_job_get, export_job_list, export_job_request
 from .selectors import EventFilters, checkpoint_list, event_list, is_auditor
 from .services import record
 
@@ -246,3 +248,89 @@ class PublicKeyApi(APIView):
             "algorithm": "Ed25519", "key_id": key.key_id, "public_key": keys.public_key_base64(key),
             "public_key_pem": keys.public_key_pem(key),
         }).data)
+
+
+# --- background exports (an addition to the contract) ----------------------------------------------------------
+
+
+class ExportJobRequestSerializer(EventFilterSerializer):
+    format = serializers.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], default="csv")
+
+
+class ExportJobOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    format = serializers.CharField()
+    filters = serializers.JSONField()
+    rows_done = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, job) -> str | None:
+        if job.status != "finished":
+            return None
+        url = reverse("audit-export-job-file", args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class ExportJobListApi(generics.ListAPIView):
+    """Your background exports, newest first; POST asks for a new one.
+
+    A POST takes the same filters as `audit/export/` and answers 202 with the job: a worker writes the file,
+    `rows_done` counts up, and `download` is set once `status` is `finished`. The request, the finished file and
+    each download are audited (`audit.export_requested`, `audit.export_finished`, `audit.exported`).
+    """
+
+    permission_classes = AUDITOR_PERMISSIONS
+    serializer_class = ExportJobOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return export_job_list(user=self.request.user)
+
+    @extend_schema(request=ExportJobRequestSerializer, responses={202: ExportJobOutputSerializer})
+    def post(self, request):
+        serializer = ExportJobRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        fmt = data.pop("format")
+        job = export_job_request(user=request.user, filters=EventFilters(**data), fmt=fmt, via="api")
+        job.refresh_from_db()
+        return Response(ExportJobOutputSerializer(job, context={"request": request}).data, status=202)
+
+
+class ExportJobDetailApi(APIView):
+    """One of your background exports (a superuser may read anyone's); anyone else gets 404."""
+
+    permission_classes = AUDITOR_PERMISSIONS
+
+    @extend_schema(responses=ExportJobOutputSerializer)
+    def get(self, request, job_id):
+        job = export_job_get(user=request.user, job_id=job_id)
+        return Response(ExportJobOutputSerializer(job, context={"request": request}).data)
+
+
+@extend_schema(
+    responses={
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The finished CSV file."),
+        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="The finished JSON Lines file."),
+        404: OpenApiResponse(description="No export of yours has that id."),
+        409: OpenApiResponse(description="The export has not finished, failed, or its file has expired."),
+    },
+)
+class ExportJobDownloadApi(APIView):
+    """Download a finished background export. Each download is recorded as `audit.exported`."""
+
+    permission_classes = AUDITOR_PERMISSIONS
+    renderer_classes = [JSONRenderer, CSVRenderer, JSONLinesRenderer]
+
+    def get(self, request, job_id):
+        job = export_job_get(user=request.user, job_id=job_id)
+        handle, name = export_job_download(user=request.user, job=job)
+        content_type = "text/csv; charset=utf-8" if job.format == "csv" else "application/x-ndjson; charset=utf-8"
+        return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)

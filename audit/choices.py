@@ -45,3 +45,13 @@ class AuditAction(models.TextChoices):
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
+
+
+class ExportStatus(models.TextChoices):
+    """Where a background export job has got to."""
+
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Being written"
+    FINISHED = "finished", "Ready to download"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"

@@ -1,8 +1,10 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .choices import AuditAction
+from .choices import AuditAction, ExportStatus
 
 
 class AuditEvent(models.Model):
@@ -103,3 +105,54 @@ class AuditVerification(models.Model):
 
     def __str__(self) -> str:
         return f"verification at {self.ran_at:%Y-%m-%d %H:%M}: {'ok' if self.ok else 'FAILED'}"
+
+
+class ExportJob(models.Model):
+    """A large export written to a file by a background task, for the auditor who asked for it.
+
+    `filters` are the event filters as `EventFilters.as_detail()` gives them; `seq_high` freezes the export to the
+    events that existed when it was asked for. `rows_total` is the count when writing began, and the rows written
+    once it finishes. The file lives in AUDIT_EXPORT_DIR until `expires_at`.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filters = models.JSONField(default=dict, blank=True)
+    format = models.CharField(max_length=8, choices=[("csv", "CSV"), ("jsonl", "JSON Lines")])
+    seq_high = models.BigIntegerField(help_text="The highest event seq when the export was asked for.")
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    rows_done = models.BigIntegerField(default=0)
+    rows_total = models.BigIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True, help_text="The finished file, in AUDIT_EXPORT_DIR.")
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times writing has started.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="The last progress update.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=ExportStatus.values), name="export_job_status_valid"),
+            models.CheckConstraint(condition=models.Q(format__in=["csv", "jsonl"]), name="export_job_format_valid"),
+            models.CheckConstraint(condition=models.Q(rows_done__gte=0), name="export_job_rows_done_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(status=ExportStatus.FINISHED) | ~models.Q(file_name=""),
+                name="export_job_finished_has_file",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requested_by", "-created_at"], name="export_job_requester"),
+            models.Index(fields=["status", "expires_at"], name="export_job_status_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} export {self.pk} ({self.status})"
+
+    @property
+    def percent_done(self) -> int:
+        if not self.rows_total:
+            return 100 if self.status == ExportStatus.FINISHED else 0
+        return min(100, int(self.rows_done * 100 / self.rows_total))

@@ -1,14 +1,113 @@
-"""Background work for the audit log: sealing committed events into the hash chain."""
+"""Background work for the audit log: sealing, nightly verification, background exports and their clean-up.
 
-from celery import shared_task
+Every task takes ids, not objects, is safe to run twice, is acknowledged late (a killed worker's task is delivered
+again) and retries with backoff on database and broker connection errors. `RETRYING` and `RETRYING_MAIL` are the
+options other apps' tasks use too (the ground floor, so any app may import them).
+"""
 
-from . import context
+from __future__ import annotations
+
+import logging
+import smtplib
+
+import kombu.exceptions
+import redis.exceptions
+from celery import Task, shared_task
+from django.contrib.auth import get_user_model
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
+
+from . import context, mail
+
+logger = logging.getLogger(__name__)
+
+RETRY_ON: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, kombu.exceptions.OperationalError, redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+RETRYING = {
+    "acks_late": True, "reject_on_worker_lost": True, "autoretry_for": RETRY_ON,
+    "retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True, "max_retries": 6,
+}
+# Tasks that send mail also retry when the mail server is unreachable or refuses for now.
+RETRYING_MAIL = {**RETRYING, "autoretry_for": (*RETRY_ON, smtplib.SMTPException, ConnectionError, TimeoutError)}
 
 
-@shared_task(name="audit.seal", ignore_result=True)
+@shared_task(name="audit.seal", ignore_result=True, acks_late=True)
 def seal() -> int:
-    """Seal committed events and sign the head. Beat runs it every AUDIT_SEAL_INTERVAL_SECONDS."""
+    """Seal committed events and sign the head. Beat runs it every AUDIT_SEAL_INTERVAL_SECONDS (no retry: the
+    next run is seconds away)."""
     from .chain import seal_pending
 
     with context.system("audit-sealer"):
         return seal_pending().sealed
+
+
+@shared_task(name="audit.verify_nightly", **RETRYING)
+def verify_nightly() -> bool:
+    """What `manage.py verify_audit` does, every night: the result is kept for the auditors' page, and a failure
+    is emailed to the auditors (by a task of its own, so a mail outage retries the email, not the walk)."""
+    from .models import AuditVerification
+    from .services import verification_run
+
+    result = verification_run()
+    if not result.ok:
+        row = (AuditVerification.objects.filter(ok=False, first_bad_seq=result.first_bad_seq)
+               .order_by("-ran_at", "-id").values_list("pk", flat=True).first())
+        logger.error("audit chain verification failed at seq %s: %s", result.first_bad_seq, result.message)
+        if row is not None:
+            transaction.on_commit(lambda: notify_verification_failed.delay(row))
+    return result.ok
+
+
+def auditor_emails() -> list[str]:
+    """Active auditors of any agency, and superusers, who have an email address."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    users = users.filter(Q(is_superuser=True) | Q(groups__agency_role__role="auditor"))
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+@shared_task(name="audit.notify_verification_failed", **RETRYING_MAIL)
+def notify_verification_failed(verification_id: int) -> int:
+    """Email every auditor that a verification failed. At least once: a redelivered task may send it twice."""
+    from .models import AuditVerification
+
+    verification = AuditVerification.objects.filter(pk=verification_id, ok=False).first()
+    if verification is None:
+        return 0
+    messages = [
+        mail.message(template="audit_verification_failed",
+                     subject="Action needed: the audit log failed its nightly check",
+                     to=[email], context={"verification": verification})
+        for email in auditor_emails()
+    ]
+    return mail.send_all(messages)
+
+
+class ExportTask(Task):
+    """An export that fails for good leaves its job marked failed, with a message for the auditor."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from .export_jobs import export_job_fail
+
+        job_id = (args or [None])[0] or (kwargs or {}).get("job_id")
+        if job_id:
+            export_job_fail(job_id=job_id, message="The export could not be written. Ask for it again; if it fails "
+                                                   "again, tell an administrator (task " + str(task_id) + ").")
+        super().on_failure(exc, task_id, args, kwargs, einfo)
+
+
+@shared_task(name="audit.export", base=ExportTask, **RETRYING)
+def export_write(job_id: str) -> str:
+    """Write a background export's file (audit.export_jobs.export_job_write): restartable, once."""
+    from .export_jobs import export_job_write
+
+    return export_job_write(job_id=job_id)
+
+
+@shared_task(name="audit.export_cleanup", **RETRYING)
+def export_cleanup() -> dict:
+    """Hourly: delete expired export files and mark their jobs expired; queue stalled jobs again."""
+    from .export_jobs import export_jobs_clean
+
+    return export_jobs_clean()

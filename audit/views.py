@@ -1,23 +1,38 @@
-"""The auditors' page: the event list with filters, export links and the last chain verification."""
+"""The auditors' pages: the event list with filters, exports (streamed, or a background job for big ones) and the
+last chain verification."""
 
 from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from .choices import AuditAction
+from .choices import AuditAction, ExportStatus
+from .errors import Conflict
+from .export_jobs import (
+    FORMATS,
+    export_count_exceeds,
+    export_job_download,
+    export_job_get,
+    export_job_list,
+    export_job_request,
+)
 from .forms import EventFilterForm
 from .selectors import EventFilters, audited_agencies, event_list, is_auditor, last_verification
 from .services import record
 
 PAGE_SIZE = 50
+RECENT_EXPORTS = 5
+REFRESH_SECONDS = 3
 
 
 def _start_of(day: dt.date | None, *, plus_days: int = 0) -> dt.datetime | None:
@@ -26,22 +41,30 @@ def _start_of(day: dt.date | None, *, plus_days: int = 0) -> dt.datetime | None:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time.min))
 
 
-@login_required
-def event_list_page(request):
+def _require_auditor(request) -> None:
     if not is_auditor(user=request.user):
         raise PermissionDenied("Only auditors and superusers may read the audit log.")
+
+
+def _filters(form: EventFilterForm) -> tuple[EventFilters, dict[str, str]]:
+    """The filters of a valid form, and the same values as a query string dict."""
+    data = form.cleaned_data
+    filters = EventFilters(
+        since=_start_of(data["since"]), until=_start_of(data["until"], plus_days=1), agency=data["agency"],
+        action=data["action"], actor=data["actor"], object_type=data["object_type"], object_ref=data["object_ref"],
+    )
+    return filters, {key: str(value) for key, value in data.items() if value}
+
+
+@login_required
+def event_list_page(request):
+    _require_auditor(request)
     agencies = list(audited_agencies(user=request.user).only("code", "name"))
     form = EventFilterForm(request.GET or None, agencies=agencies)
     filters = EventFilters()
     query: dict[str, str] = {}
     if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        filters = EventFilters(
-            since=_start_of(data["since"]), until=_start_of(data["until"], plus_days=1), agency=data["agency"],
-            action=data["action"], actor=data["actor"], object_type=data["object_type"],
-            object_ref=data["object_ref"],
-        )
-        query = {key: str(value) for key, value in data.items() if value}
+        filters, query = _filters(form)
     events = event_list(user=request.user, filters=filters, newest_first=True) if not form.errors else \
         event_list(user=request.user, newest_first=True).none()
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -53,7 +76,57 @@ def event_list_page(request):
         "page": page,
         "events": page.object_list,
         "query": urlencode(query),
+        "query_items": sorted(query.items()),
         "csv_url": f"{export_base}?{urlencode({'format': 'csv', **query})}",
         "jsonl_url": f"{export_base}?{urlencode({'format': 'jsonl', **query})}",
+        "export_in_background": page.paginator.count > settings.AUDIT_EXPORT_SYNC_LIMIT,
+        "export_formats": [("csv", "CSV"), ("jsonl", "JSON Lines")],
+        "sync_limit": settings.AUDIT_EXPORT_SYNC_LIMIT,
+        "exports": list(export_job_list(user=request.user)[:RECENT_EXPORTS]),
         "verification": last_verification(),
     })
+
+
+@login_required
+@require_POST
+def export_request(request):
+    """Ask for an export of the filtered events: streamed at once if small, else written by a background job."""
+    _require_auditor(request)
+    agencies = list(audited_agencies(user=request.user).only("code", "name"))
+    form = EventFilterForm(request.POST, agencies=agencies)
+    fmt = request.POST.get("format", "csv")
+    if not form.is_valid() or fmt not in FORMATS:
+        # The list page explains bad filters; send the auditor back to it with what they asked for.
+        values = {key: value for key, value in request.POST.items() if key in form.fields and value}
+        return HttpResponseRedirect(f"{reverse('audit-events')}?{urlencode(values)}")
+    filters, query = _filters(form)
+    events = event_list(user=request.user, filters=filters)
+    if not export_count_exceeds(events=events, limit=settings.AUDIT_EXPORT_SYNC_LIMIT):
+        return HttpResponseRedirect(f"{reverse('audit-export')}?{urlencode({'format': fmt, **query})}", status=303)
+    job = export_job_request(user=request.user, filters=filters, fmt=fmt, via="browser")
+    return HttpResponseRedirect(reverse("audit-export-job", args=[job.pk]), status=303)
+
+
+@login_required
+def export_job_page(request, job_id):
+    """One background export: its progress while it runs (the page refreshes itself), then the download."""
+    _require_auditor(request)
+    job = export_job_get(user=request.user, job_id=job_id)
+    running = job.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+    return render(request, "audit/export_job.html", {
+        "job": job, "running": running, "refresh_seconds": REFRESH_SECONDS if running else None,
+        "filters": sorted(job.filters.items()),
+    })
+
+
+@login_required
+def export_job_file(request, job_id):
+    """Download a finished export (the auditor who asked, or a superuser; anyone else gets 404)."""
+    _require_auditor(request)
+    job = export_job_get(user=request.user, job_id=job_id)
+    try:
+        handle, name = export_job_download(user=request.user, job=job)
+    except Conflict:
+        return HttpResponseRedirect(reverse("audit-export-job", args=[job.pk]), status=303)
+    content_type = "text/csv; charset=utf-8" if job.format == "csv" else "application/x-ndjson; charset=utf-8"
+    return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)

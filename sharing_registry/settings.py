@@ -170,7 +170,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
@@ -199,6 +198,33 @@ CELERY_BEAT_SCHEDULE = {
 
 # Checks: how long past its review date an agreement may still be relied on.
 REVIEW_GRACE_DAYS = env_int("REVIEW_GRACE_DAYS", 90)
+
+# --- Scheduled and background work (issue 8; README "Scheduled work") -----------------------------------------
+# Links in emails point here.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Review reminders go to every party's governance officers this many days before the review date. A run missed
+# (beat down for a day) is caught up within REVIEW_REMINDER_CATCH_UP_DAYS; older thresholds are skipped.
+REVIEW_REMINDER_DAYS = (90, 30, 0)
+REVIEW_REMINDER_CATCH_UP_DAYS = env_int("REVIEW_REMINDER_CATCH_UP_DAYS", 7)
+# Exports of more rows than this are written by a background job instead of streamed by the web process.
+AUDIT_EXPORT_SYNC_LIMIT = env_int("AUDIT_EXPORT_SYNC_LIMIT", 100_000)
+# Where background exports are written. Web and worker processes must share it (one volume for every machine).
+AUDIT_EXPORT_DIR = Path(env("AUDIT_EXPORT_DIR", str(BASE_DIR / "var" / "exports")))
+AUDIT_EXPORT_RETENTION_HOURS = env_int("AUDIT_EXPORT_RETENTION_HOURS", 24)
+AUDIT_EXPORT_PROGRESS_ROWS = env_int("AUDIT_EXPORT_PROGRESS_ROWS", 10_000)  # rows between progress updates
+AUDIT_EXPORT_MAX_ATTEMPTS = env_int("AUDIT_EXPORT_MAX_ATTEMPTS", 3)  # a job that kills its worker this often fails
+AUDIT_EXPORT_STALE_MINUTES = env_int("AUDIT_EXPORT_STALE_MINUTES", 15)  # no progress for this long: queue it again
+AUDIT_EXPORT_CHUNK_DELAY_SECONDS = float(env("AUDIT_EXPORT_CHUNK_DELAY_SECONDS", "0"))  # tests only: slow it down
+# A task whose worker died is delivered again after this long (Redis visibility timeout). Keep it above the
+# longest task; an export that outlives it is guarded by a lock, and the cleanup task re-queues stalled jobs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
+# A mail server that stops answering must not hold a worker for ever (the send is retried with backoff).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Where django.core.mail.backends.filebased.EmailBackend writes messages (EMAIL_BACKEND may name it, e.g. in tests).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+# The queue tasks go to when nothing routes them (a worker started with -Q <name> for tests sets it too).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# --- end of scheduled and background work ---------------------------------------------------------------------
 
 # Security: strict whenever DEBUG is off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
