@@ -8,13 +8,15 @@ DATE_INPUT = {"type": "date", "class": "govuk-input govuk-input--width-10"}
 
 
 class EventFilterForm(forms.Form):
-    since = forms.DateField(label="From (date)", required=False, help_text="For example, 2026-11-01",
+    since = forms.DateField(label="From (date)", required=False, help_text="The first day to include",
                             widget=forms.DateInput(attrs=DATE_INPUT))
-    until = forms.DateField(label="To (date, included)", required=False, help_text="For example, 2026-11-30",
+    until = forms.DateField(label="To (date, included)", required=False, help_text="The last day to include",
                             widget=forms.DateInput(attrs=DATE_INPUT))
-    agency = forms.ChoiceField(label="Agency", required=False, widget=forms.Select(attrs={"class": "govuk-select"}))
+    agency = forms.ChoiceField(label="Agency", required=False, widget=forms.Select(attrs={"class": "govuk-select"}),
+                               error_messages={"invalid_choice": "Choose one of the agencies you audit from the list."})
     action = forms.ChoiceField(label="Action", required=False, choices=[("", "Any action"), *AuditAction.choices],
-                               widget=forms.Select(attrs={"class": "govuk-select"}))
+                               widget=forms.Select(attrs={"class": "govuk-select"}),
+                               error_messages={"invalid_choice": "Choose an action from the list."})
     actor = forms.CharField(label="Actor (username)", required=False, max_length=150,
                             widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20"}))
     object_type = forms.CharField(label="Object type", required=False, max_length=64,

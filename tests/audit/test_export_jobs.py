@@ -63,6 +63,7 @@ class AskingTests:
         make_events(1, agency=agency)
         page = client.get("/audit/", {"action": "check.allowed"}).content.decode()
         assert "Prepare a CSV file of these events" in page and "Export these events as CSV" not in page
+        assert f"Events, newest first (more than {LIMIT})" in page  # the page counts no further than it needs
         assert '<input type="hidden" name="action" value="check.allowed">' in page
 
     def test_a_large_export_becomes_a_job_that_writes_the_same_rows_as_the_stream(

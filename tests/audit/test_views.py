@@ -45,9 +45,18 @@ class AuditPageTests:
     def test_bad_dates_are_explained_not_crashed(self, client, auditor):
         client.force_login(auditor)
         response = client.get(self.url, {"since": "2026-02-01", "until": "2026-01-01"})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "There is a problem" in response.content.decode()
         assert "The end date must be the same as or after the start date." in response.content.decode()
+
+    def test_an_unknown_agency_or_action_is_explained_in_plain_english(self, client, auditor):
+        client.force_login(auditor)
+        response = client.get(self.url, {"agency": "nope", "action": "made.up"})
+        assert response.status_code == 400
+        content = response.content.decode()
+        assert "Choose one of the agencies you audit from the list." in content
+        assert "Choose an action from the list." in content
+        assert "Select a valid choice" not in content
 
     def test_the_last_verification_is_shown(self, client, auditor, superuser):
         seqs = sealed_events(3)
