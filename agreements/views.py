@@ -49,7 +49,7 @@ SEARCH_MAX = 200
 
 
 def _find_one(model, text: str, what: str) -> str:
-    """The code of the agency or dataset named by `text` (its code, or its exact name), or a friendly error."""
+    """The code of the agency or dataset named by `text`: its code or exact name, else the one name containing it."""
     matches = list(model.objects.filter(Q(code=text) | Q(name__iexact=text)).values_list("code", flat=True)[:2])
     if text in matches:
         return text
@@ -57,6 +57,13 @@ def _find_one(model, text: str, what: str) -> str:
         return matches[0]
     if matches:
         raise ValidationError(f"More than one {what} is called “{text}”. Enter its code instead")
+    partial = list(model.objects.filter(name__icontains=text).order_by("name").values_list("code", "name")[:6])
+    if len(partial) == 1:
+        return partial[0][0]
+    if partial:
+        names = ", ".join(f"{name} ({code})" for code, name in partial[:5]) + (" and more" if len(partial) > 5 else "")
+        raise ValidationError(f"More than one {what} has “{text}” in its name: {names}. Enter more of the name, "
+                              "or its code")
     raise ValidationError(f"There is no {what} called or coded “{text}”. Check the spelling")
 
 
@@ -67,10 +74,10 @@ class AgreementFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *AgreementStatus.choices],
                                error_messages={"invalid_choice": "Choose a status from the list"})
     agency = forms.CharField(label="Agency", required=False, max_length=SEARCH_MAX,
-                             help_text="A party agency’s name or code",
+                             help_text="A party agency’s name, part of it, or its code",
                              error_messages={"max_length": "Keep the agency to 200 characters or fewer"})
     dataset = forms.CharField(label="Dataset", required=False, max_length=SEARCH_MAX,
-                              help_text="A dataset’s name or code",
+                              help_text="A dataset’s name, part of it, or its code",
                               error_messages={"max_length": "Keep the dataset to 200 characters or fewer"})
     legal_basis = forms.ChoiceField(label="Legal basis", required=False,
                                     error_messages={"invalid_choice": "Choose a legal basis from the list"})

@@ -240,6 +240,7 @@ class RegisterPageTests:
         assert found(q=two.reference) == {two.reference}
         assert found(agency="police") == {two.reference}
         assert found(agency="NHS Provider") == {one.reference}  # by name as well as code
+        assert found(agency="nhs") == {one.reference}  # or the one name that holds what was typed
         assert found(dataset="domestic-incidents") == {two.reference}
         assert found(legal_basis="crime-and-disorder-act-1998-s115") == {two.reference}
         assert found(status="active") == {one.reference, two.reference}
@@ -247,6 +248,14 @@ class RegisterPageTests:
         html = client.get("/agreements/", {"agency": "police", "q": "abuse"}).content.decode()
         assert 'value="police"' in html and 'value="abuse"' in html  # the filters are kept
         assert "1 agreement found" in html
+
+    def test_a_name_part_that_fits_several_agencies_names_them(self, client, region):
+        client.force_login(member(region.council, Role.FRONTLINE))
+        response = client.get("/agreements/", {"agency": "i"})
+        assert response.status_code == 400
+        assert ("More than one agency has “i” in its name: Fire Service (fire), Lead Council (lead-council), "
+                "NHS Provider (nhs-provider), Police (police). Enter more of the name, or its code"
+                in response.content.decode())
 
     @pytest.mark.parametrize(("query", "message", "field"), [
         ({"status": "banana"}, "Choose a status from the list", "id_status"),
