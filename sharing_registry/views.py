@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -145,3 +147,14 @@ class SignInForm(AuthenticationForm):
 
 
 sign_in = auth_views.LoginView.as_view(authentication_form=SignInForm)
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out sign-in: how long to wait, in plain English, with status 429."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    username = str((credentials or {}).get("username") or request.POST.get("username", ""))[:150]
+    response = render(request, "registration/locked_out.html", {
+        "username": username, "failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes,
+    }, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
