@@ -161,7 +161,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", "60/minute"),
         "user": env("API_THROTTLE_USER", "1200/minute"),
+        "bad_token": env("API_THROTTLE_BAD_TOKEN", "20/minute"),
     },
+    # Rate limits count by REMOTE_ADDR; behind N trusted proxies set NUM_PROXIES=N (X-Forwarded-For is spoofable).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sharing Registry API",
