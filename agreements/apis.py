@@ -14,10 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
+from .check_apis import EARLIEST_CHECK, LATEST_CHECK
 from .choices import AgreementStatus, Frequency, Method, VersionState
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
 from .selectors import agreement_get, agreement_list
+
+TEXT_MAX = 10_000  # a purpose of a few pages; longer text belongs in the agreement's documents
 
 
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
@@ -150,7 +153,8 @@ class FlowInputSerializer(serializers.Serializer):
     dataset = serializers.CharField(max_length=64, help_text="Dataset code; the provider must own it.")
     provider = serializers.CharField(max_length=64, help_text="Agency code.")
     recipient = serializers.CharField(max_length=64, help_text="Agency code.")
-    purpose = serializers.CharField(required=False, allow_blank=True, help_text="Defaults to the agreement's purpose.")
+    purpose = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX,
+                                    help_text="Defaults to the agreement's purpose.")
     legal_bases = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=True)
     data_items = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, help_text="Defaults to every item of the dataset."
@@ -160,13 +164,21 @@ class FlowInputSerializer(serializers.Serializer):
     retention = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
+def _date_in_range(value):
+    """Dates the registry can reason about (the same range as a check): not year 1, not 9999."""
+    if not EARLIEST_CHECK <= value <= LATEST_CHECK:
+        raise serializers.ValidationError(
+            f"Give a date between {EARLIEST_CHECK:%d/%m/%Y} and {LATEST_CHECK:%d/%m/%Y}."
+        )
+
+
 class AgreementInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    purpose = serializers.CharField()
+    purpose = serializers.CharField(max_length=TEXT_MAX)
     lead_agency = serializers.CharField(max_length=64)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
-    review_date = serializers.DateField()
+    start_date = serializers.DateField(validators=[_date_in_range])
+    end_date = serializers.DateField(validators=[_date_in_range])
+    review_date = serializers.DateField(validators=[_date_in_range])
     dpia_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
     flows = FlowInputSerializer(many=True, allow_empty=True)
 

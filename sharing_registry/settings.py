@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "sharing_registry.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "sharing_registry.middleware.NulInPathMiddleware",
     "csp.middleware.CSPMiddleware",
     "sharing_registry.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,7 +99,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any password is checked
+    "sharing_registry.auth_backends.LockoutBackend",  # first: django-axes refuses a locked-out sign-in
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -151,7 +152,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sharing_registry.api.exception_handler",
     "URL_FORMAT_OVERRIDE": None,  # ?format= belongs to the audit export, not to DRF's renderer choice
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sharing_registry.api.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Every token (and every anonymous caller) is rate-limited; a 429 carries Retry-After and a JSON detail.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -268,6 +269,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "sharing_registry.views.locked_out"  # a GOV.UK page in plain English, status 429
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_USERNAME_CALLABLE = "sharing_registry.views.attempted_username"  # bounded, as its table column is
 
 LOGGING = {
     "version": 1,

@@ -73,10 +73,15 @@ def pagination(page: Page, query: dict[str, str]) -> dict:
     }
 
 
+def _search_text(text: str) -> str:
+    """What someone typed into a search box, bounded and without NUL characters (PostgreSQL refuses them)."""
+    return text.replace("\x00", "")[:SEARCH_MAX].strip()
+
+
 @require_safe
 def public_register(request):
     """Active agreements, for anyone: who shares what, why and under which law. No personal data."""
-    text = request.GET.get("q", "")[:SEARCH_MAX].strip()
+    text = _search_text(request.GET.get("q", ""))
     paginator = Paginator(selectors.public_agreements(text=text), PUBLIC_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     entries = selectors.public_entries(list(page.object_list))
@@ -87,7 +92,7 @@ def public_register(request):
 
 def _find_agency(text: str) -> tuple[Agency | None, str]:
     """An agency by code, exact name or a unique part of its name; or a message saying what went wrong."""
-    text = text.strip()[:SEARCH_MAX]
+    text = _search_text(text)
     exact = list(Agency.objects.filter(Q(code=text) | Q(name__iexact=text))[:2])
     if len(exact) == 1:
         return exact[0], ""
@@ -107,7 +112,7 @@ def sharing_map(request):
     Public, like the register: Caldicott principle 8 asks that people be told how their information is used,
     and it shows only agencies and counts of active flows, never people.
     """
-    asked = request.GET.get("agency", "").strip()
+    asked = _search_text(request.GET.get("agency", ""))
     focus, error = (None, "")
     if asked:
         focus, error = _find_agency(asked)
@@ -149,10 +154,17 @@ class SignInForm(AuthenticationForm):
 sign_in = auth_views.LoginView.as_view(authentication_form=SignInForm)
 
 
+def attempted_username(request, credentials=None) -> str:
+    """The username a sign-in attempt named, for django-axes: no NUL, at most 150 characters (its column holds 255;
+    Django's sign-in form does not limit the length, and PostgreSQL refuses a longer value with an error)."""
+    value = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(value).replace("\x00", "")[:150]
+
+
 def locked_out(request, original_response=None, credentials=None):
     """django-axes' answer to a locked-out sign-in: how long to wait, in plain English, with status 429."""
     minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    username = str((credentials or {}).get("username") or request.POST.get("username", ""))[:150]
+    username = attempted_username(request, credentials)
     response = render(request, "registration/locked_out.html", {
         "username": username, "failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes,
     }, status=429)
