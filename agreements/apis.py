@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .check_apis import EARLIEST_CHECK, LATEST_CHECK
 from .choices import AgreementStatus, Frequency, Method, VersionState
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
@@ -164,21 +163,13 @@ class FlowInputSerializer(serializers.Serializer):
     retention = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-def _date_in_range(value):
-    """Dates the registry can reason about (the same range as a check): not year 1, not 9999."""
-    if not EARLIEST_CHECK <= value <= LATEST_CHECK:
-        raise serializers.ValidationError(
-            f"Give a date between {EARLIEST_CHECK:%d/%m/%Y} and {LATEST_CHECK:%d/%m/%Y}."
-        )
-
-
 class AgreementInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     purpose = serializers.CharField(max_length=TEXT_MAX)
     lead_agency = serializers.CharField(max_length=64)
-    start_date = serializers.DateField(validators=[_date_in_range])
-    end_date = serializers.DateField(validators=[_date_in_range])
-    review_date = serializers.DateField(validators=[_date_in_range])
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    review_date = serializers.DateField()
     dpia_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
     flows = FlowInputSerializer(many=True, allow_empty=True)
 

@@ -85,7 +85,8 @@ class BodyRegressionTests:
         assert Agreement.objects.count() == 1 and AuditEvent.objects.count() == events
 
     def test_an_agreement_from_year_1_to_9999_is_a_400(self, client, officer):
-        """Year 1 to 9999 was accepted and saved. Fix: agreements/apis.py bounds the dates like a check's."""
+        """Year 1 to 9999 was accepted and saved (by the API and the import). Fix: agreements/rules.py bounds the
+        dates to those a check may ask about."""
         raw = json.dumps(terms(start_date="0001-01-01", end_date="9999-12-31", review_date="5000-01-01"))
         response = post(client, officer["auth"], "/api/v1/agreements/", raw)
         assert response.status_code == 400

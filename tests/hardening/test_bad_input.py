@@ -9,18 +9,25 @@ version of the contract keeps working (CONTRACT.md: fields are added freely). On
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from io import StringIO
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from agencies.choices import AgencyKind, Role
 from agencies.models import Agency, Dataset
 from agencies.services import agency_create, dataset_create
 from agreements.models import Agreement, AgreementVersion, Flow
+from audit.choices import AuditAction
 from audit.models import AuditEvent
+from audit.services import record
 from tests.factories import agreement_factory, member
 
 # PostgreSQL refuses NUL in text; a lone surrogate cannot be encoded as UTF-8; the rest are legal and must work.
@@ -304,3 +311,59 @@ class BadInputOnPagesTests:
             assert response.status_code in (200, 400)
             assert "There is a problem" in response.content.decode()
             assert counts() == before
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "agreements.csv"
+
+
+@pytest.fixture
+def demo(db):
+    from agreements import demo as demo_data
+    from audit import context
+
+    with context.system("seed_demo"):
+        demo_data.load_demo()
+
+
+@pytest.mark.django_db
+class BadImportTests:
+    def spoilt_file(self, tmp_path) -> Path:
+        lines = EXAMPLE.read_text().splitlines()
+        lines[1] = lines[1].replace("Emergency department", "Emergency\x00department")  # line 2: NUL
+        lines[4] = lines[4].replace("2028-05-31", "9999-12-31")  # line 5: end date in year 9999
+        path = tmp_path / "spoilt.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def test_a_partly_bad_import_changes_nothing_and_names_each_bad_line(self, demo, tmp_path):
+        before = counts()
+        with pytest.raises(CommandError, match="Nothing was imported"):
+            call_command("import_agreements", str(self.spoilt_file(tmp_path)), stderr=(err := StringIO()))
+        report = err.getvalue()
+        assert "line 2:" in report and "line 5:" in report
+        assert counts() == before
+
+    def test_skip_bad_imports_only_the_good_agreement(self, demo, tmp_path):
+        before = counts()
+        call_command("import_agreements", str(self.spoilt_file(tmp_path)), "--skip-bad", stdout=(out := StringIO()),
+                     stderr=StringIO())
+        assert "1 agreement(s) imported as drafts" in out.getvalue()
+        assert counts()["agreements"] == before["agreements"] + 1
+        assert Agreement.objects.filter(versions__title__startswith="School safeguarding").exists()
+
+
+@pytest.mark.django_db
+class CsvInjectionTests:
+    def test_cells_that_a_spreadsheet_would_run_are_neutralised_in_the_export(self, client, world):
+        """An outsider controls the username of a failed sign-in, which lands in the auditors' CSV export."""
+        attacks = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "safe name"]
+        for username in attacks:
+            client.post("/accounts/login/", {"username": username, "password": "wrong"}, REMOTE_ADDR="203.0.113.9")
+        for ref in ("\tTAB", "\rCR"):  # the sign-in form strips these; any other writer might not
+            record(action=AuditAction.AUTH_LOGIN_FAILED, object_type="user", object_ref=ref)
+        response = call(client, world["tokens"]["superuser"], "get", "/api/v1/audit/export/",
+                        action="auth.login_failed")
+        assert response.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+        refs = {row["object_ref"] for row in rows}
+        assert refs == {"'=HYPERLINK(\"http://evil\")", "'+1+1", "'-2+3", "'@SUM(A1)", "safe name", "'\tTAB", "'\rCR"}
