@@ -15,7 +15,8 @@ from tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "SECRET_KEY", "AUDIT_SIGNING_KEY",
-                     "DEBUG", "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS", "CACHE_URL")
+                     "DEBUG", "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS", "CACHE_URL",
+                     "DJANGO_ALLOW_ASYNC_UNSAFE")  # the browser tests set the last; a deployment must not
 
 
 def production_env(tmp_path, **overrides) -> dict:
