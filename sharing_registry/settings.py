@@ -169,7 +169,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sharing Registry API",
-    "DESCRIPTION": "Information-sharing agreements, and the frontline question: may I share this dataset?",
+    "DESCRIPTION": "Information-sharing agreements, and the frontline question: may I share this dataset? "
+                   "Send JSON bodies of at most 1 MB; fields this version does not know are ignored, never saved. "
+                   "Calls are rate-limited: a 429 says how many seconds to wait in Retry-After.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
