@@ -119,7 +119,7 @@ def test_every_operation_answers_within_its_schema_for_every_role(demo_region, w
             break
         for case in _documented_examples(operation):
             send(operation, case)
-        names = [p.name for p in operation.path_parameters]
+        names = [p.name for p in operation.path_parameters if p.name in real]  # others are generated
         strategies = []
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategies.append(operation.as_strategy(generation_mode=mode))
