@@ -5,7 +5,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from audit import context
@@ -84,7 +84,5 @@ class NulInPathMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path:
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": "Not found."}, status=404)
-            raise Http404("No such page")
+            raise Http404("No such page")  # sharing_registry.views.not_found: JSON under /api/
         return self.get_response(request)

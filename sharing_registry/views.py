@@ -11,8 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_safe
 
 from agencies.choices import AgencyKind
@@ -170,3 +172,10 @@ def locked_out(request, original_response=None, credentials=None):
     }, status=429)
     response["Retry-After"] = str(minutes * 60)
     return response
+
+
+def not_found(request, exception=None):
+    """A 404 for a URL that matches nothing: JSON under /api/ (as the API's own 404s are), the GOV.UK page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

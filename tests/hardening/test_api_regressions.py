@@ -63,6 +63,17 @@ class SchemaRegressionTests:
         assert response.status_code == 404 and response.json() == {"detail": "Invalid page."}
 
 
+    def test_an_api_url_that_matches_no_route_is_a_json_404(self, client, officer):
+        """Schemathesis ST105 (on the export-job URLs, whose `<uuid:job_id>` refuses other text): an API URL that
+        matched no route got the HTML 404 page. Fix: handler404 = sharing_registry.views.not_found."""
+        for path in ("/api/v1/no-such-thing/", "/api/v1/agreements/ISA-1/no-such-action/", "/api/v1/audit/x/y/"):
+            response = client.get(path, HTTP_AUTHORIZATION=officer["auth"])
+            assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+            assert response.json() == {"detail": "Not found."}
+        page = client.get("/no-such-page/")
+        assert page.status_code == 404 and "Page not found" in page.content.decode()  # people still get the page
+
+
 @pytest.mark.django_db
 class BodyRegressionTests:
     def test_an_oversized_json_body_is_a_413_not_a_500(self, client, officer, settings):
