@@ -275,7 +275,7 @@ class DatasetUpdateInputSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=64, required=False, help_text="Cannot change; accepted if unchanged.")
     name = serializers.CharField(max_length=200, required=False)
     owner = AgencyCodeField(required=False, help_text="The owner agency's code.")
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     data_items = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, help_text="The named items the dataset holds."
     )

@@ -19,6 +19,8 @@ from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
 from .selectors import agreement_get, agreement_list
 
+TEXT_MAX = 10_000  # a purpose of a few pages; longer text belongs in the agreement's documents
+
 
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
     class Meta:
@@ -150,7 +152,8 @@ class FlowInputSerializer(serializers.Serializer):
     dataset = serializers.CharField(max_length=64, help_text="Dataset code; the provider must own it.")
     provider = serializers.CharField(max_length=64, help_text="Agency code.")
     recipient = serializers.CharField(max_length=64, help_text="Agency code.")
-    purpose = serializers.CharField(required=False, allow_blank=True, help_text="Defaults to the agreement's purpose.")
+    purpose = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX,
+                                    help_text="Defaults to the agreement's purpose.")
     legal_bases = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=True)
     data_items = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, help_text="Defaults to every item of the dataset."
@@ -162,7 +165,7 @@ class FlowInputSerializer(serializers.Serializer):
 
 class AgreementInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    purpose = serializers.CharField()
+    purpose = serializers.CharField(max_length=TEXT_MAX)
     lead_agency = serializers.CharField(max_length=64)
     start_date = serializers.DateField()
     end_date = serializers.DateField()

@@ -95,6 +95,9 @@ def _read(text: str, report: ImportReport) -> list[_Group]:
                                   "must be in double quotes.")
         elif short:
             group.problems.append(f"line {line}: there are fewer values than columns.")
+        nul = [name for name, value in row.items() if "\x00" in value]
+        if nul:  # PostgreSQL cannot store a NUL character, and a spreadsheet never means one
+            group.problems.append(f"line {line}: {', '.join(nul)} holds a NUL character (\\0). Remove it.")
         if group.rows:
             first = group.rows[0]
             for name in AGREEMENT_COLUMNS:

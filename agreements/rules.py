@@ -23,6 +23,7 @@ from .models import AgreementVersion, LegalBasis
 NEEDS_SCHEDULE_1 = {"ukgdpr-9-2-b", "ukgdpr-9-2-g", "ukgdpr-9-2-h", "ukgdpr-9-2-i", "ukgdpr-9-2-j", "ukgdpr-10"}
 SCHEDULE_1_PREFIX = "dpa-2018-sch1-"
 
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 FLOW_FIELDS = ("dataset", "provider", "recipient", "purpose", "legal_bases", "data_items", "method", "frequency",
                "retention")
 
@@ -150,6 +151,8 @@ def resolve_terms(
     for name, value in (("start_date", start_date), ("end_date", end_date), ("review_date", review_date)):
         if value is None:
             add(name, "Give a date.")
+        elif not EARLIEST_DATE <= value <= LATEST_DATE:  # not year 1 or 9999: the range a check can ask about
+            add(name, f"Give a date between {EARLIEST_DATE:%d/%m/%Y} and {LATEST_DATE:%d/%m/%Y}.")
     if start_date and end_date and end_date < start_date:
         add("end_date", "The end date must be on or after the start date.")
     elif start_date and end_date and review_date and not start_date <= review_date <= end_date:

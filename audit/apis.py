@@ -48,14 +48,18 @@ class DateOrDateTimeField(serializers.Field):
             if len(text) == 10:
                 day = dt.date.fromisoformat(text)
                 if self.end_of_day:
-                    day += dt.timedelta(days=1)
-                return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+                    day += dt.timedelta(days=1)  # the day after 9999-12-31 does not exist: OverflowError
+                moment = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+                moment.astimezone(dt.UTC)
+                return moment
             if "T" in text:
                 text = text.replace(" ", "+")  # an unencoded "+01:00" arrives as " 01:00"
             value = dt.datetime.fromisoformat(text)
-        except ValueError:
+            value = value if timezone.is_aware(value) else timezone.make_aware(value)
+            value.astimezone(dt.UTC)  # year 1 or 9999 with an offset falls off the calendar in UTC
+        except (ValueError, OverflowError):
             self.fail("invalid")
-        return value if timezone.is_aware(value) else timezone.make_aware(value)
+        return value
 
     def to_representation(self, value):
         return value.isoformat()

@@ -26,9 +26,11 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     # Only the attempted username is kept; Django has already masked the password, and we drop it entirely.
     field = get_user_model().USERNAME_FIELD
     attempted = str(credentials.get(field) or credentials.get("username") or "")[:150]
+    # A sign-in refused because of too many failures (django-axes marks the request) is recorded as such.
+    locked_out = {"locked_out": True} if getattr(request, "axes_locked_out", False) else {}
     with context.bind(actor=None, system_actor="anonymous"):
         record(action=AuditAction.AUTH_LOGIN_FAILED, object_type="user", object_ref=attempted,
-               detail={"username": attempted, **_client(request)})
+               detail={"username": attempted, **_client(request), **locked_out})
 
 
 @receiver(user_logged_out, dispatch_uid="audit.auth.logout")

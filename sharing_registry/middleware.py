@@ -5,6 +5,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.http import Http404
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from audit import context
@@ -73,3 +74,15 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         assets = settings.GOVUK_FRONTEND_DIST / "govuk" / "assets"
         if assets.is_dir():
             self.add_files(str(assets), prefix="assets/")
+
+
+class NulInPathMiddleware:
+    """A path holding a NUL character names nothing (and PostgreSQL refuses NUL in a query): 404 at once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path:
+            raise Http404("No such page")  # sharing_registry.views.not_found: JSON under /api/
+        return self.get_response(request)

@@ -1,8 +1,10 @@
 """One settings module, driven by environment variables (see README "Configuration")."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env, env_bool, env_int, env_list
@@ -35,6 +37,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "django_celery_beat",
+    "axes",
+    "csp",
     "audit",
     "agencies",
     "agreements",
@@ -43,6 +47,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "sharing_registry.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "sharing_registry.middleware.NulInPathMiddleware",
+    "csp.middleware.CSPMiddleware",
     "sharing_registry.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +57,7 @@ MIDDLEWARE = [
     "sharing_registry.middleware.ActorContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "sharing_registry.urls"
@@ -92,6 +99,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "sharing_registry.auth_backends.LockoutBackend",  # first: django-axes refuses a locked-out sign-in
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -140,16 +148,30 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "sharing_registry.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sharing_registry.schema.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "sharing_registry.api.exception_handler",
     "URL_FORMAT_OVERRIDE": None,  # ?format= belongs to the audit export, not to DRF's renderer choice
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sharing_registry.api.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Every token (and every anonymous caller) is rate-limited; a 429 carries Retry-After and a JSON detail.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", "60/minute"),
+        "user": env("API_THROTTLE_USER", "1200/minute"),
+        "bad_token": env("API_THROTTLE_BAD_TOKEN", "20/minute"),
+    },
+    # Rate limits count by REMOTE_ADDR; behind N trusted proxies set NUM_PROXIES=N (X-Forwarded-For is spoofable).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sharing Registry API",
-    "DESCRIPTION": "Information-sharing agreements, and the frontline question: may I share this dataset?",
+    "DESCRIPTION": "Information-sharing agreements, and the frontline question: may I share this dataset? "
+                   "Send JSON bodies of at most 1 MB; fields this version does not know are ignored, never saved. "
+                   "Calls are rate-limited: a 429 says how many seconds to wait in Retry-After.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -241,7 +263,41 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True  # the timeout counts from the last request: inactivity, not sign-in
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Content-Security-Policy (django-csp 4): our own scripts, styles, fonts and images only; no inline code. The
+# interactive API docs load Swagger UI and ReDoc from a CDN with inline set-up, so they are left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs/", "/api/v1/redoc/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Rate limits for API calls live in this cache: Redis (shared by every web process) when CACHE_URL is set.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL", "")}
+    if env("CACHE_URL", "")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Sign-in protection (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one address,
+# that pair is locked out for AXES_COOLOFF_MINUTES. REMOTE_ADDR is the client address (a spoofable header is not).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "sharing_registry.views.locked_out"  # a GOV.UK page in plain English, status 429
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_USERNAME_CALLABLE = "sharing_registry.views.attempted_username"  # bounded, as its table column is
 
 LOGGING = {
     "version": 1,

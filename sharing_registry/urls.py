@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("audit.api_urls")),
 ]
 
+handler404 = "sharing_registry.views.not_found"  # JSON for the API, the GOV.UK page for people
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_safe
 
 from agencies.choices import AgencyKind
@@ -71,10 +75,15 @@ def pagination(page: Page, query: dict[str, str]) -> dict:
     }
 
 
+def _search_text(text: str) -> str:
+    """What someone typed into a search box, bounded and without NUL characters (PostgreSQL refuses them)."""
+    return text.replace("\x00", "")[:SEARCH_MAX].strip()
+
+
 @require_safe
 def public_register(request):
     """Active agreements, for anyone: who shares what, why and under which law. No personal data."""
-    text = request.GET.get("q", "")[:SEARCH_MAX].strip()
+    text = _search_text(request.GET.get("q", ""))
     paginator = Paginator(selectors.public_agreements(text=text), PUBLIC_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     entries = selectors.public_entries(list(page.object_list))
@@ -85,7 +94,7 @@ def public_register(request):
 
 def _find_agency(text: str) -> tuple[Agency | None, str]:
     """An agency by code, exact name or a unique part of its name; or a message saying what went wrong."""
-    text = text.strip()[:SEARCH_MAX]
+    text = _search_text(text)
     exact = list(Agency.objects.filter(Q(code=text) | Q(name__iexact=text))[:2])
     if len(exact) == 1:
         return exact[0], ""
@@ -105,7 +114,7 @@ def sharing_map(request):
     Public, like the register: Caldicott principle 8 asks that people be told how their information is used,
     and it shows only agencies and counts of active flows, never people.
     """
-    asked = request.GET.get("agency", "").strip()
+    asked = _search_text(request.GET.get("agency", ""))
     focus, error = (None, "")
     if asked:
         focus, error = _find_agency(asked)
@@ -145,3 +154,28 @@ class SignInForm(AuthenticationForm):
 
 
 sign_in = auth_views.LoginView.as_view(authentication_form=SignInForm)
+
+
+def attempted_username(request, credentials=None) -> str:
+    """The username a sign-in attempt named, for django-axes: no NUL, at most 150 characters (its column holds 255;
+    Django's sign-in form does not limit the length, and PostgreSQL refuses a longer value with an error)."""
+    value = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(value).replace("\x00", "")[:150]
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out sign-in: how long to wait, in plain English, with status 429."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    username = attempted_username(request, credentials)
+    response = render(request, "registration/locked_out.html", {
+        "username": username, "failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes,
+    }, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def not_found(request, exception=None):
+    """A 404 for a URL that matches nothing: JSON under /api/ (as the API's own 404s are), the GOV.UK page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

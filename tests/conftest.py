@@ -96,3 +96,11 @@ def legal_bases(request):
     request.getfixturevalue("_django_db_helper")
     if not LegalBasis.objects.exists():
         importlib.import_module("agreements.migrations.0002_legal_basis_catalogue").load(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """API rate limits count in the cache, which outlives a test; each test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()

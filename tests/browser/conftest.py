@@ -20,16 +20,30 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 TIMEOUT_MS = 10_000
 
 
+_RUN: dict = {}  # one Playwright and one Chromium for the whole run, whichever test folder asks first
+
+
 @pytest.fixture(scope="session")
 def browser(request):
-    """The session's Chromium (never downloaded: Debian's, at the path tests/conftest.py checks)."""
-    path = request.getfixturevalue("chromium_path")
-    from playwright.sync_api import sync_playwright
+    """The session's Chromium (never downloaded: Debian's, at the path tests/conftest.py checks).
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    tests/hardening imports these fixtures too, which makes a second session fixture; Playwright's sync API allows
+    one instance per thread, so both share the one started here, and the last to finish stops it.
+    """
+    path = request.getfixturevalue("chromium_path")
+    if not _RUN:
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        _RUN.update(playwright=playwright, browser=playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS),
+                    users=0)
+    _RUN["users"] += 1
+    yield _RUN["browser"]
+    _RUN["users"] -= 1
+    if not _RUN["users"]:
+        _RUN["browser"].close()
+        _RUN["playwright"].stop()
+        _RUN.clear()
 
 
 @pytest.fixture(scope="session")

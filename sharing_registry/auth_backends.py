@@ -1,0 +1,13 @@
+"""The sign-in lockout backend: django-axes, for sign-ins that come from a request."""
+
+from axes.backends import AxesStandaloneBackend
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' check, first in AUTHENTICATION_BACKENDS. Every sign-in form passes the request; a call with no
+    request (Django's test client `login()`, a script) is no web sign-in, and is left to the next backend."""
+
+    def authenticate(self, request=None, *args, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, *args, **kwargs)
