@@ -69,7 +69,11 @@ class Agreement(models.Model):
                 condition=models.Q(status__in=AgreementStatus.values), name="agreement_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["status", "-created_at"], name="agreement_status_created")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="agreement_status_created"),
+            # The register's order: its first page is read from here and stops after one page (issue 9).
+            models.Index(fields=["-created_at", "-id"], name="agreement_register_order"),
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -30,10 +30,10 @@ SMALL = {"agencies": 1_000, "agreements": 1_000, "events": 10_000}
 
 def _env(database: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL"}}
-    env.update(DATABASE_URL=db.url_for(database), DJANGO_SETTINGS_MODULE="sharing_registry.settings", DEBUG="1",
-               # as in production, where beat seals every 2 s: requests do not seal the chain themselves
-               AUDIT_SEAL_ON_COMMIT="0")
-    return env
+    env.update(DATABASE_URL=db.url_for(database))
+    # DEBUG off, as in production; one throwaway signing key for every process of the run. As in production,
+    # where beat seals every 2 s, requests do not seal the chain themselves.
+    return db.production_env(env)
 
 
 def _run(args: list[str], database: str) -> str:
@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse sr_bench databases built by an earlier run")
     args = parser.parse_args()
     size = SIZES["full" if args.full else "quick"]
+    db.production_env()  # one secret and one signing key for every process of this run
     print(f"Sharing Registry benchmarks on {os.cpu_count()} cores", flush=True)
     if not args.keep:
         build("sr_bench_small", SMALL)
