@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from agencies.choices import Role
@@ -154,6 +154,35 @@ def _col(model: Any, name: str) -> str:
 def _converters(f: Any, alias: str) -> tuple[Any, list]:
     col = f.get_col(alias)
     return col, connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+
+
+def _statements() -> dict[str, str]:
+    """The small fixed statements of a check, from the models' tables and columns."""
+    members = get_user_model().groups.through
+    # Identifiers from the models, values as parameters.
+    return {
+        "unsigned": f"SELECT g.{_col(Agency, 'name')} FROM {_table(Party)} x "  # noqa: S608
+                    f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(Party, 'agency')} "
+                    f"WHERE x.{_col(Party, 'version')} = %s AND x.{_col(Party, 'signed_at')} IS NULL "
+                    f"ORDER BY g.{_col(Agency, 'name')}",
+        "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')} FROM {_table(Agency)} "  # noqa: S608
+                 f"WHERE {_col(Agency, 'code')} IN (%s, %s) UNION ALL "
+                 f"SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')} FROM {_table(Dataset)} "
+                 f"WHERE {_col(Dataset, 'code')} = %s",
+        "may_check": f"SELECT 1 FROM {_table(AgencyRole)} x "  # noqa: S608
+                     f"JOIN {_table(members)} m ON m.{_col(members, 'group')} = x.{_col(AgencyRole, 'group')} "
+                     f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(AgencyRole, 'agency')} "
+                     f"WHERE m.{_col(members, 'user')} = %s "
+                     f"AND (g.{_col(Agency, 'code')} IN (%s, %s) OR x.{_col(AgencyRole, 'role')} = %s) LIMIT 1",
+    }
+
+
+_STATEMENTS: dict[str, dict[str, str]] = {}
+
+
+def _sql(name: str) -> str:
+    statements = _STATEMENTS.get(connection.vendor) or _STATEMENTS.setdefault(connection.vendor, _statements())
+    return statements[name]
 
 
 class _CandidateQuery:
@@ -339,13 +368,7 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
     Raises UnknownCodes naming each code that is not in the register.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')} FROM {_table(Agency)} "  # noqa: S608
-            f"WHERE {_col(Agency, 'code')} IN (%s, %s) UNION ALL "
-            f"SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')} FROM {_table(Dataset)} "
-            f"WHERE {_col(Dataset, 'code')} = %s",
-            [provider, recipient, dataset],
-        )
+        cursor.execute(_sql("codes"), [provider, recipient, dataset])
         found = {(kind, code): pk for kind, code, pk in cursor.fetchall()}
     errors: dict[str, list[str]] = {}
     for name, code in (("provider", provider), ("recipient", recipient)):
@@ -438,13 +461,7 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
 
     if outcome == "awaiting_signatures":
         with connection.cursor() as cursor:  # the second query
-            cursor.execute(
-                f"SELECT g.{_col(Agency, 'name')} FROM {_table(Party)} x "  # noqa: S608 - identifiers from the models
-                f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(Party, 'agency')} "
-                f"WHERE x.{_col(Party, 'version')} = %s AND x.{_col(Party, 'signed_at')} IS NULL "
-                f"ORDER BY g.{_col(Agency, 'name')}",
-                [version.pk],
-            )
+            cursor.execute(_sql("unsigned"), [version.pk])
             unsigned = [name for (name,) in cursor.fetchall()]
         return Decision(
             allowed=False,
@@ -501,9 +518,9 @@ def caller_may_check(*, user: Any, provider: str, recipient: str) -> bool:
     """Members of the provider or recipient, auditors of any agency, and superusers may ask. One query."""
     if user.is_superuser:
         return True
-    return AgencyRole.objects.filter(group__user=user).filter(
-        Q(agency__code__in=[provider, recipient]) | Q(role=Role.AUDITOR)
-    ).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("may_check"), [user.pk, provider, recipient, str(Role.AUDITOR)])
+        return cursor.fetchone() is not None
 
 
 def check(

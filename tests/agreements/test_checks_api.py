@@ -126,3 +126,32 @@ class CheckInputTests:
         # token + membership + decision (2) + audit insert, inside one savepoint-free request
         with django_assert_max_num_queries(5):
             assert client.post(URL, QUESTION, format="json").status_code == 200
+
+
+class CheckResponseTests:
+    """The endpoint builds its body directly (it is the hottest path); it must say exactly what the serializer says."""
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            QUESTION,
+            {**QUESTION, "data_items": ["name", "bank details"]},
+            {**QUESTION, "provider": "gm-fire", "recipient": "mcc"},
+            {**QUESTION, "recipient": "elsewhere"},
+            {**QUESTION, "on": "2001-01-01"},
+        ],
+    )
+    def test_body_matches_the_output_serializer(self, register, question):
+        import datetime as dt
+
+        from agreements import decisions
+        from agreements.check_apis import CheckOutputSerializer, check_response
+
+        AgencyFactory(code="elsewhere")
+        asked = {**question}
+        if "on" in asked:
+            asked["on"] = dt.date.fromisoformat(asked["on"])
+        decision = decisions.check(**asked)
+        assert check_response(decision) == dict(CheckOutputSerializer(decision).data)
+        body = client_for(member(register["council"], Role.FRONTLINE)).post(URL, question, format="json").json()
+        assert set(body) == set(CheckOutputSerializer().fields)
