@@ -25,8 +25,13 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def rows_queryset(events: QuerySet) -> QuerySet:
+    """The rows an export reads, as plain tuples in seq order (bench.export COPYs this same query)."""
+    return events.order_by("seq").values_list(*_COLUMNS)
+
+
 def _rows(events: QuerySet) -> Iterator[tuple]:
-    return events.order_by("seq").values_list(*_COLUMNS).iterator(chunk_size=CHUNK_SIZE)
+    return rows_queryset(events).iterator(chunk_size=CHUNK_SIZE)
 
 
 def neutralise(cell: str) -> str:
