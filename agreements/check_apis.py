@@ -1,6 +1,7 @@
 """POST /api/v1/checks/: the frontline question, for other systems."""
 
 import datetime as dt
+import re
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
@@ -65,6 +66,53 @@ class CheckOutputSerializer(serializers.Serializer):
         return [basis.code for basis in decision.legal_bases]
 
 
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def fast_question(data) -> dict | None:
+    """CheckInputSerializer's validated data for a plainly well-formed question, without instantiating it (a deep
+    copy of its fields per request). Anything it is not sure of gives None, and the serializer decides (and words
+    any error). tests/agreements/test_checks_api.py holds the two to the same answers."""
+    if not isinstance(data, dict):
+        return None
+    question: dict = {}
+    for name in ("provider", "recipient", "dataset"):
+        value = data.get(name)
+        if type(value) is not str:
+            return None
+        value = value.strip()
+        if not value or len(value) > 64 or not _SLUG.match(value):
+            return None
+        question[name] = value
+    purpose = data.get("purpose", "")
+    if type(purpose) is not str or len(purpose.strip()) > 1000:
+        return None
+    question["purpose"] = purpose.strip()
+    if "on" in data:
+        on = data["on"]
+        if type(on) is not str or not _ISO_DAY.match(on):
+            return None
+        try:
+            day = dt.date.fromisoformat(on)
+        except ValueError:
+            return None
+        if not EARLIEST_CHECK <= day <= LATEST_CHECK:
+            return None
+        question["on"] = day
+    if "data_items" in data:
+        items = data["data_items"]
+        if type(items) is not list or len(items) > 200:
+            return None
+        cleaned = []
+        for item in items:
+            if type(item) is not str or not item.strip() or len(item.strip()) > 200:
+                return None
+            cleaned.append(item.strip())
+        question["data_items"] = cleaned
+    return question
+
+
 def _text(value) -> str | None:
     return None if value is None else str(value)
 
@@ -117,9 +165,11 @@ class CheckApi(APIView):
         ],
     )
     def post(self, request):
-        data = CheckInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        question = data.validated_data
+        question = fast_question(request.data)
+        if question is None:
+            data = CheckInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            question = data.validated_data
         if not decisions.caller_may_check(
             user=request.user, provider=question["provider"], recipient=question["recipient"]
         ):
