@@ -86,6 +86,9 @@ def _columns(model: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}{field.attname}" for field in model._meta.concrete_fields]
 
 
+_User = get_user_model()
+_PARTY_COLUMNS = _columns(Party)
+_USER_COLUMNS = _columns(_User)
 _FLOW_COLUMNS = _columns(Flow)
 _DATASET_COLUMNS = _columns(Dataset, "dataset__")
 _DATASET_FIELDS = _columns(Dataset)
@@ -109,11 +112,31 @@ def _load_terms(agreements: list[Agreement], *, using: str) -> None:
     if not versions:
         return
     parties: dict[int, list[Party]] = {pk: [] for pk in versions}
-    for party in Party.objects.using(using).filter(version_id__in=versions).select_related("agency", "signed_by"):
+    agencies: dict[int, Agency] = {}
+    users: dict[int, Any] = {}
+    party_fields = Party._meta
+    width = len(_PARTY_COLUMNS), len(_AGENCY_COLUMNS)
+    for row in (
+        Party.objects.using(using).filter(version_id__in=versions)
+        .order_by(*Party._meta.ordering)
+        .values_list(*_PARTY_COLUMNS, *_columns(Agency, "agency__"), *_columns(_User, "signed_by__"))
+    ):
+        party = Party.from_db(using, _PARTY_COLUMNS, row[:width[0]])
+        agency_values = row[width[0]:width[0] + width[1]]
+        agency = agencies.get(agency_values[0]) or agencies.setdefault(
+            agency_values[0], Agency.from_db(using, _AGENCY_COLUMNS, agency_values))
+        party_fields.get_field("agency").set_cached_value(party, agency)
+        user_values = row[width[0] + width[1]:]
+        signer = None
+        if user_values[0] is not None:
+            signer = users.get(user_values[0]) or users.setdefault(
+                user_values[0], _User.from_db(using, _USER_COLUMNS, user_values))
+        party_fields.get_field("signed_by").set_cached_value(party, signer)
         parties[party.version_id].append(party)
 
     flow_fields = Flow._meta
     agency_columns = {role: _columns(Agency, f"{role}__") for role in ("provider", "recipient")}
+    agencies = dict(agencies)  # flows' agencies share the parties' instances
     columns = [*_FLOW_COLUMNS, *_DATASET_COLUMNS, *agency_columns["provider"], *agency_columns["recipient"],
                *(f"legal_bases__{c}" for c in _BASIS_COLUMNS)]
     spans, at = {}, 0
@@ -125,7 +148,6 @@ def _load_terms(agreements: list[Agreement], *, using: str) -> None:
     flows: dict[int, dict[int, Flow]] = {pk: {} for pk in versions}
     bases: dict[int, list[LegalBasis]] = {}
     datasets: dict[int, Dataset] = {}
-    agencies: dict[int, Agency] = {}
     catalogue: dict[int, LegalBasis] = {}
     rows = (
         Flow.objects.using(using).filter(version_id__in=versions)
@@ -171,9 +193,10 @@ def _visible(user: Any) -> tuple[QuerySet[Agreement], Q | None]:
         return base.none(), Q(pk__in=[])
     if user.is_superuser:
         return base.annotate(full_view=Value(True, output_field=BooleanField())), None
-    full = Q(pk__in=_view_grants(user).values("content_object_id"))
+    grants = _view_grants(user)  # built once: composing these subqueries is a good part of a request's CPU
+    full = Q(pk__in=grants.values("content_object_id"))
     qs = base.filter(full | Q(status=AgreementStatus.ACTIVE)).annotate(
-        full_view=Exists(_view_grants(user).filter(content_object_id=OuterRef("pk")))
+        full_view=Exists(grants.filter(content_object_id=OuterRef("pk")))
     )
     return qs, full
 
