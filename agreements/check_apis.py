@@ -68,6 +68,11 @@ class CheckOutputSerializer(serializers.Serializer):
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_REFUSED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")  # DRF's CharField refuses NUL and surrogates
+
+
+def _plain_text(value) -> bool:
+    return type(value) is str and not _REFUSED_CHARACTERS.search(value)
 
 
 def fast_question(data) -> dict | None:
@@ -86,7 +91,7 @@ def fast_question(data) -> dict | None:
             return None
         question[name] = value
     purpose = data.get("purpose", "")
-    if type(purpose) is not str or len(purpose.strip()) > 1000:
+    if not _plain_text(purpose) or len(purpose.strip()) > 1000:
         return None
     question["purpose"] = purpose.strip()
     if "on" in data:
@@ -106,7 +111,7 @@ def fast_question(data) -> dict | None:
             return None
         cleaned = []
         for item in items:
-            if type(item) is not str or not item.strip() or len(item.strip()) > 200:
+            if not _plain_text(item) or not item.strip() or len(item.strip()) > 200:
                 return None
             cleaned.append(item.strip())
         question["data_items"] = cleaned

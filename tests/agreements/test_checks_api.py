@@ -189,6 +189,8 @@ class FastQuestionTests:
             {**QUESTION, "provider": "x" * 65},
             {**QUESTION, "dataset": None},
             {**QUESTION, "purpose": "x" * 1001},
+            {**QUESTION, "purpose": "Home\x00visit"},
+            {**QUESTION, "data_items": ["name\x00"]},
             {**QUESTION, "data_items": "name"},
             {**QUESTION, "data_items": [""]},
             {**QUESTION, "data_items": ["x" * 201]},
