@@ -172,8 +172,8 @@ def _statements() -> dict[str, str]:
         "may_check": f"SELECT 1 FROM {_table(AgencyRole)} x "  # noqa: S608
                      f"JOIN {_table(members)} m ON m.{_col(members, 'group')} = x.{_col(AgencyRole, 'group')} "
                      f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(AgencyRole, 'agency')} "
-                     f"WHERE m.{_col(members, 'user')} = %s "
-                     f"AND (g.{_col(Agency, 'code')} IN (%s, %s) OR x.{_col(AgencyRole, 'role')} = %s) LIMIT 1",
+                     f"WHERE m.{_col(members, 'user')} = %(user)s AND (g.{_col(Agency, 'code')} "
+                     f"IN (%(provider)s, %(recipient)s) OR x.{_col(AgencyRole, 'role')} = %(role)s) LIMIT 1",
     }
 
 
@@ -258,7 +258,7 @@ ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 -
 
 
 _QUERIES: dict[str, _CandidateQuery] = {}
-_PREPARED = "sr_check_candidate_flows"
+_PREPARED = "sr_check"
 
 
 def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime) -> list[Flow]:
@@ -268,39 +268,47 @@ def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.dat
     params = {"provider": provider, "recipient": recipient, "dataset": dataset,
               "moment": connection.ops.adapt_datetimefield_value(moment)}
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
-            _execute_prepared(cursor, query.sql, params)
+        if _prepare_statements():
+            _execute_prepared(cursor, "candidates", query.sql, params)
         else:
             cursor.execute(query.sql, params)
         return query.flows(cursor.fetchall())
 
 
-_PG_TYPES = {"provider": "text", "recipient": "text", "dataset": "text", "moment": "timestamptz"}
+# Parameter types of each prepared statement, in the order of $1, $2, ...
+_PG_TYPES = {
+    "candidates": {"provider": "text", "recipient": "text", "dataset": "text", "moment": "timestamptz"},
+    "may_check": {"user": "integer", "provider": "text", "recipient": "text", "role": "text"},
+}
 _prepared_names = itertools.count(1)
 
 
-def _execute_prepared(cursor, sql: str, params: dict[str, Any]) -> None:
-    """EXECUTE the candidate query as a server-side prepared statement, planned once per connection: planning
-    this six-table join costs several times executing it. The first use on a connection sends PREPARE and
-    EXECUTE in one round trip, so a check never costs an extra query. Each PREPARE takes a fresh name, so one
-    that failed half-way can never collide with the next attempt. (Behind a pooler in transaction mode, which
-    moves sessions between clients, Django already needs DISABLE_SERVER_SIDE_CURSORS; it turns this off too.)"""
-    names = list(_PG_TYPES)
+def _prepare_statements() -> bool:
+    # Behind a pooler in transaction mode, which moves sessions between clients, Django already needs
+    # DISABLE_SERVER_SIDE_CURSORS; that turns prepared statements off too.
+    return connection.vendor == "postgresql" and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+
+
+def _execute_prepared(cursor, statement: str, sql: str, params: dict[str, Any]) -> None:
+    """EXECUTE `sql` as a server-side prepared statement, planned once per connection: planning the six-table
+    candidate join costs several times executing it. The first use on a connection sends PREPARE and EXECUTE in
+    one round trip, so a check never costs an extra query. Each PREPARE takes a fresh name, so one that failed
+    half-way can never collide with the next attempt."""
+    types = _PG_TYPES[statement]
     raw = connection.connection
-    prepared = getattr(connection, "_sr_check_prepared", None)
-    if prepared is not None and prepared[0] is raw:
-        cursor.execute(f"EXECUTE {prepared[1]}({', '.join(f'%({n})s' for n in names)})", params)
+    prepared = connection.__dict__.setdefault("_sr_check_prepared", {})
+    execute_args = ", ".join(f"%({n})s" for n in types)
+    if statement in prepared and prepared[statement][0] is raw:
+        cursor.execute(f"EXECUTE {prepared[statement][1]}({execute_args})", params)
         return
-    name = f"{_PREPARED}_{next(_prepared_names)}"
+    name = f"{_PREPARED}_{statement}_{next(_prepared_names)}"
     body = sql
-    for number, key in enumerate(names, start=1):
+    for number, key in enumerate(types, start=1):
         body = body.replace(f"%({key})s", f"${number}")
     cursor.execute(
-        f"PREPARE {name}({', '.join(_PG_TYPES[n] for n in names)}) AS {body}; "
-        f"EXECUTE {name}({', '.join(f'%({n})s' for n in names)})",
-        params,
+        f"PREPARE {name}({', '.join(types.values())}) AS {body}; EXECUTE {name}({execute_args})", params
     )
-    connection._sr_check_prepared = (raw, name)
+    prepared[statement] = (raw, name)
 
 
 def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[str] | None) -> str:
@@ -519,7 +527,11 @@ def caller_may_check(*, user: Any, provider: str, recipient: str) -> bool:
     if user.is_superuser:
         return True
     with connection.cursor() as cursor:
-        cursor.execute(_sql("may_check"), [user.pk, provider, recipient, str(Role.AUDITOR)])
+        params = {"user": user.pk, "provider": provider, "recipient": recipient, "role": str(Role.AUDITOR)}
+        if _prepare_statements():
+            _execute_prepared(cursor, "may_check", _sql("may_check"), params)
+        else:
+            cursor.execute(_sql("may_check"), params)
         return cursor.fetchone() is not None
 
 
