@@ -1,18 +1,27 @@
 """The frontline question: "may I share dataset D from agency P with agency R, on date X?"
 
 `decide()` answers from the register as it stood at that moment: the version in force then, its
-periods of suspension, its dates and its review. It costs two queries whatever the answer; the audit
-write that `check()` adds makes three.
+periods of suspension, its dates and its review. It costs one query for most answers (the flows that could
+apply, each with its period, its agreement and its legal bases) and at most two; the audit write that
+`check()` adds makes three at most.
+
+This is the product's hottest path, so that one query is compiled once per process from the models' own
+metadata and sent as SQL (on PostgreSQL as a prepared statement, so it is planned once per connection),
+and its rows become model instances through each field's own database converters: the ORM's per-call
+compilation cost several times the query itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery, Value
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from agencies.choices import Role
@@ -21,7 +30,7 @@ from audit.choices import AuditAction
 from audit.services import record
 
 from .choices import AgreementStatus, PeriodState, VersionState
-from .models import AgreementPeriod, Flow, Party
+from .models import Agreement, AgreementPeriod, AgreementVersion, Flow, LegalBasis, Party
 
 
 @dataclass(frozen=True)
@@ -129,29 +138,177 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime):
-    """Every flow that could bear on the question, each with the period that covered `moment`. One query."""
-    covering = (
-        AgreementPeriod.objects.filter(version=OuterRef("version"), started_at__lte=moment)
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=moment))
-        .order_by("-started_at")
+# --- the candidate flows: one hand-compiled query --------------------------------------------------------------
+
+_SELECTED = [("f", Flow), ("v", AgreementVersion), ("a", Agreement), ("d", Dataset), ("p", Agency), ("r", Agency)]
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _col(model: Any, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _converters(f: Any, alias: str) -> tuple[Any, list]:
+    col = f.get_col(alias)
+    return col, connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+
+
+def _statements() -> dict[str, str]:
+    """The small fixed statements of a check, from the models' tables and columns."""
+    members = get_user_model().groups.through
+    # Identifiers from the models, values as parameters.
+    return {
+        "unsigned": f"SELECT g.{_col(Agency, 'name')} FROM {_table(Party)} x "  # noqa: S608
+                    f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(Party, 'agency')} "
+                    f"WHERE x.{_col(Party, 'version')} = %s AND x.{_col(Party, 'signed_at')} IS NULL "
+                    f"ORDER BY g.{_col(Agency, 'name')}",
+        "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')} FROM {_table(Agency)} "  # noqa: S608
+                 f"WHERE {_col(Agency, 'code')} IN (%s, %s) UNION ALL "
+                 f"SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')} FROM {_table(Dataset)} "
+                 f"WHERE {_col(Dataset, 'code')} = %s",
+        "may_check": f"SELECT 1 FROM {_table(AgencyRole)} x "  # noqa: S608
+                     f"JOIN {_table(members)} m ON m.{_col(members, 'group')} = x.{_col(AgencyRole, 'group')} "
+                     f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(AgencyRole, 'agency')} "
+                     f"WHERE m.{_col(members, 'user')} = %(user)s AND (g.{_col(Agency, 'code')} "
+                     f"IN (%(provider)s, %(recipient)s) OR x.{_col(AgencyRole, 'role')} = %(role)s) LIMIT 1",
+    }
+
+
+_STATEMENTS: dict[str, dict[str, str]] = {}
+
+
+def _sql(name: str) -> str:
+    statements = _STATEMENTS.get(connection.vendor) or _STATEMENTS.setdefault(connection.vendor, _statements())
+    return statements[name]
+
+
+class _CandidateQuery:
+    """The SQL, and the per-column converters, for "every flow that could bear on the question". Built once per
+    database vendor from the models' metadata, so it cannot drift from the models' tables and columns."""
+
+    def __init__(self) -> None:
+        columns, self.spans, converters = [], [], []
+        for alias, model in _SELECTED:
+            fields = list(model._meta.concrete_fields)
+            self.spans.append((model, [f.attname for f in fields], len(columns), len(columns) + len(fields)))
+            for f in fields:
+                converters.append((len(columns), *_converters(f, alias)))
+                columns.append(f"{alias}.{connection.ops.quote_name(f.column)}")
+        # Then: the state of the period covering the moment, the last period's end, the first period's start,
+        # and the flow's legal bases as a JSON array of [code, citation, title, description, kind].
+        self.extra_at = len(columns)
+        for offset, name in enumerate(("state", "ended_at", "started_at")):
+            converters.append((self.extra_at + offset, *_converters(AgreementPeriod._meta.get_field(name), "x")))
+        self.converters = [entry for entry in converters if entry[2]]  # only the columns that need converting
+
+        P, V, B, T = AgreementPeriod, AgreementVersion, LegalBasis, Flow.legal_bases.through  # noqa: N806
+        started, ended = _col(P, "started_at"), _col(P, "ended_at")
+        of_agreement = f"x.{_col(P, 'agreement')} = v.{_col(V, 'agreement')}"
+        pg = connection.vendor == "postgresql"
+        basis_fields = ", ".join(f"b.{_col(B, n)}" for n in ("code", "citation", "title", "description", "kind"))
+        bases = (f"json_agg(json_build_array({basis_fields}))::text" if pg
+                 else f"json_group_array(json_array({basis_fields}))")
+        code = {alias: f"{alias}.{_col(Agency, 'code')}" for alias in ("p", "r")}
+        self.sql = f"""
+SELECT {", ".join(columns)},
+  (SELECT x.{_col(P, "state")} FROM {_table(P)} x
+    WHERE x.{_col(P, "version")} = f.{_col(Flow, "version")} AND x.{started} <= %(moment)s
+      AND (x.{ended} IS NULL OR x.{ended} > %(moment)s)
+    ORDER BY x.{started} DESC LIMIT 1),
+  (SELECT x.{ended} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} DESC LIMIT 1),
+  (SELECT x.{started} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} ASC LIMIT 1),
+  (SELECT {bases} FROM {_table(T)} fb JOIN {_table(B)} b ON b.{_col(B, "id")} = fb.{_col(T, "legalbasis")}
+    WHERE fb.{_col(T, "flow")} = f.{_col(Flow, "id")})
+FROM {_table(Flow)} f
+JOIN {_table(Agency)} p ON p.{_col(Agency, "id")} = f.{_col(Flow, "provider")}
+JOIN {_table(Agency)} r ON r.{_col(Agency, "id")} = f.{_col(Flow, "recipient")}
+JOIN {_table(Dataset)} d ON d.{_col(Dataset, "id")} = f.{_col(Flow, "dataset")}
+JOIN {_table(V)} v ON v.{_col(V, "id")} = f.{_col(Flow, "version")}
+JOIN {_table(Agreement)} a ON a.{_col(Agreement, "id")} = v.{_col(V, "agreement")}
+WHERE {code["p"]} IN (%(provider)s, %(recipient)s) AND {code["r"]} IN (%(provider)s, %(recipient)s)
+  AND (d.{_col(Dataset, "code")} = %(dataset)s OR ({code["p"]} = %(provider)s AND {code["r"]} = %(recipient)s))
+ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 - identifiers from the models
+
+    def flows(self, rows: list[tuple]) -> list[Flow]:
+        using = connection.alias
+        out = []
+        for row in rows:
+            row = list(row)
+            for index, col, converters in self.converters:
+                value = row[index]
+                for converter in converters:
+                    value = converter(value, col, connection)
+                row[index] = value
+            objects = [model.from_db(using, names, row[begin:end]) for model, names, begin, end in self.spans]
+            flow, version, agreement, dataset, provider, recipient = objects
+            AgreementVersion._meta.get_field("agreement").set_cached_value(version, agreement)
+            for name, value in (("version", version), ("dataset", dataset), ("provider", provider),
+                                ("recipient", recipient)):
+                Flow._meta.get_field(name).set_cached_value(flow, value)
+            flow.period_state, flow.last_ended_at, flow.first_started_at = row[self.extra_at:self.extra_at + 3]
+            raw_bases = row[self.extra_at + 3]
+            listed = json.loads(raw_bases) if isinstance(raw_bases, str) else (raw_bases or [])
+            flow.bases = [Basis(code, citation, title, description)
+                          for code, citation, title, description, _kind in sorted(listed, key=lambda b: (b[4], b[0]))]
+            out.append(flow)
+        return out
+
+
+_QUERIES: dict[str, _CandidateQuery] = {}
+_PREPARED = "sr_check"
+
+
+def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime) -> list[Flow]:
+    """Every flow that could bear on the question, each with the period that covered `moment`, its version,
+    agreement, dataset, agencies and legal bases (`flow.bases`, in kind and code order). One query."""
+    query = _QUERIES.get(connection.vendor) or _QUERIES.setdefault(connection.vendor, _CandidateQuery())
+    params = {"provider": provider, "recipient": recipient, "dataset": dataset,
+              "moment": connection.ops.adapt_datetimefield_value(moment)}
+    with connection.cursor() as cursor:
+        if _prepare_statements():
+            _execute_prepared(cursor, "candidates", query.sql, params)
+        else:
+            cursor.execute(query.sql, params)
+        return query.flows(cursor.fetchall())
+
+
+# Parameter types of each prepared statement, in the order of $1, $2, ...
+_PG_TYPES = {
+    "candidates": {"provider": "text", "recipient": "text", "dataset": "text", "moment": "timestamptz"},
+    "may_check": {"user": "integer", "provider": "text", "recipient": "text", "role": "text"},
+}
+_prepared_names = itertools.count(1)
+
+
+def _prepare_statements() -> bool:
+    # Behind a pooler in transaction mode, which moves sessions between clients, Django already needs
+    # DISABLE_SERVER_SIDE_CURSORS; that turns prepared statements off too.
+    return connection.vendor == "postgresql" and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+
+
+def _execute_prepared(cursor, statement: str, sql: str, params: dict[str, Any]) -> None:
+    """EXECUTE `sql` as a server-side prepared statement, planned once per connection: planning the six-table
+    candidate join costs several times executing it. The first use on a connection sends PREPARE and EXECUTE in
+    one round trip, so a check never costs an extra query. Each PREPARE takes a fresh name, so one that failed
+    half-way can never collide with the next attempt."""
+    types = _PG_TYPES[statement]
+    raw = connection.connection
+    prepared = connection.__dict__.setdefault("_sr_check_prepared", {})
+    execute_args = ", ".join(f"%({n})s" for n in types)
+    if statement in prepared and prepared[statement][0] is raw:
+        cursor.execute(f"EXECUTE {prepared[statement][1]}({execute_args})", params)
+        return
+    name = f"{_PREPARED}_{statement}_{next(_prepared_names)}"
+    body = sql
+    for number, key in enumerate(types, start=1):
+        body = body.replace(f"%({key})s", f"${number}")
+    cursor.execute(
+        f"PREPARE {name}({', '.join(types.values())}) AS {body}; EXECUTE {name}({execute_args})", params
     )
-    last_period = AgreementPeriod.objects.filter(agreement=OuterRef("version__agreement")).order_by("-started_at")
-    first_start = AgreementPeriod.objects.filter(agreement=OuterRef("version__agreement")).order_by("started_at")
-    pair = [provider, recipient]
-    return (
-        Flow.objects.filter(
-            Q(dataset__code=dataset, provider__code__in=pair, recipient__code__in=pair)
-            | Q(provider__code=provider, recipient__code=recipient)
-        )
-        .select_related("version", "version__agreement", "dataset", "provider", "recipient")
-        .annotate(
-            period_state=Subquery(covering.values("state")[:1]),
-            last_ended_at=Subquery(last_period.values("ended_at")[:1]),
-            first_started_at=Subquery(first_start.values("started_at")[:1]),
-        )
-        .order_by("-version__number", "pk")
-    )
+    prepared[statement] = (raw, name)
 
 
 def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[str] | None) -> str:
@@ -218,14 +375,9 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
 
     Raises UnknownCodes naming each code that is not in the register.
     """
-    agencies = Agency.objects.filter(code__in=[provider, recipient]).annotate(code_kind=Value("agency")).order_by()
-    datasets = Dataset.objects.filter(code=dataset).annotate(code_kind=Value("dataset")).order_by()
-    found = {
-        (kind, code): pk
-        for kind, code, pk in agencies.values_list("code_kind", "code", "pk").union(
-            datasets.values_list("code_kind", "code", "pk"), all=True
-        )
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("codes"), [provider, recipient, dataset])
+        found = {(kind, code): pk for kind, code, pk in cursor.fetchall()}
     errors: dict[str, list[str]] = {}
     for name, code in (("provider", provider), ("recipient", recipient)):
         if ("agency", code) not in found:
@@ -276,10 +428,7 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
     )
 
     if outcome in ("allowed", "items_not_covered"):
-        bases = [
-            Basis(b.code, b.citation, b.title, b.description)
-            for b in flow.legal_bases.all().order_by("kind", "code")  # the second query
-        ]
+        bases = flow.bases
         common.update(
             legal_bases=bases,
             purposes=[flow.purpose],
@@ -319,11 +468,9 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
         )
 
     if outcome == "awaiting_signatures":
-        unsigned = list(
-            Party.objects.filter(version=version, signed_at__isnull=True)
-            .order_by("agency__name")
-            .values_list("agency__name", flat=True)
-        )
+        with connection.cursor() as cursor:  # the second query
+            cursor.execute(_sql("unsigned"), [version.pk])
+            unsigned = [name for (name,) in cursor.fetchall()]
         return Decision(
             allowed=False,
             reason=f"No: {ref} is not yet approved. It still needs signing by {_names(unsigned)}.",
@@ -379,9 +526,13 @@ def caller_may_check(*, user: Any, provider: str, recipient: str) -> bool:
     """Members of the provider or recipient, auditors of any agency, and superusers may ask. One query."""
     if user.is_superuser:
         return True
-    return AgencyRole.objects.filter(group__user=user).filter(
-        Q(agency__code__in=[provider, recipient]) | Q(role=Role.AUDITOR)
-    ).exists()
+    with connection.cursor() as cursor:
+        params = {"user": user.pk, "provider": provider, "recipient": recipient, "role": str(Role.AUDITOR)}
+        if _prepare_statements():
+            _execute_prepared(cursor, "may_check", _sql("may_check"), params)
+        else:
+            cursor.execute(_sql("may_check"), params)
+        return cursor.fetchone() is not None
 
 
 def check(

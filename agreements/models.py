@@ -70,7 +70,11 @@ class Agreement(models.Model):
                 condition=models.Q(status__in=AgreementStatus.values), name="agreement_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["status", "-created_at"], name="agreement_status_created")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="agreement_status_created"),
+            # The register's order: its first page is read from here and stops after one page (issue 9).
+            models.Index(fields=["-created_at", "-id"], name="agreement_register_order"),
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -107,6 +111,11 @@ class AgreementVersion(models.Model):
         indexes = [
             models.Index(fields=["review_date"], name="version_review_date"),
             models.Index(fields=["end_date"], name="version_end_date"),  # the daily expiry sweep
+            # The dashboard: "awaiting signature" oldest first, and a governance officer's latest drafts (issue 9).
+            models.Index(fields=["submitted_at", "id"], condition=models.Q(state="submitted"),
+                         name="version_awaiting_order"),
+            models.Index(fields=["last_edited_by", "-updated_at", "-id"], condition=models.Q(state="draft"),
+                         name="version_drafts_by_editor"),
         ]
 
     def __str__(self) -> str:
@@ -134,7 +143,12 @@ class Party(models.Model):
                 name="party_signature_whole",
             ),
         ]
-        indexes = [models.Index(fields=["agency", "version"], name="party_agency_version")]
+        indexes = [
+            models.Index(fields=["agency", "version"], name="party_agency_version"),
+            # An agency's signatures still to give (the dashboard), without visiting its signed parties.
+            models.Index(fields=["agency", "version"], condition=models.Q(signed_at__isnull=True),
+                         name="party_unsigned"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agency.code} on {self.version}"

@@ -14,11 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.query import ModelIterable
+from django.db.models.sql import Query
 from django.http import Http404
 from django.utils import timezone
 
 from agencies.choices import Role
+from agencies.models import Agency, Dataset
 from agencies.selectors import has_role
 from audit.choices import AuditAction
 from audit.models import AuditEvent
@@ -28,33 +33,177 @@ from .models import Agreement, AgreementGroupObjectPermission, AgreementVersion,
 
 
 def _view_grants(user: Any) -> QuerySet[AgreementGroupObjectPermission]:
-    return AgreementGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename="view_agreement", permission__content_type__app_label="agreements"
+    """The user's `view_agreement` grants, shaped so the planner reads them from guardian's unique index
+    (group_id, permission_id, content_object_id): the groups straight from auth_user_groups and the permission
+    as one scalar subquery, rather than a join through auth_group, auth_permission and django_content_type for
+    every grant row."""
+    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
+    permission = Permission.objects.filter(
+        codename="view_agreement", content_type__app_label="agreements", content_type__model="agreement"
+    ).values("pk")[:1]
+    return AgreementGroupObjectPermission.objects.filter(group_id__in=groups, permission_id=Subquery(permission))
+
+
+class AgreementQuerySet(QuerySet):
+    """Agreements that arrive with the terms of their current and in-force versions: parties (with agency and
+    signer) and flows (with dataset, provider, recipient and legal bases), as `version.parties.all()` and
+    `version.flows.all()` / `flow.legal_bases.all()` read them.
+
+    Two queries for any page, for both versions at once (prefetch_related needs six: three per relation).
+    Loaded when the queryset is evaluated into model instances; `.iterator()` does not load them.
+    """
+
+    def _fetch_all(self) -> None:
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._iterable_class is ModelIterable and self._result_cache:
+            _load_terms(self._result_cache, using=self.db)
+
+
+class _Fetched(QuerySet):
+    """The rows of one relation, already loaded: reading them costs nothing, and anything that would change the
+    query (filter, order_by, values, ...) starts again from the relation itself, as a prefetched manager does."""
+
+    def __init__(self, model: Any, objects: list[Any], lookup: str, value: Any, using: str):
+        # Never mutated (every change goes through _clone), so one empty Query per model serves them all:
+        # building a Query is most of what a QuerySet costs, and a page has hundreds of these.
+        super().__init__(model, query=_EMPTY_QUERY.get(model) or _EMPTY_QUERY.setdefault(model, Query(model)),
+                         using=using)
+        self._result_cache, self._prefetch_done = objects, True
+        self._relation = (lookup, value)
+
+    def _clone(self) -> QuerySet:
+        lookup, value = self._relation
+        return self.model._default_manager.db_manager(self.db).filter(**{lookup: value})
+
+
+def _cache(instance: Any, name: str, objects: list[Any], lookup: str, using: str) -> None:
+    """Put `objects` where prefetch_related would, so `instance.<name>.all()` returns them without a query."""
+    model = type(objects[0]) if objects else _RELATED_MODEL[name]
+    if "_prefetched_objects_cache" not in instance.__dict__:
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[name] = _Fetched(model, objects, lookup, instance.pk, using)
+
+
+_EMPTY_QUERY: dict[Any, Query] = {}
+_RELATED_MODEL = {"parties": Party, "flows": Flow, "legal_bases": LegalBasis}
+
+
+def _columns(model: Any, prefix: str = "") -> list[str]:
+    return [f"{prefix}{field.attname}" for field in model._meta.concrete_fields]
+
+
+_User = get_user_model()
+_PARTY_COLUMNS = _columns(Party)
+_USER_COLUMNS = _columns(_User)
+_FLOW_COLUMNS = _columns(Flow)
+_DATASET_COLUMNS = _columns(Dataset, "dataset__")
+_DATASET_FIELDS = _columns(Dataset)
+_AGENCY_COLUMNS = _columns(Agency)
+_BASIS_COLUMNS = _columns(LegalBasis)
+
+
+def _load_terms(agreements: list[Agreement], *, using: str) -> None:
+    """Parties and flows (with legal bases) of every current and in-force version on the page: two queries.
+
+    Flows come LEFT JOINed to their legal bases as plain tuples (one row per flow and basis), so each flow,
+    dataset, agency and basis becomes one model instance however many rows repeat it.
+    """
+    versions: dict[int, list[AgreementVersion]] = {}
+    for agreement in agreements:
+        for name in ("current_version", "in_force_version"):
+            if getattr(agreement, f"{name}_id") is not None and Agreement._meta.get_field(name).is_cached(agreement):
+                version = getattr(agreement, name)
+                if version is not None:
+                    versions.setdefault(version.pk, []).append(version)
+    if not versions:
+        return
+    parties: dict[int, list[Party]] = {pk: [] for pk in versions}
+    agencies: dict[int, Agency] = {}
+    users: dict[int, Any] = {}
+    party_fields = Party._meta
+    width = len(_PARTY_COLUMNS), len(_AGENCY_COLUMNS)
+    for row in (
+        Party.objects.using(using).filter(version_id__in=versions)
+        .order_by(*Party._meta.ordering)
+        .values_list(*_PARTY_COLUMNS, *_columns(Agency, "agency__"), *_columns(_User, "signed_by__"))
+    ):
+        party = Party.from_db(using, _PARTY_COLUMNS, row[:width[0]])
+        agency_values = row[width[0]:width[0] + width[1]]
+        agency = agencies.get(agency_values[0]) or agencies.setdefault(
+            agency_values[0], Agency.from_db(using, _AGENCY_COLUMNS, agency_values))
+        party_fields.get_field("agency").set_cached_value(party, agency)
+        user_values = row[width[0] + width[1]:]
+        signer = None
+        if user_values[0] is not None:
+            signer = users.get(user_values[0]) or users.setdefault(
+                user_values[0], _User.from_db(using, _USER_COLUMNS, user_values))
+        party_fields.get_field("signed_by").set_cached_value(party, signer)
+        parties[party.version_id].append(party)
+
+    flow_fields = Flow._meta
+    agency_columns = {role: _columns(Agency, f"{role}__") for role in ("provider", "recipient")}
+    agencies = dict(agencies)  # flows' agencies share the parties' instances
+    columns = [*_FLOW_COLUMNS, *_DATASET_COLUMNS, *agency_columns["provider"], *agency_columns["recipient"],
+               *(f"legal_bases__{c}" for c in _BASIS_COLUMNS)]
+    spans, at = {}, 0
+    for key, width in (("flow", len(_FLOW_COLUMNS)), ("dataset", len(_DATASET_COLUMNS)),
+                       ("provider", len(_AGENCY_COLUMNS)), ("recipient", len(_AGENCY_COLUMNS)),
+                       ("basis", len(_BASIS_COLUMNS))):
+        spans[key] = slice(at, at + width)
+        at += width
+    flows: dict[int, dict[int, Flow]] = {pk: {} for pk in versions}
+    bases: dict[int, list[LegalBasis]] = {}
+    datasets: dict[int, Dataset] = {}
+    catalogue: dict[int, LegalBasis] = {}
+    rows = (
+        Flow.objects.using(using).filter(version_id__in=versions)
+        .order_by("version_id", "pk", "legal_bases__pk")  # flows in Flow's order, bases in catalogue order
+        .values_list(*columns)
     )
-
-
-def _version_prefetches(prefix: str) -> list[Prefetch]:
-    return [
-        Prefetch(f"{prefix}__parties", queryset=Party.objects.select_related("agency", "signed_by")),
-        Prefetch(
-            f"{prefix}__flows",
-            queryset=Flow.objects.select_related("dataset", "provider", "recipient").prefetch_related(
-                Prefetch("legal_bases", queryset=LegalBasis.objects.order_by("pk"))  # catalogue order: Art 6 first
-            ),
-        ),
-    ]
+    for row in rows:
+        flow_values = row[spans["flow"]]
+        flow_pk, version_id = flow_values[0], flow_values[_FLOW_COLUMNS.index("version_id")]
+        flow = flows[version_id].get(flow_pk)
+        if flow is None:
+            flow = Flow.from_db(using, _FLOW_COLUMNS, flow_values)
+            flow_fields.get_field("version").set_cached_value(flow, versions[version_id][0])
+            dataset_values = row[spans["dataset"]]
+            dataset = datasets.get(dataset_values[0]) or datasets.setdefault(
+                dataset_values[0], Dataset.from_db(using, _DATASET_FIELDS, dataset_values))
+            flow_fields.get_field("dataset").set_cached_value(flow, dataset)
+            for role in ("provider", "recipient"):
+                values = row[spans[role]]
+                agency = agencies.get(values[0]) or agencies.setdefault(
+                    values[0], Agency.from_db(using, _AGENCY_COLUMNS, values))
+                flow_fields.get_field(role).set_cached_value(flow, agency)
+            flows[version_id][flow_pk] = flow
+            bases[flow_pk] = []
+        basis_values = row[spans["basis"]]
+        if basis_values[0] is not None:
+            basis = catalogue.get(basis_values[0]) or catalogue.setdefault(
+                basis_values[0], LegalBasis.from_db(using, _BASIS_COLUMNS, basis_values))
+            bases[flow_pk].append(basis)
+    for pk, instances in versions.items():
+        version_flows = list(flows[pk].values())
+        for flow in version_flows:
+            _cache(flow, "legal_bases", bases[flow.pk], "flows", using)
+        for version in instances:
+            _cache(version, "parties", parties[pk], "version", using)
+            _cache(version, "flows", version_flows, "version", using)
 
 
 def _visible(user: Any) -> tuple[QuerySet[Agreement], Q | None]:
     """All agreements the user may see, annotated with `full_view`, and the condition for full view (None: all)."""
-    base = Agreement.objects.all()
+    base = AgreementQuerySet(Agreement)
     if not getattr(user, "is_authenticated", False):
         return base.none(), Q(pk__in=[])
     if user.is_superuser:
         return base.annotate(full_view=Value(True, output_field=BooleanField())), None
-    full = Q(pk__in=_view_grants(user).values("content_object_id"))
+    grants = _view_grants(user)  # built once: composing these subqueries is a good part of a request's CPU
+    full = Q(pk__in=grants.values("content_object_id"))
     qs = base.filter(full | Q(status=AgreementStatus.ACTIVE)).annotate(
-        full_view=Exists(_view_grants(user).filter(content_object_id=OuterRef("pk")))
+        full_view=Exists(grants.filter(content_object_id=OuterRef("pk")))
     )
     return qs, full
 
@@ -73,8 +222,9 @@ def agreement_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Qu
     if status := filters.get("status"):
         qs = qs.filter(status=status)
     if agency := filters.get("agency"):
-        parties = Party.objects.filter(agency__code=agency).values("version_id")
-        qs = qs.filter(_matching(parties, full) | Q(lead_agency__code=agency))
+        agency_ids = Agency.objects.filter(code=agency).values("pk")
+        parties = Party.objects.filter(agency_id__in=agency_ids).values("version_id")
+        qs = qs.filter(_matching(parties, full) | Q(lead_agency_id__in=agency_ids))
     if dataset := filters.get("dataset"):
         qs = qs.filter(_matching(Flow.objects.filter(dataset__code=dataset).values("version_id"), full))
     if legal_basis := filters.get("legal_basis"):
@@ -82,11 +232,7 @@ def agreement_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Qu
     if text := (filters.get("q") or "").strip():
         versions = AgreementVersion.objects.filter(Q(title__icontains=text) | Q(purpose__icontains=text)).values("id")
         qs = qs.filter(_matching(versions, full) | Q(reference__iexact=text))
-    return (
-        qs.select_related("lead_agency", "current_version", "in_force_version")
-        .prefetch_related(*_version_prefetches("current_version"), *_version_prefetches("in_force_version"))
-        .order_by("-created_at", "-id")
-    )
+    return qs.select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id")
 
 
 def agreement_get(*, user: Any, reference: str) -> Agreement:
@@ -95,7 +241,6 @@ def agreement_get(*, user: Any, reference: str) -> Agreement:
     agreement = (
         qs.filter(reference=reference)
         .select_related("lead_agency", "current_version", "in_force_version", "created_by")
-        .prefetch_related(*_version_prefetches("current_version"), *_version_prefetches("in_force_version"))
         .first()
     )
     if agreement is None:

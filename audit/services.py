@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 
 from . import context
 from .choices import AuditAction
@@ -51,7 +51,7 @@ def record(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     actor_name = actor.get_username() if actor is not None else (ctx.system_actor or SYSTEM_ACTOR)
-    event = AuditEvent.objects.create(
+    event = AuditEvent(
         action=action,
         actor=actor,
         actor_name=actor_name[:150],
@@ -63,9 +63,34 @@ def record(
         request_id=(ctx.request_id or "")[:64],
         client_ip=ctx.client_ip or None,
     )
+    _insert(event)
     if settings.AUDIT_SEAL_ON_COMMIT:
         _seal_after_commit()
     return event
+
+
+_INSERTS: dict[str, tuple[str, list[Any]]] = {}
+
+
+def _insert(event: AuditEvent) -> None:
+    """INSERT one event with a statement compiled once per database vendor (every request writes one, and the
+    ORM's save machinery cost more than the INSERT). Values go through each field's own get_db_prep_save, as
+    save() would send them; there are no save signals for audit events (nothing may act on an event's row)."""
+    vendor = connection.vendor
+    if vendor not in _INSERTS:
+        fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+        quote = connection.ops.quote_name
+        returning = f" RETURNING {quote('seq')}" if connection.features.can_return_columns_from_insert else ""
+        _INSERTS[vendor] = (
+            f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
+            fields,
+        )
+    sql, fields = _INSERTS[vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
+        event.seq = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
+    event._state.adding, event._state.db = False, connection.alias
 
 
 def _seal_now() -> None:

@@ -2,8 +2,10 @@
 
     python -m bench.check --database sr_bench [--samples 400]
 
-Prints one JSON line: p50/p95 of `decisions.check()`, the queries it issued, and the p95 of the floor:
-the very statements it sent (captured, then replayed on the same connection) with no Python around them.
+Prints one JSON line: p50/p95 of `decisions.check()`, the queries it issued, and the p50/p95 of the floor:
+the very statements it sent (captured, then replayed through psycopg2 on the same connection, right after
+each check) with no Python around them. On PostgreSQL the decision's SELECT is a prepared statement
+(agreements.decisions), so the floor replays the same EXECUTE.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def questions(samples: int, seed: int) -> list[dict]:
     return asked
 
 
-def run(samples: int = 400, seed: int = 7) -> dict:
+def run(samples: int = 400, seed: int = 7, rounds: int = 3) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -52,38 +54,45 @@ def run(samples: int = 400, seed: int = 7) -> dict:
 
     asked = questions(samples, seed)
     with context.system("bench"):
-        for q in asked[:20]:  # warm caches and connections
+        for q in asked[:20]:  # warm caches, the connection and its prepared statement
             decisions.check(**q)
         captured = []
         for q in asked:  # first pass: what SQL does each check send?
             with CaptureQueriesContext(connection) as ctx:
                 decisions.check(**q)
             captured.append([query["sql"] for query in ctx.captured_queries])
-        timings, allowed = [], 0
-        for q in asked:  # second pass, timed, without the debug cursor's overhead
-            started = time.perf_counter()
-            decision = decisions.check(**q)
-            timings.append((time.perf_counter() - started) * 1000)
-            allowed += decision.allowed
+        raw = connection.cursor().cursor  # psycopg2, no Django around it
 
-    raw = connection.cursor().cursor  # psycopg2
-    floor = []
-    for statements in captured:
-        started = time.perf_counter()
-        for sql in statements:
-            raw.execute(sql)
-            if raw.description:
-                raw.fetchall()
-        floor.append((time.perf_counter() - started) * 1000)
+        def replay(statements: list[str]) -> None:
+            for sql in statements:
+                raw.execute(sql)
+                if raw.description:
+                    raw.fetchall()
+
+        # Timed passes. Each check is followed at once by its floor (the very statements it sent, replayed raw on
+        # the same connection), so both halves of every pair see the same load on a shared machine.
+        timings, floor, allowed = [], [], 0
+        for _ in range(rounds):
+            for q, statements in zip(asked, captured, strict=True):
+                started = time.perf_counter()
+                decision = decisions.check(**q)
+                timings.append((time.perf_counter() - started) * 1000)
+                allowed += decision.allowed
+                started = time.perf_counter()
+                replay(statements)
+                floor.append((time.perf_counter() - started) * 1000)
     queries = max(len(statements) for statements in captured)
     return {
-        "samples": len(asked),
-        "allowed": allowed,
+        "samples": len(timings),
+        "allowed": allowed // rounds,
         "p50_ms": round(statistics.median(timings), 3),
         "p95_ms": round(percentile(timings, 95), 3),
         "max_queries": queries,
+        "floor_p50_ms": round(statistics.median(floor), 3),
         "floor_p95_ms": round(percentile(floor, 95), 3),
         "ratio_to_floor": round(percentile(timings, 95) / percentile(floor, 95), 2),
+        "ratio_p50": round(statistics.median(timings) / statistics.median(floor), 2),
+        "statements": captured[0],
     }
 
 

@@ -35,8 +35,23 @@ def recreate(name: str) -> str:
     return url_for(name)
 
 
+def production_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Settings as in production: DEBUG off (no query log kept per cursor), a secret key and a signing key (both
+    throwaway), writers never sealing (beat does), no HTTPS redirect on 127.0.0.1. Keeps any value already set."""
+    import base64
+
+    env = os.environ if env is None else env
+    env.setdefault("DJANGO_SETTINGS_MODULE", "sharing_registry.settings")
+    env.setdefault("DEBUG", "0")
+    env.setdefault("SECRET_KEY", "bench-" + base64.b64encode(os.urandom(24)).decode())
+    env.setdefault("AUDIT_SIGNING_KEY", base64.b64encode(os.urandom(32)).decode())
+    env.setdefault("AUDIT_SEAL_ON_COMMIT", "0")
+    env.setdefault("SECURE_SSL_REDIRECT", "0")
+    env.setdefault("LOG_LEVEL", "WARNING")
+    return env
+
+
 def use(name: str) -> None:
     """Point this process's Django at database `name` (call before django.setup())."""
     os.environ["DATABASE_URL"] = url_for(name)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharing_registry.settings")
-    os.environ["DEBUG"] = "1"
+    production_env()

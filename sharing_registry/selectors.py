@@ -102,8 +102,10 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
             agency_id__in=officer_ids,
             signed_at__isnull=True,
             version__state=VersionState.SUBMITTED,
-            version__agreement__current_version=F("version"),
         )
+        # "The version is its agreement's current one" as a semi-join on agreement.current_version_id's index: the
+        # join through version to agreement made PostgreSQL hash every agreement in the register.
+        .filter(Exists(Agreement.objects.filter(current_version_id=OuterRef("version_id"))))
         .select_related("agency", "version__agreement")
         .order_by("version__submitted_at", "pk")[:DASHBOARD_ROWS]
     )

@@ -126,3 +126,81 @@ class CheckInputTests:
         # token + membership + decision (2) + audit insert, inside one savepoint-free request
         with django_assert_max_num_queries(5):
             assert client.post(URL, QUESTION, format="json").status_code == 200
+
+
+class CheckResponseTests:
+    """The endpoint builds its body directly (it is the hottest path); it must say exactly what the serializer says."""
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            QUESTION,
+            {**QUESTION, "data_items": ["name", "bank details"]},
+            {**QUESTION, "provider": "gm-fire", "recipient": "mcc"},
+            {**QUESTION, "recipient": "elsewhere"},
+            {**QUESTION, "on": "2001-01-01"},
+        ],
+    )
+    def test_body_matches_the_output_serializer(self, register, question):
+        import datetime as dt
+
+        from agreements import decisions
+        from agreements.check_apis import CheckOutputSerializer, check_response
+
+        AgencyFactory(code="elsewhere")
+        asked = {**question}
+        if "on" in asked:
+            asked["on"] = dt.date.fromisoformat(asked["on"])
+        decision = decisions.check(**asked)
+        assert check_response(decision) == dict(CheckOutputSerializer(decision).data)
+        body = client_for(member(register["council"], Role.FRONTLINE)).post(URL, question, format="json").json()
+        assert set(body) == set(CheckOutputSerializer().fields)
+
+
+class FastQuestionTests:
+    """The endpoint reads a plainly well-formed question without the serializer; it must agree with it exactly,
+    and leave everything else (every error) to the serializer."""
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            QUESTION,
+            {"provider": " mcc ", "recipient": "gm-fire", "dataset": "smoking-risk"},
+            {**QUESTION, "on": "2026-03-01", "data_items": [" name ", "address"]},
+            {**QUESTION, "purpose": "  "},
+            {**QUESTION, "unknown": "ignored"},
+        ],
+    )
+    def test_a_well_formed_question_reads_as_the_serializer_reads_it(self, data):
+        from agreements.check_apis import CheckInputSerializer, fast_question
+
+        serializer = CheckInputSerializer(data=data)
+        assert serializer.is_valid(), serializer.errors
+        assert fast_question(data) == dict(serializer.validated_data)
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {**QUESTION, "on": "1999-12-31"},
+            {**QUESTION, "on": "2026-02-30"},
+            {**QUESTION, "on": None},
+            {**QUESTION, "provider": "not a slug"},
+            {**QUESTION, "provider": ""},
+            {**QUESTION, "provider": "x" * 65},
+            {**QUESTION, "dataset": None},
+            {**QUESTION, "purpose": "x" * 1001},
+            {**QUESTION, "purpose": "Home\x00visit"},
+            {**QUESTION, "data_items": ["name\x00"]},
+            {**QUESTION, "data_items": "name"},
+            {**QUESTION, "data_items": [""]},
+            {**QUESTION, "data_items": ["x" * 201]},
+            {**QUESTION, "data_items": ["name"] * 201},
+            {"provider": "mcc", "recipient": "gm-fire"},
+            ["not", "a", "question"],
+        ],
+    )
+    def test_anything_the_serializer_refuses_is_left_to_it(self, data):
+        from agreements.check_apis import CheckInputSerializer, fast_question
+
+        assert not CheckInputSerializer(data=data).is_valid()
+        assert fast_question(data) is None

@@ -1,0 +1,65 @@
+"""The dashboard for a governance officer of the busiest agency, through the whole Django stack (page rendered).
+
+    python -m bench.dashboard --database sr_bench [--repeats 40]
+
+`hub-city` is a party to a tenth of all agreements. Its governance officer's dashboard lists what awaits their
+signature, reviews and expiries due, recent activity of their agency and counts by status. The baseline is one
+raw indexed SELECT of their agency's latest events, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bench import db
+from bench.check import percentile
+from bench.register import _timed
+
+
+def run(repeats: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    user = get_user_model().objects.get(username="hub-city-governance_officer")
+    client = Client()
+    client.force_login(user)
+    response = client.get("/")
+    assert response.status_code == 200, response.content[:500]
+    issued: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        issued.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        client.get("/")
+    timings = _timed(lambda: client.get("/"), repeats)
+    raw = connection.cursor().cursor
+
+    def baseline() -> None:
+        raw.execute("SELECT * FROM audit_auditevent WHERE agency_id = 1 ORDER BY at DESC, seq DESC LIMIT 10")
+        raw.fetchall()
+
+    return {"p50_ms": round(percentile(timings, 50), 2), "p95_ms": round(percentile(timings, 95), 2),
+            "queries": len(issued), "baseline_p95_ms": round(percentile(_timed(baseline, repeats), 95), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    db.use(args.database)
+    import os
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    print(json.dumps({"bench": "dashboard", **run(args.repeats)}))
+
+
+if __name__ == "__main__":
+    main()
