@@ -176,7 +176,8 @@ def csv_lines(events: QuerySet, counter: list[int]) -> Iterator[str | bytes]:
         yield ",".join(CSV_FIELDS) + "\n"
         yield from _copy_csv(events, counter)
         return
-    writer = csv.writer(_Line(), lineterminator="\n")
+    # "\r\n" ends lines (as RFC 4180 does) so that csv.writer quotes a cell holding either character.
+    writer = csv.writer(_Line(), lineterminator="\r\n")
     yield writer.writerow(CSV_FIELDS)
     for (seq, at, _actor_id, actor, _agency_id, agency, action, object_type, object_ref, detail, request_id,
          client_ip, position, prev_hash, digest) in _rows(events):
