@@ -101,6 +101,11 @@ class CheckInputTests:
         assert response.status_code == 400
         assert field in response.json()
 
+    def test_a_day_that_does_not_exist_is_called_that(self, frontline):
+        response = frontline.post(URL, {**QUESTION, "on": "2026-02-30"}, format="json")
+        assert response.status_code == 400
+        assert response.json() == {"on": ["There is no such date as 2026-02-30: check the day and the month."]}
+
     def test_an_unknown_dataset_is_named(self, frontline):
         response = frontline.post(URL, {**QUESTION, "dataset": "ghost-data"}, format="json")
         assert response.status_code == 400
@@ -155,52 +160,3 @@ class CheckResponseTests:
         assert check_response(decision) == dict(CheckOutputSerializer(decision).data)
         body = client_for(member(register["council"], Role.FRONTLINE)).post(URL, question, format="json").json()
         assert set(body) == set(CheckOutputSerializer().fields)
-
-
-class FastQuestionTests:
-    """The endpoint reads a plainly well-formed question without the serializer; it must agree with it exactly,
-    and leave everything else (every error) to the serializer."""
-
-    @pytest.mark.parametrize(
-        "data",
-        [
-            QUESTION,
-            {"provider": " mcc ", "recipient": "gm-fire", "dataset": "smoking-risk"},
-            {**QUESTION, "on": "2026-03-01", "data_items": [" name ", "address"]},
-            {**QUESTION, "purpose": "  "},
-            {**QUESTION, "unknown": "ignored"},
-        ],
-    )
-    def test_a_well_formed_question_reads_as_the_serializer_reads_it(self, data):
-        from agreements.check_apis import CheckInputSerializer, fast_question
-
-        serializer = CheckInputSerializer(data=data)
-        assert serializer.is_valid(), serializer.errors
-        assert fast_question(data) == dict(serializer.validated_data)
-
-    @pytest.mark.parametrize(
-        "data",
-        [
-            {**QUESTION, "on": "1999-12-31"},
-            {**QUESTION, "on": "2026-02-30"},
-            {**QUESTION, "on": None},
-            {**QUESTION, "provider": "not a slug"},
-            {**QUESTION, "provider": ""},
-            {**QUESTION, "provider": "x" * 65},
-            {**QUESTION, "dataset": None},
-            {**QUESTION, "purpose": "x" * 1001},
-            {**QUESTION, "purpose": "Home\x00visit"},
-            {**QUESTION, "data_items": ["name\x00"]},
-            {**QUESTION, "data_items": "name"},
-            {**QUESTION, "data_items": [""]},
-            {**QUESTION, "data_items": ["x" * 201]},
-            {**QUESTION, "data_items": ["name"] * 201},
-            {"provider": "mcc", "recipient": "gm-fire"},
-            ["not", "a", "question"],
-        ],
-    )
-    def test_anything_the_serializer_refuses_is_left_to_it(self, data):
-        from agreements.check_apis import CheckInputSerializer, fast_question
-
-        assert not CheckInputSerializer(data=data).is_valid()
-        assert fast_question(data) is None
