@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency
@@ -148,11 +149,16 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
 # The public register ---------------------------------------------------------------------------------------
 
 
+def _in_force_today() -> Q:
+    """Active, and today within the signed version's dates: signed but not yet started is not in force."""
+    today = timezone.localdate()
+    return Q(status=AgreementStatus.ACTIVE, in_force_version__start_date__lte=today,
+             in_force_version__end_date__gte=today)
+
+
 def public_agreements(*, text: str = "") -> QuerySet[Agreement]:
-    """Active agreements and the version in force: nothing else is public."""
-    qs = Agreement.objects.filter(status=AgreementStatus.ACTIVE, in_force_version__isnull=False).select_related(
-        "in_force_version"
-    )
+    """Agreements in force today and the version in force: nothing else is public."""
+    qs = Agreement.objects.filter(_in_force_today()).select_related("in_force_version")
     text = text.strip()
     if text:
         party_named = Party.objects.filter(version_id=OuterRef("in_force_version_id"), agency__name__icontains=text)
@@ -211,10 +217,9 @@ MAP_FOCUS_EDGES = 200
 
 
 def active_flows() -> QuerySet[Flow]:
-    """Flows of the version in force of every active agreement: what may be shared today."""
-    return Flow.objects.filter(
-        version__agreement__status=AgreementStatus.ACTIVE, version__agreement__in_force_version=F("version")
-    )
+    """Flows of the version in force of every agreement in force today: what may be shared today."""
+    in_force = Agreement.objects.filter(_in_force_today()).values("in_force_version_id")
+    return Flow.objects.filter(version_id__in=in_force)
 
 
 @dataclass

@@ -298,6 +298,24 @@ class PublicRegisterTests:
         author = active.created_by
         assert author.username not in html and "@" not in html.split("<main", 1)[1]
 
+    def test_only_what_is_in_force_today_is_public(self, client):
+        today = timezone.localdate()
+        council = AgencyFactory(code="wigan", name="Wigan Council")
+        police = AgencyFactory(code="gmp", name="Greater Manchester Police", kind=AgencyKind.POLICE)
+        build_agreement(provider=council, recipient=police, title="Signed, starts next month",
+                        start=today + dt.timedelta(days=30), end=today + dt.timedelta(days=400),
+                        review=today + dt.timedelta(days=200))
+        build_agreement(provider=council, recipient=police, title="Ended, not yet swept",
+                        start=today - dt.timedelta(days=400), end=today - dt.timedelta(days=1),
+                        review=today - dt.timedelta(days=200))
+        html = client.get("/public/").content.decode()
+        assert "Signed, starts next month" not in html and "Ended, not yet swept" not in html
+        assert "0 agreements" in html or "No agreements" in html
+        assert "govuk-summary-card__title" not in html
+        assert "Greater Manchester Police" not in client.get("/public/map/").content.decode().split("<main", 1)[1]
+        build_agreement(provider=council, recipient=police, title="In force")  # 2026 to 2027: today
+        assert "Greater Manchester Police" in client.get("/public/map/").content.decode().split("<main", 1)[1]
+
     def test_search_by_title_organisation_or_reference(self, client):
         fire = AgencyFactory(name="Lancashire Fire and Rescue")
         one = build_agreement(title="Home fire safety", recipient=fire)
