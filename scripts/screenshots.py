@@ -3,7 +3,9 @@
 
 Starts the app against a throwaway SQLite database filled with demo data (`manage.py seed_demo` when the
 project has it, otherwise a small built-in demo), serves it on a free 127.0.0.1 port, signs in as each role
-in Debian's Chromium (never a downloaded browser) and saves 1280x800 PNGs of the main pages.
+in Debian's Chromium (never a downloaded browser) and saves 1280x800 PNGs of the main pages: the register, an
+agreement's page (the whole page), an action's confirmation page, the create form with its error summary, the
+audit log, the dashboards, *Can I share?* and the public pages.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 """
@@ -180,6 +182,29 @@ def _check_example(username: str) -> dict[str, str] | None:
     return {"recipient": flow.recipient.name, "dataset": flow.dataset.name} if flow else None
 
 
+def _agreement_example(username: str) -> str | None:
+    """An active agreement the governance officer's agency is party to: the one with the fewest legal bases over
+    its flows (so its page stays a readable length), then the most signatures."""
+    from django.db.models import Count, F, OuterRef, Subquery
+
+    from agencies.models import AgencyRole
+    from agreements.models import Agreement, Flow, Party
+
+    agency_ids = AgencyRole.objects.filter(group__user__username=username).values("agency_id")
+    signed = (Party.objects.filter(version=OuterRef("in_force_version"), signed_at__isnull=False)
+              .order_by().values("version").annotate(n=Count("pk")).values("n"))
+    bases = (Flow.legal_bases.through.objects.filter(flow__version=OuterRef("in_force_version"))
+             .order_by().values("flow__version").annotate(n=Count("pk")).values("n"))
+    agreement = (
+        Agreement.objects.filter(status="active", in_force_version=F("current_version"),
+                                 in_force_version__parties__agency_id__in=agency_ids,
+                                 in_force_version__flows__isnull=False)
+        .annotate(signed=Subquery(signed), bases=Subquery(bases))
+        .order_by("bases", "-signed", "pk").first()
+    )
+    return agreement.reference if agreement else None
+
+
 def inside_django(task: str, arg: str = "") -> None:
     import django
 
@@ -192,36 +217,47 @@ def inside_django(task: str, arg: str = "") -> None:
         print(json.dumps(_credentials()))
     elif task == "example":
         print(json.dumps(_check_example(arg)))
+    elif task == "agreement":
+        print(json.dumps(_agreement_example(arg)))
 
 
 # Drive the browser -----------------------------------------------------------------------------------------
 
-def shoot(base: str, creds: dict, example: dict | None, out: Path, chromium: str) -> list[Path]:
+def shoot(base: str, creds: dict, example: dict | None, reference: str | None, out: Path,
+          chromium: str) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     saved: list[Path] = []
     out.mkdir(parents=True, exist_ok=True)
 
-    def snap(page, name: str, scroll_to: str | None = None) -> None:
+    def snap(page, name: str, scroll_to: str | None = None, down_to: str | None = None) -> None:
+        """A viewport's worth, or with `down_to` the page from its top to the bottom of that element."""
         page.wait_for_load_state("networkidle")
         if scroll_to:
             page.evaluate("selector => document.querySelector(selector).scrollIntoView()", scroll_to)
         path = out / f"{name}.png"
-        page.screenshot(path=str(path), full_page=False)
+        bottom = down_to and page.evaluate(
+            "s => { const e = document.querySelector(s); return e && e.getBoundingClientRect().bottom + scrollY }",
+            down_to)
+        if bottom:
+            page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": bottom + 8})
+        else:
+            page.screenshot(path=str(path), full_page=False)
         saved.append(path)
         print(f"saved {path.relative_to(ROOT)}")
 
-    def visit(page, url: str, name: str, scroll_to: str | None = None) -> bool:
+    def visit(page, url: str, name: str, scroll_to: str | None = None, down_to: str | None = None) -> bool:
         response = page.goto(base + url)
-        if response is None or response.status >= 400:
-            print(f"skipped {url}: {response.status if response else 'no response'}")
+        signed_out = "/accounts/login/" in page.url and not url.startswith("/accounts/login/")
+        if response is None or response.status >= 400 or signed_out:
+            print(f"skipped {url}: {'signed out' if signed_out else response.status if response else 'no response'}")
             return False
-        snap(page, name, scroll_to)
+        snap(page, name, scroll_to, down_to)
         return True
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
         page = context.new_page()
         visit(page, "/accounts/login/", "sign-in")
         visit(page, "/public/", "public-register")
@@ -234,8 +270,11 @@ def shoot(base: str, creds: dict, example: dict | None, out: Path, chromium: str
 
         pages_by_role = {
             "frontline": [("/", "dashboard-frontline"), ("/check/", "check")],
-            "governance_officer": [("/", "dashboard-governance-officer"), ("/agreements/", "register")],
-            "auditor": [("/", "dashboard-auditor"), ("/audit/", "audit-log")],
+            # The register and the audit log down to their tables: the filters above them fill a screen.
+            "governance_officer": [("/", "dashboard-governance-officer"),
+                                   ("/agreements/", "agreement-register", "table tbody tr:last-child")],
+            "auditor": [("/", "dashboard-auditor"),
+                        ("/audit/", "audit-log", "table:last-of-type tbody tr:nth-child(6)")],
             "agency_admin": [("/", "dashboard-agency-admin"), ("/agencies/", "agencies")],
         }
         for role, pages in pages_by_role.items():
@@ -243,21 +282,39 @@ def shoot(base: str, creds: dict, example: dict | None, out: Path, chromium: str
             if not username:
                 print(f"no demo user holds the role {role}; skipped")
                 continue
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
             page = context.new_page()
             page.goto(base + "/accounts/login/")
             page.get_by_label("Username").fill(username)
             page.get_by_label("Password").fill(creds["password"])
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_load_state()
-            for url, name in pages:
-                visit(page, url, name)
+            for url, name, *down_to in pages:
+                visit(page, url, name, down_to=down_to[0] if down_to else None)
             if role == "frontline" and example:
                 page.goto(base + "/check/")
                 page.get_by_label("Who do you want to share with?").fill(example["recipient"])
                 page.get_by_label("What information do you want to share?").fill(example["dataset"])
                 page.get_by_role("button", name="Check").click()
                 snap(page, "check-yes")
+            if role == "governance_officer":
+                if reference:
+                    # Its summary, signatures and first flow down to the first law that allows it (each basis is
+                    # explained at length), then its use in checks and its history.
+                    if visit(page, f"/agreements/{reference}/", "agreement-page",
+                             down_to=".govuk-summary-card .govuk-summary-list__row:nth-child(5) p:nth-child(2)"):
+                        page.get_by_role("heading", name="Use in sharing checks").evaluate("e => e.scrollIntoView()")
+                        snap(page, "agreement-history")
+                    visit(page, f"/agreements/{reference}/suspend/", "agreement-suspend")
+                response = page.goto(base + "/agreements/new/")
+                if response and response.ok and page.get_by_label("Title", exact=True).count():
+                    # A title and an impossible date, nothing else: the error summary lists what is missing.
+                    page.get_by_label("Title", exact=True).fill("Hospital discharge to community nursing")
+                    page.locator("[name=start_date_day]").fill("31")
+                    page.locator("[name=start_date_month]").fill("2")
+                    page.locator("[name=start_date_year]").fill("2026")
+                    page.get_by_role("button", name="Save draft").click()
+                    snap(page, "agreement-form-errors")
             context.close()
         browser.close()
     return saved
@@ -288,7 +345,11 @@ def main() -> int:
         creds = json.loads(subprocess.run(  # noqa: S603
             [PYTHON, __file__, "--inside", "credentials"], env=env, check=True, cwd=ROOT, capture_output=True,
             text=True).stdout.strip().splitlines()[-1])
-        example = None
+        example = reference = None
+        if "governance_officer" in creds["users"]:
+            reference = json.loads(subprocess.run(  # noqa: S603
+                [PYTHON, __file__, "--inside", "agreement", creds["users"]["governance_officer"]], env=env,
+                check=True, cwd=ROOT, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         if "frontline" in creds["users"]:
             example = json.loads(subprocess.run(  # noqa: S603
                 [PYTHON, __file__, "--inside", "example", creds["users"]["frontline"]], env=env, check=True,
@@ -309,7 +370,7 @@ def main() -> int:
                     time.sleep(0.2)
             else:
                 raise SystemExit("the server did not start")
-            shoot(base, creds, example, Path(args.out), args.chromium)
+            shoot(base, creds, example, reference, Path(args.out), args.chromium)
         finally:
             server.terminate()
             server.wait(timeout=10)
