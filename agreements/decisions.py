@@ -165,10 +165,10 @@ def _statements() -> dict[str, str]:
                     f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(Party, 'agency')} "
                     f"WHERE x.{_col(Party, 'version')} = %s AND x.{_col(Party, 'signed_at')} IS NULL "
                     f"ORDER BY g.{_col(Agency, 'name')}",
-        "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')} FROM {_table(Agency)} "  # noqa: S608
-                 f"WHERE {_col(Agency, 'code')} IN (%s, %s) UNION ALL "
-                 f"SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')} FROM {_table(Dataset)} "
-                 f"WHERE {_col(Dataset, 'code')} = %s",
+        "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')}, {_col(Agency, 'name')}, "  # noqa: S608
+                 f"{_col(Agency, 'dpo_email')} FROM {_table(Agency)} WHERE {_col(Agency, 'code')} IN (%s, %s) "
+                 f"UNION ALL SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')}, "
+                 f"{_col(Dataset, 'name')}, '' FROM {_table(Dataset)} WHERE {_col(Dataset, 'code')} = %s",
         "may_check": f"SELECT 1 FROM {_table(AgencyRole)} x "  # noqa: S608
                      f"JOIN {_table(members)} m ON m.{_col(members, 'group')} = x.{_col(AgencyRole, 'group')} "
                      f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(AgencyRole, 'agency')} "
@@ -362,22 +362,34 @@ def decide(
     ]
     if not judged:
         found = _resolve_codes(provider, recipient, dataset)
-        return _no_agreement({**base, "provider_id": found[("agency", provider)]})
+        return _no_agreement(base, found=found)
     judged.sort(key=lambda row: row[0])
     _, outcome, flow = judged[0]
+    dataset_name = dataset
     if outcome == "dataset_not_covered":
-        _resolve_codes(provider, recipient, dataset)  # is the dataset the agreement lacks in the register at all?
-    return _explain(outcome, flow, base, on=on, items=data_items, others=[f for _, o, f in judged if o == outcome])
+        # Is the dataset the agreement lacks in the register at all, and what is it called?
+        dataset_name = _resolve_codes(provider, recipient, dataset)[("dataset", dataset)].name
+    return _explain(outcome, flow, base, on=on, items=data_items, others=[f for _, o, f in judged if o == outcome],
+                    dataset_name=dataset_name)
 
 
-def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[str, str], int]:
-    """One query: which of the codes exist, and their ids. Only asked when no flow matched.
+@dataclass(frozen=True)
+class _Known:
+    """A code found in the register: its id and name (and an agency's DPO)."""
+
+    pk: int
+    name: str
+    dpo_email: str
+
+
+def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[str, str], _Known]:
+    """One query: which of the codes exist, their ids and names. Only asked when no flow matched.
 
     Raises UnknownCodes naming each code that is not in the register.
     """
     with connection.cursor() as cursor:
         cursor.execute(_sql("codes"), [provider, recipient, dataset])
-        found = {(kind, code): pk for kind, code, pk in cursor.fetchall()}
+        found = {(kind, code): _Known(pk, name, dpo or "") for kind, code, pk, name, dpo in cursor.fetchall()}
     errors: dict[str, list[str]] = {}
     for name, code in (("provider", provider), ("recipient", recipient)):
         if ("agency", code) not in found:
@@ -391,24 +403,29 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
     return found
 
 
-def _no_agreement(base: dict[str, Any]) -> Decision:
+def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known]) -> Decision:
+    provider, recipient = found[("agency", base["provider"])], found[("agency", base["recipient"])]
+    dataset = found[("dataset", base["dataset"])]
+    dpo = f"the Data Protection Officer of {provider.name}" + (f" ({provider.dpo_email})" if provider.dpo_email else "")
     return Decision(
         allowed=False,
         outcome="no_agreement",
         reason=(
-            f"No: there is no information-sharing agreement for sharing {base['dataset']} "
-            f"from {base['provider']} with {base['recipient']}."
+            f"No: there is no information-sharing agreement for sharing {dataset.name} "
+            f"from {provider.name} with {recipient.name}."
         ),
         next_step=(
             "Do not share under the registry. If someone is at immediate risk, follow your safeguarding "
-            "procedure and speak to your Caldicott Guardian or Data Protection Officer today: the law may still "
-            "allow sharing without an agreement."
+            f"procedure and speak to your Caldicott Guardian or {dpo} today: the law may still allow sharing "
+            "without an agreement."
         ),
-        **base,
+        contact=provider.dpo_email or None,
+        **{**base, "provider_id": provider.pk},
     )
 
 
-def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items, others) -> Decision:
+def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items, others,
+             dataset_name: str) -> Decision:
     version, agreement = flow.version, flow.version.agreement
     provider_agency = flow.provider if flow.provider.code == base["provider"] else flow.recipient
     common = {
@@ -507,13 +524,13 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
             "A new agreement is needed. " + ask_dpo,
         ),
         "rejected": (f"No: {ref} was rejected and never came into force.", ask_dpo),
-        "wrong_direction": (
-            f"No: {ref} covers sharing {base['dataset']} from {base['recipient']} to {base['provider']}, "
-            f"not from {base['provider']} to {base['recipient']}.",
+        "wrong_direction": (  # the flow runs the other way: its provider is the asked recipient
+            f"No: {ref} covers sharing {flow.dataset.name} from {flow.provider.name} to {flow.recipient.name}, "
+            f"not from {flow.recipient.name} to {flow.provider.name}.",
             "Sharing the other way needs its own flow in an agreement. " + ask_dpo,
         ),
         "dataset_not_covered": (
-            f"No: {ref} is between these agencies but does not cover {base['dataset']}. "
+            f"No: {ref} is between these agencies but does not cover {dataset_name}. "
             f"It covers {_names(sorted({f.dataset.name for f in others}))}.",
             "Share only what an agreement covers, or ask for this dataset to be added. " + ask_dpo,
         ),

@@ -116,7 +116,7 @@ class CheckInputTests:
         body = response.json()
         assert response.status_code == 200
         assert body["allowed"] is False
-        assert "not from gm-fire to mcc" in body["reason"]
+        assert "not from Greater Manchester Fire and Rescue to Manchester City Council" in body["reason"]
         assert AuditEvent.objects.get(seq=body["event"]).action == "check.denied"
 
     def test_query_count_is_constant(self, register, django_assert_max_num_queries):

@@ -62,7 +62,7 @@ class CanIShareJourneyTests:
 
         expect(decision.get_by_role("heading", level=1)).to_have_text("No, do not share")
         expect(decision).to_contain_text(f"{reference} (“Safe and well visits”) is between these agencies but "
-                                         "does not cover housing-register. It covers Smoking and home fire risk.")
+                                         "does not cover Housing register. It covers Smoking and home fire risk.")
         expect(page.get_by_role("heading", name="What to do next")).to_be_visible()
         check_a11y(page)
         assert list(AuditEvent.objects.filter(action__startswith="check.").order_by("seq")
