@@ -171,8 +171,10 @@ def _copy_csv(events: QuerySet, counter: list[int]) -> Iterator[bytes]:
         thread.join()
 
 
-def csv_lines(events: QuerySet, counter: list[int]) -> Iterator[str | bytes]:
-    if connection.vendor == "postgresql":
+def csv_lines(events: QuerySet, counter: list[int], *, copy: bool = True) -> Iterator[str | bytes]:
+    """The CSV export. On PostgreSQL it is COPY (bytes, from a reader thread on this connection) unless `copy`
+    is False: a background job, which writes its progress on the same connection while it runs, reads rows."""
+    if copy and connection.vendor == "postgresql":
         yield ",".join(CSV_FIELDS) + "\n"
         yield from _copy_csv(events, counter)
         return

@@ -200,7 +200,11 @@ def _write_file(job: ExportJob, events: QuerySet) -> tuple[str, int]:
     final = f"{job.pk}.{job.format}"
     part = directory / f"{final}.{job.attempts}.part"
     counter = [0]
-    lines = export.csv_lines(events, counter) if job.format == "csv" else export.jsonl_lines(events, counter)
+    # Rows, not COPY: the progress below is written on this connection while the file is.
+    if job.format == "csv":
+        lines = export.csv_lines(events, counter, copy=False)
+    else:
+        lines = export.jsonl_lines(events, counter)
     every = max(1, settings.AUDIT_EXPORT_PROGRESS_ROWS)
     delay = settings.AUDIT_EXPORT_CHUNK_DELAY_SECONDS
     mark = every

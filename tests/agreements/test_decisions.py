@@ -90,7 +90,8 @@ class DeniedTests:
         assert decision.allowed is False and decision.outcome == "wrong_direction"
         assert reverse.reference in decision.reason
         assert ("covers sharing Smoking and home fire risk from Manchester City Council to Greater Manchester Fire "
-                "and Rescue, not from Greater Manchester Fire and Rescue to Manchester City Council.") in decision.reason
+                "and Rescue, not from Greater Manchester Fire and Rescue to Manchester City Council."
+                ) in decision.reason
 
     def test_awaiting_signatures_names_the_parties_still_to_sign(self, council, fire, smoking):
         build_agreement(provider=council, recipient=fire, dataset=smoking, status=AgreementStatus.SUBMITTED)
