@@ -98,13 +98,12 @@ class ConcurrentWriterTests:
 
         def writer(n: int) -> None:
             try:
-                with override_settings(AUDIT_SEAL_ON_COMMIT=seal_on_commit):
-                    for i in range(self.EACH):
-                        with transaction.atomic():
-                            event = record(action=AuditAction.CHECK_ALLOWED, object_ref=f"w{n}-{i}")
-                            time.sleep(random.random() / 500)  # hold the seq a moment: commits land out of order
-                        with lock:
-                            seqs.append(event.seq)
+                for i in range(self.EACH):
+                    with transaction.atomic():
+                        event = record(action=AuditAction.CHECK_ALLOWED, object_ref=f"w{n}-{i}")
+                        time.sleep(random.random() / 500)  # hold the seq a moment: commits land out of order
+                    with lock:
+                        seqs.append(event.seq)
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -122,13 +121,16 @@ class ConcurrentWriterTests:
 
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(self.WRITERS)]
         background = threading.Thread(target=sealer)
-        background.start()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        stop.set()
-        background.join()
+        # Settings are process-wide: override them once here, not in each thread, whose overlapping exits could
+        # leave the override in place for later tests.
+        with override_settings(AUDIT_SEAL_ON_COMMIT=seal_on_commit):
+            background.start()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            stop.set()
+            background.join()
         assert not errors, errors
         return seqs
 
