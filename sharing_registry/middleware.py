@@ -14,9 +14,13 @@ logger = logging.getLogger("sharing_registry.request")
 
 
 def _client_ip(request) -> str | None:
-    # Behind a proxy, configure it to set X-Forwarded-For; REMOTE_ADDR is the proxy otherwise.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")
+    """REMOTE_ADDR; behind NUM_PROXIES trusted proxies, the address the outermost of them saw (as DRF's rate
+    limits count it). The left of X-Forwarded-For is whatever the client wrote, so the audit log never takes it."""
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if proxies and forwarded:
+        return forwarded[-min(proxies, len(forwarded))]
+    return request.META.get("REMOTE_ADDR")
 
 
 class RequestContextMiddleware:
@@ -86,3 +90,27 @@ class NulInPathMiddleware:
         if "\x00" in request.path:
             raise Http404("No such page")  # sharing_registry.views.not_found: JSON under /api/
         return self.get_response(request)
+
+
+class NotFoundPageMiddleware:
+    """The GOV.UK 404 page even with DEBUG on (the embedded default), where Django would show its technical page,
+    which lists every URL pattern. With DEBUG off, `handler404` already does this. Sits above CommonMiddleware,
+    so a missing slash is still redirected first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.DEBUG and response.status_code == 404 and getattr(request, "resolver_match", None) is None:
+            from .views import not_found  # views import this module's neighbours; import late
+
+            return not_found(request)
+        return response
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404):
+            from .views import not_found
+
+            return not_found(request, exception)
+        return None

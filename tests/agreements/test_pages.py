@@ -560,3 +560,30 @@ class NavigationLinkTests:
         html = client.get("/").content.decode()
         assert 'href="/agreements/"' in html
         assert f'<a class="govuk-link" href="/agreements/{waiting.reference}/">{waiting.reference}</a>' in html
+
+
+class NotFoundPageTests:
+    def test_404_is_the_govuk_page_even_with_debug_on(self, client, settings):
+        """The embedded default runs with DEBUG on; Django's technical page would list every URL pattern."""
+        settings.DEBUG = True
+        client.force_login(member(AgencyFactory(), Role.FRONTLINE))
+        for url in ("/agreements/NOPE/", "/agreements/ISA-2026-9999/", "/no-such-page/"):
+            response = client.get(url)
+            html = response.content.decode()
+            assert response.status_code == 404, url
+            assert '<h1 class="govuk-heading-xl">Page not found</h1>' in html, url
+            assert "URLconf" not in html and "urlpatterns" not in html, url
+        api = client.get("/api/v1/no-such-thing/")
+        assert api.status_code == 404 and api.json() == {"detail": "Not found."}
+        assert client.get("/agreements").status_code == 301  # a missing slash is still added first
+
+
+class AuditClientAddressTests:
+    def test_the_audit_log_records_the_connecting_address_not_a_forwarded_header(self, client, settings):
+        client.force_login(member(AgencyFactory(), Role.FRONTLINE))
+        client.get("/agreements/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="198.51.100.9")
+        assert AuditEvent.objects.filter(action="agreement.listed").latest("seq").client_ip == "203.0.113.5"
+        # Behind one trusted proxy, the address that proxy saw: the right-most entry, not the client's own words.
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+        client.get("/agreements/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9, 192.0.2.44")
+        assert AuditEvent.objects.filter(action="agreement.listed").latest("seq").client_ip == "192.0.2.44"
