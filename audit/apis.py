@@ -18,7 +18,7 @@ from . import context, export, keys
 from .chain import canonical_at
 from .choices import AuditAction
 from .export_jobs import export_job_download, export_job_get, export_job_list, export_job_request
-from .selectors import EventFilters, checkpoint_list, event_list, is_auditor
+from .selectors import EventFilters, audited_agencies, checkpoint_list, event_list, is_auditor
 from .services import record
 
 
@@ -75,6 +75,12 @@ class EventFilterSerializer(serializers.Serializer):
     object_type = serializers.CharField(required=False, max_length=64)
     object_ref = serializers.CharField(required=False, max_length=128)
 
+    def validate_agency(self, value: str) -> str:
+        request = self.context.get("request")
+        if request is not None and not audited_agencies(user=request.user).filter(code=value).exists():
+            raise serializers.ValidationError(f"You do not audit an agency with the code “{value}”.")
+        return value
+
     def validate(self, attrs):
         if attrs.get("since") and attrs.get("until") and attrs["until"] <= attrs["since"]:
             raise serializers.ValidationError({"until": ["The end of the range must be after its start."]})
@@ -86,7 +92,7 @@ class ExportFilterSerializer(EventFilterSerializer):
 
 
 def _filters(serializer_class, request) -> tuple[EventFilters, dict]:
-    serializer = serializer_class(data=request.query_params)
+    serializer = serializer_class(data=request.query_params, context={"request": request})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     return EventFilters(**{key: value for key, value in data.items() if key != "format"}), data

@@ -29,6 +29,15 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_number(self, request, paginator):
+        """A page that is not a whole number from 1 is bad input (400); a page past the last stays a 404."""
+        number = super().get_page_number(request, paginator)
+        if number in self.last_page_strings:
+            return number
+        if not str(number).isdigit() or int(number) < 1:
+            raise exceptions.ValidationError({self.page_query_param: ["Give the page as a whole number from 1."]})
+        return number
+
 
 def _too_large() -> str:
     return f"The request is too large. Send at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024) or 1} MB."

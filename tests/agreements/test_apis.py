@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from agencies.choices import Role
 from agreements import services
 from audit.models import AuditEvent
-from tests.factories import agreement_factory, member
+from tests.factories import AgencyFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -342,3 +342,20 @@ class SchemaTests:
         from django.core.management import call_command
 
         call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+@pytest.mark.django_db
+class PageParameterTests:
+    @pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5"])
+    def test_a_page_that_is_not_a_whole_number_from_1_is_a_400(self, page):
+        client = APIClient()
+        client.force_authenticate(member(AgencyFactory(), Role.FRONTLINE))
+        response = client.get("/api/v1/agreements/", {"page": page})
+        assert response.status_code == 400
+        assert response.json() == {"page": ["Give the page as a whole number from 1."]}
+
+    def test_a_page_past_the_last_is_a_404_and_last_works(self):
+        client = APIClient()
+        client.force_authenticate(member(AgencyFactory(), Role.FRONTLINE))
+        assert client.get("/api/v1/agreements/", {"page": "9"}).status_code == 404
+        assert client.get("/api/v1/agreements/", {"page": "last"}).status_code == 200

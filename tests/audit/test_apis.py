@@ -111,11 +111,20 @@ class EventListApiTests:
         assert mine.seq not in seqs(until=mine.at.isoformat())
 
     @pytest.mark.parametrize("params", [{"since": "yesterday"}, {"action": "agreement.teleported"},
-                                        {"since": "2026-02-01", "until": "2026-01-01"}])
+                                        {"since": "2026-02-01", "until": "2026-01-01"}, {"agency": "nope"}])
     def test_bad_filters_give_400_with_field_errors(self, auditor, params):
         response = api(auditor).get(self.url, params)
         assert response.status_code == 400
         assert set(response.json()) & set(params)
+
+
+@pytest.mark.django_db
+class ExportFilterTests:
+    def test_an_agency_the_auditor_does_not_audit_is_a_400_not_an_empty_file(self, events, auditor):
+        response = api(auditor).get("/api/v1/audit/export/", {"format": "csv", "agency": "nope"})
+        assert response.status_code == 400
+        assert response.json() == {"agency": ["You do not audit an agency with the code “nope”."]}
+        assert not AuditEvent.objects.filter(action="audit.exported").exists()
 
 
 @pytest.mark.django_db

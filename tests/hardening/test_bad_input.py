@@ -269,11 +269,15 @@ class BadFilterTests:
                     if value == NUL:
                         assert response.status_code == 400 and name in response.json(), response.json()
 
-    def test_a_page_out_of_range_is_a_404_with_a_detail(self, client, world):
-        for page in ["0", "-1", "abc", "99999999999999999999", NUL]:
+    def test_a_page_that_is_not_a_page_number_is_a_400_and_one_past_the_end_a_404(self, client, world):
+        for page in ["0", "-1", "abc", NUL]:
             response = call(client, world["tokens"]["superuser"], "get", "/api/v1/agreements/", page=page, page_size=1)
-            assert response.status_code == 404
-            assert response.json()["detail"]
+            assert response.status_code == 400
+            assert response.json()["page"]
+        response = call(client, world["tokens"]["superuser"], "get", "/api/v1/agreements/",
+                        page="99999999999999999999", page_size=1)
+        assert response.status_code == 404
+        assert response.json()["detail"]
 
     def test_a_strange_identifier_in_the_path_is_a_404(self, client, world):
         client.force_login(get_user_model().objects.get(username="root"))  # for the page; the API uses the token
