@@ -83,6 +83,15 @@ def _agreements_of(agency_ids: set[int]) -> QuerySet[Agreement]:
     return Agreement.objects.filter(Q(pk__in=party_of) | Q(lead_agency_id__in=agency_ids))
 
 
+# What happened to agreements, for an officer's "recent activity"; not the views, lists and grants around them.
+ACTIVITY_ACTIONS = [
+    AuditAction.AGREEMENT_CREATED, AuditAction.AGREEMENT_UPDATED, AuditAction.AGREEMENT_SUBMITTED,
+    AuditAction.AGREEMENT_APPROVED, AuditAction.AGREEMENT_ACTIVATED, AuditAction.AGREEMENT_REJECTED,
+    AuditAction.AGREEMENT_SUSPENDED, AuditAction.AGREEMENT_REINSTATED, AuditAction.AGREEMENT_REVOKED,
+    AuditAction.AGREEMENT_EXPIRED, AuditAction.AGREEMENT_AMENDED, AuditAction.AGREEMENT_IMPORTED,
+]
+
+
 def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
     """What each of the user's roles needs to see first. One query for the roles, one per section shown."""
     pairs = user_roles(user)
@@ -130,7 +139,8 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
         ]
     )
     board.activity = list(
-        AuditEvent.objects.filter(agency_id__in=officer_ids).order_by("-at", "-seq")[:DASHBOARD_ROWS]
+        AuditEvent.objects.filter(agency_id__in=officer_ids, action__in=ACTIVITY_ACTIONS)
+        .order_by("-at", "-seq")[:DASHBOARD_ROWS]
     )
     for event in board.activity:
         event.action_text = action_text(event.action)

@@ -247,6 +247,18 @@ class DashboardTests:
         chart = html.split("agreements by status", 1)[1].split("</table>", 1)[0]
         assert '<td class="govuk-table__cell govuk-table__cell--numeric">2</td>' in chart  # two active
 
+    def test_recent_activity_is_what_happened_to_agreements_not_the_grants_and_views_around_it(self):
+        agency = AgencyFactory()
+        officer = member(agency, Role.GOVERNANCE_OFFICER)
+        build_agreement(provider=agency)
+        record(action=AuditAction.AGREEMENT_SUSPENDED, object_type="agreement", object_ref="ISA-2026-0077",
+               agency=agency)
+        record(action=AuditAction.AGREEMENT_VIEWED, object_type="agreement", object_ref="ISA-2026-0077", agency=agency)
+        record(action=AuditAction.PERMISSION_GRANTED, object_type="agreement", object_ref="ISA-2026-0077",
+               agency=agency)
+        board = selectors.dashboard_for(user=officer, today=timezone.localdate())
+        assert [event.action for event in board.activity] == ["agreement.suspended"]
+
     def test_the_chart_counts_only_my_agencies(self):
         agency = AgencyFactory()
         officer = member(agency, Role.GOVERNANCE_OFFICER)
