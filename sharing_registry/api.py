@@ -17,7 +17,6 @@ from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from audit.errors import Conflict
 
@@ -94,6 +93,11 @@ def exception_handler(exc, context):
         exc = RequestTooLarge(_too_large())
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+
+    # Imported here, not at the top: REST_FRAMEWORK names this module's parser and pagination, and
+    # rest_framework.views reads those settings as it loads, so a top-level import is circular whenever this
+    # module happens to be loaded first (as a Celery worker's start-up checks do).
+    from rest_framework.views import exception_handler as drf_exception_handler
 
     response = drf_exception_handler(exc, context)
     if response is not None:

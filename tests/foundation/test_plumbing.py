@@ -1,5 +1,9 @@
 import json
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -103,3 +107,16 @@ def test_govuk_fonts_are_served_where_the_css_asks_for_them(client):
     assert response.status_code == 200
     assert "Set-Cookie" not in response
     assert b"".join(response.streaming_content)[:4] == b"wOF2"
+
+
+class ApiSettingsImportTests:
+    def test_the_api_settings_load_first_in_a_fresh_process(self):
+        """A Celery worker's start-up checks read DEFAULT_PAGINATION_CLASS before anything imports DRF's views;
+        that order once made sharing_registry.api import itself half-built and the worker exit."""
+        code = ("import django; django.setup(); from rest_framework.settings import api_settings as s; "
+                "print(s.DEFAULT_PAGINATION_CLASS.__name__, s.DEFAULT_PARSER_CLASSES[0].__name__)")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                              cwd=Path(__file__).resolve().parents[2],
+                              env={**os.environ, "DJANGO_SETTINGS_MODULE": "sharing_registry.settings"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split()[-2:] == ["Pagination", "BoundedJSONParser"]
