@@ -150,7 +150,7 @@ def resolve_terms(
         add("dpia_reference", "Keep the DPIA reference to 64 characters or fewer.")
     for name, value in (("start_date", start_date), ("end_date", end_date), ("review_date", review_date)):
         if value is None:
-            add(name, "Give a date.")
+            add(name, f"Enter the {name.removesuffix('_date')} date.")  # as GOV.UK words it: "Enter the end date"
         elif not EARLIEST_DATE <= value <= LATEST_DATE:  # not year 1 or 9999: the range a check can ask about
             add(name, f"Give a date between {EARLIEST_DATE:%d/%m/%Y} and {LATEST_DATE:%d/%m/%Y}.")
     if start_date and end_date and end_date < start_date:

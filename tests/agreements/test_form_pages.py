@@ -727,3 +727,13 @@ def _count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
+
+
+class MissingDateTests:
+    def test_a_date_left_empty_is_named_in_the_message(self, client, region, officer):
+        client.force_login(officer)
+        data = form_data(end_date_day="", end_date_month="", end_date_year="",
+                         review_date_day="", review_date_month="", review_date_year="")
+        page = Page(client.post("/agreements/new/", data).content.decode())
+        messages = [text for _href, text in page.summary()]
+        assert "Enter the end date." in messages and "Enter the review date." in messages
