@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,6 +29,7 @@ from audit.errors import Conflict
 from . import services
 from .choices import AgreementStatus, LegalBasisKind
 from .models import Agreement, LegalBasis
+from .pagination import pagination
 from .rules import SCHEDULE_1_PREFIX, version_warnings
 from .selectors import (
     agreement_actions,
@@ -96,26 +96,6 @@ class AgreementFilterForm(forms.Form):
         return _find_one(Dataset, text, "dataset") if text else ""
 
 
-def _pagination(page: Page, query: dict[str, str]) -> dict:
-    """Items for includes/pagination.html: first, last, and the pages either side of this one."""
-    def href(number: int) -> str:
-        return "?" + urlencode({**query, "page": number})
-
-    last = page.paginator.num_pages
-    wanted = sorted({1, last, page.number - 1, page.number, page.number + 1} & set(range(1, last + 1)))
-    items, previous = [], 0
-    for number in wanted:
-        if number - previous > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page.number})
-        previous = number
-    return {
-        "items": items if last > 1 else [],
-        "previous": href(page.number - 1) if page.has_previous() else None,
-        "next": href(page.number + 1) if page.has_next() else None,
-    }
-
-
 def _shown_version(agreement: Agreement):
     """The terms this user may read: the current ones for a full viewer, else those in force."""
     return agreement.current_version if agreement.full_view else agreement.in_force_version
@@ -142,7 +122,7 @@ def agreement_list_page(request: HttpRequest) -> HttpResponse:
         })
     agreement_record_listed(actor=request.user, filters=filters, count=paginator.count)
     query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
-    context.update(page=page, rows=rows, filters=filters, pagination=_pagination(page, query))
+    context.update(page=page, rows=rows, filters=filters, pagination=pagination(page, query))
     return render(request, "agreements/agreement_list.html", context)
 
 

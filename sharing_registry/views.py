@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from agencies.choices import AgencyKind
 from agencies.models import Agency
+from agreements.pagination import pagination
 
 from . import map_layout, selectors
 from .context_processors import optional_url
@@ -53,26 +53,6 @@ def _link_agreements(board: selectors.Dashboard) -> None:
         version.page_url = optional_url("agreement-detail", version.agreement.reference)
     for agreement in [*board.reviews_due, *board.expiring]:
         agreement.page_url = optional_url("agreement-detail", agreement.reference)
-
-
-def pagination(page: Page, query: dict[str, str]) -> dict:
-    """The GOV.UK pagination component's items: first, last, and the pages either side of this one."""
-    def href(number: int) -> str:
-        return "?" + urlencode({**{k: v for k, v in query.items() if v}, "page": number})
-
-    last = page.paginator.num_pages
-    wanted = sorted({1, last, page.number - 1, page.number, page.number + 1} & set(range(1, last + 1)))
-    items, previous = [], 0
-    for number in wanted:
-        if number - previous > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page.number})
-        previous = number
-    return {
-        "items": items if last > 1 else [],
-        "previous": href(page.number - 1) if page.has_previous() else None,
-        "next": href(page.number + 1) if page.has_next() else None,
-    }
 
 
 def _search_text(text: str) -> str:
