@@ -1,9 +1,7 @@
 import datetime
-import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from agencies.choices import Role
@@ -19,6 +17,7 @@ from agreements.rules import TermsInvalid
 from audit.errors import Conflict
 from audit.models import AuditEvent
 from tests.factories import AgencyFactory, DatasetFactory, agreement_factory, member, sign_all
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -491,23 +490,10 @@ class ConcurrentSigningTests:
                 {"dataset": "other-data", "provider": "other-trust", "recipient": "lead-council",
                  "legal_bases": ["ukgdpr-6-1-e"]},
             ])
-            barrier = threading.Barrier(len(signers))
-            errors: list[BaseException] = []
+            def sign(user, agreement=agreement):
+                return lambda: services.agreement_approve(actor=user, agreement=Agreement(pk=agreement.pk))
 
-            def sign(user, agreement=agreement, barrier=barrier, errors=errors):
-                try:
-                    barrier.wait(timeout=10)
-                    services.agreement_approve(actor=user, agreement=Agreement(pk=agreement.pk))
-                except BaseException as exc:  # noqa: BLE001 - reported below
-                    errors.append(exc)
-                finally:
-                    connection.close()
-
-            threads = [threading.Thread(target=sign, args=(user,)) for user in signers]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=30)
+            errors = run_together([sign(user) for user in signers])
             assert errors == []
             agreement = fresh(agreement)
             assert agreement.status == "active"

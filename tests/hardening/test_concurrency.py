@@ -11,7 +11,6 @@ import threading
 import time
 
 import pytest
-from django.db import connection
 
 from agencies.choices import Role
 from agreements import decisions, services
@@ -19,33 +18,11 @@ from agreements.models import Agreement, AgreementPeriod
 from audit import chain
 from audit.models import AuditEvent
 from tests.factories import AgencyFactory, DatasetFactory, agreement_factory, member
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 THREADS = 8
 GO = Role.GOVERNANCE_OFFICER
-
-
-def run_together(targets) -> list[BaseException]:
-    """Start every target at the same moment (a barrier), each in its own thread and connection; return errors."""
-    barrier = threading.Barrier(len(targets))
-    errors: list[BaseException] = []
-
-    def wrapped(target):
-        try:
-            barrier.wait(timeout=20)
-            target()
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapped, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return errors
 
 
 def events(action: str, reference: str) -> int:
