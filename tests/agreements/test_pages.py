@@ -587,3 +587,17 @@ class AuditClientAddressTests:
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
         client.get("/agreements/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9, 192.0.2.44")
         assert AuditEvent.objects.filter(action="agreement.listed").latest("seq").client_ip == "192.0.2.44"
+
+
+class SigningWarningTests:
+    def test_the_agreement_page_and_the_printout_both_say_what_to_check_before_signing(self, client, region):
+        agreement = agreement_factory(flows=[
+            {"dataset": region.tenancies, "provider": region.council, "recipient": region.police,
+             "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h"]},  # Article 9 for data that is not special category
+        ])
+        client.force_login(member(region.council, GO))
+        for url in (f"/agreements/{agreement.reference}/", f"/agreements/{agreement.reference}/print/"):
+            html = " ".join(client.get(url).content.decode().split())
+            assert "Check before signing:" in html, url
+            assert "an Article 9 condition is cited, but the dataset" in html, url
+            assert "council-tenancies" in html.split("Check before signing:", 1)[1].split("</ul>", 1)[0], url
