@@ -26,6 +26,7 @@ urlpatterns = [
     path("public/map/", views.sharing_map, name="sharing-map"),
     path("admin/", admin.site.urls),
     path("", views.dashboard, name="dashboard"),
+    path("", include("tokens.urls")),
     path("", include("agencies.urls")),
     path("", include("agreements.form_urls")),  # before agreements.urls: "new" is not a reference
     path("", include("agreements.urls")),

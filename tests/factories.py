@@ -120,3 +120,19 @@ def sign_all(agreement):
             officer = member(party.agency, Role.GOVERNANCE_OFFICER)
         agreement = services.agreement_approve(actor=officer, agreement=agreement, agency=party.agency.code)
     return agreement
+
+
+def api_key(user, name: str = "Test system", **kwargs) -> str:
+    """A new API token for `user`; returns its key, which (like the real thing) is stored only as a hash.
+
+    It counts as just used, as a system's token in service is: its "last used" is written at most once a minute,
+    so pinned query counts see the steady state, not that one extra write."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tokens.models import ApiToken
+
+    kwargs.setdefault("last_used_at", timezone.now())
+    _, key = ApiToken.objects.create(user=user, expiry=kwargs.pop("expiry", timedelta(days=1)), name=name, **kwargs)
+    return key

@@ -4,13 +4,12 @@ real, audited grants), one dataset each, and one person per role."""
 from dataclasses import dataclass
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agencies.choices import AgencyKind, Role
 from agencies.models import Agency, Dataset
 from agencies.services import agency_create, dataset_create
-from tests.factories import UserFactory, member
+from tests.factories import UserFactory, api_key, member
 
 
 @dataclass
@@ -48,8 +47,7 @@ def api_client(user=None) -> APIClient:
     """An API client that signs in with a token, as integrations do (each request loads the user afresh)."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 

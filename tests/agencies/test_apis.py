@@ -445,7 +445,8 @@ def _queries(client, path) -> int:
 class QueryCountTests:
     """Every list and detail endpoint costs the same number of queries whether it shows 3 rows or 30."""
 
-    # Token lookup (1) + count and page (2) for lists, or the row (1) for details, + the audit event.
+    # Token lookup (1; its last use is written at most once a minute) + count and page (2) for lists, or the row (1)
+    # for details, + the audit event.
     ENDPOINTS = [
         ("/api/v1/agencies/", 3 + RECORD),
         ("/api/v1/agencies/?editable=true&q=a", 3 + RECORD),

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from agencies.choices import Role
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
-from tests.factories import AgencyFactory, DatasetFactory, UserFactory, member
+from tests.factories import AgencyFactory, DatasetFactory, UserFactory, api_key, member
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/checks/"
@@ -64,12 +64,11 @@ class CheckPermissionTests:
             assert not AuditEvent.objects.filter(action__startswith="check.").exists()
 
     def test_a_token_authenticated_system_gets_the_contract_shape(self, register):
-        from rest_framework.authtoken.models import Token
 
         user = member(register["council"], Role.FRONTLINE)
-        token = Token.objects.create(user=user)
+        token = api_key(user)
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         body = client.post(URL, {**QUESTION, "on": "2026-11-24"}, format="json").json()
         assert body["allowed"] is True
         assert body["agreement"] == register["agreement"].reference
@@ -120,14 +119,13 @@ class CheckInputTests:
         assert AuditEvent.objects.get(seq=body["event"]).action == "check.denied"
 
     def test_query_count_is_constant(self, register, django_assert_max_num_queries):
-        from rest_framework.authtoken.models import Token
 
         for _ in range(10):
             build_agreement(provider=register["council"], recipient=register["fire"],
                             dataset=register["agreement"].current_version.flows.get().dataset)
-        token = Token.objects.create(user=member(register["council"], Role.FRONTLINE))
+        token = api_key(member(register["council"], Role.FRONTLINE))
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         # token + membership + decision (2) + audit insert, inside one savepoint-free request
         with django_assert_max_num_queries(5):
             assert client.post(URL, QUESTION, format="json").status_code == 200

@@ -9,7 +9,6 @@ import uuid
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agencies.choices import Role
@@ -20,7 +19,7 @@ from audit.selectors import EventFilters
 from audit.tasks import export_cleanup, export_write
 from sharing_registry.celery import app
 from tests.eager import eager_tasks
-from tests.factories import member
+from tests.factories import api_key, member
 
 from .conftest import make_events
 
@@ -294,7 +293,7 @@ class ExportJobApiTests:
     def api(self, user=None) -> APIClient:
         client = APIClient()
         if user is not None:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
         return client
 
     def test_anonymous_401_wrong_role_403_other_auditor_404_requester_202(

@@ -6,13 +6,12 @@ Every test here failed (a 500, or a response outside the schema) before its fix;
 import json
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from agencies.choices import AgencyKind, Role
 from agencies.services import agency_create
 from agreements.models import Agreement
 from audit.models import AuditEvent
-from tests.factories import PASSWORD, UserFactory, agreement_factory, member
+from tests.factories import PASSWORD, UserFactory, agreement_factory, api_key, member
 
 
 @pytest.fixture
@@ -21,7 +20,7 @@ def officer(db):
     agency_create(actor=None, code="nhs-provider", name="NHS Provider", kind=AgencyKind.NHS_TRUST)
     agreement_factory(state="active")
     user = member(council, Role.GOVERNANCE_OFFICER)
-    return {"user": user, "auth": f"Token {Token.objects.create(user=user).key}"}
+    return {"user": user, "auth": f"Token {api_key(user)}"}
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def auditor(officer):
     from agencies.models import Agency
 
     user = member(Agency.objects.get(code="lead-council"), Role.AUDITOR)
-    return f"Token {Token.objects.create(user=user).key}"
+    return f"Token {api_key(user)}"
 
 
 def terms(**overrides):

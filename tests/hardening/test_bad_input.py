@@ -19,7 +19,6 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
 from agencies.choices import AgencyKind, Role
 from agencies.models import Agency, Dataset
@@ -28,7 +27,7 @@ from agreements.models import Agreement, AgreementVersion, Flow
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
-from tests.factories import agreement_factory, member
+from tests.factories import agreement_factory, api_key, member
 
 # PostgreSQL refuses NUL in text; a lone surrogate cannot be encoded as UTF-8; the rest are legal and must work.
 NUL = "before\x00after"
@@ -56,7 +55,7 @@ def world(db):
         "auditor": member(council, Role.AUDITOR),
         "admin": member(council, Role.AGENCY_ADMIN),
     }
-    tokens = {role: Token.objects.create(user=user).key for role, user in people.items()}
+    tokens = {role: api_key(user) for role, user in people.items()}
     return {"agreement": agreement, "draft": draft, "council": council, "nhs": nhs, "tokens": tokens}
 
 

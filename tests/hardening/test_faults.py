@@ -19,13 +19,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from werkzeug.test import Client as WsgiClient
 
 from agencies.choices import Role
 from agreements.models import Agreement, AgreementVersion, Flow, Party
 from audit.models import AuditEvent
-from tests.factories import agreement_factory, member
+from tests.factories import agreement_factory, api_key, member
 from tests.worker import _database_url, celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +72,7 @@ class DatabaseCutTests:
 
         active = agreement_factory(state="active")
         officer = member(active.lead_agency, Role.GOVERNANCE_OFFICER)
-        auth = {"Authorization": f"Token {Token.objects.create(user=officer).key}"}
+        auth = {"Authorization": f"Token {api_key(officer)}"}
         body = {"title": "Cut off", "purpose": "Plan care", "lead_agency": "lead-council", "start_date": "2026-01-01",
                 "end_date": "2027-12-31", "review_date": "2027-06-30",
                 "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",

@@ -18,7 +18,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
@@ -27,6 +26,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.factories import api_key
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "2"))  # per strategy: about 1,000 requests, 10-20 s
 # A hard cap, far above the usual 10-15 s: going past it means something hangs or has become very slow.
@@ -73,7 +74,7 @@ def demo_region(db):
 
     with context.system("seed_demo"):
         loaded, agreements = demo.load_demo()
-    tokens = {role: Token.objects.create(user=loaded.users[username]).key for role, username in ROLES.items()}
+    tokens = {role: api_key(loaded.users[username]) for role, username in ROLES.items()}
     tokens["anonymous"] = None  # no token: every answer must be a documented 401
     real = {
         "reference": [a.reference for a in agreements],
