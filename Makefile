@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench install assets lint worker beat screenshots clean
+.PHONY: run test bench install assets test-provider lint worker beat screenshots clean
 
 install: $(VENV)/.installed assets
 
@@ -23,6 +23,13 @@ node_modules/.installed: package.json package-lock.json | $(VENV)/.installed
 	scripts/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The real OpenID provider the single sign-on tests start (tests/oidc_provider; the tests also install it on demand).
+test-provider: tests/oidc_provider/node_modules/.installed
+
+tests/oidc_provider/node_modules/.installed: tests/oidc_provider/package.json tests/oidc_provider/package-lock.json | $(VENV)/.installed
+	cd tests/oidc_provider && ../../scripts/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## make run: migrate, load demo data into an empty database, and serve http://127.0.0.1:8000
 run: install
 	$(PY) manage.py migrate --noinput
@@ -30,7 +37,7 @@ run: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: lint, check for missing migrations, and run the whole suite
-test: install
+test: install test-provider
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -49,4 +56,4 @@ screenshots: install
 	$(PY) scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles
+	rm -rf $(VENV) node_modules tests/oidc_provider/node_modules staticfiles

@@ -12,7 +12,8 @@ from .services import record
 def _client(request) -> dict:
     if request is None:
         return {}
-    return {"user_agent": request.META.get("HTTP_USER_AGENT", "")[:200]}
+    # A sign-in method other than the password form (single sign-on) says how it went in `sign_in_detail`.
+    return {"user_agent": request.META.get("HTTP_USER_AGENT", "")[:200], **getattr(request, "sign_in_detail", {})}
 
 
 @receiver(user_logged_in, dispatch_uid="audit.auth.login")
@@ -25,7 +26,8 @@ def _logged_in(sender, request, user, **kwargs):
 def _login_failed(sender, credentials, request=None, **kwargs):
     # Only the attempted username is kept; Django has already masked the password, and we drop it entirely.
     field = get_user_model().USERNAME_FIELD
-    attempted = str(credentials.get(field) or credentials.get("username") or "")[:150]
+    attempted = str(credentials.get(field) or credentials.get("username")
+                    or getattr(request, "sign_in_detail", {}).get("username") or "")[:150]
     # A sign-in refused because of too many failures (django-axes marks the request) is recorded as such.
     locked_out = {"locked_out": True} if getattr(request, "axes_locked_out", False) else {}
     with context.bind(actor=None, system_actor="anonymous"):

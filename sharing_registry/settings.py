@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "agencies",
     "tokens",
     "agreements",
+    "mozilla_django_oidc",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +105,7 @@ AUTHENTICATION_BACKENDS = [
     "sharing_registry.auth_backends.LockoutBackend",  # first: django-axes refuses a locked-out sign-in
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    "sharing_registry.oidc.OIDCBackend",  # single sign-on; answers only when OIDC_ISSUER is configured
 ]
 ANONYMOUS_USER_NAME = None  # guardian: anonymous visitors get no object permissions, and no AnonymousUser row
 GUARDIAN_RAISE_403 = False
@@ -189,6 +191,24 @@ MIGRATION_MODULES = {"knox": None}
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)  # the expiry a new token gets unless its creator picks another
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)  # no token may be made to last longer
 REST_KNOX = {"TOKEN_TTL": timedelta(days=API_TOKEN_DAYS), "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; sharing_registry/oidc.py). Off unless all three are set.
+# A person signs in when the provider vouches for their email (email_verified) and it matches one active account,
+# or a pending invitation; the provider alone never creates an account or gives a role.
+OIDC_ISSUER = env("OIDC_ISSUER", "").rstrip("/")
+OIDC_RP_CLIENT_ID = env("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "your organisation's account")  # "Sign in with ..."
+OIDC_RP_SIGN_ALGO = env("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_DISCOVERY_CACHE_SECONDS = env_int("OIDC_DISCOVERY_CACHE_SECONDS", 3600)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+# Called as hook(email=, name=, request=) when a verified email matches no account; returns the new member or None.
+OIDC_INVITATION_HOOK = "agencies.services.invitation_accept_for_sso"
 
 # Celery: with no broker, tasks run eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "")
@@ -309,6 +329,7 @@ AXES_LOCKOUT_CALLABLE = "sharing_registry.views.locked_out"  # a GOV.UK page in 
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 AXES_USERNAME_CALLABLE = "sharing_registry.views.attempted_username"  # bounded, as its table column is
+AXES_WHITELIST_CALLABLE = "sharing_registry.views.not_a_password_sign_in"  # single sign-on: the provider's lockout
 
 LOGGING = {
     "version": 1,

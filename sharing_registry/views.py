@@ -20,7 +20,7 @@ from agencies.choices import AgencyKind
 from agencies.models import Agency
 from agreements.pagination import pagination
 
-from . import map_layout, selectors
+from . import map_layout, oidc, selectors
 from .context_processors import optional_url
 
 PUBLIC_PAGE_SIZE = 20
@@ -38,7 +38,8 @@ def dashboard(request):
         "new_agreement": optional_url("agreement-create"),
     }
     admin_agencies = [
-        {**agency, "members_url": optional_url("agency-members", agency["code"])} for agency in board.admin_agencies
+        {**agency, "members_url": optional_url("agency-members", agency["code"]),
+         "tokens_url": optional_url("agency-tokens", agency["code"])} for agency in board.admin_agencies
     ]
     return render(request, "dashboard.html", {
         "board": board, "links": links, "admin_agencies": admin_agencies, "today": timezone.localdate(),
@@ -133,7 +134,24 @@ class SignInForm(AuthenticationForm):
         self.fields["password"].error_messages["required"] = "Enter your password"
 
 
-sign_in = auth_views.LoginView.as_view(authentication_form=SignInForm)
+def sign_in(request):
+    """Django's sign-in page, with a button for single sign-on when it is configured, and the reason when a single
+    sign-on has just failed (the provider sends people back here)."""
+    sso_failure = ""
+    if request.GET.get("sso") == "failed":
+        sso_failure = oidc.FAILURES.get(request.session.pop(oidc.SESSION_FAILURE_KEY, ""), "")
+    context = {"sso_enabled": oidc.enabled(), "sso_provider_name": settings.OIDC_PROVIDER_NAME,
+               "sso_failure": sso_failure}
+    response = auth_views.LoginView.as_view(authentication_form=SignInForm, extra_context=context)(request)
+    if sso_failure and response.status_code == 200:
+        response.status_code = 401
+    return response
+
+
+def not_a_password_sign_in(request, credentials=None) -> bool:
+    """For django-axes (AXES_WHITELIST_CALLABLE): single sign-on is no password guess. The provider runs its own
+    lockout, and counting its failures against an address would lock a whole office out of single sign-on."""
+    return credentials is not None and "password" not in credentials
 
 
 def attempted_username(request, credentials=None) -> str:

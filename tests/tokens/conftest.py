@@ -2,6 +2,7 @@ import pytest
 
 from agencies.choices import AgencyKind, Role
 from agencies.services import agency_create
+from tests.browser.conftest import axe, browser, check_a11y, chromium_path, page  # noqa: F401
 from tests.factories import UserFactory, member
 
 
