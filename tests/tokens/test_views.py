@@ -114,3 +114,14 @@ class TokenAdminTests:
 
     def test_drf_authtokens_are_no_longer_in_the_admin(self):
         assert not any(model._meta.app_label == "authtoken" for model in site._registry)
+
+    def test_deleting_in_the_django_admin_is_an_audited_revocation(self, client, council, people):
+        services.token_create(actor=people["admin"], user=people["admin"], name="Portal", agency=council)
+        token = ApiToken.objects.get()
+        client = signed_in(client, people["superuser"])
+        response = client.post("/admin/tokens/apitoken/", {"action": "delete_selected", "_selected_action": [token.pk],
+                                                           "post": "yes"})
+        assert response.status_code == 302
+        assert not ApiToken.objects.exists()
+        event = AuditEvent.objects.get(action="token.revoked")
+        assert (event.actor_name, event.detail["reason"]) == ("root", "revoked")
