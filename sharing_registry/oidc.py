@@ -156,6 +156,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
             return self._signed_in(invited)
         return self._refuse("no_account")
 
+    def get_user(self, user_id):
+        """The session's user, while their account is on (the library's would keep a switched-off person in)."""
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
+
     def create_user(self, claims):
         raise SuspiciousOperation("Single sign-on never creates an account.")
 

@@ -44,6 +44,15 @@ class SingleSignOnTests:
         assert event.detail["method"] == "oidc"
         assert client.get("/").status_code == 200
 
+    def test_switching_the_account_off_ends_a_single_sign_on_session(self, client, sso):
+        ada = UserFactory(username="ada", email="ada@council.example")
+        sign_in_through_provider(client, "ada@council.example")
+        assert client.get("/").status_code == 200
+        ada.is_active = False
+        ada.save()
+        response = client.get("/")
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
     def test_an_unverified_email_signs_nobody_in(self, client, sso):
         UserFactory(username="ada", email="ada@council.example")
         response = sign_in_through_provider(client, "unverified:ada@council.example")
