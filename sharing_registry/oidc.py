@@ -134,13 +134,13 @@ class OIDCBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("The ID token comes from another issuer.")
         if settings.OIDC_RP_CLIENT_ID not in audiences:
             raise SuspiciousOperation("The ID token is meant for another client.")
-        self.id_token_subject = payload.get("sub")
         return payload
 
     def get_or_create_user(self, access_token, id_token, payload):
         claims = self.get_userinfo(access_token, id_token, payload)
-        if claims.get("sub") != payload.get("sub"):
-            raise SuspiciousOperation("The userinfo answer is about someone else.")
+        if claims.get("sub") != payload.get("sub"):  # OpenID Connect Core 5.3.2: otherwise ignore the answer
+            logger.warning("single sign-on refused: the userinfo subject differs from the ID token's")
+            return self._refuse("provider_error")
         self.email = str(claims.get("email") or "")[:254]
         if not self.email or not _email_verified(claims):
             return self._refuse("unverified")

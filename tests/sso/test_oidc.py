@@ -120,3 +120,10 @@ class SingleSignOnTests:
         response = client.get("/oidc/authenticate/")
         assert response["Location"] == "/accounts/login/?sso=failed"
         assert "Signing in through your organisation did not work" in client.get(response["Location"]).text
+
+    def test_a_provider_that_names_another_issuer_is_not_trusted(self, client, sso, settings):
+        # The same server reached by another name: its discovery document names its real issuer.
+        settings.OIDC_ISSUER = sso.issuer.replace("127.0.0.1", "localhost")
+        response = client.get("/oidc/authenticate/")
+        assert response["Location"] == "/accounts/login/?sso=failed"
+        assert signed_in_as(client) is None
