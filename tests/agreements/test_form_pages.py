@@ -569,7 +569,7 @@ class NotADraftTests:
             assert response.status_code == 409
             html = response.content.decode()
             assert f"{agreement.reference} cannot be changed now" in html
-            assert "Only a draft can be changed." in html
+            assert "only a draft can be changed." in html
             assert explanation in html
             assert f'href="/agreements/{agreement.reference}/"' in html
         assert Agreement.objects.get().current_version.state != VersionState.DRAFT
