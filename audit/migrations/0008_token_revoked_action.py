@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0006_verify_and_export_schedules'),
+        ('audit', '0007_event_agencies'),
     ]
 
     operations = [
