@@ -81,6 +81,8 @@ def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
     version = agreement.current_version
     if not answer.allowed:
         return _not_a_draft(request, agreement)
+    if request.method != "POST":  # the form shows the whole draft: a view like any other
+        services.agreement_record_viewed(actor=request.user, agreement=agreement, page="edit")
 
     flows = list(version.flows.all())
     saved_flows = [flow_terms(f) for f in flows]

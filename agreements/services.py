@@ -519,3 +519,14 @@ def agreement_record_listed(*, actor: Any, filters: Mapping[str, Any], count: in
     """Record one list request and its filters."""
     record(action=AuditAction.AGREEMENT_LISTED, object_type="agreement", actor=actor,
            detail={"filters": {k: v for k, v in filters.items() if v not in (None, "")}, "count": count})
+
+
+@transaction.atomic
+def access_denied_record(*, actor: Any, method: str, path: str, status: int, reference: str = "") -> None:
+    """Record a refused request (`access.denied`): what was asked and the answer. A refusal about an agreement that
+    exists also concerns its parties, so their auditors see who probed it."""
+    agreement = Agreement.objects.select_related("lead_agency").filter(reference=reference[:32]).first() \
+        if reference else None
+    record(action=AuditAction.ACCESS_DENIED, object_type="agreement" if reference else "", object_ref=reference,
+           agencies=agreement_agency_codes(agreement) if agreement else (), actor=actor,
+           detail={"method": method, "path": path[:500], "status": status})

@@ -330,6 +330,8 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
         "amending": in_force is not None and in_force.pk != version.pk,
         "next_number": version.number + 1,  # the current version is always the latest
     }
+    # The confirmation page shows the version it acts on: recorded as a view.
+    agreement_record_viewed(actor=request.user, agreement=agreement, page=f"confirm-{action}")
     return render(request, "agreements/agreement_action.html", context, status=400 if errors else 200)
 
 

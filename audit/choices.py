@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     AUTH_LOGOUT = "auth.logout"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action name, not a secret
+    ACCESS_DENIED = "access.denied"
 
 
 class ExportStatus(models.TextChoices):

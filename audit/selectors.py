@@ -35,6 +35,11 @@ def _concerning(codes: Any) -> QuerySet:
     return AuditEventAgency.objects.filter(agency_code__in=codes).values("event_id")
 
 
+def events_concerning(codes: Any) -> QuerySet:
+    """Events that concern any of these agencies (through the agencies index)."""
+    return AuditEvent.objects.filter(seq__in=_concerning(codes))
+
+
 def may_see_event(*, user: Any, event: AuditEvent) -> bool:
     """An auditor sees an event when they audit any agency it concerns; a superuser sees every event."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -61,7 +61,7 @@ class PostgresAppendOnlyTests:
 
     @pytest.mark.parametrize("table", TABLES)
     def test_replica_mode_does_not_lift_the_triggers(self, table):
-        sealed_events(2)
+        sealed_events(2, agencies=["an-agency"])
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
         try:
