@@ -182,7 +182,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"AgencyKindEnum": "agencies.choices.AgencyKind"},
+    "ENUM_NAME_OVERRIDES": {"AgencyKindEnum": "agencies.choices.AgencyKind",
+                            "VersionStateEnum": "agreements.choices.VersionState"},
 }
 
 # API tokens (tokens.ApiToken, django-rest-knox): only a SHA-512 digest is stored; every token expires.
