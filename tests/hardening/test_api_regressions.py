@@ -12,6 +12,7 @@ from agencies.choices import AgencyKind, Role
 from agencies.services import agency_create
 from agreements.models import Agreement
 from audit.models import AuditEvent
+from tests.dates import END, REVIEW, START, iso
 from tests.factories import PASSWORD, UserFactory, agreement_factory, member
 
 
@@ -35,7 +36,7 @@ def auditor(officer):
 def terms(**overrides):
     body = {
         "title": "Hospital discharge", "purpose": "Plan care", "lead_agency": "lead-council",
-        "start_date": "2026-01-01", "end_date": "2027-12-31", "review_date": "2027-06-30",
+        "start_date": iso(START), "end_date": iso(END), "review_date": iso(REVIEW),
         "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                    "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
     }
