@@ -23,6 +23,7 @@ from agencies.selectors import has_role, user_agency_ids
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
 from audit.errors import Conflict
+from audit.limits import REASON_MAX, text_problem
 from audit.services import record
 
 from .choices import AgreementStatus, PeriodState, VersionState
@@ -163,8 +164,9 @@ def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": ["Give a reason. It is kept in the audit log."]})
-    if len(reason) > 2000:
-        raise ValidationError({"reason": ["Keep the reason to 2000 characters or fewer."]})
+    problem = text_problem(reason, what="reason", limit=REASON_MAX)  # a NUL: PostgreSQL's jsonb refuses it
+    if problem:
+        raise ValidationError({"reason": [problem]})
     return reason
 
 

@@ -109,7 +109,7 @@ class BodyRegressionTests:
         """An unbounded purpose (or dataset description) took 100,000 characters. Fix: 10,000 at most."""
         response = post(client, officer["auth"], "/api/v1/agreements/", json.dumps(terms(purpose="x" * 100_000)))
         assert response.status_code == 400
-        assert response.json()["purpose"] == ["Ensure this field has no more than 10000 characters."]
+        assert response.json()["purpose"] == ["Keep the purpose to 10,000 characters or fewer."]  # every channel
 
 
 @pytest.mark.django_db
