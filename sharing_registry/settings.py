@@ -1,6 +1,7 @@
 """One settings module, driven by environment variables (see README "Configuration")."""
 
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sharing_registry.middleware.ActorContextMiddleware",
+    "sharing_registry.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into the lockout page
@@ -283,6 +285,12 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+# /healthz gives its details (database, migrations, broker) only to a caller with this token (Authorization: Bearer)
+# or from these networks; anyone else learns only up or down.
+HEALTHZ_TOKEN = env("HEALTHZ_TOKEN", "")
+HEALTHZ_INTERNAL_NETWORKS = [
+    ip_network(cidr.strip(), strict=False) for cidr in env_list("HEALTHZ_INTERNAL_NETWORKS", ["127.0.0.0/8", "::1/128"])
+]
 # Rate limits for API calls live in this cache: Redis (shared by every web process) when CACHE_URL is set.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL", "")}
