@@ -164,10 +164,12 @@ class AgencyDetailApi(AuditedApi):
 # Members.
 
 
+
+
 class MemberOutputSerializer(serializers.Serializer):
     username = serializers.CharField(source="user.username")
     name = serializers.CharField(source="user.get_full_name")
-    email = serializers.EmailField(source="user.email")
+    email = serializers.EmailField(source="user.email", allow_blank=True)  # documented as an email or ""
     role = serializers.ChoiceField(choices=Role.choices, source="group.agency_role.role")
 
 

@@ -49,6 +49,14 @@ class LegalBasisListApi(generics.ListAPIView):
     filterset_fields = ["kind"]
 
 
+class LegalBasisDetailApi(generics.RetrieveAPIView):
+    """One lawful basis, condition or statutory gateway, by its code."""
+
+    serializer_class = LegalBasisOutputSerializer
+    queryset = LegalBasis.objects.filter(active=True)
+    lookup_field = "code"
+
+
 # --- output --------------------------------------------------------------------------------------------------
 
 

@@ -28,6 +28,17 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_schema_operation_parameters(self, view):
+        """The page and page_size parameters, with the bounds the API enforces."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1, "maximum": self.max_page_size}
+                parameter["description"] = f"Results per page, at most {self.max_page_size} (default {self.page_size})."
+        return parameters
+
     def get_page_number(self, request, paginator):
         """A page that is not a whole number from 1 is bad input (400); a page past the last stays a 404."""
         number = super().get_page_number(request, paginator)

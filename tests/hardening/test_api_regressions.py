@@ -59,7 +59,8 @@ class SchemaRegressionTests:
                 assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)
                 assert "Retry-After" in operation["responses"]["429"]["headers"]
         listing = schema["paths"]["/api/v1/agencies/"]["get"]["responses"]
-        assert listing["404"]["content"]["application/json"]["schema"]["required"] == ["detail"]
+        assert listing["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]
         response = client.get("/api/v1/agencies/?page=51097", HTTP_AUTHORIZATION=officer["auth"])
         assert response.status_code == 404 and response.json() == {"detail": "Invalid page."}
 
