@@ -21,7 +21,11 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-development-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"])
+# Links in emails point here; `make run` sets it from HOST and PORT.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", list(dict.fromkeys([SITE_URL, "http://127.0.0.1:8000", "http://localhost:8000"]))
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -232,8 +236,6 @@ CELERY_BEAT_SCHEDULE = {
 REVIEW_GRACE_DAYS = env_int("REVIEW_GRACE_DAYS", 90)
 
 # --- Scheduled and background work (issue 8; README "Scheduled work") -----------------------------------------
-# Links in emails point here.
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Review reminders go to every party's governance officers this many days before the review date. A run missed
 # (beat down for a day) is caught up within REVIEW_REMINDER_CATCH_UP_DAYS; older thresholds are skipped.
 REVIEW_REMINDER_DAYS = (90, 30, 0)
