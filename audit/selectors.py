@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from .models import AuditCheckpoint, AuditEvent, AuditVerification
+from .models import AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
 
 AUDITOR_ROLE = "auditor"
 
@@ -30,10 +30,40 @@ def audited_agencies(*, user: Any) -> QuerySet:
     return agencies.filter(roles__role=AUDITOR_ROLE, roles__group__user=user)
 
 
+def _concerning(codes: Any) -> QuerySet:
+    """The seqs of events that concern any of these agency codes (read from the agencies index)."""
+    return AuditEventAgency.objects.filter(agency_code__in=codes).values("event_id")
+
+
+def events_concerning(codes: Any) -> QuerySet:
+    """Events that concern any of these agencies (through the agencies index)."""
+    return AuditEvent.objects.filter(seq__in=_concerning(codes))
+
+
+def may_see_event(*, user: Any, event: AuditEvent) -> bool:
+    """An auditor sees an event when they audit any agency it concerns; a superuser sees every event."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return bool(set(event.agencies or []) & set(audited_codes(user=user)))
+
+
+def audited_codes(*, user: Any) -> list[str]:
+    """The codes of the agencies `user` audits (not a superuser's every agency): one query, kept on the user for
+    the request, since the role check, the list and its count all ask."""
+    cached = getattr(user, "_audited_agency_codes", None)
+    if cached is None:
+        cached = list(_agency_model().objects.filter(roles__role=AUDITOR_ROLE, roles__group__user=user)
+                      .order_by("code").values_list("code", flat=True))
+        user._audited_agency_codes = cached
+    return cached
+
+
 def is_auditor(*, user: Any) -> bool:
     if not user.is_authenticated:
         return False
-    return user.is_superuser or audited_agencies(user=user).exists()
+    return user.is_superuser or bool(audited_codes(user=user))
 
 
 @dataclass(frozen=True)
@@ -61,17 +91,21 @@ class EventFilters:
 
 
 def event_list(*, user: Any, filters: EventFilters | None = None, newest_first: bool = False) -> QuerySet:
-    """Events `user` may read, filtered, with their seals joined (one query, indexed on agency/action/at)."""
+    """Events `user` may read (those concerning an agency they audit: `may_see_event` as a query), filtered, with
+    their seals joined. One query, through the agencies index and the action/at and actor/at indexes."""
     filters = filters or EventFilters()
     events = AuditEvent.objects.select_related("seal")
     if not user.is_superuser:
-        events = events.filter(agency_id__in=audited_agencies(user=user).order_by().values("pk"))
+        # The codes as values, not a subquery: the planner then knows how many events each agency has (the busiest
+        # agencies are in its statistics) and reads a small agency's few events by the index, but walks the log
+        # backwards for a busy one, stopping after a page.
+        events = events.filter(seq__in=_concerning(audited_codes(user=user)))
     if filters.since:
         events = events.filter(at__gte=filters.since)
     if filters.until:
         events = events.filter(at__lt=filters.until)
     if filters.agency:
-        events = events.filter(agency_id__in=_agency_model().objects.filter(code=filters.agency).values("pk"))
+        events = events.filter(seq__in=_concerning([filters.agency]))
     if filters.action:
         events = events.filter(action=filters.action)
     if filters.actor:
@@ -83,6 +117,23 @@ def event_list(*, user: Any, filters: EventFilters | None = None, newest_first: 
     if filters.object_ref:
         events = events.filter(object_ref=filters.object_ref)
     return events.order_by("-seq" if newest_first else "seq")
+
+
+def event_count(*, user: Any, filters: EventFilters | None = None, cap: int | None = None) -> int:
+    """How many events `event_list` gives (at most `cap`), cheaply: when only agencies narrow the list, from the
+    agencies index alone, which holds an agency's events in one stretch; otherwise by counting the list."""
+    filters = filters or EventFilters()
+    narrowed = any((filters.since, filters.until, filters.action, filters.actor, filters.object_type,
+                    filters.object_ref))
+    if narrowed or (user.is_superuser and not filters.agency):
+        counted = event_list(user=user, filters=filters).order_by()
+    else:
+        # An agency filter is one the user audits (the forms check it), so it narrows the auditor's own agencies.
+        codes = [filters.agency] if filters.agency else audited_codes(user=user)
+        counted = AuditEventAgency.objects.filter(agency_code__in=codes).order_by()
+        if len(codes) > 1:  # an event may concern several of them
+            counted = counted.values("event_id").distinct()
+    return counted[:cap].count() if cap is not None else counted.count()
 
 
 def checkpoint_list(*, position_from: int | None = None, position_to: int | None = None) -> QuerySet:
