@@ -93,6 +93,7 @@ def event_list_page(request):
     paginator = CappedPaginator(events, PAGE_SIZE, cap=settings.AUDIT_EXPORT_SYNC_LIMIT,
                                 count=lambda cap: event_count(user=request.user, filters=filters, cap=cap))
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # read before this view's own event is written, as it was counted
     record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events",
            detail={"filters": filters.as_detail(), "page": page.number, "via": "browser"})
     export_base = reverse("audit-export")

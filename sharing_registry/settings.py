@@ -179,7 +179,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sharing Registry API",
     "DESCRIPTION": "Information-sharing agreements, and the frontline question: may I share this dataset? "
-                   "Send JSON bodies of at most 1 MB; fields this version does not know are ignored, never saved. "
+                   "Send JSON bodies of at most 1 MB, nested at most 32 levels; fields this version does not know "
+                   "are ignored, never saved. Text limits are the same as the pages' (docs/api.md). "
                    "Calls are rate-limited: a 429 says how many seconds to wait in Retry-After.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
