@@ -85,7 +85,13 @@ def _typed(schema: dict) -> bool:
 
 def add_error_components(result, generator, request, public):
     """drf-spectacular postprocessing hook: the `Error` and `FieldErrors` components the error answers refer to."""
+    from agreements.lifecycle import Refusal  # late: this module is loaded by DRF's settings, before the apps
+
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault("Error", ERROR)
+    error = {**ERROR, "properties": {**ERROR["properties"], "code": {
+        "type": "string", "enum": list(Refusal.values),
+        "description": "Why a lifecycle action was refused, as a stable code (403 and 409), where there is one.",
+    }}}
+    schemas.setdefault("Error", error)
     schemas.setdefault("FieldErrors", FIELD_ERRORS)
     return result

@@ -115,6 +115,7 @@ class GeneratedClientTests:
         again = submit.sync_detailed(reference, client=as_("officer"))
         assert again.status_code == 409
         assert isinstance(again.parsed, models.Error) and again.parsed.detail  # typed, not a bare dict
+        assert again.parsed.code.value == "wrong_state"
 
         approve = _module("api.agreements.agreements_approve_create")
         approve.sync(reference, client=as_("nhs"), body=models.ApproveInputRequest(agency="nhs-provider"))

@@ -74,6 +74,7 @@ class SchemaDocumentTests:
                 assert body == {"$ref": "#/components/schemas/Error"}, (action, code)
         error = schema["components"]["schemas"]["Error"]
         assert error["required"] == ["detail"] and error["properties"]["detail"]["type"] == "string"
+        assert "wrong_state" in error["properties"]["code"]["enum"]
 
     def test_page_size_has_its_maximum_and_415_is_documented(self, schema):
         listing = schema["paths"]["/api/v1/agreements/"]
