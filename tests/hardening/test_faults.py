@@ -95,7 +95,7 @@ class DatabaseCutTests:
         after = agreement_rows()
         assert after["agreements"] == before["agreements"] + 1
         assert after["created events"] == before["created events"] + 1
-        assert web.get("/healthz").json["database"]["ok"] is True
+        assert web.get("/healthz", environ_base={"REMOTE_ADDR": "127.0.0.1"}).json["database"]["ok"] is True
 
 
 def free_port() -> int:
