@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -30,9 +31,10 @@ from audit.limits import (
 
 from . import services
 from .choices import AgreementStatus, Frequency, Method, VersionState
+from .compare import compare_versions
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
-from .selectors import agreement_get, agreement_list
+from .selectors import agreement_get, agreement_get_full, agreement_list
 
 
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
@@ -201,6 +203,12 @@ class ReasonInputSerializer(serializers.Serializer):
     reason = api_text("reason", REASON_MAX, help_text="Why. Kept in the audit log.")
 
 
+class RequestChangesInputSerializer(serializers.Serializer):
+    agency = serializers.SlugField(required=False, max_length=64,
+                                   help_text="The party you speak for, when you may speak for more than one.")
+    comments = serializers.CharField(max_length=5000, help_text="What needs to change. Every party reads it.")
+
+
 class ApproveInputSerializer(serializers.Serializer):
     agency = serializers.CharField(
         max_length=64, required=False,
@@ -334,6 +342,7 @@ class _ActionApi(APIView):
 
     input_serializer: type[serializers.Serializer] | None = None
     serializer_class = AgreementOutputSerializer
+    created = False  # True when the action makes a new agreement (201)
 
     def act(self, *, actor: Any, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
         raise NotImplementedError
@@ -346,7 +355,7 @@ class _ActionApi(APIView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
         agreement = _terms(lambda: self.act(actor=request.user, agreement=agreement, data=data))
-        return _respond(request, agreement)
+        return _respond(request, agreement, status.HTTP_201_CREATED if self.created else status.HTTP_200_OK)
 
 
 def _action_schema(summary: str, description: str, request: Any = None):
@@ -421,3 +430,123 @@ class AgreementRevokeApi(_ActionApi):
 class AgreementAmendApi(_ActionApi):
     def act(self, *, actor, agreement, data):
         return services.agreement_amend(actor=actor, agreement=agreement)
+
+
+@_action_schema(
+    "Withdraw to change it",
+    "Awaiting signatures → draft, its signatures cleared. Governance officers of the lead agency.",
+    ReasonInputSerializer,
+)
+class AgreementWithdrawApi(_ActionApi):
+    input_serializer = ReasonInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_withdraw(actor=actor, agreement=agreement, reason=data["reason"])
+
+
+@_action_schema(
+    "Ask for changes",
+    "Awaiting signatures → draft, its signatures cleared; the comments stay with the version, shown to every party. "
+    "Governance officers of the parties to the version awaiting signature.",
+    RequestChangesInputSerializer,
+)
+class AgreementRequestChangesApi(_ActionApi):
+    input_serializer = RequestChangesInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_request_changes(actor=actor, agreement=agreement, comments=data["comments"],
+                                                  agency=data.get("agency"))
+
+
+@extend_schema_view(post=extend_schema(
+    summary="Copy into a new draft",
+    description="A new draft agreement (a new reference) with the terms of this one's latest version, in any state. "
+                "Governance officers of the lead agency.",
+    request=None,
+    responses={201: AgreementOutputSerializer, 403: {"description": "The action is not yours."},
+               404: {"description": "No such agreement visible to you."}},
+))
+class AgreementCopyApi(_ActionApi):
+    created = True
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_copy(actor=actor, agreement=agreement)
+
+
+# --- versions ------------------------------------------------------------------------------------------------
+
+
+class VersionOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=VersionState.choices)
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    signed_at = serializers.DateTimeField(allow_null=True)
+    in_force = serializers.BooleanField(help_text="This is the version every party signed and checks rely on.")
+
+
+class VersionListApi(APIView):
+    """Every version of an agreement, newest first. For those who see its full record (others get 404)."""
+
+    @extend_schema(summary="The versions of an agreement", responses=VersionOutputSerializer(many=True))
+    def get(self, request, reference: str):
+        agreement = agreement_get_full(user=request.user, reference=reference)
+        versions = agreement.versions.order_by("-number")
+        for version in versions:
+            version.in_force = version.pk == agreement.in_force_version_id
+        services.agreement_record_viewed(actor=request.user, agreement=agreement, page="versions")
+        return Response(VersionOutputSerializer(versions, many=True).data)
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class FlowChangeSerializer(serializers.Serializer):
+    dataset = serializers.CharField()
+    provider = serializers.CharField()
+    recipient = serializers.CharField()
+    change = serializers.ChoiceField(choices=[("added", "added"), ("removed", "removed"), ("changed", "changed")])
+    fields = FieldChangeSerializer(many=True)
+
+
+class ComparisonOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    version = serializers.IntegerField()
+    to = serializers.IntegerField(help_text="The version it is compared with.")
+    terms = FieldChangeSerializer(many=True)
+    parties_added = serializers.ListField(child=serializers.CharField())
+    parties_removed = serializers.ListField(child=serializers.CharField())
+    flows = FlowChangeSerializer(many=True)
+
+
+class CompareQuerySerializer(serializers.Serializer):
+    to = serializers.IntegerField(required=False, min_value=1, max_value=100_000,
+                                  help_text="The version to compare with: by default the one in force, or the one "
+                                            "before.")
+
+
+class VersionCompareApi(APIView):
+    """What changed in version `number` from version `to`: terms, parties, and flows added, removed or changed."""
+
+    @extend_schema(summary="Compare two versions", parameters=[CompareQuerySerializer],
+                   responses={200: ComparisonOutputSerializer, 400: {"description": "No such version to compare."},
+                              404: {"description": "No such agreement or version visible to you."}})
+    def get(self, request, reference: str, number: int):
+        agreement = agreement_get_full(user=request.user, reference=reference)
+        query = CompareQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        versions = {v.number: v for v in agreement.versions.all()}
+        if number not in versions:
+            raise Http404("No such version.")
+        in_force = agreement.in_force_version
+        to = query.validated_data.get("to") or (
+            in_force.number if in_force is not None and in_force.number != number else number - 1)
+        if to not in versions:
+            raise serializers.ValidationError({"to": [f"{agreement.reference} has no version {to} to compare with."]})
+        comparison = compare_versions(versions[to], versions[number])
+        services.agreement_record_viewed(actor=request.user, agreement=agreement, page=f"compare-{number}-{to}")
+        return Response(ComparisonOutputSerializer(comparison.as_dict()).data)

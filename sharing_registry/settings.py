@@ -186,7 +186,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"AgencyKindEnum": "agencies.choices.AgencyKind"},
+    "ENUM_NAME_OVERRIDES": {"AgencyKindEnum": "agencies.choices.AgencyKind",
+                            "VersionStateEnum": "agreements.choices.VersionState"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [

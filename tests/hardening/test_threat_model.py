@@ -10,8 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def threat_model_rows() -> list[str]:
     text = (ROOT / "README.md").read_text()
     section = text.split("## Threat model", 1)[1].split("\n## ", 1)[0]
-    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| attacker")
-            and not line.startswith("| ---")]
+    lines = section.splitlines()
+    # Every table row but the header rows (each followed by its "| ---" line) and the separators.
+    return [line for line, after in zip(lines, [*lines[1:], ""], strict=True)
+            if line.startswith("| ") and not line.startswith("| ---") and not after.startswith("| ---")]
 
 
 def named_tests(row: str) -> list[tuple[str, str, str]]:
