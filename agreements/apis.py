@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from audit.limits import (
     CODE_MAX,
+    COMMENTS_MAX,
     DATA_ITEM_MAX,
     DATA_ITEMS_MAX,
     DPIA_REFERENCE_MAX,
@@ -206,7 +207,7 @@ class ReasonInputSerializer(serializers.Serializer):
 class RequestChangesInputSerializer(serializers.Serializer):
     agency = serializers.SlugField(required=False, max_length=64,
                                    help_text="The party you speak for, when you may speak for more than one.")
-    comments = serializers.CharField(max_length=5000, help_text="What needs to change. Every party reads it.")
+    comments = api_text("comments", COMMENTS_MAX, help_text="What needs to change. Every party reads it.")
 
 
 class ApproveInputSerializer(serializers.Serializer):

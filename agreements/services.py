@@ -23,7 +23,7 @@ from agencies.selectors import has_role
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
 from audit.errors import Conflict
-from audit.limits import REASON_MAX, text_problem
+from audit.limits import COMMENTS_MAX, REASON_MAX, text_problem
 from audit.services import events_index_add, record
 
 from . import lifecycle
@@ -372,8 +372,9 @@ def agreement_request_changes(*, actor: Any, agreement: Agreement, comments: str
     comments = (comments or "").strip()
     if not comments:
         raise ValidationError({"comments": ["Say what needs to change. Every party will read it."]})
-    if len(comments) > 5000:
-        raise ValidationError({"comments": ["Keep the comments to 5000 characters or fewer."]})
+    problem = text_problem(comments, what="comments", limit=COMMENTS_MAX)
+    if problem:
+        raise ValidationError({"comments": [problem]})
     agreement = _lock(agreement)
     answer = lifecycle.require(user=actor, agreement=agreement, action=Action.REQUEST_CHANGES)
     party = _speaking_for(agreement=agreement, parties=answer.parties, agency=agency)

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from agencies.choices import Role
 from agreements.importer import ImportFailed, import_agreements
 from agreements.models import Agreement
-from audit.limits import DATA_ITEMS_MAX, PURPOSE_MAX, REASON_MAX, too_long, too_many
+from audit.limits import COMMENTS_MAX, DATA_ITEMS_MAX, PURPOSE_MAX, REASON_MAX, too_long, too_many
 from audit.models import AuditEvent
 from tests.agreements.test_form_pages import DISCHARGE, form_data
 from tests.dates import END, REVIEW, START, iso
@@ -213,3 +213,28 @@ class NestingTests:
         response = api(member(region.council, GO)).post("/api/v1/agreements/", api_body(extension=nested),
                                                          format="json")
         assert response.status_code == 201
+
+
+class CommentsTests:
+    """The comments a party sends with a request for changes keep the shared limit and refuse a NUL, on the page as
+    in the API (the page posted them straight to the service, which checked only their length)."""
+
+    @pytest.fixture
+    def submitted(self, region):
+        agreement = agreement_factory(state="submitted")
+        return agreement, member(region.nhs, GO, username="nhs-officer")
+
+    def test_a_nul_in_comments_on_the_page_is_a_400_saying_so(self, client, submitted):
+        agreement, nhs = submitted
+        client.force_login(nhs)
+        response = client.post(f"/agreements/{agreement.reference}/request-changes/", {"reason": "Fix\x00this"})
+        assert response.status_code == 400
+        assert "Remove the NUL character" in response.content.decode()
+        assert Agreement.objects.get(pk=agreement.pk).status == "submitted"
+
+    def test_comments_past_the_limit_get_the_shared_words(self, submitted):
+        agreement, nhs = submitted
+        response = api(nhs).post(f"/api/v1/agreements/{agreement.reference}/request-changes/",
+                                 {"comments": "c" * (COMMENTS_MAX + 1)}, format="json")
+        assert response.status_code == 400
+        assert response.json() == {"comments": [too_long("comments", COMMENTS_MAX)]}
