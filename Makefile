@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Links in emails and the printed sign-in address follow HOST and PORT unless SITE_URL is given.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test bench install assets test-provider lint worker beat screenshots clean
 
@@ -30,10 +32,12 @@ tests/oidc_provider/node_modules/.installed: tests/oidc_provider/package.json te
 	cd tests/oidc_provider && ../../scripts/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## make run: migrate, load demo data into an empty database, and serve http://127.0.0.1:8000
+## make run: migrate, load demo data into an empty database, and serve http://$(HOST):$(PORT) (PORT=8001 make run)
+run: export SITE_URL := $(SITE_URL)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
+	@echo "Serving $(SITE_URL)/ (stop with Ctrl-C)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: lint, check for missing migrations, and run the whole suite

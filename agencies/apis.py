@@ -14,6 +14,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from audit.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
+
 from . import selectors, services
 from .choices import AgencyKind, Classification, Role
 from .models import Agency, Dataset
@@ -72,18 +74,18 @@ class AgencyOutputSerializer(serializers.ModelSerializer):
 
 class AgencyUpdateInputSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=64, required=False, help_text="Cannot change; accepted if unchanged.")
-    name = serializers.CharField(max_length=200, required=False)
+    name = api_text("name", NAME_MAX, required=False)
     kind = serializers.ChoiceField(choices=AgencyKind.choices, required=False)
     ico_registration = serializers.CharField(max_length=32, required=False, allow_blank=True)
     dpo_email = serializers.EmailField(required=False, allow_blank=True)
-    siro_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    caldicott_guardian_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    siro_name = api_text("SIRO's name", NAME_MAX, required=False, allow_blank=True)
+    caldicott_guardian_name = api_text("Caldicott Guardian's name", NAME_MAX, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False, help_text="Only superusers may change it.")
 
 
 class AgencyCreateInputSerializer(AgencyUpdateInputSerializer):
-    code = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=200)
+    code = serializers.SlugField(max_length=CODE_MAX)
+    name = api_text("name", NAME_MAX)
     kind = serializers.ChoiceField(choices=AgencyKind.choices)
 
 
@@ -162,10 +164,12 @@ class AgencyDetailApi(AuditedApi):
 # Members.
 
 
+
+
 class MemberOutputSerializer(serializers.Serializer):
     username = serializers.CharField(source="user.username")
     name = serializers.CharField(source="user.get_full_name")
-    email = serializers.EmailField(source="user.email")
+    email = serializers.EmailField(source="user.email", allow_blank=True)  # documented as an email or ""
     role = serializers.ChoiceField(choices=Role.choices, source="group.agency_role.role")
 
 
@@ -273,11 +277,13 @@ class DatasetOutputSerializer(serializers.ModelSerializer):
 
 class DatasetUpdateInputSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=64, required=False, help_text="Cannot change; accepted if unchanged.")
-    name = serializers.CharField(max_length=200, required=False)
+    name = api_text("name", NAME_MAX, required=False)
     owner = AgencyCodeField(required=False, help_text="The owner agency's code.")
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    description = api_text("description", DESCRIPTION_MAX, required=False, allow_blank=True)
     data_items = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, help_text="The named items the dataset holds."
+        child=api_text("name of each data item", DATA_ITEM_MAX), required=False, max_length=DATA_ITEMS_MAX,
+        error_messages={"max_length": too_many("data items", DATA_ITEMS_MAX)},
+        help_text="The named items the dataset holds.",
     )
     special_category = serializers.BooleanField(required=False, help_text="Holds UK GDPR Article 9 data.")
     criminal_offence = serializers.BooleanField(required=False, help_text="Holds UK GDPR Article 10 data.")
@@ -285,8 +291,8 @@ class DatasetUpdateInputSerializer(serializers.Serializer):
 
 
 class DatasetCreateInputSerializer(DatasetUpdateInputSerializer):
-    code = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=200)
+    code = serializers.SlugField(max_length=CODE_MAX)
+    name = api_text("name", NAME_MAX)
     owner = AgencyCodeField(help_text="The owner agency's code.")
 
 

@@ -4,6 +4,7 @@ from . import apis, check_apis
 
 urlpatterns = [
     path("legal-bases/", apis.LegalBasisListApi.as_view(), name="api-legal-basis-list"),
+    path("legal-bases/<str:code>/", apis.LegalBasisDetailApi.as_view(), name="api-legal-basis-detail"),
     path("agreements/", apis.AgreementListCreateApi.as_view(), name="api-agreement-list"),
     path("agreements/<str:reference>/", apis.AgreementDetailApi.as_view(), name="api-agreement-detail"),
     path("agreements/<str:reference>/submit/", apis.AgreementSubmitApi.as_view(), name="api-agreement-submit"),

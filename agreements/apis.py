@@ -14,14 +14,28 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.limits import (
+    CODE_MAX,
+    COMMENTS_MAX,
+    DATA_ITEM_MAX,
+    DATA_ITEMS_MAX,
+    DPIA_REFERENCE_MAX,
+    FLOWS_MAX,
+    PURPOSE_MAX,
+    REASON_MAX,
+    RETENTION_MAX,
+    SEARCH_MAX,
+    TITLE_MAX,
+    api_text,
+    too_many,
+)
+
 from . import services
 from .choices import AgreementStatus, Frequency, Method, VersionState
 from .compare import compare_versions
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
 from .selectors import agreement_get, agreement_get_full, agreement_list
-
-TEXT_MAX = 10_000  # a purpose of a few pages; longer text belongs in the agreement's documents
 
 
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
@@ -36,6 +50,14 @@ class LegalBasisListApi(generics.ListAPIView):
     serializer_class = LegalBasisOutputSerializer
     queryset = LegalBasis.objects.filter(active=True).order_by("kind", "code")
     filterset_fields = ["kind"]
+
+
+class LegalBasisDetailApi(generics.RetrieveAPIView):
+    """One lawful basis, condition or statutory gateway, by its code."""
+
+    serializer_class = LegalBasisOutputSerializer
+    queryset = LegalBasis.objects.filter(active=True)
+    lookup_field = "code"
 
 
 # --- output --------------------------------------------------------------------------------------------------
@@ -151,39 +173,41 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
 
 
 class FlowInputSerializer(serializers.Serializer):
-    dataset = serializers.CharField(max_length=64, help_text="Dataset code; the provider must own it.")
-    provider = serializers.CharField(max_length=64, help_text="Agency code.")
-    recipient = serializers.CharField(max_length=64, help_text="Agency code.")
-    purpose = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX,
-                                    help_text="Defaults to the agreement's purpose.")
-    legal_bases = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=True)
+    dataset = serializers.CharField(max_length=CODE_MAX, help_text="Dataset code; the provider must own it.")
+    provider = serializers.CharField(max_length=CODE_MAX, help_text="Agency code.")
+    recipient = serializers.CharField(max_length=CODE_MAX, help_text="Agency code.")
+    purpose = api_text("flow's purpose", PURPOSE_MAX, required=False, allow_blank=True,
+                       help_text="Defaults to the agreement's purpose.")
+    legal_bases = serializers.ListField(child=serializers.CharField(max_length=CODE_MAX), allow_empty=True)
     data_items = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, help_text="Defaults to every item of the dataset."
+        child=api_text("name of each data item", DATA_ITEM_MAX), required=False, max_length=DATA_ITEMS_MAX,
+        error_messages={"max_length": too_many("data items", DATA_ITEMS_MAX)},
+        help_text="Defaults to every item of the dataset.",
     )
     method = serializers.ChoiceField(choices=Method.choices, required=False)
     frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
-    retention = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    retention = api_text("retention period", RETENTION_MAX, required=False, allow_blank=True)
 
 
 class AgreementInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    purpose = serializers.CharField(max_length=TEXT_MAX)
-    lead_agency = serializers.CharField(max_length=64)
+    title = api_text("title", TITLE_MAX)
+    purpose = api_text("purpose", PURPOSE_MAX)
+    lead_agency = serializers.CharField(max_length=CODE_MAX)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     review_date = serializers.DateField()
-    dpia_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    flows = FlowInputSerializer(many=True, allow_empty=True)
+    dpia_reference = api_text("DPIA reference", DPIA_REFERENCE_MAX, required=False, allow_blank=True)
+    flows = FlowInputSerializer(many=True, allow_empty=True, max_length=FLOWS_MAX, help_text=f"At most {FLOWS_MAX}.")
 
 
 class ReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text="Why. Kept in the audit log.")
+    reason = api_text("reason", REASON_MAX, help_text="Why. Kept in the audit log.")
 
 
 class RequestChangesInputSerializer(serializers.Serializer):
     agency = serializers.SlugField(required=False, max_length=64,
                                    help_text="The party you speak for, when you may speak for more than one.")
-    comments = serializers.CharField(max_length=5000, help_text="What needs to change. Every party reads it.")
+    comments = api_text("comments", COMMENTS_MAX, help_text="What needs to change. Every party reads it.")
 
 
 class ApproveInputSerializer(serializers.Serializer):
@@ -199,7 +223,7 @@ class AgreementFilterSerializer(serializers.Serializer):
     dataset = serializers.CharField(max_length=64, required=False, help_text="A dataset code in any flow.")
     legal_basis = serializers.CharField(max_length=64, required=False, help_text="A legal-basis code.")
     q = serializers.CharField(
-        max_length=200, required=False, help_text="Words in the title or purpose, or a reference."
+        max_length=SEARCH_MAX, required=False, help_text="Words in the title or purpose, or a reference."
     )
 
 
@@ -216,15 +240,22 @@ EXAMPLE = OpenApiExample(
 )
 
 
+FLOWS_NOT_A_LIST = "Give the flows as a list, with one object for each flow of data."
+
+
 def _valid(serializer: serializers.Serializer) -> dict[str, Any]:
     """Validate input; flow errors always come back as a list with one entry per flow, as the services give them."""
     if serializer.is_valid():
         return serializer.validated_data
     errors = dict(serializer.errors)
-    flows = errors.get("flows")
-    if isinstance(flows, dict):
-        count = len(serializer.initial_data.get("flows") or [])
-        errors["flows"] = [flows.get(str(i), flows.get(i, {})) for i in range(count)]
+    body = serializer.initial_data
+    flows, given = errors.get("flows"), body.get("flows") if isinstance(body, dict) else None
+    if isinstance(flows, dict) and not isinstance(given, list):  # a number, a string, an object...
+        errors["flows"] = [FLOWS_NOT_A_LIST]
+    elif isinstance(flows, dict) and "non_field_errors" in flows:  # the list as a whole, e.g. too long
+        errors["flows"] = list(flows["non_field_errors"])
+    elif isinstance(flows, dict):
+        errors["flows"] = [flows.get(str(i), flows.get(i, {})) for i in range(len(given))]
     raise serializers.ValidationError(errors)
 
 

@@ -9,6 +9,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.limits import DATA_ITEM_MAX, DATA_ITEMS_MAX, QUESTION_PURPOSE_MAX, api_text, too_many
+
 from . import decisions
 from .selectors import CHECK_REFUSED, may_ask_check
 
@@ -37,10 +39,11 @@ class CheckInputSerializer(serializers.Serializer):
     provider = serializers.SlugField(max_length=64, help_text="Code of the agency that holds the data.")
     recipient = serializers.SlugField(max_length=64, help_text="Code of the agency that would receive it.")
     dataset = serializers.SlugField(max_length=64)
-    purpose = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    purpose = api_text("purpose", QUESTION_PURPOSE_MAX, required=False, allow_blank=True, default="")
     on = CalendarDateField(required=False, help_text="The date the sharing would happen. Defaults to today.")
     data_items = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, max_length=200,
+        child=api_text("name of each data item", DATA_ITEM_MAX), required=False, max_length=DATA_ITEMS_MAX,
+        error_messages={"max_length": too_many("data items", DATA_ITEMS_MAX)},
         help_text="The items you want to share; the answer says whether the agreement covers them all.",
     )
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_codes, user_agency_ids
+from audit.limits import QUESTION_PURPOSE_MAX, form_text
 
 from . import decisions
 from .check_apis import EARLIEST_CHECK, LATEST_CHECK
@@ -48,8 +49,8 @@ class CheckForm(forms.Form):
     dataset = forms.CharField(label="What information do you want to share?", max_length=200,
                               help_text="The dataset, for example “Smoking and home fire risk”",
                               error_messages={"required": "Enter the information you want to share"})
-    purpose = forms.CharField(label="Why do you want to share it? (optional)", required=False, max_length=1000,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    purpose = form_text("purpose", QUESTION_PURPOSE_MAX, label="Why do you want to share it? (optional)",
+                        required=False, widget=forms.Textarea(attrs={"rows": 3}))
     on = forms.DateField(label="When will you share it? (optional)", required=False,
                          help_text="Leave blank for today. For example, 27/3/2026",
                          input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"],

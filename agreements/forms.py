@@ -6,19 +6,17 @@ Every rule about the terms (dates in order, an Article 6 basis, the provider own
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from agencies.models import Agency
+from audit.date_input import DatePartsField, date_input, error_part
 
 from .choices import Frequency, LegalBasisKind, Method
 from .models import Flow, LegalBasis
 
-DATE_PARTS = ("day", "month", "year")
 DATE_FIELDS = ("start_date", "end_date", "review_date")
 FLOW_TEXT_FIELDS = ("dataset", "provider", "recipient", "purpose", "data_items", "retention")
 
@@ -41,66 +39,6 @@ def _groups_an_error_asks_for(errors: list[str]) -> set[str]:
     if "Article 10" in text:
         wanted |= {LegalBasisKind.ARTICLE10, LegalBasisKind.STATUTE}  # Article 10 also needs a Schedule 1 condition
     return wanted
-
-
-class DatePartsWidget(forms.MultiWidget):
-    """The GOV.UK date input: day, month and year boxes, posted as <name>_day, <name>_month, <name>_year."""
-
-    def __init__(self, attrs=None):
-        super().__init__(widgets={part: forms.TextInput for part in DATE_PARTS}, attrs=attrs)
-
-    def decompress(self, value):
-        if isinstance(value, dt.date):
-            return [str(value.day), str(value.month), str(value.year)]
-        return [None, None, None]
-
-
-class DatePartsField(forms.Field):
-    """A date typed as day, month and year. All three blank means "no date" (the rules say it is needed)."""
-
-    widget = DatePartsWidget
-
-    def to_python(self, value: Any) -> dt.date | None:
-        if isinstance(value, dt.date) or value is None:
-            return value
-        parts = [str(p or "").strip() for p in value]
-        if not any(parts):
-            return None
-        label = str(self.label)
-        missing = [name for name, part in zip(DATE_PARTS, parts, strict=True) if not part]
-        if missing:
-            raise ValidationError(f"{label} must include a {' and a '.join(missing)}", code="incomplete",
-                                  params={"part": missing[0]})
-        for name, part in zip(DATE_PARTS, parts, strict=True):
-            if not (part.isascii() and part.isdigit()):
-                raise ValidationError(f"{label} must be a real date, in numbers", code="invalid",
-                                      params={"part": name})
-        if len(parts[2]) != 4:
-            raise ValidationError(f"The year of the {label.lower()} must include 4 numbers", code="invalid",
-                                  params={"part": "year"})
-        day, month, year = (int(part) for part in parts)
-        try:
-            return dt.date(year, month, day)
-        except (ValueError, OverflowError):
-            part = "month" if not 1 <= month <= 12 else "day"
-            raise ValidationError(f"{label} must be a real date", code="invalid", params={"part": part}) from None
-
-
-def error_part(bound: forms.BoundField) -> str | None:
-    """Which box of a date input the first error is about (None: the date as a whole, or no error)."""
-    errors = bound.form.errors.as_data().get(bound.name) if bound.form.is_bound else None
-    if not errors:
-        return None
-    return (errors[0].params or {}).get("part")
-
-
-def date_parts(value: Any) -> list[str]:
-    """Day, month and year as the boxes should show them: from a date, or from what was typed."""
-    if isinstance(value, dt.date):
-        return [str(value.day), str(value.month), str(value.year)]
-    if isinstance(value, list | tuple) and len(value) == len(DATE_PARTS):
-        return ["" if p is None else str(p) for p in value]
-    return ["", "", ""]
 
 
 class AgreementForm(forms.Form):
@@ -146,17 +84,7 @@ class AgreementForm(forms.Form):
         out = []
         for name in DATE_FIELDS:
             bound = self[name]
-            parts = date_parts(bound.value())
-            wrong = error_part(bound)
-            out.append({
-                "field": bound,
-                "id": bound.auto_id,
-                "parts": [{"name": f"{bound.html_name}_{part}", "id": f"{bound.auto_id}_{part}",
-                           "label": part.capitalize(), "value": value,
-                           "error": bool(bound.errors) and wrong in (None, part),
-                           "width": "govuk-input--width-4" if part == "year" else "govuk-input--width-2"}
-                          for part, value in zip(DATE_PARTS, parts, strict=True)],
-            })
+            out.append(date_input(bound))
         return out
 
     def anchor(self, name: str) -> str:

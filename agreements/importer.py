@@ -16,6 +16,8 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.limits import PURPOSE_MAX
+
 from . import services
 from .rules import TermsInvalid
 
@@ -77,9 +79,24 @@ def _read(text: str, report: ImportReport) -> list[_Group]:
     if unknown:
         report.problems.append("line 1: unknown columns: " + ", ".join(unknown) + ". See docs/import.md.")
         return []
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:  # the reader would keep only the last column of a name, silently
+        report.problems.append("line 1: these columns appear more than once: " + ", ".join(repeated)
+                               + ". Keep one of each.")
+        return []
     reader.fieldnames = header
     groups: dict[str, _Group] = {}
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # past the csv module's limit (131,072 characters); DictReader counts only good rows
+            line = reader.reader.line_num
+            report.problems.append(f"line {line}: {_unreadable(exc)} The file cannot be read past it, so nothing "
+                                   "was imported.")
+            return []
         line = reader.line_num
         extra, short = row.pop(None, None), any(value is None for value in row.values())
         row = {name: (value or "").strip() for name, value in row.items()}
@@ -107,6 +124,14 @@ def _read(text: str, report: ImportReport) -> list[_Group]:
         group.lines.append(line)
         group.rows.append(row)
     return list(groups.values())
+
+
+def _unreadable(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return (f"a value is longer than {csv.field_size_limit():,} characters, far past what any column "
+                f"takes (a purpose at most {PURPOSE_MAX:,}). A quote mark left open makes the rest of the file "
+                "one value: check the quotes.")
+    return f"the line cannot be read as CSV ({exc})."
 
 
 def _terms(group: _Group) -> dict[str, Any] | None:

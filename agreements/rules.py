@@ -15,6 +15,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from agencies.models import Agency, Dataset
+from audit.limits import (
+    DATA_ITEM_MAX,
+    DATA_ITEMS_MAX,
+    DPIA_REFERENCE_MAX,
+    FLOWS_MAX,
+    PURPOSE_MAX,
+    RETENTION_MAX,
+    TITLE_MAX,
+    too_long,
+    too_many,
+)
 
 from .choices import Frequency, LegalBasisKind, Method
 from .models import AgreementVersion, LegalBasis
@@ -142,12 +153,14 @@ def resolve_terms(
     title, purpose, dpia_reference = _text(title), _text(purpose), _text(dpia_reference)
     if not title:
         add("title", "Give the agreement a title.")
-    elif len(title) > 200:
-        add("title", "Keep the title to 200 characters or fewer.")
+    elif len(title) > TITLE_MAX:
+        add("title", too_long("title", TITLE_MAX))
     if not purpose:
         add("purpose", "Say what the sharing is for.")
-    if len(dpia_reference) > 64:
-        add("dpia_reference", "Keep the DPIA reference to 64 characters or fewer.")
+    elif len(purpose) > PURPOSE_MAX:
+        add("purpose", too_long("purpose", PURPOSE_MAX))
+    if len(dpia_reference) > DPIA_REFERENCE_MAX:
+        add("dpia_reference", too_long("DPIA reference", DPIA_REFERENCE_MAX))
     for name, value in (("start_date", start_date), ("end_date", end_date), ("review_date", review_date)):
         if value is None:
             add(name, f"Enter the {name.removesuffix('_date')} date.")  # as GOV.UK words it: "Enter the end date"
@@ -163,6 +176,9 @@ def resolve_terms(
     seen: dict[tuple[str, str, str], int] = {}
     if not flows:
         add("flows", "An agreement needs at least one flow of data: which dataset goes from which agency to which.")
+    elif len(flows) > FLOWS_MAX:
+        add("flows", f"An agreement can have at most {FLOWS_MAX} flows. Split the sharing into more agreements.")
+        flows = []  # nothing more to say about each of them
     for position, raw in enumerate(flows):
         problems: dict[str, list[str]] = {}
 
@@ -218,7 +234,11 @@ def resolve_terms(
             problem("data_items", "List the data items shared.")
             items = []
         items = [_text(i) for i in items if _text(i)]
-        if dataset is not None:
+        if len(items) > DATA_ITEMS_MAX:
+            problem("data_items", too_many("data items", DATA_ITEMS_MAX))
+        elif any(len(i) > DATA_ITEM_MAX for i in items):
+            problem("data_items", too_long("name of each data item", DATA_ITEM_MAX))
+        elif dataset is not None:
             if not items:
                 items = list(dataset.data_items)
             missing = [i for i in items if i not in dataset.data_items]
@@ -233,13 +253,16 @@ def resolve_terms(
             problem("frequency", f"'{frequency}' is not a frequency we know. Choose one of: "
                     + ", ".join(Frequency.values) + ".")
         retention = _text(raw.get("retention"))
-        if len(retention) > 200:
-            problem("retention", "Keep the retention period to 200 characters or fewer.")
+        if len(retention) > RETENTION_MAX:
+            problem("retention", too_long("retention period", RETENTION_MAX))
+        flow_purpose = _text(raw.get("purpose"))
+        if len(flow_purpose) > PURPOSE_MAX:
+            problem("purpose", too_long("flow's purpose", PURPOSE_MAX))
         flow_errors.append(problems)
         if not problems:
             resolved.append(ResolvedFlow(
                 dataset=dataset, provider=provider, recipient=recipient,  # type: ignore[arg-type]
-                purpose=_text(raw.get("purpose")) or purpose, legal_bases=cited, data_items=items,
+                purpose=flow_purpose or purpose, legal_bases=cited, data_items=items,
                 method=method, frequency=frequency, retention=retention,
             ))
     if any(flow_errors):

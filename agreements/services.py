@@ -23,6 +23,7 @@ from agencies.selectors import has_role
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
 from audit.errors import Conflict
+from audit.limits import COMMENTS_MAX, REASON_MAX, text_problem
 from audit.services import events_index_add, record
 
 from . import lifecycle
@@ -171,8 +172,9 @@ def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": ["Give a reason. It is kept in the audit log."]})
-    if len(reason) > 2000:
-        raise ValidationError({"reason": ["Keep the reason to 2000 characters or fewer."]})
+    problem = text_problem(reason, what="reason", limit=REASON_MAX)  # a NUL: PostgreSQL's jsonb refuses it
+    if problem:
+        raise ValidationError({"reason": [problem]})
     return reason
 
 
@@ -370,8 +372,9 @@ def agreement_request_changes(*, actor: Any, agreement: Agreement, comments: str
     comments = (comments or "").strip()
     if not comments:
         raise ValidationError({"comments": ["Say what needs to change. Every party will read it."]})
-    if len(comments) > 5000:
-        raise ValidationError({"comments": ["Keep the comments to 5000 characters or fewer."]})
+    problem = text_problem(comments, what="comments", limit=COMMENTS_MAX)
+    if problem:
+        raise ValidationError({"comments": [problem]})
     agreement = _lock(agreement)
     answer = lifecycle.require(user=actor, agreement=agreement, action=Action.REQUEST_CHANGES)
     party = _speaking_for(agreement=agreement, parties=answer.parties, agency=agency)

@@ -118,6 +118,7 @@ class EventOutputSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Every agency the event concerns: an auditor of any of them sees it.")
 
+    @extend_schema_field(OpenApiTypes.DATETIME)
     def get_at(self, event) -> str:
         return canonical_at(event.at)
 
@@ -187,8 +188,8 @@ class JSONLinesRenderer(_PassthroughRenderer):
 @extend_schema(
     parameters=[ExportFilterSerializer],
     responses={
-        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A header row, then one event a row."),
-        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="One JSON event a line."),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="A header row, then one event a row."),
+        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY, description="One JSON event a line."),
         400: OpenApiResponse(description="A filter was not understood."),
     },
 )
@@ -236,6 +237,7 @@ class CheckpointOutputSerializer(serializers.Serializer):
     key_id = serializers.CharField()
     signature = serializers.CharField()
 
+    @extend_schema_field(OpenApiTypes.DATETIME)
     def get_created_at(self, checkpoint) -> str:
         return canonical_at(checkpoint.created_at)
 
@@ -347,8 +349,9 @@ class ExportJobDetailApi(APIView):
 
 @extend_schema(
     responses={
-        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The finished CSV file."),
-        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="The finished JSON Lines file."),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The finished CSV file."),
+        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                       description="The finished JSON Lines file."),
         404: OpenApiResponse(description="No export of yours has that id."),
         409: OpenApiResponse(description="The export has not finished, failed, or its file has expired."),
     },

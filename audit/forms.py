@@ -1,17 +1,22 @@
 """The filter form on the auditors' page."""
 
+import datetime as dt
+
 from django import forms
 
 from .choices import AuditAction
+from .date_input import DatePartsField, date_input, error_part
 
-DATE_INPUT = {"type": "date", "class": "govuk-input govuk-input--width-10"}
+# The days a filter may name: any wider and a day past the last (the end of "to") cannot be written (year 9999).
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+DATE_FIELDS = ("since", "until")
 
 
 class EventFilterForm(forms.Form):
-    since = forms.DateField(label="From (date)", required=False, help_text="The first day to include",
-                            widget=forms.DateInput(attrs=DATE_INPUT))
-    until = forms.DateField(label="To (date, included)", required=False, help_text="The last day to include",
-                            widget=forms.DateInput(attrs=DATE_INPUT))
+    since = DatePartsField(label="From date", required=False, earliest=EARLIEST, latest=LATEST,
+                           help_text="The first day to include. For example, 1 4 2026")
+    until = DatePartsField(label="To date", required=False, earliest=EARLIEST, latest=LATEST,
+                           help_text="The last day to include. For example, 30 4 2026")
     agency = forms.ChoiceField(label="Agency", required=False, widget=forms.Select(attrs={"class": "govuk-select"}),
                                error_messages={"invalid_choice": "Choose one of the agencies you audit from the list."})
     action = forms.ChoiceField(label="Action", required=False, choices=[("", "Any action"), *AuditAction.choices],
@@ -31,5 +36,20 @@ class EventFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("since") and data.get("until") and data["until"] < data["since"]:
-            self.add_error("until", "The end date must be the same as or after the start date.")
+            self.add_error("until", "The to date must be the same as or after the from date.")
         return data
+
+    def date_inputs(self) -> list[dict]:
+        return [date_input(self[name]) for name in DATE_FIELDS]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in DATE_FIELDS]
+
+    def anchor(self, name: str) -> str:
+        """Where an error summary link for `name` jumps: for a date, the box that is wrong."""
+        if name in DATE_FIELDS:
+            return f"{self[name].auto_id}_{error_part(self[name]) or 'day'}"
+        return self[name].auto_id
+
+    def error_links(self) -> list[tuple[str, str]]:
+        return [(self.anchor(name), message) for name in self.fields for message in self[name].errors]

@@ -4,13 +4,15 @@ last chain verification."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -91,6 +93,7 @@ def event_list_page(request):
     paginator = CappedPaginator(events, PAGE_SIZE, cap=settings.AUDIT_EXPORT_SYNC_LIMIT,
                                 count=lambda cap: event_count(user=request.user, filters=filters, cap=cap))
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # read before this view's own event is written, as it was counted
     record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events",
            detail={"filters": filters.as_detail(), "page": page.number, "via": "browser"})
     export_base = reverse("audit-export")
@@ -107,6 +110,40 @@ def event_list_page(request):
         "sync_limit": settings.AUDIT_EXPORT_SYNC_LIMIT,
         "exports": list(export_job_list(user=request.user)[:RECENT_EXPORTS]),
         "verification": last_verification(),
+    })
+
+
+def _check_answer(event) -> dict[str, Any] | None:
+    """A check's question and answer in words, from the event's detail (None for any other event)."""
+    if event.action not in (AuditAction.CHECK_ALLOWED, AuditAction.CHECK_DENIED):
+        return None
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    outcome = str(detail.get("outcome") or "")
+    return {
+        "provider": detail.get("provider", ""), "recipient": detail.get("recipient", ""),
+        "dataset": detail.get("dataset", ""), "purpose": detail.get("purpose", ""),
+        "data_items": detail.get("data_items") or [], "on": detail.get("on", ""),
+        "allowed": bool(detail.get("allowed")), "outcome": outcome.replace("_", " ").capitalize(),
+        "reason": detail.get("reason", ""), "agreement": detail.get("agreement") or "",
+        "legal_bases": detail.get("legal_bases") or [], "warnings": detail.get("warnings") or [],
+    }
+
+
+@login_required
+def event_detail_page(request, seq: int):
+    """One event in words: who did what to which object, why, and (for a check) the question and its answer."""
+    _require_auditor(request)
+    event = event_list(user=request.user).filter(seq=seq).first()
+    if event is None:
+        raise Http404("No such event visible to you")
+    record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="event",
+           detail={"event": event.seq, "via": "browser"})
+    detail = event.detail if isinstance(event.detail, dict) else {"value": event.detail}
+    return render(request, "audit/event_detail.html", {
+        "event": event,
+        "check": _check_answer(event),
+        "detail_items": [(key.replace("_", " ").capitalize(), value) for key, value in detail.items()],
+        "detail_json": json.dumps(event.detail, indent=2, ensure_ascii=False, sort_keys=True),
     })
 
 

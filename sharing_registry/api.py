@@ -28,6 +28,17 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_schema_operation_parameters(self, view):
+        """The page and page_size parameters, with the bounds the API enforces."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1, "maximum": self.max_page_size}
+                parameter["description"] = f"Results per page, at most {self.max_page_size} (default {self.page_size})."
+        return parameters
+
     def get_page_number(self, request, paginator):
         """A page that is not a whole number from 1 is bad input (400); a page past the last stays a 404."""
         number = super().get_page_number(request, paginator)
@@ -48,21 +59,32 @@ class RequestTooLarge(exceptions.APIException):
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+JSON_MAX_DEPTH = 32  # arrays and objects inside one another; the deepest body the API takes is 4 levels
 
 
-def _has_lone_surrogate(value) -> bool:
-    if isinstance(value, str):
-        return bool(_SURROGATE.search(value))
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
+def _body_problem(data) -> str | None:
+    """Why a parsed JSON body cannot be taken: nested past JSON_MAX_DEPTH, or holding a lone surrogate (\\ud800),
+    which JSON may escape but no database can keep. Walks the body with a stack, not recursion, so that no depth
+    of nesting can exhaust Python's stack."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return "The request holds text that is not valid Unicode (a lone surrogate)."
+        elif isinstance(value, dict | list):
+            if depth >= JSON_MAX_DEPTH:
+                return f"The JSON is nested too deeply: at most {JSON_MAX_DEPTH} levels of arrays and objects."
+            items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+            for key, item in items:
+                stack.append((key, depth + 1))
+                stack.append((item, depth + 1))
+    return None
 
 
 class BoundedJSONParser(JSONParser):
-    """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads the stream itself, past Django's own check), and
-    only text that can be stored: JSON may escape a lone surrogate (\\ud800), which no database can keep."""
+    """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads the stream itself, past Django's own check), nested
+    at most JSON_MAX_DEPTH levels, and only text that can be stored."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -70,9 +92,15 @@ class BoundedJSONParser(JSONParser):
         length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
         if limit is not None and length > limit:
             raise RequestTooLarge(_too_large())
-        data = super().parse(stream, media_type, parser_context)
-        if _has_lone_surrogate(data):
-            raise exceptions.ParseError("The request holds text that is not valid Unicode (a lone surrogate).")
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:  # Python's JSON decoder gives up on nesting deeper than its own stack allows
+            raise exceptions.ParseError(
+                f"The JSON is nested too deeply: at most {JSON_MAX_DEPTH} levels of arrays and objects."
+            ) from None
+        problem = _body_problem(data)
+        if problem:
+            raise exceptions.ParseError(problem)
         return data
 
 

@@ -1,9 +1,20 @@
-"""GET /healthz: the state of the database, its migrations and, where configured, the broker."""
+"""GET /healthz: up or down for anyone; the state of the database, its migrations and the broker for monitoring.
+
+The details (database vendor, pending migrations, which service failed) help an attacker as much as an operator,
+so only an authorised caller gets them: one that sends the monitoring token (HEALTHZ_TOKEN, as
+`Authorization: Bearer <token>`), or one connecting from an internal address (HEALTHZ_INTERNAL_NETWORKS; the
+address is the one the audit log records, so behind NUM_PROXIES proxies it is the client's, not the proxy's).
+"""
+
+import ipaddress
+import secrets
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
+
+from .middleware import _client_ip
 
 
 def _database() -> dict:
@@ -30,7 +41,32 @@ def _broker() -> dict:
         return {"ok": False, "configured": True, "error": exc.__class__.__name__}
 
 
+def _authorised(request) -> bool:
+    """The monitoring token, or an address inside HEALTHZ_INTERNAL_NETWORKS."""
+    token = settings.HEALTHZ_TOKEN
+    sent = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and sent.startswith("Bearer ") and secrets.compare_digest(sent[7:].strip(), token):
+        return True
+    try:
+        address = ipaddress.ip_address(_client_ip(request) or "")
+    except ValueError:
+        return False
+    return any(address in network for network in settings.HEALTHZ_INTERNAL_NETWORKS)
+
+
+def _database_up() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
 def healthz(request):
+    if not _authorised(request):
+        up = _database_up()
+        return JsonResponse({"status": "up" if up else "down"}, status=200 if up else 503)
     database = _database()
     broker = _broker()
     healthy = database["ok"]

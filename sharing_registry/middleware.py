@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import Http404
+from django.utils.cache import add_never_cache_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from agreements.services import access_denied_record
@@ -141,3 +142,21 @@ class NotFoundPageMiddleware:
 
             return not_found(request, exception)
         return None
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer to a signed-in person or an authenticated API caller, so that no
+    browser cache, shared proxy or back button keeps a page or a body that was meant for them alone.
+
+    Authenticated means a user on the request (a session, or any DRF authentication class, which sets it on the
+    Django request too) or credentials sent in the Authorization header, whatever the answer to them was."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "HTTP_AUTHORIZATION" in request.META:
+            add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
+        return response

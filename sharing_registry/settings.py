@@ -1,6 +1,7 @@
 """One settings module, driven by environment variables (see README "Configuration")."""
 
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import dj_database_url
@@ -20,7 +21,11 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-development-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"])
+# Links in emails point here; `make run` sets it from HOST and PORT.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", list(dict.fromkeys([SITE_URL, "http://127.0.0.1:8000", "http://localhost:8000"]))
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,6 +40,7 @@ INSTALLED_APPS = [
     "knox",  # hashed, expiring API tokens; the model is tokens.ApiToken (KNOX_TOKEN_MODEL)
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files of our own: no CDN
     "guardian",
     "django_celery_beat",
     "axes",
@@ -58,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sharing_registry.middleware.ActorContextMiddleware",
+    "sharing_registry.middleware.NoStoreMiddleware",
     "sharing_registry.middleware.AccessDeniedAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -176,7 +183,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sharing Registry API",
     "DESCRIPTION": "Information-sharing agreements, and the frontline question: may I share this dataset? "
-                   "Send JSON bodies of at most 1 MB; fields this version does not know are ignored, never saved. "
+                   "Send JSON bodies of at most 1 MB, nested at most 32 levels; fields this version does not know "
+                   "are ignored, never saved. Text limits are the same as the pages' (docs/api.md). "
                    "Calls are rate-limited: a 429 says how many seconds to wait in Retry-After.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -184,6 +192,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {"AgencyKindEnum": "agencies.choices.AgencyKind",
                             "VersionStateEnum": "agreements.choices.VersionState"},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sharing_registry.schema.add_error_components",
+    ],
 }
 
 # API tokens (tokens.ApiToken, django-rest-knox): only a SHA-512 digest is stored; every token expires.
@@ -257,8 +271,6 @@ CELERY_BEAT_SCHEDULE = {
 REVIEW_GRACE_DAYS = env_int("REVIEW_GRACE_DAYS", 90)
 
 # --- Scheduled and background work (issue 8; README "Scheduled work") -----------------------------------------
-# Links in emails point here.
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Review reminders go to every party's governance officers this many days before the review date. A run missed
 # (beat down for a day) is caught up within REVIEW_REMINDER_CATCH_UP_DAYS; older thresholds are skipped.
 REVIEW_REMINDER_DAYS = (90, 30, 0)
@@ -300,10 +312,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
-# Content-Security-Policy (django-csp 4): our own scripts, styles, fonts and images only; no inline code. The
-# interactive API docs load Swagger UI and ReDoc from a CDN with inline set-up, so they are left out.
+# Content-Security-Policy (django-csp 4): our own scripts, styles, fonts and images only; no inline code. The API
+# docs too: Swagger UI is served from drf-spectacular-sidecar's static files, its set-up from a file of ours.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs/", "/api/v1/redoc/"],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
@@ -317,6 +328,12 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+# /healthz gives its details (database, migrations, broker) only to a caller with this token (Authorization: Bearer)
+# or from these networks; anyone else learns only up or down.
+HEALTHZ_TOKEN = env("HEALTHZ_TOKEN", "")
+HEALTHZ_INTERNAL_NETWORKS = [
+    ip_network(cidr.strip(), strict=False) for cidr in env_list("HEALTHZ_INTERNAL_NETWORKS", ["127.0.0.0/8", "::1/128"])
+]
 # Rate limits for API calls live in this cache: Redis (shared by every web process) when CACHE_URL is set.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL", "")}

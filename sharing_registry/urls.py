@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views.generic import RedirectView
 
-from . import health, oidc, views
+from . import api_docs, health, oidc, views
 
 api_v1 = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("schema/", api_docs.SchemaApi.as_view(), name="schema"),
+    path("docs/", api_docs.SwaggerDocs.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", RedirectView.as_view(pattern_name="api-docs", permanent=True), name="api-redoc"),
     path("", include("agencies.api_urls")),
     path("", include("agreements.api_urls")),
     path("", include("audit.api_urls")),

@@ -12,9 +12,13 @@ import pytest
 from django.conf import settings
 
 from audit import triggers
+from tests import openapi_check
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+openapi_check.install()
 
 
 def on_postgres() -> bool:
@@ -104,3 +108,14 @@ def _fresh_rate_limits():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _api_responses_match_the_schema():
+    """Every /api/v1/ response the test received is one the OpenAPI schema describes (tests/openapi_check.py)."""
+    openapi_check.start()
+    yield
+    found = openapi_check.problems()
+    if found:
+        pytest.fail("Responses the OpenAPI schema at /api/v1/schema/ does not describe:\n" + "\n".join(found),
+                    pytrace=False)

@@ -1,7 +1,8 @@
 """Builds agreements in any state straight into the tables, following docs/architecture.md.
 
 For decision tests that need a register as it stood at chosen moments (periods that began and ended at
-given times), which the services, working only in the present, cannot produce.
+given times), which the services, working only in the present, cannot produce. Unless given, the dates are
+those of an agreement in force today (tests/dates.py), or on the day a test pinned the clock to.
 """
 
 import datetime as dt
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from agreements.choices import AgreementStatus, PeriodState, VersionState
 from agreements.models import Agreement, AgreementPeriod, AgreementVersion, Flow, LegalBasis, Party
+from tests.dates import in_force_around
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory
 
 _counter = iter(range(1, 1_000_000))
@@ -34,15 +36,17 @@ def build_agreement(
     recipient=None,
     dataset=None,
     status: str = AgreementStatus.ACTIVE,
-    start: dt.date = dt.date(2026, 1, 1),
-    end: dt.date = dt.date(2027, 12, 31),
-    review: dt.date = dt.date(2027, 6, 30),
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    review: dt.date | None = None,
     periods: list[tuple[str, dt.datetime, dt.datetime | None]] | None = None,
     bases: tuple[str, ...] = ("ukgdpr-6-1-e",),
     data_items: list[str] | None = None,
     signed: bool | None = None,
     title: str = "Sharing for safer homes",
 ) -> Agreement:
+    start_default, end_default, review_default = in_force_around(timezone.localdate())  # today, or a pinned clock
+    start, end, review = start or start_default, end or end_default, review or review_default
     provider = provider or AgencyFactory()
     recipient = recipient or AgencyFactory()
     dataset = dataset or DatasetFactory(owner=provider)

@@ -24,12 +24,11 @@ class Region:
 
     def terms(self, **overrides):
         """Valid create() arguments (codes, as the API takes them)."""
-        import datetime
+        from tests.dates import END, REVIEW, START
 
         base = {
             "lead_agency": "lead-council", "title": "Hospital discharge", "purpose": "Plan care after hospital",
-            "start_date": datetime.date(2026, 1, 1), "end_date": datetime.date(2027, 12, 31),
-            "review_date": datetime.date(2027, 6, 30),
+            "start_date": START, "end_date": END, "review_date": REVIEW,
             "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                        "purpose": "Discharge planning",
                        "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from agencies.choices import Role
 from agreements import services
 from audit.models import AuditEvent
+from tests.dates import AFTER_END, BEFORE_START, END, REVIEW, START, iso
 from tests.factories import AgencyFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
 PAYLOAD = {
     "title": "Hospital discharge to adult social care", "purpose": "Plan care for patients leaving hospital",
-    "lead_agency": "lead-council", "start_date": "2026-01-01", "end_date": "2027-12-31", "review_date": "2027-06-30",
+    "lead_agency": "lead-council", "start_date": iso(START), "end_date": iso(END), "review_date": iso(REVIEW),
     "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                "purpose": "Discharge planning",
                "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
@@ -61,8 +62,8 @@ class CreateApiTests:
     @pytest.mark.parametrize(
         ("change", "field", "expected"),
         [
-            ({"end_date": "2025-01-01"}, "end_date", ["The end date must be on or after the start date."]),
-            ({"review_date": "2029-01-01"}, "review_date", None),
+            ({"end_date": iso(BEFORE_START)}, "end_date", ["The end date must be on or after the start date."]),
+            ({"review_date": iso(AFTER_END)}, "review_date", None),
             ({"lead_agency": "nowhere"}, "lead_agency", ["There is no agency with the code 'nowhere'."]),
             ({"start_date": "not a date"}, "start_date", None),
             ({"title": ""}, "title", None),

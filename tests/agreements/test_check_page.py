@@ -5,6 +5,7 @@ import pytest
 from agencies.choices import Role
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
+from tests.dates import BEFORE_START
 from tests.factories import AgencyFactory, DatasetFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ class CheckPageTests:
 
     def test_a_no_with_its_reason(self, frontline):
         response = frontline.post("/check/", {
-            "provider": "mcc", "recipient": "gm-fire", "dataset": "smoking-risk", "on": "1/1/2025",
+            "provider": "mcc", "recipient": "gm-fire", "dataset": "smoking-risk", "on": f"{BEFORE_START:%d/%m/%Y}",
         })
         page = response.content.decode()
         assert "No, do not share" in page

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from agencies.choices import Role
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
+from tests.dates import TODAY, iso
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, api_key, member
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ class CheckPermissionTests:
         token = api_key(user)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        body = client.post(URL, {**QUESTION, "on": "2026-11-24"}, format="json").json()
+        body = client.post(URL, {**QUESTION, "on": iso(TODAY)}, format="json").json()
         assert body["allowed"] is True
         assert body["agreement"] == register["agreement"].reference
         assert body["legal_bases"] == ["ukgdpr-6-1-e"]

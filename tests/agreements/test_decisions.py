@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from agreements import decisions
@@ -18,10 +19,10 @@ TODAY = dt.date(2026, 11, 24)
 
 
 @pytest.fixture(autouse=True)
-def _fixed_today(monkeypatch):
-    """Checks default to "today"; pin it so the dates below mean the same every day the suite runs."""
-    now = at(TODAY, 10)
-    monkeypatch.setattr(timezone, "now", lambda: now)
+def _fixed_today():
+    """Checks default to "today"; pin the clock so the dates below mean the same every day the suite runs."""
+    with time_machine.travel(at(TODAY, 10), tick=True):
+        yield
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from agreements import services
 from agreements.choices import VersionState
 from agreements.models import Agreement
 from audit.models import AuditEvent
+from tests.dates import END, REVIEW, START, iso
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -108,9 +109,9 @@ TENANCIES = {"dataset": "council-tenancies", "provider": "lead-council", "recipi
 def form_data(*, flows=(DISCHARGE,), **overrides) -> dict:
     data = {
         "title": "Hospital discharge", "purpose": "Plan care after hospital", "lead_agency": "lead-council",
-        "start_date_day": "1", "start_date_month": "1", "start_date_year": "2026",
-        "end_date_day": "31", "end_date_month": "12", "end_date_year": "2027",
-        "review_date_day": "30", "review_date_month": "6", "review_date_year": "2027",
+        "start_date_day": "1", "start_date_month": "1", "start_date_year": str(START.year),
+        "end_date_day": "31", "end_date_month": "12", "end_date_year": str(END.year),
+        "review_date_day": "30", "review_date_month": "6", "review_date_year": str(REVIEW.year),
         "dpia_reference": "DPIA-2026-7",
         "flows-TOTAL_FORMS": str(len(flows)), "flows-INITIAL_FORMS": "0",
         "flows-MIN_NUM_FORMS": "0", "flows-MAX_NUM_FORMS": "50",
@@ -171,7 +172,7 @@ class CreatePageTests:
         assert (version.title, version.purpose, version.dpia_reference) == (
             "Hospital discharge", "Plan care after hospital", "DPIA-2026-7")
         assert (str(version.start_date), str(version.end_date), str(version.review_date)) == (
-            "2026-01-01", "2027-12-31", "2027-06-30")
+            iso(START), iso(END), iso(REVIEW))
         flows = list(version.flows.order_by("id"))
         assert [(f.dataset.code, f.provider.code, f.recipient.code) for f in flows] == [
             ("discharge-summaries", "nhs-provider", "lead-council"), ("council-tenancies", "lead-council", "police")]
@@ -218,9 +219,9 @@ INCIDENTS = {"dataset": "domestic-incidents", "provider": "police", "recipient":
              "legal_bases": ["ukgdpr-6-1-e", "crime-and-disorder-act-1998-s115"], "data_items": "incident date"}
 
 RULES = [
-    pytest.param({"end_date_year": "2025"}, (DISCHARGE,), "id_end_date", "id_end_date_day",
+    pytest.param({"end_date_year": str(START.year - 1)}, (DISCHARGE,), "id_end_date", "id_end_date_day",
                  "The end date must be on or after the start date.", id="end-before-start"),
-    pytest.param({"review_date_year": "2029"}, (DISCHARGE,), "id_review_date", "id_review_date_day",
+    pytest.param({"review_date_year": str(END.year + 1)}, (DISCHARGE,), "id_review_date", "id_review_date_day",
                  "The review date must fall within the agreement's period", id="review-outside-period"),
     pytest.param({"title": ""}, (DISCHARGE,), "id_title", "id_title", "Give the agreement a title.", id="no-title"),
     pytest.param({}, ({**DISCHARGE, "legal_bases": ["ukgdpr-9-2-h", "dpa-2018-sch1-para2"]},),
@@ -345,7 +346,7 @@ class FlowRowTests:
         page = Page(response.content.decode())
         assert page.flow_count() == 2
         assert page.summary() == []  # nothing is checked yet: the blank title is not an error until saving
-        assert page.value("id_start_date_year") == "2026"
+        assert page.value("id_start_date_year") == str(START.year)
         assert page.value("id_flows-0-dataset") == "discharge-summaries"
         assert page.checked("id_flows-0-legal_bases-ukgdpr-9-2-h")
         assert page.value("id_flows-1-dataset") == ""

@@ -16,6 +16,7 @@ from agreements.models import (
 from agreements.rules import TermsInvalid
 from audit.errors import Conflict
 from audit.models import AuditEvent
+from tests.dates import AFTER_END, BEFORE_START
 from tests.factories import AgencyFactory, DatasetFactory, agreement_factory, member, sign_all
 from tests.threads import run_together
 
@@ -103,13 +104,13 @@ class ValidationTests:
         return flow
 
     def test_end_before_start(self, region):
-        errors = self.invalid(region, end_date=datetime.date(2025, 12, 31))
+        errors = self.invalid(region, end_date=BEFORE_START)
         assert errors["end_date"] == ["The end date must be on or after the start date."]
 
     def test_review_date_outside_the_period(self, region):
-        errors = self.invalid(region, review_date=datetime.date(2028, 1, 1))
+        errors = self.invalid(region, review_date=AFTER_END)
         assert "within the agreement's period" in errors["review_date"][0]
-        errors = self.invalid(region, review_date=datetime.date(2025, 12, 1))
+        errors = self.invalid(region, review_date=BEFORE_START)
         assert "review_date" in errors
 
     def test_unknown_lead_agency(self, region):

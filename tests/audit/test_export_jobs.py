@@ -123,7 +123,7 @@ class AskingTests:
         client.force_login(auditor)
         response = ask(client, django_capture_on_commit_callbacks, since="2026-02-01", until="2026-01-01")
         assert response.status_code == 302 and response["Location"].startswith("/audit/?")
-        assert "The end date must be the same as or after the start date." in client.get(
+        assert "The to date must be the same as or after the from date." in client.get(
             response["Location"]).content.decode()
         assert not ExportJob.objects.exists()
 

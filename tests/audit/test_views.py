@@ -4,6 +4,7 @@ import pytest
 
 from audit import chain
 from audit.models import AuditEvent, AuditVerification
+from audit.services import record
 
 from .conftest import attacker, make_events, sealed_events
 
@@ -47,7 +48,7 @@ class AuditPageTests:
         response = client.get(self.url, {"since": "2026-02-01", "until": "2026-01-01"})
         assert response.status_code == 400
         assert "There is a problem" in response.content.decode()
-        assert "The end date must be the same as or after the start date." in response.content.decode()
+        assert "The to date must be the same as or after the from date." in response.content.decode()
 
     def test_an_unknown_agency_or_action_is_explained_in_plain_english(self, client, auditor):
         client.force_login(auditor)
@@ -79,3 +80,110 @@ class AuditPageTests:
         first = client.get(self.url)
         assert len(first.context["events"]) == 50 and "Older" in first.content.decode()
         assert len(client.get(self.url, {"page": 2}).context["events"]) >= 10
+
+
+@pytest.mark.django_db
+class AuditFilterDateTests:
+    """The filters used the browser's date picker and `until=9999-12-31` was an OverflowError (500), on the page
+    and on its export form; two identical "Enter a valid date." errors did not say which field they meant."""
+
+    url = "/audit/"
+
+    def test_until_9999_12_31_is_a_400_naming_the_field(self, client, auditor):
+        client.force_login(auditor)
+        response = client.get(self.url, {"until": "9999-12-31"})
+        assert response.status_code == 400
+        assert "To date must be between 1 January 2000 and 31 December 2100" in response.content.decode()
+
+    def test_until_9999_12_31_in_the_date_boxes_is_a_400_too(self, client, auditor):
+        client.force_login(auditor)
+        response = client.get(self.url, {"until_day": "31", "until_month": "12", "until_year": "9999"})
+        assert response.status_code == 400
+        assert 'href="#id_until_year"' in response.content.decode()
+
+    def test_the_export_form_with_until_9999_12_31_sends_the_auditor_back_to_the_explanation(self, client, auditor):
+        client.force_login(auditor)
+        response = client.post("/audit/exports/", {"until": "9999-12-31", "format": "csv"})
+        assert response.status_code == 302
+        page = client.get(response["Location"])
+        assert page.status_code == 400 and "To date must be between" in page.content.decode()
+
+    def test_the_filters_are_govuk_date_inputs(self, client, auditor):
+        client.force_login(auditor)
+        page = client.get(self.url).content.decode()
+        assert 'type="date"' not in page
+        for name in ("since", "until"):
+            for part in ("day", "month", "year"):
+                assert f'name="{name}_{part}"' in page
+        assert '<legend class="govuk-fieldset__legend govuk-fieldset__legend--s">From date</legend>' in page
+
+    def test_two_bad_dates_get_two_errors_each_naming_its_field(self, client, auditor):
+        client.force_login(auditor)
+        response = client.get(self.url, {"since_day": "31", "since_month": "2", "since_year": "2026",
+                                         "until_day": "x", "until_month": "1", "until_year": "2026"})
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert "From date must be a real date" in page and "To date must be a real date, in numbers" in page
+        assert "Enter a valid date." not in page
+
+    def test_the_boxes_filter_and_keep_their_values_in_the_links(self, client, auditor, agency):
+        make_events(2, agency=agency)
+        client.force_login(auditor)
+        response = client.get(self.url, {"since_day": "1", "since_month": "1", "since_year": "2020",
+                                         "action": "check.allowed"})
+        assert response.status_code == 200 and len(response.context["events"]) == 2
+        page = response.content.decode()
+        assert 'value="2020"' in page and "since=2020-01-01" in page
+
+
+@pytest.mark.django_db
+class EventDetailPageTests:
+    """The audit page listed an event's action and object but not what was asked and answered."""
+
+    def check_event(self, agency):
+        return record(
+            action="check.denied", object_type="dataset", object_ref="smoking-risk", agency=agency,
+            detail={"provider": "manchester-cc", "recipient": "gm-fire", "dataset": "smoking-risk",
+                    "purpose": "Home fire safety visit", "data_items": ["name", "address"], "on": "2026-11-24",
+                    "allowed": False, "outcome": "no_agreement",
+                    "reason": "No, do not share: no agreement covers this.", "agreement": None, "version": None,
+                    "legal_bases": [], "warnings": []},
+        )
+
+    def test_a_check_shows_its_question_and_answer_in_words(self, client, auditor, agency,
+                                                              django_assert_max_num_queries):
+        event = self.check_event(agency)
+        client.force_login(auditor)
+        with django_assert_max_num_queries(12):
+            response = client.get(f"/audit/events/{event.seq}/")
+        assert response.status_code == 200
+        page = response.content.decode()
+        for words in ("The question", "gm-fire", "Home fire safety visit", "name, address", "The answer",
+                      "No, do not share", "No agreement", "no agreement covers this"):
+            assert words in page, words
+
+    def test_the_list_links_to_each_event(self, client, auditor, agency):
+        event = self.check_event(agency)
+        client.force_login(auditor)
+        assert f'href="/audit/events/{event.seq}/"' in client.get("/audit/").content.decode()
+
+    def test_another_event_shows_its_detail_as_a_list(self, client, auditor, agency):
+        event = record(action="agreement.suspended", object_type="agreement", object_ref="ISA-1-0001", agency=agency,
+                       detail={"reason": "A breach was reported", "version": 2})
+        client.force_login(auditor)
+        page = client.get(f"/audit/events/{event.seq}/").content.decode()
+        assert "A breach was reported" in page and "The question" not in page
+
+    def test_an_event_of_an_agency_not_audited_is_404(self, client, auditor, other_agency):
+        event = self.check_event(other_agency)
+        client.force_login(auditor)
+        assert client.get(f"/audit/events/{event.seq}/").status_code == 404
+
+    def test_members_who_are_not_auditors_get_403_and_reading_is_audited(self, client, frontline, auditor, agency):
+        event = self.check_event(agency)
+        client.force_login(frontline)
+        assert client.get(f"/audit/events/{event.seq}/").status_code == 403
+        client.force_login(auditor)
+        client.get(f"/audit/events/{event.seq}/")
+        viewed = AuditEvent.objects.filter(action="audit.viewed").latest("seq")
+        assert viewed.detail == {"event": event.seq, "via": "browser"}

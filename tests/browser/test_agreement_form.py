@@ -12,6 +12,7 @@ from agencies.choices import AgencyKind, Role
 from agreements.models import Agreement
 from audit.models import AuditEvent
 from tests.browser.conftest import sign_in
+from tests.dates import TODAY
 from tests.factories import AgencyFactory, DatasetFactory, member
 
 pytestmark = pytest.mark.browser
@@ -54,9 +55,9 @@ class DraftAgreementJourneyTests:
         page.get_by_label("Title", exact=True).fill("Hospital discharge to adult social care")
         page.get_by_label("Purpose", exact=True).fill("Plan care for patients leaving hospital")
         expect(page.get_by_label("Lead agency")).to_have_value("mcc")
-        fill_date(page, "Start date", "1", "4", "2026")
-        fill_date(page, "End date", "31", "3", "2028")
-        fill_date(page, "Review date", "1", "4", "2027")
+        fill_date(page, "Start date", "1", "4", str(TODAY.year))
+        fill_date(page, "End date", "31", "3", str(TODAY.year + 2))
+        fill_date(page, "Review date", "1", "4", str(TODAY.year + 1))
         page.get_by_label("DPIA reference (optional)").fill("DPIA-42")
 
         first = flow(page, 1)
@@ -90,7 +91,8 @@ class DraftAgreementJourneyTests:
         assert not Agreement.objects.exists()
         # Everything typed is still there, in both rows.
         expect(page.get_by_label("Title", exact=True)).to_have_value("Hospital discharge to adult social care")
-        expect(page.get_by_role("group", name="Review date").get_by_label("Year", exact=True)).to_have_value("2027")
+        review_year = page.get_by_role("group", name="Review date").get_by_label("Year", exact=True)
+        expect(review_year).to_have_value(str(TODAY.year + 1))
         expect(first.get_by_label("Data items shared (optional)")).to_have_value("name\nNHS number\ncare needs")
         expect(first.get_by_label("How often")).to_have_value("daily")
         expect(first.get_by_label(ARTICLE_6_PUBLIC_TASK)).to_be_checked()

@@ -87,3 +87,53 @@ class AuditorJourneyTests:
         page.goto(f"{live_server.url}/audit/?action=check.allowed")
         check_a11y(page)
         expect(page.get_by_role("table")).to_contain_text("No events match these filters.")
+
+
+def _page_scrolls_sideways(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+class AuditPageReflowTests:
+    """At 320-640 px the events table made the whole page scroll sideways (WCAG 1.4.10, reflow)."""
+
+    @pytest.mark.parametrize("width", [320, 640])
+    def test_the_audit_page_reflows_with_its_table_in_a_scrolling_region(self, page, live_server, check_a11y,
+                                                                          registry, width):
+        _ask(page, live_server)
+        checked = AuditEvent.objects.get(action="check.allowed")
+        page.set_viewport_size({"width": width, "height": 800})
+        sign_in(page, live_server, "auditor")
+        page.goto(f"{live_server.url}/audit/")
+        expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+        assert not _page_scrolls_sideways(page)
+        region = page.get_by_role("region", name="Events, newest first")
+        expect(region.get_by_role("table")).to_be_visible()
+        assert region.evaluate("el => el.scrollWidth > el.clientWidth")  # the table scrolls inside its box
+        check_a11y(page)
+
+        # The GOV.UK date boxes, found by their labels, filter the list.
+        since = page.get_by_role("group", name="From date")
+        since.get_by_label("Day", exact=True).fill("1")
+        since.get_by_label("Month", exact=True).fill("1")
+        since.get_by_label("Year", exact=True).fill("2000")
+        until = page.get_by_role("group", name="To date")
+        until.get_by_label("Day", exact=True).fill("31")
+        until.get_by_label("Month", exact=True).fill("12")
+        until.get_by_label("Year", exact=True).fill("9999")
+        page.get_by_role("button", name="Show events").click()
+        summary = page.get_by_role("alert")
+        expect(summary).to_contain_text("To date must be between 1 January 2000 and 31 December 2100")
+        summary.get_by_role("link").first.click()
+        expect(until.get_by_label("Year", exact=True)).to_be_focused()
+        assert not _page_scrolls_sideways(page)
+        check_a11y(page)
+
+        until.get_by_label("Year", exact=True).fill("2100")
+        page.get_by_role("button", name="Show events").click()
+        page.get_by_role("link", name=f"{checked.seq}", exact=False).first.click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Event {checked.seq}")
+        expect(page.get_by_text("The answer")).to_be_visible()
+        expect(page.get_by_text("Greater Manchester Fire and Rescue").or_(page.get_by_text("gm-fire")).first
+               ).to_be_visible()
+        assert not _page_scrolls_sideways(page)
+        check_a11y(page)

@@ -14,6 +14,7 @@ from agreements.decisions import decide
 from agreements.models import Agreement
 from audit.models import AuditEvent
 from tests.browser.conftest import sign_in
+from tests.dates import END, REVIEW, START
 from tests.factories import AgencyFactory, DatasetFactory, member
 
 pytestmark = pytest.mark.browser
@@ -60,8 +61,9 @@ class SigningJourneyTests:
         check_a11y(page)
         page.get_by_label("Title", exact=True).fill("Safe and well visits")
         page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
-        for legend, (day, month, year) in {"Start date": ("1", "1", "2026"), "End date": ("31", "12", "2030"),
-                                           "Review date": ("1", "6", "2029")}.items():
+        for legend, (day, month, year) in {"Start date": ("1", "1", str(START.year)),
+                                           "End date": ("31", "12", str(END.year)),
+                                           "Review date": ("30", "6", str(REVIEW.year))}.items():
             group = page.get_by_role("group", name=legend)
             group.get_by_label("Day", exact=True).fill(day)
             group.get_by_label("Month", exact=True).fill(month)

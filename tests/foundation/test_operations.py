@@ -4,9 +4,12 @@ import json
 import os
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
+import pytest
 import yaml
+from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,3 +61,29 @@ class ComposeFileTests:
         # web, worker and beat run the same image with the same settings
         assert services["web"]["image"] == services["worker"]["image"] == services["beat"]["image"]
         assert services["worker"]["environment"]["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+
+
+class MakeRunPortTests:
+    """`make run` printed port 8000 whatever PORT was, and emails linked to port 8000."""
+
+    def test_make_run_serves_prints_and_links_to_the_port_asked_for(self, tmp_path):
+        stub = tmp_path / "python"  # stands in for the virtualenv's python: says what it was asked, with which SITE_URL
+        stub.write_text('#!/bin/sh\necho "SITE_URL=$SITE_URL ARGS=$*"\n')
+        stub.chmod(0o755)
+        result = subprocess.run(
+            ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed", "run",
+             "PORT=8123", f"PY={stub}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            env={k: v for k, v in os.environ.items() if k not in ("SITE_URL", "PORT", "HOST")},
+        )
+        assert result.returncode == 0, result.stderr
+        assert "SITE_URL=http://127.0.0.1:8123 ARGS=manage.py seed_demo --if-empty" in result.stdout
+        assert "SITE_URL=http://127.0.0.1:8123 ARGS=manage.py runserver 127.0.0.1:8123" in result.stdout
+        assert "Serving http://127.0.0.1:8123/" in result.stdout
+
+    @pytest.mark.django_db
+    def test_the_demo_prints_the_sign_in_address_it_was_given(self, settings):
+        settings.SITE_URL = "http://127.0.0.1:8123"
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        assert "Sign in at http://127.0.0.1:8123/accounts/login/" in out.getvalue()

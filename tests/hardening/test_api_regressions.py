@@ -11,6 +11,7 @@ from agencies.choices import AgencyKind, Role
 from agencies.services import agency_create
 from agreements.models import Agreement
 from audit.models import AuditEvent
+from tests.dates import END, REVIEW, START, iso
 from tests.factories import PASSWORD, UserFactory, agreement_factory, api_key, member
 
 
@@ -34,7 +35,7 @@ def auditor(officer):
 def terms(**overrides):
     body = {
         "title": "Hospital discharge", "purpose": "Plan care", "lead_agency": "lead-council",
-        "start_date": "2026-01-01", "end_date": "2027-12-31", "review_date": "2027-06-30",
+        "start_date": iso(START), "end_date": iso(END), "review_date": iso(REVIEW),
         "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                    "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
     }
@@ -57,7 +58,8 @@ class SchemaRegressionTests:
                 assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)
                 assert "Retry-After" in operation["responses"]["429"]["headers"]
         listing = schema["paths"]["/api/v1/agencies/"]["get"]["responses"]
-        assert listing["404"]["content"]["application/json"]["schema"]["required"] == ["detail"]
+        assert listing["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]
         response = client.get("/api/v1/agencies/?page=51097", HTTP_AUTHORIZATION=officer["auth"])
         assert response.status_code == 404 and response.json() == {"detail": "Invalid page."}
 
@@ -107,7 +109,7 @@ class BodyRegressionTests:
         """An unbounded purpose (or dataset description) took 100,000 characters. Fix: 10,000 at most."""
         response = post(client, officer["auth"], "/api/v1/agreements/", json.dumps(terms(purpose="x" * 100_000)))
         assert response.status_code == 400
-        assert response.json()["purpose"] == ["Ensure this field has no more than 10000 characters."]
+        assert response.json()["purpose"] == ["Keep the purpose to 10,000 characters or fewer."]  # every channel
 
 
 @pytest.mark.django_db

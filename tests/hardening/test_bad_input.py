@@ -27,6 +27,7 @@ from agreements.models import Agreement, AgreementVersion, Flow
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
+from tests.dates import BEFORE_START, END, REVIEW, START, iso
 from tests.factories import agreement_factory, api_key, member
 
 # PostgreSQL refuses NUL in text; a lone surrogate cannot be encoded as UTF-8; the rest are legal and must work.
@@ -83,7 +84,7 @@ def call(client, token, method, path, body=None, **params):
 def agreement_body(**overrides):
     body = {
         "title": "Hospital discharge", "purpose": "Plan care", "lead_agency": "lead-council",
-        "start_date": "2026-01-01", "end_date": "2027-12-31", "review_date": "2027-06-30",
+        "start_date": iso(START), "end_date": iso(END), "review_date": iso(REVIEW),
         "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                    "purpose": "Discharge planning",
                    "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
@@ -208,7 +209,7 @@ IMPOSSIBLE_TERMS = [
     {"start_date": "-0001-01-01"},
     {"start_date": "2026-13-01"},
     {"start_date": 20260101},
-    {"end_date": "2025-12-31"},  # before the start
+    {"end_date": iso(BEFORE_START)},  # before the start
 ]
 IMPOSSIBLE_CHECK_DATES = ["0001-01-01", "9999-12-31", "10000-01-01", "2026-02-30", "yesterday", 5]
 EXTREME_AUDIT_TIMES = ["0001-01-01", "9999-12-31", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",

@@ -74,3 +74,23 @@ class ContentSecurityPolicyBrowserTests:
         for path in ("/admin/", "/admin/auth/user/", "/admin/auth/user/1/change/", "/admin/axes/accessattempt/"):
             assert_clean(page, f"{live_server.url}{path}", govuk=False)
 
+
+
+class ApiDocsBrowserTests:
+    """/api/v1/docs/ and /redoc/ loaded Swagger UI and Redoc @latest from a CDN, without an integrity check and
+    outside the policy: blank offline, and a supply-chain risk. Swagger UI is now the app's own static files."""
+
+    def test_swagger_ui_and_redoc_come_from_the_app_and_keep_the_policy(self, watched_page, live_server, db):
+        page = watched_page
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url)
+                   else route.abort())  # as if offline: anything from elsewhere fails
+        assert_clean(page, f"{live_server.url}/api/v1/docs/", govuk=False)
+        page.get_by_role("heading", name="Sharing Registry API").first.wait_for()
+        assert page.get_by_text("/api/v1/checks/").first.is_visible()
+        page.goto(f"{live_server.url}/api/v1/redoc/")  # Redoc cannot keep the policy: the same docs instead
+        assert page.url == f"{live_server.url}/api/v1/docs/"
+        foreign = [url for url in requested if not url.startswith(live_server.url)]
+        assert foreign == []
+        assert page.evaluate("window.__cspViolations") == [] and page.csp_console == []

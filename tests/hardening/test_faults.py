@@ -24,6 +24,7 @@ from werkzeug.test import Client as WsgiClient
 from agencies.choices import Role
 from agreements.models import Agreement, AgreementVersion, Flow, Party
 from audit.models import AuditEvent
+from tests.dates import END, REVIEW, START, iso
 from tests.factories import agreement_factory, api_key, member
 from tests.worker import _database_url, celery_worker
 
@@ -73,8 +74,8 @@ class DatabaseCutTests:
         active = agreement_factory(state="active")
         officer = member(active.lead_agency, Role.GOVERNANCE_OFFICER)
         auth = {"Authorization": f"Token {api_key(officer)}"}
-        body = {"title": "Cut off", "purpose": "Plan care", "lead_agency": "lead-council", "start_date": "2026-01-01",
-                "end_date": "2027-12-31", "review_date": "2027-06-30",
+        body = {"title": "Cut off", "purpose": "Plan care", "lead_agency": "lead-council", "start_date": iso(START),
+                "end_date": iso(END), "review_date": iso(REVIEW),
                 "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                            "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}]}
         web = WsgiClient(application)  # the real WSGI handler, which closes a broken connection after the request
@@ -93,7 +94,7 @@ class DatabaseCutTests:
         after = agreement_rows()
         assert after["agreements"] == before["agreements"] + 1
         assert after["created events"] == before["created events"] + 1
-        assert web.get("/healthz").json["database"]["ok"] is True
+        assert web.get("/healthz", environ_base={"REMOTE_ADDR": "127.0.0.1"}).json["database"]["ok"] is True
 
 
 def free_port() -> int:

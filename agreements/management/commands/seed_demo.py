@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from agencies.models import Agency
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         for agreement in agreements:
             self.stdout.write(f"  {agreement.reference}  {agreement.status:<9}  {agreement.current_version.title}")
         self.stdout.write("")
-        self.stdout.write("Sign in at http://127.0.0.1:8000/accounts/login/ with any of these users.")
+        self.stdout.write(f"Sign in at {settings.SITE_URL}/accounts/login/ with any of these users.")
         self.stdout.write(f"Every demo user has the password: {demo.DEMO_PASSWORD}")
         self.stdout.write("  admin                   superuser")
         for _code, prefix, name, *_ in demo.AGENCIES:
