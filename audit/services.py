@@ -94,12 +94,16 @@ def _insert(event: AuditEvent) -> None:
 
 
 def _seal_now() -> None:
-    from .chain import seal_pending
+    from .chain import schedule_deferred_checkpoint, seal_pending
 
     try:
-        seal_pending()
+        result = seal_pending()
     except Exception:  # the event is committed either way; the next run (or verify_audit) seals it
         logger.exception("sealing the audit log after commit failed")
+        return
+    if result.checkpoint_due_in is not None:
+        # No beat here: sign the tail when it is due even if nothing else is written (AUDIT_UNSIGNED_TAIL_SECONDS).
+        schedule_deferred_checkpoint(result.checkpoint_due_in)
 
 
 def _seal_after_commit() -> None:
@@ -110,8 +114,9 @@ def _seal_after_commit() -> None:
     transaction.on_commit(_seal_now)
 
 
-def verification_run() -> Any:
-    """Verify the whole log, keep the result for the auditors' page, and then audit the run itself.
+def verification_run(*, incremental: bool = False, requested_by: Any = None) -> Any:
+    """Verify the log (all of it, or from the last verified witnessed checkpoint), keep the result for the
+    auditors' page, and then audit the run itself.
 
     The `audit.verified` / `audit.verify_failed` event is written after the walk, so it lies outside the range
     it vouches for and cannot disturb it; the next run seals and checks it like any other event.
@@ -119,21 +124,27 @@ def verification_run() -> Any:
     from .chain import verify
     from .models import AuditVerification
 
-    result = verify()
+    result = verify(incremental=incremental)
     AuditVerification.objects.create(
         ok=result.ok,
         events=result.events,
         first_bad_seq=result.first_bad_seq,
+        first_bad_position=result.first_bad_position,
         message=result.summary,
         duration_ms=int(result.seconds * 1000),
+        kind=result.kind,
+        from_position=result.from_position,
+        verified_position=result.verified_position,
+        requested_by=requested_by,
     )
     with context.system("verify_audit") if context.current().actor is None else contextlib.nullcontext():
         record(
             action=AuditAction.AUDIT_VERIFIED if result.ok else AuditAction.AUDIT_VERIFY_FAILED,
             object_type="audit_log",
             object_ref="chain",
-            detail={"events": result.events, "first_bad_seq": result.first_bad_seq, "message": result.message,
-                    "seconds": round(result.seconds, 3)},
+            detail={"events": result.events, "first_bad_seq": result.first_bad_seq,
+                    "first_bad_position": result.first_bad_position, "message": result.message,
+                    "seconds": round(result.seconds, 3), "kind": result.kind, "from_position": result.from_position},
         )
     return result
 

@@ -4,8 +4,10 @@ Migrations install them. On PostgreSQL they are ENABLE ALWAYS, so they fire even
 `session_replication_role = replica`. Only the test suite's database flush lifts them.
 """
 
-# Every append-only table: the events, their seals and checkpoints, and the record of verification runs.
-APPEND_ONLY_TABLES = ["audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditverification"]
+# Every append-only table: the events, their seals and checkpoints, the record of verification runs and alerts.
+APPEND_ONLY_TABLES = [
+    "audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditverification", "audit_auditalert",
+]
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

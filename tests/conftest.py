@@ -99,6 +99,16 @@ def legal_bases(request):
 
 
 @pytest.fixture(autouse=True)
+def _audit_witness(tmp_path, settings):
+    """Each test has its own witness directory, as each has its own database; no signing timer outlives a test."""
+    from audit import chain
+
+    settings.AUDIT_WITNESS_DIR = str(tmp_path / "audit-witness")
+    yield
+    chain.cancel_deferred_checkpoint()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """API rate limits count in the cache, which outlives a test; each test starts with none spent."""
     from django.core.cache import cache
