@@ -24,7 +24,50 @@ _ACTIONS = frozenset(AuditAction.values)
 def _json_safe(detail: dict[str, Any]) -> dict[str, Any]:
     # Dates, UUIDs and Decimals become strings, so the stored JSON hashes the same on every database.
     # NaN and infinities are not JSON: refuse them here rather than fail in the database.
-    return json.loads(json.dumps(detail, cls=DjangoJSONEncoder, allow_nan=False))
+    text = json.dumps(detail, cls=DjangoJSONEncoder, allow_nan=False)
+    value = json.loads(text)
+    # The text has spaces the canonical form lacks, so within the limit here is within it there (no second dump).
+    return value if len(text) <= settings.AUDIT_DETAIL_MAX_BYTES else bounded_detail(value)
+
+
+# How a detail over AUDIT_DETAIL_MAX_BYTES is cut down: strings to this many characters and lists and objects to
+# this many entries, trying each step in turn until it fits.
+_CUTS = ((1000, 100), (200, 40), (60, 15), (20, 5))
+
+
+def _size(value: Any) -> int:
+    """Bytes of the value in the hashed canonical form (compact, ASCII with \\u escapes)."""
+    return len(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True))
+
+
+def _cut(value: Any, chars: int, items: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= chars else f"{value[:chars]}... [{len(value)} characters]"
+    if isinstance(value, list):
+        kept = [_cut(item, chars, items) for item in value[:items]]
+        return kept if len(value) <= items else [*kept, f"... [{len(value)} items]"]
+    if isinstance(value, dict):
+        keys = sorted(value)
+        kept = {key[:chars]: _cut(value[key], chars, items) for key in keys[:items]}
+        if len(keys) > items:
+            kept["..."] = f"[{len(keys)} keys]"
+        return kept
+    return value
+
+
+def bounded_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail as stored: at most AUDIT_DETAIL_MAX_BYTES. A larger one keeps its shape with long strings, lists
+    and objects cut (each cut says how long it was) and `_truncated` giving the original size; the log can never
+    be cleaned, so no caller may make it store more than this per event."""
+    limit = settings.AUDIT_DETAIL_MAX_BYTES
+    size = _size(detail)
+    if size <= limit:
+        return detail
+    for chars, items in _CUTS:
+        cut = {**_cut(detail, chars, items), "_truncated": {"bytes": size}}
+        if _size(cut) <= limit:
+            return cut
+    return {"_truncated": {"bytes": size, "keys": [key[:60] for key in sorted(detail)[:5]]}}
 
 
 def record(

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class WitnessError(Exception):
 
 
 def directory() -> Path:
+    if not settings.AUDIT_WITNESS_DIR:
+        raise ImproperlyConfigured("AUDIT_WITNESS_DIR is not set (see docs/audit.md): checkpoints cannot be witnessed.")
     return Path(settings.AUDIT_WITNESS_DIR)
 
 
