@@ -485,6 +485,9 @@ class _Failure(Exception):
         super().__init__(message)
         self.seq, self.message, self.position = seq, message, position
 
+    def __reduce__(self):  # travels back from a range process
+        return (_Failure, (self.seq, self.message, self.position))
+
 
 def _first_failure(failures: list[_Failure]) -> _Failure:
     return min(failures, key=lambda f: (f.position is None, f.position or 0))
@@ -780,6 +783,9 @@ def _range_worker(job: tuple) -> _Range:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
             return _walk_range(start=start, stop=stop, prev=prev, heads=heads, segment_from=segment_from)
+    except Exception as exc:  # reported as this range's failure: the run fails rather than hangs
+        logger.exception("verifying positions %s to %s failed", start, stop)
+        return _Range(failure=_Failure(None, f"positions {start} to {stop} could not be verified: {exc}", start))
     finally:
         connection.close()
 
