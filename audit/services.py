@@ -191,3 +191,19 @@ def verification_run(*, incremental: bool = False, requested_by: Any = None) -> 
         )
     return result
 
+
+
+@transaction.atomic
+def verification_request(*, user: Any) -> bool:
+    """An auditor asks for a full verification from their page: audited now, run by the worker (inline with no
+    broker), its result shown on the page. A request already waiting is not queued twice; returns whether this one
+    was queued."""
+    from .selectors import pending_verification_request
+    from .tasks import verify_requested
+
+    if pending_verification_request() is not None:
+        return False
+    record(action=AuditAction.AUDIT_VERIFY_REQUESTED, object_type="audit_log", object_ref="chain", actor=user,
+           detail={"via": "browser"})
+    transaction.on_commit(lambda: verify_requested.delay(user.pk))
+    return True
