@@ -763,7 +763,8 @@ def verify(*, incremental: bool = False, processes: int | None = None, min_range
         failures.append(_Failure(stale, f"seq {stale} was never sealed into the chain although it is older than "
                                         f"{settings.AUDIT_SEAL_WINDOW_SECONDS} s: sealing has stalled or the row was "
                                         "slipped in"))
-    parallel = (connection.vendor == "postgresql" and processes > 1 and not connection.in_atomic_block)
+    parallel = (connection.vendor == "postgresql" and processes > 1 and not connection.in_atomic_block
+                and _positions_after(anchor["position"] if anchor else 0) >= 2 * min_range)  # else one walk is enough
     if parallel:
         events, agreed, found = _verify_parallel(trusted, witnessed, anchor, processes, min_range)
     else:
@@ -776,6 +777,13 @@ def verify(*, incremental: bool = False, processes: int | None = None, min_range
         return VerifyResult(False, events, seq, failure.message, seconds, failure.position, kind, start)
     seal_pending(full=True, force_checkpoint=True)
     return VerifyResult(True, events, None, "", seconds, None, kind, start, agreed)
+
+
+def _positions_after(position: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(position) FROM audit_auditseal")
+        end = cursor.fetchone()[0] or 0
+    return max(0, end - position)
 
 
 def _seq_at(position: int | None) -> int | None:
@@ -795,6 +803,18 @@ def _verify_range(trusted, witnessed, anchor) -> tuple[int, int | None, list[_Fa
     if walked.failure is not None:
         failures.append(walked.failure)
     return walked.count, agreed, failures
+
+
+_inherited: list[Any] = []
+
+
+def _fresh_connection() -> None:
+    """In a forked range process: give it a database connection object of its own. Whatever the parent's object
+    held is kept referenced (never closed here, which would end the parent's session) and never used again."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    _inherited.append(connections[DEFAULT_DB_ALIAS])
+    connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
 
 
 def _range_worker(job: tuple) -> _Range:
@@ -820,7 +840,8 @@ def _verify_parallel(trusted, witnessed, anchor, processes: int, min_range: int)
 
     connections.close_all()  # the forked processes must not share this process's connection
     context = multiprocessing.get_context("fork")
-    with context.Pool(processes - 1) as pool, transaction.atomic(), connection.cursor() as cursor:
+    with context.Pool(processes - 1, initializer=_fresh_connection) as pool, transaction.atomic(), \
+            connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SELECT pg_export_snapshot()")
         snapshot = cursor.fetchone()[0]

@@ -86,7 +86,8 @@ def _plain_writer(url: str, seconds: float, ready, go, out) -> None:
     while time.perf_counter() < deadline:
         cursor.execute(
             "INSERT INTO bench_plain_event (at, actor_name, agency_code, action, object_type, object_ref, detail, "
-            "request_id, client_ip) VALUES (now(), 'system', '', 'check.allowed', 'dataset', %s, %s, '', NULL)",
+            "request_id, client_ip, agencies) VALUES (now(), 'system', '', 'check.allowed', 'dataset', %s, %s, '', "
+            "NULL, '[]')",
             [f"mft-discharge-{count}", detail],
         )
         count += 1
@@ -205,8 +206,8 @@ def _run(args, url: str, key: str) -> int:
         if extra:
             cursor.execute(
                 "INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, object_ref, detail, "
-                "request_id) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', 'ds-' || g, %s, "
-                "'' FROM generate_series(1, %s) g",
+                "request_id, agencies) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', 'ds-' || g, "
+                "%s, '', '[]' FROM generate_series(1, %s) g",
                 [json.dumps(DETAIL), extra],
             )
     if extra:
@@ -232,8 +233,8 @@ def _run(args, url: str, key: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, object_ref, detail, "
-            "request_id) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', 'new-' || g, %s, "
-            "'' FROM generate_series(1, %s) g",
+            "request_id, agencies) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', 'new-' || g, "
+            "%s, '', '[]' FROM generate_series(1, %s) g",
             [json.dumps(DETAIL), args.incremental_events],
         )
     seal_pending(full=True, force_checkpoint=True)

@@ -1,7 +1,10 @@
 """python manage.py verify_audit: check the hash chain, every signed checkpoint and the witness, then sign."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
+from audit.roles import runtime_role_problems
 from audit.services import verification_run
 
 
@@ -14,6 +17,10 @@ class Command(BaseCommand):
                             help="start from the last checkpoint a successful run verified and the witness holds")
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            for problem in runtime_role_problems(connection):  # the log's protections are only as good as this
+                self.stderr.write(f"warning: {problem}; run the application as a least-privileged role "
+                                  "(docs/audit.md, Database roles)")
         result = verification_run(incremental=options["incremental"])
         if not result.ok:
             where = f" (position {result.first_bad_position})" if result.first_bad_position is not None else ""
