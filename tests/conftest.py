@@ -99,11 +99,13 @@ def legal_bases(request):
 
 
 @pytest.fixture(autouse=True)
-def _audit_witness(tmp_path, settings):
-    """Each test has its own witness directory, as each has its own database; no signing timer outlives a test."""
+def _audit_witness(tmp_path, settings, monkeypatch):
+    """Each test has its own witness directory, as each has its own database (processes it starts too); no signing
+    timer outlives a test."""
     from audit import chain
 
     settings.AUDIT_WITNESS_DIR = str(tmp_path / "audit-witness")
+    monkeypatch.setenv("AUDIT_WITNESS_DIR", settings.AUDIT_WITNESS_DIR)
     yield
     chain.cancel_deferred_checkpoint()
 
