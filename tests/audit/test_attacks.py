@@ -163,7 +163,7 @@ class AttackTests:
 class UnsignedTailTests:
     """The embedded default (no broker): sealed on commit, and the tail signed by a timer when writing stops."""
 
-    @override_settings(AUDIT_SEAL_ON_COMMIT=True, AUDIT_CHECKPOINT_SECONDS=1, AUDIT_UNSIGNED_TAIL_SECONDS=2)
+    @override_settings(AUDIT_SEAL_ON_COMMIT=True, AUDIT_CHECKPOINT_SECONDS=1, AUDIT_UNSIGNED_TAIL_SECONDS=3)
     def test_no_event_stays_unsigned_longer_than_the_bound(self):
         bound = settings.AUDIT_UNSIGNED_TAIL_SECONDS
         committed: list[tuple[int, float]] = []
@@ -184,7 +184,7 @@ class UnsignedTailTests:
         assert waited <= bound
         assert chain.verify().ok
 
-    @override_settings(AUDIT_SEAL_ON_COMMIT=True, AUDIT_CHECKPOINT_SECONDS=1, AUDIT_UNSIGNED_TAIL_SECONDS=2)
+    @override_settings(AUDIT_SEAL_ON_COMMIT=True, AUDIT_CHECKPOINT_SECONDS=1, AUDIT_UNSIGNED_TAIL_SECONDS=3)
     def test_delete_the_unsigned_tail_after_a_quiet_spell(self):
         for i in range(3):
             with transaction.atomic():
