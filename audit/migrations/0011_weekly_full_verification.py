@@ -32,7 +32,7 @@ def unschedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0009_witness_chained_checkpoints_alerts"),
+        ("audit", "0010_witness_chained_checkpoints_alerts"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
