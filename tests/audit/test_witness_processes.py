@@ -17,11 +17,12 @@ from audit.services import record
 from tests.worker import ROOT, _database_url
 
 SEALER = """
-import time, django
+import pathlib, time, django
 django.setup()
 from audit.chain import seal_pending
-deadline = time.monotonic() + {seconds}
-while time.monotonic() < deadline:
+folder = pathlib.Path({folder!r})
+(folder / "ready-{n}").touch()
+while not (folder / "stop").exists():
     seal_pending()
     time.sleep(0.01)
 seal_pending()
@@ -30,16 +31,21 @@ seal_pending()
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_sealers_in_several_processes_share_one_witness_in_order():
+def test_sealers_in_several_processes_share_one_witness_in_order(tmp_path):
     env = {**os.environ, "DATABASE_URL": _database_url(), "AUDIT_WITNESS_DIR": str(settings.AUDIT_WITNESS_DIR),
            "AUDIT_CHECKPOINT_SECONDS": "0", "AUDIT_SEAL_ON_COMMIT": "0", "LOG_LEVEL": "WARNING"}
-    sealers = [subprocess.Popen([sys.executable, "-c", SEALER.format(seconds=4)], cwd=ROOT, env=env,
-                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
-    deadline = time.monotonic() + 4
+    sealers = [subprocess.Popen([sys.executable, "-c", SEALER.format(folder=str(tmp_path), n=n)], cwd=ROOT, env=env,
+                                stderr=subprocess.PIPE, text=True) for n in range(3)]
+    started = time.monotonic()
+    while len(list(tmp_path.glob("ready-*"))) < 3:  # all three sealing before the writing starts
+        assert time.monotonic() - started < 120, "the sealer processes did not start"
+        time.sleep(0.05)
+    deadline = time.monotonic() + 3
     written = 0
     while time.monotonic() < deadline:
         record(action=AuditAction.CHECK_ALLOWED, object_ref=f"w-{written}")  # autocommit: one commit each
         written += 1
+    (tmp_path / "stop").touch()
     for process in sealers:
         _, errors = process.communicate(timeout=120)
         assert process.returncode == 0, errors[-2000:]
