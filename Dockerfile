@@ -12,7 +12,7 @@ RUN pip install --no-cache-dir -e .
 COPY . .
 COPY --from=assets /app/node_modules ./node_modules
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
-RUN mkdir -p var/exports && useradd --system --home /app registry && chown -R registry /app
+RUN mkdir -p var/exports var/audit-witness && useradd --system --home /app registry && chown -R registry /app
 USER registry
 EXPOSE 8000
 CMD ["gunicorn", "sharing_registry.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

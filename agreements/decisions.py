@@ -83,21 +83,38 @@ class Decision:
     provider_id: int | None = None
 
     def as_detail(self, *, purpose: str, data_items: list[str] | None) -> dict[str, Any]:
-        return {
+        """The check's audit event. What the caller sent is echoed within fixed limits (the log is never cleaned),
+        and `truncated` says when something was cut; the reason already names the items, so it is cut too."""
+        items = list(data_items or [])
+        detail = {
             "provider": self.provider,
             "recipient": self.recipient,
             "dataset": self.dataset,
-            "purpose": purpose,
-            "data_items": data_items or [],
+            "purpose": _clip(purpose, CHECK_DETAIL_TEXT_MAX),
+            "data_items": [_clip(item, CHECK_DETAIL_ITEM_MAX) for item in items[:CHECK_DETAIL_ITEMS_MAX]],
             "on": self.on.isoformat(),
             "allowed": self.allowed,
             "outcome": self.outcome,
-            "reason": self.reason,
+            "reason": _clip(self.reason, CHECK_DETAIL_TEXT_MAX),
             "agreement": self.agreement,
             "version": self.version,
             "legal_bases": [b.code for b in self.legal_bases],
             "warnings": self.warnings,
         }
+        if (len(items) > CHECK_DETAIL_ITEMS_MAX or detail["purpose"] != purpose or detail["reason"] != self.reason
+                or detail["data_items"] != items):
+            detail["truncated"] = {"purpose": len(purpose), "data_items": len(items), "reason": len(self.reason)}
+        return detail
+
+
+# What a check's audit event keeps of the caller's input (audit.services.record caps every event's detail too).
+CHECK_DETAIL_TEXT_MAX = 1000
+CHECK_DETAIL_ITEMS_MAX = 40
+CHECK_DETAIL_ITEM_MAX = 100
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... [{len(text)} characters]"
 
 
 # Which agreement answers when several could (a lower key wins). First one in force at the moment asked about,

@@ -236,6 +236,9 @@ class CheckpointOutputSerializer(serializers.Serializer):
     created_at = serializers.SerializerMethodField()
     key_id = serializers.CharField()
     signature = serializers.CharField()
+    prev_position = serializers.IntegerField(help_text="The position of the checkpoint this one covers (0: none).")
+    prev_hash = serializers.CharField(help_text="The hash of the checkpoint this one covers ('' on v1 checkpoints).")
+    hash = serializers.CharField(help_text="SHA-256 of this checkpoint's signed message.")
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_created_at(self, checkpoint) -> str:

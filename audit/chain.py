@@ -8,11 +8,13 @@ scripts/verify_audit_export.py repeats it offline; keep the three in step.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime as dt
 import hashlib
 import json
 import logging
+import multiprocessing
 import queue
 import threading
 import time
@@ -26,13 +28,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import keys
+from . import keys, witness
 from .models import AuditCheckpoint
 
 logger = logging.getLogger(__name__)
 
 CANONICAL_VERSION = "sr-audit-v1"
-CHECKPOINT_VERSION = "sr-audit-checkpoint-v1"
+CHECKPOINT_VERSION_1 = "sr-audit-checkpoint-v1"  # did not chain; still verified where older rows carry it
+CHECKPOINT_VERSION = "sr-audit-checkpoint-v2"
 GENESIS_HASH = "0" * 64
 SEAL_LOCK_KEY = 0x5EA1_A0D17  # pg_advisory_xact_lock key: one sealer at a time
 SEAL_BATCH = 20_000
@@ -96,8 +99,20 @@ def link_hash(prev_hash: str, canonical: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
 
 
-def checkpoint_message(*, position: int, head_seq: int, head_hash: str, seq_high: int, created_at: str) -> bytes:
-    return f"{CHECKPOINT_VERSION}\n{position}\n{head_seq}\n{head_hash}\n{seq_high}\n{created_at}\n".encode("ascii")
+def checkpoint_message(*, position: int, head_seq: int, head_hash: str, seq_high: int, created_at: str,
+                       prev_position: int = 0, prev_hash: str = "") -> bytes:
+    """The signed bytes. A v2 checkpoint also covers the previous checkpoint's position and hash (GENESIS_HASH and
+    0 for the first), so checkpoints chain; a v1 checkpoint (prev_hash '') did not."""
+    if not prev_hash:
+        return (f"{CHECKPOINT_VERSION_1}\n{position}\n{head_seq}\n{head_hash}\n{seq_high}\n"
+                f"{created_at}\n").encode("ascii")
+    return (f"{CHECKPOINT_VERSION}\n{position}\n{head_seq}\n{head_hash}\n{seq_high}\n{created_at}\n"
+            f"{prev_position}\n{prev_hash}\n").encode("ascii")
+
+
+def checkpoint_hash(message: bytes) -> str:
+    """A checkpoint's own hash, which the next checkpoint covers: SHA-256 of its signed message, as hex."""
+    return hashlib.sha256(message).hexdigest()
 
 
 # --- reading events as canonical tuples -------------------------------------------------------------------------
@@ -203,6 +218,7 @@ class SealResult:
     sealed: int
     position: int
     checkpoint: AuditCheckpoint | None
+    checkpoint_due_in: float | None = None  # the head moved but signing waits this long (AUDIT_CHECKPOINT_SECONDS)
 
 
 def _seal_lock(cursor) -> None:
@@ -222,7 +238,7 @@ def _seal_floor(cursor, now: dt.datetime) -> int:
     return int(row[0]) if row else 0
 
 
-def _seal_batch(*, full: bool, force_checkpoint: bool) -> SealResult:
+def _seal_batch(*, full: bool, force_checkpoint: bool) -> tuple[SealResult, list[dict]]:
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         _seal_lock(cursor)
@@ -246,8 +262,8 @@ def _seal_batch(*, full: bool, force_checkpoint: bool) -> SealResult:
             hashes.append(digest)
             prev_hash = digest
         _insert_seals(cursor, seqs, positions, prevs, hashes, now)
-        checkpoint = _maybe_checkpoint(cursor, now, force=force_checkpoint)
-    return SealResult(sealed=len(seqs), position=position, checkpoint=checkpoint)
+        checkpoint, due_in, to_witness = _maybe_checkpoint(cursor, now, force=force_checkpoint)
+    return SealResult(sealed=len(seqs), position=position, checkpoint=checkpoint, checkpoint_due_in=due_in), to_witness
 
 
 def _insert_seals(cursor, seqs: list, positions: list, prevs: list, hashes: list, now: dt.datetime) -> None:
@@ -269,47 +285,184 @@ def _insert_seals(cursor, seqs: list, positions: list, prevs: list, hashes: list
         )
 
 
-def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> AuditCheckpoint | None:
-    """Sign the head when it moved, at most every AUDIT_CHECKPOINT_SECONDS unless forced."""
+def _witness_entry(row: Sequence[Any]) -> dict:
+    """A checkpoint row (as _checkpoint_rows gives it) as the witness stores it."""
+    _, position, head_seq, head_hash, seq_high, created_at, key_id, signature, prev_position, prev_hash = row
+    return {
+        "position": position, "head_seq": head_seq, "head_hash": head_hash, "seq_high": seq_high,
+        "created_at": canonical_at(created_at), "prev_position": prev_position, "prev_hash": prev_hash,
+        "hash": checkpoint_hash(_message_of(row)), "key_id": key_id, "signature": signature,
+    }
+
+
+def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCheckpoint | None, float | None,
+                                                                        list[dict]]:
+    """Sign the head when it moved, at most every AUDIT_CHECKPOINT_SECONDS unless forced, and only when the chain
+    from the last witnessed checkpoint to the head recomputes and extends it. Returns the new checkpoint, how long
+    until a deferred one is due, and what to append to the witness once the transaction commits."""
     cursor.execute("SELECT position, seq, hash FROM audit_auditseal ORDER BY position DESC LIMIT 1")
     head = cursor.fetchone()
     if head is None:
-        return None
-    last = AuditCheckpoint.objects.order_by("-id").values_list("position", "created_at", "seq_high").first()
+        return None, None, []
+    last = _last_checkpoint_row()
     if last is not None:
-        if last[0] >= head[0]:
-            return None
-        if not force and (now - last[1]).total_seconds() < settings.AUDIT_CHECKPOINT_SECONDS:
-            return None
-    cursor.execute("SELECT MAX(seq) FROM audit_auditseal WHERE position > %s", [last[0] if last else 0])
-    seq_high = max(int(cursor.fetchone()[0]), last[2] if last else 0)
+        if last[1] >= head[0]:
+            return None, None, []
+        age = (now - _aware(last[5])).total_seconds()
+        if not force and age < settings.AUDIT_CHECKPOINT_SECONDS:
+            return None, settings.AUDIT_CHECKPOINT_SECONDS - age, []
+    failure, catch_up = _extends_witness(head)
+    if failure is not None:
+        _raise_alert(failure)
+        return None, None, []
+    cursor.execute("SELECT MAX(seq) FROM audit_auditseal WHERE position > %s", [last[1] if last else 0])
+    seq_high = max(int(cursor.fetchone()[0]), last[4] if last else 0)
+    prev_position, prev_hash = (last[1], checkpoint_hash(_message_of(last))) if last else (0, GENESIS_HASH)
     key = keys.signing_key()
     message = checkpoint_message(
-        position=head[0], head_seq=head[1], head_hash=head[2], seq_high=seq_high, created_at=canonical_at(now)
+        position=head[0], head_seq=head[1], head_hash=head[2], seq_high=seq_high, created_at=canonical_at(now),
+        prev_position=prev_position, prev_hash=prev_hash,
     )
     checkpoint = AuditCheckpoint.objects.create(
         position=head[0], head_seq=head[1], head_hash=head[2], seq_high=seq_high, created_at=now,
-        key_id=key.key_id, signature=key.sign(message),
+        key_id=key.key_id, signature=key.sign(message), prev_position=prev_position, prev_hash=prev_hash,
+        hash=checkpoint_hash(message),
     )
     logger.info(
         "audit checkpoint",
-        extra={"position": head[0], "head_hash": head[2], "key_id": key.key_id, "signature": checkpoint.signature},
+        extra={"position": head[0], "head_hash": head[2], "key_id": key.key_id, "signature": checkpoint.signature,
+               "checkpoint_hash": checkpoint.hash, "prev_checkpoint_hash": prev_hash},
     )
-    return checkpoint
+    entry = _witness_entry((checkpoint.pk, checkpoint.position, checkpoint.head_seq, checkpoint.head_hash,
+                            checkpoint.seq_high, checkpoint.created_at, checkpoint.key_id, checkpoint.signature,
+                            checkpoint.prev_position, checkpoint.prev_hash))
+    return checkpoint, None, [*catch_up, entry]
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """A timestamp from a raw cursor: SQLite gives naive UTC (or text), PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _last_checkpoint_row() -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_auditcheckpoint "  # noqa: S608
+                       "ORDER BY position DESC, id DESC LIMIT 1")
+        return cursor.fetchone()
+
+
+def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
+    """Recompute the chain from the last witnessed checkpoint to the head, rather than trust the table.
+
+    Returns a failure when the head does not extend it (the database was rewritten, its checkpoints deleted, or it
+    was restored from an older backup), and the database's checkpoints after it that the witness lacks (a process
+    that died between its commit and its append): they are checked here, then appended."""
+    anchor = witness.latest()
+    trusted = trusted_public_keys()
+    start = anchor["position"] if anchor else 0
+    rows = _checkpoint_rows(start)
+    heads, failures, _ = _check_checkpoints(rows, trusted, [anchor] if anchor else [], anchor)
+    walked = _walk_range(start=start + 1, stop=None, prev=anchor["head_hash"] if anchor else GENESIS_HASH,
+                         heads=heads, segment_from=start + 1)
+    if walked.failure is not None:
+        failures.append(walked.failure)
+    if failures:
+        return _first_failure(failures), []
+    catch_up = [_witness_entry(row) for row in rows if row[1] > start]
+    return None, catch_up
+
+
+def _raise_alert(failure: _Failure) -> None:
+    """The sealer will not sign: log it, show auditors a banner, and email them (once an hour for the same cause)."""
+    from .models import AuditAlert
+
+    message = f"The audit sealer refused to sign the chain's head: {failure.message}"
+    logger.error("audit alert: %s (first bad position %s)", message, failure.position)
+    recent = timezone.now() - dt.timedelta(hours=1)
+    if AuditAlert.objects.filter(message=message, raised_at__gte=recent).exists():
+        return
+    alert = AuditAlert.objects.create(position=failure.position, message=message)
+
+    def notify() -> None:
+        from .tasks import notify_alert
+
+        notify_alert.delay(alert.pk)
+
+    transaction.on_commit(notify)
 
 
 def seal_pending(*, full: bool = False, force_checkpoint: bool = False) -> SealResult:
     """Seal every committed, unsealed event in seq order, then sign the head. Safe to call from anywhere.
 
     `full` looks below the settled floor too (verify does); `force_checkpoint` signs the head even if the last
-    checkpoint is recent.
+    checkpoint is recent. Every checkpoint is appended to the witness after its transaction commits, under the
+    witness's lock, so processes sharing the witness sign and append one at a time.
     """
     total, result = 0, SealResult(0, 0, None)
-    while True:
-        result = _seal_batch(full=full, force_checkpoint=force_checkpoint)
-        total += result.sealed
-        if result.sealed < SEAL_BATCH:
-            return SealResult(sealed=total, position=result.position, checkpoint=result.checkpoint)
+    with witness.sealer_lock():
+        while True:
+            result, to_witness = _seal_batch(full=full, force_checkpoint=force_checkpoint)
+            for entry in to_witness:
+                witness.append(entry)
+            total += result.sealed
+            if result.sealed < SEAL_BATCH:
+                return SealResult(sealed=total, position=result.position, checkpoint=result.checkpoint,
+                                  checkpoint_due_in=result.checkpoint_due_in)
+
+
+# The embedded default has no beat to sign a quiet tail: a timer in the process that sealed it does.
+_deferred_lock = threading.Lock()
+_deferred: threading.Timer | None = None
+
+
+def schedule_deferred_checkpoint(delay: float) -> None:
+    """Sign the head once it is due, even if nothing else is written meanwhile (one timer per process)."""
+    global _deferred
+    with _deferred_lock:
+        if _deferred is not None:
+            return
+        _deferred = threading.Timer(max(0.0, delay) + 0.05, _run_deferred_checkpoint)
+        _deferred.daemon = True
+        _deferred.start()
+
+
+def cancel_deferred_checkpoint() -> None:
+    global _deferred
+    with _deferred_lock:
+        timer, _deferred = _deferred, None
+    if timer is not None:
+        timer.cancel()
+
+
+def _run_deferred_checkpoint() -> None:
+    global _deferred
+    with _deferred_lock:
+        _deferred = None
+    from django.db import connections
+
+    try:
+        result = seal_pending()
+        if result.checkpoint_due_in is not None:
+            schedule_deferred_checkpoint(result.checkpoint_due_in)
+    except Exception:  # the next write, beat or verify_audit signs it; the failure is in the log
+        logger.exception("signing the audit log's tail failed")
+    finally:
+        connections.close_all()
+
+
+@atexit.register
+def _sign_before_exit() -> None:
+    """A command that wrote events and exits before its timer fires signs its tail first."""
+    with _deferred_lock:
+        pending = _deferred is not None
+    if pending:
+        cancel_deferred_checkpoint()
+        try:
+            seal_pending(force_checkpoint=True)
+        except Exception:  # noqa: S110 - the process is exiting; beat or the next write signs it
+            logger.exception("signing the audit log's tail at exit failed")
 
 
 # --- verification ------------------------------------------------------------------------------------------------
@@ -322,16 +475,30 @@ class VerifyResult:
     first_bad_seq: int | None = None
     message: str = ""
     seconds: float = 0.0
+    first_bad_position: int | None = None
+    kind: str = "full"
+    from_position: int = 1
+    verified_position: int | None = None
 
     @property
     def summary(self) -> str:
-        return f"OK {self.events} events" if self.ok else f"FAILED at seq {self.first_bad_seq}: {self.message}"
+        if self.ok:
+            return f"OK {self.events} events"
+        where = f" (position {self.first_bad_position})" if self.first_bad_position is not None else ""
+        return f"FAILED at seq {self.first_bad_seq}{where}: {self.message}"
 
 
 class _Failure(Exception):
-    def __init__(self, seq: int | None, message: str):
+    def __init__(self, seq: int | None, message: str, position: int | None = None):
         super().__init__(message)
-        self.seq, self.message = seq, message
+        self.seq, self.message, self.position = seq, message, position
+
+    def __reduce__(self):  # travels back from a range process
+        return (_Failure, (self.seq, self.message, self.position))
+
+
+def _first_failure(failures: list[_Failure]) -> _Failure:
+    return min(failures, key=lambda f: (f.position is None, f.position or 0))
 
 
 def trusted_public_keys() -> dict[str, Ed25519PublicKey]:
@@ -344,75 +511,175 @@ def trusted_public_keys() -> dict[str, Ed25519PublicKey]:
     return trusted
 
 
-def _checkpoint_rows() -> Iterator[tuple]:
-    yield from _stream(
-        "SELECT id, position, head_seq, head_hash, seq_high, created_at, key_id, signature "
-        "FROM audit_auditcheckpoint ORDER BY position, id"
-    )
+_CHECKPOINT_COLUMNS = ("id, position, head_seq, head_hash, seq_high, created_at, key_id, signature, prev_position, "
+                       "prev_hash")
 
 
-def _check_signature(cp: tuple, trusted: dict[str, Ed25519PublicKey]) -> bool:
-    _, position, head_seq, head_hash, seq_high, created_at, key_id, signature = cp
-    public = trusted.get(key_id)
+def _checkpoint_rows(position_from: int = 0) -> list[tuple]:
+    """Checkpoints at or after a position, in chain order (small next to the events: one per few seconds)."""
+    return list(_stream(f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_auditcheckpoint "  # noqa: S608
+                        "WHERE position >= %s ORDER BY position, id", [position_from]))
+
+
+def _message_of(cp: Sequence[Any]) -> bytes:
+    _, position, head_seq, head_hash, seq_high, created_at, _, _, prev_position, prev_hash = cp
+    return checkpoint_message(position=position, head_seq=head_seq, head_hash=head_hash, seq_high=seq_high,
+                              created_at=canonical_at(created_at), prev_position=prev_position, prev_hash=prev_hash)
+
+
+def _check_signature(cp: Sequence[Any], trusted: dict[str, Ed25519PublicKey]) -> bool:
+    public = trusted.get(cp[6])
     if public is None:
         return False
-    message = checkpoint_message(position=position, head_seq=head_seq, head_hash=head_hash, seq_high=seq_high,
-                                 created_at=canonical_at(created_at))
     try:
-        public.verify(bytes.fromhex(signature), message)
+        public.verify(bytes.fromhex(cp[7]), _message_of(cp))
     except (InvalidSignature, ValueError):
         return False
     return True
 
 
-def _stale_unsealed(now: dt.datetime) -> int | None:
-    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT MIN(e.seq) FROM audit_auditevent e WHERE e.at < %s AND NOT EXISTS "
-            "(SELECT 1 FROM audit_auditseal s WHERE s.seq = e.seq)",
-            [cutoff],
-        )
-        row = cursor.fetchone()
-    return row[0] if row and row[0] is not None else None
+def _entry_row(entry: dict) -> tuple:
+    """A witnessed checkpoint as a checkpoint row."""
+    return (None, entry["position"], entry["head_seq"], entry["head_hash"], entry["seq_high"], entry["created_at"],
+            entry["key_id"], entry["signature"], entry["prev_position"], entry["prev_hash"])
 
 
-def _walk_chain(trusted: dict[str, Ed25519PublicKey]) -> int:
-    """Recompute the chain in position order against the stored seals and the signed checkpoints."""
-    checkpoints = _checkpoint_rows()
+def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], witnessed: list[dict],
+                       anchor: dict | None) -> tuple[list[tuple], list[_Failure], int | None]:
+    """Check the database's checkpoints from `anchor` (a witnessed checkpoint, or None: from the start): each is
+    signed by a trusted key and covers the one before it; and every witnessed checkpoint is among them.
+
+    Returns the heads the event chain must meet ((position, head_seq, head_hash) in order), the failures found, and
+    the position of the last witnessed checkpoint that the database still holds."""
+    failures: list[_Failure] = []
+    heads: list[tuple] = []
+    hashes: dict[int, str] = {}
+    prev = (anchor["position"], anchor["hash"]) if anchor else (0, GENESIS_HASH)
+    chained = bool(anchor and anchor["prev_hash"])
+    anchored = anchor is None
+    for row in rows:
+        digest = checkpoint_hash(_message_of(row))
+        position = row[1]
+        if anchor is not None and position == anchor["position"]:
+            if digest != anchor["hash"]:
+                failures.append(_Failure(row[2], f"the database's checkpoint at position {position} is not the one "
+                                                 "the witness holds", position))
+                break
+            anchored = True
+            continue
+        if not anchored:
+            failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
+                                                         f"position {anchor['position']}", anchor["position"]))
+            break
+        if not _check_signature(row, trusted):
+            failures.append(_Failure(row[2], f"checkpoint {row[0]} at position {position} is not signed by a "
+                                             "trusted key", position))
+            break
+        if row[9]:
+            if (row[8], row[9]) != prev:
+                failures.append(_Failure(None, f"the checkpoint at position {position} does not follow the "
+                                               f"checkpoint before it (position {prev[0]}): checkpoints were deleted "
+                                               "or rewritten", prev[0] + 1))
+                break
+            chained = True
+        elif chained:
+            failures.append(_Failure(row[2], f"the checkpoint at position {position} does not cover the one before "
+                                             "it", prev[0] + 1))
+            break
+        heads.append((position, row[2], row[3]))
+        hashes[position] = digest
+        prev = (position, digest)
+    if not anchored and not failures:
+        failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
+                                                     f"position {anchor['position']}: it was rewritten or restored "
+                                                     "from an older backup", anchor["position"]))
+    agreed = anchor["position"] if anchor else None
+    for entry in witnessed:
+        if anchor is not None and entry["position"] <= anchor["position"]:
+            continue
+        if not _check_signature(_entry_row(entry), trusted) or checkpoint_hash(
+                _message_of(_entry_row(entry))) != entry["hash"]:
+            failures.append(_Failure(entry["head_seq"], f"the witness's checkpoint at position {entry['position']} "
+                                                        "is not signed by a trusted key", entry["position"]))
+            break
+        if hashes.get(entry["position"]) != entry["hash"]:
+            first = (agreed or 0) + 1
+            failures.append(_Failure(
+                None, f"the database does not hold the checkpoint witnessed at position {entry['position']} (signed "
+                      f"{entry['created_at']}): the chain from position {first} on was rewritten, checkpoints were "
+                      "deleted, or the database was restored from an older backup", first))
+            break
+        agreed = entry["position"]
+    return heads, failures, agreed
+
+
+@dataclass
+class _Range:
+    count: int = 0
+    first_prev: str | None = None
+    last_position: int = 0
+    last_hash: str | None = None
+    last_seq: int | None = None
+    failure: _Failure | None = None
+
+
+def _walk_range(*, start: int, stop: int | None, prev: str | None, heads: list[tuple],
+                segment_from: int) -> _Range:
+    """Recompute the chain from position `start` to `stop` (None: the end) against the stored seals and `heads`.
+
+    `prev` is the hash before `start`; None takes the first row's stored prev_hash, which the caller checks against
+    the range before (the seam). A failure at a signed head names the first position after the head before it,
+    `segment_from` for the first head of the range."""
+    out = _Range(last_position=start - 1)
     try:
-        return _walk(trusted, checkpoints)
-    finally:
-        checkpoints.close()  # inside the snapshot's transaction, so its server-side cursor closes cleanly
+        _walk(out, start, stop, prev, iter(heads), segment_from)
+    except _Failure as failure:
+        out.failure = failure
+    return out
 
 
-def _walk(trusted: dict[str, Ed25519PublicKey], checkpoints: Iterator[tuple]) -> int:
+def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
+          segment_from: int) -> None:
     grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
-    cp = next(checkpoints, None)
-    expected, prev, latest_at = 1, GENESIS_HASH, ""
-    segment_start: int | None = None  # first seq after the last checkpoint that matched
+    cp = next(heads, None)
+    while cp is not None and cp[0] < start:
+        cp = next(heads, None)
+    expected, latest_at = start, ""
+    segment_start = segment_from
     last_seq: int | None = None
     sha256 = hashlib.sha256
+    where = "s.position >= %s" + (" AND s.position <= %s" if stop is not None else "")
+    params: list[Any] = [start] if stop is None else [start, stop]
+    join = "e.seq = s.seq"
+    if start > 1 or stop is not None:
+        # A range of the chain: bound the events' seqs too, so PostgreSQL reads only that part of the events'
+        # primary key instead of joining the whole table (an incremental run must cost the new events only).
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT MIN(s.seq), MAX(s.seq) FROM audit_auditseal s WHERE {where}", params)  # noqa: S608
+            low, high = cursor.fetchone()
+        if low is not None:
+            join += " AND e.seq BETWEEN %s AND %s"
+            params = [low, high, *params]
     sql = (
         f"SELECT s.position, s.seq, s.prev_hash, s.hash, e.seq IS NOT NULL, {_event_columns('e')} "  # noqa: S608
-        "FROM audit_auditseal s LEFT JOIN audit_auditevent e ON e.seq = s.seq ORDER BY s.position"
+        f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.position"
     )
     encode, scan, empty = _c_encode, _scan, {}
-    for row in _stream_ahead(sql):
+    for row in _stream_ahead(sql, params):
         # The hot loop (a million rows is seconds): locals only, one unpack, one encode, one hash per row.
         (position, seq, stored_prev, stored_hash, present,
          e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref, detail, request_id,
          client_ip, agencies) = row
-        if segment_start is None:
-            segment_start = seq
         if position != expected:
             raise _Failure(seq, f"the chain jumps from position {expected - 1} to {position}: events were removed "
-                                f"before seq {seq}")
+                                f"before seq {seq}", expected)
+        if prev is None:
+            prev = out.first_prev = stored_prev
         if not present:
-            raise _Failure(seq, f"event seq {seq} is sealed in the chain but has been deleted")
+            raise _Failure(seq, f"event seq {seq} is sealed in the chain but has been deleted", position)
         if stored_prev != prev:
             raise _Failure(seq, f"seq {seq} does not follow the event before it in the chain: rows were removed, "
-                                "inserted or reordered")
+                                "inserted or reordered", position)
         if type(at) is not str or at[-1:] != "Z":  # PostgreSQL formats it already; SQLite gives its stored text
             at = canonical_at(at)
         if encode is None:  # pragma: no cover - CPython always has the C encoder
@@ -428,46 +695,183 @@ def _walk(trusted: dict[str, Ed25519PublicKey], checkpoints: Iterator[tuple]) ->
                 value.append(scan(agencies, 0)[0] if type(agencies) is str else agencies)
             canonical = "".join(encode(value, 0)).encode("ascii")
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
-            raise _Failure(seq, f"seq {seq} has been changed since it was sealed")
+            raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
         if at < latest_at:
             if dt.datetime.fromisoformat(latest_at) - dt.datetime.fromisoformat(at) > grace:
                 raise _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
-                                    "slipped into the past")
+                                    "slipped into the past", position)
         else:
             latest_at = at
-        while cp is not None and cp[1] <= position:
-            if cp[1] < position or cp[2] != seq or cp[3] != stored_hash or not _check_signature(cp, trusted):
-                raise _Failure(segment_start, f"signed checkpoint {cp[0]} at position {cp[1]} does not match the "
-                                              f"chain: rows from seq {segment_start} on were altered and re-hashed")
-            segment_start = None
-            cp = next(checkpoints, None)
+        while cp is not None and cp[0] <= position:
+            if cp[0] < position or cp[1] != seq or cp[2] != stored_hash:
+                raise _Failure(None, f"the signed checkpoint at position {cp[0]} does not match the chain: rows "
+                                     f"from position {segment_start} on were altered and re-hashed", segment_start)
+            segment_start = position + 1
+            cp = next(heads, None)
         prev, last_seq, expected = stored_hash, seq, expected + 1
-    if cp is not None:
+        out.count += 1
+        out.last_position, out.last_hash, out.last_seq = position, stored_hash, seq
+    if stop is None and cp is not None:
         # The removed events are gone; seqs only grow, so the first of them follows the last one left.
-        first_missing = cp[2] if last_seq is None else min(last_seq + 1, cp[2])
-        raise _Failure(first_missing, f"the chain ends at position {expected - 1} (seq {last_seq}) but signed "
-                                      f"checkpoint {cp[0]} covers position {cp[1]} (seq {cp[2]}): events from "
-                                      f"seq {first_missing} to seq {cp[2]} were removed from the end")
-    return expected - 1
+        missing = cp[1] if last_seq is None else min(last_seq + 1, cp[1])
+        raise _Failure(missing, f"the chain ends at position {expected - 1} (seq {last_seq}) but a signed checkpoint "
+                                f"covers position {cp[0]} (seq {cp[1]}): events from position {expected} on were "
+                                "removed from the end", expected)
 
 
-def verify(*, seal_first: bool = True) -> VerifyResult:
-    """Check the whole log. Seals pending events first (legitimately); an event unsealed for longer than
-    AUDIT_SEAL_WINDOW_SECONDS is a failure in itself."""
+def _stale_unsealed(now: dt.datetime, seq_floor: int = 0) -> int | None:
+    cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Both sides bounded by the floor, so an incremental run reads only the new part of either table.
+            "SELECT MIN(e.seq) FROM audit_auditevent e WHERE e.seq > %s AND e.at < %s AND NOT EXISTS "
+            "(SELECT 1 FROM audit_auditseal s WHERE s.seq = e.seq AND s.seq > %s)",
+            [seq_floor, cutoff, seq_floor],
+        )
+        row = cursor.fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def _incremental_anchor() -> dict | None:
+    """The last checkpoint a successful run verified, if the witness holds it (else the run is a full one)."""
+    from .models import AuditVerification
+
+    position = (AuditVerification.objects.filter(ok=True, verified_position__isnull=False)
+                .order_by("-ran_at", "-id").values_list("verified_position", flat=True).first())
+    if position is None:
+        return None
+    return next((e for e in witness.read(position_from=position) if e["position"] == position), None)
+
+
+def verify(*, incremental: bool = False, processes: int | None = None, min_range: int = 100_000) -> VerifyResult:
+    """Check the log, and only then seal pending events and sign the head.
+
+    Full: every position, in `processes` parallel ranges over one snapshot on PostgreSQL when the chain is long
+    enough (`min_range` positions a process). Incremental: from the last witnessed checkpoint a successful run
+    verified. Either way the database's checkpoints must hold every witnessed checkpoint (from the anchor on) and
+    extend the latest. An event unsealed for longer than AUDIT_SEAL_WINDOW_SECONDS is a failure in itself."""
     started = time.perf_counter()
     trusted = trusted_public_keys()
+    anchor = _incremental_anchor() if incremental else None
+    kind = "incremental" if anchor else "full"
+    start = anchor["position"] + 1 if anchor else 1
+    witnessed = witness.read(position_from=anchor["position"] if anchor else 0)  # before the snapshot is taken
+    processes = settings.AUDIT_VERIFY_PROCESSES if processes is None else processes
+    failures: list[_Failure] = []
+    stale = _stale_unsealed(timezone.now(), seq_floor=anchor["seq_high"] if anchor else 0)
+    if stale is not None:
+        failures.append(_Failure(stale, f"seq {stale} was never sealed into the chain although it is older than "
+                                        f"{settings.AUDIT_SEAL_WINDOW_SECONDS} s: sealing has stalled or the row was "
+                                        "slipped in"))
+    parallel = (connection.vendor == "postgresql" and processes > 1 and not connection.in_atomic_block
+                and _positions_after(anchor["position"] if anchor else 0) >= 2 * min_range)  # else one walk is enough
+    if parallel:
+        events, agreed, found = _verify_parallel(trusted, witnessed, anchor, processes, min_range)
+    else:
+        events, agreed, found = _consistent_read(lambda: _verify_range(trusted, witnessed, anchor))
+    failures.extend(found)
+    seconds = time.perf_counter() - started
+    if failures:
+        failure = _first_failure(failures)
+        seq = failure.seq if failure.seq is not None else _seq_at(failure.position)
+        return VerifyResult(False, events, seq, failure.message, seconds, failure.position, kind, start)
+    seal_pending(full=True, force_checkpoint=True)
+    return VerifyResult(True, events, None, "", seconds, None, kind, start, agreed)
+
+
+def _positions_after(position: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(position) FROM audit_auditseal")
+        end = cursor.fetchone()[0] or 0
+    return max(0, end - position)
+
+
+def _seq_at(position: int | None) -> int | None:
+    if position is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq FROM audit_auditseal WHERE position = %s", [position])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _verify_range(trusted, witnessed, anchor) -> tuple[int, int | None, list[_Failure]]:
+    start = anchor["position"] if anchor else 0
+    heads, failures, agreed = _check_checkpoints(_checkpoint_rows(start), trusted, witnessed, anchor)
+    walked = _walk_range(start=start + 1, stop=None, prev=anchor["head_hash"] if anchor else GENESIS_HASH,
+                         heads=heads, segment_from=start + 1)
+    if walked.failure is not None:
+        failures.append(walked.failure)
+    return walked.count, agreed, failures
+
+
+_inherited: list[Any] = []
+
+
+def _fresh_connection() -> None:
+    """In a forked range process: give it a database connection object of its own. Whatever the parent's object
+    held is kept referenced (never closed here, which would end the parent's session) and never used again."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    _inherited.append(connections[DEFAULT_DB_ALIAS])
+    connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+
+
+def _range_worker(job: tuple) -> _Range:
+    """One range of a parallel verification, in a forked process, on the coordinator's exported snapshot."""
+    snapshot, start, stop, prev, heads, segment_from = job
     try:
-        stale = _stale_unsealed(timezone.now())
-        if stale is not None:
-            raise _Failure(stale, f"seq {stale} was never sealed into the chain although it is older than "
-                                  f"{settings.AUDIT_SEAL_WINDOW_SECONDS} s: sealing has stalled or the row was "
-                                  "slipped in")
-        if seal_first:
-            seal_pending(full=True, force_checkpoint=True)
-        events = _consistent_read(lambda: _walk_chain(trusted))
-    except _Failure as failure:
-        return VerifyResult(False, 0, failure.seq, failure.message, time.perf_counter() - started)
-    return VerifyResult(True, events, None, "", time.perf_counter() - started)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            return _walk_range(start=start, stop=stop, prev=prev, heads=heads, segment_from=segment_from)
+    except Exception as exc:  # reported as this range's failure: the run fails rather than hangs
+        logger.exception("verifying positions %s to %s failed", start, stop)
+        return _Range(failure=_Failure(None, f"positions {start} to {stop} could not be verified: {exc}", start))
+    finally:
+        connection.close()
+
+
+def _verify_parallel(trusted, witnessed, anchor, processes: int, min_range: int) -> tuple[int, int | None,
+                                                                                         list[_Failure]]:
+    """Walk position ranges in parallel processes over one exported snapshot, then check the seams: each range's
+    first prev_hash must be the hash the range before it ends with."""
+    from django.db import connections
+
+    connections.close_all()  # the forked processes must not share this process's connection
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes - 1, initializer=_fresh_connection) as pool, transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+        base = anchor["position"] if anchor else 0
+        heads, failures, agreed = _check_checkpoints(_checkpoint_rows(base), trusted, witnessed, anchor)
+        cursor.execute("SELECT MAX(position) FROM audit_auditseal")
+        end = cursor.fetchone()[0] or 0
+        total = end - base
+        count = max(1, min(processes, total // max(1, min_range)))
+        bounds = [base + 1 + (total * k) // count for k in range(count)] + [end + 1]
+        jobs = []
+        for k in range(count):
+            lo, hi = bounds[k], bounds[k + 1] - 1
+            before = [h[0] for h in heads if h[0] < lo]
+            jobs.append((snapshot, lo, None if k == count - 1 else hi,
+                         (anchor["head_hash"] if anchor else GENESIS_HASH) if k == 0 else None,
+                         [h for h in heads if h[0] >= lo and (k == count - 1 or h[0] <= hi)],
+                         before[-1] + 1 if before else base + 1))
+        pending = pool.map_async(_range_worker, jobs[1:]) if count > 1 else None
+        first = _walk_range(start=jobs[0][1], stop=jobs[0][2], prev=jobs[0][3], heads=jobs[0][4],
+                            segment_from=jobs[0][5])
+        ranges = [first, *(pending.get() if pending else [])]
+    for k, walked in enumerate(ranges):
+        if walked.failure is not None:
+            failures.append(walked.failure)
+        if k and walked.first_prev is not None and walked.first_prev != ranges[k - 1].last_hash:
+            lo = jobs[k][1]
+            failures.append(_Failure(None, f"position {lo} does not follow the event before it in the chain: rows "
+                                           "were removed, inserted or reordered", lo))
+    return sum(r.count for r in ranges), agreed, failures
 
 
 def _consistent_read(func):

@@ -44,6 +44,7 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORT_DOWNLOADED = "audit.export_downloaded"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_VERIFY_FAILED = "audit.verify_failed"
+    AUDIT_VERIFY_REQUESTED = "audit.verify_requested"
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"
@@ -60,3 +61,10 @@ class ExportStatus(models.TextChoices):
     FINISHED = "finished", "Ready to download"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired"
+
+
+class VerificationKind(models.TextChoices):
+    """How much of the chain a verification walked."""
+
+    FULL = "full", "The whole chain"
+    INCREMENTAL = "incremental", "Since the last verified checkpoint"

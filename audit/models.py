@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .choices import AuditAction, ExportStatus
+from .choices import AuditAction, ExportStatus, VerificationKind
 
 
 class AuditEvent(models.Model):
@@ -89,9 +89,11 @@ class AuditSeal(models.Model):
 
 
 class AuditCheckpoint(models.Model):
-    """A signed statement of the chain's head: "position N ends in hash H". Append-only.
+    """A signed statement of the chain's head: "position N ends in hash H, after checkpoint P". Append-only.
 
-    Signed with the Ed25519 key held outside the database, so a recomputed chain does not match it.
+    Signed with the Ed25519 key held outside the database, so a recomputed chain does not match it. Each one
+    covers the previous checkpoint's position and hash, so checkpoints chain too; `hash` is SHA-256 of the signed
+    message. Every checkpoint is also appended to the witness (audit.witness) outside the database.
     """
 
     position = models.BigIntegerField()
@@ -101,6 +103,10 @@ class AuditCheckpoint(models.Model):
     created_at = models.DateTimeField()
     key_id = models.CharField(max_length=32)
     signature = models.CharField(max_length=128)
+    prev_position = models.BigIntegerField(default=0, help_text="The position of the previous checkpoint (0: none).")
+    prev_hash = models.CharField(max_length=64, blank=True,
+                                 help_text="The previous checkpoint's hash ('' on v1 ones, which did not chain).")
+    hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the signed message.")
 
     class Meta:
         ordering = ["position", "id"]
@@ -119,12 +125,38 @@ class AuditVerification(models.Model):
     first_bad_seq = models.BigIntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
     duration_ms = models.IntegerField(default=0)
+    first_bad_position = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=16, choices=VerificationKind.choices, default=VerificationKind.FULL)
+    from_position = models.BigIntegerField(default=1, help_text="The first position walked (incremental runs start "
+                                                                 "after the last verified checkpoint).")
+    verified_position = models.BigIntegerField(
+        null=True, blank=True, help_text="The last witnessed checkpoint this run verified: where the next "
+                                         "incremental run starts.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", help_text="The auditor who asked for this run, if one did.")
 
     class Meta:
         ordering = ["-ran_at", "-id"]
 
     def __str__(self) -> str:
         return f"verification at {self.ran_at:%Y-%m-%d %H:%M}: {'ok' if self.ok else 'FAILED'}"
+
+
+class AuditAlert(models.Model):
+    """The sealer refused to sign: the database's chain does not extend what the witness holds. Append-only.
+
+    Shown as a banner to auditors and emailed to them; also logged.
+    """
+
+    raised_at = models.DateTimeField(default=timezone.now)
+    position = models.BigIntegerField(null=True, blank=True, help_text="The first position that disagrees.")
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"audit alert at {self.raised_at:%Y-%m-%d %H:%M}: {self.message[:60]}"
 
 
 class ExportJob(models.Model):

@@ -12,8 +12,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from .models import AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
+from .choices import AuditAction
+from .models import AuditAlert, AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
 
 AUDITOR_ROLE = "auditor"
 
@@ -146,4 +148,20 @@ def checkpoint_list(*, position_from: int | None = None, position_to: int | None
 
 
 def last_verification() -> AuditVerification | None:
-    return AuditVerification.objects.order_by("-ran_at", "-id").first()
+    return AuditVerification.objects.select_related("requested_by").order_by("-ran_at", "-id").first()
+
+
+def pending_verification_request() -> dict | None:
+    """The newest auditor's request for a verification that no run has answered yet (two indexed queries)."""
+    request = (AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFY_REQUESTED).order_by("-at")
+               .values("at", "actor_name").first())
+    if request is None:
+        return None
+    answered = AuditVerification.objects.filter(ran_at__gte=request["at"], requested_by__isnull=False).exists()
+    return None if answered else request
+
+
+def recent_alerts(*, days: int = 30, limit: int = 3) -> list[AuditAlert]:
+    """The sealer's refusals to sign, newest first: shown to auditors as a banner."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(AuditAlert.objects.filter(raised_at__gte=since).order_by("-raised_at", "-id")[:limit])

@@ -26,7 +26,50 @@ _ACTIONS = frozenset(AuditAction.values)
 def _json_safe(detail: dict[str, Any]) -> dict[str, Any]:
     # Dates, UUIDs and Decimals become strings, so the stored JSON hashes the same on every database.
     # NaN and infinities are not JSON: refuse them here rather than fail in the database.
-    return json.loads(json.dumps(detail, cls=DjangoJSONEncoder, allow_nan=False))
+    text = json.dumps(detail, cls=DjangoJSONEncoder, allow_nan=False)
+    value = json.loads(text)
+    # The text has spaces the canonical form lacks, so within the limit here is within it there (no second dump).
+    return value if len(text) <= settings.AUDIT_DETAIL_MAX_BYTES else bounded_detail(value)
+
+
+# How a detail over AUDIT_DETAIL_MAX_BYTES is cut down: strings to this many characters and lists and objects to
+# this many entries, trying each step in turn until it fits.
+_CUTS = ((1000, 100), (200, 40), (60, 15), (20, 5))
+
+
+def _size(value: Any) -> int:
+    """Bytes of the value in the hashed canonical form (compact, ASCII with \\u escapes)."""
+    return len(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True))
+
+
+def _cut(value: Any, chars: int, items: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= chars else f"{value[:chars]}... [{len(value)} characters]"
+    if isinstance(value, list):
+        kept = [_cut(item, chars, items) for item in value[:items]]
+        return kept if len(value) <= items else [*kept, f"... [{len(value)} items]"]
+    if isinstance(value, dict):
+        keys = sorted(value)
+        kept = {key[:chars]: _cut(value[key], chars, items) for key in keys[:items]}
+        if len(keys) > items:
+            kept["..."] = f"[{len(keys)} keys]"
+        return kept
+    return value
+
+
+def bounded_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail as stored: at most AUDIT_DETAIL_MAX_BYTES. A larger one keeps its shape with long strings, lists
+    and objects cut (each cut says how long it was) and `_truncated` giving the original size; the log can never
+    be cleaned, so no caller may make it store more than this per event."""
+    limit = settings.AUDIT_DETAIL_MAX_BYTES
+    size = _size(detail)
+    if size <= limit:
+        return detail
+    for chars, items in _CUTS:
+        cut = {**_cut(detail, chars, items), "_truncated": {"bytes": size}}
+        if _size(cut) <= limit:
+            return cut
+    return {"_truncated": {"bytes": size, "keys": [key[:60] for key in sorted(detail)[:5]]}}
 
 
 def _actor_agency_codes(actor: Any) -> Iterable[str]:
@@ -127,12 +170,16 @@ def _insert(event: AuditEvent) -> None:
 
 
 def _seal_now() -> None:
-    from .chain import seal_pending
+    from .chain import schedule_deferred_checkpoint, seal_pending
 
     try:
-        seal_pending()
+        result = seal_pending()
     except Exception:  # the event is committed either way; the next run (or verify_audit) seals it
         logger.exception("sealing the audit log after commit failed")
+        return
+    if result.checkpoint_due_in is not None:
+        # No beat here: sign the tail when it is due even if nothing else is written (AUDIT_UNSIGNED_TAIL_SECONDS).
+        schedule_deferred_checkpoint(result.checkpoint_due_in)
 
 
 def _seal_after_commit() -> None:
@@ -143,8 +190,9 @@ def _seal_after_commit() -> None:
     transaction.on_commit(_seal_now)
 
 
-def verification_run() -> Any:
-    """Verify the whole log, keep the result for the auditors' page, and then audit the run itself.
+def verification_run(*, incremental: bool = False, requested_by: Any = None) -> Any:
+    """Verify the log (all of it, or from the last verified witnessed checkpoint), keep the result for the
+    auditors' page, and then audit the run itself.
 
     The `audit.verified` / `audit.verify_failed` event is written after the walk, so it lies outside the range
     it vouches for and cannot disturb it; the next run seals and checks it like any other event.
@@ -152,21 +200,43 @@ def verification_run() -> Any:
     from .chain import verify
     from .models import AuditVerification
 
-    result = verify()
+    result = verify(incremental=incremental)
     AuditVerification.objects.create(
         ok=result.ok,
         events=result.events,
         first_bad_seq=result.first_bad_seq,
+        first_bad_position=result.first_bad_position,
         message=result.summary,
         duration_ms=int(result.seconds * 1000),
+        kind=result.kind,
+        from_position=result.from_position,
+        verified_position=result.verified_position,
+        requested_by=requested_by,
     )
     with context.system("verify_audit") if context.current().actor is None else contextlib.nullcontext():
         record(
             action=AuditAction.AUDIT_VERIFIED if result.ok else AuditAction.AUDIT_VERIFY_FAILED,
             object_type="audit_log",
             object_ref="chain",
-            detail={"events": result.events, "first_bad_seq": result.first_bad_seq, "message": result.message,
-                    "seconds": round(result.seconds, 3)},
+            detail={"events": result.events, "first_bad_seq": result.first_bad_seq,
+                    "first_bad_position": result.first_bad_position, "message": result.message,
+                    "seconds": round(result.seconds, 3), "kind": result.kind, "from_position": result.from_position},
         )
     return result
 
+
+
+@transaction.atomic
+def verification_request(*, user: Any) -> bool:
+    """An auditor asks for a full verification from their page: audited now, run by the worker (inline with no
+    broker), its result shown on the page. A request already waiting is not queued twice; returns whether this one
+    was queued."""
+    from .selectors import pending_verification_request
+    from .tasks import verify_requested
+
+    if pending_verification_request() is not None:
+        return False
+    record(action=AuditAction.AUDIT_VERIFY_REQUESTED, object_type="audit_log", object_ref="chain", actor=user,
+           detail={"via": "browser"})
+    transaction.on_commit(lambda: verify_requested.delay(user.pk))
+    return True

@@ -45,12 +45,31 @@ def seal() -> int:
 
 @shared_task(name="audit.verify_nightly", **RETRYING)
 def verify_nightly() -> bool:
-    """What `manage.py verify_audit` does, every night: the result is kept for the auditors' page, and a failure
-    is emailed to the auditors (by a task of its own, so a mail outage retries the email, not the walk)."""
+    """What `manage.py verify_audit --incremental` does, every night: from the last checkpoint a run verified and
+    the witness holds, so its cost grows with the new events. The result is kept for the auditors' page, and a
+    failure is emailed to the auditors (by a task of its own, so a mail outage retries the email, not the walk)."""
+    return _verify_and_report(incremental=True)
+
+
+@shared_task(name="audit.verify_full", **RETRYING)
+def verify_full() -> bool:
+    """What `manage.py verify_audit` does, weekly: the whole chain, in parallel ranges on one snapshot."""
+    return _verify_and_report(incremental=False)
+
+
+@shared_task(name="audit.verify_requested", **RETRYING)
+def verify_requested(user_id: int) -> bool:
+    """A full verification an auditor asked for from the audit page; its result shows there."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    with context.system("verify_audit"):
+        return _verify_and_report(incremental=False, requested_by=user)
+
+
+def _verify_and_report(*, incremental: bool, requested_by=None) -> bool:
     from .models import AuditVerification
     from .services import verification_run
 
-    result = verification_run()
+    result = verification_run(incremental=incremental, requested_by=requested_by)
     if not result.ok:
         row = (AuditVerification.objects.filter(ok=False, first_bad_seq=result.first_bad_seq)
                .order_by("-ran_at", "-id").values_list("pk", flat=True).first())
@@ -79,6 +98,23 @@ def notify_verification_failed(verification_id: int) -> int:
         mail.message(template="audit_verification_failed",
                      subject="Action needed: the audit log failed its nightly check",
                      to=[email], context={"verification": verification})
+        for email in auditor_emails()
+    ]
+    return mail.send_all(messages)
+
+
+@shared_task(name="audit.notify_alert", **RETRYING_MAIL)
+def notify_alert(alert_id: int) -> int:
+    """Email every auditor that the sealer refused to sign (see audit.chain: it only signs a head that extends the
+    witness). At least once."""
+    from .models import AuditAlert
+
+    alert = AuditAlert.objects.filter(pk=alert_id).first()
+    if alert is None:
+        return 0
+    messages = [
+        mail.message(template="audit_alert", subject="Action needed: the audit log's sealer refused to sign",
+                     to=[email], context={"alert": alert})
         for email in auditor_emails()
     ]
     return mail.send_all(messages)

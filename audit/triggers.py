@@ -4,9 +4,10 @@ Migrations install them. On PostgreSQL they are ENABLE ALWAYS, so they fire even
 `session_replication_role = replica`. Only the test suite's database flush lifts them.
 """
 
-# Every append-only table: the events, their seals and checkpoints, and the record of verification runs.
+# Every append-only table: the events (and their agency index), their seals and checkpoints, the record of
+# verification runs, and the sealer's alerts.
 APPEND_ONLY_TABLES = ["audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditverification",
-                      "audit_auditeventagency"]
+                      "audit_auditeventagency", "audit_auditalert"]
 
 # The index of the agencies each event concerns (its `agencies`, and the agency it is filed under), filled in the
 # event's own INSERT.

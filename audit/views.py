@@ -30,8 +30,17 @@ from .export_jobs import (
     export_job_request,
 )
 from .forms import EventFilterForm
-from .selectors import EventFilters, audited_agencies, event_count, event_list, is_auditor, last_verification
-from .services import record
+from .selectors import (
+    EventFilters,
+    audited_agencies,
+    event_count,
+    event_list,
+    is_auditor,
+    last_verification,
+    pending_verification_request,
+    recent_alerts,
+)
+from .services import record, verification_request
 
 PAGE_SIZE = 50
 RECENT_EXPORTS = 5
@@ -110,6 +119,9 @@ def event_list_page(request):
         "sync_limit": settings.AUDIT_EXPORT_SYNC_LIMIT,
         "exports": list(export_job_list(user=request.user)[:RECENT_EXPORTS]),
         "verification": last_verification(),
+        "verification_pending": pending_verification_request(),
+        "alerts": recent_alerts(),
+        "queued": request.GET.get("verification") == "queued",
     })
 
 
@@ -145,6 +157,15 @@ def event_detail_page(request, seq: int):
         "detail_items": [(key.replace("_", " ").capitalize(), value) for key, value in detail.items()],
         "detail_json": json.dumps(event.detail, indent=2, ensure_ascii=False, sort_keys=True),
     })
+
+
+@login_required
+@require_POST
+def verification_request_page(request):
+    """Ask for a full verification of the chain now; the page shows it queued, then its result."""
+    _require_auditor(request)
+    verification_request(user=request.user)
+    return HttpResponseRedirect(f"{reverse('audit-events')}?verification=queued#verification", status=303)
 
 
 @login_required

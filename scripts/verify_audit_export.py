@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Check an exported segment of the Sharing Registry audit log offline. Needs Python 3.11+ and `cryptography`.
 
-    python scripts/verify_audit_export.py EXPORT.jsonl --checkpoints CHECKPOINTS.json --public-key KEY
+    python scripts/verify_audit_export.py EXPORT.jsonl --checkpoints CHECKPOINTS.json --public-key KEY \
+        [--witness AUDIT_WITNESS_DIR]
 
 EXPORT.jsonl is `GET /api/v1/audit/export/?format=jsonl`; CHECKPOINTS.json is `GET /api/v1/audit/checkpoints/`
 (a page, a list, or JSON Lines; give the option more than once for several pages); KEY is the `public_key`
 (base64) from `GET /api/v1/audit/public-key/`, a PEM file, or that endpoint's JSON saved to a file.
 
 It checks that every event's hash covers its content, that events at consecutive positions link (and, unless
---filtered, that no position is missing), that every checkpoint is signed by the key, and that the chain meets
-each checkpoint inside the segment. Exit 0 with
-`OK <n> events`, else 1 naming the first bad seq. The algorithm is in docs/audit.md.
+--filtered, that no position is missing), that every checkpoint is signed by the key and covers the one before it,
+and that the chain meets each checkpoint inside the segment. With --witness (a copy of AUDIT_WITNESS_DIR, or one of
+its files), the server's checkpoints must also hold every witnessed checkpoint and extend the latest. Exit 0 with
+`OK <n> events`, else 1 naming the first bad seq and position. The algorithm is in docs/audit.md.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 CANONICAL_VERSION = "sr-audit-v1"
-CHECKPOINT_VERSION = "sr-audit-checkpoint-v1"
+CHECKPOINT_VERSION_1 = "sr-audit-checkpoint-v1"
+CHECKPOINT_VERSION = "sr-audit-checkpoint-v2"
 GENESIS_HASH = "0" * 64
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
@@ -48,8 +51,15 @@ def link_hash(prev_hash: str, canonical: bytes) -> str:
 
 
 def checkpoint_message(cp: dict) -> bytes:
+    if not cp.get("prev_hash"):
+        return (f"{CHECKPOINT_VERSION_1}\n{cp['position']}\n{cp['head_seq']}\n{cp['head_hash']}\n{cp['seq_high']}\n"
+                f"{cp['created_at']}\n").encode("ascii")
     return (f"{CHECKPOINT_VERSION}\n{cp['position']}\n{cp['head_seq']}\n{cp['head_hash']}\n{cp['seq_high']}\n"
-            f"{cp['created_at']}\n").encode("ascii")
+            f"{cp['created_at']}\n{cp['prev_position']}\n{cp['prev_hash']}\n").encode("ascii")
+
+
+def checkpoint_hash(cp: dict) -> str:
+    return hashlib.sha256(checkpoint_message(cp)).hexdigest()
 
 
 def key_id_for(raw: bytes) -> str:
@@ -84,14 +94,33 @@ def load_checkpoints(paths: list[str]) -> list[dict]:
     return sorted(checkpoints, key=lambda cp: cp["position"])
 
 
+def load_witness(paths: list[str]) -> list[dict]:
+    """Witnessed checkpoints from AUDIT_WITNESS_DIR (a directory of checkpoints-*.jsonl) or single files."""
+    entries: list[dict] = []
+    for name in paths:
+        path = Path(name)
+        files = sorted(path.glob("checkpoints-*.jsonl")) if path.is_dir() else [path]
+        for file in files:
+            lines = file.read_text().split("\n")
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    if number != len(lines):  # only a torn last line (a writer that died) is ignored
+                        raise SystemExit(f"{file} line {number} is not a witnessed checkpoint") from None
+    return sorted(entries, key=lambda e: e["position"])
+
+
 class Bad(Exception):
-    def __init__(self, seq, message: str):
+    def __init__(self, seq, message: str, position=None):
         super().__init__(message)
-        self.seq, self.message = seq, message
+        self.seq, self.message, self.position = seq, message, position
 
 
 def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicKey, *,
-           filtered: bool = False) -> tuple[int, list[str]]:
+           filtered: bool = False, witnessed: list[dict] | None = None) -> tuple[int, list[str]]:
     notes: list[str] = []
     key_id = key_id_for(public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
     # 1. Each event: its hash covers its content and its prev_hash. Keep only the small chain tuple in memory.
@@ -106,7 +135,8 @@ def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicK
                 unsealed += 1
                 continue
             if link_hash(event["prev_hash"], canonical_bytes(event)) != event["hash"]:
-                raise Bad(event["seq"], f"line {number}: seq {event['seq']} does not match its hash")
+                raise Bad(event["seq"], f"line {number}: seq {event['seq']} does not match its hash",
+                          event.get("position"))
             chain.append((event["position"], event["seq"], event["prev_hash"], event["hash"]))
     chain.sort()
     # 2. Links between events at consecutive positions.
@@ -126,21 +156,63 @@ def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicK
             if position == 1 and prev_hash != GENESIS_HASH:
                 raise Bad(seq, "the first event of the chain does not start from the genesis hash")
         by_position[position] = (seq, digest)
-    # 3. Checkpoints: signed by the key, and met by the chain wherever the segment covers them.
+    # 3. Checkpoints: signed by the key, each covering the one before it, and met by the chain wherever the
+    #    segment covers them.
+    def seq_at(position):
+        return by_position.get(position, (None,))[0]
+
     anchored = 0
+    previous = None
     for cp in checkpoints:
         if cp["key_id"] != key_id:
             raise Bad(cp["head_seq"], f"checkpoint at position {cp['position']} is signed by another key "
-                                      f"({cp['key_id']})")
+                                      f"({cp['key_id']})", cp["position"])
         try:
             public_key.verify(bytes.fromhex(cp["signature"]), checkpoint_message(cp))
         except (InvalidSignature, ValueError):
-            raise Bad(cp["head_seq"], f"checkpoint at position {cp['position']} has a bad signature") from None
+            raise Bad(cp["head_seq"], f"checkpoint at position {cp['position']} has a bad signature",
+                      cp["position"]) from None
+        if cp.get("prev_hash") and previous is not None and (cp["prev_position"], cp["prev_hash"]) != (
+                previous["position"], checkpoint_hash(previous)):
+            first = previous["position"] + 1
+            raise Bad(seq_at(first), f"the checkpoint at position {cp['position']} does not follow the checkpoint "
+                                     f"before it (position {previous['position']}): checkpoints were deleted or "
+                                     "rewritten", first)
+        previous = cp
         if cp["position"] in by_position:
             seq, digest = by_position[cp["position"]]
             if (seq, digest) != (cp["head_seq"], cp["head_hash"]):
-                raise Bad(seq, f"the chain does not meet the signed checkpoint at position {cp['position']}")
+                raise Bad(seq, f"the chain does not meet the signed checkpoint at position {cp['position']}",
+                          cp["position"])
             anchored = max(anchored, cp["position"])
+    # 4. The witness: every witnessed checkpoint is among the server's, and the export's chain meets it.
+    if witnessed:
+        held = {cp["position"]: checkpoint_hash(cp) for cp in checkpoints}
+        agreed = 0
+        for entry in witnessed:
+            try:
+                public_key.verify(bytes.fromhex(entry["signature"]), checkpoint_message(entry))
+            except (InvalidSignature, ValueError):
+                raise Bad(entry["head_seq"], f"the witness's checkpoint at position {entry['position']} has a bad "
+                                             "signature", entry["position"]) from None
+            first = agreed + 1
+            if held.get(entry["position"]) != checkpoint_hash(entry) and (checkpoints and checkpoints[0]["position"]
+                                                                          <= entry["position"]):
+                raise Bad(seq_at(first), f"the server's checkpoints do not hold the checkpoint witnessed at position "
+                                         f"{entry['position']}: the chain from position {first} on was rewritten, "
+                                         "checkpoints were deleted, or the database was restored from an older "
+                                         "backup", first)
+            if entry["position"] in by_position and by_position[entry["position"]] != (entry["head_seq"],
+                                                                                       entry["head_hash"]):
+                raise Bad(seq_at(first), f"the chain does not meet the checkpoint witnessed at position "
+                                         f"{entry['position']}: rows from position {first} on were altered", first)
+            agreed = entry["position"]
+        if not filtered and chain and chain[-1][0] < witnessed[-1]["position"]:
+            first = chain[-1][0] + 1
+            raise Bad(None, f"the export ends at position {chain[-1][0]} but the witness holds a checkpoint at "
+                            f"position {witnessed[-1]['position']}: events from position {first} on are missing",
+                      first)
+        notes.append(f"the server's checkpoints hold all {len(witnessed)} witnessed checkpoint(s)")
     if chain:
         notes.append(f"positions {chain[0][0]}..{chain[-1][0]} in {runs} contiguous run(s)")
         if anchored:
@@ -157,14 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("export", help="the JSON Lines export")
     parser.add_argument("--checkpoints", action="append", default=[], help="checkpoints JSON (repeatable)")
     parser.add_argument("--public-key", required=True, help="base64 raw key, a PEM file, or /audit/public-key/ JSON")
+    parser.add_argument("--witness", action="append", default=[],
+                        help="a copy of AUDIT_WITNESS_DIR, or one of its files (repeatable)")
     parser.add_argument("--filtered", action="store_true",
                         help="the export was filtered (by agency, action...), so gaps between positions are expected")
     args = parser.parse_args(argv)
     try:
         count, notes = verify(args.export, load_checkpoints(args.checkpoints), load_public_key(args.public_key),
-                              filtered=args.filtered)
+                              filtered=args.filtered, witnessed=load_witness(args.witness))
     except Bad as bad:
-        print(f"FAILED at seq {bad.seq}: {bad.message}")
+        where = f" (position {bad.position})" if bad.position is not None else ""
+        print(f"FAILED at seq {bad.seq}{where}: {bad.message}")
         return 1
     print(f"OK {count} events")
     for note in notes:

@@ -262,7 +262,19 @@ AUDIT_SEAL_ON_COMMIT = env_bool("AUDIT_SEAL_ON_COMMIT", CELERY_TASK_ALWAYS_EAGER
 AUDIT_SEAL_INTERVAL_SECONDS = env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)
 AUDIT_SEAL_WINDOW_SECONDS = env_int("AUDIT_SEAL_WINDOW_SECONDS", 60)
 AUDIT_LATE_COMMIT_SECONDS = env_int("AUDIT_LATE_COMMIT_SECONDS", 600)
-AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 10)
+# No event stays unsigned longer than AUDIT_UNSIGNED_TAIL_SECONDS: the head is signed at most every
+# AUDIT_CHECKPOINT_SECONDS, and a deferred checkpoint is always scheduled (beat, or a timer in the embedded default).
+AUDIT_UNSIGNED_TAIL_SECONDS = env_int("AUDIT_UNSIGNED_TAIL_SECONDS", 10)
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 5)
+# The witness: a directory outside the database (its own volume; write-once storage in production) where every
+# signed checkpoint is also appended. Required when DEBUG is off.
+AUDIT_WITNESS_DIR = env("AUDIT_WITNESS_DIR", str(BASE_DIR / "var" / "audit-witness") if DEBUG else "")
+# The largest event detail record() stores, as compact JSON bytes; larger details are cut down, marked as such.
+AUDIT_DETAIL_MAX_BYTES = env_int("AUDIT_DETAIL_MAX_BYTES", 8192)
+# A full verification walks position ranges in this many processes over one exported snapshot (PostgreSQL).
+AUDIT_VERIFY_PROCESSES = env_int("AUDIT_VERIFY_PROCESSES", 2)
+# Migrations run as the tables' owner; the app's DATABASE_URL role may only INSERT/SELECT the audit tables.
+MIGRATE_DATABASE_URL = env("MIGRATE_DATABASE_URL", "")
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal", "schedule": AUDIT_SEAL_INTERVAL_SECONDS, "options": {"expires": 30}},
 }

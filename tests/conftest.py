@@ -103,6 +103,18 @@ def legal_bases(request):
 
 
 @pytest.fixture(autouse=True)
+def _audit_witness(tmp_path, settings, monkeypatch):
+    """Each test has its own witness directory, as each has its own database (processes it starts too); no signing
+    timer outlives a test."""
+    from audit import chain
+
+    settings.AUDIT_WITNESS_DIR = str(tmp_path / "audit-witness")
+    monkeypatch.setenv("AUDIT_WITNESS_DIR", settings.AUDIT_WITNESS_DIR)
+    yield
+    chain.cancel_deferred_checkpoint()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """API rate limits count in the cache, which outlives a test; each test starts with none spent."""
     from django.core.cache import cache

@@ -31,6 +31,7 @@ def celery_worker(queue: str | None = None, extra_env: dict | None = None) -> It
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "PYTHONUNBUFFERED": "1",
+        "AUDIT_WITNESS_DIR": str(settings.AUDIT_WITNESS_DIR),  # the test's witness: the worker signs into it too
         **(extra_env or {}),
     }
     log = open(ROOT / f".worker-{queue}.log", "w+")  # noqa: SIM115 - closed below

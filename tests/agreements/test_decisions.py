@@ -1,6 +1,7 @@
 """The "may I share?" decision, against a real database, for every reason and on any date."""
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -255,6 +256,20 @@ class CheckAuditTests:
         assert event.detail["purpose"] == "Home visit"
         assert event.detail["allowed"] is True
         assert event.detail["legal_bases"] == ["ukgdpr-6-1-e"]
+
+    def test_the_largest_check_adds_a_bounded_event(self, council, fire, smoking, settings):
+        """A long purpose and 200 items of 200 characters, echoed again in the reason, made an 80 KB event."""
+        build_agreement(provider=council, recipient=fire, dataset=smoking)
+        items = [f"item-{i:03d}-" + "x" * 191 for i in range(200)]
+        decision = decisions.check(provider="mcc", recipient="gm-fire", dataset="smoking-risk",
+                                   purpose="p" * 10_000, data_items=items)
+        assert decision.outcome == "items_not_covered" and len(decision.reason) > 40_000  # the answer is whole
+        event = AuditEvent.objects.get(seq=decision.event)
+        stored = len(json.dumps(event.detail, separators=(",", ":")))
+        assert stored <= settings.AUDIT_DETAIL_MAX_BYTES
+        assert event.detail["truncated"] == {"purpose": 10_000, "data_items": 200, "reason": len(decision.reason)}
+        assert event.detail["data_items"][0].startswith("item-000-")
+        assert len(event.detail["data_items"]) == decisions.CHECK_DETAIL_ITEMS_MAX
 
     def test_a_denied_check_is_recorded_too(self, council, fire, smoking):
         decision = decisions.check(provider="mcc", recipient="gm-fire", dataset="smoking-risk")

@@ -83,11 +83,17 @@ class SealingTests:
         checkpoint = AuditCheckpoint.objects.get()
         head = AuditSeal.objects.order_by("-position").first()
         assert (checkpoint.position, checkpoint.head_seq, checkpoint.head_hash) == (4, head.event_id, head.hash)
+        # The first checkpoint covers the genesis as its predecessor; the next covers this one.
+        assert (checkpoint.prev_position, checkpoint.prev_hash) == (0, chain.GENESIS_HASH)
         assert chain._check_signature(
             (checkpoint.pk, checkpoint.position, checkpoint.head_seq, checkpoint.head_hash, checkpoint.seq_high,
-             checkpoint.created_at, checkpoint.key_id, checkpoint.signature),
+             checkpoint.created_at, checkpoint.key_id, checkpoint.signature, checkpoint.prev_position,
+             checkpoint.prev_hash),
             chain.trusted_public_keys(),
         )
+        sealed_events(1)
+        second = AuditCheckpoint.objects.order_by("-position").first()
+        assert (second.prev_position, second.prev_hash) == (4, checkpoint.hash)
 
     def test_sealing_nothing_writes_no_checkpoint(self):
         assert chain.seal_pending(force_checkpoint=True).checkpoint is None
@@ -98,12 +104,14 @@ class SealingTests:
 
 @pytest.mark.django_db
 class VerifyTests:
-    def test_an_intact_log_verifies(self):
+    def test_an_intact_log_verifies_and_only_then_seals_and_signs(self):
         sealed_events(5)
-        make_events(2)  # not sealed yet: verify seals them legitimately first
+        make_events(2)  # not sealed yet: verify checks what is sealed, and only then seals these and signs
         result = chain.verify()
-        assert result.ok and result.events == 7
-        assert result.summary == "OK 7 events"
+        assert result.ok and result.events == 5
+        assert result.summary == "OK 5 events"
+        assert AuditSeal.objects.count() == 7
+        assert AuditCheckpoint.objects.order_by("-position").first().position == 7
 
     def test_an_empty_log_verifies(self):
         assert chain.verify().summary == "OK 0 events"
@@ -220,7 +228,8 @@ class VerifyTests:
             rehash_from(5)
         assert first
         result = verify_fails_at(seqs[0])
-        assert f"from seq {seqs[0]}" in result.message
+        assert result.first_bad_position == 4
+        assert "from position 4" in result.message
 
     def test_forged_checkpoint_without_the_key(self):
         sealed_events(3)
@@ -242,8 +251,10 @@ class VerifyCommandTests:
         assert capsys.readouterr().out == "OK 4 events\n"
         run = AuditVerification.objects.get()
         assert run.ok and run.events == 4
-        # The run audits itself after the walk, so the next run sees one more event.
+        # The run audits itself after the walk; the next run checks what was sealed before it began, then seals it.
         assert AuditEvent.objects.filter(action="audit.verified").count() == 1
+        call_command("verify_audit")
+        assert capsys.readouterr().out == "OK 4 events\n"
         call_command("verify_audit")
         assert capsys.readouterr().out == "OK 5 events\n"
 

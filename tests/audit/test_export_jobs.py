@@ -345,4 +345,5 @@ def test_web_and_worker_share_the_export_folder():
     services = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]
     assert "exports:/app/var/exports" in services["web"]["volumes"]
     assert services["web"]["volumes"] == services["worker"]["volumes"]
-    assert "mkdir -p var/exports" in (root / "Dockerfile").read_text()  # owned by the app user, not root
+    # owned by the app user, not root
+    assert "mkdir -p var/exports var/audit-witness" in (root / "Dockerfile").read_text()

@@ -58,6 +58,22 @@ class OfflineVerificationTests:
         result = run(export, "--checkpoints", checkpoints, "--public-key", key)
         assert result.returncode == 1 and result.stdout.startswith(f"FAILED at seq {row['seq']}")
 
+    def test_an_intact_export_agrees_with_the_witness(self, exported, settings):
+        export, checkpoints, key = exported
+        result = run(export, "--checkpoints", checkpoints, "--public-key", key, "--witness", settings.AUDIT_WITNESS_DIR)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "the server's checkpoints hold all 2 witnessed checkpoint(s)" in result.stderr
+
+    def test_checkpoints_missing_from_the_server_are_refused_against_the_witness(self, exported, settings):
+        export, checkpoints, key = exported
+        data = json.loads(checkpoints.read_text())
+        data["results"] = [cp for cp in data["results"] if cp["position"] != 7]  # the last one deleted
+        checkpoints.write_text(json.dumps(data))
+        assert run(export, "--checkpoints", checkpoints, "--public-key", key).returncode == 0  # without the witness
+        result = run(export, "--checkpoints", checkpoints, "--public-key", key, "--witness", settings.AUDIT_WITNESS_DIR)
+        assert result.returncode == 1
+        assert "(position 5)" in result.stdout and "witnessed at position 7" in result.stdout
+
     def test_a_removed_line_breaks_the_links(self, exported):
         export, checkpoints, key = exported
         lines = export.read_text().splitlines()

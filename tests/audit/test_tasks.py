@@ -107,12 +107,12 @@ class FailureLoggingTests:
         assert "ConnectionRefusedError" in line["error"]
 
 
-def test_nightly_verification_and_export_cleanup_are_in_beats_editable_schedule():
+def test_nightly_and_weekly_verification_and_export_cleanup_are_in_beats_editable_schedule():
     from django_celery_beat.models import PeriodicTask
 
     from sharing_registry.celery import app
 
     app.loader.import_default_modules()
     scheduled = {task.task: task for task in PeriodicTask.objects.select_related("crontab")}
-    for name, hour in (("audit.verify_nightly", "2"), ("audit.export_cleanup", "*")):
+    for name, hour in (("audit.verify_nightly", "2"), ("audit.verify_full", "3"), ("audit.export_cleanup", "*")):
         assert name in app.tasks and scheduled[name].enabled and scheduled[name].crontab.hour == hour

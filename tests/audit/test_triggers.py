@@ -24,7 +24,7 @@ def refused(sql: str, params=None) -> str:
 @pytest.mark.django_db
 class AppendOnlyTests:
     def test_the_default_table_list_covers_every_append_only_table(self):
-        assert set(TABLES) | {"audit_auditverification"} == set(triggers.APPEND_ONLY_TABLES)
+        assert set(TABLES) | {"audit_auditverification", "audit_auditalert"} == set(triggers.APPEND_ONLY_TABLES)
 
     @pytest.mark.parametrize("table", TABLES)
     def test_raw_update_is_refused(self, table):

@@ -26,7 +26,8 @@ class AuditPageTests:
         mine = make_events(2, agency=agency)
         theirs = make_events(1, agency=other_agency, action="dataset.viewed")
         client.force_login(auditor)
-        with django_assert_max_num_queries(13):  # 12, and one for the auditor's recent background exports
+        # 12, one for the auditor's recent background exports, one for a queued check, one for the sealer's alerts
+        with django_assert_max_num_queries(15):
             response = client.get(self.url, {"action": "check.allowed", "since": "2020-01-01"})
         assert response.status_code == 200
         page = response.content.decode()
@@ -80,6 +81,61 @@ class AuditPageTests:
         first = client.get(self.url)
         assert len(first.context["events"]) == 50 and "Older" in first.content.decode()
         assert len(client.get(self.url, {"page": 2}).context["events"]) >= 10
+
+
+@pytest.mark.django_db
+class RequestedVerificationTests:
+    url = "/audit/"
+
+    def test_an_auditor_asks_for_a_check_which_is_audited_queued_and_its_result_shown(
+            self, client, auditor, django_capture_on_commit_callbacks):
+        from audit.tasks import verify_requested
+
+        sealed_events(3)
+        client.force_login(auditor)
+        assert "Check the whole chain now" in client.get(self.url).content.decode()
+        with django_capture_on_commit_callbacks() as queued:
+            response = client.post("/audit/verify/")
+        assert response.status_code == 303 and response["Location"].startswith(self.url)
+        assert len(queued) == 1  # the task is queued once the request commits
+        request = AuditEvent.objects.get(action="audit.verify_requested")
+        assert request.actor_id == auditor.pk and request.detail == {"via": "browser"}
+        page = client.get(self.url).content.decode()
+        assert "is queued" in page and "Check the whole chain now" not in page
+        verify_requested.apply(args=[auditor.pk])  # what the worker runs (inline when there is no broker)
+        page = client.get(self.url).content.decode()
+        assert "Intact" in page and "is queued" not in page
+        run = AuditVerification.objects.get()
+        assert run.ok and run.requested_by == auditor and run.kind == "full"
+        assert f"<dd class=\"govuk-summary-list__value\">{auditor.username}</dd>" in page
+
+    def test_a_request_already_waiting_is_not_queued_twice(self, client, auditor,
+                                                           django_capture_on_commit_callbacks):
+        client.force_login(auditor)
+        with django_capture_on_commit_callbacks() as queued:
+            client.post("/audit/verify/")
+            client.post("/audit/verify/")
+        assert len(queued) == 1
+        assert AuditEvent.objects.filter(action="audit.verify_requested").count() == 1
+
+    def test_members_who_are_not_auditors_cannot_ask(self, client, frontline):
+        client.force_login(frontline)
+        assert client.post("/audit/verify/").status_code == 403
+        assert not AuditEvent.objects.filter(action="audit.verify_requested").exists()
+
+    def test_auditors_see_the_sealers_alert_as_a_banner(self, client, auditor):
+        seqs = sealed_events(3) + sealed_events(3)
+        with attacker() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET object_ref = 'x' WHERE seq = %s", [seqs[4]])
+            from .test_chain import rehash_from
+
+            rehash_from(5)
+            cursor.execute("DELETE FROM audit_auditcheckpoint WHERE position >= 5")
+        sealed_events(1)  # the sealer refuses to sign
+        client.force_login(auditor)
+        page = client.get(self.url).content.decode()
+        assert "sealer refused to sign the chain" in page
+        assert "does not extend" in page
 
 
 @pytest.mark.django_db

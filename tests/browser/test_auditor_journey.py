@@ -88,6 +88,28 @@ class AuditorJourneyTests:
         check_a11y(page)
         expect(page.get_by_role("table")).to_contain_text("No events match these filters.")
 
+    def test_an_auditor_asks_for_a_check_of_the_chain_and_sees_its_result(self, page, live_server, check_a11y,
+                                                                          registry):
+        from audit.tasks import verify_requested
+        from tests.conftest import has_broker
+
+        _ask(page, live_server)
+        chain.seal_pending(force_checkpoint=True)
+        sign_in(page, live_server, "auditor", check=check_a11y)
+        page.goto(f"{live_server.url}/audit/")
+        page.get_by_role("button", name="Check the whole chain now").click()
+        if has_broker():  # queued for the worker: the page says so until it has run
+            expect(page.get_by_role("status")).to_contain_text("is queued")
+            check_a11y(page)
+            verify_requested.apply(args=[AuditEvent.objects.get(action="audit.verify_requested").actor_id])
+            page.reload()
+        summary = page.locator("#verification + dl")
+        expect(summary).to_contain_text("Intact")
+        expect(summary).to_contain_text("auditor")
+        expect(page.get_by_role("button", name="Check the whole chain now")).to_be_visible()
+        check_a11y(page)
+        assert AuditEvent.objects.get(action="audit.verify_requested").actor_name == "auditor"
+
 
 def _page_scrolls_sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")

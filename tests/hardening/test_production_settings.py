@@ -15,7 +15,8 @@ from tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "SECRET_KEY", "AUDIT_SIGNING_KEY",
-                     "DEBUG", "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS", "CACHE_URL",
+                     "AUDIT_WITNESS_DIR", "MIGRATE_DATABASE_URL", "DEBUG", "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS",
+                     "CACHE_URL",
                      "DJANGO_ALLOW_ASYNC_UNSAFE")  # the browser tests set the last; a deployment must not
 
 
@@ -27,6 +28,7 @@ def production_env(tmp_path, **overrides) -> dict:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "never-generated.key"),
+        "AUDIT_WITNESS_DIR": str(tmp_path / "audit-witness"),
         "DATABASE_URL": f"sqlite:///{tmp_path}/production.sqlite3",
         "ALLOWED_HOSTS": "registry.example.org",
         "CSRF_TRUSTED_ORIGINS": "https://registry.example.org",
@@ -118,6 +120,11 @@ class ProductionSettingsTests:
         signing = run(["-c", "import django; django.setup(); from audit import keys; keys.signing_key()"], env)
         assert signing.returncode != 0 and "AUDIT_SIGNING_KEY is not set" in signing.stderr
         assert not (tmp_path / "never-generated.key").exists()  # no development key quietly made in production
+
+    def test_no_audit_witness_directory_fails_the_checks(self, tmp_path):
+        result = run(["manage.py", "check"], production_env(tmp_path, AUDIT_WITNESS_DIR=None))
+        assert result.returncode != 0
+        assert "audit.E003" in result.stderr and "AUDIT_WITNESS_DIR is not set" in result.stderr
 
 
 @pytest.mark.django_db

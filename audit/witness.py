@@ -1,0 +1,165 @@
+"""The witness: every signed checkpoint is also appended, and fsynced, to files outside the database.
+
+Someone who owns the database can rewrite rows, recompute hashes and delete checkpoints, but cannot reach this
+directory (AUDIT_WITNESS_DIR: its own volume, ideally write-once storage; see docs/audit.md). The sealer only
+signs a head that extends the latest witnessed checkpoint, and `verify_audit` checks that the database's
+checkpoints contain every witnessed one.
+
+Files are JSON Lines, one checkpoint a line, one file a month (`checkpoints-YYYY-MM.jsonl`), so reading the
+latest entries never means reading years of them. Several web and worker processes share the directory: the
+sealer holds an exclusive POSIX lock on `sealer.lock` (fcntl, which also works on NFS) while it signs and
+appends, and every line is written with one `write` on an `O_APPEND` descriptor and fsynced before the lock goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "sealer.lock"
+PREFIX = "checkpoints-"
+SUFFIX = ".jsonl"
+# The fields of a witnessed checkpoint: everything needed to check its signature and where it chains.
+FIELDS = ("position", "head_seq", "head_hash", "seq_high", "created_at", "prev_position", "prev_hash", "hash",
+          "key_id", "signature")
+
+_thread_lock = threading.RLock()  # POSIX locks are per process: threads of one process also take this
+
+
+class WitnessError(Exception):
+    """The witness cannot be read or written."""
+
+
+def directory() -> Path:
+    if not settings.AUDIT_WITNESS_DIR:
+        raise ImproperlyConfigured("AUDIT_WITNESS_DIR is not set (see docs/audit.md): checkpoints cannot be witnessed.")
+    return Path(settings.AUDIT_WITNESS_DIR)
+
+
+def _ensure_directory() -> Path:
+    path = directory()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def sealer_lock() -> Iterator[None]:
+    """One signer at a time across every process that shares the witness directory."""
+    with _thread_lock:
+        path = _ensure_directory() / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append(entry: dict) -> None:
+    """Append one checkpoint and fsync it (and the directory, when the month's file is new)."""
+    missing = [name for name in FIELDS if name not in entry]
+    if missing:
+        raise ValueError(f"a witnessed checkpoint needs {', '.join(missing)}")
+    folder = _ensure_directory()
+    path = folder / f"{PREFIX}{entry['created_at'][:7]}{SUFFIX}"
+    line = (json.dumps({name: entry[name] for name in FIELDS}, sort_keys=True, separators=(",", ":")) + "\n")
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        written = os.write(fd, line.encode("ascii"))
+        if written != len(line):
+            raise WitnessError(f"short write to the audit witness {path}")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        _fsync_directory(folder)
+
+
+def _files() -> list[Path]:
+    folder = directory()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(SUFFIX))
+
+
+def _parse(path: Path, text: str) -> Iterator[dict]:
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            if number == len(lines):  # a torn last line: the writer died mid-write, before its fsync returned
+                logger.warning("ignoring a torn last line in the audit witness %s", path)
+                continue
+            raise WitnessError(f"{path} line {number} is not a witnessed checkpoint") from None
+        yield entry
+
+
+def read(*, position_from: int = 0) -> list[dict]:
+    """Witnessed checkpoints at or after `position_from`, in position order (files before it are skipped)."""
+    entries: list[dict] = []
+    files = _files()
+    for index, path in enumerate(files):
+        # A later month's file starting at or before position_from means this one holds nothing needed.
+        if position_from and index + 1 < len(files):
+            first_next = _first(files[index + 1])
+            if first_next is not None and first_next["position"] <= position_from:
+                continue
+        entries.extend(e for e in _parse(path, path.read_text("ascii")) if e["position"] >= position_from)
+    entries.sort(key=lambda e: (e["position"], e["created_at"]))
+    return entries
+
+
+def _first(path: Path) -> dict | None:
+    with path.open("r", encoding="ascii") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    return None
+    return None
+
+
+def latest() -> dict | None:
+    """The witnessed checkpoint at the highest position (reads only the end of the newest file)."""
+    for path in reversed(_files()):
+        size = path.stat().st_size
+        chunk = 64 * 1024
+        with path.open("rb") as handle:
+            while True:
+                start = max(0, size - chunk)
+                handle.seek(start)
+                data = handle.read(size - start).decode("ascii")
+                entries = list(_parse(path, data if start == 0 else data.split("\n", 1)[-1]))
+                if entries:
+                    return max(entries, key=lambda e: e["position"])
+                if start == 0:
+                    break
+                chunk *= 4
+    return None
