@@ -45,6 +45,18 @@ class AuditAction(models.TextChoices):
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
+    MEMBERSHIP_INVITED = "membership.invited"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_CANCELLED = "invitation.cancelled"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_DELETED = "user.deleted"
+    AUTH_PASSWORD_CHANGED = "auth.password_changed"
+    AUTH_PASSWORD_RESET = "auth.password_reset"
+    AUTH_LOCKOUT_RESET = "auth.lockout_reset"
+    SCHEDULE_CHANGED = "schedule.changed"
 
 
 class ExportStatus(models.TextChoices):

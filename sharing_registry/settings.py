@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "audit",
+    "accounts",
     "agencies",
     "agreements",
 ]
