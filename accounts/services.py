@@ -117,3 +117,54 @@ def user_reactivate(*, user: Any, reason: str) -> bool:
     record(action=AuditAction.USER_REACTIVATED, object_type="user", object_ref=locked.get_username(),
            detail={"username": locked.get_username(), "reason": reason})
     return True
+
+
+# Password resets: Django's token (valid for PASSWORD_RESET_TIMEOUT, spent by the password change it allows).
+
+
+def password_reset_request(*, email: str, client: str) -> int:
+    """Someone asked to reset the password for `email`. Queue an email to each active account with that address
+    and a usable password, unless the address or the client has asked too often. Returns how many were queued;
+    the page says the same whatever the answer, so nobody learns which addresses have accounts.
+
+    Recorded as `auth.password_reset` (stage `requested`) in every case, with whether an account matched."""
+    from django.conf import settings
+    from django.contrib.auth.forms import PasswordResetForm
+
+    from .tasks import send_password_reset
+    from .throttle import spend
+
+    within_limit = spend("password-reset-email", email, limit=settings.PASSWORD_RESET_LIMIT_PER_EMAIL, seconds=3600)
+    users = list(PasswordResetForm().get_users(email)) if within_limit else []
+    with transaction.atomic():
+        record(action=AuditAction.AUTH_PASSWORD_RESET, object_type="user",
+               object_ref=users[0].get_username() if len(users) == 1 else "",
+               detail={"stage": "requested", "email": email[:254], "accounts": len(users), "client": client,
+                       **({} if within_limit else {"throttled": True})})
+        for user in users:
+            transaction.on_commit(lambda pk=user.pk: send_password_reset.delay(pk))
+    return len(users)
+
+
+def password_reset_send(*, user_id: int) -> bool:
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from audit import mail
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return False
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+    from .selectors import display_name
+
+    mail.send_all([mail.message(
+        template="password_reset", subject="Reset your Sharing Registry password", to=[user.email],
+        context={"name": display_name(user), "username": user.get_username(), "link": link,
+                 "hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)},
+    )])
+    return True

@@ -31,7 +31,8 @@ from audit.services import record
 from .tokens import user_tokens_revoke
 
 _recorded_here: ContextVar[bool] = ContextVar("accounts_recorded_here", default=False)
-_password_event: ContextVar[str] = ContextVar("accounts_password_event", default=AuditAction.AUTH_PASSWORD_CHANGED)
+_password_event: ContextVar[tuple[str, dict]] = ContextVar(
+    "accounts_password_event", default=(AuditAction.AUTH_PASSWORD_CHANGED, {}))
 
 USER_FIELDS = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser", "password")
 SCHEDULE_MODELS = (PeriodicTask, IntervalSchedule, CrontabSchedule, ClockedSchedule, SolarSchedule)
@@ -50,9 +51,9 @@ def recorded_here() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def password_event(action: AuditAction) -> Iterator[None]:
+def password_event(action: AuditAction, **detail: Any) -> Iterator[None]:
     """Name the event a password change in this block records (a reset through the emailed link)."""
-    token = _password_event.set(action)
+    token = _password_event.set((action, detail))
     try:
         yield
     finally:
@@ -93,7 +94,8 @@ def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
     active = changes.pop("is_active", None)
     if password is not None:
         tokens = user_tokens_revoke(user=instance)
-        record(action=_password_event.get(), **ref, detail={"username": username, "tokens_revoked": tokens})
+        action, extra = _password_event.get()
+        record(action=action, **ref, detail={"username": username, "tokens_revoked": tokens, **extra})
     if active is not None:
         if instance.is_active:
             record(action=AuditAction.USER_REACTIVATED, **ref, detail={"username": username})

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.selectors import display_name  # noqa: F401 - how pages and messages name a person
+from accounts.selectors import display_name, job_title  # noqa: F401 - how pages and messages name a person
 
 from .choices import Role
 from .filters import AgencyFilter, DatasetFilter

@@ -54,7 +54,8 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     services.agency_record_listed(filters=filters)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "filters": filters, "query": query.urlencode()}
+    context = {"form": form, "page": page, "filters": filters, "query": query.urlencode(),
+               "can_create": selectors.agency_can_create(user=request.user)}
     return render(request, "agencies/agency_list.html", context)
 
 

@@ -53,8 +53,8 @@ class AuditAction(models.TextChoices):
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     USER_DELETED = "user.deleted"
-    AUTH_PASSWORD_CHANGED = "auth.password_changed"
-    AUTH_PASSWORD_RESET = "auth.password_reset"
+    AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name, not a secret
+    AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an action name, not a secret
     AUTH_LOCKOUT_RESET = "auth.lockout_reset"
     SCHEDULE_CHANGED = "schedule.changed"
 
