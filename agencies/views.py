@@ -35,6 +35,12 @@ from .forms import (
 PAGE_SIZE = 50
 
 
+def _a(role: Role) -> str:
+    """"a frontline worker", "an auditor"."""
+    label = role.label.lower()
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+
+
 def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "agencies/forbidden.html", {"message": message}, status=403)
 
@@ -131,9 +137,9 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
         else:
             role, name = Role(data["role"]), selectors.display_name(user)
             if granted:
-                messages.success(request, f"{name} is now a {role.label.lower()} in {agency.name}.")
+                messages.success(request, f"{name} is now {_a(role)} in {agency.name}.")
             else:
-                messages.info(request, f"{name} was already a {role.label.lower()} in {agency.name}.")
+                messages.info(request, f"{name} was already {_a(role)} in {agency.name}.")
             return _to_members(agency)
     if confirm_with:
         target = selectors.user_by_username(username=form.cleaned_data["username"])
@@ -166,7 +172,7 @@ def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
     username, role = form.cleaned_data["username"], Role(form.cleaned_data["role"])
     target = selectors.user_by_username(username=username)
     if target is None or not selectors.has_role(target, agency.pk, role):
-        messages.info(request, f"{username} is not a {role.label.lower()} in {agency.name}, so there is nothing "
+        messages.info(request, f"{username} is not {_a(role)} in {agency.name}, so there is nothing "
                                "to remove.")
         return _to_members(agency)
     context = {"agency": agency, "username": username, "person": target, "role": role, "error": "",
@@ -175,7 +181,7 @@ def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
     try:
         if request.method == "POST":
             services.membership_remove(actor=request.user, agency=agency, username=username, role=role)
-            messages.success(request, f"{selectors.display_name(target)} is no longer a {role.label.lower()} in "
+            messages.success(request, f"{selectors.display_name(target)} is no longer {_a(role)} in "
                                       f"{agency.name}.")
             return _to_members(agency)
         services.check_may_change_roles(actor=request.user, agency=agency, user=target)
@@ -243,7 +249,7 @@ def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
             to_role = Role(form.cleaned_data["to_role"])
             services.membership_change_role(actor=request.user, agency=agency, username=username,
                                             from_role=from_role, to_role=to_role)
-            messages.success(request, f"{selectors.display_name(target)} is now a {to_role.label.lower()} in "
+            messages.success(request, f"{selectors.display_name(target)} is now {_a(to_role)} in "
                                       f"{agency.name}.")
             return _to_members(agency)
     except PermissionDenied as refused:
@@ -351,11 +357,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 else:
                     error = " ".join(m for ms in problem.message_dict.values() for m in ms)
             else:
-                role = Role(invitation.role).label.lower()
+                role = _a(Role(invitation.role))
                 if signed_in:
-                    messages.success(request, f"You are now a {role} in {invitation.agency.name}.")
+                    messages.success(request, f"You are now {_a(Role(invitation.role))} in {invitation.agency.name}.")
                     return redirect("dashboard")
-                messages.success(request, f"Your account is ready and you are a {role} in {invitation.agency.name}. "
+                messages.success(request, f"Your account is ready and you are {role} in {invitation.agency.name}. "
                                           f"Sign in with your username, {user.get_username()}, and your new password.")
                 return redirect("login")
     context = {"invitation": invitation, "form": form, "existing": existing, "error": error,
