@@ -1,4 +1,4 @@
-"""Forgotten and changed passwords: Django's views as GOV.UK pages, throttled, audited, the same for unknown addresses."""
+"""Forgotten and changed passwords: GOV.UK pages over Django's views, throttled, audited, one answer for any address."""
 
 import re
 

@@ -105,7 +105,7 @@ class ConcurrentGrantTests:
         for attempt in range(3):  # a race shows itself only sometimes
             person = UserFactory(username=f"person-{attempt}")
             errors = run_together([
-                lambda: membership_grant(agency=agency, user=person, role=GO) for _ in range(6)
+                lambda person=person: membership_grant(agency=agency, user=person, role=GO) for _ in range(6)
             ])
             assert errors == []
             assert events("membership.granted", f"home-council:person-{attempt}:{GO.value}") == 1
