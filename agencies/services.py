@@ -653,7 +653,8 @@ def invitation_send(*, invitation_id: int) -> bool:
 
     Returns False when the invitation is no longer open (accepted or cancelled meanwhile)."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("agency", "invited_by__profile").filter(
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related(
+            "agency", "invited_by__profile").filter(
             pk=invitation_id, accepted_at__isnull=True, cancelled_at__isnull=True).first()
         if invitation is None:
             return False

@@ -14,6 +14,7 @@ from agencies import selectors, services
 from agencies.models import Invitation
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from tests.eager import eager_tasks
 from tests.agencies.conftest import api_client
 
 NEW_PASSWORD = "lantern-orchard-quietly-71"
@@ -22,7 +23,10 @@ LINK = re.compile(r"http://[^/\s]+(/invitations/[^/\s]+/)")
 
 @pytest.fixture(autouse=True)
 def _mail(settings):
+    """Mail into the test outbox, sent by tasks run in-process (the PostgreSQL run has a broker configured)."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with eager_tasks():
+        yield
 
 
 def invite(region, django_capture_on_commit_callbacks, **overrides):
