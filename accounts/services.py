@@ -51,7 +51,10 @@ def user_create(
     if password is None:
         user.set_unusable_password()
     else:
-        validate_password(password, user)
+        try:
+            validate_password(password, user)
+        except ValidationError as problems:
+            raise ValidationError({"password": problems.messages}) from problems
         user.set_password(password)
     with recorded_here():
         user.save()

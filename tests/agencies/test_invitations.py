@@ -198,6 +198,8 @@ class InvitationPageTests:
         assert "Join Home City Council" in page and "asha.patel@example.org" in page
         mismatch = client.post(path, {"password1": NEW_PASSWORD, "password2": "different-words-here-1"})
         assert mismatch.status_code == 400 and "The two passwords do not match." in mismatch.content.decode()
+        weak = client.post(path, {"password1": "password", "password2": "password"})
+        assert weak.status_code == 400 and "This password is too common." in weak.content.decode()
         response = client.post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}, follow=True)
         assert "Your account is ready" in response.content.decode()
         assert client.login(username="asha.patel@example.org", password=NEW_PASSWORD)
