@@ -14,8 +14,8 @@ from agencies import selectors, services
 from agencies.models import Invitation
 from audit.choices import AuditAction
 from audit.models import AuditEvent
-from tests.eager import eager_tasks
 from tests.agencies.conftest import api_client
+from tests.eager import eager_tasks
 
 NEW_PASSWORD = "lantern-orchard-quietly-71"
 LINK = re.compile(r"http://[^/\s]+(/invitations/[^/\s]+/)")

@@ -81,7 +81,8 @@ class InvitationJourneyTests:
         page.get_by_label("Create a password").fill(NEW_PASSWORD)
         page.get_by_label("Type the password again").fill(NEW_PASSWORD)
         page.get_by_role("button", name="Set password and join").click()
-        expect(page.get_by_text("Your account is ready and you are an auditor in Manchester City Council")).to_be_visible()
+        ready = "Your account is ready and you are an auditor in Manchester City Council"
+        expect(page.get_by_text(ready)).to_be_visible()
         check_a11y(page)
 
         sign_in(page, live_server, "asha.patel@example.org", password=NEW_PASSWORD)
