@@ -54,6 +54,9 @@ class SeparationOfDutiesTests:
             services.membership_leave(actor=admin, agency=region.home, username="home-admin")
         response = browser(admin).get(f"{MEMBERS}change-role/?username=home-admin&role=agency_admin")
         assert response.status_code == 403
+        page = browser(admin).get(MEMBERS).content.decode()
+        assert "You cannot change your own roles. Ask another administrator." in page
+        assert "remove/?username=home-admin&amp;" not in page and "remove/?username=home-officer&amp;" in page
 
     def test_another_admin_of_the_agency_or_a_superuser_may(self, region):
         second = member(region.home, Role.AGENCY_ADMIN, "second-admin")
