@@ -14,6 +14,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from audit import context
 from audit.choices import AuditAction
 
 from . import services
@@ -73,7 +74,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = NewPasswordForm
 
     def form_valid(self, form):
-        with transaction.atomic(), password_event(AuditAction.AUTH_PASSWORD_RESET, stage="completed"):
+        # The person holding the emailed link acts for themselves, though not signed in.
+        with (transaction.atomic(), context.bind(actor=self.user),
+              password_event(AuditAction.AUTH_PASSWORD_RESET, stage="completed")):
             return super().form_valid(form)
 
 

@@ -60,6 +60,15 @@ class PasswordResetTests:
         assert completed.detail["tokens_revoked"] == 1 and not Token.objects.filter(user=user).exists()
         assert not AuditEvent.objects.filter(action=AuditAction.AUTH_PASSWORD_CHANGED).exists()
 
+    def test_regression_password_resets_leave_no_event(self, mailoutbox, django_capture_on_commit_callbacks):
+        UserFactory(username="asha", email="asha@example.org")
+        client = Client()
+        ask_reset(client, "asha@example.org", django_capture_on_commit_callbacks)
+        set_url = client.get(LINK.search(mailoutbox[0].body).group(1), follow=True).redirect_chain[-1][0]
+        client.post(set_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+        completed = AuditEvent.objects.get(action=AuditAction.AUTH_PASSWORD_RESET, detail__stage="completed")
+        assert (completed.object_ref, completed.actor_name) == ("asha", "asha")
+
     def test_an_unknown_address_gets_the_same_answer_and_no_email(self, mailoutbox,
                                                                   django_capture_on_commit_callbacks):
         UserFactory(username="asha", email="asha@example.org")
