@@ -92,7 +92,7 @@ def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
         return
     password = changes.pop("password", None)
     active = changes.pop("is_active", None)
-    if password is not None:
+    if password is not None and password[0]:  # from "" it is the first password of a user just made, not a change
         tokens = user_tokens_revoke(user=instance)
         action, extra = _password_event.get()
         record(action=action, **ref, detail={"username": username, "tokens_revoked": tokens, **extra})

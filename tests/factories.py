@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from accounts.signals import recorded_here
 from agencies.choices import AgencyKind, Role
 from agencies.models import Agency, Dataset
 from agencies.services import agency_role_group
@@ -11,6 +12,10 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A user made as test set-up: like `member()`, it records no audit event (accounts/signals.py stays quiet).
+
+    Tests of what the registry records when a user is created use the real paths (the admin, the services)."""
+
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -19,6 +24,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     password = factory.django.Password(PASSWORD)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with recorded_here():
+            return super()._create(model_class, *args, **kwargs)
 
 
 class AgencyFactory(factory.django.DjangoModelFactory):
