@@ -235,10 +235,9 @@ def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
     else:
         form = MemberRoleChangeForm(initial={"username": request.GET.get("username", ""),
                                              "from_role": request.GET.get("role", "")})
-    username = (request.POST if request.method == "POST" else request.GET).get("username", "")
-    from_value = (request.POST if request.method == "POST" else request.GET).get("role") or request.POST.get(
-        "from_role", "")
-    target = selectors.user_by_username(username=username[:150])
+    asked = request.POST if request.method == "POST" else request.GET
+    username, from_value = asked.get("username", "")[:150], asked.get("from_role") or asked.get("role", "")
+    target = selectors.user_by_username(username=username)
     if target is None or from_value not in Role.values or not selectors.has_role(target, agency.pk, Role(from_value)):
         messages.info(request, "Choose a member from the list to change their role.")
         return _to_members(agency)

@@ -20,6 +20,7 @@ REMOVE = HOME + "members/remove/"
 DATASET = "/datasets/home-social-care/"
 ACTORS = ["anonymous", "other_admin", "home_frontline", "home_auditor", "home_officer", "home_admin", "superuser"]
 ADMINS_ONLY = {"anonymous": 302, "home_admin": 200, "superuser": 200, "*": 403}
+DATASET_EDITORS = {"anonymous": 302, "home_admin": 200, "home_officer": 200, "superuser": 200, "*": 403}
 
 # page: (method, path, form data, {actor: status})
 MATRIX = {
@@ -41,6 +42,14 @@ MATRIX = {
         {"username": "home-frontline", "role": "frontline"},
         {"anonymous": 302, "home_admin": 302, "superuser": 302, "*": 403},
     ),
+    "invite form": ("get", HOME + "invitations/new/", None, ADMINS_ONLY),
+    "member leave confirm": ("get", MEMBERS + "leave/?username=home-frontline", None, ADMINS_ONLY),
+    "member role change form": ("get", MEMBERS + "change-role/?username=home-frontline&role=frontline", None,
+                                ADMINS_ONLY),
+    "agency create form": ("get", "/agencies/new/", None, {"anonymous": 302, "superuser": 200, "*": 403}),
+    "agency edit form": ("get", HOME + "edit/", None, ADMINS_ONLY),
+    "dataset create form": ("get", HOME + "datasets/new/", None, DATASET_EDITORS),
+    "dataset edit form": ("get", DATASET + "edit/", None, DATASET_EDITORS),
     "unknown agency": ("get", "/agencies/nowhere/", None, {"anonymous": 302, "*": 404}),
     "unknown agency members": ("get", "/agencies/nowhere/members/", None, {"anonymous": 302, "*": 404}),
     "unknown dataset": ("get", "/datasets/nowhere/", None, {"anonymous": 302, "*": 404}),
