@@ -18,7 +18,7 @@ from audit.choices import AuditAction
 from audit.services import record
 
 from .models import Profile
-from .signals import recorded_here
+from .signals import recorded_here, subject_agencies
 from .tokens import user_tokens_revoke
 
 MAX_NAME_LENGTH = 200
@@ -82,12 +82,12 @@ def user_profile_update(*, user: Any, full_name: str | None = None, job_title: s
         setattr(profile, name, value)
     profile.save(update_fields=list(changes))
     record(action=AuditAction.USER_UPDATED, object_type="user", object_ref=user.get_username(),
-           detail={"username": user.get_username(), "changes": changes})
+           agencies=subject_agencies(user), detail={"username": user.get_username(), "changes": changes})
     return True
 
 
 @transaction.atomic
-def user_deactivate(*, user: Any, reason: str) -> bool:
+def user_deactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
     """Switch a user off: they cannot sign in, their open sessions stop working at their next request (Django's
     session check refuses inactive users), and their API tokens are revoked. Recorded as `user.deactivated`.
 
@@ -102,12 +102,12 @@ def user_deactivate(*, user: Any, reason: str) -> bool:
     user.is_active = False
     tokens = user_tokens_revoke(user=locked)
     record(action=AuditAction.USER_DEACTIVATED, object_type="user", object_ref=locked.get_username(),
-           detail={"username": locked.get_username(), "reason": reason, "tokens_revoked": tokens})
+           agencies=agencies, detail={"username": locked.get_username(), "reason": reason, "tokens_revoked": tokens})
     return True
 
 
 @transaction.atomic
-def user_reactivate(*, user: Any, reason: str) -> bool:
+def user_reactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
     """Switch a user back on (an admin gives a leaver a role again). Recorded as `user.reactivated`."""
     user_model = get_user_model()
     locked = user_model.objects.select_for_update().get(pk=user.pk)
@@ -118,7 +118,7 @@ def user_reactivate(*, user: Any, reason: str) -> bool:
         locked.save(update_fields=["is_active"])
     user.is_active = True
     record(action=AuditAction.USER_REACTIVATED, object_type="user", object_ref=locked.get_username(),
-           detail={"username": locked.get_username(), "reason": reason})
+           agencies=agencies, detail={"username": locked.get_username(), "reason": reason})
     return True
 
 

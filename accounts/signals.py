@@ -17,6 +17,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_init, post_save, pre_delete
+from django.utils.module_loading import import_string
 from django_celery_beat.models import (
     ClockedSchedule,
     CrontabSchedule,
@@ -77,14 +78,26 @@ def _changed(instance: Any, now: dict[str, Any]) -> dict[str, list[Any]]:
 # People.
 
 
+def subject_agencies(user: Any) -> list[str]:
+    """The codes of the agencies `user` belongs to, so their auditors see what happened to them (the function
+    settings.AUDIT_ACTOR_AGENCIES names: accounts sits below agencies and does not import it)."""
+    if user.pk is None:
+        return []
+    if hasattr(user, "_agency_roles_cache"):
+        del user._agency_roles_cache  # what the user holds now, not what a request cached earlier
+    return sorted(import_string(settings.AUDIT_ACTOR_AGENCIES)(user))
+
+
 def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
     now = _snapshot(instance, USER_FIELDS)
     changes = _changed(instance, now)
     instance._audit_initial = now
     if raw or _recorded_here.get():
         return
+    if not created and not changes:
+        return  # a save that changed nothing tracked (a sign-in's last_login): nothing to record, no query
     username = instance.get_username()
-    ref = {"object_type": "user", "object_ref": username}
+    ref = {"object_type": "user", "object_ref": username, "agencies": [] if created else subject_agencies(instance)}
     if created:
         record(action=AuditAction.USER_CREATED, **ref, detail={
             "username": username, "email": instance.email, "is_superuser": instance.is_superuser,
@@ -109,7 +122,7 @@ def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
 def _user_deleted(sender, instance, **kwargs) -> None:
     username = instance.get_username()
     record(action=AuditAction.USER_DELETED, object_type="user", object_ref=username,
-           detail={"username": username, "email": instance.email})
+           agencies=subject_agencies(instance), detail={"username": username, "email": instance.email})
 
 
 # Sign-in lockouts (django-axes): clearing a locked-out attempt lets that username and address sign in again.

@@ -37,15 +37,26 @@ CHANGE_DATASET = "agencies.change_dataset"
 DATASET_EDITOR_ROLES = (Role.GOVERNANCE_OFFICER, Role.AGENCY_ADMIN)
 
 
-def user_roles(user: Any) -> set[tuple[int, str]]:
-    """(agency id, role) pairs the user holds, cached on the user object for the request."""
+def _memberships(user: Any) -> list[tuple[int, str, str]]:
+    """(agency id, role, agency code) for each role the user holds: one query, cached on the user for the request."""
     if not getattr(user, "is_authenticated", False):
-        return set()
+        return []
     cached = getattr(user, "_agency_roles_cache", None)
     if cached is None:
-        cached = set(AgencyRole.objects.filter(group__user=user).values_list("agency_id", "role"))
+        cached = list(AgencyRole.objects.filter(group__user=user).values_list("agency_id", "role", "agency__code"))
         user._agency_roles_cache = cached
     return cached
+
+
+def user_roles(user: Any) -> set[tuple[int, str]]:
+    """(agency id, role) pairs the user holds, cached on the user object for the request."""
+    return {(agency_id, role) for agency_id, role, _code in _memberships(user)}
+
+
+def user_agency_codes(user: Any, roles: set[Role] | None = None) -> set[str]:
+    """The codes of the user's agencies (with `roles`, only where they hold one of them). The audit log files each
+    event under every agency of its actor (settings.AUDIT_ACTOR_AGENCIES)."""
+    return {code for _agency_id, role, code in _memberships(user) if roles is None or role in roles}
 
 
 def user_agency_ids(user: Any, roles: set[Role] | None = None) -> set[int]:

@@ -155,7 +155,8 @@ def _after_last_role(user: Any, agency: Agency) -> None:
     """A person left with no role in any agency has left: switch their account off (sessions and tokens end)."""
     if user.is_superuser or AgencyRole.objects.filter(group__user=user).exists():
         return
-    user_deactivate(user=user, reason=f"No longer a member of any agency (last removed from {agency.code}).")
+    user_deactivate(user=user, reason=f"No longer a member of any agency (last removed from {agency.code}).",
+                    agencies=[agency.code])
 
 
 @_acting_as_actor
@@ -186,7 +187,7 @@ def membership_add(
             other_agencies=elsewhere,
         )
     if not user.is_active:
-        user_reactivate(user=user, reason=f"Given a role in {agency.code} again.")
+        user_reactivate(user=user, reason=f"Given a role in {agency.code} again.", agencies=[agency.code])
     return user, membership_grant(agency=agency, user=user, role=role)
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import decisions
+from .selectors import CHECK_REFUSED, may_ask_check
 
 EARLIEST_CHECK = dt.date(2000, 1, 1)
 LATEST_CHECK = dt.date(2100, 12, 31)
@@ -138,14 +139,10 @@ class CheckApi(APIView):
         data = CheckInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         question = data.validated_data
-        if not decisions.caller_may_check(
-            user=request.user, provider=question["provider"], recipient=question["recipient"]
-        ):
-            raise PermissionDenied(
-                "You can check sharing only for an agency you belong to (as the provider or the recipient)."
-            )
+        if not may_ask_check(user=request.user, provider=question["provider"], recipient=question["recipient"]):
+            raise PermissionDenied(CHECK_REFUSED)
         try:
-            decision = decisions.check(**question)
+            decision = decisions.check(**question, asker=request.user)
         except decisions.UnknownCodes as exc:
             raise ValidationError(exc.errors) from exc
         return Response(check_response(decision), status=status.HTTP_200_OK)

@@ -9,12 +9,14 @@ from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 
+from agencies.choices import Role
 from agencies.models import Agency, Dataset
-from agencies.selectors import user_agency_ids
+from agencies.selectors import user_agency_codes, user_agency_ids
 
 from . import decisions
 from .check_apis import EARLIEST_CHECK, LATEST_CHECK
 from .models import Flow
+from .selectors import CHECK_REFUSED, may_ask_check
 
 SUGGESTIONS = 8
 
@@ -53,9 +55,15 @@ class CheckForm(forms.Form):
                          input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"],
                          error_messages={"invalid": "Enter a real date, for example 27/3/2026"})
 
-    def __init__(self, *args, agencies: list[Agency], **kwargs):
+    def __init__(self, *args, agencies: list[Agency], any_provider: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.agencies = {a.code: a for a in agencies}
+        self.any_provider = any_provider
+        if any_provider:  # an auditor (or a superuser) may ask about any agency's sharing, by name
+            self.fields["provider"] = forms.CharField(
+                label="Which agency holds the information?", max_length=200, help_text="Start typing the agency’s name",
+                error_messages={"required": "Enter the agency that holds the information"})
+            return
         self.fields["provider"].choices = [(a.code, a.name) for a in agencies]
         if len(agencies) == 1:
             self.fields["provider"].initial = agencies[0].code
@@ -68,6 +76,14 @@ class CheckForm(forms.Form):
 
     def clean_recipient(self):
         return _find(Agency, self.cleaned_data["recipient"], extra=Q(active=True))
+
+    def clean_provider(self):
+        text = self.cleaned_data["provider"]
+        if self.any_provider:
+            provider = _find(Agency, text, extra=Q(active=True))
+            self.agencies[provider.code] = provider
+            return provider.code
+        return text
 
     def clean(self):
         cleaned = super().clean()
@@ -83,10 +99,7 @@ class CheckForm(forms.Form):
         return cleaned
 
 
-def _askable_agencies(user) -> list[Agency]:
-    """The agencies a user may check for: their own; every agency for auditors and superusers."""
-    if user.is_superuser:
-        return list(Agency.objects.filter(active=True).order_by("name"))
+def _own_agencies(user) -> list[Agency]:
     return list(Agency.objects.filter(pk__in=user_agency_ids(user), active=True).order_by("name"))
 
 
@@ -104,11 +117,19 @@ def _suggestions(agencies: list[Agency]) -> dict:
 
 @login_required
 def check_page(request):
-    agencies = _askable_agencies(request.user)
+    user = request.user
+    agencies = _own_agencies(user)
+    # Who may ask about whom is the register's one rule (selectors.may_ask_check), as in the API: auditors may ask
+    # about any agency, and so choose the provider by name rather than from their own agencies.
+    any_provider = user.is_superuser or bool(user_agency_codes(user, {Role.AUDITOR}))
     context = {"agencies": agencies, "today": timezone.localdate()}
-    if not agencies:
+    if not agencies and not any_provider:
         return render(request, "agreements/check.html", {**context, "no_agency": True}, status=403)
-    form = CheckForm(request.POST or None, agencies=agencies)
+    form = CheckForm(request.POST or None, agencies=agencies, any_provider=any_provider)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not may_ask_check(user=user, provider=data["provider"], recipient=data["recipient"].code):
+            form.add_error("provider", CHECK_REFUSED)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         context["decision"] = decisions.check(
@@ -117,7 +138,9 @@ def check_page(request):
             dataset=data["dataset"].code,
             purpose=data["purpose"],
             on=data["on"] or None,
+            asker=user,
         )
+        context["agencies"] = list(form.agencies.values())
         context["asked"] = {"recipient": data["recipient"], "dataset": data["dataset"], "on": data["on"]}
     context.update(form=form, **_suggestions(agencies))
     status = 400 if request.method == "POST" and not form.is_valid() else 200

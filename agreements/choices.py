@@ -52,3 +52,23 @@ class Frequency(models.TextChoices):
     WEEKLY = "weekly", "Weekly"
     MONTHLY = "monthly", "Monthly"
     REAL_TIME = "real_time", "Real time"
+
+
+class CheckOutcome(models.TextChoices):
+    """What a check found: public in the API (`outcome`), so values are never renamed."""
+
+    ALLOWED = "allowed", "You may share this"
+    ITEMS_NOT_COVERED = "items_not_covered", "Some of the items are not covered"
+    REVIEW_LAPSED = "review_lapsed", "The agreement's review has lapsed"
+    NOT_YET_STARTED = "not_yet_started", "Signed, but not started yet"
+    EXPIRED = "expired", "Expired"
+    SUSPENDED = "suspended", "Suspended"
+    REVOKED = "revoked", "Revoked"
+    NOT_YET_IN_FORCE = "not_yet_in_force", "Not yet in force on that date"
+    AWAITING_SIGNATURES = "awaiting_signatures", "Awaiting signatures"
+    DRAFT = "draft", "A draft, not yet sent for signature"
+    REJECTED = "rejected", "Rejected"
+    WRONG_DIRECTION = "wrong_direction", "The agreement covers sharing the other way"
+    DATASET_NOT_COVERED = "dataset_not_covered", "The agreement does not cover this dataset"
+    NO_AGREEMENT = "no_agreement", "No agreement"
+    NOT_VISIBLE = "not_visible", "No agreement that the asker may see"

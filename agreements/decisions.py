@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from agencies.choices import Role
-from agencies.models import Agency, AgencyRole, Dataset
+from agencies.models import Agency, Dataset
+from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.services import record
 
-from .choices import AgreementStatus, PeriodState, VersionState
+from .choices import AgreementStatus, CheckOutcome, PeriodState, VersionState
 from .models import Agreement, AgreementPeriod, AgreementVersion, Flow, LegalBasis, Party
+from .selectors import agreement_ids_visible
 
 
 @dataclass(frozen=True)
@@ -100,22 +100,30 @@ class Decision:
         }
 
 
-# How close a denial is to a yes: when several agreements could apply, the answer explains the closest.
-_RANK = {
-    "allowed": 0,
-    "items_not_covered": 1,
-    "review_lapsed": 2,
-    "awaiting_signatures": 3,
-    "not_yet_started": 4,
-    "not_yet_in_force": 5,
-    "suspended": 6,
-    "expired": 7,
-    "revoked": 8,
-    "rejected": 9,
-    "wrong_direction": 10,
-    "dataset_not_covered": 11,
-    "no_agreement": 12,
+# Which agreement answers when several could (a lower key wins). First one in force at the moment asked about,
+# the closest to a yes first; then the one most recently in force (suspended, revoked or expired); then one signed
+# later than that date, or awaiting signatures; then drafts; then rejected ones; then agreements between the two
+# agencies that share this the other way, or other data.
+_IN_FORCE_ORDER = [CheckOutcome.ALLOWED, CheckOutcome.ITEMS_NOT_COVERED, CheckOutcome.REVIEW_LAPSED,
+                   CheckOutcome.NOT_YET_STARTED, CheckOutcome.EXPIRED]
+_LATER = {
+    CheckOutcome.NOT_YET_IN_FORCE: (2, 0), CheckOutcome.AWAITING_SIGNATURES: (2, 1), CheckOutcome.DRAFT: (3, 0),
+    CheckOutcome.REJECTED: (4, 0), CheckOutcome.WRONG_DIRECTION: (5, 0), CheckOutcome.DATASET_NOT_COVERED: (6, 0),
 }
+_PENDING = {CheckOutcome.NOT_YET_IN_FORCE, CheckOutcome.AWAITING_SIGNATURES, CheckOutcome.DRAFT}
+
+
+def _relevance(outcome: CheckOutcome, flow: Flow) -> tuple[int, float]:
+    if outcome in (CheckOutcome.WRONG_DIRECTION, CheckOutcome.DATASET_NOT_COVERED):
+        return _LATER[outcome]
+    if flow.period_state == PeriodState.IN_FORCE:
+        return 0, _IN_FORCE_ORDER.index(outcome)
+    if outcome == CheckOutcome.SUSPENDED:  # suspended at the moment asked about: the most recent state of all
+        return 1, float("-inf")
+    if outcome in (CheckOutcome.REVOKED, CheckOutcome.EXPIRED):
+        ended = flow.last_ended_at
+        return 1, -ended.timestamp() if ended else 0.0
+    return _LATER[outcome]
 
 
 def _moment(on: dt.date, now: dt.datetime) -> dt.datetime:
@@ -158,7 +166,6 @@ def _converters(f: Any, alias: str) -> tuple[Any, list]:
 
 def _statements() -> dict[str, str]:
     """The small fixed statements of a check, from the models' tables and columns."""
-    members = get_user_model().groups.through
     # Identifiers from the models, values as parameters.
     return {
         "unsigned": f"SELECT g.{_col(Agency, 'name')} FROM {_table(Party)} x "  # noqa: S608
@@ -169,11 +176,6 @@ def _statements() -> dict[str, str]:
                  f"{_col(Agency, 'dpo_email')} FROM {_table(Agency)} WHERE {_col(Agency, 'code')} IN (%s, %s) "
                  f"UNION ALL SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')}, "
                  f"{_col(Dataset, 'name')}, '' FROM {_table(Dataset)} WHERE {_col(Dataset, 'code')} = %s",
-        "may_check": f"SELECT 1 FROM {_table(AgencyRole)} x "  # noqa: S608
-                     f"JOIN {_table(members)} m ON m.{_col(members, 'group')} = x.{_col(AgencyRole, 'group')} "
-                     f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(AgencyRole, 'agency')} "
-                     f"WHERE m.{_col(members, 'user')} = %(user)s AND (g.{_col(Agency, 'code')} "
-                     f"IN (%(provider)s, %(recipient)s) OR x.{_col(AgencyRole, 'role')} = %(role)s) LIMIT 1",
     }
 
 
@@ -278,7 +280,6 @@ def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.dat
 # Parameter types of each prepared statement, in the order of $1, $2, ...
 _PG_TYPES = {
     "candidates": {"provider": "text", "recipient": "text", "dataset": "text", "moment": "timestamptz"},
-    "may_check": {"user": "integer", "provider": "text", "recipient": "text", "role": "text"},
 }
 _prepared_names = itertools.count(1)
 
@@ -311,66 +312,91 @@ def _execute_prepared(cursor, statement: str, sql: str, params: dict[str, Any]) 
     prepared[statement] = (raw, name)
 
 
-def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[str] | None) -> str:
-    """The outcome for one flow at the moment asked about (before any further lookups)."""
+def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[str] | None) -> CheckOutcome | None:
+    """The outcome for one flow at the moment asked about (before any further lookups); None when the flow does
+    not speak for its agreement (a superseded or withdrawn version, or an amendment beside the version in force)."""
     version, agreement = flow.version, flow.version.agreement
     if flow.dataset.code != dataset:
-        return "dataset_not_covered"
+        return CheckOutcome.DATASET_NOT_COVERED
     if flow.provider.code != provider:
-        return "wrong_direction"
+        return CheckOutcome.WRONG_DIRECTION
     if flow.period_state == PeriodState.IN_FORCE:
         if on < version.start_date:
-            return "not_yet_started"
+            return CheckOutcome.NOT_YET_STARTED
         if on > version.end_date:
-            return "expired"
+            return CheckOutcome.EXPIRED
         if on > version.review_date + dt.timedelta(days=settings.REVIEW_GRACE_DAYS):
-            return "review_lapsed"
+            return CheckOutcome.REVIEW_LAPSED
         if items and not set(items) <= set(flow.data_items or []):
-            return "items_not_covered"
-        return "allowed"
+            return CheckOutcome.ITEMS_NOT_COVERED
+        return CheckOutcome.ALLOWED
     if flow.period_state == PeriodState.SUSPENDED:
-        return "suspended"
+        return CheckOutcome.SUSPENDED
     # No period covered the moment: why not?
     if version.state in (VersionState.DRAFT, VersionState.SUBMITTED):
         if agreement.in_force_version_id and agreement.in_force_version_id != version.pk:
-            return "ignore"  # an amendment in progress; the in-force version's flows speak for the agreement
-        return "awaiting_signatures"
+            return None  # an amendment in progress; the in-force version's flows speak for the agreement
+        return CheckOutcome.AWAITING_SIGNATURES if version.state == VersionState.SUBMITTED else CheckOutcome.DRAFT
+    if version.state in (VersionState.SUPERSEDED, VersionState.WITHDRAWN):
+        return None
     if version.state == VersionState.REJECTED:
-        return "rejected"
+        return CheckOutcome.REJECTED
     if agreement.status == AgreementStatus.REVOKED:
-        return "revoked"
+        return CheckOutcome.REVOKED
     if agreement.status == AgreementStatus.EXPIRED or on > version.end_date:
-        return "expired"
-    if version.state == VersionState.SUPERSEDED:
-        return "ignore"
-    return "not_yet_in_force"
+        return CheckOutcome.EXPIRED
+    return CheckOutcome.NOT_YET_IN_FORCE
+
+
+def _shown_to(asker: Any, judged: list[tuple[Any, CheckOutcome, Flow]], provider: str,
+              recipient: str) -> list[tuple[Any, CheckOutcome, Flow]]:
+    """The candidates whose agreements the asker may see (the register's own rule, `agreement_ids_visible`).
+    Members of the provider or the recipient are parties to every agreement with a flow between them, so only
+    other askers (an auditor of a third agency) cost a query."""
+    if asker is None or asker.is_superuser or {provider, recipient} & user_agency_codes(asker):
+        return judged
+    visible = agreement_ids_visible(user=asker, ids={flow.version.agreement_id for _, _, flow in judged})
+    return [row for row in judged if row[2].version.agreement_id in visible]
 
 
 def decide(
-    *, provider: str, recipient: str, dataset: str, on: dt.date | None = None, data_items: list[str] | None = None
+    *, provider: str, recipient: str, dataset: str, on: dt.date | None = None, data_items: list[str] | None = None,
+    asker: Any = None,
 ) -> Decision:
-    """The decision alone (no audit). Raises UnknownCodes when a code names nothing."""
+    """The decision alone (no audit). Raises UnknownCodes when a code names nothing.
+
+    It names only agreements `asker` may see in the register; without an asker it speaks for the registry itself.
+    """
     now = timezone.now()
     on = on or timezone.localdate(now)
     moment = _moment(on, now)
     base = {"provider": provider, "recipient": recipient, "dataset": dataset, "on": on, "checked_at": now}
 
     judged = [
-        (_RANK[outcome], outcome, flow)
+        (_relevance(outcome, flow), outcome, flow)
         for flow in _candidate_flows(provider, recipient, dataset, moment)
-        if (outcome := _judge(flow, on=on, provider=provider, dataset=dataset, items=data_items)) != "ignore"
+        if (outcome := _judge(flow, on=on, provider=provider, dataset=dataset, items=data_items)) is not None
     ]
-    if not judged:
+    shown = _shown_to(asker, judged, provider, recipient) if judged else judged
+    if not shown:
         found = _resolve_codes(provider, recipient, dataset)
-        return _no_agreement(base, found=found)
-    judged.sort(key=lambda row: row[0])
-    _, outcome, flow = judged[0]
+        return _no_agreement(base, found=found, hidden=bool(judged))
+    shown.sort(key=lambda row: row[0])
+    _, outcome, flow = shown[0]
     dataset_name = dataset
-    if outcome == "dataset_not_covered":
+    if outcome == CheckOutcome.DATASET_NOT_COVERED:
         # Is the dataset the agreement lacks in the register at all, and what is it called?
         dataset_name = _resolve_codes(provider, recipient, dataset)[("dataset", dataset)].name
-    return _explain(outcome, flow, base, on=on, items=data_items, others=[f for _, o, f in judged if o == outcome],
-                    dataset_name=dataset_name)
+    decision = _explain(outcome, flow, base, on=on, items=data_items,
+                        others=[f for _, o, f in shown if o == outcome], dataset_name=dataset_name)
+    if not decision.allowed and outcome not in _PENDING:
+        pending = next((f for _, o, f in shown if o in _PENDING
+                        and f.version.agreement_id != flow.version.agreement_id), None)
+        if pending is not None:
+            state = "a draft" if pending.version.state == VersionState.DRAFT else "awaiting signatures"
+            decision.reason += (f" Agreement {pending.version.agreement.reference} (“{pending.version.title}”), "
+                                f"which would cover this, is {state}.")
+    return decision
 
 
 @dataclass(frozen=True)
@@ -403,13 +429,23 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
     return found
 
 
-def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known]) -> Decision:
+def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known], hidden: bool = False) -> Decision:
     provider, recipient = found[("agency", base["provider"])], found[("agency", base["recipient"])]
     dataset = found[("dataset", base["dataset"])]
     dpo = f"the Data Protection Officer of {provider.name}" + (f" ({provider.dpo_email})" if provider.dpo_email else "")
+    if hidden:  # agreements exist, but not any this asker may see: say so without naming them
+        return Decision(
+            allowed=False,
+            outcome=CheckOutcome.NOT_VISIBLE,
+            reason=(f"No: there is no agreement in force that I can show you for sharing {dataset.name} "
+                    f"from {provider.name} with {recipient.name}."),
+            next_step=f"Ask {dpo}, or a governance officer of {provider.name} or {recipient.name}.",
+            contact=provider.dpo_email or None,
+            **{**base, "provider_id": provider.pk},
+        )
     return Decision(
         allowed=False,
-        outcome="no_agreement",
+        outcome=CheckOutcome.NO_AGREEMENT,
         reason=(
             f"No: there is no information-sharing agreement for sharing {dataset.name} "
             f"from {provider.name} with {recipient.name}."
@@ -524,6 +560,10 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
             "A new agreement is needed. " + ask_dpo,
         ),
         "rejected": (f"No: {ref} was rejected and never came into force.", ask_dpo),
+        "draft": (
+            f"No: {ref} is a draft. It has not been sent to the parties for signature yet.",
+            "Do not share under it until every party has signed. Ask your governance officer about it.",
+        ),
         "wrong_direction": (  # the flow runs the other way: its provider is the asked recipient
             f"No: {ref} covers sharing {flow.dataset.name} from {flow.provider.name} to {flow.recipient.name}, "
             f"not from {flow.recipient.name} to {flow.provider.name}.",
@@ -539,19 +579,6 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
     return Decision(allowed=False, reason=reason, next_step=next_step, **common)
 
 
-def caller_may_check(*, user: Any, provider: str, recipient: str) -> bool:
-    """Members of the provider or recipient, auditors of any agency, and superusers may ask. One query."""
-    if user.is_superuser:
-        return True
-    with connection.cursor() as cursor:
-        params = {"user": user.pk, "provider": provider, "recipient": recipient, "role": str(Role.AUDITOR)}
-        if _prepare_statements():
-            _execute_prepared(cursor, "may_check", _sql("may_check"), params)
-        else:
-            cursor.execute(_sql("may_check"), params)
-        return cursor.fetchone() is not None
-
-
 def check(
     *,
     provider: str,
@@ -560,14 +587,19 @@ def check(
     purpose: str = "",
     on: dt.date | None = None,
     data_items: list[str] | None = None,
+    asker: Any = None,
 ) -> Decision:
     """Decide and record the check in the audit log (check.allowed or check.denied). The event's seq is returned."""
-    decision = decide(provider=provider, recipient=recipient, dataset=dataset, on=on, data_items=data_items)
+    decision = decide(provider=provider, recipient=recipient, dataset=dataset, on=on, data_items=data_items,
+                      asker=asker)
     event = record(
         action=AuditAction.CHECK_ALLOWED if decision.allowed else AuditAction.CHECK_DENIED,
         object_type="agreement" if decision.agreement else "dataset",
         object_ref=decision.agreement or dataset,
-        agency=_AgencyRef(decision.provider_id, provider),  # the provider's auditors see checks of its data
+        agency=_AgencyRef(decision.provider_id, provider),
+        # The provider's and the recipient's auditors see it, and (through the actor) the asker's own agency's.
+        agencies=(provider, recipient),
+        actor=asker,
         detail=decision.as_detail(purpose=purpose, data_items=data_items),
     )
     decision.event = event.seq

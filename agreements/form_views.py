@@ -25,7 +25,7 @@ from agencies.selectors import user_agency_ids
 from audit.errors import Conflict
 
 from . import services
-from .choices import AgreementStatus, VersionState
+from .choices import AgreementStatus
 from .forms import (
     DATE_FIELDS,
     MAX_FLOWS,
@@ -35,6 +35,7 @@ from .forms import (
     flow_initial,
     flow_terms,
 )
+from .lifecycle import Action, verdict
 from .models import Agreement, Flow, LegalBasis
 from .rules import TermsInvalid, resolve_terms
 from .selectors import agreement_get
@@ -74,13 +75,14 @@ def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
     """Change the current draft of an agreement: governance officers of its lead agency only."""
     agreement = agreement_get(user=request.user, reference=reference)
     lead = agreement.lead_agency
-    if not request.user.has_perm(f"agreements.{services.CHANGE}", agreement):
-        return _refuse(request, 403, "You cannot change this agreement",
-                       f"Only governance officers of {lead.name}, the lead agency, can change {agreement.reference}.",
-                       agreement=agreement)
+    answer = verdict(user=request.user, agreement=agreement, action=Action.EDIT)
+    if answer.forbidden:
+        return _refuse(request, 403, "You cannot change this agreement", answer.message, agreement=agreement)
     version = agreement.current_version
-    if version.state != VersionState.DRAFT:
+    if not answer.allowed:
         return _not_a_draft(request, agreement)
+    if request.method != "POST":  # the form shows the whole draft: a view like any other
+        services.agreement_record_viewed(actor=request.user, agreement=agreement, page="edit")
 
     flows = list(version.flows.all())
     saved_flows = [flow_terms(f) for f in flows]
@@ -292,16 +294,9 @@ def _agreement_links(agreement: Agreement) -> list[dict[str, str]]:
 
 
 def _not_a_draft(request: HttpRequest, agreement: Agreement) -> HttpResponse:
-    """409: only a draft can be changed. Say why and what to do instead."""
-    version = agreement.current_version
-    message = (f"Version {version.number} of {agreement.reference} is "
-               f"{version.get_state_display().lower()}. Only a draft can be changed.")
-    if version.state == VersionState.SUBMITTED:
-        message += " It is waiting for every party to sign it."
-    elif agreement.status == AgreementStatus.ACTIVE:
-        message += " To change an agreement in force, start an amendment from its page: the signed version stays " \
-                   "in force until every party signs the new one."
-    return _refuse(request, 409, f"{agreement.reference} cannot be changed now", message, agreement=agreement)
+    """409: only a draft can be changed. The lifecycle says why and what to do instead."""
+    answer = verdict(user=request.user, agreement=agreement, action=Action.EDIT)
+    return _refuse(request, 409, f"{agreement.reference} cannot be changed now", answer.message, agreement=agreement)
 
 
 def _normalise(value: Any) -> Any:

@@ -55,16 +55,16 @@ class Agreement(models.Model):
     in_force_version = models.ForeignKey(
         "AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    suspended_by = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="While suspended: the agency whose officer suspended it, which alone may reinstate it.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [
-            ("sign_agreement", "Sign an agreement for a party agency"),
-            ("manage_agreement", "Suspend, reinstate or revoke an agreement"),
-        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=AgreementStatus.values), name="agreement_status_valid"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
-from agencies.selectors import has_role
+from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 
-from .choices import AgreementStatus, VersionState
+from .choices import AgreementStatus
 from .models import Agreement, AgreementGroupObjectPermission, AgreementVersion, Flow, LegalBasis, Party
 
 
@@ -240,12 +240,32 @@ def agreement_get(*, user: Any, reference: str) -> Agreement:
     qs, _ = _visible(user)
     agreement = (
         qs.filter(reference=reference)
-        .select_related("lead_agency", "current_version", "in_force_version", "created_by")
+        .select_related("lead_agency", "current_version", "in_force_version", "created_by", "suspended_by")
         .first()
     )
     if agreement is None:
         raise Http404("No agreement with that reference is visible to you.")
     return agreement
+
+
+def agreement_ids_visible(*, user: Any, ids: set[int]) -> set[int]:
+    """Which of these agreements `user` may see (summary or full): the rule `agreement_get` applies. One query."""
+    qs, _ = _visible(user)
+    return set(qs.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+
+
+CHECK_REFUSED = ("You can check sharing only for an agency you belong to (as the provider or the recipient), "
+                 "or as an auditor.")
+
+
+def may_ask_check(*, user: Any, provider: str, recipient: str) -> bool:
+    """May `user` ask whether `provider` may share with `recipient`? Members of either agency (any role), auditors
+    of any agency, and superusers. The API and the page both ask this; it reads the user's cached roles."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return bool({provider, recipient} & user_agency_codes(user)) or bool(user_agency_codes(user, {Role.AUDITOR}))
 
 
 def agreement_get_full(*, user: Any, reference: str) -> Agreement:
@@ -270,92 +290,6 @@ TIMELINE_ACTIONS = (
 TIMELINE_LIMIT = 50
 USAGE_DAYS = 30
 CHECK_ACTIONS = (AuditAction.CHECK_ALLOWED, AuditAction.CHECK_DENIED)
-# The permission each action needs on the agreement: without it the action is refused (403) in any state.
-ACTION_PERMISSION = {
-    "edit": "change_agreement", "submit": "change_agreement", "amend": "change_agreement",
-    "sign": "sign_agreement", "reject": "sign_agreement",
-    "suspend": "manage_agreement", "reinstate": "manage_agreement", "revoke": "manage_agreement",
-}
-
-
-def _agreement_perms(user: Any, agreement: Agreement) -> set[str]:
-    """The agreement permissions the user holds through their role groups (one query; all for a superuser)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return set()
-    if user.is_superuser:
-        return set(ACTION_PERMISSION.values()) | {"view_agreement"}
-    return set(
-        AgreementGroupObjectPermission.objects.filter(
-            group__user=user, content_object=agreement, permission__content_type__app_label="agreements"
-        ).values_list("permission__codename", flat=True)
-    )
-
-
-@dataclass
-class AgreementActions:
-    """What one user may do to one agreement now, and what they could do in another state (`permitted`)."""
-
-    permitted: set[str] = field(default_factory=set)
-    available: set[str] = field(default_factory=set)
-    signable_parties: list[Party] = field(default_factory=list)
-    # Why an officer who may sign cannot sign now (already signed, or last edited the version for the lead).
-    sign_blocked: str = ""
-    sign_blocked_is_conflict: bool = False
-
-    def may(self, action: str) -> bool:
-        return action in self.available
-
-
-def agreement_actions(*, user: Any, agreement: Agreement) -> AgreementActions:
-    """The actions the page offers, following the services' rules (which still decide on every POST).
-
-    Uses the agreement as `agreement_get` loads it (versions and parties prefetched), the user's cached roles,
-    and one query for the user's permissions on it.
-    """
-    perms = _agreement_perms(user, agreement)
-    result = AgreementActions(permitted={a for a, perm in ACTION_PERMISSION.items() if perm in perms})
-    if not result.permitted:
-        return result
-    status, version = agreement.status, agreement.current_version
-    in_force = agreement.in_force_version
-    pending_amendment = (
-        version is not None and in_force is not None and version.pk != in_force.pk
-        and version.state in (VersionState.DRAFT, VersionState.SUBMITTED)
-    )
-    state = version.state if version else ""
-    wanted = {
-        "edit": state == VersionState.DRAFT,
-        "submit": state == VersionState.DRAFT and status in (AgreementStatus.DRAFT, AgreementStatus.ACTIVE),
-        "amend": status == AgreementStatus.ACTIVE and not pending_amendment,
-        "reject": state == VersionState.SUBMITTED,
-        "suspend": status == AgreementStatus.ACTIVE,
-        "reinstate": status == AgreementStatus.SUSPENDED,
-        "revoke": status in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED),
-    }
-    result.available = {action for action, ok in wanted.items() if ok and action in result.permitted}
-    if "sign" in result.permitted and state == VersionState.SUBMITTED and status in (
-        AgreementStatus.SUBMITTED, AgreementStatus.ACTIVE
-    ):
-        mine = [p for p in version.parties.all() if user.is_superuser
-                or has_role(user, p.agency_id, Role.GOVERNANCE_OFFICER)]
-        unsigned = [p for p in mine if p.signed_at is None]
-        last_editor = version.last_edited_by_id == user.pk
-        signable = [p for p in unsigned if not (p.agency_id == agreement.lead_agency_id and last_editor)]
-        if signable:
-            result.available.add("sign")
-            result.signable_parties = signable
-        elif unsigned:
-            lead = agreement.lead_agency.name
-            result.sign_blocked = (
-                f"You were the last person to edit version {version.number}, so another governance officer of "
-                f"{lead} must sign it for {lead}. This makes sure two people have checked it."
-            )
-        elif mine:
-            result.sign_blocked_is_conflict = True
-            result.sign_blocked = f"Your agency has already signed version {version.number} of {agreement.reference}."
-    return result
-
-
 def agreement_timeline(*, agreement: Agreement, limit: int = TIMELINE_LIMIT) -> list[AuditEvent]:
     """What happened to the agreement, newest first, from the audit log (one query on the object index).
 

@@ -14,18 +14,20 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency
-from agencies.selectors import has_role, user_agency_ids
+from agencies.selectors import has_role
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
 from audit.errors import Conflict
 from audit.services import record
 
+from . import lifecycle
 from .choices import AgreementStatus, PeriodState, VersionState
+from .lifecycle import Action
 from .models import (
     Agreement,
     AgreementGroupObjectPermission,
@@ -37,7 +39,7 @@ from .models import (
 )
 from .rules import ResolvedTerms, resolve_terms
 
-VIEW, CHANGE, SIGN, MANAGE = "view_agreement", "change_agreement", "sign_agreement", "manage_agreement"
+VIEW = "view_agreement"
 TERM_FIELDS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_reference")
 
 
@@ -74,10 +76,14 @@ def _next_reference(*, year: int) -> str:
 
 
 def _lock(agreement: Agreement) -> Agreement:
-    """The agreement row, locked for the rest of the transaction, with its versions loaded fresh."""
+    """The agreement row, locked for the rest of the transaction, with its versions and their parties loaded fresh
+    (the lifecycle's verdict reads them)."""
+    parties = Party.objects.select_related("agency")
     return (
         Agreement.objects.select_for_update(of=("self",))
-        .select_related("lead_agency", "current_version", "in_force_version")
+        .select_related("lead_agency", "current_version", "in_force_version", "suspended_by")
+        .prefetch_related(Prefetch("current_version__parties", queryset=parties),
+                          Prefetch("in_force_version__parties", queryset=parties))
         .get(pk=agreement.pk)
     )
 
@@ -101,13 +107,12 @@ def _write_terms(*, version: AgreementVersion, terms: ResolvedTerms) -> None:
 
 
 def _desired_grants(agreement: Agreement) -> set[tuple[int, str, str]]:
-    """(agency id, role, codename) the agreement's parties should hold: see docs/architecture.md."""
+    """(agency id, role, codename) the agreement's parties should hold: every role of a party to the current or
+    the in-force version may see it. Who may act is not stored: the lifecycle table decides it from the versions'
+    parties (agreements/lifecycle.py), so a grant can never disagree with it."""
     version_ids = {v for v in (agreement.current_version_id, agreement.in_force_version_id) if v}
     party_ids = set(Party.objects.filter(version_id__in=version_ids).values_list("agency_id", flat=True))
-    wanted = {(agency_id, role, VIEW) for agency_id in party_ids for role in Role.values}
-    wanted |= {(agency_id, Role.GOVERNANCE_OFFICER.value, perm) for agency_id in party_ids for perm in (SIGN, MANAGE)}
-    wanted.add((agreement.lead_agency_id, Role.GOVERNANCE_OFFICER.value, CHANGE))
-    return wanted
+    return {(agency_id, role, VIEW) for agency_id in party_ids for role in Role.values}
 
 
 def _sync_permissions(agreement: Agreement) -> None:
@@ -124,31 +129,24 @@ def _sync_permissions(agreement: Agreement) -> None:
         permission_revoke(perm=f"agreements.{codename}", agency=agencies[agency_id], role=role, obj=agreement)
 
 
-def _require(actor: Any, perm: str, agreement: Agreement, message: str) -> None:
-    if not (actor.is_superuser or actor.has_perm(f"agreements.{perm}", agreement)):
-        raise PermissionDenied(message)
+def agreement_agency_codes(agreement: Agreement) -> list[str]:
+    """Every agency an agreement concerns: the lead and every party of any of its versions (one query). Its
+    events carry them all, so that every party's auditors see what happened to it."""
+    codes = set(Party.objects.filter(version__agreement_id=agreement.pk).values_list("agency__code", flat=True))
+    return sorted(codes | {agreement.lead_agency.code})
 
 
 def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency | None = None, **detail: Any):
+    """`agency` is the agency the actor acted for (the lead agency when none is given)."""
     return record(
         action=action,
         object_type="agreement",
         object_ref=agreement.reference,
         agency=agency or agreement.lead_agency,
+        agencies=agreement_agency_codes(agreement),
         actor=actor,
         detail={"reference": agreement.reference, **detail},
     )
-
-
-def _acting_agency(actor: Any, agreement: Agreement) -> Agency:
-    """The party the officer acts for, so its auditors see what its staff did; the lead agency when it is theirs."""
-    officer_of = user_agency_ids(actor, {Role.GOVERNANCE_OFFICER})
-    if not officer_of or agreement.lead_agency_id in officer_of:
-        return agreement.lead_agency
-    versions = {agreement.current_version_id, agreement.in_force_version_id} - {None}
-    party = (Party.objects.filter(version_id__in=versions, agency_id__in=officer_of)
-             .select_related("agency").order_by("agency_id").first())
-    return party.agency if party is not None else agreement.lead_agency
 
 
 def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now) -> None:
@@ -244,14 +242,8 @@ def agreement_update(*, actor: Any, agreement: Agreement, expected_revision: str
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
     agreement = _lock(agreement)
-    _require(actor, CHANGE, agreement,
-             f"Only governance officers of {agreement.lead_agency.name}, the lead agency, can change this agreement.")
+    lifecycle.require(user=actor, agreement=agreement, action=Action.EDIT)
     version = agreement.current_version
-    if version.state != VersionState.DRAFT:
-        raise Conflict(
-            f"Version {version.number} of {agreement.reference} is {version.get_state_display().lower()}: "
-            "only a draft can be changed."
-        )
     if expected_revision is not None and version_revision(version) != expected_revision:
         editor = version.last_edited_by
         raise StaleDraft(
@@ -296,14 +288,8 @@ def agreement_update(*, actor: Any, agreement: Agreement, expected_revision: str
 def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
     """Send the current draft for signature by every party."""
     agreement = _lock(agreement)
-    _require(actor, CHANGE, agreement,
-             f"Only governance officers of {agreement.lead_agency.name}, the lead agency, can submit this agreement.")
+    lifecycle.require(user=actor, agreement=agreement, action=Action.SUBMIT)
     version = agreement.current_version
-    if version.state != VersionState.DRAFT:
-        raise Conflict(f"Version {version.number} of {agreement.reference} is already "
-                       f"{version.get_state_display().lower()}: only a draft can be submitted.")
-    if agreement.status not in (AgreementStatus.DRAFT, AgreementStatus.ACTIVE):
-        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}; it cannot be submitted.")
     version.state = VersionState.SUBMITTED
     version.submitted_at = timezone.now()
     version.save(update_fields=["state", "submitted_at", "updated_at"])
@@ -318,15 +304,7 @@ def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
 def agreement_amend(*, actor: Any, agreement: Agreement) -> Agreement:
     """Start an amendment: a new draft version copied from the in-force one. The signed version stays in force."""
     agreement = _lock(agreement)
-    _require(actor, CHANGE, agreement,
-             f"Only governance officers of {agreement.lead_agency.name}, the lead agency, can amend this agreement.")
-    if agreement.status != AgreementStatus.ACTIVE:
-        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
-                       "only an active agreement can be amended.")
-    current = agreement.current_version
-    if current.pk != agreement.in_force_version_id and current.state in (VersionState.DRAFT, VersionState.SUBMITTED):
-        raise Conflict(f"Version {current.number} of {agreement.reference} is already being prepared "
-                       f"({current.get_state_display().lower()}). Finish or reject it first.")
+    lifecycle.require(user=actor, agreement=agreement, action=Action.AMEND)
     source = agreement.in_force_version
     number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = AgreementVersion.objects.create(
@@ -350,39 +328,35 @@ def agreement_amend(*, actor: Any, agreement: Agreement) -> Agreement:
 # --- signing -------------------------------------------------------------------------------------------------
 
 
-def _signing_party(*, actor: Any, agreement: Agreement, version: AgreementVersion, agency: str | Agency | None):
-    parties = list(version.parties.select_related("agency"))
-    by_code = {p.agency.code: p for p in parties}
-    if agency is not None:
-        code = agency.code if isinstance(agency, Agency) else str(agency).strip()
-        party = by_code.get(code)
-        if party is None:
-            raise ValidationError({"agency": [f"'{code}' is not a party to {agreement.reference}."]})
-        if not (actor.is_superuser or has_role(actor, party.agency_id, Role.GOVERNANCE_OFFICER)):
-            raise PermissionDenied(f"Only governance officers of {party.agency.name} can sign for {party.agency.name}.")
-        if party.signed_at is not None:
-            raise Conflict(f"{party.agency.name} has already signed version {version.number} of {agreement.reference}.")
+def _signing_party(
+    *, actor: Any, agreement: Agreement, signable: Sequence[Party], agency: str | Agency | None
+) -> Party:
+    """The party the officer signs for, among those the lifecycle lets them sign for (`signable`)."""
+    if agency is None:
+        if len(signable) > 1:
+            names = ", ".join(p.agency.code for p in signable)
+            raise ValidationError({"agency": [f"You can sign for more than one party that has not signed yet "
+                                              f"({names}). Say which agency you are signing for."]})
+        return signable[0]
+    code = agency.code if isinstance(agency, Agency) else str(agency).strip()
+    party = next((p for p in signable if p.agency.code == code), None)
+    if party is not None:
         return party
-    mine = [p for p in parties if actor.is_superuser or has_role(actor, p.agency_id, Role.GOVERNANCE_OFFICER)]
-    unsigned = [p for p in mine if p.signed_at is None]
-    if len(unsigned) == 1:
-        return unsigned[0]
-    if len(unsigned) > 1:
-        names = ", ".join(p.agency.code for p in unsigned)
-        raise ValidationError({"agency": [f"You can sign for more than one party that has not signed yet ({names}). "
-                                          "Say which agency you are signing for."]})
-    if mine:
-        raise Conflict(f"Your agency has already signed version {version.number} of {agreement.reference}.")
-    raise PermissionDenied("Only a governance officer of a party agency can sign this agreement.")
-
-
-def _not_awaiting_signatures(agreement: Agreement, version: AgreementVersion) -> str:
-    where = f"Version {version.number} of {agreement.reference}"
-    if version.state == VersionState.DRAFT:
-        return f"{where} is a draft: the lead agency must send it for signature before anyone signs it."
-    if version.state == VersionState.SIGNED:
-        return f"{where} has already been signed by every party: there is nothing left to sign."
-    return f"{where} is {version.get_state_display().lower()}, so it cannot be signed."
+    version = agreement.current_version
+    named = version.parties.select_related("agency").filter(agency__code=code).first()
+    if named is None:
+        raise ValidationError({"agency": [f"'{code}' is not a party to {agreement.reference}."]})
+    if named.signed_at is not None:
+        raise lifecycle.LifecycleConflict(
+            f"{named.agency.name} has already signed version {version.number} of {agreement.reference}.",
+            code=lifecycle.Refusal.ALREADY_SIGNED)
+    if named.agency_id == agreement.lead_agency_id and version.last_edited_by_id == actor.pk:
+        raise lifecycle.LifecycleForbidden(
+            f"You were the last person to edit version {version.number}, so another governance officer of "
+            f"{named.agency.name} must sign it for {named.agency.name}. This makes sure two people have checked it.",
+            code=lifecycle.Refusal.LAST_EDITOR)
+    raise lifecycle.LifecycleForbidden(f"Only governance officers of {named.agency.name} can sign for "
+                                       f"{named.agency.name}.", code=lifecycle.Refusal.NOT_SIGNATORY)
 
 
 @transaction.atomic
@@ -393,19 +367,9 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     edited the version cannot sign it for the lead agency: a second officer must.
     """
     agreement = _lock(agreement)
-    _require(actor, SIGN, agreement, "Only a governance officer of a party agency can sign this agreement.")
     version = agreement.current_version
-    if version.state != VersionState.SUBMITTED:
-        raise Conflict(_not_awaiting_signatures(agreement, version))
-    if agreement.status not in (AgreementStatus.SUBMITTED, AgreementStatus.ACTIVE):
-        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: reinstate it before "
-                       "signing an amendment.")
-    party = _signing_party(actor=actor, agreement=agreement, version=version, agency=agency)
-    if party.agency_id == agreement.lead_agency_id and version.last_edited_by_id == actor.pk:
-        raise PermissionDenied(
-            f"You were the last person to edit version {version.number}, so another governance officer of "
-            f"{party.agency.name} must sign it for {party.agency.name}. This makes sure two people have checked it."
-        )
+    signable = lifecycle.require(user=actor, agreement=agreement, action=Action.SIGN).parties
+    party = _signing_party(actor=actor, agreement=agreement, signable=signable, agency=agency)
     now = timezone.now()
     party.signed_by, party.signed_at = actor, now
     party.save(update_fields=["signed_by", "signed_at"])
@@ -435,17 +399,14 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     """A party declines to sign the submitted version. A rejected amendment leaves the agreement in force."""
     reason = _reason(reason)
     agreement = _lock(agreement)
-    _require(actor, SIGN, agreement, "Only a governance officer of a party agency can reject this agreement.")
+    acting = lifecycle.require(user=actor, agreement=agreement, action=Action.REJECT).acting_agency
     version = agreement.current_version
-    if version.state != VersionState.SUBMITTED:
-        raise Conflict(f"Version {version.number} of {agreement.reference} is {version.get_state_display().lower()}, "
-                       "not awaiting signatures, so it cannot be rejected.")
     version.state = VersionState.REJECTED
     version.save(update_fields=["state", "updated_at"])
     if agreement.status == AgreementStatus.SUBMITTED:
         agreement.status = AgreementStatus.REJECTED
         agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, agency=_acting_agency(actor, agreement),
+    _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, agency=acting,
            version=version.number, reason=reason,
            amendment=agreement.in_force_version_id is not None)
     return agreement
@@ -454,46 +415,36 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
 # --- the life of an agreement in force -----------------------------------------------------------------------
 
 
-def _switch_period(
-    *, actor: Any, agreement: Agreement, reason: str, verb: str, done: str, from_status: str, to_status: str,
-    to_state: str, action: AuditAction, wrong_state: str,
-) -> Agreement:
-    """Suspend or reinstate: close the open period and open one in the other state, for the same signed version."""
+def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Action) -> Agreement:
+    """Suspend or reinstate: close the open period and open one in the other state, for the same signed version.
+    A suspension remembers the agency that suspended, which alone may reinstate (the lifecycle's SUSPENDER)."""
     reason = _reason(reason)
     agreement = _lock(agreement)
-    _require(actor, MANAGE, agreement, f"Only a governance officer of a party agency can {verb} this agreement.")
-    if agreement.status != from_status:
-        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: {wrong_state}")
+    acting = lifecycle.require(user=actor, agreement=agreement, action=action).acting_agency
+    suspending = action == Action.SUSPEND
     now = timezone.now()
-    _close_period(agreement=agreement, reason=done, now=now)
-    _open_period(agreement=agreement, version=agreement.in_force_version, state=to_state, now=now)
-    agreement.status = to_status
-    agreement.save(update_fields=["status", "updated_at"])
-    _event(action, agreement, actor, agency=_acting_agency(actor, agreement),
-           version=agreement.in_force_version.number, reason=reason)
+    _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
+    _open_period(agreement=agreement, version=agreement.in_force_version,
+                 state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now)
+    agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
+    # A registry administrator acting for no agency of theirs leaves no agency: only administrators may reinstate.
+    agreement.suspended_by = acting if suspending and has_role(actor, acting.pk, Role.GOVERNANCE_OFFICER) else None
+    agreement.save(update_fields=["status", "suspended_by", "updated_at"])
+    _event(AuditAction.AGREEMENT_SUSPENDED if suspending else AuditAction.AGREEMENT_REINSTATED, agreement, actor,
+           agency=acting, version=agreement.in_force_version.number, reason=reason)
     return agreement
 
 
 @transaction.atomic
 def agreement_suspend(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
-    """Stop sharing under the agreement for now; it can be reinstated."""
-    return _switch_period(
-        actor=actor, agreement=agreement, reason=reason, verb="suspend", done="suspended",
-        from_status=AgreementStatus.ACTIVE,
-        to_status=AgreementStatus.SUSPENDED, to_state=PeriodState.SUSPENDED, action=AuditAction.AGREEMENT_SUSPENDED,
-        wrong_state="only an active agreement can be suspended.",
-    )
+    """Stop sharing under the agreement for now; the suspending agency can reinstate it."""
+    return _switch_period(actor=actor, agreement=agreement, reason=reason, action=Action.SUSPEND)
 
 
 @transaction.atomic
 def agreement_reinstate(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
     """Lift a suspension: the same signed version is in force again."""
-    return _switch_period(
-        actor=actor, agreement=agreement, reason=reason, verb="reinstate", done="reinstated",
-        from_status=AgreementStatus.SUSPENDED,
-        to_status=AgreementStatus.ACTIVE, to_state=PeriodState.IN_FORCE, action=AuditAction.AGREEMENT_REINSTATED,
-        wrong_state="only a suspended agreement can be reinstated.",
-    )
+    return _switch_period(actor=actor, agreement=agreement, reason=reason, action=Action.REINSTATE)
 
 
 @transaction.atomic
@@ -501,17 +452,15 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     """End the agreement for good. Revocation is final."""
     reason = _reason(reason)
     agreement = _lock(agreement)
-    _require(actor, MANAGE, agreement, "Only a governance officer of a party agency can revoke this agreement.")
-    if agreement.status not in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
-        raise Conflict(f"{agreement.reference} is {agreement.get_status_display().lower()}: "
-                       "only an active or suspended agreement can be revoked.")
+    acting = lifecycle.require(user=actor, agreement=agreement, action=Action.REVOKE).acting_agency
     now = timezone.now()
     _close_period(agreement=agreement, reason="revoked", now=now)
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.REVOKED
-    agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=_acting_agency(actor, agreement),
+    agreement.suspended_by = None
+    agreement.save(update_fields=["status", "suspended_by", "updated_at"])
+    _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting,
            version=agreement.in_force_version.number, reason=reason,
            previous_status=previous, withdrawn_version=withdrawn)
     return agreement
@@ -529,7 +478,8 @@ def agreement_expire(*, agreement: Agreement, today: date) -> bool:
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.EXPIRED
-    agreement.save(update_fields=["status", "updated_at"])
+    agreement.suspended_by = None
+    agreement.save(update_fields=["status", "suspended_by", "updated_at"])
     _event(AuditAction.AGREEMENT_EXPIRED, agreement, None, version=agreement.in_force_version.number,
            end_date=agreement.in_force_version.end_date, previous_status=previous, withdrawn_version=withdrawn)
     return True
@@ -569,3 +519,14 @@ def agreement_record_listed(*, actor: Any, filters: Mapping[str, Any], count: in
     """Record one list request and its filters."""
     record(action=AuditAction.AGREEMENT_LISTED, object_type="agreement", actor=actor,
            detail={"filters": {k: v for k, v in filters.items() if v not in (None, "")}, "count": count})
+
+
+@transaction.atomic
+def access_denied_record(*, actor: Any, method: str, path: str, status: int, reference: str = "") -> None:
+    """Record a refused request (`access.denied`): what was asked and the answer. A refusal about an agreement that
+    exists also concerns its parties, so their auditors see who probed it."""
+    agreement = Agreement.objects.select_related("lead_agency").filter(reference=reference[:32]).first() \
+        if reference else None
+    record(action=AuditAction.ACCESS_DENIED, object_type="agreement" if reference else "", object_ref=reference,
+           agencies=agreement_agency_codes(agreement) if agreement else (), actor=actor,
+           detail={"method": method, "path": path[:500], "status": status})

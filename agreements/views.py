@@ -28,11 +28,11 @@ from audit.errors import Conflict
 
 from . import services
 from .choices import AgreementStatus, LegalBasisKind
+from .lifecycle import Action, Refusal, verdict, verdicts
 from .models import Agreement, LegalBasis
 from .pagination import pagination
 from .rules import SCHEDULE_1_PREFIX, version_warnings
 from .selectors import (
-    agreement_actions,
     agreement_get,
     agreement_get_full,
     agreement_list,
@@ -187,15 +187,15 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
             {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
         )
         signatures = [{"party": p, "earlier": earlier.get(p.agency_id)} for p in version.parties.all()]
-        actions = agreement_actions(user=request.user, agreement=agreement)
+        answers = verdicts(user=request.user, agreement=agreement)
         context.update(
             amending=bool(earlier),
             signatures=signatures,
             timeline=_timeline(agreement, {p.agency.code: p.agency.name for p in version.parties.all()}),
             usage=agreement_usage(agreement=agreement),
-            actions=actions,
-            buttons=[(name, ACTION_PAGES[name]) for name in ACTION_PAGES if actions.may(name)],
-            may_edit=actions.may("edit"),
+            buttons=[(name, ACTION_PAGES[name]) for name in ACTION_PAGES if answers[Action(name)].allowed],
+            why_not=_why_not(request.user, answers),
+            may_edit=answers[Action.EDIT].allowed,
             warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
         )
     agreement_record_viewed(actor=request.user, agreement=agreement, page="detail")
@@ -205,49 +205,60 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
 # --- actions, each with a confirmation step ------------------------------------------------------------------
 
 
+# Refusals worth explaining beside the buttons: the action's state allows it, but not for this officer.
+_EXPLAINED = {Refusal.LAST_EDITOR, Refusal.ALREADY_SIGNED, Refusal.AMENDMENT_PENDING, Refusal.NOT_SUSPENDER,
+              Refusal.NOT_IN_FORCE_PARTY, Refusal.NOT_SIGNATORY}
+
+
+def _why_not(user: Any, answers: dict[Action, Any]) -> list[str]:
+    """Why a governance officer sees no button for an action the agreement's state allows (from the lifecycle)."""
+    if not (user.is_superuser or user_agency_ids(user, {Role.GOVERNANCE_OFFICER})):
+        return []
+    seen: list[str] = []
+    for answer in answers.values():
+        if not answer.allowed and answer.in_state and answer.code in _EXPLAINED and answer.message not in seen:
+            seen.append(answer.message)
+    return seen
+
+
 @dataclass(frozen=True)
 class ActionPage:
-    """The words of one action's confirmation page and its service call."""
+    """The words of one action's confirmation page. Its button's label is the action's own (lifecycle.Action)."""
 
-    label: str  # the button on the agreement page
+    action: Action
     heading: str
-    confirm: str  # the confirm button
+    confirm: str
     needs_reason: bool = False
     reason_label: str = ""
     warning: bool = False
-    refused: str = ""  # the 403 message for someone without the permission
+
+    @property
+    def label(self) -> str:
+        return self.action.label
 
 
-ACTION_PAGES: dict[str, ActionPage] = {
-    "submit": ActionPage("Send for signature", "Send version {number} for signature", "Send for signature",
-                         refused="Only governance officers of {lead}, the lead agency, can send this agreement "
-                                 "for signature."),
-    "sign": ActionPage("Sign", "Sign version {number}", "Sign this version",
-                       refused="Only a governance officer of a party agency can sign this agreement."),
-    "reject": ActionPage("Reject", "Reject version {number}", "Reject this version", needs_reason=True,
-                         reason_label="Why are you rejecting it?", warning=True,
-                         refused="Only a governance officer of a party agency can reject this agreement."),
-    "amend": ActionPage("Start an amendment", "Start an amendment to {reference}", "Start the amendment",
-                        refused="Only governance officers of {lead}, the lead agency, can amend this agreement."),
-    "suspend": ActionPage("Suspend", "Suspend {reference}", "Suspend the agreement", needs_reason=True,
-                          reason_label="Why are you suspending it?", warning=True,
-                          refused="Only a governance officer of a party agency can suspend this agreement."),
-    "reinstate": ActionPage("Reinstate", "Reinstate {reference}", "Reinstate the agreement", needs_reason=True,
-                            reason_label="Why are you reinstating it?",
-                            refused="Only a governance officer of a party agency can reinstate this agreement."),
-    "revoke": ActionPage("Revoke", "Revoke {reference}", "Revoke the agreement for good", needs_reason=True,
-                         reason_label="Why are you revoking it?", warning=True,
-                         refused="Only a governance officer of a party agency can revoke this agreement."),
-}
+ACTION_PAGES: dict[str, ActionPage] = {page.action.value: page for page in (
+    ActionPage(Action.SUBMIT, "Send version {number} for signature", "Send for signature"),
+    ActionPage(Action.SIGN, "Sign version {number}", "Sign this version"),
+    ActionPage(Action.REJECT, "Reject version {number}", "Reject this version", needs_reason=True,
+               reason_label="Why are you rejecting it?", warning=True),
+    ActionPage(Action.AMEND, "Start an amendment to {reference}", "Start the amendment"),
+    ActionPage(Action.SUSPEND, "Suspend {reference}", "Suspend the agreement", needs_reason=True,
+               reason_label="Why are you suspending it?", warning=True),
+    ActionPage(Action.REINSTATE, "Reinstate {reference}", "Reinstate the agreement", needs_reason=True,
+               reason_label="Why are you reinstating it?"),
+    ActionPage(Action.REVOKE, "Revoke {reference}", "Revoke the agreement for good", needs_reason=True,
+               reason_label="Why are you revoking it?", warning=True),
+)}
 
 
 def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: str) -> tuple[Agreement, str]:
     """Call the action's service; returns the agreement and the success message."""
     number = agreement.current_version.number
-    if action == "submit":
+    if action == Action.SUBMIT:
         done = services.agreement_submit(actor=actor, agreement=agreement)
         return done, f"Version {number} of {agreement.reference} has been sent to every party for signature."
-    if action == "sign":
+    if action == Action.SIGN:
         done = services.agreement_approve(actor=actor, agreement=agreement, agency=agency or None)
         if done.status == AgreementStatus.ACTIVE and done.in_force_version_id == done.current_version_id:
             starts = done.in_force_version.start_date
@@ -255,17 +266,17 @@ def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: 
                     else f"version {number} is in force")
             return done, f"You signed version {number} of {agreement.reference}. Every party has now signed: {when}."
         return done, f"You signed version {number} of {agreement.reference}. It now waits for the other parties."
-    if action == "reject":
+    if action == Action.REJECT:
         done = services.agreement_reject(actor=actor, agreement=agreement, reason=reason)
         return done, f"You rejected version {number} of {agreement.reference}."
-    if action == "amend":
+    if action == Action.AMEND:
         done = services.agreement_amend(actor=actor, agreement=agreement)
         return done, (f"Version {done.current_version.number} of {agreement.reference} is a new draft. Version "
                       f"{done.in_force_version.number} stays in force until every party signs the new version.")
-    if action == "suspend":
+    if action == Action.SUSPEND:
         done = services.agreement_suspend(actor=actor, agreement=agreement, reason=reason)
         return done, f"{agreement.reference} is suspended. Checks will say no until it is reinstated."
-    if action == "reinstate":
+    if action == Action.REINSTATE:
         done = services.agreement_reinstate(actor=actor, agreement=agreement, reason=reason)
         return done, f"{agreement.reference} is reinstated and in force again."
     done = services.agreement_revoke(actor=actor, agreement=agreement, reason=reason)
@@ -289,11 +300,11 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
     """GET explains what will happen and asks to confirm; POST does it through the service."""
     spec = ACTION_PAGES[action]
     agreement = agreement_get(user=request.user, reference=reference)
-    actions = agreement_actions(user=request.user, agreement=agreement)
+    answer = verdict(user=request.user, agreement=agreement, action=action)
     version = agreement.current_version
     names = {"number": version.number, "reference": agreement.reference, "lead": agreement.lead_agency.name}
-    if action not in actions.permitted:
-        return _refuse(request, agreement, spec.refused.format(**names), status=403)
+    if not answer.allowed and (answer.forbidden or request.method != "POST"):
+        return _refuse(request, agreement, answer.message, status=answer.http_status)
     reason = request.POST.get("reason", "") if request.method == "POST" else ""
     agency = (request.POST.get("agency") or "").strip() if request.method == "POST" else ""
     errors: dict[str, list[str]] = {}
@@ -301,7 +312,7 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
         try:
             agreement, message = _act(action, actor=request.user, agreement=agreement, reason=reason, agency=agency)
         except PermissionDenied as error:
-            return _refuse(request, agreement, str(error) or spec.refused.format(**names), status=403)
+            return _refuse(request, agreement, str(error), status=403)
         except Conflict as error:
             return _refuse(request, agreement, str(error), status=409)
         except ValidationError as error:
@@ -309,41 +320,19 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
         else:
             messages.success(request, message)
             return redirect("agreement-detail", reference=agreement.reference)
-    elif action not in actions.available:
-        if action == "sign" and actions.sign_blocked:
-            return _refuse(request, agreement, actions.sign_blocked,
-                           status=409 if actions.sign_blocked_is_conflict else 403)
-        status_text = agreement.get_status_display().lower()
-        return _refuse(request, agreement, _not_now(action, agreement, version, status_text), status=409)
     in_force = agreement.in_force_version
     context = {
         "agreement": agreement, "version": version, "in_force": in_force, "action": action, "spec": spec,
         "heading": spec.heading.format(**names), "reason": reason, "agency": agency, "errors": errors,
         "error_list": [(name, message) for name, field_errors in errors.items() for message in field_errors],
-        "signable": actions.signable_parties,
+        "signable": list(answer.parties) if action == Action.SIGN else [],
         "unsigned": [p.agency for p in version.parties.all() if p.signed_at is None],
         "amending": in_force is not None and in_force.pk != version.pk,
         "next_number": version.number + 1,  # the current version is always the latest
     }
+    # The confirmation page shows the version it acts on: recorded as a view.
+    agreement_record_viewed(actor=request.user, agreement=agreement, page=f"confirm-{action}")
     return render(request, "agreements/agreement_action.html", context, status=400 if errors else 200)
-
-
-def _not_now(action: str, agreement: Agreement, version, status_text: str) -> str:
-    """Why an action the user may take in general cannot be taken in the agreement's present state."""
-    state = version.get_state_display().lower()
-    return {
-        "submit": f"Version {version.number} of {agreement.reference} is {state}: only a draft can be sent for "
-                  "signature.",
-        "sign": f"Version {version.number} of {agreement.reference} is {state}, not awaiting signatures.",
-        "reject": f"Version {version.number} of {agreement.reference} is {state}, not awaiting signatures, so it "
-                  "cannot be rejected.",
-        "amend": f"{agreement.reference} is {status_text}" + (
-            f" and version {version.number} is already being prepared ({state}). Finish or reject it first."
-            if agreement.status == AgreementStatus.ACTIVE else ": only an active agreement can be amended."),
-        "suspend": f"{agreement.reference} is {status_text}: only an active agreement can be suspended.",
-        "reinstate": f"{agreement.reference} is {status_text}: only a suspended agreement can be reinstated.",
-        "revoke": f"{agreement.reference} is {status_text}: only an active or suspended agreement can be revoked.",
-    }[action]
 
 
 # --- the printable page --------------------------------------------------------------------------------------

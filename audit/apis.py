@@ -111,6 +111,9 @@ class EventOutputSerializer(serializers.Serializer):
     prev_hash = serializers.SerializerMethodField()
     position = serializers.SerializerMethodField()
     request_id = serializers.CharField()
+    agencies = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every agency the event concerns: an auditor of any of them sees it.")
 
     def get_at(self, event) -> str:
         return canonical_at(event.at)

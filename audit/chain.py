@@ -77,10 +77,15 @@ def canonical_bytes(
     detail: Any,
     request_id: str,
     client_ip: str | None,
+    agencies: list[str] | None = None,
 ) -> bytes:
-    """The bytes an event's hash covers: a compact JSON array in this fixed order, keys sorted, ASCII only."""
+    """The bytes an event's hash covers: a compact JSON array in this fixed order, keys sorted, ASCII only.
+    The agencies the event concerns come last, only when there are any (events written before they were
+    recorded have none, and keep the hash they were sealed with)."""
     value = [CANONICAL_VERSION, seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
              object_ref, detail, request_id, client_ip]
+    if agencies:
+        value.append(agencies)
     if _c_encode is not None:
         return "".join(_c_encode(value, 0)).encode("ascii")
     return _encoder.encode(value).encode("ascii")
@@ -105,11 +110,12 @@ def _event_columns(alias: str) -> str:
         at = f"""to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
         detail = f"{alias}.detail::text"
         ip = f"host({alias}.client_ip)"
+        agencies = f"{alias}.agencies::text"
     else:
-        at, detail, ip = f"{alias}.at", f"{alias}.detail", f"{alias}.client_ip"
+        at, detail, ip, agencies = f"{alias}.at", f"{alias}.detail", f"{alias}.client_ip", f"{alias}.agencies"
     return (
         f"{alias}.seq, {at}, {alias}.actor_id, {alias}.actor_name, {alias}.agency_id, {alias}.agency_code, "
-        f"{alias}.action, {alias}.object_type, {alias}.object_ref, {detail}, {alias}.request_id, {ip}"
+        f"{alias}.action, {alias}.object_type, {alias}.object_ref, {detail}, {alias}.request_id, {ip}, {agencies}"
     )
 
 
@@ -117,8 +123,10 @@ def _canonical_from_row(row: Sequence[Any]) -> bytes:
     at = row[1] if isinstance(row[1], str) and row[1].endswith("Z") else canonical_at(row[1])
     detail_text = row[9]
     detail = {} if detail_text == "{}" else _scan(detail_text, 0)[0] if isinstance(detail_text, str) else detail_text
+    agencies = row[12]
+    agencies = None if agencies in (None, "[]") else _scan(agencies, 0)[0] if isinstance(agencies, str) else agencies
     return canonical_bytes(row[0], at, row[2], row[3], row[4], row[5], row[6], row[7], row[8], detail, row[10],
-                           row[11])
+                           row[11], agencies)
 
 
 def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
@@ -394,7 +402,7 @@ def _walk(trusted: dict[str, Ed25519PublicKey], checkpoints: Iterator[tuple]) ->
         # The hot loop (a million rows is seconds): locals only, one unpack, one encode, one hash per row.
         (position, seq, stored_prev, stored_hash, present,
          e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref, detail, request_id,
-         client_ip) = row
+         client_ip, agencies) = row
         if segment_start is None:
             segment_start = seq
         if position != expected:
@@ -414,9 +422,11 @@ def _walk(trusted: dict[str, Ed25519PublicKey], checkpoints: Iterator[tuple]) ->
                 detail = empty
             elif type(detail) is str:
                 detail = scan(detail, 0)[0]
-            canonical = "".join(encode([CANONICAL_VERSION, e_seq, at, actor_id, actor_name, agency_id, agency_code,
-                                        action, object_type, object_ref, detail, request_id, client_ip], 0)
-                                ).encode("ascii")
+            value = [CANONICAL_VERSION, e_seq, at, actor_id, actor_name, agency_id, agency_code, action,
+                     object_type, object_ref, detail, request_id, client_ip]
+            if agencies is not None and agencies != "[]" and agencies != []:
+                value.append(scan(agencies, 0)[0] if type(agencies) is str else agencies)
+            canonical = "".join(encode(value, 0)).encode("ascii")
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
             raise _Failure(seq, f"seq {seq} has been changed since it was sealed")
         if at < latest_at:

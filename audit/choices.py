@@ -45,6 +45,7 @@ class AuditAction(models.TextChoices):
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
+    ACCESS_DENIED = "access.denied"
     MEMBERSHIP_INVITED = "membership.invited"
     INVITATION_RESENT = "invitation.resent"
     INVITATION_CANCELLED = "invitation.cancelled"

@@ -25,9 +25,9 @@ from .chain import canonical_at
 CHUNK_SIZE = 2000
 CONTRACT_FIELDS = ["seq", "at", "actor", "agency", "action", "object_type", "object_ref", "detail", "hash",
                    "prev_hash"]
-CSV_FIELDS = [*CONTRACT_FIELDS, "position", "request_id", "client_ip"]
+CSV_FIELDS = [*CONTRACT_FIELDS, "position", "request_id", "client_ip", "agencies"]
 _COLUMNS = ("seq", "at", "actor_id", "actor_name", "agency_id", "agency_code", "action", "object_type", "object_ref",
-            "detail", "request_id", "client_ip", "seal__position", "seal__prev_hash", "seal__hash")
+            "detail", "request_id", "client_ip", "seal__position", "seal__prev_hash", "seal__hash", "agencies")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -78,6 +78,17 @@ class _Host(Func):
     output_field = TextField()
 
 
+class _Codes(Func):
+    """The agencies an event concerns as one cell, codes separated by spaces (as csv_cell_codes writes them)."""
+
+    template = "NULLIF(array_to_string(ARRAY(SELECT jsonb_array_elements_text(%(expressions)s)), ' '), '')"
+    output_field = TextField()
+
+
+def csv_cell_codes(codes: list[str] | None) -> str:
+    return " ".join(codes or [])
+
+
 def copy_queryset(events: QuerySet) -> QuerySet:
     """The CSV's rows with every cell formatted in SQL, in CSV_FIELDS order (PostgreSQL)."""
     cells = {
@@ -85,11 +96,11 @@ def copy_queryset(events: QuerySet) -> QuerySet:
         "c_agency": _Neutralised(F("agency_code")), "c_action": _Neutralised(F("action")),
         "c_type": _Neutralised(F("object_type")), "c_ref": _Neutralised(F("object_ref")),
         "c_detail": _Neutralised(_Text(F("detail"))), "c_request": _Neutralised(F("request_id")),
-        "c_ip": _Host(F("client_ip")),
+        "c_ip": _Host(F("client_ip")), "c_agencies": _Codes(F("agencies")),
     }
     return events.order_by("seq").annotate(**cells).values_list(
         "seq", "c_at", "c_actor", "c_agency", "c_action", "c_type", "c_ref", "c_detail", "seal__hash",
-        "seal__prev_hash", "seal__position", "c_request", "c_ip",
+        "seal__prev_hash", "seal__position", "c_request", "c_ip", "c_agencies",
     )
 
 
@@ -182,24 +193,24 @@ def csv_lines(events: QuerySet, counter: list[int], *, copy: bool = True) -> Ite
     writer = csv.writer(_Line(), lineterminator="\r\n")
     yield writer.writerow(CSV_FIELDS)
     for (seq, at, _actor_id, actor, _agency_id, agency, action, object_type, object_ref, detail, request_id,
-         client_ip, position, prev_hash, digest) in _rows(events):
+         client_ip, position, prev_hash, digest, agencies) in _rows(events):
         counter[0] += 1
         yield writer.writerow([
             seq, canonical_at(at), neutralise(actor), neutralise(agency), neutralise(action),
             neutralise(object_type), neutralise(object_ref), neutralise(_json.encode(detail)), digest or "",
-            prev_hash or "", position or "", neutralise(request_id), client_ip or "",
+            prev_hash or "", position or "", neutralise(request_id), client_ip or "", csv_cell_codes(agencies),
         ])
 
 
 def jsonl_lines(events: QuerySet, counter: list[int]) -> Iterator[str]:
     for (seq, at, actor_id, actor, agency_id, agency, action, object_type, object_ref, detail, request_id,
-         client_ip, position, prev_hash, digest) in _rows(events):
+         client_ip, position, prev_hash, digest, agencies) in _rows(events):
         counter[0] += 1
         yield _json.encode({
             "seq": seq, "at": canonical_at(at), "actor": actor, "agency": agency, "action": action,
             "object_type": object_type, "object_ref": object_ref, "detail": detail, "hash": digest,
             "prev_hash": prev_hash, "position": position, "actor_id": actor_id, "agency_id": agency_id,
-            "request_id": request_id, "client_ip": client_ip,
+            "request_id": request_id, "client_ip": client_ip, "agencies": agencies or [],
         }) + "\n"
 
 

@@ -30,6 +30,10 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    agencies = models.JSONField(
+        default=list, blank=True,
+        help_text="The codes of every agency the event concerns, sorted: the auditors of each of them see it.",
+    )
 
     class Meta:
         ordering = ["seq"]
@@ -43,6 +47,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_ref} by {self.actor_name}"
+
+
+class AuditEventAgency(models.Model):
+    """One agency an event concerns: the index behind an auditor's view of the log. Append-only.
+
+    Written by a database trigger from the event's own `agencies` (audit/triggers.py), in the INSERT's statement,
+    so a writer pays no extra round trip and the index can never disagree with the hashed event.
+    """
+
+    pk = models.CompositePrimaryKey("agency_code", "event")
+    agency_code = models.CharField(max_length=64)
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="+", db_column="seq",
+                              db_index=False)
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} concerns {self.agency_code}"
 
 
 class AuditSeal(models.Model):

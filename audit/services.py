@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.utils.module_loading import import_string
 
 from . import context
 from .choices import AuditAction
@@ -27,19 +29,32 @@ def _json_safe(detail: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(detail, cls=DjangoJSONEncoder, allow_nan=False))
 
 
+def _actor_agency_codes(actor: Any) -> Iterable[str]:
+    """The codes of the actor's agencies, from the function AUDIT_ACTOR_AGENCIES names (audit imports no app)."""
+    global _actor_agencies
+    if _actor_agencies is None:
+        _actor_agencies = import_string(settings.AUDIT_ACTOR_AGENCIES)
+    return _actor_agencies(actor)
+
+
+_actor_agencies: Callable[[Any], Iterable[str]] | None = None
+
+
 def record(
     *,
     action: AuditAction | str,
     object_type: str = "",
     object_ref: str = "",
     agency: Any = None,
+    agencies: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
     actor: Any = None,
 ) -> AuditEvent:
     """Append one event. Call it inside the service's transaction so the change and its event commit together.
 
     `actor` defaults to the user in the audit context; with none, the named system actor is recorded.
-    `agency` is the agency the event concerns (an Agency, or None); its code is frozen into the row.
+    `agency` is the agency the event is filed under (an Agency, or None); its code is frozen into the row.
+    The event concerns `agency`, the actor's own agencies and `agencies` (codes): their auditors all see it.
     The INSERT is all a writer pays: the event is sealed into the hash chain after it commits (audit.chain).
     """
     action = str(action)
@@ -51,6 +66,11 @@ def record(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     actor_name = actor.get_username() if actor is not None else (ctx.system_actor or SYSTEM_ACTOR)
+    concerned = set(agencies)
+    if getattr(agency, "code", ""):
+        concerned.add(agency.code)
+    if actor is not None:
+        concerned.update(_actor_agency_codes(actor))
     event = AuditEvent(
         action=action,
         actor=actor,
@@ -62,6 +82,7 @@ def record(
         detail=_json_safe(detail or {}),
         request_id=(ctx.request_id or "")[:64],
         client_ip=ctx.client_ip or None,
+        agencies=sorted(code[:64] for code in concerned if code),
     )
     _insert(event)
     if settings.AUDIT_SEAL_ON_COMMIT:

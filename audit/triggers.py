@@ -5,7 +5,32 @@ Migrations install them. On PostgreSQL they are ENABLE ALWAYS, so they fire even
 """
 
 # Every append-only table: the events, their seals and checkpoints, and the record of verification runs.
-APPEND_ONLY_TABLES = ["audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditverification"]
+APPEND_ONLY_TABLES = ["audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditverification",
+                      "audit_auditeventagency"]
+
+# The index of the agencies each event concerns (its `agencies`, and the agency it is filed under), filled in the
+# event's own INSERT.
+_PG_INDEX = [
+    """
+CREATE OR REPLACE FUNCTION audit_index_agencies() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO audit_auditeventagency (agency_code, seq)
+        SELECT code, NEW.seq FROM jsonb_array_elements_text(NEW.agencies) AS code
+        UNION SELECT NEW.agency_code, NEW.seq WHERE NEW.agency_code <> '';
+    RETURN NULL;
+END
+$$;
+""",
+    "DROP TRIGGER IF EXISTS audit_auditevent_agencies ON audit_auditevent",
+    "CREATE TRIGGER audit_auditevent_agencies AFTER INSERT ON audit_auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION audit_index_agencies()",
+    "ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER audit_auditevent_agencies",
+]
+_SQLITE_INDEX = [
+    "CREATE TRIGGER IF NOT EXISTS audit_auditevent_agencies AFTER INSERT ON audit_auditevent BEGIN "
+    "INSERT INTO audit_auditeventagency (agency_code, seq) SELECT value, NEW.seq FROM json_each(NEW.agencies) "
+    "UNION SELECT NEW.agency_code, NEW.seq WHERE NEW.agency_code <> ''; END",
+]
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -41,11 +66,13 @@ def _sqlite_install(table: str) -> list[str]:
 
 
 def install_sql(vendor: str, tables: list[str] | None = None) -> list[str]:
+    """The triggers of `tables`; with none named, every append-only table and the agencies index."""
+    index = tables is None
     tables = tables or APPEND_ONLY_TABLES
     if vendor == "postgresql":
-        return [_PG_FUNCTION] + [sql for table in tables for sql in _pg_install(table)]
+        return [_PG_FUNCTION, *(_PG_INDEX if index else [])] + [sql for table in tables for sql in _pg_install(table)]
     if vendor == "sqlite":
-        return [sql for table in tables for sql in _sqlite_install(table)]
+        return (_SQLITE_INDEX if index else []) + [sql for table in tables for sql in _sqlite_install(table)]
     raise NotImplementedError(f"append-only triggers are not written for {vendor}")
 
 
@@ -65,6 +92,13 @@ def uninstall_sql(vendor: str, tables: list[str] | None = None) -> list[str]:
         for table in tables
         for sql in (f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete")
     ]
+
+
+def install_index(connection) -> None:
+    """The trigger that fills audit_auditeventagency from each new event's `agencies`."""
+    with connection.cursor() as cursor:
+        for sql in _PG_INDEX if connection.vendor == "postgresql" else _SQLITE_INDEX:
+            cursor.execute(sql)
 
 
 def install(connection, tables: list[str] | None = None) -> None:

@@ -33,11 +33,14 @@ _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 
 def canonical_bytes(event: dict) -> bytes:
-    return _encoder.encode([
+    value = [
         CANONICAL_VERSION, event["seq"], event["at"], event["actor_id"], event["actor"], event["agency_id"],
         event["agency"], event["action"], event["object_type"], event["object_ref"], event["detail"],
         event["request_id"], event["client_ip"],
-    ]).encode("ascii")
+    ]
+    if event.get("agencies"):  # the agencies the event concerns, hashed only when there are any
+        value.append(event["agencies"])
+    return _encoder.encode(value).encode("ascii")
 
 
 def link_hash(prev_hash: str, canonical: bytes) -> str:

@@ -82,11 +82,21 @@ def _validation_detail(error: DjangoValidationError):
     return {"non_field_errors": error.messages}
 
 
+def _refusal(exc: Exception) -> dict[str, str]:
+    """A lifecycle refusal: the message, and its stable code where the lifecycle gave one (agreements/lifecycle.py)."""
+    body = {"detail": str(exc)}
+    if getattr(exc, "code", None):
+        body["code"] = str(exc.code)
+    return body
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_validation_detail(exc))
     elif isinstance(exc, Conflict):
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(_refusal(exc), status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, DjangoPermissionDenied) and getattr(exc, "code", None):
+        return Response(_refusal(exc), status=status.HTTP_403_FORBIDDEN)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, RequestDataTooBig):  # Django's own limit, met when DRF reads request.body

@@ -5,9 +5,11 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import Http404
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from agreements.services import access_denied_record
 from audit import context
 
 logger = logging.getLogger("sharing_registry.request")
@@ -65,6 +67,31 @@ class ActorContextMiddleware:
         if request.user.is_authenticated:
             context.set_actor(request.user)
         return self.get_response(request)
+
+
+class AccessDeniedAuditMiddleware:
+    """Records every refusal a signed-in user meets, through the pages or the API, as `access.denied`: a 403, and a
+    404 on an agreement's reference (a probe for one that exists but is not theirs looks exactly like a miss, and
+    both are recorded). Placed after authentication, so DRF's token users are seen too (DRF sets request.user)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if response.status_code not in (403, 404) or user is None or not user.is_authenticated:
+            return response
+        match = getattr(request, "resolver_match", None)
+        reference = (match.kwargs.get("reference") if match else None) or ""
+        if response.status_code == 404 and not reference:
+            return response
+        try:
+            access_denied_record(actor=user, method=request.method, path=request.path,
+                                 status=response.status_code, reference=str(reference))
+        except DatabaseError:  # the refusal stands whether or not it could be written
+            logger.exception("could not record a refused request")
+        return response
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

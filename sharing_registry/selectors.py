@@ -17,11 +17,14 @@ from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency
-from agencies.selectors import user_roles
+from agencies.selectors import user_agency_codes, user_roles
+from agreements import lifecycle
 from agreements.choices import AgreementStatus, VersionState
+from agreements.lifecycle import Action
 from agreements.models import Agreement, AgreementVersion, Flow, Party
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from audit.selectors import events_concerning
 
 HORIZON_DAYS = 90
 DASHBOARD_ROWS = 10
@@ -108,14 +111,14 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
     board.governance = True
     horizon = today + dt.timedelta(days=HORIZON_DAYS)
     board.awaiting_signature = list(
-        Party.objects.filter(
-            agency_id__in=officer_ids,
-            signed_at__isnull=True,
-            version__state=VersionState.SUBMITTED,
-        )
-        # "The version is its agreement's current one" as a semi-join on agreement.current_version_id's index: the
-        # join through version to agreement made PostgreSQL hash every agreement in the register.
-        .filter(Exists(Agreement.objects.filter(current_version_id=OuterRef("version_id"))))
+        Party.objects.filter(agency_id__in=officer_ids, signed_at__isnull=True)
+        # Exactly what the lifecycle lets this officer sign: the agreement in a state the SIGN rule allows, the
+        # party's version its current one (a semi-join on agreement.current_version_id's index: the join through
+        # version to agreement made PostgreSQL hash every agreement in the register), and not the lead's signature
+        # when this officer last edited the version (a second officer must give that one).
+        .filter(Exists(Agreement.objects.filter(lifecycle.state_q(Action.SIGN),
+                                                current_version_id=OuterRef("version_id"))))
+        .exclude(Q(agency_id=F("version__agreement__lead_agency_id")) & Q(version__last_edited_by=user))
         .select_related("agency", "version__agreement")
         .order_by("version__submitted_at", "pk")[:DASHBOARD_ROWS]
     )
@@ -139,8 +142,8 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
         ]
     )
     board.activity = list(
-        AuditEvent.objects.filter(agency_id__in=officer_ids, action__in=ACTIVITY_ACTIONS)
-        .order_by("-at", "-seq")[:DASHBOARD_ROWS]
+        events_concerning(user_agency_codes(user, {Role.GOVERNANCE_OFFICER}))
+        .filter(action__in=ACTIVITY_ACTIONS).order_by("-seq")[:DASHBOARD_ROWS]
     )
     for event in board.activity:
         event.action_text = action_text(event.action)

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sharing_registry.middleware.ActorContextMiddleware",
+    "sharing_registry.middleware.AccessDeniedAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into the lockout page
@@ -216,6 +217,8 @@ AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", "")
 AUDIT_SIGNING_KEY_FILE = Path(env("AUDIT_SIGNING_KEY_FILE", str(BASE_DIR / ".audit_signing_key")))
 AUDIT_SIGNING_KEY_GENERATE = DEBUG  # only a DEBUG run may fall back to the generated development key file
 # Sealing (docs/audit.md): inline after each commit when tasks run eagerly, else the beat task every few seconds.
+# The codes of an actor's agencies, so that each event names every agency it concerns (audit imports no app).
+AUDIT_ACTOR_AGENCIES = "agencies.selectors.user_agency_codes"
 AUDIT_SEAL_ON_COMMIT = env_bool("AUDIT_SEAL_ON_COMMIT", CELERY_TASK_ALWAYS_EAGER)
 AUDIT_SEAL_INTERVAL_SECONDS = env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)
 AUDIT_SEAL_WINDOW_SECONDS = env_int("AUDIT_SEAL_WINDOW_SECONDS", 60)

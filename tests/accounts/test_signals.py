@@ -83,6 +83,7 @@ class AdminGrantTests:
             ("root", "home-council", "user deleted")}
         deleted = events(AuditAction.USER_DELETED)
         assert [(e.object_ref, e.actor_name) for e in deleted] == [("leaver", "root")]
+        assert "home-council" in deleted[0].agencies  # the agency's auditors see that their member was deleted
 
 
 @pytest.mark.django_db

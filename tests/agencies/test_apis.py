@@ -432,8 +432,9 @@ class DatasetApiTests:
         assert {"code", "name", "owner", "description", "special_category", "criminal_offence"} <= set(body)
 
 
-# What one audit.services.record() costs inside a test's transaction: savepoint, insert, release.
-RECORD = 3
+# What one audit.services.record() costs inside a test's transaction: savepoint, the actor's agencies (read once
+# per request, so that the event names every agency it concerns), insert, release.
+RECORD = 4
 
 
 def _queries(client, path) -> int:

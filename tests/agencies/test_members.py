@@ -87,6 +87,7 @@ class LeaverTests:
         assert api.get("/api/v1/agencies/").status_code == 401
         event = AuditEvent.objects.get(action=AuditAction.USER_DEACTIVATED)
         assert (event.actor_name, event.detail["tokens_revoked"]) == ("home-admin", 1)
+        assert "home-council" in event.agencies
         assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED,
                                          object_ref="home-council:home-frontline:frontline").count() == 1
 

@@ -98,7 +98,7 @@ class OfflineVerificationTests:
 def _canonical(row: dict) -> bytes:
     return chain.canonical_bytes(row["seq"], row["at"], row["actor_id"], row["actor"], row["agency_id"],
                                  row["agency"], row["action"], row["object_type"], row["object_ref"], row["detail"],
-                                 row["request_id"], row["client_ip"])
+                                 row["request_id"], row["client_ip"], row.get("agencies"))
 
 
 @pytest.mark.django_db

@@ -7,8 +7,9 @@ from audit import chain, triggers
 
 from .conftest import sealed_events
 
-TABLES = ["audit_auditevent", "audit_auditseal", "audit_auditcheckpoint"]
-KEY = {"audit_auditevent": "seq", "audit_auditseal": "seq", "audit_auditcheckpoint": "id"}
+TABLES = ["audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditeventagency"]
+KEY = {"audit_auditevent": "seq", "audit_auditseal": "seq", "audit_auditcheckpoint": "id",
+       "audit_auditeventagency": "agency_code"}
 
 
 def refused(sql: str, params=None) -> str:
@@ -27,13 +28,13 @@ class AppendOnlyTests:
 
     @pytest.mark.parametrize("table", TABLES)
     def test_raw_update_is_refused(self, table):
-        sealed_events(2)
+        sealed_events(2, agencies=["an-agency"])
         message = refused(f"UPDATE {table} SET {KEY[table]} = {KEY[table]}")  # noqa: S608
         assert "append-only" in message
 
     @pytest.mark.parametrize("table", TABLES)
     def test_raw_delete_is_refused(self, table):
-        sealed_events(2)
+        sealed_events(2, agencies=["an-agency"])
         assert "append-only" in refused(f"DELETE FROM {table}")  # noqa: S608
         assert chain.verify().ok
 
@@ -60,7 +61,7 @@ class PostgresAppendOnlyTests:
 
     @pytest.mark.parametrize("table", TABLES)
     def test_replica_mode_does_not_lift_the_triggers(self, table):
-        sealed_events(2)
+        sealed_events(2, agencies=["an-agency"])
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
         try:

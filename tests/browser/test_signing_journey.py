@@ -88,7 +88,7 @@ class SigningJourneyTests:
         expect(signatures).to_contain_text("Not signed yet")
         # She edited this version last, so the council's signature must come from a second officer.
         expect(page.locator("#actions").get_by_role("button", name="Sign", exact=True)).to_have_count(0)
-        expect(page.locator("#why-no-sign")).to_contain_text("You were the last person to edit version 1, so another "
+        expect(page.locator("#why-no-action")).to_contain_text("You were the last person to edit version 1, so another "
                                                             "governance officer of Manchester City Council must sign")
         _sign_out(page)
 
