@@ -333,9 +333,11 @@ def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[
     if flow.period_state == PeriodState.SUSPENDED:
         return CheckOutcome.SUSPENDED
     # No period covered the moment: why not?
+    if agreement.in_force_version_id and agreement.in_force_version_id != version.pk and version.state in (
+        VersionState.DRAFT, VersionState.SUBMITTED, VersionState.REJECTED
+    ):
+        return None  # an amendment, in progress or rejected: the in-force version's flows speak for the agreement
     if version.state in (VersionState.DRAFT, VersionState.SUBMITTED):
-        if agreement.in_force_version_id and agreement.in_force_version_id != version.pk:
-            return None  # an amendment in progress; the in-force version's flows speak for the agreement
         return CheckOutcome.AWAITING_SIGNATURES if version.state == VersionState.SUBMITTED else CheckOutcome.DRAFT
     if version.state in (VersionState.SUPERSEDED, VersionState.WITHDRAWN):
         return None
@@ -348,15 +350,18 @@ def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[
     return CheckOutcome.NOT_YET_IN_FORCE
 
 
-def _shown_to(asker: Any, judged: list[tuple[Any, CheckOutcome, Flow]], provider: str,
-              recipient: str) -> list[tuple[Any, CheckOutcome, Flow]]:
-    """The candidates whose agreements the asker may see (the register's own rule, `agreement_ids_visible`).
-    Members of the provider or the recipient are parties to every agreement with a flow between them, so only
-    other askers (an auditor of a third agency) cost a query."""
-    if asker is None or asker.is_superuser or {provider, recipient} & user_agency_codes(asker):
-        return judged
+def _outsider(asker: Any, provider: str, recipient: str) -> bool:
+    """An asker who belongs to neither agency (an auditor of a third one): they see only what the register shows
+    them. Members of the provider or the recipient are parties to every agreement with a flow between them."""
+    return asker is not None and not asker.is_superuser and not {provider, recipient} & user_agency_codes(asker)
+
+
+def _shown_to(asker: Any, judged: list[tuple[Any, CheckOutcome, Flow]]) -> tuple[list, set[int]]:
+    """The candidates whose agreements an outsider may see (the register's rule, `agreement_ids_visible`: one
+    query), and which of those they see in full."""
     visible = agreement_ids_visible(user=asker, ids={flow.version.agreement_id for _, _, flow in judged})
-    return [row for row in judged if row[2].version.agreement_id in visible]
+    return ([row for row in judged if row[2].version.agreement_id in visible],
+            {pk for pk, full in visible.items() if full})
 
 
 def decide(
@@ -377,10 +382,12 @@ def decide(
         for flow in _candidate_flows(provider, recipient, dataset, moment)
         if (outcome := _judge(flow, on=on, provider=provider, dataset=dataset, items=data_items)) is not None
     ]
-    shown = _shown_to(asker, judged, provider, recipient) if judged else judged
+    outsider = _outsider(asker, provider, recipient)
+    shown, full = _shown_to(asker, judged) if outsider and judged else (judged, None)
     if not shown:
+        # An outsider hears the same whether nothing exists or nothing they may see: existence is not leaked.
         found = _resolve_codes(provider, recipient, dataset)
-        return _no_agreement(base, found=found, hidden=bool(judged))
+        return _no_agreement(base, found=found, hidden=outsider)
     shown.sort(key=lambda row: row[0])
     _, outcome, flow = shown[0]
     dataset_name = dataset
@@ -388,7 +395,8 @@ def decide(
         # Is the dataset the agreement lacks in the register at all, and what is it called?
         dataset_name = _resolve_codes(provider, recipient, dataset)[("dataset", dataset)].name
     decision = _explain(outcome, flow, base, on=on, items=data_items,
-                        others=[f for _, o, f in shown if o == outcome], dataset_name=dataset_name)
+                        others=[f for _, o, f in shown if o == outcome], dataset_name=dataset_name,
+                        full=full is None or flow.version.agreement_id in full)
     if not decision.allowed and outcome not in _PENDING:
         pending = next((f for _, o, f in shown if o in _PENDING
                         and f.version.agreement_id != flow.version.agreement_id), None)
@@ -461,7 +469,26 @@ def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known],
 
 
 def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items, others,
-             dataset_name: str) -> Decision:
+             dataset_name: str, full: bool = True) -> Decision:
+    """The answer for the chosen flow. With `full` False (an asker who sees only the agreement's public summary),
+    it leaves out what only the full record holds: the flow's purpose, data items, method, frequency and
+    retention."""
+    decision = _explain_flow(outcome, flow, base, on=on, items=items, others=others, dataset_name=dataset_name)
+    if not full:
+        decision.purposes, decision.data_items = [], []
+        decision.method = decision.frequency = decision.retention = None
+        if decision.allowed:
+            cited = _names([b.citation for b in decision.legal_bases])
+            decision.reason = (f"Yes, you may share this: Agreement {decision.agreement} "
+                               f"(“{decision.agreement_title}”) covers it under {cited}.")
+            decision.next_step = "Share only what is needed, and record what you shared and why."
+        elif outcome == CheckOutcome.ITEMS_NOT_COVERED:
+            decision.reason = f"No: Agreement {decision.agreement} does not cover all of these items."
+    return decision
+
+
+def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items, others,
+                  dataset_name: str) -> Decision:
     version, agreement = flow.version, flow.version.agreement
     provider_agency = flow.provider if flow.provider.code == base["provider"] else flow.recipient
     common = {

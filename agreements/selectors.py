@@ -248,10 +248,11 @@ def agreement_get(*, user: Any, reference: str) -> Agreement:
     return agreement
 
 
-def agreement_ids_visible(*, user: Any, ids: set[int]) -> set[int]:
-    """Which of these agreements `user` may see (summary or full): the rule `agreement_get` applies. One query."""
+def agreement_ids_visible(*, user: Any, ids: set[int]) -> dict[int, bool]:
+    """Which of these agreements `user` may see, each with whether they see the full record (else the summary):
+    the rule `agreement_get` applies. One query."""
     qs, _ = _visible(user)
-    return set(qs.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    return dict(qs.filter(pk__in=ids).values_list("pk", "full_view")) if ids else {}
 
 
 CHECK_REFUSED = ("You can check sharing only for an agency you belong to (as the provider or the recipient), "

@@ -23,7 +23,7 @@ from agencies.selectors import has_role
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
 from audit.errors import Conflict
-from audit.services import record
+from audit.services import events_index_add, record
 
 from . import lifecycle
 from .choices import AgreementStatus, PeriodState, VersionState
@@ -38,6 +38,7 @@ from .models import (
     ReferenceCounter,
 )
 from .rules import ResolvedTerms, resolve_terms
+from .selectors import TIMELINE_ACTIONS
 
 VIEW = "view_agreement"
 TERM_FIELDS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_reference")
@@ -111,6 +112,10 @@ def _desired_grants(agreement: Agreement) -> set[tuple[int, str, str]]:
     the in-force version may see it. Who may act is not stored: the lifecycle table decides it from the versions'
     parties (agreements/lifecycle.py), so a grant can never disagree with it."""
     version_ids = {v for v in (agreement.current_version_id, agreement.in_force_version_id) if v}
+    if agreement.in_force_version_id:  # a rejected or withdrawn amendment gives its own parties no lasting sight
+        version_ids -= set(AgreementVersion.objects.filter(
+            pk=agreement.current_version_id, state__in=[VersionState.REJECTED, VersionState.WITHDRAWN],
+        ).exclude(pk=agreement.in_force_version_id).values_list("pk", flat=True))
     party_ids = set(Party.objects.filter(version_id__in=version_ids).values_list("agency_id", flat=True))
     return {(agency_id, role, VIEW) for agency_id in party_ids for role in Role.values}
 
@@ -127,6 +132,10 @@ def _sync_permissions(agreement: Agreement) -> None:
         permission_grant(perm=f"agreements.{codename}", agency=agencies[agency_id], role=role, obj=agreement)
     for agency_id, role, codename in sorted(held - wanted):
         permission_revoke(perm=f"agreements.{codename}", agency=agencies[agency_id], role=role, obj=agreement)
+    joined = {agencies[agency_id].code for agency_id in {g[0] for g in wanted} - {g[0] for g in held}}
+    if joined:  # a new party's auditors see what happened to the agreement before it joined
+        events_index_add(codes=joined, object_type="agreement", object_ref=agreement.reference,
+                         actions=TIMELINE_ACTIONS)
 
 
 def agreement_agency_codes(agreement: Agreement) -> list[str]:
@@ -409,6 +418,7 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, agency=acting,
            version=version.number, reason=reason,
            amendment=agreement.in_force_version_id is not None)
+    _sync_permissions(agreement)
     return agreement
 
 
@@ -463,6 +473,8 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting,
            version=agreement.in_force_version.number, reason=reason,
            previous_status=previous, withdrawn_version=withdrawn)
+    if withdrawn:
+        _sync_permissions(agreement)
     return agreement
 
 
@@ -482,6 +494,8 @@ def agreement_expire(*, agreement: Agreement, today: date) -> bool:
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
     _event(AuditAction.AGREEMENT_EXPIRED, agreement, None, version=agreement.in_force_version.number,
            end_date=agreement.in_force_version.end_date, previous_status=previous, withdrawn_version=withdrawn)
+    if withdrawn:
+        _sync_permissions(agreement)
     return True
 
 
@@ -510,8 +524,15 @@ def agreement_expire_due(*, today: date) -> list[str]:
 
 @transaction.atomic
 def agreement_record_viewed(*, actor: Any, agreement: Agreement, page: str = "api") -> None:
-    """Record that someone looked at an agreement (the detail or the printable page)."""
-    _event(AuditAction.AGREEMENT_VIEWED, agreement, actor, page=page)
+    """Record that someone looked at an agreement (the detail or the printable page). A view of the public summary
+    names only the parties the summary shows (those of the version in force), so the viewer's own auditors learn
+    nothing from the event that the viewer could not see."""
+    if getattr(agreement, "full_view", True) or agreement.in_force_version is None:
+        _event(AuditAction.AGREEMENT_VIEWED, agreement, actor, page=page)
+        return
+    record(action=AuditAction.AGREEMENT_VIEWED, object_type="agreement", object_ref=agreement.reference,
+           agency=agreement.lead_agency, actor=actor, detail={"reference": agreement.reference, "page": page},
+           agencies=[p.agency.code for p in agreement.in_force_version.parties.all()])
 
 
 @transaction.atomic
@@ -523,10 +544,8 @@ def agreement_record_listed(*, actor: Any, filters: Mapping[str, Any], count: in
 
 @transaction.atomic
 def access_denied_record(*, actor: Any, method: str, path: str, status: int, reference: str = "") -> None:
-    """Record a refused request (`access.denied`): what was asked and the answer. A refusal about an agreement that
-    exists also concerns its parties, so their auditors see who probed it."""
-    agreement = Agreement.objects.select_related("lead_agency").filter(reference=reference[:32]).first() \
-        if reference else None
+    """Record a refused request (`access.denied`): what was asked and the answer. It concerns the asker's own
+    agencies only: naming the parties of an agreement they may not see would tell their auditors (perhaps
+    themselves) that it exists."""
     record(action=AuditAction.ACCESS_DENIED, object_type="agreement" if reference else "", object_ref=reference,
-           agencies=agreement_agency_codes(agreement) if agreement else (), actor=actor,
-           detail={"method": method, "path": path[:500], "status": status})
+           actor=actor, detail={"method": method, "path": path[:500], "status": status})

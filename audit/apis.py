@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
+from django.core.paginator import Paginator
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers
@@ -18,7 +21,7 @@ from . import context, export, keys
 from .chain import canonical_at
 from .choices import AuditAction
 from .export_jobs import export_job_download, export_job_get, export_job_list, export_job_request
-from .selectors import EventFilters, audited_agencies, checkpoint_list, event_list, is_auditor
+from .selectors import EventFilters, audited_agencies, checkpoint_list, event_count, event_list, is_auditor
 from .services import record
 
 
@@ -131,6 +134,18 @@ class EventOutputSerializer(serializers.Serializer):
         return seal.position if seal else None
 
 
+class CountedPaginator(Paginator):
+    """A paginator told how to count (`event_count` reads the agencies index, not the log)."""
+
+    def __init__(self, object_list, per_page, *, count, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._count()
+
+
 @extend_schema(parameters=[EventFilterSerializer])
 class EventListApi(generics.ListAPIView):
     """Audit events of the agencies you audit (all of them for a superuser), oldest first.
@@ -145,6 +160,8 @@ class EventListApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         filters, _ = _filters(EventFilterSerializer, request)
+        self.paginator.django_paginator_class = functools.partial(
+            CountedPaginator, count=lambda: event_count(user=request.user, filters=filters))
         page = self.paginate_queryset(event_list(user=request.user, filters=filters))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=request.user,

@@ -90,6 +90,18 @@ def record(
     return event
 
 
+def events_index_add(*, codes: Iterable[str], object_type: str, object_ref: str, actions: Iterable[str]) -> int:
+    """Let the auditors of `codes` also see the past `actions` events about one object (an agency that becomes a
+    party to an agreement sees its history). Only the agencies index grows: the events themselves, and the
+    agencies they named when written, never change. Returns the rows added."""
+    from .models import AuditEventAgency
+
+    seqs = list(AuditEvent.objects.filter(object_type=object_type, object_ref=object_ref, action__in=list(actions))
+                .values_list("seq", flat=True))
+    rows = [AuditEventAgency(agency_code=code, event_id=seq) for code in sorted(set(codes)) for seq in seqs]
+    return len(AuditEventAgency.objects.bulk_create(rows, ignore_conflicts=True))
+
+
 _INSERTS: dict[str, tuple[str, list[Any]]] = {}
 
 

@@ -151,6 +151,67 @@ def _visible_actions(auditor, reference: str) -> dict[str, set[str]]:
     return {"list": listed, "csv": in_csv, "jsonl": in_jsonl}
 
 
+class AttackerFindingsTests:
+    """What an attacker found in the first version of these rules, each fixed."""
+
+    def test_a_rejected_amendment_does_not_answer_the_check_for_an_agreement_in_force(self, region):
+        agreement = agreement_factory(state="active")
+        drafter = member(region.council, GO)
+        agreement = services.agreement_amend(actor=drafter, agreement=agreement)
+        flows = [DISCHARGE_FLOW, {"dataset": "council-tenancies", "provider": "lead-council", "recipient": "fire",
+                                  "legal_bases": ["ukgdpr-6-1-e"]}]
+        agreement = services.agreement_update(actor=drafter, agreement=agreement, flows=flows)
+        agreement = services.agreement_submit(actor=drafter, agreement=agreement)
+        services.agreement_reject(actor=member(region.fire, GO), agreement=agreement, reason="Not for us")
+        body = api(member(region.council, Role.FRONTLINE)).post(
+            "/api/v1/checks/", {"provider": "lead-council", "recipient": "fire", "dataset": "council-tenancies"},
+            format="json").json()
+        assert (body["outcome"], body["agreement"]) == ("no_agreement", None)
+        # ... and the party only to the rejected amendment no longer sees the agreement's full record.
+        full = api(member(region.fire, Role.FRONTLINE)).get(f"/api/v1/agreements/{agreement.reference}/").json()
+        assert full["access"] == "summary"
+
+    def test_an_outsider_hears_the_same_whether_a_hidden_agreement_exists_or_none(self, region):
+        agreement_factory(title="A hidden draft")
+        auditor = api(member(region.fire, Role.AUDITOR))
+        hidden = auditor.post("/api/v1/checks/", {"provider": "nhs-provider", "recipient": "lead-council",
+                                                   "dataset": "discharge-summaries"}, format="json").json()
+        nothing = auditor.post("/api/v1/checks/", {"provider": "police", "recipient": "lead-council",
+                                                    "dataset": "domestic-incidents"}, format="json").json()
+        assert hidden["outcome"] == nothing["outcome"] == "not_visible"
+        assert hidden["reason"].replace("Discharge Summaries", "X").replace("NHS Provider", "Y") == \
+            nothing["reason"].replace("Domestic Incidents", "X").replace("Police", "Y")
+
+    def test_an_outsiders_check_shows_only_what_the_public_summary_shows(self, region):
+        agreement_factory(state="active")
+        body = api(member(region.fire, Role.AUDITOR)).post(
+            "/api/v1/checks/", {"provider": "nhs-provider", "recipient": "lead-council",
+                                "dataset": "discharge-summaries"}, format="json").json()
+        assert body["allowed"] is True
+        assert (body["data_items"], body["purposes"], body["method"], body["retention"]) == ([], [], None, None)
+        mine = api(member(region.nhs, Role.FRONTLINE)).post(
+            "/api/v1/checks/", {"provider": "nhs-provider", "recipient": "lead-council",
+                                "dataset": "discharge-summaries"}, format="json").json()
+        assert mine["data_items"] and mine["method"]
+
+    def test_a_party_that_joins_later_sees_the_agreements_earlier_history(self, region):
+        agreement = agreement_factory(state="active")
+        drafter = member(region.council, GO)
+        agreement = services.agreement_amend(actor=drafter, agreement=agreement)
+        services.agreement_update(actor=drafter, agreement=agreement, flows=[DISCHARGE_FLOW, POLICE_FLOW])
+        seen = _visible_actions(member(region.police, Role.AUDITOR), agreement.reference)
+        for channel, actions in seen.items():
+            assert {"agreement.created", "agreement.submitted", "agreement.activated",
+                    "agreement.amended", "agreement.updated"} <= actions, channel
+
+    def test_viewing_a_public_summary_names_only_the_parties_it_shows(self, region):
+        agreement = amended_to_add_police(region)
+        outsider = member(region.fire, Role.FRONTLINE)
+        assert api(outsider).get(f"/api/v1/agreements/{agreement.reference}/").json()["access"] == "summary"
+        event = AuditEvent.objects.filter(action="agreement.viewed", actor=outsider).get()
+        assert "police" not in event.agencies  # a party only to the draft amendment, which the summary hides
+
+
 class EventVisibilityTests:
     def test_every_partys_auditors_see_each_lifecycle_event_of_their_agreements(self, region):
         agreement = agreement_factory(state="active")
@@ -239,8 +300,9 @@ class AccessRecordTests:
         assert [(e.actor_name, e.object_ref, e.detail["status"]) for e in denied] == [
             (outsider.username, agreement.reference, 404), (outsider.username, "ISA-1999-0001", 404),
             (frontline.username, agreement.reference, 403)]
-        # A probe of an agreement that exists concerns its parties too: their auditors see who probed it.
-        assert {"lead-council", "nhs-provider", "fire"} <= set(denied[0].agencies)
+        # The refusal concerns the asker's own agency only: naming the hidden agreement's parties would tell the
+        # asker's auditors (perhaps the asker) that it exists. A real reference and a missing one look the same.
+        assert [e.agencies for e in denied[:2]] == [["fire"], ["fire"]]
 
 
 class WaitingForYouTests:
