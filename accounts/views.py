@@ -7,6 +7,7 @@ worker after commit (accounts/tasks.py). Each change of password is recorded by 
 
 from __future__ import annotations
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
@@ -77,7 +78,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         # The person holding the emailed link acts for themselves, though not signed in.
         with (transaction.atomic(), context.bind(actor=self.user),
               password_event(AuditAction.AUTH_PASSWORD_RESET, stage="completed")):
-            return super().form_valid(form)
+            response = super().form_valid(form)
+            # Whoever holds the emailed link owns the account: lift its sign-in lockouts (each `auth.lockout_reset`).
+            axes_reset(username=self.user.get_username())
+            return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

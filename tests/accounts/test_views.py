@@ -69,6 +69,23 @@ class PasswordResetTests:
         completed = AuditEvent.objects.get(action=AuditAction.AUTH_PASSWORD_RESET, detail__stage="completed")
         assert (completed.object_ref, completed.actor_name) == ("asha", "asha")
 
+    def test_a_reset_lifts_the_sign_in_lockout_of_that_account(self, settings, mailoutbox,
+                                                               django_capture_on_commit_callbacks):
+        from axes.models import AccessAttempt
+
+        UserFactory(username="asha", email="asha@example.org")
+        AccessAttempt.objects.create(username="asha", ip_address="203.0.113.5", user_agent="x",
+                                     failures_since_start=settings.AXES_FAILURE_LIMIT)
+        client = Client()
+        ask_reset(client, "asha@example.org", django_capture_on_commit_callbacks)
+        set_url = client.get(LINK.search(mailoutbox[0].body).group(1), follow=True).redirect_chain[-1][0]
+        client.post(set_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+        assert not AccessAttempt.objects.filter(username="asha").exists()
+        lifted = AuditEvent.objects.get(action=AuditAction.AUTH_LOCKOUT_RESET)
+        assert (lifted.object_ref, lifted.actor_name) == ("asha", "asha")
+        assert Client().post("/accounts/login/", {"username": "asha", "password": NEW_PASSWORD},
+                             REMOTE_ADDR="203.0.113.5").status_code == 302
+
     def test_an_unknown_address_gets_the_same_answer_and_no_email(self, mailoutbox,
                                                                   django_capture_on_commit_callbacks):
         UserFactory(username="asha", email="asha@example.org")
