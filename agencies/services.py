@@ -717,3 +717,35 @@ def check_may_change_roles(*, actor: Any, agency: Agency, user: Any) -> None:
     """Raise PermissionDenied unless `actor` may change `user`'s roles in `agency` (pages ask before confirming)."""
     _require_member_manager(actor, agency)
     _refuse_own_roles(actor, user, agency)
+
+
+@transaction.atomic
+def invitation_accept_for_sso(*, email: str, name: str = "", request: Any = None) -> Any:
+    """Single sign-on's hook (settings.OIDC_INVITATION_HOOK): the identity provider has verified `email`. Accept
+    every open, unexpired invitation for that address and return the new member, or None when there is none (or an
+    account already uses the address: single sign-on matches that account itself). The account has no password;
+    the person signs in through their organisation. Records `user.created` and a `membership.granted` per invitation.
+    """
+    email = (email or "").strip()
+    if not email or selectors.user_by_email(email=email) is not None:
+        return None
+    invitations = list(
+        Invitation.objects.select_for_update(of=("self",)).select_related("agency")
+        .filter(email__iexact=email, accepted_at__isnull=True, cancelled_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("created_at", "pk")
+    )
+    if not invitations:
+        return None
+    first = invitations[0]
+    with context.bind(actor=None, system_actor="single-sign-on"):
+        user = user_create(username=email.lower(), email=email, full_name=first.full_name or name,
+                           job_title=first.job_title, password=None,
+                           how=f"single sign-on, invitation {first.pk} to {first.agency.code}")
+    now = timezone.now()
+    with context.bind(actor=user):
+        for invitation in invitations:
+            membership_grant(agency=invitation.agency, user=user, role=invitation.role,
+                             detail={"invitation": invitation.pk, "via": "single sign-on"})
+            invitation.accepted_at, invitation.accepted_by, invitation.token_hash = now, user, None
+            invitation.save(update_fields=["accepted_at", "accepted_by", "token_hash"])
+    return user

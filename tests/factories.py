@@ -130,3 +130,20 @@ def sign_all(agreement):
             officer = member(party.agency, Role.GOVERNANCE_OFFICER)
         agreement = services.agreement_approve(actor=officer, agreement=agreement, agency=party.agency.code)
     return agreement
+
+
+def api_key(user, name: str = "Test system", **kwargs) -> str:
+    """An API token for `user`; returns the key a system would send as `Authorization: Token <key>`."""
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def token_works(key: str) -> bool:
+    """Whether the API accepts this key now."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client.get("/api/v1/agencies/").status_code == 200

@@ -262,3 +262,24 @@ class InvitationApiTests:
         assert response.status_code == 400
         assert set(response.json()) == {"email", "name", "role"}
         assert not Invitation.objects.exists()
+
+
+@pytest.mark.django_db
+class SingleSignOnInvitationTests:
+    """The hook single sign-on calls with an email its identity provider has verified."""
+
+    def test_a_verified_email_accepts_its_pending_invitations(self, region, django_capture_on_commit_callbacks):
+        invite(region, django_capture_on_commit_callbacks)
+        user = services.invitation_accept_for_sso(email="Asha.Patel@example.org", name="A. Patel", request=None)
+        assert user.get_username() == "asha.patel@example.org" and not user.has_usable_password()
+        assert (display_name(user), job_title(user)) == ("Asha Patel", "Data Protection Lead")
+        assert selectors.has_role(user, region.home.pk, "governance_officer")
+        assert not selectors.invitation_list(agency=region.home).exists()
+        assert events(AuditAction.MEMBERSHIP_GRANTED)[0].detail["via"] == "single sign-on"
+
+    def test_no_invitation_or_an_existing_account_means_no_one(self, region, django_capture_on_commit_callbacks):
+        assert services.invitation_accept_for_sso(email="stranger@example.org", name="", request=None) is None
+        invite(region, django_capture_on_commit_callbacks, email=region.users["other_officer"].email)
+        assert services.invitation_accept_for_sso(email=region.users["other_officer"].email, name="",
+                                                  request=None) is None
+        assert get_user_model().objects.filter(email=region.users["other_officer"].email).count() == 1
