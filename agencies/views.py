@@ -176,7 +176,7 @@ def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
                                "to remove.")
         return _to_members(agency)
     context = {"agency": agency, "username": username, "person": target, "role": role, "error": "",
-               "last_role": len(selectors.user_agency_ids(target)) <= 1
+               "last_role": not target.is_superuser and len(selectors.user_agency_ids(target)) <= 1
                and sum(1 for a, _ in selectors.user_roles(target) if a == agency.pk) == 1}
     try:
         if request.method == "POST":
