@@ -13,5 +13,9 @@ urlpatterns = [
     path("agreements/<str:reference>/reinstate/", apis.AgreementReinstateApi.as_view(), name="api-agreement-reinstate"),
     path("agreements/<str:reference>/revoke/", apis.AgreementRevokeApi.as_view(), name="api-agreement-revoke"),
     path("agreements/<str:reference>/amend/", apis.AgreementAmendApi.as_view(), name="api-agreement-amend"),
+    path("agreements/<str:reference>/withdraw/", apis.AgreementWithdrawApi.as_view(), name="api-agreement-withdraw"),
+    path("agreements/<str:reference>/request-changes/", apis.AgreementRequestChangesApi.as_view(),
+         name="api-agreement-request-changes"),
+    path("agreements/<str:reference>/copy/", apis.AgreementCopyApi.as_view(), name="api-agreement-copy"),
     path("checks/", check_apis.CheckApi.as_view(), name="api-check"),
 ]

@@ -178,6 +178,12 @@ class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why. Kept in the audit log.")
 
 
+class RequestChangesInputSerializer(serializers.Serializer):
+    agency = serializers.SlugField(required=False, max_length=64,
+                                   help_text="The party you speak for, when you may speak for more than one.")
+    comments = serializers.CharField(max_length=5000, help_text="What needs to change. Every party reads it.")
+
+
 class ApproveInputSerializer(serializers.Serializer):
     agency = serializers.CharField(
         max_length=64, required=False,
@@ -304,6 +310,7 @@ class _ActionApi(APIView):
 
     input_serializer: type[serializers.Serializer] | None = None
     serializer_class = AgreementOutputSerializer
+    created = False  # True when the action makes a new agreement (201)
 
     def act(self, *, actor: Any, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
         raise NotImplementedError
@@ -316,7 +323,7 @@ class _ActionApi(APIView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
         agreement = _terms(lambda: self.act(actor=request.user, agreement=agreement, data=data))
-        return _respond(request, agreement)
+        return _respond(request, agreement, status.HTTP_201_CREATED if self.created else status.HTTP_200_OK)
 
 
 def _action_schema(summary: str, description: str, request: Any = None):
@@ -391,3 +398,44 @@ class AgreementRevokeApi(_ActionApi):
 class AgreementAmendApi(_ActionApi):
     def act(self, *, actor, agreement, data):
         return services.agreement_amend(actor=actor, agreement=agreement)
+
+
+@_action_schema(
+    "Withdraw to change it",
+    "Awaiting signatures → draft, its signatures cleared. Governance officers of the lead agency.",
+    ReasonInputSerializer,
+)
+class AgreementWithdrawApi(_ActionApi):
+    input_serializer = ReasonInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_withdraw(actor=actor, agreement=agreement, reason=data["reason"])
+
+
+@_action_schema(
+    "Ask for changes",
+    "Awaiting signatures → draft, its signatures cleared; the comments stay with the version, shown to every party. "
+    "Governance officers of the parties to the version awaiting signature.",
+    RequestChangesInputSerializer,
+)
+class AgreementRequestChangesApi(_ActionApi):
+    input_serializer = RequestChangesInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_request_changes(actor=actor, agreement=agreement, comments=data["comments"],
+                                                  agency=data.get("agency"))
+
+
+@extend_schema_view(post=extend_schema(
+    summary="Copy into a new draft",
+    description="A new draft agreement (a new reference) with the terms of this one's latest version, in any state. "
+                "Governance officers of the lead agency.",
+    request=None,
+    responses={201: AgreementOutputSerializer, 403: {"description": "The action is not yours."},
+               404: {"description": "No such agreement visible to you."}},
+))
+class AgreementCopyApi(_ActionApi):
+    created = True
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_copy(actor=actor, agreement=agreement)

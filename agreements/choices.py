@@ -72,3 +72,8 @@ class CheckOutcome(models.TextChoices):
     DATASET_NOT_COVERED = "dataset_not_covered", "The agreement does not cover this dataset"
     NO_AGREEMENT = "no_agreement", "No agreement"
     NOT_VISIBLE = "not_visible", "No agreement that the asker may see"
+
+
+class CommentKind(models.TextChoices):
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    COMMENT = "comment", "Comment"

@@ -44,6 +44,9 @@ class Action(models.TextChoices):
     SUSPEND = "suspend", "Suspend"
     REINSTATE = "reinstate", "Reinstate"
     REVOKE = "revoke", "Revoke"
+    WITHDRAW = "withdraw", "Withdraw to change it"
+    REQUEST_CHANGES = "request-changes", "Ask for changes"
+    COPY = "copy", "Copy into a new draft"
 
 
 class Authority(models.TextChoices):
@@ -111,6 +114,14 @@ RULES: dict[Action, Rule] = {rule.action: rule for rule in (
           "{reference} is {status}: only a suspended agreement can be reinstated."),
     _rule(Action.REVOKE, {S.ACTIVE, S.SUSPENDED}, set(), S.REVOKED, Authority.IN_FORCE_PARTIES, "revoke",
           "{reference} is {status}: only an active or suspended agreement can be revoked."),
+    _rule(Action.WITHDRAW, {S.SUBMITTED, S.ACTIVE, S.SUSPENDED}, {V.SUBMITTED},
+          "a draft again, its signatures cleared", Authority.LEAD, "withdraw",
+          "{where} is {state}: only a version awaiting signatures can be withdrawn."),
+    _rule(Action.REQUEST_CHANGES, {S.SUBMITTED, S.ACTIVE, S.SUSPENDED}, {V.SUBMITTED},
+          "a draft again, its signatures cleared, with the comments kept beside it", Authority.SIGNATORIES,
+          "ask for changes to", "{where} is {state}, not awaiting signatures, so no changes can be asked for."),
+    _rule(Action.COPY, set(S.values), set(), "a new draft agreement with the same terms", Authority.LEAD, "copy",
+          "{reference} cannot be copied."),
 )}
 
 

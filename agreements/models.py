@@ -5,7 +5,7 @@ from guardian.models import GroupObjectPermissionBase
 
 from agencies.models import Agency, Dataset
 
-from .choices import AgreementStatus, Frequency, LegalBasisKind, Method, PeriodState, VersionState
+from .choices import AgreementStatus, CommentKind, Frequency, LegalBasisKind, Method, PeriodState, VersionState
 
 
 class LegalBasis(models.Model):
@@ -205,6 +205,27 @@ class AgreementPeriod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement_id} {self.state} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class VersionComment(models.Model):
+    """What a party said about one version, kept with it and shown to every party: a request for changes (which
+    sends the version back to the lead agency) or a note in the version's thread."""
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="comments")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+",
+                               help_text="The party the author spoke for.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32, choices=CommentKind.choices)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["version", "created_at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(kind__in=CommentKind.values),
+                                              name="version_comment_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.version_id} by {self.agency_id}"
 
 
 class AgreementGroupObjectPermission(GroupObjectPermissionBase):

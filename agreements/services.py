@@ -26,7 +26,7 @@ from audit.errors import Conflict
 from audit.services import events_index_add, record
 
 from . import lifecycle
-from .choices import AgreementStatus, PeriodState, VersionState
+from .choices import AgreementStatus, CommentKind, PeriodState, VersionState
 from .lifecycle import Action
 from .models import (
     Agreement,
@@ -36,6 +36,7 @@ from .models import (
     Flow,
     Party,
     ReferenceCounter,
+    VersionComment,
 )
 from .rules import ResolvedTerms, resolve_terms
 from .selectors import TIMELINE_ACTIONS
@@ -332,6 +333,84 @@ def agreement_amend(*, actor: Any, agreement: Agreement) -> Agreement:
     agreement.save(update_fields=["current_version", "updated_at"])
     _event(AuditAction.AGREEMENT_AMENDED, agreement, actor, version=number, in_force_version=source.number)
     return agreement
+
+
+def _back_to_draft(agreement: Agreement) -> list[str]:
+    """The version awaiting signatures becomes a draft again: its signatures are cleared (they were for the words
+    as sent) and a first version's agreement is a draft again. Returns the codes of the parties that had signed."""
+    version = agreement.current_version
+    signed = list(version.parties.filter(signed_at__isnull=False).values_list("agency__code", flat=True))
+    version.parties.update(signed_by=None, signed_at=None)
+    version.state, version.submitted_at = VersionState.DRAFT, None
+    version.save(update_fields=["state", "submitted_at", "updated_at"])
+    if agreement.status == AgreementStatus.SUBMITTED:
+        agreement.status = AgreementStatus.DRAFT
+        agreement.save(update_fields=["status", "updated_at"])
+    return sorted(signed)
+
+
+@transaction.atomic
+def agreement_withdraw(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+    """The lead agency takes the version awaiting signatures back to change it (a typo, say)."""
+    reason = _reason(reason)
+    agreement = _lock(agreement)
+    lifecycle.require(user=actor, agreement=agreement, action=Action.WITHDRAW)
+    number = agreement.current_version.number
+    cleared = _back_to_draft(agreement)
+    _event(AuditAction.AGREEMENT_WITHDRAWN, agreement, actor, version=number, reason=reason,
+           signatures_cleared=cleared)
+    return agreement
+
+
+@transaction.atomic
+def agreement_request_changes(*, actor: Any, agreement: Agreement, comments: str,
+                              agency: str | Agency | None = None) -> Agreement:
+    """A party sends the version awaiting signatures back to the lead agency with comments, which stay with the
+    version for every party to read. Unlike a rejection, the negotiation goes on."""
+    comments = (comments or "").strip()
+    if not comments:
+        raise ValidationError({"comments": ["Say what needs to change. Every party will read it."]})
+    if len(comments) > 5000:
+        raise ValidationError({"comments": ["Keep the comments to 5000 characters or fewer."]})
+    agreement = _lock(agreement)
+    answer = lifecycle.require(user=actor, agreement=agreement, action=Action.REQUEST_CHANGES)
+    party = _speaking_for(agreement=agreement, parties=answer.parties, agency=agency)
+    version = agreement.current_version
+    VersionComment.objects.create(version=version, agency=party.agency, author=actor,
+                                  kind=CommentKind.CHANGES_REQUESTED, body=comments)
+    cleared = _back_to_draft(agreement)
+    _event(AuditAction.AGREEMENT_CHANGES_REQUESTED, agreement, actor, agency=party.agency, version=version.number,
+           party=party.agency.code, comments=comments, signatures_cleared=cleared)
+    return agreement
+
+
+def _speaking_for(*, agreement: Agreement, parties: Sequence[Party], agency: str | Agency | None) -> Party:
+    """The party an officer speaks for: the one named, or their only one (the lead's first)."""
+    if agency is None:
+        return sorted(parties, key=lambda p: (p.agency_id != agreement.lead_agency_id, p.agency_id))[0]
+    code = agency.code if isinstance(agency, Agency) else str(agency).strip()
+    party = next((p for p in parties if p.agency.code == code), None)
+    if party is None:
+        raise ValidationError({"agency": [f"You cannot speak for '{code}' on {agreement.reference}."]})
+    return party
+
+
+@transaction.atomic
+def agreement_copy(*, actor: Any, agreement: Agreement) -> Agreement:
+    """A new draft agreement (a new reference) holding the terms of this one's latest version, whatever its state:
+    the way to start again after a rejection, a revocation or an expiry."""
+    lifecycle.require(user=actor, agreement=agreement, action=Action.COPY)
+    source = agreement.current_version
+    flows = [
+        {"dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
+         "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()], "data_items": f.data_items,
+         "method": f.method, "frequency": f.frequency, "retention": f.retention}
+        for f in source.flows.select_related("dataset", "provider", "recipient").prefetch_related("legal_bases")
+    ]
+    copy = agreement_create(actor=actor, lead_agency=agreement.lead_agency, flows=flows,
+                            **{name: getattr(source, name) for name in TERM_FIELDS})
+    _event(AuditAction.AGREEMENT_COPIED, copy, actor, copied_from=agreement.reference, from_version=source.number)
+    return copy
 
 
 # --- signing -------------------------------------------------------------------------------------------------

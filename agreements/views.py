@@ -143,6 +143,9 @@ TIMELINE_TEXT = {
     AuditAction.AGREEMENT_EXPIRED: "Expired: version {version} reached its end date",
     AuditAction.AGREEMENT_AMENDED: "Started an amendment, version {version}; version {in_force_version} stays in force",
     AuditAction.AGREEMENT_REVIEW_REMINDED: "Review reminder sent",
+    AuditAction.AGREEMENT_WITHDRAWN: "Withdrew version {version} to change it; its signatures were cleared",
+    AuditAction.AGREEMENT_CHANGES_REQUESTED: "Asked for changes to version {version} for {party}",
+    AuditAction.AGREEMENT_COPIED: "Copied from {copied_from} into this new draft",
 }
 
 
@@ -151,6 +154,7 @@ def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[s
     for event in agreement_timeline(agreement=agreement):
         detail = event.detail or {}
         values = {"version": detail.get("version", "?"), "in_force_version": detail.get("in_force_version", "?"),
+                  "copied_from": detail.get("copied_from", "another agreement"),
                   "party": agency_names.get(detail.get("party", ""), detail.get("party", "a party"))}
         entries.append({
             "event": event,
@@ -195,6 +199,7 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
             usage=agreement_usage(agreement=agreement),
             buttons=[(name, ACTION_PAGES[name]) for name in ACTION_PAGES if answers[Action(name)].allowed],
             why_not=_why_not(request.user, answers),
+            comments=list(version.comments.select_related("agency", "author").order_by("-created_at", "-id")),
             may_edit=answers[Action.EDIT].allowed,
             warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
         )
@@ -249,6 +254,11 @@ ACTION_PAGES: dict[str, ActionPage] = {page.action.value: page for page in (
                reason_label="Why are you reinstating it?"),
     ActionPage(Action.REVOKE, "Revoke {reference}", "Revoke the agreement for good", needs_reason=True,
                reason_label="Why are you revoking it?", warning=True),
+    ActionPage(Action.WITHDRAW, "Withdraw version {number} to change it", "Withdraw it", needs_reason=True,
+               reason_label="Why are you withdrawing it?"),
+    ActionPage(Action.REQUEST_CHANGES, "Ask for changes to version {number}", "Send it back with my comments",
+               needs_reason=True, reason_label="What needs to change? Every party will read this."),
+    ActionPage(Action.COPY, "Copy {reference} into a new draft", "Make the new draft"),
 )}
 
 
@@ -279,6 +289,17 @@ def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: 
     if action == Action.REINSTATE:
         done = services.agreement_reinstate(actor=actor, agreement=agreement, reason=reason)
         return done, f"{agreement.reference} is reinstated and in force again."
+    if action == Action.WITHDRAW:
+        done = services.agreement_withdraw(actor=actor, agreement=agreement, reason=reason)
+        return done, f"Version {number} of {agreement.reference} is a draft again. Its signatures were cleared."
+    if action == Action.REQUEST_CHANGES:
+        done = services.agreement_request_changes(actor=actor, agreement=agreement, comments=reason,
+                                                  agency=agency or None)
+        return done, (f"Version {number} of {agreement.reference} went back to the lead agency with your comments. "
+                      "Every party can read them on this page.")
+    if action == Action.COPY:
+        done = services.agreement_copy(actor=actor, agreement=agreement)
+        return done, f"{done.reference} is a new draft with the terms of {agreement.reference}. Change what you need."
     done = services.agreement_revoke(actor=actor, agreement=agreement, reason=reason)
     return done, f"{agreement.reference} is revoked. Sharing under it has ended for good."
 

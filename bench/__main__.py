@@ -143,6 +143,18 @@ def main() -> None:
     rows.append(("dashboard, governance officer of hub agency: p95", f"{dashboard['p95_ms']:.1f} ms", "<= 150 ms",
                  dashboard["p95_ms"] <= 150))
 
+    audit_list = measure("bench.audit_list", "sr_bench")
+    for label, who in (("hub", "an auditor of the hub agency"), ("small", "an auditor of a small agency")):
+        figure = audit_list[label]
+        rows.append((f"audit event list over {audit_list['events']:,} events, {who} ({figure['concerned']:,} "
+                     f"theirs): API p95, queries", f"{figure['api']['p95_ms']:.1f} ms, {figure['api']['queries']}",
+                     "<= 100 ms", figure["api"]["p95_ms"] <= 100))
+        rows.append(("  the same, the auditors' page /audit/: p95, queries",
+                     f"{figure['page']['p95_ms']:.1f} ms, {figure['page']['queries']}", "<= 100 ms",
+                     figure["page"]["p95_ms"] <= 100))
+        rows.append(("  baseline: the first page read raw from the agencies index",
+                     f"{figure['baseline_p95_ms']:.2f} ms", "-", None))
+
     export = measure("bench.export", "sr_bench")
     rows.append((f"audit CSV export vs COPY of the same query ({export['rows']:,} rows)", f"{export['ratio']:.2f}x",
                  ">= 0.5x", export["ratio"] >= 0.5))

@@ -28,6 +28,7 @@ WRITERS = 4
 DETAIL = {"purpose": "Discharge planning", "provider": "mft", "recipient": "manchester-cc", "legal_bases":
           ["ukgdpr-6-1-e", "ukgdpr-9-2-h"], "allowed": True}
 
+AGENCIES = ["manchester-cc", "mft"]
 
 def _url_for(url: str, dbname: str) -> str:
     parts = urlparse(url)
@@ -64,8 +65,9 @@ def _audit_writer(url: str, key: str, seconds: float, ready, go, out) -> None:
     deadline = time.perf_counter() + seconds
     count = 0
     while time.perf_counter() < deadline:
+        # As a check is: it concerns the provider and the recipient (the agencies index gets two rows).
         record(action=AuditAction.CHECK_ALLOWED, object_type="dataset", object_ref=f"mft-discharge-{count}",
-               detail=DETAIL)
+               agencies=AGENCIES, detail=DETAIL)
         count += 1
     out.put(count)
 
@@ -82,8 +84,9 @@ def _plain_writer(url: str, seconds: float, ready, go, out) -> None:
     while time.perf_counter() < deadline:
         cursor.execute(
             "INSERT INTO bench_plain_event (at, actor_name, agency_code, action, object_type, object_ref, detail, "
-            "request_id, client_ip) VALUES (now(), 'system', '', 'check.allowed', 'dataset', %s, %s, '', NULL)",
-            [f"mft-discharge-{count}", detail],
+            "request_id, client_ip, agencies) VALUES (now(), 'system', '', 'check.allowed', 'dataset', %s, %s, '', "
+            "NULL, %s)",
+            [f"mft-discharge-{count}", detail, json.dumps(AGENCIES)],
         )
         count += 1
     out.put(count)
@@ -190,9 +193,9 @@ def _run(args, url: str, key: str) -> int:
         if extra:
             cursor.execute(
                 "INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, object_ref, detail, "
-                "request_id) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', 'ds-' || g, %s, "
-                "'' FROM generate_series(1, %s) g",
-                [json.dumps(DETAIL), extra],
+                "request_id, agencies) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', "
+                "'ds-' || g, %s, '', %s FROM generate_series(1, %s) g",
+                [json.dumps(DETAIL), json.dumps(AGENCIES), extra],
             )
     if extra:
         started = time.perf_counter()
@@ -237,7 +240,10 @@ def _verify_limits() -> dict[str, float]:
     sha256, encode, scan = hashlib.sha256, chain._c_encode, chain._scan
     for row in rows:
         detail = {} if row[14] == "{}" else scan(row[14], 0)[0]
-        canonical = "".join(encode([chain.CANONICAL_VERSION, *row[5:14], detail, row[15], row[16]], 0)).encode()
+        value = [chain.CANONICAL_VERSION, *row[5:14], detail, row[15], row[16]]
+        if row[17] not in (None, "[]"):
+            value.append(scan(row[17], 0)[0])
+        canonical = "".join(encode(value, 0)).encode()
         if sha256(row[2].encode("ascii") + canonical).hexdigest() != row[3]:
             raise SystemExit(f"seq {row[1]} does not hash as sealed")
     hashing = time.perf_counter() - started

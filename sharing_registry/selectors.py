@@ -22,6 +22,7 @@ from agreements import lifecycle
 from agreements.choices import AgreementStatus, VersionState
 from agreements.lifecycle import Action
 from agreements.models import Agreement, AgreementVersion, Flow, Party
+from agreements.selectors import TIMELINE_ACTIONS
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import events_concerning
@@ -87,12 +88,7 @@ def _agreements_of(agency_ids: set[int]) -> QuerySet[Agreement]:
 
 
 # What happened to agreements, for an officer's "recent activity"; not the views, lists and grants around them.
-ACTIVITY_ACTIONS = [
-    AuditAction.AGREEMENT_CREATED, AuditAction.AGREEMENT_UPDATED, AuditAction.AGREEMENT_SUBMITTED,
-    AuditAction.AGREEMENT_APPROVED, AuditAction.AGREEMENT_ACTIVATED, AuditAction.AGREEMENT_REJECTED,
-    AuditAction.AGREEMENT_SUSPENDED, AuditAction.AGREEMENT_REINSTATED, AuditAction.AGREEMENT_REVOKED,
-    AuditAction.AGREEMENT_EXPIRED, AuditAction.AGREEMENT_AMENDED, AuditAction.AGREEMENT_IMPORTED,
-]
+ACTIVITY_ACTIONS = TIMELINE_ACTIONS
 
 
 def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:

@@ -153,7 +153,7 @@ def world(region):
 
 
 def _body(action: Action, who: str) -> dict:
-    body = {"reason": "Checked with our Caldicott Guardian"}
+    body = {"reason": "Checked with our Caldicott Guardian", "comments": "Please name the retention period"}
     if action == Action.SIGN:  # say which party, so that a superuser (who may sign for any) is not asked
         body["agency"] = {"nhs officer": N, "police officer": P}.get(who, N if who == "superuser" else C)
     return body
@@ -164,13 +164,14 @@ def _api(client: APIClient, action: Action, reference: str, body: dict) -> int:
         return client.patch(f"/api/v1/agreements/{reference}/", {"title": "Changed"}, format="json").status_code
     path = "approve" if action == Action.SIGN else action.value  # the contract's name for signing
     status = client.post(f"/api/v1/agreements/{reference}/{path}/", body, format="json").status_code
-    return 200 if status == 200 else status
+    return 200 if status in (200, 201) else status
 
 
 def _page(client: Client, action: Action, reference: str, body: dict) -> int:
     if action == Action.EDIT:  # the edit form's GET: 200 when the draft is theirs to change
         return client.get(f"/agreements/{reference}/edit/").status_code
-    status = client.post(f"/agreements/{reference}/{action.value}/", body).status_code
+    form = {**body, "reason": body["comments"] if action == Action.REQUEST_CHANGES else body["reason"]}
+    status = client.post(f"/agreements/{reference}/{action.value}/", form).status_code
     return 200 if status == 302 else status
 
 
@@ -185,6 +186,10 @@ def _service(action: Action, user, agreement: Agreement, body: dict) -> int:
         Action.REINSTATE: lambda: services.agreement_reinstate(actor=user, agreement=agreement,
                                                                reason=body["reason"]),
         Action.REVOKE: lambda: services.agreement_revoke(actor=user, agreement=agreement, reason=body["reason"]),
+        Action.WITHDRAW: lambda: services.agreement_withdraw(actor=user, agreement=agreement, reason=body["reason"]),
+        Action.REQUEST_CHANGES: lambda: services.agreement_request_changes(actor=user, agreement=agreement,
+                                                                           comments=body["comments"]),
+        Action.COPY: lambda: services.agreement_copy(actor=user, agreement=agreement),
     }
     try:
         calls[action]()
@@ -208,9 +213,14 @@ class LifecycleTableTests:
         assert all(rule.statuses <= set(AgreementStatus.values) for rule in RULES.values())
         assert all(rule.version_states <= set(VersionState.values) for rule in RULES.values())
 
-    @pytest.mark.parametrize("who", USERS)
-    def test_every_channel_gives_the_tables_answer(self, world, who):
-        user = world.users[who]
+    def test_every_channel_gives_the_tables_answer(self, world):
+        wrong = []  # one world for every kind of user: building it is most of the cost
+        for who, user in world.users.items():
+            wrong += self._cells(world, who, user)
+        assert wrong == [], "\n".join(wrong)
+
+    @staticmethod
+    def _cells(world, who, user) -> list[str]:
         api, page = APIClient(), Client()
         api.force_authenticate(user)
         page.force_login(user)
@@ -228,9 +238,9 @@ class LifecycleTableTests:
                                             action=action)
                 if (got_api, got_page, got_service, verdict.http_status if want != 404 else 404) != (
                         want, want, want_service, want):
-                    wrong.append(f"{action} on {state}: API {got_api}, page {got_page}, service {got_service}, "
-                                 f"verdict {verdict.http_status} ({verdict.code}), expected {want}")
-        assert wrong == [], "\n".join(wrong)
+                    wrong.append(f"{who}: {action} on {state}: API {got_api}, page {got_page}, service "
+                                 f"{got_service}, verdict {verdict.http_status} ({verdict.code}), expected {want}")
+        return wrong
 
     def test_a_refusal_carries_its_code_in_the_api(self, world):
         api = APIClient()
