@@ -17,5 +17,8 @@ urlpatterns = [
     path("agreements/<str:reference>/request-changes/", apis.AgreementRequestChangesApi.as_view(),
          name="api-agreement-request-changes"),
     path("agreements/<str:reference>/copy/", apis.AgreementCopyApi.as_view(), name="api-agreement-copy"),
+    path("agreements/<str:reference>/versions/", apis.VersionListApi.as_view(), name="api-agreement-versions"),
+    path("agreements/<str:reference>/versions/<int:number>/compare/", apis.VersionCompareApi.as_view(),
+         name="api-agreement-version-compare"),
     path("checks/", check_apis.CheckApi.as_view(), name="api-check"),
 ]

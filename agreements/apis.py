@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -15,9 +16,10 @@ from rest_framework.views import APIView
 
 from . import services
 from .choices import AgreementStatus, Frequency, Method, VersionState
+from .compare import compare_versions
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
-from .selectors import agreement_get, agreement_list
+from .selectors import agreement_get, agreement_get_full, agreement_list
 
 TEXT_MAX = 10_000  # a purpose of a few pages; longer text belongs in the agreement's documents
 
@@ -439,3 +441,82 @@ class AgreementCopyApi(_ActionApi):
 
     def act(self, *, actor, agreement, data):
         return services.agreement_copy(actor=actor, agreement=agreement)
+
+
+# --- versions ------------------------------------------------------------------------------------------------
+
+
+class VersionOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=VersionState.choices)
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    signed_at = serializers.DateTimeField(allow_null=True)
+    in_force = serializers.BooleanField(help_text="This is the version every party signed and checks rely on.")
+
+
+class VersionListApi(APIView):
+    """Every version of an agreement, newest first. For those who see its full record (others get 404)."""
+
+    @extend_schema(summary="The versions of an agreement", responses=VersionOutputSerializer(many=True))
+    def get(self, request, reference: str):
+        agreement = agreement_get_full(user=request.user, reference=reference)
+        versions = agreement.versions.order_by("-number")
+        for version in versions:
+            version.in_force = version.pk == agreement.in_force_version_id
+        services.agreement_record_viewed(actor=request.user, agreement=agreement, page="versions")
+        return Response(VersionOutputSerializer(versions, many=True).data)
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class FlowChangeSerializer(serializers.Serializer):
+    dataset = serializers.CharField()
+    provider = serializers.CharField()
+    recipient = serializers.CharField()
+    change = serializers.ChoiceField(choices=[("added", "added"), ("removed", "removed"), ("changed", "changed")])
+    fields = FieldChangeSerializer(many=True)
+
+
+class ComparisonOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    version = serializers.IntegerField()
+    to = serializers.IntegerField(help_text="The version it is compared with.")
+    terms = FieldChangeSerializer(many=True)
+    parties_added = serializers.ListField(child=serializers.CharField())
+    parties_removed = serializers.ListField(child=serializers.CharField())
+    flows = FlowChangeSerializer(many=True)
+
+
+class CompareQuerySerializer(serializers.Serializer):
+    to = serializers.IntegerField(required=False, min_value=1, max_value=100_000,
+                                  help_text="The version to compare with: by default the one in force, or the one "
+                                            "before.")
+
+
+class VersionCompareApi(APIView):
+    """What changed in version `number` from version `to`: terms, parties, and flows added, removed or changed."""
+
+    @extend_schema(summary="Compare two versions", parameters=[CompareQuerySerializer],
+                   responses={200: ComparisonOutputSerializer, 400: {"description": "No such version to compare."},
+                              404: {"description": "No such agreement or version visible to you."}})
+    def get(self, request, reference: str, number: int):
+        agreement = agreement_get_full(user=request.user, reference=reference)
+        query = CompareQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        versions = {v.number: v for v in agreement.versions.all()}
+        if number not in versions:
+            raise Http404("No such version.")
+        in_force = agreement.in_force_version
+        to = query.validated_data.get("to") or (
+            in_force.number if in_force is not None and in_force.number != number else number - 1)
+        if to not in versions:
+            raise serializers.ValidationError({"to": [f"{agreement.reference} has no version {to} to compare with."]})
+        comparison = compare_versions(versions[to], versions[number])
+        services.agreement_record_viewed(actor=request.user, agreement=agreement, page=f"compare-{number}-{to}")
+        return Response(ComparisonOutputSerializer(comparison.as_dict()).data)

@@ -184,7 +184,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"AgencyKindEnum": "agencies.choices.AgencyKind"},
+    "ENUM_NAME_OVERRIDES": {"AgencyKindEnum": "agencies.choices.AgencyKind",
+                            "VersionStateEnum": "agreements.choices.VersionState"},
 }
 
 # Celery: with no broker, tasks run eagerly in-process (the embedded default).

@@ -117,3 +117,39 @@ class CopyTests:
                                                     format="json")
         assert response.status_code == 403
         assert Agreement.objects.count() == 1
+
+
+class VersionTests:
+    def test_an_amendment_is_compared_with_the_version_in_force(self, region):
+        agreement = agreement_factory(state="active")
+        drafter = member(region.council, GO)
+        agreement = services.agreement_amend(actor=drafter, agreement=agreement)
+        police_flow = {"dataset": "domestic-incidents", "provider": "police", "recipient": "lead-council",
+                       "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-10", "dpa-2018-sch1-para18"]}
+        discharge = {"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
+                     "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"],
+                     "data_items": ["name", "care needs"]}
+        services.agreement_update(actor=drafter, agreement=agreement, title="Discharge and incidents",
+                                  flows=[discharge, police_flow])
+        client = api(member(region.nhs, GO))
+        versions = client.get(f"/api/v1/agreements/{agreement.reference}/versions/").json()
+        assert [(v["number"], v["state"], v["in_force"]) for v in versions] == [(2, "draft", False),
+                                                                                 (1, "signed", True)]
+        body = client.get(f"/api/v1/agreements/{agreement.reference}/versions/2/compare/").json()
+        assert (body["version"], body["to"]) == (2, 1)
+        assert body["terms"] == [{"field": "title", "before": "Hospital discharge to adult social care",
+                                  "after": "Discharge and incidents"}]
+        assert body["parties_added"] == ["police"]
+        assert [(f["dataset"], f["change"]) for f in body["flows"]] == [("domestic-incidents", "added"),
+                                                                        ("discharge-summaries", "changed")]
+        assert body["flows"][1]["fields"][0]["field"] == "data_items"
+
+    def test_versions_are_for_those_who_see_the_full_record(self, region):
+        agreement = agreement_factory(state="active")
+        outsider = api(member(region.fire, GO))
+        assert outsider.get(f"/api/v1/agreements/{agreement.reference}/versions/").status_code == 404
+        assert outsider.get(f"/api/v1/agreements/{agreement.reference}/versions/1/compare/").status_code == 404
+        mine = api(member(region.nhs, GO))
+        assert mine.get(f"/api/v1/agreements/{agreement.reference}/versions/9/compare/").status_code == 404
+        response = mine.get(f"/api/v1/agreements/{agreement.reference}/versions/1/compare/", {"to": 7})
+        assert response.status_code == 400 and "no version 7" in response.json()["to"][0]

@@ -217,12 +217,14 @@ class PageMatrixTests:
             return re.findall(r'role="button"[^>]*>([^<]+)</a>', block[1].split("</div>", 1)[0]) if len(block) > 1 \
                 else []
 
-        assert buttons("party_officer", "submitted") == ["Sign", "Reject"]
-        assert buttons("lead_officer", "submitted") == ["Reject"]  # the last editor may not sign for the lead
-        assert buttons("lead_officer", "active") == ["Start an amendment", "Suspend", "Revoke"]
+        copy = "Copy into a new draft"  # the lead agency's officers may copy an agreement in any state
+        assert buttons("party_officer", "submitted") == ["Sign", "Reject", "Ask for changes"]
+        # the last editor may not sign for the lead
+        assert buttons("lead_officer", "submitted") == ["Reject", "Withdraw to change it", "Ask for changes", copy]
+        assert buttons("lead_officer", "active") == ["Start an amendment", "Suspend", "Revoke", copy]
         assert buttons("party_officer", "active") == ["Suspend", "Revoke"]
         assert buttons("party_officer", "suspended") == ["Reinstate", "Revoke"]
-        assert buttons("lead_officer", "draft") == ["Edit draft", "Send for signature"]
+        assert buttons("lead_officer", "draft") == ["Edit draft", "Send for signature", copy]
         assert buttons("party_officer", "draft") == []  # only the lead agency edits and sends a draft
         for role in ("party_frontline", "party_auditor", "outsider"):
             assert buttons(role, "active") == []

@@ -10,15 +10,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def threat_model_rows() -> list[str]:
     text = (ROOT / "README.md").read_text()
     section = text.split("## Threat model", 1)[1].split("\n## ", 1)[0]
-    headers = ("| attacker", "| rule", "| ---")
-    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith(headers)]
+    lines = section.splitlines()
+    # Every table row but the header rows (each followed by its "| ---" line) and the separators.
+    return [line for line, after in zip(lines, [*lines[1:], ""], strict=True)
+            if line.startswith("| ") and not line.startswith("| ---") and not after.startswith("| ---")]
 
 
 def named_tests(row: str) -> list[tuple[str, str, str]]:
     """(file, class, test) for each test a row names; `::test_x` means the same file and class as the one before."""
     found, last_file, last_class = [], None, None
-    for name in re.findall(r"`((?:H/|tests/|R::)[^`]+|::test_\w+)`", row.split("|")[-2]):
-        name = name.replace("R::", "tests/agreements/test_rules_regressions.py::", 1)
+    for name in re.findall(r"`((?:H|tests)/[^`]+|::test_\w+)`", row.split("|")[-2]):
         if name.startswith("::"):
             found.append((last_file, last_class, name[2:]))
             continue
