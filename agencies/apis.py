@@ -168,14 +168,32 @@ class AgencyDetailApi(AuditedApi):
 
 class MemberOutputSerializer(serializers.Serializer):
     username = serializers.CharField(source="user.username")
-    name = serializers.CharField(source="user.get_full_name")
+    name = serializers.SerializerMethodField(help_text="The person's full name (their username if none is recorded).")
+    job_title = serializers.SerializerMethodField()
     email = serializers.EmailField(source="user.email", allow_blank=True)  # documented as an email or ""
     role = serializers.ChoiceField(choices=Role.choices, source="group.agency_role.role")
+    active = serializers.BooleanField(source="user.is_active", help_text="false once their account is switched off.")
+
+    def get_name(self, membership) -> str:
+        return selectors.display_name(membership.user)
+
+    def get_job_title(self, membership) -> str:
+        return selectors.job_title(membership.user)
 
 
 class MemberInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberAddSerializer(MemberInputSerializer):
+    email = serializers.EmailField(required=False, max_length=254,
+                                   help_text="When given, the account must have this email address too.")
+    confirm = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Add someone who already belongs to another agency. Without it, such an addition is refused "
+        "with a 400 on `confirm` naming their agencies.",
+    )
 
 
 class MemberFilterSerializer(serializers.Serializer):
@@ -217,9 +235,11 @@ class AgencyMembersApi(AuditedApi):
         operation_id="agencies_members_create",
         summary="Give an existing user a role in the agency",
         description="201 when the role is granted, 200 when they already held it. "
-        'The user must exist (400 "No user with that username."); `manage.py add_member` creates users.',
+        'The user must exist (400 "No user with that username."); new people are invited through '
+        "`invitations/`. Nobody may change their own roles (403). Someone who already belongs to another agency "
+        "is added only with `confirm: true`.",
         parameters=[CODE_PATH],
-        request=MemberInputSerializer,
+        request=MemberAddSerializer,
         responses={
             201: MemberGrantOutputSerializer,
             200: MemberGrantOutputSerializer,
@@ -230,7 +250,7 @@ class AgencyMembersApi(AuditedApi):
     )
     def post(self, request, code: str):
         agency = self._agency(request, code)
-        serializer = MemberInputSerializer(data=request.data)
+        serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user, granted = services.membership_add(actor=request.user, agency=agency, **serializer.validated_data)
         body = {"username": user.get_username(), "role": serializer.validated_data["role"], "granted": granted}
@@ -251,6 +271,66 @@ class AgencyMembersApi(AuditedApi):
         if not services.membership_remove(actor=request.user, agency=agency, **serializer.validated_data):
             return Response({"detail": "That user does not hold that role in this agency."}, status=404)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Invitations.
+
+
+class InvitationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField(source="full_name")
+    job_title = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    invited_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True, help_text="null until the email has gone.")
+    expires_at = serializers.DateTimeField(help_text="The link stops working then.")
+
+    def get_invited_by(self, invitation) -> str | None:
+        return invitation.invited_by.get_username() if invitation.invited_by else None
+
+
+class InvitationInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200)
+    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class AgencyInvitationsApi(AgencyMembersApi):
+    """Invitations to join an agency. Only its agency admins (and superusers)."""
+
+    http_method_names = ["get", "post", "head", "options"]
+
+    @extend_schema(
+        operation_id="agencies_invitations_list",
+        summary="List an agency's pending invitations",
+        parameters=[CODE_PATH],
+        responses={200: InvitationOutputSerializer(many=True), 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def get(self, request, code: str):
+        agency = self._agency(request, code)
+        return self.paginated(selectors.invitation_list(agency=agency), InvitationOutputSerializer)
+
+    @extend_schema(
+        operation_id="agencies_invitations_create",
+        summary="Invite someone by email",
+        description="The email carries a link that works once, for 7 days, to set a password and join with the "
+        "role. Recorded as `membership.invited`; accepting records `user.created` and `membership.granted`.",
+        parameters=[CODE_PATH],
+        request=InvitationInputSerializer,
+        responses={201: InvitationOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def post(self, request, code: str):
+        agency = self._agency(request, code)
+        serializer = InvitationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        invitation = services.invitation_create(actor=request.user, agency=agency, email=data["email"],
+                                                full_name=data["name"], job_title=data["job_title"],
+                                                role=data["role"])
+        return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
 # Datasets.

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase
 
 from .choices import AgencyKind, Classification, Role
@@ -106,3 +108,45 @@ class AgencyGroupObjectPermission(GroupObjectPermissionBase):
 
 class DatasetGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Dataset, on_delete=models.CASCADE)
+
+
+class Invitation(models.Model):
+    """An agency admin's invitation to one email address to take one role. The emailed link carries a secret of
+    which only a SHA-256 hash is kept; it works once, until `expires_at`, unless cancelled or replaced by a resend."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="invitations")
+    email = models.EmailField()
+    full_name = models.CharField(max_length=200)
+    job_title = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                "agency", Lower("email"),
+                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="invitation_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True) | models.Q(cancelled_at__isnull=True),
+                name="invitation_accepted_or_cancelled",
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "-created_at"], name="invitation_agency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.agency.code} as {self.role}"

@@ -8,6 +8,7 @@ direct foreign-key permission tables, so a list never runs a query per row.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,10 +16,20 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
+from django.utils import timezone
+
+from accounts.selectors import display_name, job_title  # noqa: F401 - how pages and messages name a person
 
 from .choices import Role
 from .filters import AgencyFilter, DatasetFilter
-from .models import Agency, AgencyGroupObjectPermission, AgencyRole, Dataset, DatasetGroupObjectPermission
+from .models import (
+    Agency,
+    AgencyGroupObjectPermission,
+    AgencyRole,
+    Dataset,
+    DatasetGroupObjectPermission,
+    Invitation,
+)
 
 CHANGE_AGENCY = "agencies.change_agency"
 MANAGE_MEMBERS = "agencies.manage_members"
@@ -164,8 +175,8 @@ def membership_list(*, agency: Agency, role: Role | str | None = None) -> QueryS
     through = get_user_model().groups.through
     queryset = (
         through.objects.filter(group__agency_role__agency=agency)
-        .select_related("user", "group__agency_role")
-        .order_by("user__username", "group__agency_role__role")
+        .select_related("user__profile", "group__agency_role")
+        .order_by("user__profile__full_name", "user__username", "group__agency_role__role")
     )
     if role:
         queryset = queryset.filter(group__agency_role__role=Role(role))
@@ -174,3 +185,51 @@ def membership_list(*, agency: Agency, role: Role | str | None = None) -> QueryS
 
 def user_by_username(*, username: str) -> Any | None:
     return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+
+
+def user_other_agencies(*, user: Any, agency: Agency) -> list[Agency]:
+    """The other agencies in which the user holds a role (one query)."""
+    return list(Agency.objects.filter(roles__group__user=user).exclude(pk=agency.pk).distinct().order_by("name"))
+
+
+# Invitations.
+
+
+def invitation_list(*, agency: Agency) -> QuerySet[Invitation]:
+    """The agency's invitations still open (not accepted or cancelled), newest first, expired ones included.
+
+    The caller checks `agency_can_manage_members` first."""
+    return (
+        Invitation.objects.filter(agency=agency, accepted_at__isnull=True, cancelled_at__isnull=True)
+        .select_related("invited_by__profile")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def invitation_get(*, agency: Agency, pk: Any) -> Invitation:
+    invitation = invitation_list(agency=agency).filter(pk=pk).first() if str(pk).isdigit() else None
+    if invitation is None:
+        raise Http404("No open invitation has that number.")
+    return invitation
+
+
+def invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    """The open, unexpired invitation this link's secret belongs to, or None (wrong, used, cancelled or expired)."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        Invitation.objects.filter(
+            token_hash=invitation_token_hash(token), accepted_at__isnull=True, cancelled_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("agency")
+        .first()
+    )
+
+
+def user_by_email(*, email: str) -> Any | None:
+    return get_user_model().objects.filter(email__iexact=email.strip()).order_by("pk").first()

@@ -7,22 +7,30 @@ a seed, a migration. Validation problems raise Django's ValidationError with fie
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_group_perms, remove_perm
 
-from audit import context
+from accounts.services import user_create, user_deactivate, user_profile_update, user_reactivate
+from audit import context, mail
 from audit.choices import AuditAction
 from audit.services import record
 
 from . import selectors
 from .choices import Classification, Role
-from .models import Agency, AgencyRole, Dataset
+from .models import Agency, AgencyRole, Dataset, Invitation
 
 T = TypeVar("T")
 
@@ -68,10 +76,16 @@ def agency_role_group(*, agency: Agency, role: Role | str) -> Group:
 # Memberships: a membership is a user in an agency-role group.
 
 
+def _lock_user(user: Any) -> None:
+    """Serialise changes to one person's memberships: two identical grants at once must record one event."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
 @transaction.atomic
-def membership_grant(*, agency: Agency, user: Any, role: Role | str) -> bool:
+def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Give `user` the role in the agency. Returns False (and records nothing) if they already had it."""
     group = agency_role_group(agency=agency, role=role)
+    _lock_user(user)
     if group.user_set.filter(pk=user.pk).exists():
         return False
     group.user_set.add(user)
@@ -81,15 +95,16 @@ def membership_grant(*, agency: Agency, user: Any, role: Role | str) -> bool:
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
-        detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code},
+        detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
 
 
 @transaction.atomic
-def membership_revoke(*, agency: Agency, user: Any, role: Role | str) -> bool:
+def membership_revoke(*, agency: Agency, user: Any, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Take the role away. Returns False if the user did not have it."""
     group = agency_role_group(agency=agency, role=role)
+    _lock_user(user)
     if not group.user_set.filter(pk=user.pk).exists():
         return False
     group.user_set.remove(user)
@@ -99,14 +114,34 @@ def membership_revoke(*, agency: Agency, user: Any, role: Role | str) -> bool:
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
-        detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code},
+        detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
+
+
+class ConfirmationNeeded(ValidationError):
+    """The person already belongs to other agencies: the admin must say they mean to add them here too."""
+
+    def __init__(self, message: str, *, other_agencies: list[Agency]) -> None:
+        super().__init__({"confirm": message})
+        self.other_agencies = other_agencies
+
+
+NO_MATCHING_ACCOUNT = "No account matches those details. Check them, or invite the person by email instead."
 
 
 def _require_member_manager(actor: Any, agency: Agency) -> None:
     if actor is not None and not selectors.agency_can_manage_members(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can manage its members.")
+
+
+def _refuse_own_roles(actor: Any, user: Any, agency: Agency) -> None:
+    """Separation of duties: nobody changes their own roles, so every grant is checked by a second person."""
+    if actor is not None and not actor.is_superuser and user.pk == actor.pk:
+        raise PermissionDenied(
+            f"You cannot give yourself a role or take one of your own away. Ask another administrator of "
+            f"{agency.name}, or a registry administrator."
+        )
 
 
 def _role(value: Role | str) -> Role:
@@ -116,18 +151,43 @@ def _role(value: Role | str) -> Role:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.values)}."}) from None
 
 
+def _after_last_role(user: Any, agency: Agency) -> None:
+    """A person left with no role in any agency has left: switch their account off (sessions and tokens end)."""
+    if user.is_superuser or AgencyRole.objects.filter(group__user=user).exists():
+        return
+    user_deactivate(user=user, reason=f"No longer a member of any agency (last removed from {agency.code}).",
+                    agencies=[agency.code])
+
+
 @_acting_as_actor
 @transaction.atomic
-def membership_add(*, actor: Any, agency: Agency, username: str, role: Role | str) -> tuple[Any, bool]:
+def membership_add(
+    *, actor: Any, agency: Agency, username: str, role: Role | str, email: str | None = None, confirm: bool = False,
+) -> tuple[Any, bool]:
     """An agency admin gives an existing user a role. Returns (user, granted); granted is False if they had it.
 
-    The user must already exist: the API never creates accounts (the `add_member` command does).
+    With `email`, the account must match both (so a form cannot be used to find out which usernames exist).
+    Someone who already belongs to another agency is added only with `confirm` (ConfirmationNeeded says where
+    they belong). A switched-off account is switched back on. New people are invited (`invitation_create`).
     """
     _require_member_manager(actor, agency)
     role = _role(role)
     user = selectors.user_by_username(username=username)
-    if user is None:
+    if email is None and user is None:
         raise ValidationError({"username": "No user with that username."})
+    if user is None or (email is not None and user.email.casefold() != email.strip().casefold()):
+        raise ValidationError({"username": NO_MATCHING_ACCOUNT})
+    _refuse_own_roles(actor, user, agency)
+    elsewhere = selectors.user_other_agencies(user=user, agency=agency)
+    if elsewhere and not confirm:
+        names = ", ".join(other.name for other in elsewhere)
+        raise ConfirmationNeeded(
+            f"{selectors.display_name(user)} already belongs to {names}. Confirm that you want to add them to "
+            f"{agency.name} as well.",
+            other_agencies=elsewhere,
+        )
+    if not user.is_active:
+        user_reactivate(user=user, reason=f"Given a role in {agency.code} again.", agencies=[agency.code])
     return user, membership_grant(agency=agency, user=user, role=role)
 
 
@@ -136,17 +196,59 @@ def membership_add(*, actor: Any, agency: Agency, username: str, role: Role | st
 def membership_remove(*, actor: Any, agency: Agency, username: str, role: Role | str) -> bool:
     """An agency admin takes a role away. Returns False if the user did not hold it (or does not exist).
 
-    Admins cannot remove their own admin role, so that an agency is never left without anyone to manage it
-    by accident; another admin or a superuser can.
+    Nobody removes their own roles (another admin or a superuser can). A person left with no role anywhere is
+    switched off.
     """
     _require_member_manager(actor, agency)
     role = _role(role)
     user = selectors.user_by_username(username=username)
     if user is None:
         return False
-    if actor is not None and role == Role.AGENCY_ADMIN and user.pk == actor.pk and not actor.is_superuser:
-        raise ValidationError({"username": "You cannot remove your own administrator role. Ask another administrator."})
-    return membership_revoke(agency=agency, user=user, role=role)
+    _refuse_own_roles(actor, user, agency)
+    removed = membership_revoke(agency=agency, user=user, role=role)
+    if removed:
+        _after_last_role(user, agency)
+    return removed
+
+
+@_acting_as_actor
+@transaction.atomic
+def membership_leave(*, actor: Any, agency: Agency, username: str) -> list[Role]:
+    """A leaver: take every role the person holds in the agency away at once. Returns the roles removed."""
+    _require_member_manager(actor, agency)
+    user = selectors.user_by_username(username=username)
+    if user is None:
+        return []
+    _refuse_own_roles(actor, user, agency)
+    held = sorted(Role(role) for agency_id, role in selectors.user_roles(user) if agency_id == agency.pk)
+    removed = [role for role in held if membership_revoke(agency=agency, user=user, role=role)]
+    if removed:
+        _after_last_role(user, agency)
+    return removed
+
+
+@_acting_as_actor
+@transaction.atomic
+def membership_change_role(
+    *, actor: Any, agency: Agency, username: str, from_role: Role | str, to_role: Role | str
+) -> bool:
+    """Move a member from one role to another in one step (one transaction: a revoke and a grant).
+
+    Returns False when nothing changed (the same role chosen). Raises ValidationError if they do not hold
+    `from_role`.
+    """
+    _require_member_manager(actor, agency)
+    from_role, to_role = _role(from_role), _role(to_role)
+    user = selectors.user_by_username(username=username)
+    if user is None or not selectors.has_role(user, agency.pk, from_role):
+        raise ValidationError({"username": f"That person is not a {from_role.label.lower()} in {agency.name}."})
+    _refuse_own_roles(actor, user, agency)
+    if from_role == to_role:
+        return False
+    change = {"changed_from": from_role.value, "changed_to": to_role.value}
+    membership_revoke(agency=agency, user=user, role=from_role, detail=change)
+    membership_grant(agency=agency, user=user, role=to_role, detail=change)
+    return True
 
 
 # Object permissions: only ever granted to agency-role groups.
@@ -443,3 +545,207 @@ def membership_record_listed(*, agency: Agency, filters: dict[str, Any] | None =
         agency=agency,
         detail={"filters": filters or {}},
     )
+
+
+# Invitations: an agency admin brings a new person in by email.
+
+INVITATION_VALID_FOR = dt.timedelta(days=7)
+
+
+def _invitation_event(action: AuditAction, invitation: Invitation, **extra: Any) -> None:
+    record(
+        action=action,
+        object_type="invitation",
+        object_ref=str(invitation.pk),
+        agency=invitation.agency,
+        detail={"invitation": invitation.pk, "email": invitation.email, "name": invitation.full_name,
+                "job_title": invitation.job_title, "role": invitation.role, "agency": invitation.agency.code,
+                **extra},
+    )
+
+
+def _queue_invitation_email(invitation: Invitation) -> None:
+    from .tasks import send_invitation
+
+    pk = invitation.pk
+    transaction.on_commit(lambda: send_invitation.delay(pk))
+
+
+@_acting_as_actor
+@transaction.atomic
+def invitation_create(
+    *, actor: Any, agency: Agency, email: str, full_name: str, role: Role | str, job_title: str = "",
+) -> Invitation:
+    """Invite someone by email to take `role` in the agency (its admins). The email is sent after commit and carries
+    a link that works once, for 7 days. Recorded as `membership.invited`."""
+    _require_member_manager(actor, agency)
+    role = _role(role)
+    email, full_name, job_title = email.strip(), " ".join(full_name.split()), " ".join(job_title.split())
+    errors = {}
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Enter an email address in the correct format, like name@example.org."
+    if not full_name:
+        errors["name"] = "Enter the person's full name."
+    elif len(full_name) > 200:
+        errors["name"] = "Keep the name to 200 characters."
+    if len(job_title) > 200:
+        errors["job_title"] = "Keep the job title to 200 characters."
+    if errors:
+        raise ValidationError(errors)
+    if actor is not None and not actor.is_superuser and actor.email and actor.email.casefold() == email.casefold():
+        raise PermissionDenied(f"You cannot invite yourself to a role. Ask another administrator of {agency.name}.")
+    if Invitation.objects.filter(agency=agency, email__iexact=email, accepted_at__isnull=True,
+                                 cancelled_at__isnull=True).exists():
+        raise ValidationError({"email": f"{email} has already been invited to {agency.name}. Resend or cancel "
+                                        "that invitation from the list of pending invitations."})
+    invitation = Invitation(agency=agency, email=email, full_name=full_name, job_title=job_title, role=role,
+                            invited_by=actor if getattr(actor, "is_authenticated", False) else None,
+                            expires_at=timezone.now() + INVITATION_VALID_FOR)
+    try:
+        with transaction.atomic():
+            invitation.save(force_insert=True)
+    except IntegrityError as exc:  # the same invitation made twice at once
+        raise ValidationError({"email": f"{email} has already been invited to {agency.name}."}) from exc
+    _invitation_event(AuditAction.MEMBERSHIP_INVITED, invitation)
+    _queue_invitation_email(invitation)
+    return invitation
+
+
+def _lock_open_invitation(invitation: Invitation) -> Invitation:
+    locked = Invitation.objects.select_for_update().select_related("agency").filter(
+        pk=invitation.pk, accepted_at__isnull=True, cancelled_at__isnull=True).first()
+    if locked is None:
+        raise ValidationError({"invitation": "That invitation has already been accepted or cancelled."})
+    return locked
+
+
+@_acting_as_actor
+@transaction.atomic
+def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
+    """Send a pending invitation again with a new link, valid for 7 days from now; the old link stops working."""
+    _require_member_manager(actor, invitation.agency)
+    invitation = _lock_open_invitation(invitation)
+    invitation.token_hash = None
+    invitation.expires_at = timezone.now() + INVITATION_VALID_FOR
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    _invitation_event(AuditAction.INVITATION_RESENT, invitation)
+    _queue_invitation_email(invitation)
+    return invitation
+
+
+@_acting_as_actor
+@transaction.atomic
+def invitation_cancel(*, actor: Any, invitation: Invitation) -> Invitation:
+    """Withdraw a pending invitation: its link stops working at once."""
+    _require_member_manager(actor, invitation.agency)
+    invitation = _lock_open_invitation(invitation)
+    invitation.cancelled_at = timezone.now()
+    invitation.token_hash = None
+    invitation.save(update_fields=["cancelled_at", "token_hash"])
+    _invitation_event(AuditAction.INVITATION_CANCELLED, invitation)
+    return invitation
+
+
+def invitation_send(*, invitation_id: int) -> bool:
+    """Email an open invitation a fresh one-time link (the background task). Only the link's hash is stored, and it
+    is stored only if the email is sent, so the secret never passes through the broker or sits in the database.
+
+    Returns False when the invitation is no longer open (accepted or cancelled meanwhile)."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related(
+            "agency", "invited_by__profile").filter(
+            pk=invitation_id, accepted_at__isnull=True, cancelled_at__isnull=True).first()
+        if invitation is None:
+            return False
+        token = secrets.token_urlsafe(32)
+        invitation.token_hash = selectors.invitation_token_hash(token)
+        invitation.sent_at = timezone.now()
+        invitation.save(update_fields=["token_hash", "sent_at"])
+        link = settings.SITE_URL + reverse("invitation-accept", args=[token])
+        message = mail.message(
+            template="invitation",
+            subject=f"You are invited to join {invitation.agency.name} on the Sharing Registry",
+            to=[invitation.email],
+            context={"invitation": invitation, "link": link, "role": Role(invitation.role).label.lower(),
+                     "inviter": selectors.display_name(invitation.invited_by) if invitation.invited_by else "",
+                     "expires_at": invitation.expires_at},
+        )
+        mail.send_all([message])  # a failure rolls the new hash back; the task retries with another secret
+    return True
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str | None = None, user: Any = None) -> tuple[Any, Invitation]:
+    """Use an invitation link: make the account (with `password`, checked by Django's validators) or, for someone
+    already signed in with the invited email address, use theirs; then give the role. The link then stops working.
+
+    Recorded as `user.created` (a new account) and `membership.granted`, both by the person accepting."""
+    invitation = selectors.invitation_by_token(token=token)
+    if invitation is None:
+        raise ValidationError({"token": "This invitation link has expired, has been used, or has been cancelled. "
+                                        "Ask your agency administrator to send a new one."})
+    invitation = _lock_open_invitation(invitation)
+    if invitation.expires_at <= timezone.now():
+        raise ValidationError({"token": "This invitation link has expired. Ask your agency administrator to send "
+                                        "a new one."})
+    if user is not None and getattr(user, "is_authenticated", False):
+        if user.email.casefold() != invitation.email.casefold():
+            raise PermissionDenied(f"This invitation is for {invitation.email}. Sign out, then open the link again.")
+        with context.bind(actor=user):
+            user_profile_update(user=user, full_name=None, job_title=invitation.job_title or None)
+    else:
+        if selectors.user_by_email(email=invitation.email) is not None:
+            raise ValidationError({"token": f"An account already uses {invitation.email}. Sign in with it, then "
+                                            "open the link again to accept."})
+        with context.bind(actor=None, system_actor="invitation"):
+            user = user_create(username=invitation.email.lower(), email=invitation.email,
+                               full_name=invitation.full_name, job_title=invitation.job_title,
+                               password=password or "", how=f"invitation {invitation.pk} to {invitation.agency.code}")
+    with context.bind(actor=user):
+        membership_grant(agency=invitation.agency, user=user, role=invitation.role,
+                         detail={"invitation": invitation.pk})
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.token_hash = None
+    invitation.save(update_fields=["accepted_at", "accepted_by", "token_hash"])
+    return user, invitation
+
+
+def check_may_change_roles(*, actor: Any, agency: Agency, user: Any) -> None:
+    """Raise PermissionDenied unless `actor` may change `user`'s roles in `agency` (pages ask before confirming)."""
+    _require_member_manager(actor, agency)
+    _refuse_own_roles(actor, user, agency)
+
+
+@transaction.atomic
+def invitation_accept_for_sso(*, email: str, name: str = "", request: Any = None) -> Any:
+    """Single sign-on's hook (settings.OIDC_INVITATION_HOOK): the identity provider has verified `email`. Accept
+    every open, unexpired invitation for that address and return the new member, or None when there is none (or an
+    account already uses the address: single sign-on matches that account itself). The account has no password;
+    the person signs in through their organisation. Records `user.created` and a `membership.granted` per invitation.
+    """
+    email = (email or "").strip()
+    if not email or selectors.user_by_email(email=email) is not None:
+        return None
+    invitations = list(
+        Invitation.objects.select_for_update(of=("self",)).select_related("agency")
+        .filter(email__iexact=email, accepted_at__isnull=True, cancelled_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("created_at", "pk")
+    )
+    if not invitations:
+        return None
+    first = invitations[0]
+    with context.bind(actor=None, system_actor="single-sign-on"):
+        user = user_create(username=email.lower(), email=email, full_name=first.full_name or name,
+                           job_title=first.job_title, password=None,
+                           how=f"single sign-on, invitation {first.pk} to {first.agency.code}")
+    now = timezone.now()
+    with context.bind(actor=user):
+        for invitation in invitations:
+            membership_grant(agency=invitation.agency, user=user, role=invitation.role,
+                             detail={"invitation": invitation.pk, "via": "single sign-on"})
+            invitation.accepted_at, invitation.accepted_by, invitation.token_hash = now, user, None
+            invitation.save(update_fields=["accepted_at", "accepted_by", "token_hash"])
+    return user

@@ -6,19 +6,39 @@ to sign in; a signed-in user who may not do something sees a 403 page naming who
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import password_validation
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
 from .choices import Role
-from .forms import AgencySearchForm, MemberAddForm, MemberRemoveForm
+from .forms import (
+    AgencyForm,
+    AgencySearchForm,
+    DatasetForm,
+    InvitationForm,
+    MemberAddForm,
+    MemberLeaveForm,
+    MemberRemoveForm,
+    MemberRoleChangeForm,
+)
 
 PAGE_SIZE = 50
+
+
+def _a(role: Role) -> str:
+    """"a frontline worker", "an auditor"."""
+    label = role.label.lower()
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
 
 
 def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
@@ -40,7 +60,8 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     services.agency_record_listed(filters=filters)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "filters": filters, "query": query.urlencode()}
+    context = {"form": form, "page": page, "filters": filters, "query": query.urlencode(),
+               "can_create": selectors.agency_can_create(user=request.user)}
     return render(request, "agencies/agency_list.html", context)
 
 
@@ -53,6 +74,8 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         "agency": agency,
         "datasets": datasets,
         "can_manage_members": selectors.agency_can_manage_members(user=request.user, agency=agency),
+        "can_change": selectors.agency_can_change(user=request.user, agency=agency),
+        "can_add_dataset": selectors.dataset_can_create(user=request.user, owner=agency),
     }
     return render(request, "agencies/agency_detail.html", context)
 
@@ -61,7 +84,8 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 def dataset_detail(request: HttpRequest, code: str) -> HttpResponse:
     dataset = selectors.dataset_get(user=request.user, code=code)
     services.dataset_record_viewed(dataset=dataset)
-    return render(request, "agencies/dataset_detail.html", {"dataset": dataset})
+    can_change = selectors.dataset_can_change(user=request.user, dataset=dataset)
+    return render(request, "agencies/dataset_detail.html", {"dataset": dataset, "can_change": can_change})
 
 
 def _members_agency(request: HttpRequest, code: str):
@@ -71,70 +95,366 @@ def _members_agency(request: HttpRequest, code: str):
     return agency, None
 
 
+def _add_errors(form: forms.Form, error: ValidationError, default_field: str | None = None) -> None:
+    """A service's field errors onto the form (unknown fields onto `default_field`, or the form as a whole)."""
+    for field, field_errors in error.message_dict.items():
+        for message in field_errors:
+            form.add_error(field if field in form.fields else default_field, message)
+
+
+def _members_agency(request: HttpRequest, code: str):
+    agency = selectors.agency_get(user=request.user, code=code)
+    if not selectors.agency_can_manage_members(user=request.user, agency=agency):
+        return agency, _forbidden(request, f"Only administrators of {agency.name} can see and manage its members.")
+    return agency, None
+
+
+def _to_members(agency) -> HttpResponse:
+    return redirect(reverse("agency-members", kwargs={"code": agency.code}))
+
+
 @login_required
 def agency_members(request: HttpRequest, code: str) -> HttpResponse:
-    """The member list with an add form; adding posts back here and redirects on success."""
+    """The members and pending invitations, with a form to add someone who already has an account."""
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
     form = MemberAddForm(request.POST or None)
+    confirm_with: list = []
+    status = 200
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            user, granted = services.membership_add(actor=request.user, agency=agency, **form.cleaned_data)
+            user, granted = services.membership_add(
+                actor=request.user, agency=agency, username=data["username"], email=data["email"],
+                role=data["role"], confirm=data["confirm"])
+        except PermissionDenied as refused:
+            return _forbidden(request, str(refused))
+        except services.ConfirmationNeeded as question:
+            confirm_with = question.other_agencies
         except ValidationError as error:
-            for field, field_errors in error.message_dict.items():
-                for message in field_errors:
-                    form.add_error(field if field in form.fields else None, message)
+            _add_errors(form, error, "username")
         else:
-            role = Role(form.cleaned_data["role"])
+            role, name = Role(data["role"]), selectors.display_name(user)
             if granted:
-                messages.success(request, f"{user.get_username()} is now a {role.label.lower()} in {agency.name}.")
+                messages.success(request, f"{name} is now {_a(role)} in {agency.name}.")
             else:
-                messages.info(request, f"{user.get_username()} was already a {role.label.lower()} in {agency.name}.")
-            return redirect("agency-members", code=agency.code)
+                messages.info(request, f"{name} was already {_a(role)} in {agency.name}.")
+            return _to_members(agency)
+    if confirm_with:
+        target = selectors.user_by_username(username=form.cleaned_data["username"])
+        return render(request, "agencies/member_confirm.html", {
+            "agency": agency, "form": form, "person": target, "other_agencies": confirm_with,
+            "role": Role(form.cleaned_data["role"]),
+        }, status=409)
+    if form.errors:
+        status = 400
     memberships = _page(request, selectors.membership_list(agency=agency), size=100)
+    invitations = selectors.invitation_list(agency=agency)[:200]
     services.membership_record_listed(agency=agency)
-    status = 400 if form.errors else 200
-    return render(
-        request,
-        "agencies/members.html",
-        {"agency": agency, "form": form, "memberships": memberships},
-        status=status,
-    )
+    return render(request, "agencies/members.html", {
+        "agency": agency, "form": form, "memberships": memberships, "invitations": invitations,
+        "now": timezone.now(),
+    }, status=status)
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
     """GET asks for confirmation; POST takes the role away."""
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
     form = MemberRemoveForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, "Choose a member to remove from the list.")
-        return redirect("agency-members", code=agency.code)
+        return _to_members(agency)
     username, role = form.cleaned_data["username"], Role(form.cleaned_data["role"])
-    context = {"agency": agency, "username": username, "role": role, "error": ""}
-    if request.method == "POST":
-        try:
-            removed = services.membership_remove(actor=request.user, agency=agency, username=username, role=role)
-        except ValidationError as error:
-            context["error"] = " ".join(message for messages_ in error.message_dict.values() for message in messages_)
-            return render(request, "agencies/member_remove.html", context, status=400)
-        if removed:
-            messages.success(request, f"{username} is no longer a {role.label.lower()} in {agency.name}.")
-        else:
-            messages.info(request, f"{username} was not a {role.label.lower()} in {agency.name}.")
-        return redirect(reverse("agency-members", kwargs={"code": agency.code}))
-    # Say at once, before asking "are you sure?", when there is nothing to remove or it may not be removed.
     target = selectors.user_by_username(username=username)
     if target is None or not selectors.has_role(target, agency.pk, role):
-        messages.info(request, f"{username} is not a {role.label.lower()} in {agency.name}, so there is nothing "
+        messages.info(request, f"{username} is not {_a(role)} in {agency.name}, so there is nothing "
                                "to remove.")
-        return redirect(reverse("agency-members", kwargs={"code": agency.code}))
-    if role == Role.AGENCY_ADMIN and target.pk == request.user.pk and not request.user.is_superuser:
-        messages.error(request, "You cannot remove your own administrator role. Ask another administrator.")
-        return redirect(reverse("agency-members", kwargs={"code": agency.code}))
+        return _to_members(agency)
+    context = {"agency": agency, "username": username, "person": target, "role": role, "error": "",
+               "last_role": not target.is_superuser and len(selectors.user_agency_ids(target)) <= 1
+               and sum(1 for a, _ in selectors.user_roles(target) if a == agency.pk) == 1}
+    try:
+        if request.method == "POST":
+            services.membership_remove(actor=request.user, agency=agency, username=username, role=role)
+            messages.success(request, f"{selectors.display_name(target)} is no longer {_a(role)} in "
+                                      f"{agency.name}.")
+            return _to_members(agency)
+        services.check_may_change_roles(actor=request.user, agency=agency, user=target)
+    except PermissionDenied as refused:
+        return _forbidden(request, str(refused))
+    except ValidationError as error:
+        context["error"] = " ".join(message for messages_ in error.message_dict.values() for message in messages_)
+        return render(request, "agencies/member_remove.html", context, status=400)
     return render(request, "agencies/member_remove.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
+    """A leaver: GET asks for confirmation; POST takes every role in the agency away (and, if that was their last
+    agency, switches their account off)."""
+    agency, refusal = _members_agency(request, code)
+    if refusal:
+        return refusal
+    form = MemberLeaveForm(request.POST if request.method == "POST" else request.GET)
+    target = selectors.user_by_username(username=form.data.get("username", "")) if form.is_valid() else None
+    held = sorted(Role(r) for a, r in selectors.user_roles(target) if a == agency.pk) if target else []
+    if not held:
+        messages.info(request, "That person is not a member of this agency, so there is nothing to remove.")
+        return _to_members(agency)
+    try:
+        services.check_may_change_roles(actor=request.user, agency=agency, user=target)
+        if request.method == "POST":
+            services.membership_leave(actor=request.user, agency=agency, username=target.get_username())
+            target.refresh_from_db(fields=["is_active"])
+            note = "" if target.is_active else " They had no other role, so their account is now switched off."
+            messages.success(request, f"{selectors.display_name(target)} has been removed from {agency.name}.{note}")
+            return _to_members(agency)
+    except PermissionDenied as refused:
+        return _forbidden(request, str(refused))
+    elsewhere = selectors.user_other_agencies(user=target, agency=agency)
+    return render(request, "agencies/member_leave.html", {
+        "agency": agency, "person": target, "roles": held, "elsewhere": elsewhere,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
+    """Change a member's role in one step."""
+    agency, refusal = _members_agency(request, code)
+    if refusal:
+        return refusal
+    if request.method == "POST":
+        form = MemberRoleChangeForm(request.POST)
+    else:
+        form = MemberRoleChangeForm(initial={"username": request.GET.get("username", ""),
+                                             "from_role": request.GET.get("role", "")})
+    asked = request.POST if request.method == "POST" else request.GET
+    username, from_value = asked.get("username", "")[:150], asked.get("from_role") or asked.get("role", "")
+    target = selectors.user_by_username(username=username)
+    if target is None or from_value not in Role.values or not selectors.has_role(target, agency.pk, Role(from_value)):
+        messages.info(request, "Choose a member from the list to change their role.")
+        return _to_members(agency)
+    from_role = Role(from_value)
+    try:
+        services.check_may_change_roles(actor=request.user, agency=agency, user=target)
+        if request.method == "POST" and form.is_valid():
+            to_role = Role(form.cleaned_data["to_role"])
+            services.membership_change_role(actor=request.user, agency=agency, username=username,
+                                            from_role=from_role, to_role=to_role)
+            messages.success(request, f"{selectors.display_name(target)} is now {_a(to_role)} in "
+                                      f"{agency.name}.")
+            return _to_members(agency)
+    except PermissionDenied as refused:
+        return _forbidden(request, str(refused))
+    except ValidationError as error:
+        _add_errors(form, error, "to_role")
+    return render(request, "agencies/member_change_role.html", {
+        "agency": agency, "person": target, "from_role": from_role, "form": form,
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation_create(request: HttpRequest, code: str) -> HttpResponse:
+    agency, refusal = _members_agency(request, code)
+    if refusal:
+        return refusal
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invitation = services.invitation_create(actor=request.user, agency=agency, email=data["email"],
+                                                    full_name=data["name"], job_title=data["job_title"],
+                                                    role=data["role"])
+        except PermissionDenied as refused:
+            return _forbidden(request, str(refused))
+        except ValidationError as error:
+            _add_errors(form, error, "email")
+        else:
+            messages.success(request, f"Invitation sent to {invitation.full_name} at {invitation.email}. The link "
+                                      "in it works once, for 7 days.")
+            return _to_members(agency)
+    return render(request, "agencies/invitation_form.html", {"agency": agency, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def invitation_resend(request: HttpRequest, code: str, pk: str) -> HttpResponse:
+    agency, refusal = _members_agency(request, code)
+    if refusal:
+        return refusal
+    invitation = selectors.invitation_get(agency=agency, pk=pk)
+    try:
+        services.invitation_resend(actor=request.user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    else:
+        messages.success(request, f"Invitation sent again to {invitation.email}, with a new link valid for 7 days.")
+    return _to_members(agency)
+
+
+@login_required
+@require_POST
+def invitation_cancel(request: HttpRequest, code: str, pk: str) -> HttpResponse:
+    agency, refusal = _members_agency(request, code)
+    if refusal:
+        return refusal
+    invitation = selectors.invitation_get(agency=agency, pk=pk)
+    try:
+        services.invitation_cancel(actor=request.user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    else:
+        messages.success(request, f"The invitation to {invitation.email} is cancelled. Its link no longer works.")
+    return _to_members(agency)
+
+
+class AcceptForm(forms.Form):
+    password1 = forms.CharField(label="Create a password", strip=False, widget=forms.PasswordInput,
+                                error_messages={"required": "Create a password."})
+    password2 = forms.CharField(label="Type the password again", strip=False, widget=forms.PasswordInput,
+                                error_messages={"required": "Type the password again."})
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
+            self.add_error("password2", "The two passwords do not match.")
+        return cleaned
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: set a password and accept (or, signed in with the invited address, just accept)."""
+    invitation = selectors.invitation_by_token(token=token)
+    if invitation is None:
+        return render(request, "agencies/invitation_invalid.html", status=404)
+    signed_in = request.user.is_authenticated
+    existing = None if signed_in else selectors.user_by_email(email=invitation.email)
+    form = AcceptForm(request.POST or None) if not signed_in else None
+    error = ""
+    if request.method == "POST" and existing is None:
+        if signed_in or form.is_valid():
+            password = None if signed_in else form.cleaned_data["password1"]
+            try:
+                user, _ = services.invitation_accept(token=token, password=password,
+                                                     user=request.user if signed_in else None)
+            except PermissionDenied as refused:
+                error = str(refused)
+            except ValidationError as problem:
+                if form is not None:
+                    for field, messages_ in problem.message_dict.items():
+                        for message in messages_:
+                            form.add_error("password1" if field in ("password", "__all__") else None, message)
+                else:
+                    error = " ".join(m for ms in problem.message_dict.values() for m in ms)
+            else:
+                role = _a(Role(invitation.role))
+                if signed_in:
+                    messages.success(request, f"You are now {_a(Role(invitation.role))} in {invitation.agency.name}.")
+                    return redirect("dashboard")
+                messages.success(request, f"Your account is ready and you are {role} in {invitation.agency.name}. "
+                                          f"Sign in with your username, {user.get_username()}, and your new password.")
+                return redirect("login")
+    context = {"invitation": invitation, "form": form, "existing": existing, "error": error,
+               "username": invitation.email.lower(), "role": Role(invitation.role),
+               "password_help": password_validation.password_validators_help_texts()}
+    status = 400 if (error or (form is not None and form.errors)) else 200
+    return render(request, "agencies/invitation_accept.html", context, status=status)
+
+
+# Agencies and datasets in the browser.
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agency_create(request: HttpRequest) -> HttpResponse:
+    if not selectors.agency_can_create(user=request.user):
+        return _forbidden(request, "Only registry administrators can add agencies.")
+    form = AgencyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agency = services.agency_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error, "name")
+        else:
+            messages.success(request, f"{agency.name} has been added.")
+            return redirect("agency-detail", code=agency.code)
+    return render(request, "agencies/agency_form.html", {"form": form, "agency": None},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agency_edit(request: HttpRequest, code: str) -> HttpResponse:
+    agency = selectors.agency_get(user=request.user, code=code)
+    if not selectors.agency_can_change(user=request.user, agency=agency):
+        return _forbidden(request, f"Only administrators of {agency.name} can change its details.")
+    initial = {name: getattr(agency, name) for name in AgencyForm.base_fields if name != "code"}
+    form = AgencyForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.agency_update(actor=request.user, agency=agency, **form.cleaned_data)
+        except PermissionDenied as refused:
+            return _forbidden(request, str(refused))
+        except ValidationError as error:
+            _add_errors(form, error, "name")
+        else:
+            messages.success(request, f"The details of {agency.name} have been saved.")
+            return redirect("agency-detail", code=agency.code)
+    return render(request, "agencies/agency_form.html", {"form": form, "agency": agency},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_create(request: HttpRequest, code: str) -> HttpResponse:
+    owner = selectors.agency_get(user=request.user, code=code)
+    if not selectors.dataset_can_create(user=request.user, owner=owner):
+        return _forbidden(request, f"Only governance officers and administrators of {owner.name} can add its "
+                                   "datasets.")
+    form = DatasetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dataset = services.dataset_create(actor=request.user, owner=owner, **form.cleaned_data)
+        except PermissionDenied as refused:
+            return _forbidden(request, str(refused))
+        except ValidationError as error:
+            _add_errors(form, error, "name")
+        else:
+            messages.success(request, f"{dataset.name} has been added to the datasets of {owner.name}.")
+            return redirect("dataset-detail", code=dataset.code)
+    return render(request, "agencies/dataset_form.html", {"form": form, "owner": owner, "dataset": None},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_edit(request: HttpRequest, code: str) -> HttpResponse:
+    dataset = selectors.dataset_get(user=request.user, code=code)
+    if not selectors.dataset_can_change(user=request.user, dataset=dataset):
+        return _forbidden(request, f"Only governance officers and administrators of {dataset.owner.name} can change "
+                                   "this dataset.")
+    initial = {name: getattr(dataset, name) for name in DatasetForm.base_fields if name != "code"}
+    initial["data_items"] = "\n".join(dataset.data_items)
+    form = DatasetForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.dataset_update(actor=request.user, dataset=dataset, **form.cleaned_data)
+        except PermissionDenied as refused:
+            return _forbidden(request, str(refused))
+        except ValidationError as error:
+            _add_errors(form, error, "name")
+        else:
+            messages.success(request, f"The changes to {dataset.name} have been saved.")
+            return redirect("dataset-detail", code=dataset.code)
+    return render(request, "agencies/dataset_form.html", {"form": form, "owner": dataset.owner, "dataset": dataset},
+                  status=400 if form.errors else 200)

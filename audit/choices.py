@@ -51,6 +51,18 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action name, not a secret
     ACCESS_DENIED = "access.denied"
+    MEMBERSHIP_INVITED = "membership.invited"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_CANCELLED = "invitation.cancelled"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_DELETED = "user.deleted"
+    AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name, not a secret
+    AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an action name, not a secret
+    AUTH_LOCKOUT_RESET = "auth.lockout_reset"
+    SCHEDULE_CHANGED = "schedule.changed"
 
 
 class ExportStatus(models.TextChoices):

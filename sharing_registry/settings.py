@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "audit",
+    "accounts",
     "agencies",
     "tokens",
     "agreements",
@@ -125,6 +126,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "tokens.passwords.RevokeTokensOnPasswordChange"},  # not a rule: a changed password ends API tokens
 ]
+# Forgotten passwords: the emailed link works for this long, and requests are limited per hour, per address asked
+# about (more are answered the same but send nothing) and per client address (more get a 429 page).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 3600)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 20)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -21,6 +21,7 @@ urlpatterns = [
     # Signing out needs a POST; a GET (an old bookmark, a typed URL) gets a page with the button, not a 405.
     path("accounts/login/", views.sign_in, name="login"),
     path("accounts/logout/", views.sign_out, name="logout"),
+    path("accounts/", include("accounts.urls")),  # password reset and change as GOV.UK pages, audited
     path("accounts/", include("django.contrib.auth.urls")),
     path("oidc/authenticate/", oidc.SignInRequestView.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", oidc.SignInCallbackView.as_view(), name="oidc_authentication_callback"),

@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from accounts.signals import recorded_here
 from agencies.choices import AgencyKind, Role
 from agencies.models import Agency, Dataset
 from agencies.services import agency_role_group
@@ -11,6 +12,10 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A user made as test set-up: like `member()`, it records no audit event (accounts/signals.py stays quiet).
+
+    Tests of what the registry records when a user is created use the real paths (the admin, the services)."""
+
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -19,6 +24,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     password = factory.django.Password(PASSWORD)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with recorded_here():
+            return super()._create(model_class, *args, **kwargs)
 
 
 class AgencyFactory(factory.django.DjangoModelFactory):
@@ -136,3 +146,12 @@ def api_key(user, name: str = "Test system", **kwargs) -> str:
     kwargs.setdefault("last_used_at", timezone.now())
     _, key = ApiToken.objects.create(user=user, expiry=kwargs.pop("expiry", timedelta(days=1)), name=name, **kwargs)
     return key
+
+
+def token_works(key: str) -> bool:
+    """Whether the API accepts this key now."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client.get("/api/v1/agencies/").status_code == 200

@@ -44,6 +44,25 @@ class AddMemberCommandTests:
         add_member("home-officer", "other-trust", "auditor")
         assert region.users["home_officer"].groups.filter(agency_role__agency=region.other).exists()
 
+    def test_email_and_name_describe_a_new_user_and_are_audited(self, region):
+        from accounts.selectors import display_name
+
+        output = add_member("asha", "home-council", "auditor", "--email", "asha@example.org", "--name", "Asha Patel")
+        asha = get_user_model().objects.get(username="asha")
+        assert (asha.email, display_name(asha)) == ("asha@example.org", "Asha Patel")
+        assert "asha now has the role auditor in home-council (new user)" in output
+        created = AuditEvent.objects.get(action=AuditAction.USER_CREATED, object_ref="asha")
+        assert (created.actor_name, created.detail["full_name"]) == ("command:add_member", "Asha Patel")
+
+    def test_email_and_name_update_an_existing_user(self, region):
+        from accounts.selectors import display_name
+
+        add_member("home-officer", "home-council", "governance_officer", "--email", "new@example.org",
+                   "--name", "Grace Hopper")
+        officer = get_user_model().objects.get(username="home-officer")
+        assert (officer.email, display_name(officer)) == ("new@example.org", "Grace Hopper")
+        assert AuditEvent.objects.filter(action=AuditAction.USER_UPDATED, object_ref="home-officer").count() == 2
+
     @pytest.mark.parametrize(
         ("args", "message"),
         [

@@ -288,7 +288,7 @@ class MembershipTests:
 
     def test_an_admin_cannot_remove_their_own_admin_role_but_another_can(self, region):
         admin = region.users["home_admin"]
-        with pytest.raises(ValidationError):
+        with pytest.raises(PermissionDenied):
             services.membership_remove(actor=admin, agency=region.home, username="home-admin", role="agency_admin")
         second = member(region.home, Role.AGENCY_ADMIN, "second-admin")
         assert services.membership_remove(actor=second, agency=region.home, username="home-admin", role="agency_admin")

@@ -93,3 +93,20 @@ class ChecksDuringRevocationTests:
         result = chain.verify()
         assert result.ok, result.message
         assert result.events == AuditEvent.objects.count()
+
+
+class ConcurrentGrantTests:
+    def test_regression_six_concurrent_identical_grants_write_two_membership_granted_events(self):
+        from agencies.services import agency_role_group, membership_grant
+        from tests.factories import UserFactory
+
+        agency = AgencyFactory(code="home-council")
+        agency_role_group(agency=agency, role=GO)
+        for attempt in range(3):  # a race shows itself only sometimes
+            person = UserFactory(username=f"person-{attempt}")
+            errors = run_together([
+                lambda person=person: membership_grant(agency=agency, user=person, role=GO) for _ in range(6)
+            ])
+            assert errors == []
+            assert events("membership.granted", f"home-council:person-{attempt}:{GO.value}") == 1
+            assert person.groups.count() == 1

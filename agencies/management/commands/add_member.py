@@ -1,22 +1,31 @@
-from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.services import user_create, user_profile_update
 from agencies.choices import Role
 from agencies.models import Agency
+from agencies.selectors import user_by_username
 from agencies.services import membership_grant
 from audit import context
 
 
 class Command(BaseCommand):
-    help = "Create the user if absent and give them a role in an agency (audited as membership.granted)."
+    help = (
+        "Create the user if absent and give them a role in an agency. Audited as user.created (a new user) and "
+        "membership.granted. A new user has no usable password until an administrator sets one; to bring a person "
+        "in with a password of their own, invite them from the agency's Members page."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("agency_code")
         parser.add_argument("role", help=", ".join(Role.values))
+        parser.add_argument("--email", default=None, help="Their email address (a new user's, or to update).")
+        parser.add_argument("--name", default=None, help='Their full name, e.g. --name "Asha Patel".')
+        parser.add_argument("--job-title", default=None, help="Their job title.")
 
-    def handle(self, *args, username, agency_code, role, **options):
+    def handle(self, *args, username, agency_code, role, email, name, job_title, **options):
         if role not in Role.values:
             raise CommandError(f"Unknown role {role!r}. Choose one of: {', '.join(Role.values)}.")
         try:
@@ -24,11 +33,21 @@ class Command(BaseCommand):
         except Agency.DoesNotExist as exc:
             raise CommandError(f"No agency has the code {agency_code!r}.") from exc
         # The new user and their role commit together, or neither does.
-        with transaction.atomic(), context.system("command:add_member"):
-            user, created = get_user_model().objects.get_or_create(username=username)
-            if created:
-                user.set_unusable_password()
-                user.save(update_fields=["password"])
-            granted = membership_grant(agency=agency, user=user, role=role)
+        try:
+            with transaction.atomic(), context.system("command:add_member"):
+                user = user_by_username(username=username)
+                created = user is None
+                if created:
+                    user = user_create(username=username, email=email or "", full_name=name or "",
+                                       job_title=job_title or "", how="command:add_member")
+                else:
+                    if email is not None and email != user.email:
+                        user.email = email
+                        user.save(update_fields=["email"])  # audited as user.updated (accounts.signals)
+                    if name is not None or job_title is not None:
+                        user_profile_update(user=user, full_name=name, job_title=job_title)
+                granted = membership_grant(agency=agency, user=user, role=role)
+        except ValidationError as error:
+            raise CommandError(" ".join(m for ms in error.message_dict.values() for m in ms)) from error
         verb = "now has" if granted else "already had"
         self.stdout.write(f"{username} {verb} the role {role} in {agency.code}" + (" (new user)" if created else ""))

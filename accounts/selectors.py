@@ -1,0 +1,32 @@
+"""Who a person is, as the pages show them: a name, not a username."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+
+
+def _profile(user: Any):
+    try:
+        return user.profile
+    except (ObjectDoesNotExist, AttributeError):
+        return None
+
+
+def display_name(user: Any) -> str:
+    """The person's full name; failing that Django's first and last name; failing that their username.
+
+    Load lists with `select_related("user__profile")` (or `"profile"`) so this costs no query per row.
+    """
+    if user is None:
+        return ""
+    profile = _profile(user)
+    if profile is not None and profile.full_name:
+        return profile.full_name
+    return (user.get_full_name() or user.get_username()).strip()
+
+
+def job_title(user: Any) -> str:
+    profile = _profile(user)
+    return profile.job_title if profile is not None else ""

@@ -1,0 +1,173 @@
+"""Writes for people's accounts: creating, describing and deactivating users, and ending what they hold.
+
+Each service records its own event in its transaction. The receivers in accounts/signals.py record the same
+kinds of change made by any other path (the Django admin, a shell, a management command); a service marks its
+own saves with `signals.recorded_here()` so that one change is never recorded twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from audit.choices import AuditAction
+from audit.services import record
+
+from .models import Profile
+from .signals import recorded_here, subject_agencies
+from .tokens import user_tokens_revoke
+
+MAX_NAME_LENGTH = 200
+
+
+def _profile_fields(full_name: str, job_title: str) -> dict[str, str]:
+    full_name, job_title = " ".join(full_name.split()), " ".join(job_title.split())
+    errors = {}
+    if len(full_name) > MAX_NAME_LENGTH:
+        errors["name"] = f"Keep the name to {MAX_NAME_LENGTH} characters."
+    if len(job_title) > MAX_NAME_LENGTH:
+        errors["job_title"] = f"Keep the job title to {MAX_NAME_LENGTH} characters."
+    if errors:
+        raise ValidationError(errors)
+    return {"full_name": full_name, "job_title": job_title}
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, email: str = "", full_name: str = "", job_title: str = "", password: str | None = None,
+    how: str = "",
+) -> Any:
+    """A new active user with a profile. With `password` (checked by Django's validators) they can sign in;
+    without one their password is unusable until they set one. Recorded as `user.created`."""
+    user_model = get_user_model()
+    if user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
+        raise ValidationError({"username": "That username is already taken."})
+    profile = _profile_fields(full_name, job_title)
+    user = user_model(**{user_model.USERNAME_FIELD: username}, email=email)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        try:
+            validate_password(password, user)
+        except ValidationError as problems:
+            raise ValidationError({"password": problems.messages}) from problems
+        user.set_password(password)
+    with recorded_here():
+        user.save()
+    Profile.objects.create(user=user, **profile)
+    record(
+        action=AuditAction.USER_CREATED,
+        object_type="user",
+        object_ref=user.get_username(),
+        detail={"username": user.get_username(), "email": email, **profile, **({"how": how} if how else {})},
+    )
+    return user
+
+
+@transaction.atomic
+def user_profile_update(*, user: Any, full_name: str | None = None, job_title: str | None = None) -> bool:
+    """Change a person's name or job title. Records `user.updated` with old and new values; False if unchanged."""
+    profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
+    wanted = _profile_fields(profile.full_name if full_name is None else full_name,
+                             profile.job_title if job_title is None else job_title)
+    changes = {name: [getattr(profile, name), value] for name, value in wanted.items()
+               if getattr(profile, name) != value}
+    if not changes:
+        return False
+    for name, (_, value) in changes.items():
+        setattr(profile, name, value)
+    profile.save(update_fields=list(changes))
+    record(action=AuditAction.USER_UPDATED, object_type="user", object_ref=user.get_username(),
+           agencies=subject_agencies(user), detail={"username": user.get_username(), "changes": changes})
+    return True
+
+
+@transaction.atomic
+def user_deactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
+    """Switch a user off: they cannot sign in, their open sessions stop working at their next request (Django's
+    session check refuses inactive users), and their API tokens are revoked. Recorded as `user.deactivated`.
+
+    Returns False if they were already inactive."""
+    user_model = get_user_model()
+    locked = user_model.objects.select_for_update().get(pk=user.pk)
+    if not locked.is_active:
+        return False
+    tokens = user_tokens_revoke(user=locked)  # first, so the count is theirs (saving inactive would revoke them too)
+    locked.is_active = False
+    with recorded_here():
+        locked.save(update_fields=["is_active"])
+    user.is_active = False
+    record(action=AuditAction.USER_DEACTIVATED, object_type="user", object_ref=locked.get_username(),
+           agencies=agencies, detail={"username": locked.get_username(), "reason": reason, "tokens_revoked": tokens})
+    return True
+
+
+@transaction.atomic
+def user_reactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
+    """Switch a user back on (an admin gives a leaver a role again). Recorded as `user.reactivated`."""
+    user_model = get_user_model()
+    locked = user_model.objects.select_for_update().get(pk=user.pk)
+    if locked.is_active:
+        return False
+    locked.is_active = True
+    with recorded_here():
+        locked.save(update_fields=["is_active"])
+    user.is_active = True
+    record(action=AuditAction.USER_REACTIVATED, object_type="user", object_ref=locked.get_username(),
+           agencies=agencies, detail={"username": locked.get_username(), "reason": reason})
+    return True
+
+
+# Password resets: Django's token (valid for PASSWORD_RESET_TIMEOUT, spent by the password change it allows).
+
+
+def password_reset_request(*, email: str, client: str) -> int:
+    """Someone asked to reset the password for `email`. Queue an email to each active account with that address
+    and a usable password, unless the address or the client has asked too often. Returns how many were queued;
+    the page says the same whatever the answer, so nobody learns which addresses have accounts.
+
+    Recorded as `auth.password_reset` (stage `requested`) in every case, with whether an account matched."""
+    from django.conf import settings
+    from django.contrib.auth.forms import PasswordResetForm
+
+    from .tasks import send_password_reset
+    from .throttle import spend
+
+    within_limit = spend("password-reset-email", email, limit=settings.PASSWORD_RESET_LIMIT_PER_EMAIL, seconds=3600)
+    users = list(PasswordResetForm().get_users(email)) if within_limit else []
+    with transaction.atomic():
+        record(action=AuditAction.AUTH_PASSWORD_RESET, object_type="user",
+               object_ref=users[0].get_username() if len(users) == 1 else "",
+               detail={"stage": "requested", "email": email[:254], "accounts": len(users), "client": client,
+                       **({} if within_limit else {"throttled": True})})
+        for user in users:
+            transaction.on_commit(lambda pk=user.pk: send_password_reset.delay(pk))
+    return len(users)
+
+
+def password_reset_send(*, user_id: int) -> bool:
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from audit import mail
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return False
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+    from .selectors import display_name
+
+    mail.send_all([mail.message(
+        template="password_reset", subject="Reset your Sharing Registry password", to=[user.email],
+        context={"name": display_name(user), "username": user.get_username(), "link": link,
+                 "hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)},
+    )])
+    return True

@@ -1,0 +1,15 @@
+"""Password reset emails, sent by a worker after the request commits (a slow mail server never holds a page)."""
+
+from celery import shared_task
+
+from audit import context
+from audit.tasks import RETRYING_MAIL
+
+
+@shared_task(name="accounts.send_password_reset", **RETRYING_MAIL)
+def send_password_reset(user_id: int) -> bool:
+    """Email one user a link to choose a new password. The link is made here, so it never passes the broker."""
+    from .services import password_reset_send
+
+    with context.system("task:accounts.send_password_reset"):
+        return password_reset_send(user_id=user_id)
