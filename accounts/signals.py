@@ -106,7 +106,7 @@ def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
     password = changes.pop("password", None)
     active = changes.pop("is_active", None)
     if password is not None and password[0]:  # from "" it is the first password of a user just made, not a change
-        tokens = user_tokens_revoke(user=instance)
+        tokens = user_tokens_revoke(user=instance, reason="password_changed")
         action, extra = _password_event.get()
         record(action=action, **ref, detail={"username": username, "tokens_revoked": tokens, **extra})
     if active is not None:
