@@ -11,30 +11,9 @@ raw from the index in the same run.
 
 from __future__ import annotations
 
-import argparse
-import json
-
 from bench import db
 from bench.check import percentile
-from bench.register import _timed
-
-
-def _measure(client, url: str, repeats: int) -> dict:
-    from django.db import connection
-
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    issued: list[str] = []
-
-    def count(execute, sql, params, many, context):
-        issued.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        client.get(url)
-    timings = _timed(lambda: client.get(url), repeats)
-    return {"p50_ms": round(percentile(timings, 50), 2), "p95_ms": round(percentile(timings, 95), 2),
-            "queries": len(issued)}
+from bench.register import _measure, _timed
 
 
 def run(repeats: int) -> dict:
@@ -69,18 +48,7 @@ def run(repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--repeats", type=int, default=40)
-    args = parser.parse_args()
-    db.use(args.database)
-    import os
-
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    import django
-
-    django.setup()
-    print(json.dumps({"bench": "audit_list", **run(args.repeats)}))
+    db.main("audit_list", run, repeats=40)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,6 @@ raw indexed SELECT of their agency's latest events, in the same run.
 
 from __future__ import annotations
 
-import argparse
-import json
-
 from bench import db
 from bench.check import percentile
 from bench.register import _timed
@@ -47,19 +44,7 @@ def run(repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--repeats", type=int, default=40)
-    args = parser.parse_args()
-    db.use(args.database)
-    import os
-
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    import django
-
-    django.setup()
-    print(json.dumps({"bench": "dashboard", **run(args.repeats)}))
-
+    db.main("dashboard", run, repeats=40)
 
 if __name__ == "__main__":
     main()

@@ -55,3 +55,22 @@ def use(name: str) -> None:
     """Point this process's Django at database `name` (call before django.setup())."""
     os.environ["DATABASE_URL"] = url_for(name)
     production_env()
+
+
+def main(name: str, run, *, repeats: int, settings: str | None = "bench.settings") -> None:
+    """A benchmark module's command line: `--database` (and `--repeats`), Django set up on that database (with
+    `settings`, or production's when None), then one JSON line with the module's figures."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    args = parser.parse_args()
+    use(args.database)
+    if settings:
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings
+    import django
+
+    django.setup()
+    print(json.dumps({"bench": name, **run(args.repeats)}))
