@@ -30,3 +30,13 @@ def display_name(user: Any) -> str:
 def job_title(user: Any) -> str:
     profile = _profile(user)
     return profile.job_title if profile is not None else ""
+
+
+def agencies_concerned(*, user: Any, also: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Every agency a change to `user`'s account concerns: those they belong to, those they belonged to when it
+    was last switched off, and `also`. Their administrators may switch it back on and their auditors see it."""
+    from .models import Profile
+    from .signals import subject_agencies
+
+    last = Profile.objects.filter(user=user).values_list("last_agencies", flat=True).first() or []
+    return sorted({*subject_agencies(user), *last, *also})

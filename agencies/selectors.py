@@ -18,7 +18,11 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.selectors import display_name, job_title  # noqa: F401 - how pages and messages name a person
+from accounts.selectors import (  # noqa: F401 - display_name and job_title: how pages and messages name a person
+    agencies_concerned,
+    display_name,
+    job_title,
+)
 
 from .choices import Role
 from .filters import AgencyFilter, DatasetFilter
@@ -185,6 +189,29 @@ def membership_list(*, agency: Agency, role: Role | str | None = None) -> QueryS
 
 def user_by_username(*, username: str) -> Any | None:
     return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+
+
+def member_to_add(*, actor: Any, agency: Agency, username: str, email: str | None) -> Any | None:
+    """The account an admin means when adding someone to `agency`, or None. One answer for every miss, so that
+    nobody learns which usernames exist: the username and email must both match; the username alone names only
+    someone already in the agency (whom the admin can see anyway), or anyone for a superuser or system code."""
+    user = user_by_username(username=username)
+    if user is None:
+        return None
+    if email is not None:
+        return user if user.email and user.email.casefold() == email.strip().casefold() else None
+    if actor is None or _is_superuser(actor) or agency.pk in user_agency_ids(user):
+        return user
+    return None
+
+
+def user_may_reactivate(*, actor: Any, user: Any) -> bool:
+    """A switched-off account is switched back on only by a superuser (or system code), or by an administrator of an
+    agency the person still belongs to or belonged to when it was switched off; never by another agency's."""
+    if actor is None or _is_superuser(actor):
+        return True
+    codes = set(agencies_concerned(user=user))
+    return bool(codes & user_agency_codes(actor, {Role.AGENCY_ADMIN}))
 
 
 def user_other_agencies(*, user: Any, agency: Agency) -> list[Agency]:
