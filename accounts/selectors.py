@@ -40,3 +40,23 @@ def agencies_concerned(*, user: Any, also: list[str] | tuple[str, ...] = ()) -> 
 
     last = Profile.objects.filter(user=user).values_list("last_agencies", flat=True).first() or []
     return sorted({*subject_agencies(user), *last, *also})
+
+
+REGISTRY_ADMIN_GROUP = "Registry administrators"
+# What the registry-admin role holds: adding and changing agencies, and nothing more (model permissions, so the
+# Django admin shows them on the group; ModelBackend answers `user.has_perm` in one cached query).
+REGISTRY_ADMIN_PERMISSIONS = ("agencies.add_agency", "agencies.change_agency")
+
+
+def is_registry_admin(user: Any) -> bool:
+    """Superusers, and active holders of the registry-admin role: they add and change every agency."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_superuser or user.has_perm("agencies.add_agency"))
+
+
+def registry_admins() -> Any:
+    """The people who hold the registry-admin role (not superusers as such), by username."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(groups__name=REGISTRY_ADMIN_GROUP).order_by("username")

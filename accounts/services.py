@@ -11,14 +11,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from audit.choices import AuditAction
 from audit.services import record
 
 from .models import Profile, UserSession
-from .selectors import agencies_concerned
+from .selectors import REGISTRY_ADMIN_GROUP, REGISTRY_ADMIN_PERMISSIONS, agencies_concerned
 from .signals import recorded_here, subject_agencies
 from .tokens import user_tokens_revoke
 
@@ -147,6 +147,53 @@ def user_reactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, 
            agencies=concerned, detail={"username": locked.get_username(), "reason": reason,
                                        **({"sessions_ended": sessions} if sessions else {})})
     return True
+
+
+# The registry-admin role: adds and changes agencies without being a superuser. Only superusers give it.
+
+
+def registry_admin_group() -> Any:
+    """The role's group, made on first use with exactly its permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=REGISTRY_ADMIN_GROUP)
+    wanted = [perm.split(".", 1) for perm in REGISTRY_ADMIN_PERMISSIONS]
+    permissions = [p for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted},
+                                                        codename__in={c for _, c in wanted})
+                   if [p.content_type.app_label, p.codename] in wanted]
+    group.permissions.set(permissions)
+    return group
+
+
+def _registry_admin_change(*, actor: Any, user: Any, grant: bool) -> bool:
+    if actor is not None and not (getattr(actor, "is_active", False) and actor.is_superuser):
+        raise PermissionDenied("Only superusers can give or take away the registry administrator role.")
+    group = registry_admin_group()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    holds = group.user_set.filter(pk=user.pk).exists()
+    if holds == grant:
+        return False
+    (group.user_set.add if grant else group.user_set.remove)(user)
+    for cache in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(cache, None)
+    record(action=AuditAction.PERMISSION_GRANTED if grant else AuditAction.PERMISSION_REVOKED, object_type="user",
+           object_ref=user.get_username(), actor=actor, agencies=subject_agencies(user),
+           detail={"username": user.get_username(), "role": "registry_admin", "group": group.name,
+                   "permissions": list(REGISTRY_ADMIN_PERMISSIONS)})
+    return True
+
+
+@transaction.atomic
+def registry_admin_grant(*, actor: Any, user: Any) -> bool:
+    """Give `user` the registry-admin role (superusers only; `actor=None` is a management command). Recorded as
+    `permission.granted`. False if they held it already."""
+    return _registry_admin_change(actor=actor, user=user, grant=True)
+
+
+@transaction.atomic
+def registry_admin_revoke(*, actor: Any, user: Any) -> bool:
+    """Take the registry-admin role away (superusers only). Recorded as `permission.revoked`."""
+    return _registry_admin_change(actor=actor, user=user, grant=False)
 
 
 # Password resets: Django's token (valid for PASSWORD_RESET_TIMEOUT, spent by the password change it allows).

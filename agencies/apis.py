@@ -80,7 +80,7 @@ class AgencyUpdateInputSerializer(serializers.Serializer):
     dpo_email = serializers.EmailField(required=False, allow_blank=True)
     siro_name = api_text("SIRO's name", NAME_MAX, required=False, allow_blank=True)
     caldicott_guardian_name = api_text("Caldicott Guardian's name", NAME_MAX, required=False, allow_blank=True)
-    active = serializers.BooleanField(required=False, help_text="Only superusers may change it.")
+    active = serializers.BooleanField(required=False, help_text="Only registry administrators may change it.")
 
 
 class AgencyCreateInputSerializer(AgencyUpdateInputSerializer):
@@ -97,7 +97,7 @@ class AgencyFilterSerializer(serializers.Serializer):
 
 
 class AgencyListApi(AuditedApi):
-    """The agency directory: every signed-in user may read it; only superusers add agencies."""
+    """The agency directory: every signed-in user may read it; registry administrators add agencies."""
 
     queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
 
@@ -117,7 +117,7 @@ class AgencyListApi(AuditedApi):
 
     @extend_schema(
         operation_id="agencies_create",
-        summary="Add an agency (superusers only)",
+        summary="Add an agency (registry administrators: superusers or the registry-admin role)",
         request=AgencyCreateInputSerializer,
         responses={201: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
     )
@@ -131,7 +131,7 @@ class AgencyListApi(AuditedApi):
 
 
 class AgencyDetailApi(AuditedApi):
-    """One agency, by code. Its agency admins (and superusers) may change its details."""
+    """One agency, by code. Its agency admins and registry administrators may change its details."""
 
     @extend_schema(
         operation_id="agencies_retrieve",
@@ -146,7 +146,7 @@ class AgencyDetailApi(AuditedApi):
 
     @extend_schema(
         operation_id="agencies_partial_update",
-        summary="Change an agency's details (its agency admins, or superusers)",
+        summary="Change an agency's details (its agency admins, or registry administrators)",
         parameters=[CODE_PATH],
         request=AgencyUpdateInputSerializer,
         responses={200: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.selectors import (  # noqa: F401 - display_name and job_title: how pages and messages name a person
     agencies_concerned,
     display_name,
+    is_registry_admin,
     job_title,
 )
 
@@ -85,11 +86,20 @@ def _is_superuser(user: Any) -> bool:
 
 
 def agency_can_create(*, user: Any) -> bool:
-    return _is_superuser(user)
+    """Registry administrators: superusers and holders of the registry-admin role."""
+    return is_registry_admin(user)
 
 
 def agency_can_change(*, user: Any, agency: Agency) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(CHANGE_AGENCY, agency)
+    """Registry administrators change every agency; its agency admins change their own."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_registry_admin(user) or user.has_perm(CHANGE_AGENCY, agency)
+
+
+def agency_can_switch_off(*, user: Any) -> bool:
+    """Only registry administrators deactivate or reactivate an agency."""
+    return is_registry_admin(user)
 
 
 def agency_can_manage_members(*, user: Any, agency: Agency) -> bool:
@@ -139,7 +149,7 @@ def _apply_filters(filterset_class: type, filters: Mapping[str, Any] | None, que
 def agency_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Agency]:
     """Every agency (the directory is public to signed-in users); with `editable`, only those the user may change."""
     queryset = Agency.objects.order_by("name", "code")
-    if editable:
+    if editable and not is_registry_admin(user):
         queryset = _with_permission(queryset, user=user, perm=CHANGE_AGENCY, through=AgencyGroupObjectPermission)
     return _apply_filters(AgencyFilter, filters, queryset)
 

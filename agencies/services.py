@@ -379,7 +379,8 @@ def agency_create(
     caldicott_guardian_name: str = "",
     active: bool = True,
 ) -> Agency:
-    """Add an agency (superusers only), create its four role groups and give its admins their permissions."""
+    """Add an agency (registry administrators: superusers or the registry-admin role), create its four role groups
+    and give its admins their permissions."""
     if actor is not None and not selectors.agency_can_create(user=actor):
         raise PermissionDenied("Only registry administrators can add agencies.")
     agency = Agency(
@@ -407,15 +408,17 @@ def agency_create(
 @_acting_as_actor
 @transaction.atomic
 def agency_update(*, actor: Any, agency: Agency, **values: Any) -> Agency:
-    """Change an agency's details (its admins, or superusers). The code never changes: other systems use it.
+    """Change an agency's details (its admins, or registry administrators). The code never changes: other systems
+    use it.
 
-    Only superusers may deactivate or reactivate an agency. Nothing changed means nothing recorded.
+    Only registry administrators may deactivate or reactivate an agency. Nothing changed means nothing recorded.
     """
     if actor is not None and not selectors.agency_can_change(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
     _refuse_code_change(values.pop("code", None), agency.code, "agency")
     agency.refresh_from_db(from_queryset=Agency.objects.select_for_update())
-    if "active" in values and values["active"] != agency.active and actor is not None and not actor.is_superuser:
+    if ("active" in values and values["active"] != agency.active and actor is not None
+            and not selectors.agency_can_switch_off(user=actor)):
         raise PermissionDenied("Only registry administrators can deactivate or reactivate an agency.")
     changes = _changes(agency, values, AGENCY_FIELDS)
     if not changes:
