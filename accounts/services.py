@@ -216,6 +216,7 @@ def password_reset_request(*, email: str, client: str) -> int:
     with transaction.atomic():
         record(action=AuditAction.AUTH_PASSWORD_RESET, object_type="user",
                object_ref=users[0].get_username() if len(users) == 1 else "",
+               agencies=sorted({code for user in users for code in subject_agencies(user)}),
                detail={"stage": "requested", "email": email[:254], "accounts": len(users), "client": client,
                        **({} if within_limit else {"throttled": True})})
         for user in users:

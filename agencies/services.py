@@ -24,6 +24,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_group_perms, remove_perm
 
 from accounts.services import user_create, user_deactivate, user_profile_update, user_reactivate
+from accounts.signals import subject_agencies
 from audit import context, mail
 from audit.choices import AuditAction
 from audit.services import record
@@ -95,6 +96,7 @@ def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dic
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
+        agencies=subject_agencies(user),  # the person's other agencies' auditors see it too
         detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
@@ -114,6 +116,7 @@ def membership_revoke(*, agency: Agency, user: Any, role: Role | str, detail: di
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
+        agencies=subject_agencies(user),  # the person's other agencies' auditors see it too
         detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True

@@ -255,3 +255,14 @@ class SubjectAgenciesTests:
         token = re.search(r"/invitations/([^/\s]+)/", mailoutbox[0].body).group(1)
         services.invitation_accept(token=token, password="lantern-orchard-quietly-71")
         assert auditor_sees(region.users["home_auditor"], "user.created", "asha.patel@example.org")
+
+    def test_regression_a_role_elsewhere_is_hidden_from_the_persons_own_auditors(self, region):
+        services.membership_add(actor=region.users["other_admin"], agency=region.other, username="home-frontline",
+                                email="home-frontline@example.org", role=Role.AUDITOR, confirm=True)
+        assert auditor_sees(region.users["home_auditor"], "membership.granted", "other-trust:home-frontline:auditor")
+
+    def test_regression_password_reset_requests_are_hidden_from_the_persons_auditors(self, region, settings):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        response = Client().post("/accounts/password_reset/", {"email": "home-frontline@example.org"})
+        assert response.status_code == 302
+        assert auditor_sees(region.users["home_auditor"], "auth.password_reset", "home-frontline")

@@ -44,7 +44,7 @@ class RegistryAdminRoleTests:
         assert changed.status_code == 200 and changed.json()["active"] is False
         page = browser(registrar)
         assert page.get("/agencies/new/").status_code == 200
-        added = page.post("/agencies/new/", {**NEW_AGENCY, "code": "far-trust", "name": "Far Trust", "kind": "nhs_trust"})
+        added = page.post("/agencies/new/", {"code": "far-trust", "name": "Far Trust", "kind": "nhs_trust"})
         assert added.status_code == 302 and Agency.objects.filter(code="far-trust").exists()
         edited = page.post("/agencies/home-council/edit/", {"name": "Home City Council (renamed)",
                                                            "kind": "local_authority"})
