@@ -56,6 +56,11 @@ class PersonAdmin(UserAdmin):
     def registry_admin(self, obj) -> bool:
         return getattr(obj, "holds_registry_admin", False)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Staff who may change people cannot make anyone (themselves included) staff or a superuser.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, "is_staff", "is_superuser")
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if not request.user.is_superuser:  # only superusers give or take away the role

@@ -113,3 +113,16 @@ class RegistryAdminRoleTests:
         registrar.is_active = False
         registrar.save()
         assert not is_registry_admin(registrar)
+
+    def test_regression_staff_who_change_people_can_make_themselves_superusers(self, region):
+        from django.contrib.auth.models import Permission
+
+        staff = UserFactory(username="staff", is_staff=True)
+        staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+        form = {"username": "staff", "email": staff.email, "first_name": "", "last_name": "", "is_active": "on",
+                "is_staff": "on", "is_superuser": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+                "profile-TOTAL_FORMS": "1", "profile-INITIAL_FORMS": "0", "profile-MIN_NUM_FORMS": "0",
+                "profile-MAX_NUM_FORMS": "1", "profile-0-full_name": "", "profile-0-job_title": ""}
+        browser(staff).post(f"/admin/auth/user/{staff.pk}/change/", form)
+        staff.refresh_from_db()
+        assert not staff.is_superuser
