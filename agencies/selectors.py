@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -121,8 +122,10 @@ def dataset_can_change(*, user: Any, dataset: Dataset) -> bool:
 # Restricted querysets.
 
 
-def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type) -> QuerySet:
-    """Only the rows on which one of the user's groups holds `perm`: one EXISTS on the direct-FK table."""
+def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type, model_wide: bool = False) -> QuerySet:
+    """Only the rows on which one of the user's groups holds `perm`: one EXISTS on the direct-FK table. With
+    `model_wide`, every row when one of their groups holds `perm` on the whole model (the registry-admin role),
+    asked in the same query."""
     if _is_superuser(user):
         return queryset
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -134,7 +137,11 @@ def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type)
         permission__content_type__app_label=app_label,
         group__user=user,
     )
-    return queryset.filter(Exists(granted))
+    condition = Q(Exists(granted))
+    if model_wide:
+        condition |= Q(Exists(Group.permissions.through.objects.filter(
+            group__user=user, permission__codename=codename, permission__content_type__app_label=app_label)))
+    return queryset.filter(condition)
 
 
 def _apply_filters(filterset_class: type, filters: Mapping[str, Any] | None, queryset: QuerySet) -> QuerySet:
@@ -149,8 +156,9 @@ def _apply_filters(filterset_class: type, filters: Mapping[str, Any] | None, que
 def agency_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Agency]:
     """Every agency (the directory is public to signed-in users); with `editable`, only those the user may change."""
     queryset = Agency.objects.order_by("name", "code")
-    if editable and not is_registry_admin(user):
-        queryset = _with_permission(queryset, user=user, perm=CHANGE_AGENCY, through=AgencyGroupObjectPermission)
+    if editable:
+        queryset = _with_permission(queryset, user=user, perm=CHANGE_AGENCY, through=AgencyGroupObjectPermission,
+                                    model_wide=True)
     return _apply_filters(AgencyFilter, filters, queryset)
 
 

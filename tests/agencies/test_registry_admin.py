@@ -126,3 +126,7 @@ class RegistryAdminRoleTests:
         browser(staff).post(f"/admin/auth/user/{staff.pk}/change/", form)
         staff.refresh_from_db()
         assert not staff.is_superuser
+
+    def test_editable_agencies_are_every_agency_for_a_registry_admin(self, region, registrar):
+        rows = api_client(registrar).get("/api/v1/agencies/?editable=true").json()
+        assert rows["count"] == Agency.objects.count() == 2
