@@ -49,10 +49,17 @@ REGISTRY_ADMIN_PERMISSIONS = ("agencies.add_agency", "agencies.change_agency")
 
 
 def is_registry_admin(user: Any) -> bool:
-    """Superusers, and active holders of the registry-admin role: they add and change every agency."""
+    """Superusers, and active holders of the registry-admin role: they add and change every agency. One query,
+    kept on the user for the request."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return bool(user.is_superuser or user.has_perm("agencies.add_agency"))
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_registry_admin_cache", None)
+    if cached is None:
+        cached = user.groups.filter(name=REGISTRY_ADMIN_GROUP).exists()
+        user._registry_admin_cache = cached
+    return cached
 
 
 def registry_admins() -> Any:

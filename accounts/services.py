@@ -174,7 +174,7 @@ def _registry_admin_change(*, actor: Any, user: Any, grant: bool) -> bool:
     if holds == grant:
         return False
     (group.user_set.add if grant else group.user_set.remove)(user)
-    for cache in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
+    for cache in ("_perm_cache", "_group_perm_cache", "_user_perm_cache", "_registry_admin_cache"):
         user.__dict__.pop(cache, None)
     record(action=AuditAction.PERMISSION_GRANTED if grant else AuditAction.PERMISSION_REVOKED, object_type="user",
            object_ref=user.get_username(), actor=actor, agencies=subject_agencies(user),
