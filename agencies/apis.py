@@ -14,7 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from audit.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
+from common.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
 
 from . import selectors, services
 from .choices import AgencyKind, Classification, Role

@@ -14,7 +14,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.limits import (
+from common.limits import (
     CODE_MAX,
     COMMENTS_MAX,
     DATA_ITEM_MAX,

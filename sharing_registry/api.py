@@ -18,7 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from audit.errors import Conflict
+from common.errors import Conflict
 
 logger = logging.getLogger(__name__)
 

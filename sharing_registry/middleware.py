@@ -11,7 +11,7 @@ from django.utils.cache import add_never_cache_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from agreements.services import access_denied_record
-from audit import context
+from common import context
 
 logger = logging.getLogger("sharing_registry.request")
 

@@ -264,6 +264,11 @@ AUDIT_SIGNING_KEY_GENERATE = DEBUG  # only a DEBUG run may fall back to the gene
 # Sealing (docs/audit.md): inline after each commit when tasks run eagerly, else the beat task every few seconds.
 # The codes of an actor's agencies, so that each event names every agency it concerns (audit imports no app).
 AUDIT_ACTOR_AGENCIES = "agencies.selectors.user_agency_codes"
+# Who audits which agency is the agencies' business: the codes a user audits, (code, name) of the agencies whose
+# events they may read (every agency for a superuser), and the addresses told when the chain fails its check.
+AUDIT_AUDITED_AGENCY_CODES = "agencies.selectors.audited_agency_codes"
+AUDIT_AUDITED_AGENCIES = "agencies.selectors.audited_agency_choices"
+AUDIT_AUDITOR_EMAILS = "agencies.selectors.auditor_emails"
 AUDIT_SEAL_ON_COMMIT = env_bool("AUDIT_SEAL_ON_COMMIT", CELERY_TASK_ALWAYS_EAGER)
 AUDIT_SEAL_INTERVAL_SECONDS = env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)
 AUDIT_SEAL_WINDOW_SECONDS = env_int("AUDIT_SEAL_WINDOW_SECONDS", 60)

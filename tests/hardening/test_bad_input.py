@@ -323,7 +323,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "agreements.csv"
 @pytest.fixture
 def demo(db):
     from agreements import demo as demo_data
-    from audit import context
+    from common import context
 
     with context.system("seed_demo"):
         demo_data.load_demo()
