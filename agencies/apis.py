@@ -1,4 +1,4 @@
-"""The agencies API: the agency and dataset directories, and each agency's members (see CONTRACT.md).
+"""The agencies API: the agency and dataset directories, and each agency's members (docs/api.md).
 
 Each view parses its input with a small serializer, calls one selector or service, and renders the result.
 Permission rules live in the services and selectors; bad input is a 400, not allowed is a 403, unknown is a 404.

@@ -1,4 +1,4 @@
-"""The agreements API: legal bases, agreements and their lifecycle (../shared/CONTRACT.md).
+"""The agreements API: legal bases, agreements and their lifecycle (docs/api.md).
 
 Views parse input, call one selector or service, and render. Invisible agreements give 404 (the selectors),
 actions not yours 403 and wrong-state actions 409 (the services).

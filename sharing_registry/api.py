@@ -1,6 +1,6 @@
 """API plumbing shared by every app: pagination and the one exception handler.
 
-Status codes follow ../shared/CONTRACT.md: 400 bad input, 401 not signed in, 403 not yours,
+Status codes follow docs/api.md: 400 bad input, 401 not signed in, 403 not yours,
 404 not visible, 409 wrong lifecycle state. Nothing reaches the client as an HTML 500.
 """
 

@@ -3,6 +3,7 @@
 import logging
 import time
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -102,6 +103,9 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
     """
 
     def __init__(self, *args, **kwargs):
+        if settings.WHITENOISE_USE_FINDERS:
+            # Development serves from the finders, but WhiteNoise still warns when STATIC_ROOT does not exist.
+            Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
         super().__init__(*args, **kwargs)
         assets = settings.GOVUK_FRONTEND_DIST / "govuk" / "assets"
         if assets.is_dir():
