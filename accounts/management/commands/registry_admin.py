@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors, services
-from audit import context
+from common import context
 
 
 class Command(BaseCommand):
