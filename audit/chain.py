@@ -12,7 +12,6 @@ import atexit
 import base64
 import datetime as dt
 import hashlib
-import json
 import logging
 import multiprocessing
 import queue
@@ -29,90 +28,28 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import keys, witness
+from .canonical import (
+    CANONICAL_VERSION,
+    CHECKPOINT_VERSION,
+    CHECKPOINT_VERSION_1,
+    GENESIS_HASH,
+    canonical_at,
+    canonical_bytes,
+    canonical_bytes_from_text,
+    checkpoint_hash,
+    checkpoint_message,
+    link_hash,
+)
 from .models import AuditCheckpoint
+
+__all__ = ["CANONICAL_VERSION", "CHECKPOINT_VERSION", "CHECKPOINT_VERSION_1", "GENESIS_HASH", "canonical_at",
+           "canonical_bytes", "checkpoint_hash", "checkpoint_message", "link_hash", "seal_pending", "verify"]
 
 logger = logging.getLogger(__name__)
 
-CANONICAL_VERSION = "sr-audit-v1"
-CHECKPOINT_VERSION_1 = "sr-audit-checkpoint-v1"  # did not chain; still verified where older rows carry it
-CHECKPOINT_VERSION = "sr-audit-checkpoint-v2"
-GENESIS_HASH = "0" * 64
 SEAL_LOCK_KEY = 0x5EA1_A0D17  # pg_advisory_xact_lock key: one sealer at a time
 SEAL_BATCH = 20_000
 FETCH_BATCH = 20_000
-
-_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-_scan = json.JSONDecoder().scan_once  # the C scanner: json.loads without its Python wrapper (verify is hot)
-try:
-    from json.encoder import c_make_encoder as _c_make_encoder
-    from json.encoder import encode_basestring_ascii as _escape
-
-    def _refuse(value):
-        raise TypeError(f"{type(value).__name__} is not JSON")
-
-    _c_encode = _c_make_encoder(None, _refuse, _escape, None, ":", ",", True, False, False)
-except ImportError:  # pragma: no cover - CPython always has the C accelerator
-    _c_encode = None
-
-
-# --- canonical form -------------------------------------------------------------------------------------------
-
-
-def canonical_at(value: dt.datetime | str) -> str:
-    """UTC, ISO 8601, always six fractional digits: 2026-11-24T10:00:00.000000Z."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_bytes(
-    seq: int,
-    at: str,
-    actor_id: int | None,
-    actor_name: str,
-    agency_id: int | None,
-    agency_code: str,
-    action: str,
-    object_type: str,
-    object_ref: str,
-    detail: Any,
-    request_id: str,
-    client_ip: str | None,
-    agencies: list[str] | None = None,
-) -> bytes:
-    """The bytes an event's hash covers: a compact JSON array in this fixed order, keys sorted, ASCII only.
-    The agencies the event concerns come last, only when there are any (events written before they were
-    recorded have none, and keep the hash they were sealed with)."""
-    value = [CANONICAL_VERSION, seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
-             object_ref, detail, request_id, client_ip]
-    if agencies:
-        value.append(agencies)
-    if _c_encode is not None:
-        return "".join(_c_encode(value, 0)).encode("ascii")
-    return _encoder.encode(value).encode("ascii")
-
-
-def link_hash(prev_hash: str, canonical: bytes) -> str:
-    """hash = SHA-256(prev_hash as 64 ASCII hex digits || canonical bytes), as hex."""
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
-
-
-def checkpoint_message(*, position: int, head_seq: int, head_hash: str, seq_high: int, created_at: str,
-                       prev_position: int = 0, prev_hash: str = "") -> bytes:
-    """The signed bytes. A v2 checkpoint also covers the previous checkpoint's position and hash (GENESIS_HASH and
-    0 for the first), so checkpoints chain; a v1 checkpoint (prev_hash '') did not."""
-    if not prev_hash:
-        return (f"{CHECKPOINT_VERSION_1}\n{position}\n{head_seq}\n{head_hash}\n{seq_high}\n"
-                f"{created_at}\n").encode("ascii")
-    return (f"{CHECKPOINT_VERSION}\n{position}\n{head_seq}\n{head_hash}\n{seq_high}\n{created_at}\n"
-            f"{prev_position}\n{prev_hash}\n").encode("ascii")
-
-
-def checkpoint_hash(message: bytes) -> str:
-    """A checkpoint's own hash, which the next checkpoint covers: SHA-256 of its signed message, as hex."""
-    return hashlib.sha256(message).hexdigest()
 
 
 # --- reading events as canonical tuples -------------------------------------------------------------------------
@@ -135,13 +72,7 @@ def _event_columns(alias: str) -> str:
 
 
 def _canonical_from_row(row: Sequence[Any]) -> bytes:
-    at = row[1] if isinstance(row[1], str) and row[1].endswith("Z") else canonical_at(row[1])
-    detail_text = row[9]
-    detail = {} if detail_text == "{}" else _scan(detail_text, 0)[0] if isinstance(detail_text, str) else detail_text
-    agencies = row[12]
-    agencies = None if agencies in (None, "[]") else _scan(agencies, 0)[0] if isinstance(agencies, str) else agencies
-    return canonical_bytes(row[0], at, row[2], row[3], row[4], row[5], row[6], row[7], row[8], detail, row[10],
-                           row[11], agencies)
+    return canonical_bytes_from_text(*row[:13])
 
 
 def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
@@ -664,7 +595,7 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
         f"SELECT s.position, s.seq, s.prev_hash, s.hash, e.seq IS NOT NULL, {_event_columns('e')} "  # noqa: S608
         f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.position"
     )
-    encode, scan, empty = _c_encode, _scan, {}
+    encode = canonical_bytes_from_text
     for row in _stream_ahead(sql, params):
         # The hot loop (a million rows is seconds): locals only, one unpack, one encode, one hash per row.
         (position, seq, stored_prev, stored_hash, present,
@@ -680,20 +611,10 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
         if stored_prev != prev:
             raise _Failure(seq, f"seq {seq} does not follow the event before it in the chain: rows were removed, "
                                 "inserted or reordered", position)
+        canonical = encode(e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref,
+                           detail, request_id, client_ip, agencies)
         if type(at) is not str or at[-1:] != "Z":  # PostgreSQL formats it already; SQLite gives its stored text
             at = canonical_at(at)
-        if encode is None:  # pragma: no cover - CPython always has the C encoder
-            canonical = _canonical_from_row(row[5:])
-        else:
-            if detail == "{}":
-                detail = empty
-            elif type(detail) is str:
-                detail = scan(detail, 0)[0]
-            value = [CANONICAL_VERSION, e_seq, at, actor_id, actor_name, agency_id, agency_code, action,
-                     object_type, object_ref, detail, request_id, client_ip]
-            if agencies is not None and agencies != "[]" and agencies != []:
-                value.append(scan(agencies, 0)[0] if type(agencies) is str else agencies)
-            canonical = "".join(encode(value, 0)).encode("ascii")
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
             raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
         if at < latest_at:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -28,38 +29,40 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-CANONICAL_VERSION = "sr-audit-v1"
-CHECKPOINT_VERSION_1 = "sr-audit-checkpoint-v1"
-CHECKPOINT_VERSION = "sr-audit-checkpoint-v2"
-GENESIS_HASH = "0" * 64
-_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+def _load_canonical():
+    """audit/canonical.py, the one definition of the hashed bytes (standard library only), loaded by path: from
+    the repository this script sits in, or from a copy kept next to the script."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "canonical.py", here.parent / "audit" / "canonical.py"):
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("sr_audit_canonical", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise SystemExit("audit/canonical.py not found: run this script from the repository, or copy that file next "
+                     "to it")
+
+
+canonical = _load_canonical()
+GENESIS_HASH = canonical.GENESIS_HASH
+link_hash = canonical.link_hash
 
 
 def canonical_bytes(event: dict) -> bytes:
-    value = [
-        CANONICAL_VERSION, event["seq"], event["at"], event["actor_id"], event["actor"], event["agency_id"],
-        event["agency"], event["action"], event["object_type"], event["object_ref"], event["detail"],
-        event["request_id"], event["client_ip"],
-    ]
-    if event.get("agencies"):  # the agencies the event concerns, hashed only when there are any
-        value.append(event["agencies"])
-    return _encoder.encode(value).encode("ascii")
-
-
-def link_hash(prev_hash: str, canonical: bytes) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+    return canonical.canonical_bytes(
+        event["seq"], event["at"], event["actor_id"], event["actor"], event["agency_id"], event["agency"],
+        event["action"], event["object_type"], event["object_ref"], event["detail"], event["request_id"],
+        event["client_ip"], event.get("agencies") or None,
+    )
 
 
 def checkpoint_message(cp: dict) -> bytes:
-    if not cp.get("prev_hash"):
-        return (f"{CHECKPOINT_VERSION_1}\n{cp['position']}\n{cp['head_seq']}\n{cp['head_hash']}\n{cp['seq_high']}\n"
-                f"{cp['created_at']}\n").encode("ascii")
-    return (f"{CHECKPOINT_VERSION}\n{cp['position']}\n{cp['head_seq']}\n{cp['head_hash']}\n{cp['seq_high']}\n"
-            f"{cp['created_at']}\n{cp['prev_position']}\n{cp['prev_hash']}\n").encode("ascii")
+    return canonical.checkpoint_message_of(cp)
 
 
 def checkpoint_hash(cp: dict) -> str:
-    return hashlib.sha256(checkpoint_message(cp)).hexdigest()
+    return canonical.checkpoint_hash(checkpoint_message(cp))
 
 
 def key_id_for(raw: bytes) -> str:
