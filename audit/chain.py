@@ -38,7 +38,10 @@ from .canonical import (
     canonical_bytes_from_text,
     checkpoint_hash,
     checkpoint_message,
+    digests,
+    first_disagreement,
     link_hash,
+    witnessed_digests,
 )
 from .models import AuditCheckpoint
 
@@ -216,14 +219,22 @@ def _insert_seals(cursor, seqs: list, positions: list, prevs: list, hashes: list
         )
 
 
-def _witness_entry(row: Sequence[Any]) -> dict:
-    """A checkpoint row (as _checkpoint_rows gives it) as the witness stores it."""
+def _witness_entry(row: Sequence[Any], after: int) -> dict:
+    """A checkpoint row (as _checkpoint_rows gives it) as the witness stores it, with the digests of the positions
+    it covers (after `after`, the checkpoint before it)."""
     _, position, head_seq, head_hash, seq_high, created_at, key_id, signature, prev_position, prev_hash = row
-    return {
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT hash FROM audit_auditseal WHERE position > %s AND position <= %s ORDER BY position",
+                       [after, position])
+        hashes = [h for (h,) in cursor.fetchall()]
+    entry = {
         "position": position, "head_seq": head_seq, "head_hash": head_hash, "seq_high": seq_high,
         "created_at": canonical_at(created_at), "prev_position": prev_position, "prev_hash": prev_hash,
         "hash": checkpoint_hash(_message_of(row)), "key_id": key_id, "signature": signature,
     }
+    if prev_hash and prev_position == after and len(hashes) == position - after:
+        entry["digests"] = digests(hashes)
+    return entry
 
 
 def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCheckpoint | None, float | None,
@@ -266,7 +277,7 @@ def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCh
     )
     entry = _witness_entry((checkpoint.pk, checkpoint.position, checkpoint.head_seq, checkpoint.head_hash,
                             checkpoint.seq_high, checkpoint.created_at, checkpoint.key_id, checkpoint.signature,
-                            checkpoint.prev_position, checkpoint.prev_hash))
+                            checkpoint.prev_position, checkpoint.prev_hash), prev_position)
     return checkpoint, None, [*catch_up, entry]
 
 
@@ -300,8 +311,15 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
     if walked.failure is not None:
         failures.append(walked.failure)
     if failures:
-        return _first_failure(failures), []
-    catch_up = [_witness_entry(row) for row in rows if row[1] > start]
+        failure = _first_failure(failures)
+        if not failure.exact:
+            failure = _first_failure([_pinpoint(failure), *(f for f in failures if f.exact)])
+        return failure, []
+    catch_up, after = [], start
+    for row in rows:
+        if row[1] > start:
+            catch_up.append(_witness_entry(row, after))
+            after = row[1]
     return None, catch_up
 
 
@@ -420,12 +438,15 @@ class VerifyResult:
 
 
 class _Failure(Exception):
-    def __init__(self, seq: int | None, message: str, position: int | None = None):
+    """What failed, where. `exact` is False when `position` only starts the range the fault lies in (a signed head
+    or witnessed checkpoint that no longer matches): _pinpoint then names the first position that disagrees."""
+
+    def __init__(self, seq: int | None, message: str, position: int | None = None, exact: bool = True):
         super().__init__(message)
-        self.seq, self.message, self.position = seq, message, position
+        self.seq, self.message, self.position, self.exact = seq, message, position, exact
 
     def __reduce__(self):  # travels back from a range process
-        return (_Failure, (self.seq, self.message, self.position))
+        return (_Failure, (self.seq, self.message, self.position, self.exact))
 
 
 def _first_failure(failures: list[_Failure]) -> _Failure:
@@ -494,13 +515,14 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
         if anchor is not None and position == anchor["position"]:
             if digest != anchor["hash"]:
                 failures.append(_Failure(row[2], f"the database's checkpoint at position {position} is not the one "
-                                                 "the witness holds", position))
+                                                 "the witness holds", position, exact=False))
                 break
             anchored = True
             continue
         if not anchored:
             failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
-                                                         f"position {anchor['position']}", anchor["position"]))
+                                                         f"position {anchor['position']}", anchor["position"],
+                                     exact=False))
             break
         if not _check_signature(row, trusted):
             failures.append(_Failure(row[2], f"checkpoint {row[0]} at position {position} is not signed by a "
@@ -510,12 +532,12 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
             if (row[8], row[9]) != prev:
                 failures.append(_Failure(None, f"the checkpoint at position {position} does not follow the "
                                                f"checkpoint before it (position {prev[0]}): checkpoints were deleted "
-                                               "or rewritten", prev[0] + 1))
+                                               "or rewritten", prev[0] + 1, exact=False))
                 break
             chained = True
         elif chained:
             failures.append(_Failure(row[2], f"the checkpoint at position {position} does not cover the one before "
-                                             "it", prev[0] + 1))
+                                             "it", prev[0] + 1, exact=False))
             break
         heads.append((position, row[2], row[3]))
         hashes[position] = digest
@@ -523,7 +545,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
     if not anchored and not failures:
         failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
                                                      f"position {anchor['position']}: it was rewritten or restored "
-                                                     "from an older backup", anchor["position"]))
+                                                     "from an older backup", anchor["position"], exact=False))
     agreed = anchor["position"] if anchor else None
     for entry in witnessed:
         if anchor is not None and entry["position"] <= anchor["position"]:
@@ -538,7 +560,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
             failures.append(_Failure(
                 None, f"the database does not hold the checkpoint witnessed at position {entry['position']} (signed "
                       f"{entry['created_at']}): the chain from position {first} on was rewritten, checkpoints were "
-                      "deleted, or the database was restored from an older backup", first))
+                      "deleted, or the database was restored from an older backup", first, exact=False))
             break
         agreed = entry["position"]
     return heads, failures, agreed
@@ -626,7 +648,8 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
         while cp is not None and cp[0] <= position:
             if cp[0] < position or cp[1] != seq or cp[2] != stored_hash:
                 raise _Failure(None, f"the signed checkpoint at position {cp[0]} does not match the chain: rows "
-                                     f"from position {segment_start} on were altered and re-hashed", segment_start)
+                                     f"from position {segment_start} on were altered and re-hashed", segment_start,
+                               exact=False)
             segment_start = position + 1
             cp = next(heads, None)
         prev, last_seq, expected = stored_hash, seq, expected + 1
@@ -694,6 +717,8 @@ def verify(*, incremental: bool = False, processes: int | None = None, min_range
     seconds = time.perf_counter() - started
     if failures:
         failure = _first_failure(failures)
+        if not failure.exact:
+            failure = _first_failure([_pinpoint(failure), *(f for f in failures if f.exact)])
         seq = failure.seq if failure.seq is not None else _seq_at(failure.position)
         return VerifyResult(False, events, seq, failure.message, seconds, failure.position, kind, start)
     seal_pending(full=True, force_checkpoint=True)
@@ -804,3 +829,101 @@ def _consistent_read(func):
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         return func()
+
+
+# --- naming the first position that disagrees ---------------------------------------------------------------------
+
+
+def _covering(entries: list[dict], position: int) -> dict | None:
+    return next((e for e in entries if e["position"] >= position), None)
+
+
+def _witness_anchor(entries: list[dict], before: int) -> dict | None:
+    """The last witnessed checkpoint below `before` whose head the database's chain still holds (a restored or
+    rewritten database agrees with the witness up to some checkpoint, then not): a binary search, a query a step."""
+    candidates = [e for e in entries if e["position"] < before]
+    with connection.cursor() as cursor:
+        def agrees(entry: dict) -> bool:
+            cursor.execute("SELECT hash FROM audit_auditseal WHERE position = %s", [entry["position"]])
+            row = cursor.fetchone()
+            return bool(row) and row[0] == entry["head_hash"]
+
+        if not candidates:
+            return None
+        if agrees(candidates[-1]):
+            return candidates[-1]
+        low, high = 0, len(candidates) - 1  # candidates[high] disagrees; find the last that agrees below it
+        found = None
+        while low < high:
+            middle = (low + high) // 2
+            if agrees(candidates[middle]):
+                found, low = candidates[middle], middle + 1
+            else:
+                high = middle
+        return found
+
+
+def _recomputed(start: int, stop: int, prev: str) -> Iterator[tuple[int, str]]:
+    """(position, hash) from `start` to `stop`, each hash recomputed from the event's content and the hash before
+    it, never read from the seals ('' where the event row is gone)."""
+    sql = (f"SELECT s.position, {_event_columns('e')} FROM audit_auditseal s "  # noqa: S608
+           "LEFT JOIN audit_auditevent e ON e.seq = s.seq WHERE s.position >= %s AND s.position <= %s "
+           "ORDER BY s.position")
+    for row in _stream(sql, [start, stop]):
+        if row[1] is None:
+            prev = ""
+        else:
+            prev = link_hash(prev or GENESIS_HASH, _canonical_from_row(row[1:]))
+        yield row[0], prev
+
+
+def _pinpoint(failure: _Failure) -> _Failure:
+    """A failure that only bounds a range, narrowed to the first position that disagrees with the witness: the first
+    event whose recomputed hash is not the one witnessed there, the first witnessed position the chain lacks, or
+    the first witnessed checkpoint the database lacks. Unchanged where the witness cannot tell (checkpoints
+    witnessed before digests were kept, or none)."""
+    if failure.exact or failure.position is None:
+        return failure
+    try:
+        found = _pinpointed(failure)
+    except Exception:  # the failure stands as it is; narrowing it is a courtesy
+        logger.exception("could not name the first position that disagrees with the witness")
+        return failure
+    return found or failure
+
+
+def _pinpointed(failure: _Failure) -> _Failure | None:
+    anchor = _witness_anchor(witness.read(), failure.position)
+    after = anchor["position"] if anchor else 0
+    entries = [e for e in witness.read(position_from=after, digests=True) if e["position"] > after]
+    known = witnessed_digests(entries, after)
+    reached = after
+    if known:
+        reached = max(known)
+        found = first_disagreement(known, _recomputed(after + 1, reached, anchor["head_hash"] if anchor else
+                                                      GENESIS_HASH), after)
+        if found is not None:
+            position, why = found
+            cover = _covering(entries, position)
+            seq = _seq_at(position)
+            if why == "missing":
+                return _Failure(seq, f"position {position} is missing: the witness holds the checkpoint at position "
+                                     f"{cover['position']} (signed {cover['created_at']}) but the chain ends before "
+                                     "it (events were removed from the end, or the database was restored from an "
+                                     "older backup)", position)
+            return _Failure(seq, f"position {position} (seq {seq}) is not the event the witness holds there (covered "
+                                 f"by the checkpoint witnessed at position {cover['position']}, signed "
+                                 f"{cover['created_at']}): an event was altered, removed, inserted or moved, and "
+                                 "the chain re-hashed from there", position)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT position, hash FROM audit_auditcheckpoint WHERE position > %s", [after])
+        held = set(cursor.fetchall())
+    for entry in entries:
+        if entry["position"] > reached:
+            break
+        if (entry["position"], entry["hash"]) not in held:
+            return _Failure(entry["head_seq"], f"the database does not hold the checkpoint witnessed at position "
+                                               f"{entry['position']} (signed {entry['created_at']}): checkpoints were "
+                                               "deleted or rewritten; the events up to it still agree with the "
+                                               "witness", entry["position"])
+    return None
