@@ -12,6 +12,7 @@ import atexit
 import base64
 import datetime as dt
 import hashlib
+import itertools
 import logging
 import multiprocessing
 import queue
@@ -92,12 +93,12 @@ def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
         cursor.close()
 
 
-def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
-    """Like _stream, but a reader thread fetches the next batch while this one works on the last: psycopg2 lets
-    go of the GIL while PostgreSQL produces rows, so the server's work and the hashing overlap (verify is bound
-    by the two together). Same connection, same transaction and snapshot; SQLite reads in line."""
+def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple]]:
+    """Batches of rows. On PostgreSQL a reader thread fetches the next batch while this one works on the last:
+    psycopg2 lets go of the GIL while PostgreSQL produces rows, so the server's work and the hashing overlap (verify
+    is bound by the two together). Same connection, same transaction and snapshot; SQLite reads in line."""
     if connection.vendor != "postgresql":
-        yield from _stream(sql, params)
+        yield from _stream_batches(sql, params)
         return
     connection.ensure_connection()
     raw = connection.connection
@@ -138,7 +139,7 @@ def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
                 raise rows
             if not rows:
                 return
-            yield from rows
+            yield rows
     finally:
         stop.set()
         thread.join()
@@ -583,24 +584,28 @@ def _walk_range(*, start: int, stop: int | None, prev: str | None, heads: list[t
     `prev` is the hash before `start`; None takes the first row's stored prev_hash, which the caller checks against
     the range before (the seam). A failure at a signed head names the first position after the head before it,
     `segment_from` for the first head of the range."""
-    out = _Range(last_position=start - 1)
-    try:
-        _walk(out, start, stop, prev, iter(heads), segment_from)
-    except _Failure as failure:
-        out.failure = failure
-    return out
+    for order in ("seq", "position"):
+        out = _Range(last_position=start - 1)
+        try:
+            _walk(out, start, stop, prev, iter(heads), segment_from, order)
+        except _Failure as failure:
+            out.failure = failure
+        except _Scattered:  # positions far from seq order (rewritten?): read in position order instead
+            continue
+        return out
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
-          segment_from: int) -> None:
-    grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
-    cp = next(heads, None)
-    while cp is not None and cp[0] < start:
-        cp = next(heads, None)
-    expected, latest_at = start, ""
-    segment_start = segment_from
-    last_seq: int | None = None
-    sha256 = hashlib.sha256
+REORDER_LIMIT = 50_000  # rows held while reading in seq order, waiting for an earlier position
+
+
+class _Scattered(Exception):
+    """Positions are too far from seq order to put back in order in memory."""
+
+
+def walk_query(start: int = 1, stop: int | None = None, order: str = "seq") -> tuple[str, list[Any]]:
+    """The rows the walk reads for positions `start` to `stop`: (position, seq, prev_hash, hash, then the event's
+    columns as _event_columns gives them, NULL where the event row is gone). bench.verify reads the same query."""
     where = "s.position >= %s" + (" AND s.position <= %s" if stop is not None else "")
     params: list[Any] = [start] if stop is None else [start, stop]
     join = "e.seq = s.seq"
@@ -612,15 +617,88 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
             low, high = cursor.fetchone()
         if low is not None:
             join += " AND e.seq BETWEEN %s AND %s"
-            params = [low, high, *params]
+            where += " AND s.seq BETWEEN %s AND %s"
+            params = [low, high, *params, low, high]
     sql = (
-        f"SELECT s.position, s.seq, s.prev_hash, s.hash, e.seq IS NOT NULL, {_event_columns('e')} "  # noqa: S608
-        f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.position"
+        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e')} "  # noqa: S608
+        f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.{order}"
     )
+    return sql, params
+
+
+def _in_position_order(batches: Iterator[list], start: int) -> Iterator[list]:
+    """Batches of rows read in seq order, handed on in position order. The sealer gives positions in seq order,
+    except for an event whose transaction committed late: hold the few rows that come early until the one before
+    them arrives. Rows left over (a position missing) follow in position order, so the walk reports the jump."""
+    held: dict[int, Sequence[Any]] = {}
+    expected = start
+    for batch in batches:
+        if not held and [row[0] for row in batch] == list(range(expected, expected + len(batch))):
+            expected += len(batch)  # the usual case: every position in turn
+            yield batch
+            continue
+        ordered = []
+        for row in batch:
+            position = row[0]
+            if position == expected:
+                ordered.append(row)
+                expected += 1
+                while held:
+                    row = held.pop(expected, None)
+                    if row is None:
+                        break
+                    ordered.append(row)
+                    expected += 1
+            elif position < expected or position in held:  # impossible with unique positions; the walk reports it
+                ordered.append(row)
+            else:
+                held[position] = row
+                if len(held) > REORDER_LIMIT:
+                    raise _Scattered
+        yield ordered
+    yield [held[position] for position in sorted(held)]
+
+
+def _stream_batches(sql: str, params: Sequence[Any]) -> Iterator[list]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_BATCH):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
+          segment_from: int, order: str = "seq") -> None:
+    cp = next(heads, None)
+    while cp is not None and cp[0] < start:
+        cp = next(heads, None)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            # In seq order both primary keys are read in step (a merge join) with nothing to sort; PostgreSQL's own
+            # parallel workers would each read the events' whole key again (the ranges already run in parallel).
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
+    sql, params = walk_query(start, stop, order)
+    rows = _stream_ahead(sql, params)
+    try:
+        _walk_rows(out, _in_position_order(rows, start) if order == "seq" else rows, start, stop, prev, heads, cp,
+                   segment_from)
+    finally:
+        rows.close()  # stop the reader thread now, not when a failure's traceback lets go of this frame
+
+
+def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | None, prev: str | None,
+               heads: Iterator[tuple], cp: tuple | None, segment_from: int) -> None:
+    grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
+    expected, latest_at = start, ""
+    segment_start = segment_from
+    last_seq: int | None = None
+    sha256 = hashlib.sha256
     encode = canonical_bytes_from_text
-    for row in _stream_ahead(sql, params):
+    for row in itertools.chain.from_iterable(batches):
         # The hot loop (a million rows is seconds): locals only, one unpack, one encode, one hash per row.
-        (position, seq, stored_prev, stored_hash, present,
+        (position, seq, stored_prev, stored_hash,
          e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref, detail, request_id,
          client_ip, agencies) = row
         if position != expected:
@@ -628,7 +706,7 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
                                 f"before seq {seq}", expected)
         if prev is None:
             prev = out.first_prev = stored_prev
-        if not present:
+        if e_seq is None:
             raise _Failure(seq, f"event seq {seq} is sealed in the chain but has been deleted", position)
         if stored_prev != prev:
             raise _Failure(seq, f"seq {seq} does not follow the event before it in the chain: rows were removed, "

@@ -104,6 +104,25 @@ class SealingTests:
 
 @pytest.mark.django_db
 class VerifyTests:
+    def test_awkward_text_verifies_and_a_change_to_it_is_caught(self):
+        """Tabs, line breaks, backslashes, quotes, NULLs and non-ASCII in every kind of column: what PostgreSQL
+        escapes when it streams the rows to the verifier."""
+        from audit import context
+        from audit.choices import AuditAction
+        from audit.services import record
+
+        sealed_events(2)
+        with context.bind(request_id="req\\1\t2", client_ip="2001:db8::1"):
+            awkward = record(action=AuditAction.CHECK_ALLOWED, object_type="data\tset", agencies=["a\\b", "c"],
+                             object_ref='back\\slash "quoted"\nnew line\r\x01 é😀',
+                             detail={"why": 'a "quote"\\ and\ttab\n', "é": [1.5e-07, None, ""]}).seq
+        sealed_events(2)
+        assert chain.verify().ok
+        with attacker() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET object_ref = %s WHERE seq = %s",
+                           ['back\\slash "quoted"\nnew line\r\x01 e😀', awkward])
+        assert verify_fails_at(awkward).first_bad_position == 3
+
     def test_an_intact_log_verifies_and_only_then_seals_and_signs(self):
         sealed_events(5)
         make_events(2)  # not sealed yet: verify checks what is sealed, and only then seals these and signs
