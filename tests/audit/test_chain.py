@@ -107,9 +107,9 @@ class VerifyTests:
     def test_awkward_text_verifies_and_a_change_to_it_is_caught(self):
         """Tabs, line breaks, backslashes, quotes, NULLs and non-ASCII in every kind of column: what PostgreSQL
         escapes when it streams the rows to the verifier."""
-        from audit import context
         from audit.choices import AuditAction
         from audit.services import record
+        from common import context
 
         sealed_events(2)
         with context.bind(request_id="req\\1\t2", client_ip="2001:db8::1"):

@@ -347,9 +347,10 @@ class CsvFormatTests:
     file byte for byte, on SQLite and PostgreSQL, so an auditor's file never depends on how it was made."""
 
     def test_the_streamed_and_the_background_file_are_byte_identical(self, settings, agency, auditor):
-        from audit import chain, context
+        from audit import chain
         from audit.choices import AuditAction
         from audit.services import record
+        from common import context
 
         settings.AUDIT_EXPORT_SYNC_LIMIT = 1000  # the stream: COPY on PostgreSQL
         with context.bind(request_id="=req,1", client_ip="2001:db8::1"):
