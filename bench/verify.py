@@ -45,18 +45,17 @@ def run(repeats: int) -> dict:
         cursor.execute("ANALYZE audit_auditevent, audit_auditseal, audit_auditcheckpoint")
     sql, params = chain.walk_query()
     best = {"raw": 0.0, "single": 0.0, "parallel": 0.0}
-    events = 0
+    events, ok, summary = 0, True, ""
     for _ in range(repeats):
         count, seconds = _raw(sql, params)
         best["raw"] = max(best["raw"], count / seconds)
         for name, processes in (("single", 1), ("parallel", settings.AUDIT_VERIFY_PROCESSES)):
             result = chain.verify(processes=processes)
-            if not result.ok:
-                raise SystemExit(f"the bench log does not verify: {result.summary}")
+            ok, summary = ok and result.ok, summary or ("" if result.ok else result.summary)
             events = result.events
             best[name] = max(best[name], result.events / result.seconds)
     return {
-        "events": events, "processes": settings.AUDIT_VERIFY_PROCESSES,
+        "events": events, "ok": ok, "summary": summary, "processes": settings.AUDIT_VERIFY_PROCESSES,
         "raw_rows_per_s": round(best["raw"]), "single_per_s": round(best["single"]),
         "parallel_per_s": round(best["parallel"]),
         "single_ratio": round(best["single"] / best["raw"], 2),
