@@ -37,6 +37,12 @@ class Agency(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # Invitations, the register and every answer name an agency by its name, so two agencies must never share
+        # one: an admin could otherwise present their agency as another.
+        if Agency.objects.filter(name__iexact=self.name.strip()).exclude(pk=self.pk).exists():
+            raise ValidationError({"name": "Another agency already has this name. Agency names must be unique."})
+
 
 class AgencyRole(models.Model):
     """The Django group that holds one role in one agency. A membership is a user in this group."""
