@@ -233,6 +233,16 @@ class ApproveInputSerializer(serializers.Serializer):
         max_length=64, required=False,
         help_text="The party agency you sign for; needed only if you could sign for more than one.",
     )
+    authorised_to_sign = serializers.BooleanField(
+        required=False,
+        help_text="Declare that you are authorised to sign for that agency; recorded with the signature. `false` is "
+                  "refused; left out, no declaration is recorded.",
+    )
+
+    def validate_authorised_to_sign(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError("Sign only if you are authorised to sign for the agency.")
+        return value
 
 
 class AgreementFilterSerializer(serializers.Serializer):
@@ -407,7 +417,8 @@ class AgreementApproveApi(_ActionApi):
     input_serializer = ApproveInputSerializer
 
     def act(self, *, actor, agreement, data):
-        return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"))
+        return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"),
+                                          declared=data.get("authorised_to_sign", False))
 
 
 @_action_schema("Reject", "Submitted → rejected (an amendment's rejection leaves the agreement in force).",

@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Profile
 from agencies.choices import AgencyKind, Classification, Role
 from agencies.models import Agency
 from agencies.services import agency_create, dataset_create, membership_grant
@@ -49,6 +50,15 @@ ROLE_SUFFIX = {
     Role.AGENCY_ADMIN: "admin",
 }
 SENSITIVE = Classification.OFFICIAL_SENSITIVE
+# Each demo person's full name and job title, by username suffix then agency prefix: signatures print them.
+JOB_TITLES = {
+    "officer": "Information Governance Manager", "officer2": "Head of Information Governance",
+    "frontline": "Practitioner", "auditor": "Internal Auditor", "admin": "Systems Administrator",
+}
+FIRST_NAMES = ["Amira", "Ben", "Chloe", "Dev", "Eleanor", "Farhan", "Grace", "Harry", "Imani", "Jack", "Kiran",
+               "Laura", "Mohammed", "Niamh", "Oliver", "Priya", "Rachel", "Sam", "Tom", "Uzma"]
+LAST_NAMES = ["Ahmed", "Brennan", "Clarke", "Davies", "Evans", "Fletcher", "Greenwood", "Hussain", "Iqbal", "Jones",
+              "Kaur", "Lowe", "Murphy", "Nolan", "O'Brien", "Patel", "Quinn", "Roberts", "Shah", "Taylor"]
 
 # (code, owner, name, description, items, special category, criminal offence, classification)
 DATASETS = [
@@ -175,6 +185,9 @@ def _agencies_and_users(year: int) -> Demo:
         people.append((f"{prefix}-officer2", Role.GOVERNANCE_OFFICER))
         for username, role in people:
             user = User.objects.create(username=username, email=f"{username}@{code}.example.org", password=hashed)
+            n = len(users)  # every pair of names differs for the 40 demo people
+            full_name = f"{FIRST_NAMES[n % 20]} {LAST_NAMES[(n * 3 + n // 20 * 7) % 20]}"
+            Profile.objects.create(user=user, full_name=full_name, job_title=JOB_TITLES[username.split("-", 1)[1]])
             membership_grant(agency=agency, user=user, role=role)
             users[username] = user
     admin = User.objects.create(
