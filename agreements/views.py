@@ -368,9 +368,9 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and action == Action.SIGN and answer.allowed and not declared:
         # The page asks every signer to declare their authority (the API may leave it out).
-        errors["declaration"] = [DECLARATION_MISSING]
         if len(answer.parties) > 1 and not agency:
             errors["agency"] = ["Say which agency you are signing for"]
+        errors["declaration"] = [DECLARATION_MISSING]
     elif request.method == "POST":
         try:
             agreement, message = _act(action, actor=request.user, agreement=agreement, reason=reason, agency=agency,
