@@ -151,7 +151,9 @@ def _request(client, page: str, reference: str):
         return client.get(f"/agreements/{reference}/")
     action, method = page.split()
     url = f"/agreements/{reference}/{action}/"
-    return client.get(url) if method == "GET" else client.post(url, {"reason": "Checked with the DPO"})
+    # As a person fills the form: a reason where one is asked for, the declaration where one signs.
+    return client.get(url) if method == "GET" else client.post(url, {"reason": "Checked with the DPO",
+                                                                     "declaration": "yes"})
 
 
 class PageMatrixTests:
