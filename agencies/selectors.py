@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -57,6 +57,27 @@ def user_agency_codes(user: Any, roles: set[Role] | None = None) -> set[str]:
     """The codes of the user's agencies (with `roles`, only where they hold one of them). The audit log files each
     event under every agency of its actor (settings.AUDIT_ACTOR_AGENCIES)."""
     return {code for _agency_id, role, code in _memberships(user) if roles is None or role in roles}
+
+
+def audited_agency_codes(user: Any) -> list[str]:
+    """The codes of the agencies where `user` holds the auditor role (settings.AUDIT_AUDITED_AGENCY_CODES)."""
+    return sorted(user_agency_codes(user, {Role.AUDITOR}))
+
+
+def audited_agency_choices(user: Any) -> list[tuple[str, str]]:
+    """(code, name) of the agencies whose audit events `user` may read, by name: every agency for a superuser
+    (settings.AUDIT_AUDITED_AGENCIES)."""
+    agencies = Agency.objects.order_by("name")
+    if not user.is_superuser:
+        agencies = agencies.filter(code__in=audited_agency_codes(user))
+    return list(agencies.values_list("code", "name"))
+
+
+def auditor_emails() -> list[str]:
+    """Active auditors of any agency, and superusers, who have an email address (settings.AUDIT_AUDITOR_EMAILS)."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    users = users.filter(Q(is_superuser=True) | Q(groups__agency_role__role=Role.AUDITOR))
+    return sorted(set(users.values_list("email", flat=True)))
 
 
 def user_agency_ids(user: Any, roles: set[Role] | None = None) -> set[int]:
