@@ -320,7 +320,7 @@ def agreement_timeline(*, agreement: Agreement, limit: int = TIMELINE_LIMIT) -> 
     return list(
         AuditEvent.objects.filter(
             object_type="agreement", object_ref=agreement.reference, action__in=TIMELINE_ACTIONS
-        ).select_related("actor__profile", "agency").order_by((F("seq") + 0).desc())[:limit]
+        ).select_related("actor__profile").order_by((F("seq") + 0).desc())[:limit]
     )
 
 
@@ -343,7 +343,7 @@ def agreement_standing_event(*, agreement: Agreement) -> AuditEvent | None:
         return None
     return (
         AuditEvent.objects.filter(object_type="agreement", object_ref=agreement.reference, action=action)
-        .select_related("actor__profile", "agency").order_by((F("seq") + 0).desc()).first()
+        .select_related("actor__profile").order_by((F("seq") + 0).desc()).first()
     )
 
 

@@ -162,6 +162,7 @@ def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[s
             "event": event,
             "text": TIMELINE_TEXT.get(event.action, event.get_action_display()).format(**values),
             "reason": detail.get("reason", ""),
+            "agency": agency_names.get(event.agency_code, event.agency_code),
         })
     return entries
 
@@ -173,7 +174,7 @@ STANDING_TEXT = {
 }
 
 
-def _standing(event: Any, agreement: Agreement) -> dict[str, Any]:
+def _standing(event: Any, agreement: Agreement, names: dict[str, str]) -> dict[str, Any]:
     """Who suspended, revoked or rejected it, for the top of the page: their name, agency, when and why."""
     detail = event.detail or {}
     what = STANDING_TEXT[AuditAction(event.action)]
@@ -183,7 +184,7 @@ def _standing(event: Any, agreement: Agreement) -> dict[str, Any]:
         "what": what, "event": event, "reason": detail.get("reason", ""),
         "who": display_name(event.actor) if event.actor_id else event.actor_name or "the system",
         "job_title": job_title(event.actor) if event.actor_id else "",
-        "agency": event.agency.name if event.agency_id else event.agency_code,
+        "agency": names.get(event.agency_code, event.agency_code),
     }
 
 
@@ -213,12 +214,14 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
             {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
         )
         standing = agreement_standing_event(agreement=agreement)
+        names = {p.agency.code: p.agency.name
+                 for v in (in_force, version) if v is not None for p in v.parties.all()}
         signatures = [{"party": p, "earlier": earlier.get(p.agency_id)} for p in version.parties.all()]
         answers = verdicts(user=request.user, agreement=agreement)
         context.update(
             amending=bool(earlier),
             signatures=signatures,
-            timeline=_timeline(agreement, {p.agency.code: p.agency.name for p in version.parties.all()}),
+            timeline=_timeline(agreement, names),
             usage=agreement_usage(agreement=agreement),
             buttons=[(name, ACTION_PAGES[name]) for name in ACTION_PAGES if answers[Action(name)].allowed],
             why_not=_why_not(request.user, answers),
@@ -227,7 +230,7 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
             warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
             changes=version_changes(agreement=agreement, version=version),
             digest=version_digest(agreement=agreement, version=version),
-            standing=_standing(standing, agreement) if standing else None,
+            standing=_standing(standing, agreement, names) if standing else None,
         )
     agreement_record_viewed(actor=request.user, agreement=agreement, page="detail")
     return render(request, "agreements/agreement_detail.html", context)
