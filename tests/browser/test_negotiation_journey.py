@@ -155,7 +155,7 @@ class NegotiationJourneyTests:
         # The PDF downloads and carries the fingerprint the page shows.
         shown = page.locator("#digest").inner_text().strip()
         assert len(shown) == 64
-        with page.expect_download() as download_info:
+        with page.expect_download(timeout=30_000) as download_info:  # WeasyPrint lays out the whole agreement
             page.get_by_role("link", name="Download version 1 as a PDF").click()
         download = download_info.value
         assert download.suggested_filename == f"{reference}-version-1.pdf"
