@@ -98,6 +98,12 @@ class AgreementVersion(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
+    returned_terms = models.JSONField(
+        null=True, blank=True,
+        help_text="The terms as last sent for signature, kept when the version came back to draft (changes asked "
+                  "for, or withdrawn): what its signatories see the changes from (agreements/canonical.py).",
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["agreement", "number"]
@@ -131,6 +137,11 @@ class Party(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Who signed, as they were when they signed: a later change of name or job title leaves the signature as given.
+    signer_name = models.CharField(max_length=200, blank=True)
+    signer_job_title = models.CharField(max_length=200, blank=True)
+    signer_declared = models.BooleanField(
+        default=False, help_text="The signer declared they are authorised to sign for the agency.")
 
     class Meta:
         ordering = ["version", "agency__name"]

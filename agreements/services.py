@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
+from accounts.selectors import display_name, job_title
 from agencies.choices import Role
 from agencies.models import Agency
 from agencies.selectors import has_role
@@ -27,6 +28,7 @@ from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REASON_MAX, text_problem
 
 from . import lifecycle
+from .canonical import version_terms
 from .choices import AgreementStatus, CommentKind, PeriodState, VersionState
 from .lifecycle import Action
 from .models import (
@@ -40,7 +42,7 @@ from .models import (
     VersionComment,
 )
 from .rules import ResolvedTerms, resolve_terms
-from .selectors import TIMELINE_ACTIONS
+from .selectors import TIMELINE_ACTIONS, version_get
 
 VIEW = "view_agreement"
 TERM_FIELDS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_reference")
@@ -342,9 +344,13 @@ def _back_to_draft(agreement: Agreement) -> list[str]:
     as sent) and a first version's agreement is a draft again. Returns the codes of the parties that had signed."""
     version = agreement.current_version
     signed = list(version.parties.filter(signed_at__isnull=False).values_list("agency__code", flat=True))
-    version.parties.update(signed_by=None, signed_at=None)
+    # The terms as they were sent: whoever signs the next submission sees what changed from them.
+    version.returned_terms, version.returned_at = version_terms(version_get(agreement=agreement,
+                                                                             number=version.number)), timezone.now()
+    version.parties.update(signed_by=None, signed_at=None, signer_name="", signer_job_title="",
+                           signer_declared=False)
     version.state, version.submitted_at = VersionState.DRAFT, None
-    version.save(update_fields=["state", "submitted_at", "updated_at"])
+    version.save(update_fields=["state", "submitted_at", "returned_terms", "returned_at", "updated_at"])
     if agreement.status == AgreementStatus.SUBMITTED:
         agreement.status = AgreementStatus.DRAFT
         agreement.save(update_fields=["status", "updated_at"])
@@ -451,11 +457,14 @@ def _signing_party(
 
 
 @transaction.atomic
-def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None) -> Agreement:
+def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None,
+                      declared: bool = False) -> Agreement:
     """One party signs the submitted version. When every party has signed, that version comes into force.
 
     `agency` may be left out when the officer can sign for exactly one unsigned party. The officer who last
-    edited the version cannot sign it for the lead agency: a second officer must.
+    edited the version cannot sign it for the lead agency: a second officer must. The signature keeps the signer's
+    name and job title as they are now, and whether they declared they are authorised to sign (`declared`: the
+    page requires it; the API accepts it).
     """
     agreement = _lock(agreement)
     version = agreement.current_version
@@ -463,9 +472,12 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     party = _signing_party(actor=actor, agreement=agreement, signable=signable, agency=agency)
     now = timezone.now()
     party.signed_by, party.signed_at = actor, now
-    party.save(update_fields=["signed_by", "signed_at"])
+    party.signer_name, party.signer_job_title = display_name(actor), job_title(actor)
+    party.signer_declared = declared
+    party.save(update_fields=["signed_by", "signed_at", "signer_name", "signer_job_title", "signer_declared"])
     _event(AuditAction.AGREEMENT_APPROVED, agreement, actor, agency=party.agency, version=version.number,
-           party=party.agency.code)
+           party=party.agency.code, signer_name=party.signer_name, signer_job_title=party.signer_job_title,
+           declared=declared)
     if version.parties.filter(signed_at__isnull=True).exists():
         return agreement
     previous = agreement.in_force_version
