@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
-from agencies.selectors import user_agency_codes, user_agency_ids
+from agencies.selectors import find_named, user_agency_codes, user_agency_ids
 from audit.limits import QUESTION_PURPOSE_MAX, form_text
 
 from . import decisions
@@ -19,25 +19,13 @@ from .check_apis import EARLIEST_CHECK, LATEST_CHECK
 from .models import Flow
 from .selectors import CHECK_REFUSED, may_ask_check
 
-SUGGESTIONS = 8
-
 
 def _find(model, text: str, *, extra: Q | None = None):
     """One agency or dataset by code, exact name or a unique part of its name; else a friendly error."""
     text = text.strip()
     if not text:
         raise ValidationError("Enter an agency" if model is Agency else "Enter the information you want to share")
-    qs = model.objects.filter(extra or Q())
-    exact = list(qs.filter(Q(code=text) | Q(name__iexact=text))[:2])
-    if len(exact) == 1:
-        return exact[0]
-    matches = list(qs.filter(name__icontains=text).order_by("name")[: SUGGESTIONS + 1])
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise ValidationError(f"Nothing matches “{text}”. Check the spelling, or choose from the list")
-    names = ", ".join(m.name for m in matches[:SUGGESTIONS])
-    raise ValidationError(f"More than one matches “{text}”: {names}. Type more of the name")
+    return find_named(model, [text], within=extra)[text].one()
 
 
 class CheckForm(forms.Form):
