@@ -41,7 +41,7 @@ from .selectors import agreement_get, agreement_get_full, agreement_list
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = LegalBasis
-        fields = ["code", "title", "citation", "kind", "description"]
+        fields = ["code", "title", "citation", "kind", "description", "guidance"]
 
 
 class LegalBasisListApi(generics.ListAPIView):

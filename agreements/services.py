@@ -160,8 +160,8 @@ def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency
     )
 
 
-def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now) -> None:
-    AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now)
+def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now, reason: str = "") -> None:
+    AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now, reason=reason)
 
 
 def _close_period(*, agreement: Agreement, reason: str, now) -> None:
@@ -517,7 +517,7 @@ def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Act
     now = timezone.now()
     _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
     _open_period(agreement=agreement, version=agreement.in_force_version,
-                 state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now)
+                 state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now, reason=reason)
     agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
     # A registry administrator acting for no agency of theirs leaves no agency: only administrators may reinstate.
     agreement.suspended_by = acting if suspending and has_role(actor, acting.pk, Role.GOVERNANCE_OFFICER) else None
