@@ -67,6 +67,7 @@ function enhance(select) {
     source: sourceFn,
     defaultValue: initial,
     minLength: 1,
+    autoselect: false, // its greyed-out completion is an unlabelled input, which screen readers would announce
     showNoOptionsFound: true,
     tNoResults: () => "Nothing matches: check the spelling",
     onConfirm: (label) => {
