@@ -175,3 +175,14 @@ class ErrorsNameThingsTests:
         assert any("UK GDPR Article 9(2)(h) and UK GDPR Article 10 also needs a condition from Schedule 1" in w
                    for w in warnings)
         assert not [w for w in warnings if any(code in w for code in CODES)]
+
+    def test_errors_show_codes_signing_for_an_agency_that_is_not_a_party_names_it(self, region):
+        from rest_framework.test import APIClient
+
+        agreement = agreement_factory(state="submitted")
+        client = APIClient()
+        client.force_authenticate(member(agreement.current_version.flows.get().provider, Role.GOVERNANCE_OFFICER))
+        response = client.post(f"/api/v1/agreements/{agreement.reference}/approve/", {"agency": "police"},
+                               format="json")
+        assert response.status_code == 400
+        assert response.json() == {"agency": [f"Police is not a party to {agreement.reference}."]}
