@@ -66,7 +66,8 @@ class LegalBasisBriefSerializer(serializers.Serializer):
 class ProviderContactsSerializer(serializers.Serializer):
     agency = serializers.CharField(help_text="The provider's code.")
     name = serializers.CharField(help_text="The provider's name.")
-    dpo_email = serializers.CharField(allow_null=True, help_text="The provider's Data Protection Officer.")
+    dpo_name = serializers.CharField(allow_null=True, help_text="The name of the provider's Data Protection Officer.")
+    dpo_email = serializers.CharField(allow_null=True, help_text="The provider's Data Protection Officer's email.")
     caldicott_guardian = serializers.CharField(allow_null=True,
                                                help_text="The name of the provider's Caldicott Guardian.")
 

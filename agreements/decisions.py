@@ -78,6 +78,7 @@ class Decision:
     retention: str | None = None
     contact: str | None = None
     caldicott_guardian: str | None = None
+    dpo_name: str | None = None
     provider_name: str | None = None
     next_steps: list[str] = field(default_factory=list)
     suspension_reason: str | None = None
@@ -96,8 +97,8 @@ class Decision:
         """Who at the provider answers questions, as its record holds them."""
         if self.provider_name is None:
             return None
-        return {"agency": self.provider, "name": self.provider_name, "dpo_email": self.contact,
-                "caldicott_guardian": self.caldicott_guardian}
+        return {"agency": self.provider, "name": self.provider_name, "dpo_name": self.dpo_name,
+                "dpo_email": self.contact, "caldicott_guardian": self.caldicott_guardian}
 
     def as_detail(self, *, purpose: str, data_items: list[str] | None) -> dict[str, Any]:
         """The check's audit event. What the caller sent is echoed within fixed limits (the log is never cleaned),
@@ -207,10 +208,11 @@ def _statements() -> dict[str, str]:
                     f"WHERE x.{_col(Party, 'version')} = %s AND x.{_col(Party, 'signed_at')} IS NULL "
                     f"ORDER BY g.{_col(Agency, 'name')}",
         "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')}, {_col(Agency, 'name')}, "  # noqa: S608
-                 f"{_col(Agency, 'dpo_email')}, {_col(Agency, 'caldicott_guardian_name')} FROM {_table(Agency)} "
+                 f"{_col(Agency, 'dpo_email')}, {_col(Agency, 'caldicott_guardian_name')}, "
+                 f"{_col(Agency, 'dpo_name')} FROM {_table(Agency)} "
                  f"WHERE {_col(Agency, 'code')} IN (%s, %s) "
                  f"UNION ALL SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')}, "
-                 f"{_col(Dataset, 'name')}, '', '' FROM {_table(Dataset)} WHERE {_col(Dataset, 'code')} = %s",
+                 f"{_col(Dataset, 'name')}, '', '', '' FROM {_table(Dataset)} WHERE {_col(Dataset, 'code')} = %s",
     }
 
 
@@ -458,6 +460,7 @@ class _Known:
     name: str
     dpo_email: str
     caldicott_guardian_name: str = ""
+    dpo_name: str = ""
 
 
 def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[str, str], _Known]:
@@ -467,8 +470,8 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
     """
     with connection.cursor() as cursor:
         cursor.execute(_sql("codes"), [provider, recipient, dataset])
-        found = {(kind, code): _Known(pk, name, dpo or "", guardian or "")
-                 for kind, code, pk, name, dpo, guardian in cursor.fetchall()}
+        found = {(kind, code): _Known(pk, name, dpo or "", guardian or "", dpo_name or "")
+                 for kind, code, pk, name, dpo, guardian, dpo_name in cursor.fetchall()}
     errors: dict[str, list[str]] = {}
     for name, code in (("provider", provider), ("recipient", recipient)):
         if ("agency", code) not in found:
@@ -515,7 +518,10 @@ def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known],
 
 
 def _dpo(agency: Agency | _Known) -> str:
-    return f"the Data Protection Officer of {agency.name}" + (f" ({agency.dpo_email})" if agency.dpo_email else "")
+    """The provider's DPO, by name where its record holds one."""
+    name = agency.dpo_name.strip()
+    return ((f"{name}, " if name else "") + f"the Data Protection Officer of {agency.name}"
+            + (f" ({agency.dpo_email})" if agency.dpo_email else ""))
 
 
 def _guardian_or_yours(agency: Agency | _Known) -> str:
@@ -526,8 +532,8 @@ def _guardian_or_yours(agency: Agency | _Known) -> str:
 
 def _contacts(agency: Agency | _Known) -> dict[str, Any]:
     """Who at the provider answers questions, as the agency record holds them."""
-    return {"contact": agency.dpo_email or None, "caldicott_guardian": agency.caldicott_guardian_name.strip() or None,
-            "provider_name": agency.name}
+    return {"contact": agency.dpo_email or None, "dpo_name": agency.dpo_name.strip() or None,
+            "caldicott_guardian": agency.caldicott_guardian_name.strip() or None, "provider_name": agency.name}
 
 
 # Bases whose guidance comes first: consent must be got before anything is shared.

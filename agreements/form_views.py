@@ -364,11 +364,13 @@ def _describe_datasets(rows: list) -> None:
     to see them while choosing (one query for every row)."""
     typed = [str(row["dataset"].value() or "").strip() for row in rows]
     codes = set(typed) - {""}
-    held = dict(Dataset.objects.filter(code__in=codes).values_list("code", "data_items")) if codes else {}
+    held = {code: (name, items) for code, name, items in
+            Dataset.objects.filter(code__in=codes).values_list("code", "name", "data_items")} if codes else {}
     for row, code in zip(rows, typed, strict=True):
-        if held.get(code):
+        name, items = held.get(code, ("", []))
+        if items:
             field = row.fields["data_items"]
-            field.help_text = f"{field.help_text}. The dataset {code} holds: {', '.join(held[code])}"
+            field.help_text = f"{field.help_text}. The dataset {name} holds: {', '.join(items)}"
 
 
 def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: Any) -> None:

@@ -23,7 +23,8 @@ GO = Role.GOVERNANCE_OFFICER
 @pytest.fixture
 def trust():
     return AgencyFactory(code="nhs-provider", name="NHS Provider", kind=AgencyKind.NHS_TRUST,
-                         dpo_email="dpo@nhs-provider.example.org", caldicott_guardian_name="Dr Asha Patel")
+                         dpo_email="dpo@nhs-provider.example.org", dpo_name="Sam Jones",
+                         caldicott_guardian_name="Dr Asha Patel")
 
 
 @pytest.fixture
@@ -60,8 +61,8 @@ class NextStepsFollowTheLawTests:
         assert answer["next_steps"][-1].startswith("Share only what is needed for that purpose")
         # The catalogue's line says "your Data Protection Officer"; the answer names the provider's.
         guidance = {b["code"]: b["guidance"] for b in answer["legal_basis_details"]}
-        assert guidance["ukgdpr-9-2-a"].replace("your Data Protection Officer", "the Data Protection Officer of NHS "
-                                                "Provider (dpo@nhs-provider.example.org)") == first
+        assert guidance["ukgdpr-9-2-a"].replace("your Data Protection Officer", "Sam Jones, the Data Protection "
+                                                "Officer of NHS Provider (dpo@nhs-provider.example.org)") == first
 
     def test_a_yes_under_common_law_consent_says_to_ask_first_and_names_the_caldicott_guardian(self, trust, council):
         active_with(["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2", "common-law-confidentiality-consent"],
@@ -98,6 +99,7 @@ class NextStepsFollowTheLawTests:
         steps = html.split('id="next-steps"', 1)[1].split("</ol>", 1)[0]
         assert steps.index("explicit consent") < steps.index("Share only what is needed")
         assert "Caldicott Guardian of NHS Provider: Dr Asha Patel" in html
+        assert "Data Protection Officer of NHS Provider: Sam Jones, " in html
 
 
 class NamedContactsTests:
@@ -105,10 +107,10 @@ class NamedContactsTests:
         DatasetFactory(code="discharge-summaries", owner=trust)
         answer = ask(member(trust, Role.FRONTLINE))
         assert answer["outcome"] == "no_agreement"
-        assert "speak to Dr Asha Patel, the Caldicott Guardian of NHS Provider, or the Data Protection Officer of " \
-               "NHS Provider (dpo@nhs-provider.example.org) today" in answer["next_step"]
+        assert "speak to Dr Asha Patel, the Caldicott Guardian of NHS Provider, or Sam Jones, the Data Protection " \
+               "Officer of NHS Provider (dpo@nhs-provider.example.org) today" in answer["next_step"]
         assert "your Caldicott Guardian" not in answer["next_step"]
-        assert answer["provider_contacts"] == {"agency": "nhs-provider", "name": "NHS Provider",
+        assert answer["provider_contacts"] == {"agency": "nhs-provider", "name": "NHS Provider", "dpo_name": "Sam Jones",
                                                "dpo_email": "dpo@nhs-provider.example.org",
                                                "caldicott_guardian": "Dr Asha Patel"}
 
@@ -117,7 +119,8 @@ class NamedContactsTests:
         answer = ask(member(council, Role.FRONTLINE), provider="lead-council", recipient="nhs-provider",
                      dataset="council-tenancies")
         assert answer["provider_contacts"]["caldicott_guardian"] is None
-        assert "your Caldicott Guardian" in answer["next_step"]
+        assert answer["provider_contacts"]["dpo_name"] is None
+        assert "your Caldicott Guardian or the Data Protection Officer of Lead Council" in answer["next_step"]
 
 
 class SuspensionReasonTests:

@@ -414,7 +414,7 @@ class EditPageTests:
         assert not page.checked("id_flows-0-legal_bases-ukgdpr-6-1-a")
         # Without JavaScript the items a dataset holds are named beside the box that chooses among them.
         assert page.text("id_flows-0-data_items-hint").endswith(
-            "The dataset discharge-summaries holds: name, NHS number, discharge date, care needs")
+            "The dataset Discharge Summaries holds: name, NHS number, discharge date, care needs")
 
     def test_saving_changes_updates_the_draft_and_audits_what_changed(self, client, draft):
         officer = lead_officer(draft)
