@@ -164,3 +164,37 @@ class SuspensionReasonTests:
         client.post(URL, body, format="json")
         with django_assert_max_num_queries(5):
             assert client.post(URL, body, format="json").json()["suspension_reason"] == self.REASON
+
+
+class PastSuspensionTests:
+    """A check about a day when the agreement, in force again now, was suspended."""
+
+    def test_only_askers_who_see_the_agreement_in_full_hear_the_reason(self, trust, council):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from agreements.choices import PeriodState
+        from agreements.models import AgreementPeriod
+        from tests.agreements.builders import at, build_agreement
+
+        today = timezone.localdate()
+        dataset = DatasetFactory(code="discharge-summaries", owner=trust)
+        agreement = build_agreement(
+            provider=trust, recipient=council, dataset=dataset, start=today - dt.timedelta(days=60),
+            periods=[(PeriodState.IN_FORCE, at(today - dt.timedelta(days=30)), at(today - dt.timedelta(days=10))),
+                     (PeriodState.SUSPENDED, at(today - dt.timedelta(days=10)), at(today - dt.timedelta(days=5))),
+                     (PeriodState.IN_FORCE, at(today - dt.timedelta(days=5)), None)])
+        AgreementPeriod.objects.filter(agreement=agreement, state=PeriodState.SUSPENDED).update(
+            reason="Waiting for the new DPIA")
+        on = (today - dt.timedelta(days=7)).isoformat()
+
+        mine = ask(member(trust, Role.FRONTLINE), on=on)
+        assert mine["outcome"] == "suspended"
+        assert mine["suspension_reason"] == "Waiting for the new DPIA"
+        assert mine["reason"].endswith("The reason given: “Waiting for the new DPIA”.")
+        # An auditor of another agency sees the agreement's public summary (it is active now), not its reasons.
+        theirs = ask(member(AgencyFactory(code="elsewhere"), Role.AUDITOR), on=on)
+        assert theirs["outcome"] == "suspended"
+        assert theirs["suspension_reason"] is None
+        assert "DPIA" not in theirs["reason"]
