@@ -110,8 +110,8 @@ class NamedContactsTests:
         assert "speak to Dr Asha Patel, the Caldicott Guardian of NHS Provider, or Sam Jones, the Data Protection " \
                "Officer of NHS Provider (dpo@nhs-provider.example.org) today" in answer["next_step"]
         assert "your Caldicott Guardian" not in answer["next_step"]
-        assert answer["provider_contacts"] == {"agency": "nhs-provider", "name": "NHS Provider", "dpo_name": "Sam Jones",
-                                               "dpo_email": "dpo@nhs-provider.example.org",
+        assert answer["provider_contacts"] == {"agency": "nhs-provider", "name": "NHS Provider",
+                                               "dpo_name": "Sam Jones", "dpo_email": "dpo@nhs-provider.example.org",
                                                "caldicott_guardian": "Dr Asha Patel"}
 
     def test_a_provider_without_a_guardian_on_record_is_not_given_one(self, trust, council):
