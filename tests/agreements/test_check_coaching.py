@@ -157,6 +157,19 @@ class SuspensionReasonTests:
         answer = ask(member(trust, Role.FRONTLINE))
         assert answer["allowed"] is True and answer["suspension_reason"] is None
 
+    def test_suspensions_made_before_periods_kept_reasons_get_theirs_from_the_audit_log(self, suspended, trust):
+        import importlib
+
+        from django.apps import apps
+
+        from agreements.models import AgreementPeriod
+
+        AgreementPeriod.objects.filter(agreement=suspended).update(reason="")  # as the migration finds them
+        importlib.import_module("agreements.migrations.0012_period_reason").backfill(apps, None)
+        period = AgreementPeriod.objects.get(agreement=suspended, state="suspended")
+        assert period.reason == self.REASON
+        assert ask(member(trust, Role.FRONTLINE))["suspension_reason"] == self.REASON
+
     def test_the_check_still_costs_a_fixed_number_of_queries(self, suspended, trust, django_assert_max_num_queries):
         client = APIClient()
         client.force_authenticate(member(trust, Role.FRONTLINE))
