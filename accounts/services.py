@@ -156,7 +156,7 @@ def password_reset_send(*, user_id: int) -> bool:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from audit import mail
+    from common import mail
 
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.has_usable_password():

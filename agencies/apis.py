@@ -1,4 +1,4 @@
-"""The agencies API: the agency and dataset directories, and each agency's members (see CONTRACT.md).
+"""The agencies API: the agency and dataset directories, and each agency's members (docs/api.md).
 
 Each view parses its input with a small serializer, calls one selector or service, and renders the result.
 Permission rules live in the services and selectors; bad input is a 400, not allowed is a 403, unknown is a 404.
@@ -14,7 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from audit.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
+from common.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
 
 from . import selectors, services
 from .choices import AgencyKind, Classification, Role

@@ -9,14 +9,12 @@ direct foreign-key permission tables, so a list never runs a query per row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
@@ -59,6 +57,27 @@ def user_agency_codes(user: Any, roles: set[Role] | None = None) -> set[str]:
     """The codes of the user's agencies (with `roles`, only where they hold one of them). The audit log files each
     event under every agency of its actor (settings.AUDIT_ACTOR_AGENCIES)."""
     return {code for _agency_id, role, code in _memberships(user) if roles is None or role in roles}
+
+
+def audited_agency_codes(user: Any) -> list[str]:
+    """The codes of the agencies where `user` holds the auditor role (settings.AUDIT_AUDITED_AGENCY_CODES)."""
+    return sorted(user_agency_codes(user, {Role.AUDITOR}))
+
+
+def audited_agency_choices(user: Any) -> list[tuple[str, str]]:
+    """(code, name) of the agencies whose audit events `user` may read, by name: every agency for a superuser
+    (settings.AUDIT_AUDITED_AGENCIES)."""
+    agencies = Agency.objects.order_by("name")
+    if not user.is_superuser:
+        agencies = agencies.filter(code__in=audited_agency_codes(user))
+    return list(agencies.values_list("code", "name"))
+
+
+def auditor_emails() -> list[str]:
+    """Active auditors of any agency, and superusers, who have an email address (settings.AUDIT_AUDITOR_EMAILS)."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    users = users.filter(Q(is_superuser=True) | Q(groups__agency_role__role=Role.AUDITOR))
+    return sorted(set(users.values_list("email", flat=True)))
 
 
 def user_agency_ids(user: Any, roles: set[Role] | None = None) -> set[int]:
@@ -235,82 +254,3 @@ def invitation_by_token(*, token: str) -> Invitation | None:
 
 def user_by_email(*, email: str) -> Any | None:
     return get_user_model().objects.filter(email__iexact=email.strip()).order_by("pk").first()
-
-
-# Finding agencies and datasets by what people call them.
-
-NAME_SUGGESTIONS = 8  # how many names a "more than one matches" message lists
-_EXACT_ROWS_MAX = 500  # exact matches fetched at once: a name shared by more than this is reported as ambiguous
-
-
-@dataclass
-class Named:
-    """What a typed name or code matched: `code` (its code), `exact` (its name, any case) and, only when neither
-    matched, `partial` (names containing it; `more` when there were more than the ones fetched)."""
-
-    text: str
-    code: Any = None
-    exact: list = field(default_factory=list)
-    partial: list = field(default_factory=list)
-    more: bool = False
-
-    def one(self, *, keep: Callable[[Any], bool] | None = None, label: Callable[[Any], str] = str) -> Any:
-        """The one agency or dataset meant, or a ValidationError saying, in names, what to type instead.
-
-        `keep` narrows the names (a dataset's name among its provider's datasets); a code is always taken."""
-        kept = [obj for obj in self.exact if keep is None or keep(obj)]
-        if self.code is not None and (keep is None or keep(self.code) or not kept):
-            return self.code
-        if len(kept) == 1:
-            return kept[0]
-        if len(kept) > 1:
-            return _ambiguous(self.text, kept, more=False, label=label)
-        kept = [obj for obj in self.partial if keep is None or keep(obj)]
-        if len(kept) == 1 and not self.more:
-            return kept[0]
-        if not kept:
-            raise ValidationError(f"Nothing matches “{self.text}”. Check the spelling, or choose from the list")
-        return _ambiguous(self.text, kept, more=self.more, label=label)
-
-
-def _ambiguous(text: str, matches: list, *, more: bool, label: Callable[[Any], str]) -> Any:
-    names = ", ".join(label(m) for m in matches[:NAME_SUGGESTIONS])
-    if more or len(matches) > NAME_SUGGESTIONS:
-        names += " and others"
-    raise ValidationError(f"More than one matches “{text}”: {names}. Type more of the name")
-
-
-def find_named(model: type[Agency] | type[Dataset], texts: Iterable[str], *, within: Q | None = None,
-               limit: int = NAME_SUGGESTIONS) -> dict[str, Named]:
-    """Agencies or datasets by code or name, for every text at once, in two queries at most whatever the number of
-    texts: one for codes and exact names (any case), and one for names containing a text no code or name matched.
-    `within` narrows both (a check's datasets to its provider's). Pages call `.one()` on each answer."""
-    wanted = {text.strip() for text in texts if text and text.strip()}
-    found = {text: Named(text) for text in wanted}
-    if not wanted:
-        return found
-    queryset = model.objects.filter(within or Q())
-    if model is Dataset:
-        queryset = queryset.select_related("owner")
-    exact = queryset.annotate(lower_name=Lower("name")).filter(
-        Q(code__in=wanted) | Q(lower_name__in=[text.lower() for text in wanted])
-    ).order_by("name", "code")[:_EXACT_ROWS_MAX]
-    for obj in exact:
-        if obj.code in found:
-            found[obj.code].code = obj
-        name = obj.name.casefold()
-        for text in wanted:
-            if text.casefold() == name:
-                found[text].exact.append(obj)
-    unmatched = [text for text, named in found.items() if named.code is None and not named.exact]
-    if unmatched:
-        contains = Q()
-        for text in unmatched:
-            contains |= Q(name__icontains=text)
-        cap = (limit + 1) * len(unmatched)
-        rows = list(queryset.filter(contains).order_by("name", "code")[:cap])
-        for text in unmatched:
-            needle = text.casefold()
-            found[text].partial = [obj for obj in rows if needle in obj.name.casefold()][: limit + 1]
-            found[text].more = len(rows) == cap  # the fetch was cut short: there may be others
-    return found

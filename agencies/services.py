@@ -24,9 +24,9 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_group_perms, remove_perm
 
 from accounts.services import user_create, user_deactivate, user_profile_update, user_reactivate
-from audit import context, mail
 from audit.choices import AuditAction
 from audit.services import record
+from common import context, mail
 
 from . import selectors
 from .choices import Classification, Role

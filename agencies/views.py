@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth import password_validation
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+
+from common.pagination import page_of, pagination
 
 from . import selectors, services
 from .choices import Role
@@ -45,10 +46,6 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "agencies/forbidden.html", {"message": message}, status=403)
 
 
-def _page(request: HttpRequest, queryset, size: int = PAGE_SIZE):
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
-
-
 @login_required
 def agency_list(request: HttpRequest) -> HttpResponse:
     form = AgencySearchForm(request.GET or None)
@@ -56,11 +53,9 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         filters = {name: value for name, value in form.cleaned_data.items() if value}
     agencies = selectors.agency_list(user=request.user, filters=filters)
-    page = _page(request, agencies)
+    page = page_of(request, agencies, PAGE_SIZE)
     services.agency_record_listed(filters=filters)
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "filters": filters, "query": query.urlencode(),
+    context = {"form": form, "page": page, "filters": filters, "pagination": pagination(page, request.GET.dict()),
                "can_create": selectors.agency_can_create(user=request.user)}
     return render(request, "agencies/agency_list.html", context)
 
@@ -68,11 +63,12 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     agency = selectors.agency_get(user=request.user, code=code)
-    datasets = _page(request, selectors.agency_datasets(user=request.user, agency=agency))
+    datasets = page_of(request, selectors.agency_datasets(user=request.user, agency=agency), PAGE_SIZE)
     services.agency_record_viewed(agency=agency)
     context = {
         "agency": agency,
         "datasets": datasets,
+        "pagination": pagination(datasets, {}),
         "can_manage_members": selectors.agency_can_manage_members(user=request.user, agency=agency),
         "can_change": selectors.agency_can_change(user=request.user, agency=agency),
         "can_add_dataset": selectors.dataset_can_create(user=request.user, owner=agency),
@@ -149,11 +145,12 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
         }, status=409)
     if form.errors:
         status = 400
-    memberships = _page(request, selectors.membership_list(agency=agency), size=100)
+    memberships = page_of(request, selectors.membership_list(agency=agency), 100)
     invitations = selectors.invitation_list(agency=agency)[:200]
     services.membership_record_listed(agency=agency)
     return render(request, "agencies/members.html", {
         "agency": agency, "form": form, "memberships": memberships, "invitations": invitations,
+        "pagination": pagination(memberships, {}),
         "now": timezone.now(),
     }, status=status)
 

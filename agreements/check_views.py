@@ -11,13 +11,16 @@ from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
-from agencies.selectors import find_named, user_agency_codes, user_agency_ids
-from audit.limits import QUESTION_PURPOSE_MAX, form_text
+from agencies.selectors import user_agency_codes, user_agency_ids
+from common.limits import QUESTION_PURPOSE_MAX, form_text
+from common.lookups import NoMatch, by_code_or_name
 
 from . import decisions
 from .check_apis import EARLIEST_CHECK, LATEST_CHECK
 from .models import Flow
 from .selectors import CHECK_REFUSED, may_ask_check
+
+SUGGESTIONS = 8
 
 
 def _find(model, text: str, *, extra: Q | None = None):
@@ -25,7 +28,13 @@ def _find(model, text: str, *, extra: Q | None = None):
     text = text.strip()
     if not text:
         raise ValidationError("Enter an agency" if model is Agency else "Enter the information you want to share")
-    return find_named(model, [text], within=extra)[text].one()
+    try:
+        return by_code_or_name(model.objects.filter(extra or Q()), text, suggestions=SUGGESTIONS)
+    except NoMatch as none:
+        if not none.candidates:
+            raise ValidationError(f"Nothing matches “{text}”. Check the spelling, or choose from the list") from None
+        names = ", ".join(m.name for m in none.candidates[:SUGGESTIONS])
+        raise ValidationError(f"More than one matches “{text}”: {names}. Type more of the name") from None
 
 
 class CheckForm(forms.Form):

@@ -22,8 +22,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from agencies import services as agency_services
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
-from agencies.selectors import find_named, user_agency_ids
-from audit.errors import Conflict
+from agencies.selectors import user_agency_ids
+from common.errors import Conflict
+from common.lookups import by_codes_or_names
 
 from . import services
 from .choices import AgreementStatus
@@ -191,7 +192,7 @@ def _resolve_names(form: AgreementForm, rows: list, terms: dict[str, Any], flows
     name is looked for among its provider's datasets."""
     lead_text = terms["lead_agency"] if isinstance(terms["lead_agency"], str) else ""
     agency_texts = {lead_text} | {flow[name] for flow in flows for name in ("provider", "recipient")}
-    agencies = find_named(Agency, agency_texts)
+    agencies = by_codes_or_names(Agency.objects.all(), agency_texts)
     ok = True
 
     def pick(target, field: str, named, **kwargs) -> Any:
@@ -219,7 +220,8 @@ def _resolve_names(form: AgreementForm, rows: list, terms: dict[str, Any], flows
     if not dataset_texts:
         return ok
     owner_ids = {agency.pk for agency in providers.values() if agency is not None}
-    datasets = find_named(Dataset, dataset_texts, within=Q(code__in=dataset_texts) | Q(owner_id__in=owner_ids))
+    datasets = by_codes_or_names(Dataset.objects.select_related("owner").filter(
+        Q(code__in=dataset_texts) | Q(owner_id__in=owner_ids)), dataset_texts)
     for position, (row, flow) in enumerate(zip(rows, flows, strict=True)):
         if not flow["dataset"]:
             continue
@@ -298,12 +300,13 @@ def _dataset_for_item(row, flow: dict[str, str]) -> Dataset | str:
     provider = None
     if flow["provider"]:
         try:
-            provider = find_named(Agency, [flow["provider"]])[flow["provider"]].one()
+            provider = by_codes_or_names(Agency.objects.all(), [flow["provider"]])[flow["provider"]].one()
         except ValidationError as exc:
             return f"Provider: {exc.messages[0]}"
     within = Q(code=flow["dataset"]) | (Q(owner=provider) if provider else Q(pk__in=[]))
     try:
-        return find_named(Dataset, [flow["dataset"]], within=within)[flow["dataset"]].one(
+        return by_codes_or_names(Dataset.objects.select_related("owner").filter(within), [flow["dataset"]])[
+            flow["dataset"]].one(
             keep=lambda d: provider is None or d.owner_id == provider.pk, label=_dataset_label)
     except ValidationError as exc:
         return f"Dataset: {exc.messages[0]}"

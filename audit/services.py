@@ -13,7 +13,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
-from . import context
+from common import context
+
 from .choices import AuditAction
 from .models import AuditEvent
 

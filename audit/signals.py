@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from . import context
+from common import context
+
 from .choices import AuditAction
 from .services import record
 

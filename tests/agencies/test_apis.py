@@ -1,4 +1,4 @@
-"""The agencies, datasets and members API, as integrators see it (CONTRACT.md)."""
+"""The agencies, datasets and members API, as integrators see it (docs/api.md)."""
 
 import json
 

@@ -7,7 +7,7 @@ from agencies.choices import Role
 from agencies.models import Agency
 from agencies.selectors import user_by_username
 from agencies.services import membership_grant
-from audit import context
+from common import context
 
 
 class Command(BaseCommand):
