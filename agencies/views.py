@@ -116,7 +116,7 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
     if refusal:
         return refusal
     form = MemberAddForm(request.POST or None)
-    confirm_with: list = []
+    question = None
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -126,8 +126,8 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
                 role=data["role"], confirm=data["confirm"])
         except PermissionDenied as refused:
             return _forbidden(request, str(refused))
-        except services.ConfirmationNeeded as question:
-            confirm_with = question.other_agencies
+        except services.ConfirmationNeeded as asked:
+            question = asked
         except ValidationError as error:
             _add_errors(form, error, "username")
         else:
@@ -137,11 +137,11 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
             else:
                 messages.info(request, f"{name} was already {_a(role)} in {agency.name}.")
             return _to_members(agency)
-    if confirm_with:
+    if question is not None:
         target = selectors.user_by_username(username=form.cleaned_data["username"])
         return render(request, "agencies/member_confirm.html", {
-            "agency": agency, "form": form, "person": target, "other_agencies": confirm_with,
-            "role": Role(form.cleaned_data["role"]),
+            "agency": agency, "form": form, "person": target, "elsewhere": question.elsewhere,
+            "switched_off": question.switched_off, "role": Role(form.cleaned_data["role"]),
         }, status=409)
     if form.errors:
         status = 400
@@ -214,7 +214,7 @@ def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
             return _to_members(agency)
     except PermissionDenied as refused:
         return _forbidden(request, str(refused))
-    elsewhere = selectors.user_other_agencies(user=target, agency=agency)
+    elsewhere = bool(selectors.user_other_agencies(user=target, agency=agency))
     return render(request, "agencies/member_leave.html", {
         "agency": agency, "person": target, "roles": held, "elsewhere": elsewhere,
     })

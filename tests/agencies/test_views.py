@@ -228,8 +228,9 @@ class PageQueryCountTests:
     # Session and user (and the session save every request does), the navigation's roles, the page's own reads,
     # one audit record.
     # The agency and dataset pages also ask whether the user may change them (for their edit links), and the
-    # members page lists pending invitations.
-    PAGES = [(AGENCIES, 11), (HOME, 16), (DATASET, 12), (MEMBERS, 15)]
+    # members page lists pending invitations. The agency list and an agency's page ask once whether the user holds
+    # the registry-admin role (for the add and edit links).
+    PAGES = [(AGENCIES, 12), (HOME, 17), (DATASET, 12), (MEMBERS, 15)]
 
     @pytest.mark.parametrize(("path", "limit"), PAGES)
     def test_query_count_does_not_grow(self, region, path, limit, django_assert_max_num_queries):

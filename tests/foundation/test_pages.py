@@ -282,9 +282,9 @@ class DashboardTests:
         for _ in range(4):
             _governance_world(agency, officer)
         client.force_login(officer)
-        # session, user, roles, admin agencies, 4 lists, activity, chart; then saving the session (savepoint,
-        # update, release: SESSION_SAVE_EVERY_REQUEST)
-        with django_assert_max_num_queries(13):
+        # session, user, their profile (the name shown), roles, admin agencies, 4 lists, activity, chart; then saving
+        # the session (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
+        with django_assert_max_num_queries(14):
             response = client.get("/")
         assert response.status_code == 200
         assert response.content.decode().count("Sign me") == 4
