@@ -44,7 +44,8 @@ DATASET_GRANTS: tuple[tuple[str, Role], ...] = (
     (selectors.CHANGE_DATASET, Role.GOVERNANCE_OFFICER),
     (selectors.CHANGE_DATASET, Role.AGENCY_ADMIN),
 )
-AGENCY_FIELDS = ("name", "kind", "ico_registration", "dpo_email", "siro_name", "caldicott_guardian_name", "active")
+AGENCY_FIELDS = ("name", "kind", "ico_registration", "dpo_name", "dpo_email", "siro_name", "caldicott_guardian_name",
+                 "active")
 DATASET_FIELDS = ("name", "description", "data_items", "special_category", "criminal_offence", "classification")
 
 
@@ -388,6 +389,7 @@ def agency_create(
     name: str,
     kind: str,
     ico_registration: str = "",
+    dpo_name: str = "",
     dpo_email: str = "",
     siro_name: str = "",
     caldicott_guardian_name: str = "",
@@ -402,6 +404,7 @@ def agency_create(
         name=name,
         kind=kind,
         ico_registration=ico_registration,
+        dpo_name=dpo_name,
         dpo_email=dpo_email,
         siro_name=siro_name,
         caldicott_guardian_name=caldicott_guardian_name,

@@ -43,7 +43,7 @@ from .status import RegisterStatus, in_force_today, status_label
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = LegalBasis
-        fields = ["code", "title", "citation", "kind", "description"]
+        fields = ["code", "title", "citation", "kind", "description", "guidance"]
 
 
 class LegalBasisListApi(generics.ListAPIView):

@@ -16,6 +16,9 @@ class LegalBasis(models.Model):
     citation = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=LegalBasisKind.choices)
     description = models.TextField(help_text="Plain English, for a frontline worker.")
+    guidance = models.TextField(blank=True, default="",
+                                help_text="What to do next when a check's yes rests on this basis: one plain-English "
+                                          "line for a frontline worker.")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -200,6 +203,9 @@ class AgreementPeriod(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True, default="",
+                              help_text="Why the period began, as the officer gave it: a suspension's reason, which a "
+                                        "check quotes to those who may see the agreement.")
 
     class Meta:
         ordering = ["agreement", "started_at"]

@@ -162,8 +162,8 @@ def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency
     )
 
 
-def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now) -> None:
-    AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now)
+def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now, reason: str = "") -> None:
+    AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now, reason=reason)
 
 
 def _close_period(*, agreement: Agreement, reason: str, now) -> None:
@@ -400,8 +400,14 @@ def _speaking_for(*, agreement: Agreement, parties: Sequence[Party], agency: str
     code = agency.code if isinstance(agency, Agency) else str(agency).strip()
     party = next((p for p in parties if p.agency.code == code), None)
     if party is None:
-        raise ValidationError({"agency": [f"You cannot speak for '{code}' on {agreement.reference}."]})
+        raise ValidationError({"agency": [f"You cannot speak for {_agency_name(code)} on {agreement.reference}."]})
     return party
+
+
+def _agency_name(code: str) -> str:
+    """An agency as people know it, for a message about a code that was sent: its name, or the code if unknown."""
+    name = Agency.objects.filter(code=code).values_list("name", flat=True).first()
+    return name or f"“{code}”"
 
 
 @transaction.atomic
@@ -431,7 +437,7 @@ def _signing_party(
     """The party the officer signs for, among those the lifecycle lets them sign for (`signable`)."""
     if agency is None:
         if len(signable) > 1:
-            names = ", ".join(p.agency.code for p in signable)
+            names = ", ".join(p.agency.name for p in signable)
             raise ValidationError({"agency": [f"You can sign for more than one party that has not signed yet "
                                               f"({names}). Say which agency you are signing for."]})
         return signable[0]
@@ -442,7 +448,7 @@ def _signing_party(
     version = agreement.current_version
     named = version.parties.select_related("agency").filter(agency__code=code).first()
     if named is None:
-        raise ValidationError({"agency": [f"'{code}' is not a party to {agreement.reference}."]})
+        raise ValidationError({"agency": [f"{_agency_name(code)} is not a party to {agreement.reference}."]})
     if named.signed_at is not None:
         raise lifecycle.LifecycleConflict(
             f"{named.agency.name} has already signed version {version.number} of {agreement.reference}.",
@@ -529,7 +535,7 @@ def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Act
     now = timezone.now()
     _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
     _open_period(agreement=agreement, version=agreement.in_force_version,
-                 state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now)
+                 state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now, reason=reason)
     agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
     # A registry administrator acting for no agency of theirs leaves no agency: only administrators may reinstate.
     agreement.suspended_by = acting if suspending and has_role(actor, acting.pk, Role.GOVERNANCE_OFFICER) else None

@@ -611,4 +611,4 @@ class SigningWarningTests:
             html = " ".join(client.get(url).content.decode().split())
             assert "Check before signing:" in html, url
             assert "an Article 9 condition is cited, but the dataset" in html, url
-            assert "council-tenancies" in html.split("Check before signing:", 1)[1].split("</ul>", 1)[0], url
+            assert "Council Tenancies" in html.split("Check before signing:", 1)[1].split("</ul>", 1)[0], url
