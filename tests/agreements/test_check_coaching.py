@@ -165,7 +165,7 @@ class SuspensionReasonTests:
         from agreements.models import AgreementPeriod
 
         AgreementPeriod.objects.filter(agreement=suspended).update(reason="")  # as the migration finds them
-        importlib.import_module("agreements.migrations.0012_period_reason").backfill(apps, None)
+        importlib.import_module("agreements.migrations.0013_period_reason").backfill(apps, None)
         period = AgreementPeriod.objects.get(agreement=suspended, state="suspended")
         assert period.reason == self.REASON
         assert ask(member(trust, Role.FRONTLINE))["suspension_reason"] == self.REASON

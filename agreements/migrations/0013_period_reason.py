@@ -21,7 +21,7 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("agreements", "0011_legal_basis_guidance"), ("audit", "0001_initial")]
+    dependencies = [("agreements", "0012_legal_basis_guidance"), ("audit", "0001_initial")]
 
     operations = [
         migrations.AddField(

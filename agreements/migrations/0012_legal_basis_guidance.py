@@ -78,7 +78,7 @@ def unload(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("agreements", "0010_negotiation")]
+    dependencies = [("agreements", "0011_signer_and_returned_terms")]
 
     operations = [
         migrations.AddField(
