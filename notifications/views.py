@@ -62,7 +62,7 @@ class EmailSettingForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def email_settings(request):
-    form = EmailSettingForm(request.POST or None,
+    form = EmailSettingForm(request.POST if request.method == "POST" else None,
                             initial={"email": "yes" if selectors.wants_email(request.user) else "no"})
     if request.method == "POST" and form.is_valid():
         wanted = form.cleaned_data["email"] == "yes"
