@@ -277,6 +277,8 @@ class ReviewForm(forms.Form):
 
 def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> HttpResponse:
     """GET: the review form; POST: the confirmation through the service, its errors shown beside their fields."""
+    if not answer.allowed:  # a POST from the wrong state: the same refusal as the GET, before any form
+        return _refuse(request, agreement, answer.message, status=answer.http_status)
     version = agreement.in_force_version
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
