@@ -33,8 +33,8 @@ from audit.services import record
 
 from . import notices
 from .choices import AgreementStatus
-from .services import agreement_agency_codes
 from .models import Agreement, AgreementVersion, ReviewReminder
+from .services import agreement_agency_codes
 
 logger = logging.getLogger(__name__)
 

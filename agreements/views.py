@@ -213,8 +213,8 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 # Refusals worth explaining beside the buttons: the action's state allows it, but not for this officer.
-_EXPLAINED = {Refusal.LAST_EDITOR, Refusal.ALREADY_SIGNED, Refusal.ALREADY_REVIEWED, Refusal.AMENDMENT_PENDING, Refusal.NOT_SUSPENDER,
-              Refusal.NOT_IN_FORCE_PARTY, Refusal.NOT_SIGNATORY}
+_EXPLAINED = {Refusal.LAST_EDITOR, Refusal.ALREADY_SIGNED, Refusal.ALREADY_REVIEWED, Refusal.AMENDMENT_PENDING,
+              Refusal.NOT_SUSPENDER, Refusal.NOT_IN_FORCE_PARTY, Refusal.NOT_SIGNATORY}
 
 
 def _why_not(user: Any, answers: dict[Action, Any]) -> list[str]:

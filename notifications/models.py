@@ -32,7 +32,8 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "event"], name="notification_once_per_event"),
-            models.CheckConstraint(condition=models.Q(kind__in=NotificationKind.values), name="notification_kind_valid"),
+            models.CheckConstraint(condition=models.Q(kind__in=NotificationKind.values),
+                                   name="notification_kind_valid"),
         ]
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="notification_inbox"),

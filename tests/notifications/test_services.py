@@ -17,7 +17,8 @@ from tests.factories import AgencyFactory, UserFactory, agreement_factory, membe
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-DRAFTER, SECOND, NHS = "lead-council-governance_officer", "lead-council-second-officer", "nhs-provider-governance_officer"
+DRAFTER, SECOND = "lead-council-governance_officer", "lead-council-second-officer"
+NHS = "nhs-provider-governance_officer"
 
 
 def fresh(agreement) -> Agreement:
@@ -35,7 +36,8 @@ def active_agreement():
 
 
 class WhoIsToldTests:
-    def test_submitting_tells_every_officer_of_every_party_once_but_not_the_sender(self, django_capture_on_commit_callbacks):
+    def test_submitting_tells_every_officer_of_every_party_once_but_not_the_sender(
+            self, django_capture_on_commit_callbacks):
         agreement = agreement_factory()
         second = member(agreement.lead_agency, GO, username=SECOND)
         nhs = AgencyFactory(code="nhs-provider")
