@@ -6,6 +6,7 @@ visible (404 otherwise) and which actions to offer; the services decide every PO
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +149,17 @@ TIMELINE_TEXT = {
     AuditAction.AGREEMENT_WITHDRAWN: "Withdrew version {version} to change it; its signatures were cleared",
     AuditAction.AGREEMENT_CHANGES_REQUESTED: "Asked for changes to version {version} for {party}",
     AuditAction.AGREEMENT_COPIED: "Copied from {copied_from} into this new draft",
+    AuditAction.AGREEMENT_REVIEW_CONFIRMED: "Confirmed the review of version {version} for {party}, with no changes",
+    AuditAction.AGREEMENT_REVIEWED: "Review done: every party confirmed version {version}; next review {review_date}",
 }
+
+
+def _long_date(iso: str) -> str:
+    try:
+        day = dt.date.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or "?"
+    return f"{day.day} {day:%B %Y}"
 
 
 def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[str, Any]]:
@@ -157,11 +168,12 @@ def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[s
         detail = event.detail or {}
         values = {"version": detail.get("version", "?"), "in_force_version": detail.get("in_force_version", "?"),
                   "copied_from": detail.get("copied_from", "another agreement"),
+                  "review_date": _long_date(detail.get("review_date", "")),
                   "party": agency_names.get(detail.get("party", ""), detail.get("party", "a party"))}
         entries.append({
             "event": event,
             "text": TIMELINE_TEXT.get(event.action, event.get_action_display()).format(**values),
-            "reason": detail.get("reason", ""),
+            "reason": detail.get("reason", "") or detail.get("notes", ""),
         })
     return entries
 

@@ -214,3 +214,17 @@ class ReviewPageTests:
         client = Client()
         client.force_login(frontline)
         assert client.get(f"/agreements/{agreement.reference}/review/").status_code == 403
+
+    def test_the_agreement_page_tells_the_story_of_the_review(self):
+        agreement = overdue_agreement()
+        lead, nhs = officers(agreement)
+        next_date = TODAY + dt.timedelta(days=90)
+        services.agreement_review(actor=lead, agreement=agreement, next_review_date=next_date, notes="All checked.")
+        client = Client()
+        client.force_login(lead)
+        html = client.get(f"/agreements/{agreement.reference}/").content.decode()
+        assert "Confirmed the review of version 1 for Lead Council, with no changes" in html and "All checked." in html
+        assert "Your agency has already confirmed the review" in html  # why there is no button now
+        services.agreement_review(actor=nhs, agreement=fresh(agreement), next_review_date=next_date)
+        html = client.get(f"/agreements/{agreement.reference}/").content.decode()
+        assert f"Review done: every party confirmed version 1; next review {next_date.day} {next_date:%B %Y}" in html
