@@ -93,6 +93,21 @@ class ReviewServiceTests:
         # A year on, the next review's reminders come round again (the claims are per review date).
         assert review_reminders_due(today=TODAY + dt.timedelta(days=335)) == [(agreement.in_force_version_id, 30)]
 
+    def test_after_a_review_the_next_review_date_gets_its_own_reminders(self):
+        from agreements.models import ReviewReminder
+        from agreements.reminders import review_reminder_send
+
+        agreement = agreement_factory(state="active", start_date=TODAY - dt.timedelta(days=400),
+                                      end_date=TODAY + dt.timedelta(days=700), review_date=TODAY)
+        version_id = agreement.in_force_version_id
+        assert review_reminder_send(version_id=version_id, days_before=0, today=TODAY)
+        next_date = TODAY + dt.timedelta(days=365)
+        for officer in officers(agreement):
+            services.agreement_review(actor=officer, agreement=fresh(agreement), next_review_date=next_date)
+        # On the new review date, its own "due today" reminder goes: the old one's claim does not block it.
+        assert review_reminder_send(version_id=version_id, days_before=0, today=next_date)
+        assert sorted(ReviewReminder.objects.values_list("review_date", flat=True)) == [TODAY, next_date]
+
     def test_a_suspended_agreement_can_be_reviewed(self):
         agreement = overdue_agreement()
         lead, nhs = officers(agreement)
