@@ -11,7 +11,9 @@ COPY pyproject.toml README.md ./
 RUN pip install --no-cache-dir -e .
 COPY . .
 COPY --from=assets /app/node_modules ./node_modules
-RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
+# collectstatic reads the settings, which refuse to load without their secrets: throwaway ones, for this step only.
+RUN SECRET_KEY=build-only AUDIT_SIGNING_KEY=build-only AUDIT_WITNESS_DIR=/tmp/build-only \
+    python manage.py collectstatic --noinput
 RUN mkdir -p var/exports var/audit-witness && useradd --system --home /app registry && chown -R registry /app
 USER registry
 EXPOSE 8000

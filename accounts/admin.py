@@ -3,15 +3,18 @@
 A role in an agency is a membership, given and taken away on that agency's Members page (or its API), where
 separation of duties applies and every change is audited. So the admin shows neither the agency-role groups
 nor a user's groups and permissions. What it still edits (names, email, active, staff and superuser flags,
-passwords) is audited by accounts/signals.py.
+passwords) is audited by accounts/signals.py. The registry-admin role (add and change agencies) is given and taken
+away by superusers only, with the two actions on the list of people (or `manage.py registry_admin`).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
+from . import services
 from .models import Profile
+from .selectors import REGISTRY_ADMIN_GROUP
 
 admin.site.unregister(Group)
 admin.site.unregister(get_user_model())
@@ -37,3 +40,47 @@ class PersonAdmin(UserAdmin):
     )
     list_filter = ("is_staff", "is_superuser", "is_active")
     filter_horizontal = ()
+
+    list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser",
+                    "registry_admin")
+    actions = ("grant_registry_admin", "revoke_registry_admin")
+
+    def get_queryset(self, request):
+        from django.db.models import Exists, OuterRef
+
+        through = self.model.groups.through
+        held = through.objects.filter(user=OuterRef("pk"), group__name=REGISTRY_ADMIN_GROUP)
+        return super().get_queryset(request).annotate(holds_registry_admin=Exists(held))
+
+    @admin.display(boolean=True, description="Registry administrator", ordering="holds_registry_admin")
+    def registry_admin(self, obj) -> bool:
+        return getattr(obj, "holds_registry_admin", False)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Staff who may change people cannot make anyone (themselves included) staff or a superuser.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, "is_staff", "is_superuser")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:  # only superusers give or take away the role
+            actions.pop("grant_registry_admin", None)
+            actions.pop("revoke_registry_admin", None)
+        return actions
+
+    def _change_registry_admin(self, request, queryset, grant: bool) -> None:
+        change = services.registry_admin_grant if grant else services.registry_admin_revoke
+        changed = [user.get_username() for user in queryset if change(actor=request.user, user=user)]
+        verb = "are now registry administrators" if grant else "are no longer registry administrators"
+        if changed:
+            self.message_user(request, f"{', '.join(changed)} {verb}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "Nothing changed.", messages.INFO)
+
+    @admin.action(description="Make registry administrator (add and change agencies)")
+    def grant_registry_admin(self, request, queryset):
+        self._change_registry_admin(request, queryset, grant=True)
+
+    @admin.action(description="Take away registry administrator")
+    def revoke_registry_admin(self, request, queryset):
+        self._change_registry_admin(request, queryset, grant=False)

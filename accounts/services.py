@@ -11,13 +11,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from audit.choices import AuditAction
 from audit.services import record
 
-from .models import Profile
+from .models import Profile, UserSession
+from .selectors import REGISTRY_ADMIN_GROUP, REGISTRY_ADMIN_PERMISSIONS, agencies_concerned
 from .signals import recorded_here, subject_agencies
 from .tokens import user_tokens_revoke
 
@@ -39,10 +40,11 @@ def _profile_fields(full_name: str, job_title: str) -> dict[str, str]:
 @transaction.atomic
 def user_create(
     *, username: str, email: str = "", full_name: str = "", job_title: str = "", password: str | None = None,
-    how: str = "",
+    how: str = "", agencies: list[str] | tuple[str, ...] = (),
 ) -> Any:
     """A new active user with a profile. With `password` (checked by Django's validators) they can sign in;
-    without one their password is unusable until they set one. Recorded as `user.created`."""
+    without one their password is unusable until they set one. Recorded as `user.created`, concerning
+    `agencies` (the codes of the agencies they are joining, so those agencies' auditors see it)."""
     user_model = get_user_model()
     if user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
         raise ValidationError({"username": "That username is already taken."})
@@ -63,6 +65,7 @@ def user_create(
         action=AuditAction.USER_CREATED,
         object_type="user",
         object_ref=user.get_username(),
+        agencies=agencies,
         detail={"username": user.get_username(), "email": email, **profile, **({"how": how} if how else {})},
     )
     return user
@@ -86,40 +89,111 @@ def user_profile_update(*, user: Any, full_name: str | None = None, job_title: s
     return True
 
 
+def user_sessions_end(*, user: Any) -> int:
+    """End every session the user has, in every browser (one indexed delete). Returns how many ended."""
+    deleted, _ = UserSession.objects.filter(account_id=user.pk).delete()
+    return deleted
+
+
 @transaction.atomic
 def user_deactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
-    """Switch a user off: they cannot sign in, their open sessions stop working at their next request (Django's
-    session check refuses inactive users), and their API tokens are revoked. Recorded as `user.deactivated`.
+    """Switch a user off: they cannot sign in, every session they have ends and their API tokens are revoked.
+    Remembers the agencies concerned (their administrators may switch the account back on). Recorded as
+    `user.deactivated`, concerning those agencies.
 
     Returns False if they were already inactive."""
     user_model = get_user_model()
     locked = user_model.objects.select_for_update().get(pk=user.pk)
     if not locked.is_active:
         return False
-    tokens = user_tokens_revoke(user=locked)  # first, so the count is theirs (saving inactive would revoke them too)
+    concerned = sorted({*subject_agencies(locked), *agencies})
+    tokens = user_tokens_revoke(user=locked, agencies=concerned)  # first: saving inactive would revoke them too
     locked.is_active = False
     with recorded_here():
         locked.save(update_fields=["is_active"])
     user.is_active = False
+    sessions = account_switched_off(user=locked, agencies=concerned)
     record(action=AuditAction.USER_DEACTIVATED, object_type="user", object_ref=locked.get_username(),
-           agencies=agencies, detail={"username": locked.get_username(), "reason": reason, "tokens_revoked": tokens})
+           agencies=concerned, detail={"username": locked.get_username(), "reason": reason,
+                                       "tokens_revoked": tokens, "sessions_ended": sessions})
     return True
+
+
+def account_switched_off(*, user: Any, agencies: list[str]) -> int:
+    """What follows an account being switched off, whatever the path: its sessions end, and the agencies it
+    belonged to are remembered. Returns how many sessions ended."""
+    if agencies:
+        Profile.objects.update_or_create(user=user, defaults={"last_agencies": sorted(agencies)})
+    return user_sessions_end(user=user)
 
 
 @transaction.atomic
 def user_reactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
-    """Switch a user back on (an admin gives a leaver a role again). Recorded as `user.reactivated`."""
+    """Switch a user back on. No old session comes back (they ended when it was switched off, and any left are
+    ended now): the person signs in again. Recorded as `user.reactivated`, concerning every agency they belong or
+    belonged to and `agencies`. Who may do this is the caller's rule (agencies.selectors.user_may_reactivate)."""
     user_model = get_user_model()
     locked = user_model.objects.select_for_update().get(pk=user.pk)
     if locked.is_active:
         return False
+    concerned = agencies_concerned(user=locked, also=agencies)
     locked.is_active = True
     with recorded_here():
         locked.save(update_fields=["is_active"])
     user.is_active = True
+    sessions = user_sessions_end(user=locked)
+    Profile.objects.filter(user=locked).update(last_agencies=[])
     record(action=AuditAction.USER_REACTIVATED, object_type="user", object_ref=locked.get_username(),
-           agencies=agencies, detail={"username": locked.get_username(), "reason": reason})
+           agencies=concerned, detail={"username": locked.get_username(), "reason": reason,
+                                       **({"sessions_ended": sessions} if sessions else {})})
     return True
+
+
+# The registry-admin role: adds and changes agencies without being a superuser. Only superusers give it.
+
+
+def registry_admin_group() -> Any:
+    """The role's group, made on first use with exactly its permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=REGISTRY_ADMIN_GROUP)
+    wanted = [perm.split(".", 1) for perm in REGISTRY_ADMIN_PERMISSIONS]
+    permissions = [p for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted},
+                                                        codename__in={c for _, c in wanted})
+                   if [p.content_type.app_label, p.codename] in wanted]
+    group.permissions.set(permissions)
+    return group
+
+
+def _registry_admin_change(*, actor: Any, user: Any, grant: bool) -> bool:
+    if actor is not None and not (getattr(actor, "is_active", False) and actor.is_superuser):
+        raise PermissionDenied("Only superusers can give or take away the registry administrator role.")
+    group = registry_admin_group()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    holds = group.user_set.filter(pk=user.pk).exists()
+    if holds == grant:
+        return False
+    (group.user_set.add if grant else group.user_set.remove)(user)
+    for cache in ("_perm_cache", "_group_perm_cache", "_user_perm_cache", "_registry_admin_cache"):
+        user.__dict__.pop(cache, None)
+    record(action=AuditAction.PERMISSION_GRANTED if grant else AuditAction.PERMISSION_REVOKED, object_type="user",
+           object_ref=user.get_username(), actor=actor, agencies=subject_agencies(user),
+           detail={"username": user.get_username(), "role": "registry_admin", "group": group.name,
+                   "permissions": list(REGISTRY_ADMIN_PERMISSIONS)})
+    return True
+
+
+@transaction.atomic
+def registry_admin_grant(*, actor: Any, user: Any) -> bool:
+    """Give `user` the registry-admin role (superusers only; `actor=None` is a management command). Recorded as
+    `permission.granted`. False if they held it already."""
+    return _registry_admin_change(actor=actor, user=user, grant=True)
+
+
+@transaction.atomic
+def registry_admin_revoke(*, actor: Any, user: Any) -> bool:
+    """Take the registry-admin role away (superusers only). Recorded as `permission.revoked`."""
+    return _registry_admin_change(actor=actor, user=user, grant=False)
 
 
 # Password resets: Django's token (valid for PASSWORD_RESET_TIMEOUT, spent by the password change it allows).
@@ -142,6 +216,7 @@ def password_reset_request(*, email: str, client: str) -> int:
     with transaction.atomic():
         record(action=AuditAction.AUTH_PASSWORD_RESET, object_type="user",
                object_ref=users[0].get_username() if len(users) == 1 else "",
+               agencies=sorted({code for user in users for code in subject_agencies(user)}),
                detail={"stage": "requested", "email": email[:254], "accounts": len(users), "client": client,
                        **({} if within_limit else {"throttled": True})})
         for user in users:
@@ -156,7 +231,7 @@ def password_reset_send(*, user_id: int) -> bool:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from audit import mail
+    from common import mail
 
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.has_usable_password():

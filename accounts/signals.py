@@ -110,11 +110,22 @@ def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
         action, extra = _password_event.get()
         record(action=action, **ref, detail={"username": username, "tokens_revoked": tokens, **extra})
     if active is not None:
+        from .selectors import agencies_concerned
+        from .services import account_switched_off, user_sessions_end
+
         if instance.is_active:
-            record(action=AuditAction.USER_REACTIVATED, **ref, detail={"username": username})
+            concerned = agencies_concerned(user=instance)
+            sessions = user_sessions_end(user=instance)
+            from .models import Profile
+
+            Profile.objects.filter(user=instance).update(last_agencies=[])
+            record(action=AuditAction.USER_REACTIVATED, **{**ref, "agencies": concerned},
+                   detail={"username": username, **({"sessions_ended": sessions} if sessions else {})})
         else:
-            tokens = user_tokens_revoke(user=instance)
-            record(action=AuditAction.USER_DEACTIVATED, **ref, detail={"username": username, "tokens_revoked": tokens})
+            tokens = user_tokens_revoke(user=instance, agencies=ref["agencies"])
+            sessions = account_switched_off(user=instance, agencies=ref["agencies"])
+            record(action=AuditAction.USER_DEACTIVATED, **ref,
+                   detail={"username": username, "tokens_revoked": tokens, "sessions_ended": sessions})
     if changes:
         record(action=AuditAction.USER_UPDATED, **ref, detail={"username": username, "changes": changes})
 
@@ -128,10 +139,19 @@ def _user_deleted(sender, instance, **kwargs) -> None:
 # Sign-in lockouts (django-axes): clearing a locked-out attempt lets that username and address sign in again.
 
 
+def username_agencies(username: str) -> list[str]:
+    """The agencies of the account with this username (none if there is no such account), so that events about
+    sign-ins to it reach its agencies' auditors even when nobody is signed in."""
+    user_model = get_user_model()
+    user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first() if username else None
+    return subject_agencies(user) if user is not None else []
+
+
 def _attempt_deleted(sender, instance, **kwargs) -> None:
     if instance.failures_since_start < settings.AXES_FAILURE_LIMIT:
         return  # a few failures cleared (a later success, or expiry): no lockout ended
     record(action=AuditAction.AUTH_LOCKOUT_RESET, object_type="user", object_ref=(instance.username or "")[:128],
+           agencies=username_agencies(instance.username or ""),
            detail={"username": instance.username, "ip_address": instance.ip_address,
                    "failures": instance.failures_since_start})
 

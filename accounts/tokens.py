@@ -8,11 +8,14 @@ from django.apps import apps
 from django.utils.module_loading import import_string
 
 
-def user_tokens_revoke(*, user: Any, reason: str = "user_deactivated") -> int:
-    """Revoke every API token the user holds, each recorded as `token.revoked`; returns how many. Call it inside
-    the caller's transaction. The `tokens` app (a floor above) owns tokens: it is reached through the app
-    registry, as `audit` reaches agencies, so this floor imports nothing above it at load time."""
+def user_tokens_revoke(
+    *, user: Any, reason: str = "user_deactivated", agencies: list[str] | tuple[str, ...] = ()
+) -> int:
+    """Revoke every API token the user holds, each recorded as `token.revoked` (concerning the token's agency, the
+    user's agencies and `agencies`); returns how many. Call it inside the caller's transaction. The `tokens` app
+    (a floor above) owns tokens: it is reached through the app registry, as `audit` reaches agencies, so this
+    floor imports nothing above it at load time."""
     if not apps.is_installed("tokens"):
         return 0
     revoke = import_string("tokens.services.tokens_revoke_for_user")
-    return revoke(user=user, reason=reason)  # "password_changed" or "user_deactivated" (tokens.choices)
+    return revoke(user=user, reason=reason, agencies=agencies)  # "password_changed" or "user_deactivated"

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
-from audit import context
 from audit.choices import AuditAction
+from common import context
 
 from . import services
 from .signals import password_event

@@ -1,4 +1,4 @@
-"""The agencies API: the agency and dataset directories, and each agency's members (see CONTRACT.md).
+"""The agencies API: the agency and dataset directories, and each agency's members (docs/api.md).
 
 Each view parses its input with a small serializer, calls one selector or service, and renders the result.
 Permission rules live in the services and selectors; bad input is a 400, not allowed is a 403, unknown is a 404.
@@ -14,7 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from audit.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
+from common.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
 
 from . import selectors, services
 from .choices import AgencyKind, Classification, Role
@@ -80,7 +80,7 @@ class AgencyUpdateInputSerializer(serializers.Serializer):
     dpo_email = serializers.EmailField(required=False, allow_blank=True)
     siro_name = api_text("SIRO's name", NAME_MAX, required=False, allow_blank=True)
     caldicott_guardian_name = api_text("Caldicott Guardian's name", NAME_MAX, required=False, allow_blank=True)
-    active = serializers.BooleanField(required=False, help_text="Only superusers may change it.")
+    active = serializers.BooleanField(required=False, help_text="Only registry administrators may change it.")
 
 
 class AgencyCreateInputSerializer(AgencyUpdateInputSerializer):
@@ -97,7 +97,7 @@ class AgencyFilterSerializer(serializers.Serializer):
 
 
 class AgencyListApi(AuditedApi):
-    """The agency directory: every signed-in user may read it; only superusers add agencies."""
+    """The agency directory: every signed-in user may read it; registry administrators add agencies."""
 
     queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
 
@@ -117,7 +117,7 @@ class AgencyListApi(AuditedApi):
 
     @extend_schema(
         operation_id="agencies_create",
-        summary="Add an agency (superusers only)",
+        summary="Add an agency (registry administrators: superusers or the registry-admin role)",
         request=AgencyCreateInputSerializer,
         responses={201: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
     )
@@ -131,7 +131,7 @@ class AgencyListApi(AuditedApi):
 
 
 class AgencyDetailApi(AuditedApi):
-    """One agency, by code. Its agency admins (and superusers) may change its details."""
+    """One agency, by code. Its agency admins and registry administrators may change its details."""
 
     @extend_schema(
         operation_id="agencies_retrieve",
@@ -146,7 +146,7 @@ class AgencyDetailApi(AuditedApi):
 
     @extend_schema(
         operation_id="agencies_partial_update",
-        summary="Change an agency's details (its agency admins, or superusers)",
+        summary="Change an agency's details (its agency admins, or registry administrators)",
         parameters=[CODE_PATH],
         request=AgencyUpdateInputSerializer,
         responses={200: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
@@ -188,11 +188,11 @@ class MemberInputSerializer(serializers.Serializer):
 
 class MemberAddSerializer(MemberInputSerializer):
     email = serializers.EmailField(required=False, max_length=254,
-                                   help_text="When given, the account must have this email address too.")
+                                   help_text="The account's email address; needed to add someone not yet a member.")
     confirm = serializers.BooleanField(
         required=False, default=False,
-        help_text="Add someone who already belongs to another agency. Without it, such an addition is refused "
-        "with a 400 on `confirm` naming their agencies.",
+        help_text="Add someone who already belongs to another agency, or switch a switched-off account back on. "
+        "Without it, such an addition is refused with a 400 on `confirm` saying which (never naming the agency).",
     )
 
 
@@ -234,10 +234,12 @@ class AgencyMembersApi(AuditedApi):
     @extend_schema(
         operation_id="agencies_members_create",
         summary="Give an existing user a role in the agency",
-        description="201 when the role is granted, 200 when they already held it. "
-        'The user must exist (400 "No user with that username."); new people are invited through '
-        "`invitations/`. Nobody may change their own roles (403). Someone who already belongs to another agency "
-        "is added only with `confirm: true`.",
+        description="201 when the role is granted, 200 when they already held it. Without `email`, only someone "
+        "already in the agency can be named (superusers: anyone); with it, username and email must both match. "
+        "Every miss gets the same 400, so nobody learns which usernames exist; new people are invited through "
+        "`invitations/`. Nobody may change their own roles (403). Someone who belongs to another agency (never "
+        "named), or whose account is switched off, is added only with `confirm: true`; a switched-off account only "
+        "by an admin of an agency they belonged to, or a superuser (403 otherwise).",
         parameters=[CODE_PATH],
         request=MemberAddSerializer,
         responses={

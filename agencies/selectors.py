@@ -13,12 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.selectors import display_name, job_title  # noqa: F401 - how pages and messages name a person
+from accounts.selectors import (  # noqa: F401 - display_name and job_title: how pages and messages name a person
+    agencies_concerned,
+    display_name,
+    is_registry_admin,
+    job_title,
+)
 
 from .choices import Role
 from .filters import AgencyFilter, DatasetFilter
@@ -59,6 +65,27 @@ def user_agency_codes(user: Any, roles: set[Role] | None = None) -> set[str]:
     return {code for _agency_id, role, code in _memberships(user) if roles is None or role in roles}
 
 
+def audited_agency_codes(user: Any) -> list[str]:
+    """The codes of the agencies where `user` holds the auditor role (settings.AUDIT_AUDITED_AGENCY_CODES)."""
+    return sorted(user_agency_codes(user, {Role.AUDITOR}))
+
+
+def audited_agency_choices(user: Any) -> list[tuple[str, str]]:
+    """(code, name) of the agencies whose audit events `user` may read, by name: every agency for a superuser
+    (settings.AUDIT_AUDITED_AGENCIES)."""
+    agencies = Agency.objects.order_by("name")
+    if not user.is_superuser:
+        agencies = agencies.filter(code__in=audited_agency_codes(user))
+    return list(agencies.values_list("code", "name"))
+
+
+def auditor_emails() -> list[str]:
+    """Active auditors of any agency, and superusers, who have an email address (settings.AUDIT_AUDITOR_EMAILS)."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    users = users.filter(Q(is_superuser=True) | Q(groups__agency_role__role=Role.AUDITOR))
+    return sorted(set(users.values_list("email", flat=True)))
+
+
 def user_agency_ids(user: Any, roles: set[Role] | None = None) -> set[int]:
     return {agency_id for agency_id, role in user_roles(user) if roles is None or role in roles}
 
@@ -81,11 +108,20 @@ def _is_superuser(user: Any) -> bool:
 
 
 def agency_can_create(*, user: Any) -> bool:
-    return _is_superuser(user)
+    """Registry administrators: superusers and holders of the registry-admin role."""
+    return is_registry_admin(user)
 
 
 def agency_can_change(*, user: Any, agency: Agency) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(CHANGE_AGENCY, agency)
+    """Registry administrators change every agency; its agency admins change their own."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_registry_admin(user) or user.has_perm(CHANGE_AGENCY, agency)
+
+
+def agency_can_switch_off(*, user: Any) -> bool:
+    """Only registry administrators deactivate or reactivate an agency."""
+    return is_registry_admin(user)
 
 
 def agency_can_manage_members(*, user: Any, agency: Agency) -> bool:
@@ -107,8 +143,10 @@ def dataset_can_change(*, user: Any, dataset: Dataset) -> bool:
 # Restricted querysets.
 
 
-def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type) -> QuerySet:
-    """Only the rows on which one of the user's groups holds `perm`: one EXISTS on the direct-FK table."""
+def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type, model_wide: bool = False) -> QuerySet:
+    """Only the rows on which one of the user's groups holds `perm`: one EXISTS on the direct-FK table. With
+    `model_wide`, every row when one of their groups holds `perm` on the whole model (the registry-admin role),
+    asked in the same query."""
     if _is_superuser(user):
         return queryset
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -120,7 +158,11 @@ def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type)
         permission__content_type__app_label=app_label,
         group__user=user,
     )
-    return queryset.filter(Exists(granted))
+    condition = Q(Exists(granted))
+    if model_wide:
+        condition |= Q(Exists(Group.permissions.through.objects.filter(
+            group__user=user, permission__codename=codename, permission__content_type__app_label=app_label)))
+    return queryset.filter(condition)
 
 
 def _apply_filters(filterset_class: type, filters: Mapping[str, Any] | None, queryset: QuerySet) -> QuerySet:
@@ -136,7 +178,8 @@ def agency_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable
     """Every agency (the directory is public to signed-in users); with `editable`, only those the user may change."""
     queryset = Agency.objects.order_by("name", "code")
     if editable:
-        queryset = _with_permission(queryset, user=user, perm=CHANGE_AGENCY, through=AgencyGroupObjectPermission)
+        queryset = _with_permission(queryset, user=user, perm=CHANGE_AGENCY, through=AgencyGroupObjectPermission,
+                                    model_wide=True)
     return _apply_filters(AgencyFilter, filters, queryset)
 
 
@@ -185,6 +228,29 @@ def membership_list(*, agency: Agency, role: Role | str | None = None) -> QueryS
 
 def user_by_username(*, username: str) -> Any | None:
     return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+
+
+def member_to_add(*, actor: Any, agency: Agency, username: str, email: str | None) -> Any | None:
+    """The account an admin means when adding someone to `agency`, or None. One answer for every miss, so that
+    nobody learns which usernames exist: the username and email must both match; the username alone names only
+    someone already in the agency (whom the admin can see anyway), or anyone for a superuser or system code."""
+    user = user_by_username(username=username)
+    if user is None:
+        return None
+    if email is not None:
+        return user if user.email and user.email.casefold() == email.strip().casefold() else None
+    if actor is None or _is_superuser(actor) or agency.pk in user_agency_ids(user):
+        return user
+    return None
+
+
+def user_may_reactivate(*, actor: Any, user: Any) -> bool:
+    """A switched-off account is switched back on only by a superuser (or system code), or by an administrator of an
+    agency the person still belongs to or belonged to when it was switched off; never by another agency's."""
+    if actor is None or _is_superuser(actor):
+        return True
+    codes = set(agencies_concerned(user=user))
+    return bool(codes & user_agency_codes(actor, {Role.AGENCY_ADMIN}))
 
 
 def user_other_agencies(*, user: Any, agency: Agency) -> list[Agency]:

@@ -24,9 +24,10 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_group_perms, remove_perm
 
 from accounts.services import user_create, user_deactivate, user_profile_update, user_reactivate
-from audit import context, mail
+from accounts.signals import subject_agencies
 from audit.choices import AuditAction
 from audit.services import record
+from common import context, mail
 
 from . import selectors
 from .choices import Classification, Role
@@ -95,6 +96,7 @@ def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dic
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
+        agencies=subject_agencies(user),  # the person's other agencies' auditors see it too
         detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
@@ -114,20 +116,25 @@ def membership_revoke(*, agency: Agency, user: Any, role: Role | str, detail: di
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
+        agencies=subject_agencies(user),  # the person's other agencies' auditors see it too
         detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
 
 
 class ConfirmationNeeded(ValidationError):
-    """The person already belongs to other agencies: the admin must say they mean to add them here too."""
+    """The admin must say they mean it: the person already belongs to another agency (which one is not said: that
+    is the other agency's business), or their account is switched off and adding them switches it back on."""
 
-    def __init__(self, message: str, *, other_agencies: list[Agency]) -> None:
+    def __init__(self, message: str, *, elsewhere: bool, switched_off: bool) -> None:
         super().__init__({"confirm": message})
-        self.other_agencies = other_agencies
+        self.elsewhere = elsewhere
+        self.switched_off = switched_off
 
 
 NO_MATCHING_ACCOUNT = "No account matches those details. Check them, or invite the person by email instead."
+NO_MATCHING_MEMBER = ("No member of {agency} has that username. To add someone who is not yet a member, give their "
+                      "email address as well, or invite them by email.")
 
 
 def _require_member_manager(actor: Any, agency: Agency) -> None:
@@ -166,27 +173,40 @@ def membership_add(
 ) -> tuple[Any, bool]:
     """An agency admin gives an existing user a role. Returns (user, granted); granted is False if they had it.
 
-    With `email`, the account must match both (so a form cannot be used to find out which usernames exist).
-    Someone who already belongs to another agency is added only with `confirm` (ConfirmationNeeded says where
-    they belong). A switched-off account is switched back on. New people are invited (`invitation_create`).
+    The account is found by `selectors.member_to_add`, which gives one answer for every miss (no way to learn which
+    usernames exist). Someone who belongs to another agency, or whose account is switched off, is added only with
+    `confirm` (ConfirmationNeeded says which, never naming the other agencies). A switched-off account is switched
+    back on only by those `selectors.user_may_reactivate` allows, and never silently. New people are invited.
     """
     _require_member_manager(actor, agency)
     role = _role(role)
-    user = selectors.user_by_username(username=username)
-    if email is None and user is None:
-        raise ValidationError({"username": "No user with that username."})
-    if user is None or (email is not None and user.email.casefold() != email.strip().casefold()):
+    user = selectors.member_to_add(actor=actor, agency=agency, username=username, email=email)
+    if user is None:
+        if email is None:
+            raise ValidationError({"username": NO_MATCHING_MEMBER.format(agency=agency.name)})
         raise ValidationError({"username": NO_MATCHING_ACCOUNT})
     _refuse_own_roles(actor, user, agency)
-    elsewhere = selectors.user_other_agencies(user=user, agency=agency)
-    if elsewhere and not confirm:
-        names = ", ".join(other.name for other in elsewhere)
-        raise ConfirmationNeeded(
-            f"{selectors.display_name(user)} already belongs to {names}. Confirm that you want to add them to "
-            f"{agency.name} as well.",
-            other_agencies=elsewhere,
+    name = selectors.display_name(user)
+    switched_off = not user.is_active
+    if switched_off and not selectors.user_may_reactivate(actor=actor, user=user):
+        raise PermissionDenied(
+            f"{name}'s account is switched off. Only an administrator of an agency they belonged to, or a "
+            "superuser, can switch it back on."
         )
-    if not user.is_active:
+    elsewhere = agency.pk not in selectors.user_agency_ids(user) and bool(
+        selectors.user_other_agencies(user=user, agency=agency))
+    if (elsewhere or switched_off) and not confirm:
+        reasons = []
+        if switched_off:
+            reasons.append(f"{name}'s account is switched off: adding them switches it back on, and they will have to "
+                           "sign in again.")
+        if elsewhere:
+            reasons.append(f"{name} already belongs to another agency.")
+        raise ConfirmationNeeded(
+            " ".join(reasons) + f" Confirm that you want to add them to {agency.name}.",
+            elsewhere=elsewhere, switched_off=switched_off,
+        )
+    if switched_off:
         user_reactivate(user=user, reason=f"Given a role in {agency.code} again.", agencies=[agency.code])
     return user, membership_grant(agency=agency, user=user, role=role)
 
@@ -362,7 +382,8 @@ def agency_create(
     caldicott_guardian_name: str = "",
     active: bool = True,
 ) -> Agency:
-    """Add an agency (superusers only), create its four role groups and give its admins their permissions."""
+    """Add an agency (registry administrators: superusers or the registry-admin role), create its four role groups
+    and give its admins their permissions."""
     if actor is not None and not selectors.agency_can_create(user=actor):
         raise PermissionDenied("Only registry administrators can add agencies.")
     agency = Agency(
@@ -390,15 +411,17 @@ def agency_create(
 @_acting_as_actor
 @transaction.atomic
 def agency_update(*, actor: Any, agency: Agency, **values: Any) -> Agency:
-    """Change an agency's details (its admins, or superusers). The code never changes: other systems use it.
+    """Change an agency's details (its admins, or registry administrators). The code never changes: other systems
+    use it.
 
-    Only superusers may deactivate or reactivate an agency. Nothing changed means nothing recorded.
+    Only registry administrators may deactivate or reactivate an agency. Nothing changed means nothing recorded.
     """
     if actor is not None and not selectors.agency_can_change(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
     _refuse_code_change(values.pop("code", None), agency.code, "agency")
     agency.refresh_from_db(from_queryset=Agency.objects.select_for_update())
-    if "active" in values and values["active"] != agency.active and actor is not None and not actor.is_superuser:
+    if ("active" in values and values["active"] != agency.active and actor is not None
+            and not selectors.agency_can_switch_off(user=actor)):
         raise PermissionDenied("Only registry administrators can deactivate or reactivate an agency.")
     changes = _changes(agency, values, AGENCY_FIELDS)
     if not changes:
@@ -702,7 +725,8 @@ def invitation_accept(*, token: str, password: str | None = None, user: Any = No
         with context.bind(actor=None, system_actor="invitation"):
             user = user_create(username=invitation.email.lower(), email=invitation.email,
                                full_name=invitation.full_name, job_title=invitation.job_title,
-                               password=password or "", how=f"invitation {invitation.pk} to {invitation.agency.code}")
+                               password=password or "", how=f"invitation {invitation.pk} to {invitation.agency.code}",
+                               agencies=[invitation.agency.code])
     with context.bind(actor=user):
         membership_grant(agency=invitation.agency, user=user, role=invitation.role,
                          detail={"invitation": invitation.pk})
@@ -740,7 +764,8 @@ def invitation_accept_for_sso(*, email: str, name: str = "", request: Any = None
     with context.bind(actor=None, system_actor="single-sign-on"):
         user = user_create(username=email.lower(), email=email, full_name=first.full_name or name,
                            job_title=first.job_title, password=None,
-                           how=f"single sign-on, invitation {first.pk} to {first.agency.code}")
+                           how=f"single sign-on, invitation {first.pk} to {first.agency.code}",
+                           agencies=sorted({invitation.agency.code for invitation in invitations}))
     now = timezone.now()
     with context.bind(actor=user):
         for invitation in invitations:

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from audit import context
-from audit.tasks import RETRYING_MAIL
+from common import context
+from common.tasks import RETRYING_MAIL
 
 
 @shared_task(name="agencies.send_invitation", **RETRYING_MAIL)

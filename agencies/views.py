@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth import password_validation
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+
+from common.pagination import page_of, pagination
 
 from . import selectors, services
 from .choices import Role
@@ -45,10 +46,6 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "agencies/forbidden.html", {"message": message}, status=403)
 
 
-def _page(request: HttpRequest, queryset, size: int = PAGE_SIZE):
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
-
-
 @login_required
 def agency_list(request: HttpRequest) -> HttpResponse:
     form = AgencySearchForm(request.GET or None)
@@ -56,11 +53,9 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         filters = {name: value for name, value in form.cleaned_data.items() if value}
     agencies = selectors.agency_list(user=request.user, filters=filters)
-    page = _page(request, agencies)
+    page = page_of(request, agencies, PAGE_SIZE)
     services.agency_record_listed(filters=filters)
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "filters": filters, "query": query.urlencode(),
+    context = {"form": form, "page": page, "filters": filters, "pagination": pagination(page, request.GET.dict()),
                "can_create": selectors.agency_can_create(user=request.user)}
     return render(request, "agencies/agency_list.html", context)
 
@@ -68,11 +63,12 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     agency = selectors.agency_get(user=request.user, code=code)
-    datasets = _page(request, selectors.agency_datasets(user=request.user, agency=agency))
+    datasets = page_of(request, selectors.agency_datasets(user=request.user, agency=agency), PAGE_SIZE)
     services.agency_record_viewed(agency=agency)
     context = {
         "agency": agency,
         "datasets": datasets,
+        "pagination": pagination(datasets, {}),
         "can_manage_members": selectors.agency_can_manage_members(user=request.user, agency=agency),
         "can_change": selectors.agency_can_change(user=request.user, agency=agency),
         "can_add_dataset": selectors.dataset_can_create(user=request.user, owner=agency),
@@ -120,7 +116,7 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
     if refusal:
         return refusal
     form = MemberAddForm(request.POST or None)
-    confirm_with: list = []
+    question = None
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -130,8 +126,8 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
                 role=data["role"], confirm=data["confirm"])
         except PermissionDenied as refused:
             return _forbidden(request, str(refused))
-        except services.ConfirmationNeeded as question:
-            confirm_with = question.other_agencies
+        except services.ConfirmationNeeded as asked:
+            question = asked
         except ValidationError as error:
             _add_errors(form, error, "username")
         else:
@@ -141,19 +137,20 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
             else:
                 messages.info(request, f"{name} was already {_a(role)} in {agency.name}.")
             return _to_members(agency)
-    if confirm_with:
+    if question is not None:
         target = selectors.user_by_username(username=form.cleaned_data["username"])
         return render(request, "agencies/member_confirm.html", {
-            "agency": agency, "form": form, "person": target, "other_agencies": confirm_with,
-            "role": Role(form.cleaned_data["role"]),
+            "agency": agency, "form": form, "person": target, "elsewhere": question.elsewhere,
+            "switched_off": question.switched_off, "role": Role(form.cleaned_data["role"]),
         }, status=409)
     if form.errors:
         status = 400
-    memberships = _page(request, selectors.membership_list(agency=agency), size=100)
+    memberships = page_of(request, selectors.membership_list(agency=agency), 100)
     invitations = selectors.invitation_list(agency=agency)[:200]
     services.membership_record_listed(agency=agency)
     return render(request, "agencies/members.html", {
         "agency": agency, "form": form, "memberships": memberships, "invitations": invitations,
+        "pagination": pagination(memberships, {}),
         "now": timezone.now(),
     }, status=status)
 
@@ -217,7 +214,7 @@ def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
             return _to_members(agency)
     except PermissionDenied as refused:
         return _forbidden(request, str(refused))
-    elsewhere = selectors.user_other_agencies(user=target, agency=agency)
+    elsewhere = bool(selectors.user_other_agencies(user=target, agency=agency))
     return render(request, "agencies/member_leave.html", {
         "agency": agency, "person": target, "roles": held, "elsewhere": elsewhere,
     })

@@ -1,4 +1,4 @@
-"""The agreements API: legal bases, agreements and their lifecycle (../shared/CONTRACT.md).
+"""The agreements API: legal bases, agreements and their lifecycle (docs/api.md).
 
 Views parse input, call one selector or service, and render. Invisible agreements give 404 (the selectors),
 actions not yours 403 and wrong-state actions 409 (the services).
@@ -14,7 +14,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.limits import (
+from common.limits import (
     CODE_MAX,
     COMMENTS_MAX,
     DATA_ITEM_MAX,

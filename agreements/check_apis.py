@@ -9,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.limits import DATA_ITEM_MAX, DATA_ITEMS_MAX, QUESTION_PURPOSE_MAX, api_text, too_many
+from common.limits import DATA_ITEM_MAX, DATA_ITEMS_MAX, QUESTION_PURPOSE_MAX, api_text, too_many
 
 from . import decisions
 from .selectors import CHECK_REFUSED, may_ask_check

@@ -12,7 +12,8 @@ from django.utils import timezone
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_codes, user_agency_ids
-from audit.limits import QUESTION_PURPOSE_MAX, form_text
+from common.limits import QUESTION_PURPOSE_MAX, form_text
+from common.lookups import NoMatch, by_code_or_name
 
 from . import decisions
 from .check_apis import EARLIEST_CHECK, LATEST_CHECK
@@ -27,17 +28,13 @@ def _find(model, text: str, *, extra: Q | None = None):
     text = text.strip()
     if not text:
         raise ValidationError("Enter an agency" if model is Agency else "Enter the information you want to share")
-    qs = model.objects.filter(extra or Q())
-    exact = list(qs.filter(Q(code=text) | Q(name__iexact=text))[:2])
-    if len(exact) == 1:
-        return exact[0]
-    matches = list(qs.filter(name__icontains=text).order_by("name")[: SUGGESTIONS + 1])
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise ValidationError(f"Nothing matches “{text}”. Check the spelling, or choose from the list")
-    names = ", ".join(m.name for m in matches[:SUGGESTIONS])
-    raise ValidationError(f"More than one matches “{text}”: {names}. Type more of the name")
+    try:
+        return by_code_or_name(model.objects.filter(extra or Q()), text, suggestions=SUGGESTIONS)
+    except NoMatch as none:
+        if not none.candidates:
+            raise ValidationError(f"Nothing matches “{text}”. Check the spelling, or choose from the list") from None
+        names = ", ".join(m.name for m in none.candidates[:SUGGESTIONS])
+        raise ValidationError(f"More than one matches “{text}”: {names}. Type more of the name") from None
 
 
 class CheckForm(forms.Form):

@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Profile
 from agencies.choices import AgencyKind, Classification, Role
 from agencies.models import Agency
 from agencies.services import agency_create, dataset_create, membership_grant
@@ -25,25 +26,70 @@ from .models import Agreement
 
 DEMO_PASSWORD = "sharing-registry-demo"  # noqa: S105 - printed to the person loading the demo, on purpose
 
-# (code, user prefix, name, kind, ICO registration (placeholder numbers), SIRO, Caldicott Guardian)
+# (code, user prefix, name, kind, ICO registration (placeholder numbers), SIRO, Caldicott Guardian): the SIRO and
+# Caldicott Guardian are named people with their posts, as an agency's records hold them.
 AGENCIES = [
     ("manchester-cc", "mcc", "Manchester City Council", AgencyKind.LOCAL_AUTHORITY, "Z0000001",
-     "Director of Digital and Information", "Director of Adult Social Services"),
+     "Helen Ashworth, Director of Digital and Information", "Dr Samuel Okafor, Director of Adult Social Services"),
     ("mft", "mft", "Manchester University NHS Foundation Trust", AgencyKind.NHS_TRUST, "Z0000002",
-     "Chief Finance Officer", "Medical Director"),
+     "Gareth Lomax, Chief Finance Officer", "Dr Priya Raman, Medical Director"),
     ("ancoats-gp", "gp", "Ancoats Urban Village Medical Practice", AgencyKind.GP_PRACTICE, "Z0000003",
-     "Practice Manager", "Senior Partner"),
+     "Joanne Whitfield, Practice Manager", "Dr Imran Siddiqui, Senior Partner"),
     ("gmp", "gmp", "Greater Manchester Police", AgencyKind.POLICE, "Z0000004",
-     "Deputy Chief Constable", ""),
+     "Deputy Chief Constable Claire Pemberton", ""),
     ("gmfrs", "fire", "Greater Manchester Fire and Rescue Service", AgencyKind.FIRE_RESCUE, "Z0000005",
-     "Director of Corporate Support", ""),
+     "Martin Heywood, Director of Corporate Support", ""),
     ("northside-academy", "school", "Northside Academy", AgencyKind.EDUCATION, "Z0000006",
-     "Business Manager", ""),
+     "Rachel Dunmore, Business Manager", ""),
     ("safe-haven", "vcs", "Safe Haven Domestic Abuse Service", AgencyKind.VOLUNTARY, "Z0000007",
-     "Chief Executive", ""),
+     "Yasmin Clarke, Chief Executive", ""),
     ("city-homes", "homes", "City Homes Housing Association", AgencyKind.OTHER, "Z0000008",
-     "Director of Resources", ""),
+     "Peter Ogunleye, Director of Resources", ""),
 ]
+# Every demo person's full name and job title, by username, so pages, signatures and the audit log name people.
+PEOPLE = {
+    "mcc-officer": ("Aisha Rahman", "Information Governance Manager"),
+    "mcc-officer2": ("Tom Brennan", "Data Protection Officer"),
+    "mcc-frontline": ("Lucy Hargreaves", "Senior Social Worker, Adult Social Care"),
+    "mcc-auditor": ("Daniel Kowalski", "Internal Audit Manager"),
+    "mcc-admin": ("Sarah Whittaker", "ICT Service Desk Lead"),
+    "mft-officer": ("Nadia Hussain", "Head of Information Governance"),
+    "mft-officer2": ("James Fairclough", "Deputy Data Protection Officer"),
+    "mft-frontline": ("Grace Adeyemi", "Discharge Coordinator, Ward 12"),
+    "mft-auditor": ("Owen Pritchard", "Clinical Audit Lead"),
+    "mft-admin": ("Hannah Leigh", "Systems Access Manager"),
+    "gp-officer": ("Dr Fiona McBride", "GP Partner and Information Governance Lead"),
+    "gp-officer2": ("Karen Holt", "Assistant Practice Manager"),
+    "gp-frontline": ("Rebecca Sutcliffe", "Practice Nurse"),
+    "gp-auditor": ("Mohammed Iqbal", "Primary Care Audit Officer"),
+    "gp-admin": ("Emma Thornley", "Practice Administrator"),
+    "gmp-officer": ("Inspector Mark Davies", "Force Information Sharing Lead"),
+    "gmp-officer2": ("Louise Kerr", "Data Protection Officer"),
+    "gmp-frontline": ("PC Ryan Chadwick", "Neighbourhood Police Constable"),
+    "gmp-auditor": ("Andrew Sykes", "Professional Standards Auditor"),
+    "gmp-admin": ("Joanna Price", "Information Systems Administrator"),
+    "fire-officer": ("Stephen Barlow", "Information Governance Officer"),
+    "fire-officer2": ("Amira Patel", "Data Protection Officer"),
+    "fire-frontline": ("Watch Manager Lee Hampson", "Prevention and Home Fire Safety"),
+    "fire-auditor": ("Diane Mercer", "Assurance Manager"),
+    "fire-admin": ("Chris Ogden", "ICT Systems Manager"),
+    "school-officer": ("Victoria Lang", "Designated Safeguarding Lead"),
+    "school-officer2": ("Paul Redfern", "Data Protection Lead"),
+    "school-frontline": ("Naomi Green", "Head of Year 9"),
+    "school-auditor": ("Graham Fletcher", "Chair of the Audit Committee"),
+    "school-admin": ("Shazia Akhtar", "Office Manager"),
+    "vcs-officer": ("Bernadette Flynn", "Operations Manager"),
+    "vcs-officer2": ("Zara Mahmood", "Quality and Compliance Lead"),
+    "vcs-frontline": ("Kelly Marsden", "Independent Domestic Violence Adviser"),
+    "vcs-auditor": ("Roger Lyons", "Trustee, Audit and Risk"),
+    "vcs-admin": ("Ellie Cooper", "Administration Coordinator"),
+    "homes-officer": ("Jonathan Reid", "Head of Governance"),
+    "homes-officer2": ("Maria Santos", "Data Protection Officer"),
+    "homes-frontline": ("Callum Doyle", "Tenancy Sustainment Officer"),
+    "homes-auditor": ("Patricia Nolan", "Internal Auditor"),
+    "homes-admin": ("Sunil Varma", "Business Systems Administrator"),
+    "admin": ("Alex Morgan", "Sharing Registry Administrator"),
+}
 ROLE_SUFFIX = {
     Role.GOVERNANCE_OFFICER: "officer", Role.FRONTLINE: "frontline", Role.AUDITOR: "auditor",
     Role.AGENCY_ADMIN: "admin",
@@ -160,6 +206,15 @@ def _active(demo: Demo, agreement: Agreement) -> Agreement:
     return _sign_all(demo, agreement)
 
 
+def _person(User: Any, username: str, **fields: Any) -> Any:
+    """A demo user with their full name and job title (the profile), and Django's first and last name to match."""
+    full_name, job_title = PEOPLE[username]
+    first, _, last = full_name.rpartition(" ")
+    user = User.objects.create(username=username, first_name=first, last_name=last, **fields)
+    Profile.objects.create(user=user, full_name=full_name, job_title=job_title)
+    return user
+
+
 def _agencies_and_users(year: int) -> Demo:
     User = get_user_model()
     agencies: dict[str, Agency] = {}
@@ -174,14 +229,11 @@ def _agencies_and_users(year: int) -> Demo:
         people = [(f"{prefix}-{suffix}", role) for role, suffix in ROLE_SUFFIX.items()]
         people.append((f"{prefix}-officer2", Role.GOVERNANCE_OFFICER))
         for username, role in people:
-            user = User.objects.create(username=username, email=f"{username}@{code}.example.org", password=hashed)
+            user = _person(User, username, email=f"{username}@{code}.example.org", password=hashed)
             membership_grant(agency=agency, user=user, role=role)
             users[username] = user
-    admin = User.objects.create(
-        username="admin", email="admin@sharing-registry.example.org", password=hashed, is_staff=True,
-        is_superuser=True,
-    )
-    users["admin"] = admin
+    users["admin"] = _person(User, "admin", email="admin@sharing-registry.example.org", password=hashed,
+                             is_staff=True, is_superuser=True)
     for code, owner, name, description, items, special, criminal, classification in DATASETS:
         dataset_create(
             actor=None, code=code, owner=agencies[owner], name=name, description=description, data_items=items,

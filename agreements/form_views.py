@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
-from audit.errors import Conflict
+from common.errors import Conflict
 
 from . import services
 from .choices import AgreementStatus

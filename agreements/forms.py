@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 
 from agencies.models import Agency
-from audit.date_input import DatePartsField, date_input, error_part
+from common.date_input import DatePartsField, date_input, error_part
 
 from .choices import Frequency, LegalBasisKind, Method
 from .models import Flow, LegalBasis

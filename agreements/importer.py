@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
-from audit.limits import PURPOSE_MAX
+from common.limits import PURPOSE_MAX
 
 from . import services
 from .rules import TermsInvalid

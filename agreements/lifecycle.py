@@ -25,7 +25,7 @@ from django.db.models import Q
 
 from agencies.choices import Role
 from agencies.selectors import user_agency_ids
-from audit.errors import Conflict
+from common.errors import Conflict
 
 from .choices import AgreementStatus, VersionState
 from .models import Agreement, AgreementVersion, Party

@@ -72,7 +72,7 @@ class Agreement(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="agreement_status_created"),
-            # The register's order: its first page is read from here and stops after one page (issue 9).
+            # The register's order: its first page is read from here and stops after one page.
             models.Index(fields=["-created_at", "-id"], name="agreement_register_order"),
         ]
 
@@ -111,7 +111,7 @@ class AgreementVersion(models.Model):
         indexes = [
             models.Index(fields=["review_date"], name="version_review_date"),
             models.Index(fields=["end_date"], name="version_end_date"),  # the daily expiry sweep
-            # The dashboard: "awaiting signature" oldest first, and a governance officer's latest drafts (issue 9).
+            # The dashboard: "awaiting signature" oldest first, and a governance officer's latest drafts.
             models.Index(fields=["submitted_at", "id"], condition=models.Q(state="submitted"),
                          name="version_awaiting_order"),
             models.Index(fields=["last_edited_by", "-updated_at", "-id"], condition=models.Q(state="draft"),

@@ -27,9 +27,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.choices import Role
-from audit import mail
 from audit.choices import AuditAction
 from audit.services import record
+from common import mail
 
 from . import notices
 from .choices import AgreementStatus

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from agencies.models import Agency, Dataset
-from audit.limits import (
+from common.limits import (
     DATA_ITEM_MAX,
     DATA_ITEMS_MAX,
     DPIA_REFERENCE_MAX,

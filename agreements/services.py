@@ -3,7 +3,7 @@
 Each service is keyword-only, runs in one transaction, takes the agreement row lock for lifecycle actions
 (so that concurrent last signatures activate exactly once) and records its audit event in that transaction.
 Bad terms raise `rules.TermsInvalid` (400), actions not yours raise PermissionDenied (403), and actions
-from the wrong state raise `audit.errors.Conflict` (409).
+from the wrong state raise `common.errors.Conflict` (409).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from agencies.models import Agency
 from agencies.selectors import has_role
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
-from audit.errors import Conflict
-from audit.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_problem
 from audit.services import events_index_add, record
+from common.errors import Conflict
+from common.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_problem
 
 from . import lifecycle, notices
 from .choices import AgreementStatus, CommentKind, PeriodState, VersionState

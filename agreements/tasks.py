@@ -1,7 +1,7 @@
 """Scheduled work for agreements: the daily expiry sweep and review reminders (README "Scheduled work").
 
 Tasks take ids, are safe to run twice, are acknowledged late and retry with backoff on database, broker and
-(for mail) SMTP errors; see audit.tasks.RETRYING.
+(for mail) SMTP errors; see common.tasks.RETRYING.
 """
 
 from functools import partial
@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from audit.tasks import RETRYING, RETRYING_MAIL
+from common.tasks import RETRYING, RETRYING_MAIL
 
 from .reminders import review_reminder_send, review_reminders_due
 from .services import agreement_expire_due

@@ -14,8 +14,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,15 +23,16 @@ from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from audit.choices import AuditAction
-from audit.date_input import DatePartsField, date_input
-from audit.errors import Conflict
-from audit.limits import REVIEW_NOTES_MAX, form_text
+from common.date_input import DatePartsField, date_input
+from common.errors import Conflict
+from common.limits import REVIEW_NOTES_MAX, form_text
+from common.lookups import NoMatch, by_code_or_name
+from common.pagination import page_of, pagination
 
 from . import services
 from .choices import AgreementStatus, LegalBasisKind
 from .lifecycle import Action, Refusal, verdict, verdicts
 from .models import Agreement, LegalBasis
-from .pagination import pagination
 from .rules import SCHEDULE_1_PREFIX, version_warnings
 from .selectors import (
     agreement_get,
@@ -53,21 +52,17 @@ SEARCH_MAX = 200
 
 def _find_one(model, text: str, what: str) -> str:
     """The code of the agency or dataset named by `text`: its code or exact name, else the one name containing it."""
-    matches = list(model.objects.filter(Q(code=text) | Q(name__iexact=text)).values_list("code", flat=True)[:2])
-    if text in matches:
-        return text
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise ValidationError(f"More than one {what} is called “{text}”. Enter its code instead")
-    partial = list(model.objects.filter(name__icontains=text).order_by("name").values_list("code", "name")[:6])
-    if len(partial) == 1:
-        return partial[0][0]
-    if partial:
-        names = ", ".join(f"{name} ({code})" for code, name in partial[:5]) + (" and more" if len(partial) > 5 else "")
-        raise ValidationError(f"More than one {what} has “{text}” in its name: {names}. Enter more of the name, "
-                              "or its code")
-    raise ValidationError(f"There is no {what} called or coded “{text}”. Check the spelling")
+    try:
+        return by_code_or_name(model.objects.all(), text).code
+    except NoMatch as none:
+        if none.exact:
+            raise ValidationError(f"More than one {what} is called “{text}”. Enter its code instead") from None
+        if none.candidates:
+            names = ", ".join(f"{row.name} ({row.code})" for row in none.candidates[:5])
+            names += " and more" if len(none.candidates) > 5 else ""
+            raise ValidationError(f"More than one {what} has “{text}” in its name: {names}. Enter more of the name, "
+                                  "or its code") from None
+        raise ValidationError(f"There is no {what} called or coded “{text}”. Check the spelling") from None
 
 
 class AgreementFilterForm(forms.Form):
@@ -114,8 +109,7 @@ def agreement_list_page(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "agreements/agreement_list.html", context, status=400)
     filters = {name: value for name, value in form.cleaned_data.items() if value} if form.is_bound else {}
-    paginator = Paginator(agreement_list(user=request.user, filters=filters), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(request, agreement_list(user=request.user, filters=filters), PAGE_SIZE)
     rows = []
     for agreement in page.object_list:
         version = _shown_version(agreement)
@@ -123,7 +117,7 @@ def agreement_list_page(request: HttpRequest) -> HttpResponse:
             "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
             "amending": agreement.full_view and agreement.in_force_version_id not in (None, version.pk),
         })
-    agreement_record_listed(actor=request.user, filters=filters, count=paginator.count)
+    agreement_record_listed(actor=request.user, filters=filters, count=page.paginator.count)
     query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
     context.update(page=page, rows=rows, filters=filters, pagination=pagination(page, query))
     return render(request, "agreements/agreement_list.html", context)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from django.core.paginator import Paginator
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers
@@ -17,7 +15,10 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import context, export, keys
+from common import context
+from common.pagination import CountedPaginator
+
+from . import export, keys
 from .chain import canonical_at
 from .choices import AuditAction
 from .export_jobs import export_job_download, export_job_get, export_job_list, export_job_request
@@ -80,7 +81,7 @@ class EventFilterSerializer(serializers.Serializer):
 
     def validate_agency(self, value: str) -> str:
         request = self.context.get("request")
-        if request is not None and not audited_agencies(user=request.user).filter(code=value).exists():
+        if request is not None and value not in dict(audited_agencies(user=request.user)):
             raise serializers.ValidationError(f"You do not audit an agency with the code “{value}”.")
         return value
 
@@ -135,18 +136,6 @@ class EventOutputSerializer(serializers.Serializer):
         return seal.position if seal else None
 
 
-class CountedPaginator(Paginator):
-    """A paginator told how to count (`event_count` reads the agencies index, not the log)."""
-
-    def __init__(self, object_list, per_page, *, count, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
-        self._count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._count()
-
-
 @extend_schema(parameters=[EventFilterSerializer])
 class EventListApi(generics.ListAPIView):
     """Audit events of the agencies you audit (all of them for a superuser), oldest first.
@@ -162,7 +151,7 @@ class EventListApi(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         filters, _ = _filters(EventFilterSerializer, request)
         self.paginator.django_paginator_class = functools.partial(
-            CountedPaginator, count=lambda: event_count(user=request.user, filters=filters))
+            CountedPaginator, count=lambda cap: event_count(user=request.user, filters=filters, cap=cap))
         page = self.paginate_queryset(event_list(user=request.user, filters=filters))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=request.user,

@@ -12,7 +12,7 @@ import atexit
 import base64
 import datetime as dt
 import hashlib
-import json
+import itertools
 import logging
 import multiprocessing
 import queue
@@ -29,90 +29,31 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import keys, witness
+from .canonical import (
+    CANONICAL_VERSION,
+    CHECKPOINT_VERSION,
+    CHECKPOINT_VERSION_1,
+    GENESIS_HASH,
+    canonical_at,
+    canonical_bytes,
+    canonical_bytes_from_text,
+    checkpoint_hash,
+    checkpoint_message,
+    digests,
+    first_disagreement,
+    link_hash,
+    witnessed_digests,
+)
 from .models import AuditCheckpoint
+
+__all__ = ["CANONICAL_VERSION", "CHECKPOINT_VERSION", "CHECKPOINT_VERSION_1", "GENESIS_HASH", "canonical_at",
+           "canonical_bytes", "checkpoint_hash", "checkpoint_message", "link_hash", "seal_pending", "verify"]
 
 logger = logging.getLogger(__name__)
 
-CANONICAL_VERSION = "sr-audit-v1"
-CHECKPOINT_VERSION_1 = "sr-audit-checkpoint-v1"  # did not chain; still verified where older rows carry it
-CHECKPOINT_VERSION = "sr-audit-checkpoint-v2"
-GENESIS_HASH = "0" * 64
 SEAL_LOCK_KEY = 0x5EA1_A0D17  # pg_advisory_xact_lock key: one sealer at a time
 SEAL_BATCH = 20_000
 FETCH_BATCH = 20_000
-
-_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-_scan = json.JSONDecoder().scan_once  # the C scanner: json.loads without its Python wrapper (verify is hot)
-try:
-    from json.encoder import c_make_encoder as _c_make_encoder
-    from json.encoder import encode_basestring_ascii as _escape
-
-    def _refuse(value):
-        raise TypeError(f"{type(value).__name__} is not JSON")
-
-    _c_encode = _c_make_encoder(None, _refuse, _escape, None, ":", ",", True, False, False)
-except ImportError:  # pragma: no cover - CPython always has the C accelerator
-    _c_encode = None
-
-
-# --- canonical form -------------------------------------------------------------------------------------------
-
-
-def canonical_at(value: dt.datetime | str) -> str:
-    """UTC, ISO 8601, always six fractional digits: 2026-11-24T10:00:00.000000Z."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_bytes(
-    seq: int,
-    at: str,
-    actor_id: int | None,
-    actor_name: str,
-    agency_id: int | None,
-    agency_code: str,
-    action: str,
-    object_type: str,
-    object_ref: str,
-    detail: Any,
-    request_id: str,
-    client_ip: str | None,
-    agencies: list[str] | None = None,
-) -> bytes:
-    """The bytes an event's hash covers: a compact JSON array in this fixed order, keys sorted, ASCII only.
-    The agencies the event concerns come last, only when there are any (events written before they were
-    recorded have none, and keep the hash they were sealed with)."""
-    value = [CANONICAL_VERSION, seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
-             object_ref, detail, request_id, client_ip]
-    if agencies:
-        value.append(agencies)
-    if _c_encode is not None:
-        return "".join(_c_encode(value, 0)).encode("ascii")
-    return _encoder.encode(value).encode("ascii")
-
-
-def link_hash(prev_hash: str, canonical: bytes) -> str:
-    """hash = SHA-256(prev_hash as 64 ASCII hex digits || canonical bytes), as hex."""
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
-
-
-def checkpoint_message(*, position: int, head_seq: int, head_hash: str, seq_high: int, created_at: str,
-                       prev_position: int = 0, prev_hash: str = "") -> bytes:
-    """The signed bytes. A v2 checkpoint also covers the previous checkpoint's position and hash (GENESIS_HASH and
-    0 for the first), so checkpoints chain; a v1 checkpoint (prev_hash '') did not."""
-    if not prev_hash:
-        return (f"{CHECKPOINT_VERSION_1}\n{position}\n{head_seq}\n{head_hash}\n{seq_high}\n"
-                f"{created_at}\n").encode("ascii")
-    return (f"{CHECKPOINT_VERSION}\n{position}\n{head_seq}\n{head_hash}\n{seq_high}\n{created_at}\n"
-            f"{prev_position}\n{prev_hash}\n").encode("ascii")
-
-
-def checkpoint_hash(message: bytes) -> str:
-    """A checkpoint's own hash, which the next checkpoint covers: SHA-256 of its signed message, as hex."""
-    return hashlib.sha256(message).hexdigest()
 
 
 # --- reading events as canonical tuples -------------------------------------------------------------------------
@@ -135,13 +76,7 @@ def _event_columns(alias: str) -> str:
 
 
 def _canonical_from_row(row: Sequence[Any]) -> bytes:
-    at = row[1] if isinstance(row[1], str) and row[1].endswith("Z") else canonical_at(row[1])
-    detail_text = row[9]
-    detail = {} if detail_text == "{}" else _scan(detail_text, 0)[0] if isinstance(detail_text, str) else detail_text
-    agencies = row[12]
-    agencies = None if agencies in (None, "[]") else _scan(agencies, 0)[0] if isinstance(agencies, str) else agencies
-    return canonical_bytes(row[0], at, row[2], row[3], row[4], row[5], row[6], row[7], row[8], detail, row[10],
-                           row[11], agencies)
+    return canonical_bytes_from_text(*row[:13])
 
 
 def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
@@ -158,12 +93,12 @@ def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
         cursor.close()
 
 
-def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
-    """Like _stream, but a reader thread fetches the next batch while this one works on the last: psycopg2 lets
-    go of the GIL while PostgreSQL produces rows, so the server's work and the hashing overlap (verify is bound
-    by the two together). Same connection, same transaction and snapshot; SQLite reads in line."""
+def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple]]:
+    """Batches of rows. On PostgreSQL a reader thread fetches the next batch while this one works on the last:
+    psycopg2 lets go of the GIL while PostgreSQL produces rows, so the server's work and the hashing overlap (verify
+    is bound by the two together). Same connection, same transaction and snapshot; SQLite reads in line."""
     if connection.vendor != "postgresql":
-        yield from _stream(sql, params)
+        yield from _stream_batches(sql, params)
         return
     connection.ensure_connection()
     raw = connection.connection
@@ -204,7 +139,7 @@ def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
                 raise rows
             if not rows:
                 return
-            yield from rows
+            yield rows
     finally:
         stop.set()
         thread.join()
@@ -285,14 +220,22 @@ def _insert_seals(cursor, seqs: list, positions: list, prevs: list, hashes: list
         )
 
 
-def _witness_entry(row: Sequence[Any]) -> dict:
-    """A checkpoint row (as _checkpoint_rows gives it) as the witness stores it."""
+def _witness_entry(row: Sequence[Any], after: int) -> dict:
+    """A checkpoint row (as _checkpoint_rows gives it) as the witness stores it, with the digests of the positions
+    it covers (after `after`, the checkpoint before it)."""
     _, position, head_seq, head_hash, seq_high, created_at, key_id, signature, prev_position, prev_hash = row
-    return {
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT hash FROM audit_auditseal WHERE position > %s AND position <= %s ORDER BY position",
+                       [after, position])
+        hashes = [h for (h,) in cursor.fetchall()]
+    entry = {
         "position": position, "head_seq": head_seq, "head_hash": head_hash, "seq_high": seq_high,
         "created_at": canonical_at(created_at), "prev_position": prev_position, "prev_hash": prev_hash,
         "hash": checkpoint_hash(_message_of(row)), "key_id": key_id, "signature": signature,
     }
+    if prev_hash and prev_position == after and len(hashes) == position - after:
+        entry["digests"] = digests(hashes)
+    return entry
 
 
 def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCheckpoint | None, float | None,
@@ -335,7 +278,7 @@ def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCh
     )
     entry = _witness_entry((checkpoint.pk, checkpoint.position, checkpoint.head_seq, checkpoint.head_hash,
                             checkpoint.seq_high, checkpoint.created_at, checkpoint.key_id, checkpoint.signature,
-                            checkpoint.prev_position, checkpoint.prev_hash))
+                            checkpoint.prev_position, checkpoint.prev_hash), prev_position)
     return checkpoint, None, [*catch_up, entry]
 
 
@@ -369,8 +312,15 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
     if walked.failure is not None:
         failures.append(walked.failure)
     if failures:
-        return _first_failure(failures), []
-    catch_up = [_witness_entry(row) for row in rows if row[1] > start]
+        failure = _first_failure(failures)
+        if not failure.exact:
+            failure = _first_failure([_pinpoint(failure), *(f for f in failures if f.exact)])
+        return failure, []
+    catch_up, after = [], start
+    for row in rows:
+        if row[1] > start:
+            catch_up.append(_witness_entry(row, after))
+            after = row[1]
     return None, catch_up
 
 
@@ -489,12 +439,15 @@ class VerifyResult:
 
 
 class _Failure(Exception):
-    def __init__(self, seq: int | None, message: str, position: int | None = None):
+    """What failed, where. `exact` is False when `position` only starts the range the fault lies in (a signed head
+    or witnessed checkpoint that no longer matches): _pinpoint then names the first position that disagrees."""
+
+    def __init__(self, seq: int | None, message: str, position: int | None = None, exact: bool = True):
         super().__init__(message)
-        self.seq, self.message, self.position = seq, message, position
+        self.seq, self.message, self.position, self.exact = seq, message, position, exact
 
     def __reduce__(self):  # travels back from a range process
-        return (_Failure, (self.seq, self.message, self.position))
+        return (_Failure, (self.seq, self.message, self.position, self.exact))
 
 
 def _first_failure(failures: list[_Failure]) -> _Failure:
@@ -563,13 +516,14 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
         if anchor is not None and position == anchor["position"]:
             if digest != anchor["hash"]:
                 failures.append(_Failure(row[2], f"the database's checkpoint at position {position} is not the one "
-                                                 "the witness holds", position))
+                                                 "the witness holds", position, exact=False))
                 break
             anchored = True
             continue
         if not anchored:
             failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
-                                                         f"position {anchor['position']}", anchor["position"]))
+                                                         f"position {anchor['position']}", anchor["position"],
+                                     exact=False))
             break
         if not _check_signature(row, trusted):
             failures.append(_Failure(row[2], f"checkpoint {row[0]} at position {position} is not signed by a "
@@ -579,12 +533,12 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
             if (row[8], row[9]) != prev:
                 failures.append(_Failure(None, f"the checkpoint at position {position} does not follow the "
                                                f"checkpoint before it (position {prev[0]}): checkpoints were deleted "
-                                               "or rewritten", prev[0] + 1))
+                                               "or rewritten", prev[0] + 1, exact=False))
                 break
             chained = True
         elif chained:
             failures.append(_Failure(row[2], f"the checkpoint at position {position} does not cover the one before "
-                                             "it", prev[0] + 1))
+                                             "it", prev[0] + 1, exact=False))
             break
         heads.append((position, row[2], row[3]))
         hashes[position] = digest
@@ -592,7 +546,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
     if not anchored and not failures:
         failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
                                                      f"position {anchor['position']}: it was rewritten or restored "
-                                                     "from an older backup", anchor["position"]))
+                                                     "from an older backup", anchor["position"], exact=False))
     agreed = anchor["position"] if anchor else None
     for entry in witnessed:
         if anchor is not None and entry["position"] <= anchor["position"]:
@@ -607,7 +561,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
             failures.append(_Failure(
                 None, f"the database does not hold the checkpoint witnessed at position {entry['position']} (signed "
                       f"{entry['created_at']}): the chain from position {first} on was rewritten, checkpoints were "
-                      "deleted, or the database was restored from an older backup", first))
+                      "deleted, or the database was restored from an older backup", first, exact=False))
             break
         agreed = entry["position"]
     return heads, failures, agreed
@@ -630,24 +584,28 @@ def _walk_range(*, start: int, stop: int | None, prev: str | None, heads: list[t
     `prev` is the hash before `start`; None takes the first row's stored prev_hash, which the caller checks against
     the range before (the seam). A failure at a signed head names the first position after the head before it,
     `segment_from` for the first head of the range."""
-    out = _Range(last_position=start - 1)
-    try:
-        _walk(out, start, stop, prev, iter(heads), segment_from)
-    except _Failure as failure:
-        out.failure = failure
-    return out
+    for order in ("seq", "position"):
+        out = _Range(last_position=start - 1)
+        try:
+            _walk(out, start, stop, prev, iter(heads), segment_from, order)
+        except _Failure as failure:
+            out.failure = failure
+        except _Scattered:  # positions far from seq order (rewritten?): read in position order instead
+            continue
+        return out
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
-          segment_from: int) -> None:
-    grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
-    cp = next(heads, None)
-    while cp is not None and cp[0] < start:
-        cp = next(heads, None)
-    expected, latest_at = start, ""
-    segment_start = segment_from
-    last_seq: int | None = None
-    sha256 = hashlib.sha256
+REORDER_LIMIT = 50_000  # rows held while reading in seq order, waiting for an earlier position
+
+
+class _Scattered(Exception):
+    """Positions are too far from seq order to put back in order in memory."""
+
+
+def walk_query(start: int = 1, stop: int | None = None, order: str = "seq") -> tuple[str, list[Any]]:
+    """The rows the walk reads for positions `start` to `stop`: (position, seq, prev_hash, hash, then the event's
+    columns as _event_columns gives them, NULL where the event row is gone). bench.verify reads the same query."""
     where = "s.position >= %s" + (" AND s.position <= %s" if stop is not None else "")
     params: list[Any] = [start] if stop is None else [start, stop]
     join = "e.seq = s.seq"
@@ -659,15 +617,88 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
             low, high = cursor.fetchone()
         if low is not None:
             join += " AND e.seq BETWEEN %s AND %s"
-            params = [low, high, *params]
+            where += " AND s.seq BETWEEN %s AND %s"
+            params = [low, high, *params, low, high]
     sql = (
-        f"SELECT s.position, s.seq, s.prev_hash, s.hash, e.seq IS NOT NULL, {_event_columns('e')} "  # noqa: S608
-        f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.position"
+        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e')} "  # noqa: S608
+        f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.{order}"
     )
-    encode, scan, empty = _c_encode, _scan, {}
-    for row in _stream_ahead(sql, params):
+    return sql, params
+
+
+def _in_position_order(batches: Iterator[list], start: int) -> Iterator[list]:
+    """Batches of rows read in seq order, handed on in position order. The sealer gives positions in seq order,
+    except for an event whose transaction committed late: hold the few rows that come early until the one before
+    them arrives. Rows left over (a position missing) follow in position order, so the walk reports the jump."""
+    held: dict[int, Sequence[Any]] = {}
+    expected = start
+    for batch in batches:
+        if not held and [row[0] for row in batch] == list(range(expected, expected + len(batch))):
+            expected += len(batch)  # the usual case: every position in turn
+            yield batch
+            continue
+        ordered = []
+        for row in batch:
+            position = row[0]
+            if position == expected:
+                ordered.append(row)
+                expected += 1
+                while held:
+                    row = held.pop(expected, None)
+                    if row is None:
+                        break
+                    ordered.append(row)
+                    expected += 1
+            elif position < expected or position in held:  # impossible with unique positions; the walk reports it
+                ordered.append(row)
+            else:
+                held[position] = row
+                if len(held) > REORDER_LIMIT:
+                    raise _Scattered
+        yield ordered
+    yield [held[position] for position in sorted(held)]
+
+
+def _stream_batches(sql: str, params: Sequence[Any]) -> Iterator[list]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_BATCH):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
+          segment_from: int, order: str = "seq") -> None:
+    cp = next(heads, None)
+    while cp is not None and cp[0] < start:
+        cp = next(heads, None)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            # In seq order both primary keys are read in step (a merge join) with nothing to sort; PostgreSQL's own
+            # parallel workers would each read the events' whole key again (the ranges already run in parallel).
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
+    sql, params = walk_query(start, stop, order)
+    rows = _stream_ahead(sql, params)
+    try:
+        _walk_rows(out, _in_position_order(rows, start) if order == "seq" else rows, start, stop, prev, heads, cp,
+                   segment_from)
+    finally:
+        rows.close()  # stop the reader thread now, not when a failure's traceback lets go of this frame
+
+
+def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | None, prev: str | None,
+               heads: Iterator[tuple], cp: tuple | None, segment_from: int) -> None:
+    grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
+    expected, latest_at = start, ""
+    segment_start = segment_from
+    last_seq: int | None = None
+    sha256 = hashlib.sha256
+    encode = canonical_bytes_from_text
+    for row in itertools.chain.from_iterable(batches):
         # The hot loop (a million rows is seconds): locals only, one unpack, one encode, one hash per row.
-        (position, seq, stored_prev, stored_hash, present,
+        (position, seq, stored_prev, stored_hash,
          e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref, detail, request_id,
          client_ip, agencies) = row
         if position != expected:
@@ -675,25 +706,15 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
                                 f"before seq {seq}", expected)
         if prev is None:
             prev = out.first_prev = stored_prev
-        if not present:
+        if e_seq is None:
             raise _Failure(seq, f"event seq {seq} is sealed in the chain but has been deleted", position)
         if stored_prev != prev:
             raise _Failure(seq, f"seq {seq} does not follow the event before it in the chain: rows were removed, "
                                 "inserted or reordered", position)
+        canonical = encode(e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref,
+                           detail, request_id, client_ip, agencies)
         if type(at) is not str or at[-1:] != "Z":  # PostgreSQL formats it already; SQLite gives its stored text
             at = canonical_at(at)
-        if encode is None:  # pragma: no cover - CPython always has the C encoder
-            canonical = _canonical_from_row(row[5:])
-        else:
-            if detail == "{}":
-                detail = empty
-            elif type(detail) is str:
-                detail = scan(detail, 0)[0]
-            value = [CANONICAL_VERSION, e_seq, at, actor_id, actor_name, agency_id, agency_code, action,
-                     object_type, object_ref, detail, request_id, client_ip]
-            if agencies is not None and agencies != "[]" and agencies != []:
-                value.append(scan(agencies, 0)[0] if type(agencies) is str else agencies)
-            canonical = "".join(encode(value, 0)).encode("ascii")
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
             raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
         if at < latest_at:
@@ -705,7 +726,8 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
         while cp is not None and cp[0] <= position:
             if cp[0] < position or cp[1] != seq or cp[2] != stored_hash:
                 raise _Failure(None, f"the signed checkpoint at position {cp[0]} does not match the chain: rows "
-                                     f"from position {segment_start} on were altered and re-hashed", segment_start)
+                                     f"from position {segment_start} on were altered and re-hashed", segment_start,
+                               exact=False)
             segment_start = position + 1
             cp = next(heads, None)
         prev, last_seq, expected = stored_hash, seq, expected + 1
@@ -773,6 +795,8 @@ def verify(*, incremental: bool = False, processes: int | None = None, min_range
     seconds = time.perf_counter() - started
     if failures:
         failure = _first_failure(failures)
+        if not failure.exact:
+            failure = _first_failure([_pinpoint(failure), *(f for f in failures if f.exact)])
         seq = failure.seq if failure.seq is not None else _seq_at(failure.position)
         return VerifyResult(False, events, seq, failure.message, seconds, failure.position, kind, start)
     seal_pending(full=True, force_checkpoint=True)
@@ -883,3 +907,101 @@ def _consistent_read(func):
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         return func()
+
+
+# --- naming the first position that disagrees ---------------------------------------------------------------------
+
+
+def _covering(entries: list[dict], position: int) -> dict | None:
+    return next((e for e in entries if e["position"] >= position), None)
+
+
+def _witness_anchor(entries: list[dict], before: int) -> dict | None:
+    """The last witnessed checkpoint below `before` whose head the database's chain still holds (a restored or
+    rewritten database agrees with the witness up to some checkpoint, then not): a binary search, a query a step."""
+    candidates = [e for e in entries if e["position"] < before]
+    with connection.cursor() as cursor:
+        def agrees(entry: dict) -> bool:
+            cursor.execute("SELECT hash FROM audit_auditseal WHERE position = %s", [entry["position"]])
+            row = cursor.fetchone()
+            return bool(row) and row[0] == entry["head_hash"]
+
+        if not candidates:
+            return None
+        if agrees(candidates[-1]):
+            return candidates[-1]
+        low, high = 0, len(candidates) - 1  # candidates[high] disagrees; find the last that agrees below it
+        found = None
+        while low < high:
+            middle = (low + high) // 2
+            if agrees(candidates[middle]):
+                found, low = candidates[middle], middle + 1
+            else:
+                high = middle
+        return found
+
+
+def _recomputed(start: int, stop: int, prev: str) -> Iterator[tuple[int, str]]:
+    """(position, hash) from `start` to `stop`, each hash recomputed from the event's content and the hash before
+    it, never read from the seals ('' where the event row is gone)."""
+    sql = (f"SELECT s.position, {_event_columns('e')} FROM audit_auditseal s "  # noqa: S608
+           "LEFT JOIN audit_auditevent e ON e.seq = s.seq WHERE s.position >= %s AND s.position <= %s "
+           "ORDER BY s.position")
+    for row in _stream(sql, [start, stop]):
+        if row[1] is None:
+            prev = ""
+        else:
+            prev = link_hash(prev or GENESIS_HASH, _canonical_from_row(row[1:]))
+        yield row[0], prev
+
+
+def _pinpoint(failure: _Failure) -> _Failure:
+    """A failure that only bounds a range, narrowed to the first position that disagrees with the witness: the first
+    event whose recomputed hash is not the one witnessed there, the first witnessed position the chain lacks, or
+    the first witnessed checkpoint the database lacks. Unchanged where the witness cannot tell (checkpoints
+    witnessed before digests were kept, or none)."""
+    if failure.exact or failure.position is None:
+        return failure
+    try:
+        found = _pinpointed(failure)
+    except Exception:  # the failure stands as it is; narrowing it is a courtesy
+        logger.exception("could not name the first position that disagrees with the witness")
+        return failure
+    return found or failure
+
+
+def _pinpointed(failure: _Failure) -> _Failure | None:
+    anchor = _witness_anchor(witness.read(), failure.position)
+    after = anchor["position"] if anchor else 0
+    entries = [e for e in witness.read(position_from=after, digests=True) if e["position"] > after]
+    known = witnessed_digests(entries, after)
+    reached = after
+    if known:
+        reached = max(known)
+        found = first_disagreement(known, _recomputed(after + 1, reached, anchor["head_hash"] if anchor else
+                                                      GENESIS_HASH), after)
+        if found is not None:
+            position, why = found
+            cover = _covering(entries, position)
+            seq = _seq_at(position)
+            if why == "missing":
+                return _Failure(seq, f"position {position} is missing: the witness holds the checkpoint at position "
+                                     f"{cover['position']} (signed {cover['created_at']}) but the chain ends before "
+                                     "it (events were removed from the end, or the database was restored from an "
+                                     "older backup)", position)
+            return _Failure(seq, f"position {position} (seq {seq}) is not the event the witness holds there (covered "
+                                 f"by the checkpoint witnessed at position {cover['position']}, signed "
+                                 f"{cover['created_at']}): an event was altered, removed, inserted or moved, and "
+                                 "the chain re-hashed from there", position)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT position, hash FROM audit_auditcheckpoint WHERE position > %s", [after])
+        held = set(cursor.fetchall())
+    for entry in entries:
+        if entry["position"] > reached:
+            break
+        if (entry["position"], entry["hash"]) not in held:
+            return _Failure(entry["head_seq"], f"the database does not hold the checkpoint witnessed at position "
+                                               f"{entry['position']} (signed {entry['created_at']}): checkpoints were "
+                                               "deleted or rewritten; the events up to it still agree with the "
+                                               "witness", entry["position"])
+    return None

@@ -10,11 +10,11 @@ hashed field, so scripts/verify_audit_export.py can check them offline.
 
 from __future__ import annotations
 
-import csv
 import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -30,6 +30,7 @@ _COLUMNS = ("seq", "at", "actor_id", "actor_name", "agency_id", "agency_code", "
             "detail", "request_id", "client_ip", "seal__position", "seal__prev_hash", "seal__hash", "agencies")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_json_string = json.JSONEncoder(ensure_ascii=False).encode  # escapes as PostgreSQL's jsonb output does
 
 
 def rows_queryset(events: QuerySet) -> QuerySet:
@@ -46,15 +47,8 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
-class _Line:
-    """A file-like object whose write() hands back the line, for csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 class _Neutralised(Func):
-    """neutralise() in SQL; an empty string becomes NULL, which COPY writes as an empty cell, as csv.writer does."""
+    """neutralise() in SQL; an empty string becomes NULL, which COPY writes as an empty cell, as csv_row does."""
 
     template = (
         "CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
@@ -184,22 +178,57 @@ def _copy_csv(events: QuerySet, counter: list[int]) -> Iterator[bytes]:
 
 def csv_lines(events: QuerySet, counter: list[int], *, copy: bool = True) -> Iterator[str | bytes]:
     """The CSV export. On PostgreSQL it is COPY (bytes, from a reader thread on this connection) unless `copy`
-    is False: a background job, which writes its progress on the same connection while it runs, reads rows."""
+    is False: a background job, which writes its progress on the same connection while it runs, reads rows.
+    Either way the file is the same, byte for byte (csv_row writes what COPY writes), on either database."""
+    yield csv_row(CSV_FIELDS)
     if copy and connection.vendor == "postgresql":
-        yield ",".join(CSV_FIELDS) + "\n"
         yield from _copy_csv(events, counter)
         return
-    # "\r\n" ends lines (as RFC 4180 does) so that csv.writer quotes a cell holding either character.
-    writer = csv.writer(_Line(), lineterminator="\r\n")
-    yield writer.writerow(CSV_FIELDS)
     for (seq, at, _actor_id, actor, _agency_id, agency, action, object_type, object_ref, detail, request_id,
          client_ip, position, prev_hash, digest, agencies) in _rows(events):
         counter[0] += 1
-        yield writer.writerow([
-            seq, canonical_at(at), neutralise(actor), neutralise(agency), neutralise(action),
-            neutralise(object_type), neutralise(object_ref), neutralise(_json.encode(detail)), digest or "",
-            prev_hash or "", position or "", neutralise(request_id), client_ip or "", csv_cell_codes(agencies),
+        yield csv_row([
+            str(seq), canonical_at(at), neutralise(actor), neutralise(agency), neutralise(action),
+            neutralise(object_type), neutralise(object_ref), neutralise(jsonb_text(detail)), digest or "",
+            prev_hash or "", "" if position is None else str(position), neutralise(request_id), client_ip or "",
+            csv_cell_codes(agencies),
         ])
+
+
+def csv_row(cells: list[str]) -> str:
+    """One CSV line as PostgreSQL's COPY ... WITH (FORMAT csv) writes it: a cell is quoted (quotes doubled) only
+    when it holds a comma, a quote, a carriage return or a newline; an empty cell is empty; lines end in "\n"."""
+    return ",".join(
+        f'"{cell.replace(chr(34), chr(34) * 2)}"' if any(c in cell for c in ',"\r\n') else cell for cell in cells
+    ) + "\n"
+
+
+def _jsonb_key(key: str) -> tuple[int, bytes]:
+    raw = key.encode("utf-8")
+    return len(raw), raw
+
+
+def jsonb_text(value: Any) -> str:
+    """JSON as PostgreSQL writes a jsonb value as text (the CSV's detail cell, as COPY gives it): object keys
+    shortest first, then by their bytes; ", " and ": " between items; non-ASCII as it is; numbers in plain
+    decimal notation (1e-07 is 0.0000001)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_json_string(key)}: {jsonb_text(value[key])}"
+                               for key in sorted(value, key=_jsonb_key)) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(jsonb_text(item) for item in value) + "]"
+    if isinstance(value, str):
+        return _json_string(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        text = format(Decimal(repr(value)), "f")  # the digits Python wrote into the database, as numeric keeps them
+        return text.lstrip("-") if value == 0 else text
+    return str(value)
 
 
 def jsonl_lines(events: QuerySet, counter: list[int]) -> Iterator[str]:

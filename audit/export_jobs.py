@@ -29,9 +29,10 @@ from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from common.errors import Conflict
+
 from . import export
 from .choices import AuditAction, ExportStatus
-from .errors import Conflict
 from .models import AuditEvent, ExportJob
 from .selectors import EventFilters, event_list
 from .services import record

@@ -4,8 +4,9 @@ import datetime as dt
 
 from django import forms
 
+from common.date_input import DatePartsField, date_input, error_part
+
 from .choices import AuditAction
-from .date_input import DatePartsField, date_input, error_part
 
 # The days a filter may name: any wider and a day past the last (the end of "to") cannot be written (year 9999).
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
@@ -31,7 +32,7 @@ class EventFilterForm(forms.Form):
 
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agency"].choices = [("", "Any agency you audit"), *[(a.code, a.name) for a in agencies]]
+        self.fields["agency"].choices = [("", "Any agency you audit"), *agencies]  # (code, name) pairs
 
     def clean(self):
         data = super().clean()

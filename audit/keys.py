@@ -2,7 +2,8 @@
 
 `AUDIT_SIGNING_KEY` holds the private key: base64 of the raw 32-byte key, or a PKCS#8 PEM. Without it, a
 development key is generated into `AUDIT_SIGNING_KEY_FILE` (git-ignored) with a warning, but only where
-`AUDIT_SIGNING_KEY_GENERATE` is on (it follows DEBUG); anywhere else, signing fails with a clear error.
+`AUDIT_SIGNING_KEY_GENERATE` is on (never without DEBUG; `make run`'s .env turns it on); anywhere else, signing
+fails with a clear error.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Reads of the audit log, limited to what the user may see.
 
-Auditors see the events of the agencies where they hold the `auditor` role; superusers see everything. The
-audit app imports no other app: it reaches agencies through the `agency` relation ('agencies.Agency').
+Auditors see the events of the agencies they audit; superusers see everything. The audit app imports no other
+app: which agencies a user audits comes from the functions AUDIT_AUDITED_AGENCY_CODES and AUDIT_AUDITED_AGENCIES
+name (agencies.selectors), and events name agencies by code.
 """
 
 from __future__ import annotations
@@ -10,26 +11,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .choices import AuditAction
 from .models import AuditAlert, AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
 
-AUDITOR_ROLE = "auditor"
 
-
-def _agency_model():
-    return AuditEvent._meta.get_field("agency").related_model
-
-
-def audited_agencies(*, user: Any) -> QuerySet:
-    """The agencies whose events `user` may read (every agency for a superuser)."""
-    agencies = _agency_model().objects.order_by("name")
-    if user.is_superuser:
-        return agencies
-    return agencies.filter(roles__role=AUDITOR_ROLE, roles__group__user=user)
+def audited_agencies(*, user: Any) -> list[tuple[str, str]]:
+    """(code, name) of the agencies whose events `user` may read, by name (every agency for a superuser)."""
+    return list(import_string(settings.AUDIT_AUDITED_AGENCIES)(user))
 
 
 def _concerning(codes: Any) -> QuerySet:
@@ -56,8 +50,7 @@ def audited_codes(*, user: Any) -> list[str]:
     the request, since the role check, the list and its count all ask."""
     cached = getattr(user, "_audited_agency_codes", None)
     if cached is None:
-        cached = list(_agency_model().objects.filter(roles__role=AUDITOR_ROLE, roles__group__user=user)
-                      .order_by("code").values_list("code", flat=True))
+        cached = sorted(import_string(settings.AUDIT_AUDITED_AGENCY_CODES)(user))
         user._audited_agency_codes = cached
     return cached
 

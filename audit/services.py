@@ -13,7 +13,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
-from . import context
+from common import context
+
 from .choices import AuditAction
 from .models import AuditEvent
 
@@ -127,7 +128,7 @@ def record(
         client_ip=ctx.client_ip or None,
         agencies=sorted(code[:64] for code in concerned if code),
     )
-    _insert(event)
+    event = _insert(event)
     if settings.AUDIT_SEAL_ON_COMMIT:
         _seal_after_commit()
     return event
@@ -148,10 +149,11 @@ def events_index_add(*, codes: Iterable[str], object_type: str, object_ref: str,
 _INSERTS: dict[str, tuple[str, list[Any]]] = {}
 
 
-def _insert(event: AuditEvent) -> None:
+def _insert(event: AuditEvent) -> AuditEvent:
     """INSERT one event with a statement compiled once per database vendor (every request writes one, and the
     ORM's save machinery cost more than the INSERT). Values go through each field's own get_db_prep_save, as
-    save() would send them; there are no save signals for audit events (nothing may act on an event's row)."""
+    save() would send them; there are no save signals for audit events (nothing may act on an event's row).
+    Returns the saved event as the ORM would load it (Model.from_db), holding the same actor object."""
     vendor = connection.vendor
     if vendor not in _INSERTS:
         fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
@@ -165,8 +167,13 @@ def _insert(event: AuditEvent) -> None:
     sql, fields = _INSERTS[vendor]
     with connection.cursor() as cursor:
         cursor.execute(sql, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
-        event.seq = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
-    event._state.adding, event._state.db = False, connection.alias
+        seq = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
+    concrete = AuditEvent._meta.concrete_fields
+    saved = AuditEvent.from_db(connection.alias, [f.attname for f in concrete],
+                               [seq if f.primary_key else getattr(event, f.attname) for f in concrete])
+    if event.actor_id is not None:
+        saved.actor = event.actor  # the object the caller passed, not a query for it again
+    return saved
 
 
 def _seal_now() -> None:

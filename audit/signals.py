@@ -4,9 +4,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from . import context
+from common import context
+
 from .choices import AuditAction
-from .services import record
+from .services import _actor_agency_codes, record
 
 
 def _client(request) -> dict:
@@ -30,8 +31,15 @@ def _login_failed(sender, credentials, request=None, **kwargs):
                     or getattr(request, "sign_in_detail", {}).get("username") or "")[:150]
     # A sign-in refused because of too many failures (django-axes marks the request) is recorded as such.
     locked_out = {"locked_out": True} if getattr(request, "axes_locked_out", False) else {}
+    # The account's own agencies, so that their auditors see attempts on it (none for an unknown username).
+    accounts = get_user_model()._default_manager
+    account = accounts.filter(**{field: attempted}).first() if attempted else None
+    if account is None and "@" in attempted:  # single sign-on names the email its provider gave
+        matches = list(accounts.filter(email__iexact=attempted)[:2])
+        account = matches[0] if len(matches) == 1 else None
+    agencies = sorted(_actor_agency_codes(account)) if account is not None else []
     with context.bind(actor=None, system_actor="anonymous"):
-        record(action=AuditAction.AUTH_LOGIN_FAILED, object_type="user", object_ref=attempted,
+        record(action=AuditAction.AUTH_LOGIN_FAILED, object_type="user", object_ref=attempted, agencies=agencies,
                detail={"username": attempted, **_client(request), **locked_out})
 
 

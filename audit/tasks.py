@@ -1,36 +1,23 @@
 """Background work for the audit log: sealing, nightly verification, background exports and their clean-up.
 
 Every task takes ids, not objects, is safe to run twice, is acknowledged late (a killed worker's task is delivered
-again) and retries with backoff on database and broker connection errors. `RETRYING` and `RETRYING_MAIL` are the
-options other apps' tasks use too (the ground floor, so any app may import them).
+again) and retries with backoff on database and broker connection errors (common.tasks.RETRYING).
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
 
-import kombu.exceptions
-import redis.exceptions
 from celery import Task, shared_task
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db import transaction
+from django.utils.module_loading import import_string
 
-from . import context, mail
+from common import context, mail
+from common.tasks import RETRYING, RETRYING_MAIL
 
 logger = logging.getLogger(__name__)
-
-RETRY_ON: tuple[type[BaseException], ...] = (
-    OperationalError, InterfaceError, kombu.exceptions.OperationalError, redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
-RETRYING = {
-    "acks_late": True, "reject_on_worker_lost": True, "autoretry_for": RETRY_ON,
-    "retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True, "max_retries": 6,
-}
-# Tasks that send mail also retry when the mail server is unreachable or refuses for now.
-RETRYING_MAIL = {**RETRYING, "autoretry_for": (*RETRY_ON, smtplib.SMTPException, ConnectionError, TimeoutError)}
 
 
 @shared_task(name="audit.seal", ignore_result=True, acks_late=True)
@@ -80,10 +67,9 @@ def _verify_and_report(*, incremental: bool, requested_by=None) -> bool:
 
 
 def auditor_emails() -> list[str]:
-    """Active auditors of any agency, and superusers, who have an email address."""
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    users = users.filter(Q(is_superuser=True) | Q(groups__agency_role__role="auditor"))
-    return sorted(set(users.values_list("email", flat=True)))
+    """Active auditors of any agency, and superusers, who have an email address: from the function
+    AUDIT_AUDITOR_EMAILS names (who audits is the agencies' business, not the log's)."""
+    return list(import_string(settings.AUDIT_AUDITOR_EMAILS)())
 
 
 @shared_task(name="audit.notify_verification_failed", **RETRYING_MAIL)

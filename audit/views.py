@@ -11,16 +11,16 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
+from common.errors import Conflict
+from common.pagination import CountedPaginator, pagination
+
 from .choices import AuditAction, ExportStatus
-from .errors import Conflict
 from .export_jobs import (
     FORMATS,
     export_count_exceeds,
@@ -47,26 +47,6 @@ RECENT_EXPORTS = 5
 REFRESH_SECONDS = 3
 
 
-class CappedPaginator(Paginator):
-    """Counts at most `cap` + 1 rows (with `count`, as `event_count` does), so the page costs the same over a hundred
-    events or a hundred million."""
-
-    def __init__(self, object_list, per_page, *, cap: int, count=None):
-        super().__init__(object_list, per_page)
-        self.cap = cap
-        self._count = count
-
-    @cached_property
-    def count(self) -> int:
-        if self._count is not None:
-            return self._count(self.cap + 1)
-        return self.object_list.order_by()[: self.cap + 1].count()
-
-    @property
-    def capped(self) -> bool:
-        return self.count > self.cap
-
-
 def _start_of(day: dt.date | None, *, plus_days: int = 0) -> dt.datetime | None:
     if day is None:
         return None
@@ -91,7 +71,7 @@ def _filters(form: EventFilterForm) -> tuple[EventFilters, dict[str, str]]:
 @login_required
 def event_list_page(request):
     _require_auditor(request)
-    agencies = list(audited_agencies(user=request.user).only("code", "name"))
+    agencies = audited_agencies(user=request.user)
     form = EventFilterForm(request.GET or None, agencies=agencies)
     filters = EventFilters()
     query: dict[str, str] = {}
@@ -99,7 +79,7 @@ def event_list_page(request):
         filters, query = _filters(form)
     events = event_list(user=request.user, filters=filters, newest_first=True) if not form.errors else \
         event_list(user=request.user, newest_first=True).none()
-    paginator = CappedPaginator(events, PAGE_SIZE, cap=settings.AUDIT_EXPORT_SYNC_LIMIT,
+    paginator = CountedPaginator(events, PAGE_SIZE, cap=settings.AUDIT_EXPORT_SYNC_LIMIT,
                                 count=lambda cap: event_count(user=request.user, filters=filters, cap=cap))
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # read before this view's own event is written, as it was counted
@@ -111,6 +91,7 @@ def event_list_page(request):
         "page": page,
         "events": page.object_list,
         "query": urlencode(query),
+        "pagination": pagination(page, query),
         "query_items": sorted(query.items()),
         "csv_url": f"{export_base}?{urlencode({'format': 'csv', **query})}",
         "jsonl_url": f"{export_base}?{urlencode({'format': 'jsonl', **query})}",
@@ -173,7 +154,7 @@ def verification_request_page(request):
 def export_request(request):
     """Ask for an export of the filtered events: streamed at once if small, else written by a background job."""
     _require_auditor(request)
-    agencies = list(audited_agencies(user=request.user).only("code", "name"))
+    agencies = audited_agencies(user=request.user)
     form = EventFilterForm(request.POST, agencies=agencies)
     fmt = request.POST.get("format", "csv")
     if not form.is_valid() or fmt not in FORMATS:

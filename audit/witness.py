@@ -33,6 +33,9 @@ SUFFIX = ".jsonl"
 # The fields of a witnessed checkpoint: everything needed to check its signature and where it chains.
 FIELDS = ("position", "head_seq", "head_hash", "seq_high", "created_at", "prev_position", "prev_hash", "hash",
           "key_id", "signature")
+# And, from when they were kept, the first digits of every hash it covers (audit.canonical.digests): with them a
+# verifier names the first position that disagrees with the witness, not only the checkpoints around it.
+OPTIONAL_FIELDS = ("digests",)
 
 _thread_lock = threading.RLock()  # POSIX locks are per process: threads of one process also take this
 
@@ -84,7 +87,8 @@ def append(entry: dict) -> None:
         raise ValueError(f"a witnessed checkpoint needs {', '.join(missing)}")
     folder = _ensure_directory()
     path = folder / f"{PREFIX}{entry['created_at'][:7]}{SUFFIX}"
-    line = (json.dumps({name: entry[name] for name in FIELDS}, sort_keys=True, separators=(",", ":")) + "\n")
+    kept = {name: entry[name] for name in (*FIELDS, *OPTIONAL_FIELDS) if name in entry}
+    line = json.dumps(kept, sort_keys=True, separators=(",", ":")) + "\n"
     created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
@@ -105,7 +109,7 @@ def _files() -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(SUFFIX))
 
 
-def _parse(path: Path, text: str) -> Iterator[dict]:
+def _parse(path: Path, text: str, *, digests: bool = False) -> Iterator[dict]:
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -117,11 +121,14 @@ def _parse(path: Path, text: str) -> Iterator[dict]:
                 logger.warning("ignoring a torn last line in the audit witness %s", path)
                 continue
             raise WitnessError(f"{path} line {number} is not a witnessed checkpoint") from None
+        if not digests:
+            entry.pop("digests", None)  # only wanted to name a first bad position; large on a busy log
         yield entry
 
 
-def read(*, position_from: int = 0) -> list[dict]:
-    """Witnessed checkpoints at or after `position_from`, in position order (files before it are skipped)."""
+def read(*, position_from: int = 0, digests: bool = False) -> list[dict]:
+    """Witnessed checkpoints at or after `position_from`, in position order (files before it are skipped); with
+    `digests`, each keeps the digests of the positions it covers (when it was written with them)."""
     entries: list[dict] = []
     files = _files()
     for index, path in enumerate(files):
@@ -130,7 +137,8 @@ def read(*, position_from: int = 0) -> list[dict]:
             first_next = _first(files[index + 1])
             if first_next is not None and first_next["position"] <= position_from:
                 continue
-        entries.extend(e for e in _parse(path, path.read_text("ascii")) if e["position"] >= position_from)
+        entries.extend(e for e in _parse(path, path.read_text("ascii"), digests=digests)
+                       if e["position"] >= position_from)
     entries.sort(key=lambda e: (e["position"], e["created_at"]))
     return entries
 

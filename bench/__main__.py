@@ -178,6 +178,13 @@ def main() -> None:
     rows.append(("  limits: rows from PostgreSQL (COPY) / psycopg2 fetch only / hashing only",
                  f"{audit['verify_copy_per_s']:,} / {audit['verify_fetch_per_s']:,} / {audit['verify_hash_per_s']:,}",
                  "-", None))
+    verify = measure("bench.verify", "sr_bench")
+    rows.append((f"verify_audit, full, {verify['processes']} ranges on one snapshot ({verify['events']:,} events) vs "
+                 "the walk's rows read raw", f"{verify['parallel_ratio']:.2f}x ({verify['parallel_per_s']:,} ev/s)",
+                 ">= 200,000 ev/s", verify["parallel_per_s"] >= 200_000 and verify["ok"]))
+    rows.append(("  one process / the raw rows baseline",
+                 f"{verify['single_ratio']:.2f}x ({verify['single_per_s']:,} / {verify['raw_rows_per_s']:,} ev/s)",
+                 "-", None))
     print()
     print(f"{size['agencies']:,} agencies, {size['agreements']:,} agreements, {size['events']:,} audit events; "
           f"{time.perf_counter() - began:.0f} s in all")

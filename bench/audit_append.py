@@ -263,30 +263,29 @@ def _verify_limits() -> dict[str, float]:
     from django.db import connection, transaction
 
     from audit import chain
+    from audit.canonical import canonical_bytes_from_text
 
-    sql = (f"SELECT s.position, s.seq, s.prev_hash, s.hash, e.seq IS NOT NULL, {chain._event_columns('e')} "
-           "FROM audit_auditseal s LEFT JOIN audit_auditevent e ON e.seq = s.seq ORDER BY s.position")
+    sql, params = chain.walk_query()
 
     class Sink:
         def write(self, data) -> None:
             pass
 
-    raw = connection.cursor().cursor
-    started = time.perf_counter()
-    raw.copy_expert(f"COPY ({sql}) TO STDOUT", Sink())
-    copy = time.perf_counter() - started
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
+            statement = cursor.mogrify(sql, params).decode()
+        raw = connection.cursor().cursor
         started = time.perf_counter()
-        rows = list(chain._stream(sql))
+        raw.copy_expert(f"COPY ({statement}) TO STDOUT", Sink())
+        copy = time.perf_counter() - started
+        started = time.perf_counter()
+        rows = [row for batch in chain._stream_batches(sql, params) for row in batch]
         fetch = time.perf_counter() - started
     started = time.perf_counter()
-    sha256, encode, scan = hashlib.sha256, chain._c_encode, chain._scan
+    sha256 = hashlib.sha256
     for row in rows:
-        detail = {} if row[14] == "{}" else scan(row[14], 0)[0]
-        value = [chain.CANONICAL_VERSION, *row[5:14], detail, row[15], row[16]]
-        if row[17] not in (None, "[]"):
-            value.append(scan(row[17], 0)[0])
-        canonical = "".join(encode(value, 0)).encode()
+        canonical = canonical_bytes_from_text(*row[4:17])
         if sha256(row[2].encode("ascii") + canonical).hexdigest() != row[3]:
             raise SystemExit(f"seq {row[1]} does not hash as sealed")
     hashing = time.perf_counter() - started

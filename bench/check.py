@@ -50,7 +50,7 @@ def run(samples: int = 400, seed: int = 7, rounds: int = 3) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from agreements import decisions
-    from audit import context
+    from common import context
 
     asked = questions(samples, seed)
     with context.system("bench"):

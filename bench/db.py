@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -37,7 +39,8 @@ def recreate(name: str) -> str:
 
 def production_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """Settings as in production: DEBUG off (no query log kept per cursor), a secret key and a signing key (both
-    throwaway), writers never sealing (beat does), no HTTPS redirect on 127.0.0.1. Keeps any value already set."""
+    throwaway), a witness directory of its own, writers never sealing (beat does), no HTTPS redirect on 127.0.0.1.
+    Keeps any value already set."""
     import base64
 
     env = os.environ if env is None else env
@@ -45,6 +48,7 @@ def production_env(env: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("DEBUG", "0")
     env.setdefault("SECRET_KEY", "bench-" + base64.b64encode(os.urandom(24)).decode())
     env.setdefault("AUDIT_SIGNING_KEY", base64.b64encode(os.urandom(32)).decode())
+    env.setdefault("AUDIT_WITNESS_DIR", str(Path(tempfile.gettempdir()) / "sharing-registry-bench-witness"))
     env.setdefault("AUDIT_SEAL_ON_COMMIT", "0")
     env.setdefault("SECURE_SSL_REDIRECT", "0")
     env.setdefault("LOG_LEVEL", "WARNING")

@@ -269,8 +269,8 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     generate(agencies=args.agencies, agreements=args.agreements, events=args.events, seed=args.seed)
     if args.seal:
-        from audit import context
         from audit.chain import seal_pending
+        from common import context
 
         started = time.perf_counter()
         with context.system("audit-sealer"):

@@ -9,8 +9,8 @@ def _loop(stop, interval: float, out) -> None:
     import django
 
     django.setup()
-    from audit import context
     from audit.chain import seal_pending
+    from common import context
 
     sealed = 0
     with context.system("audit-sealer"):

@@ -21,10 +21,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from agencies.choices import Role
-from audit import mail
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
+from common import mail
 
 from .choices import NotificationKind
 from .models import Notification, NotificationPreference

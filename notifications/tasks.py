@@ -1,8 +1,8 @@
-"""Emails of notices, one task per notice, acknowledged late and retried (audit.tasks.RETRYING_MAIL)."""
+"""Emails of notices, one task per notice, acknowledged late and retried (common.tasks.RETRYING_MAIL)."""
 
 from celery import shared_task
 
-from audit.tasks import RETRYING_MAIL
+from common.tasks import RETRYING_MAIL
 
 from .services import notification_email_send
 

@@ -5,29 +5,23 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+
+from common.pagination import page_of, pagination
 
 from . import selectors, services
 
 PAGE_SIZE = 20
 
 
-def _page_links(page) -> dict:
-    """What templates/includes/pagination.html draws: previous and next only."""
-    return {"items": [], "previous": f"?page={page.number - 1}" if page.has_previous() else None,
-            "next": f"?page={page.number + 1}" if page.has_next() else None}
-
-
 @login_required
 @require_http_methods(["GET"])
 def inbox(request):
-    paginator = Paginator(selectors.notification_list(user=request.user), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(request, selectors.notification_list(user=request.user), PAGE_SIZE)
     return render(request, "notifications/inbox.html", {
-        "page": page, "notices": list(page.object_list), "pagination": _page_links(page),
+        "page": page, "notices": list(page.object_list), "pagination": pagination(page, {}),
         "wants_email": selectors.wants_email(request.user),
     })
 

@@ -332,7 +332,10 @@ def main() -> int:
             "DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite3",
             "DEBUG": "1",
             "SECURE_SSL_REDIRECT": "0",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+            "AUDIT_SIGNING_KEY_GENERATE": "1",
             "AUDIT_SIGNING_KEY_FILE": f"{tmp}/audit_signing_key",
+            "AUDIT_WITNESS_DIR": f"{tmp}/audit-witness",
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "sharing_registry.settings",
         }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -28,38 +29,40 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-CANONICAL_VERSION = "sr-audit-v1"
-CHECKPOINT_VERSION_1 = "sr-audit-checkpoint-v1"
-CHECKPOINT_VERSION = "sr-audit-checkpoint-v2"
-GENESIS_HASH = "0" * 64
-_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+def _load_canonical():
+    """audit/canonical.py, the one definition of the hashed bytes (standard library only), loaded by path: from
+    the repository this script sits in, or from a copy kept next to the script."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "canonical.py", here.parent / "audit" / "canonical.py"):
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("sr_audit_canonical", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise SystemExit("audit/canonical.py not found: run this script from the repository, or copy that file next "
+                     "to it")
+
+
+canonical = _load_canonical()
+GENESIS_HASH = canonical.GENESIS_HASH
+link_hash = canonical.link_hash
 
 
 def canonical_bytes(event: dict) -> bytes:
-    value = [
-        CANONICAL_VERSION, event["seq"], event["at"], event["actor_id"], event["actor"], event["agency_id"],
-        event["agency"], event["action"], event["object_type"], event["object_ref"], event["detail"],
-        event["request_id"], event["client_ip"],
-    ]
-    if event.get("agencies"):  # the agencies the event concerns, hashed only when there are any
-        value.append(event["agencies"])
-    return _encoder.encode(value).encode("ascii")
-
-
-def link_hash(prev_hash: str, canonical: bytes) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+    return canonical.canonical_bytes(
+        event["seq"], event["at"], event["actor_id"], event["actor"], event["agency_id"], event["agency"],
+        event["action"], event["object_type"], event["object_ref"], event["detail"], event["request_id"],
+        event["client_ip"], event.get("agencies") or None,
+    )
 
 
 def checkpoint_message(cp: dict) -> bytes:
-    if not cp.get("prev_hash"):
-        return (f"{CHECKPOINT_VERSION_1}\n{cp['position']}\n{cp['head_seq']}\n{cp['head_hash']}\n{cp['seq_high']}\n"
-                f"{cp['created_at']}\n").encode("ascii")
-    return (f"{CHECKPOINT_VERSION}\n{cp['position']}\n{cp['head_seq']}\n{cp['head_hash']}\n{cp['seq_high']}\n"
-            f"{cp['created_at']}\n{cp['prev_position']}\n{cp['prev_hash']}\n").encode("ascii")
+    return canonical.checkpoint_message_of(cp)
 
 
 def checkpoint_hash(cp: dict) -> str:
-    return hashlib.sha256(checkpoint_message(cp)).hexdigest()
+    return canonical.checkpoint_hash(checkpoint_message(cp))
 
 
 def key_id_for(raw: bytes) -> str:
@@ -114,17 +117,67 @@ def load_witness(paths: list[str]) -> list[dict]:
 
 
 class Bad(Exception):
-    def __init__(self, seq, message: str, position=None):
+    """What failed, where. Not `exact` when `position` only starts the range the fault lies in."""
+
+    def __init__(self, seq, message: str, position=None, exact: bool = True):
         super().__init__(message)
-        self.seq, self.message, self.position = seq, message, position
+        self.seq, self.message, self.position, self.exact = seq, message, position, exact
 
 
 def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicKey, *,
            filtered: bool = False, witnessed: list[dict] | None = None) -> tuple[int, list[str]]:
+    chain: list[tuple[int, int, str, str]] = []  # (position, seq, prev_hash, hash)
+    try:
+        return _verify(export_path, checkpoints, public_key, chain, filtered=filtered, witnessed=witnessed)
+    except Bad as bad:
+        if bad.exact or filtered or not witnessed or bad.position is None:
+            raise
+        raise pinpoint(bad, chain, checkpoints, witnessed) from None
+
+
+def pinpoint(bad: Bad, chain: list[tuple[int, int, str, str]], checkpoints: list[dict],
+             witnessed: list[dict]) -> Bad:
+    """Narrow a range failure to the first position that disagrees with the witness, as verify_audit does: the
+    chain's hashes (each already checked against its event's content and the hash before it) against the digests
+    the witnessed checkpoints list, then the witnessed checkpoints against the server's."""
+    hashes = {position: digest for position, _, _, digest in chain}
+    seqs = {position: seq for position, seq, _, _ in chain}
+    anchor = next((e for e in reversed(witnessed) if e["position"] < bad.position
+                   and hashes.get(e["position"]) == e["head_hash"]), None)
+    after = anchor["position"] if anchor else 0
+    entries = [e for e in witnessed if e["position"] > after]
+    known = canonical.witnessed_digests(entries, after)
+    reached = after
+    if known:
+        reached = max(known)
+        found = canonical.first_disagreement(known, ((p, h) for p, _, _, h in chain if p > after), after)
+        if found is not None:
+            position, why = found
+            cover = next(e for e in entries if e["position"] >= position)
+            if why == "missing":
+                return Bad(seqs.get(position), f"position {position} is missing: the witness holds the checkpoint at "
+                                               f"position {cover['position']} but the chain ends before it", position)
+            return Bad(seqs.get(position), f"position {position} (seq {seqs.get(position)}) is not the event the "
+                                           "witness holds there (covered by the checkpoint witnessed at position "
+                                           f"{cover['position']}): an event was altered, removed, inserted or "
+                                           "moved, and the chain re-hashed from there", position)
+    held = {(cp["position"], checkpoint_hash(cp)) for cp in checkpoints}
+    for entry in entries:
+        if entry["position"] > reached:
+            break
+        if (entry["position"], entry["hash"]) not in held:
+            return Bad(entry["head_seq"], f"the server's checkpoints do not hold the checkpoint witnessed at position "
+                                          f"{entry['position']}: checkpoints were deleted or rewritten; the events up "
+                                          "to it still agree with the witness", entry["position"])
+    return bad
+
+
+def _verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicKey,
+            chain: list[tuple[int, int, str, str]], *, filtered: bool,
+            witnessed: list[dict] | None) -> tuple[int, list[str]]:
     notes: list[str] = []
     key_id = key_id_for(public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
     # 1. Each event: its hash covers its content and its prev_hash. Keep only the small chain tuple in memory.
-    chain: list[tuple[int, int, str, str]] = []  # (position, seq, prev_hash, hash)
     unsealed = 0
     with open(export_path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -177,13 +230,13 @@ def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicK
             first = previous["position"] + 1
             raise Bad(seq_at(first), f"the checkpoint at position {cp['position']} does not follow the checkpoint "
                                      f"before it (position {previous['position']}): checkpoints were deleted or "
-                                     "rewritten", first)
+                                     "rewritten", first, exact=False)
         previous = cp
         if cp["position"] in by_position:
             seq, digest = by_position[cp["position"]]
             if (seq, digest) != (cp["head_seq"], cp["head_hash"]):
                 raise Bad(seq, f"the chain does not meet the signed checkpoint at position {cp['position']}",
-                          cp["position"])
+                          cp["position"], exact=False)
             anchored = max(anchored, cp["position"])
     # 4. The witness: every witnessed checkpoint is among the server's, and the export's chain meets it.
     if witnessed:
@@ -201,11 +254,12 @@ def verify(export_path: str, checkpoints: list[dict], public_key: Ed25519PublicK
                 raise Bad(seq_at(first), f"the server's checkpoints do not hold the checkpoint witnessed at position "
                                          f"{entry['position']}: the chain from position {first} on was rewritten, "
                                          "checkpoints were deleted, or the database was restored from an older "
-                                         "backup", first)
+                                         "backup", first, exact=False)
             if entry["position"] in by_position and by_position[entry["position"]] != (entry["head_seq"],
                                                                                        entry["head_hash"]):
                 raise Bad(seq_at(first), f"the chain does not meet the checkpoint witnessed at position "
-                                         f"{entry['position']}: rows from position {first} on were altered", first)
+                                         f"{entry['position']}: rows from position {first} on were altered", first,
+                          exact=False)
             agreed = entry["position"]
         if not filtered and chain and chain[-1][0] < witnessed[-1]["position"]:
             first = chain[-1][0] + 1

@@ -1,6 +1,6 @@
 """API plumbing shared by every app: pagination and the one exception handler.
 
-Status codes follow ../shared/CONTRACT.md: 400 bad input, 401 not signed in, 403 not yours,
+Status codes follow docs/api.md: 400 bad input, 401 not signed in, 403 not yours,
 404 not visible, 409 wrong lifecycle state. Nothing reaches the client as an HTML 500.
 """
 
@@ -18,7 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from audit.errors import Conflict
+from common.errors import Conflict
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from knox.crypto import hash_token
 from rest_framework import authentication, exceptions
 from rest_framework.throttling import SimpleRateThrottle
 
-from audit import context
+from common import context
 from tokens.models import ApiToken
 
 # Keys are 64 hex characters (django-rest-knox); 40 for keys carried over from DRF's old token table.

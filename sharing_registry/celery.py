@@ -33,7 +33,7 @@ ORIGIN_HEADER = "origin_request_id"
 @signals.before_task_publish.connect
 def _carry_request_id(headers=None, **_):
     # The request (or task) that queued a task travels with it, so a failure can be traced back to it.
-    from audit import context
+    from common import context
 
     if headers is not None and ORIGIN_HEADER not in headers:
         headers[ORIGIN_HEADER] = context.current().request_id or ""
@@ -42,7 +42,7 @@ def _carry_request_id(headers=None, **_):
 @signals.task_prerun.connect
 def _bind_request_id(task_id=None, task=None, **_):
     # A task's audit events and log lines carry the task id as their request id.
-    from audit import context
+    from common import context
 
     if task.request.is_eager and not getattr(task.request, ORIGIN_HEADER, None):
         setattr(task.request, ORIGIN_HEADER, context.current().request_id or "")  # eager tasks are not published
@@ -52,7 +52,7 @@ def _bind_request_id(task_id=None, task=None, **_):
 @signals.task_postrun.connect
 def _unbind_request_id(task_id=None, **_):
     # Eager tasks run inside a web request or a test: give the caller its own context back.
-    from audit import context
+    from common import context
 
     token = _tokens.pop(task_id, None)
     if token is not None:

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from audit import context
+from common import context
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
 

@@ -3,6 +3,7 @@
 import logging
 import time
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -11,7 +12,7 @@ from django.utils.cache import add_never_cache_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from agreements.services import access_denied_record
-from audit import context
+from common import context
 
 logger = logging.getLogger("sharing_registry.request")
 
@@ -102,6 +103,9 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
     """
 
     def __init__(self, *args, **kwargs):
+        if settings.WHITENOISE_USE_FINDERS:
+            # Development serves from the finders, but WhiteNoise still warns when STATIC_ROOT does not exist.
+            Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
         super().__init__(*args, **kwargs)
         assets = settings.GOVUK_FRONTEND_DIST / "govuk" / "assets"
         if assets.is_dir():

@@ -42,7 +42,7 @@ _ERRORS = {
 
 
 class ErrorDocumentingAutoSchema(AutoSchema):
-    """drf-spectacular's schema, with the error answers of ../shared/CONTRACT.md documented on every operation.
+    """drf-spectacular's schema, with the error answers of docs/api.md documented on every operation.
 
     Outside tools (and the openapi-core check every API test runs) hold responses to the schema, so a 401, 404,
     415 or 429 must be in it, with a typed body.

@@ -1,5 +1,11 @@
-"""One settings module, driven by environment variables (see README "Configuration")."""
+"""One settings module, driven by environment variables (see README "Configuration").
 
+Fail closed: DEBUG is off and the secrets have no defaults, so a start with nothing configured refuses to run.
+`make run` writes a git-ignored `.env` with development values, read here; real environment variables win over it.
+Importing this module reads files and nothing more: it writes and creates nothing.
+"""
+
+import os
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
@@ -8,17 +14,15 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env, env_bool, env_int, env_list
+from .env import env, env_bool, env_int, env_list, read_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# ENV_FILE names another file (tests point it at one that does not exist, to start as a clean deployment would).
+read_env_file(Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env"))
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-development-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 # Links in emails point here; `make run` sets it from HOST and PORT.
@@ -191,8 +195,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sharing Registry API",
     "DESCRIPTION": "Information-sharing agreements, and the frontline question: may I share this dataset? "
+                   "The contract, in full: [docs/api.md](docs/api.md) in the repository. "
                    "Send JSON bodies of at most 1 MB, nested at most 32 levels; fields this version does not know "
-                   "are ignored, never saved. Text limits are the same as the pages' (docs/api.md). "
+                   "are ignored, never saved. Text limits are the same as the pages'. "
                    "Calls are rate-limited: a 429 says how many seconds to wait in Retry-After.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -238,8 +243,9 @@ OIDC_INVITATION_HOOK = "agencies.services.invitation_accept_for_sso"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
-CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND or None
+# Results (only tasks that opt in keep one) go to CELERY_RESULT_BACKEND, else to a Redis broker, else nowhere.
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None)
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_TASK_IGNORE_RESULT = True  # tasks that return something useful opt in with ignore_result=False
 CELERY_RESULT_EXPIRES = 24 * 3600
@@ -259,13 +265,19 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Sharing Registry <no-reply@sharing-registry.invalid>")
 
-# Audit: the key that signs checkpoints lives outside the database.
+# Audit: the key that signs checkpoints lives outside the database. A development run (`make run`'s .env) may
+# instead let a key be generated into AUDIT_SIGNING_KEY_FILE (git-ignored); nothing else may, and never without DEBUG.
 AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", "")
-AUDIT_SIGNING_KEY_FILE = Path(env("AUDIT_SIGNING_KEY_FILE", str(BASE_DIR / ".audit_signing_key")))
-AUDIT_SIGNING_KEY_GENERATE = DEBUG  # only a DEBUG run may fall back to the generated development key file
+AUDIT_SIGNING_KEY_FILE = BASE_DIR / env("AUDIT_SIGNING_KEY_FILE", ".audit_signing_key")  # relative: to BASE_DIR
+AUDIT_SIGNING_KEY_GENERATE = DEBUG and env_bool("AUDIT_SIGNING_KEY_GENERATE", False)
 # Sealing (docs/audit.md): inline after each commit when tasks run eagerly, else the beat task every few seconds.
 # The codes of an actor's agencies, so that each event names every agency it concerns (audit imports no app).
 AUDIT_ACTOR_AGENCIES = "agencies.selectors.user_agency_codes"
+# Who audits which agency is the agencies' business: the codes a user audits, (code, name) of the agencies whose
+# events they may read (every agency for a superuser), and the addresses told when the chain fails its check.
+AUDIT_AUDITED_AGENCY_CODES = "agencies.selectors.audited_agency_codes"
+AUDIT_AUDITED_AGENCIES = "agencies.selectors.audited_agency_choices"
+AUDIT_AUDITOR_EMAILS = "agencies.selectors.auditor_emails"
 AUDIT_SEAL_ON_COMMIT = env_bool("AUDIT_SEAL_ON_COMMIT", CELERY_TASK_ALWAYS_EAGER)
 AUDIT_SEAL_INTERVAL_SECONDS = env_int("AUDIT_SEAL_INTERVAL_SECONDS", 2)
 AUDIT_SEAL_WINDOW_SECONDS = env_int("AUDIT_SEAL_WINDOW_SECONDS", 60)
@@ -275,8 +287,8 @@ AUDIT_LATE_COMMIT_SECONDS = env_int("AUDIT_LATE_COMMIT_SECONDS", 600)
 AUDIT_UNSIGNED_TAIL_SECONDS = env_int("AUDIT_UNSIGNED_TAIL_SECONDS", 10)
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 5)
 # The witness: a directory outside the database (its own volume; write-once storage in production) where every
-# signed checkpoint is also appended. Required when DEBUG is off.
-AUDIT_WITNESS_DIR = env("AUDIT_WITNESS_DIR", str(BASE_DIR / "var" / "audit-witness") if DEBUG else "")
+# signed checkpoint is also appended. Always required (`make run`'s .env names var/audit-witness, relative to BASE_DIR).
+AUDIT_WITNESS_DIR = str(BASE_DIR / env("AUDIT_WITNESS_DIR")) if env("AUDIT_WITNESS_DIR") else ""
 # The largest event detail record() stores, as compact JSON bytes; larger details are cut down, marked as such.
 AUDIT_DETAIL_MAX_BYTES = env_int("AUDIT_DETAIL_MAX_BYTES", 8192)
 # A full verification walks position ranges in this many processes over one exported snapshot (PostgreSQL).
@@ -290,7 +302,7 @@ CELERY_BEAT_SCHEDULE = {
 # Checks: how long past its review date an agreement may still be relied on.
 REVIEW_GRACE_DAYS = env_int("REVIEW_GRACE_DAYS", 90)
 
-# --- Scheduled and background work (issue 8; README "Scheduled work") -----------------------------------------
+# --- Scheduled and background work (README "Scheduled work") ---------------------------------------------------
 # Review reminders go to every party's governance officers this many days before the review date. A run missed
 # (beat down for a day) is caught up within REVIEW_REMINDER_CATCH_UP_DAYS; older thresholds are skipped.
 REVIEW_REMINDER_DAYS = (90, 30, 0)
@@ -323,6 +335,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+SESSION_ENGINE = "accounts.sessions"  # database sessions that know their user: switching an account off ends them
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -388,5 +401,15 @@ LOGGING = {
 }
 
 WHITENOISE_USE_FINDERS = DEBUG
-if DEBUG:
-    STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root even when it serves from finders
+
+# Refuse to start without the secrets a deployment must give (one message naming every one that is missing).
+_MISSING = [name for name, given in (
+    ("SECRET_KEY", SECRET_KEY),
+    ("AUDIT_SIGNING_KEY", AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_GENERATE),
+    ("AUDIT_WITNESS_DIR", AUDIT_WITNESS_DIR),
+) if not given]
+if _MISSING:
+    raise ImproperlyConfigured(
+        f"Missing settings: {', '.join(_MISSING)}. Set them in the environment (README \"Configuration\"); "
+        "for development, `make run` writes a .env with development values."
+    )

@@ -8,8 +8,6 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,7 +16,8 @@ from django.views.decorators.http import require_safe
 
 from agencies.choices import AgencyKind
 from agencies.models import Agency
-from agreements.pagination import pagination
+from common.lookups import NoMatch, by_code_or_name
+from common.pagination import page_of, pagination
 
 from . import map_layout, oidc, selectors
 from .context_processors import optional_url
@@ -68,8 +67,7 @@ def _search_text(text: str) -> str:
 def public_register(request):
     """Active agreements, for anyone: who shares what, why and under which law. No personal data."""
     text = _search_text(request.GET.get("q", ""))
-    paginator = Paginator(selectors.public_agreements(text=text), PUBLIC_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(request, selectors.public_agreements(text=text), PUBLIC_PAGE_SIZE)
     entries = selectors.public_entries(list(page.object_list))
     return render(request, "public/register.html", {
         "q": text, "page": page, "entries": entries, "pagination": pagination(page, {"q": text}),
@@ -79,16 +77,13 @@ def public_register(request):
 def _find_agency(text: str) -> tuple[Agency | None, str]:
     """An agency by code, exact name or a unique part of its name; or a message saying what went wrong."""
     text = _search_text(text)
-    exact = list(Agency.objects.filter(Q(code=text) | Q(name__iexact=text))[:2])
-    if len(exact) == 1:
-        return exact[0], ""
-    matches = list(Agency.objects.filter(name__icontains=text).order_by("name")[:6])
-    if len(matches) == 1:
-        return matches[0], ""
-    if not matches:
-        return None, f"No agency matches “{text}”. Check the spelling"
-    names = ", ".join(m.name for m in matches[:5])
-    return None, f"More than one agency matches “{text}”: {names}. Type more of the name"
+    try:
+        return by_code_or_name(Agency.objects.all(), text), ""
+    except NoMatch as none:
+        if not none.candidates:
+            return None, f"No agency matches “{text}”. Check the spelling"
+        names = ", ".join(m.name for m in none.candidates[:5])
+        return None, f"More than one agency matches “{text}”: {names}. Type more of the name"
 
 
 @require_safe

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from accounts.signals import subject_agencies
 from agencies.models import Agency
 from audit.choices import AuditAction
 from audit.services import record
@@ -51,7 +52,7 @@ def token_create(*, actor: Any, user: Any, name: str, agency: Agency | None = No
         raise ValidationError({"user": ["This account has been switched off, so it cannot hold a token"]})
     token, key = ApiToken.objects.create(user=user, expiry=timedelta(days=days), name=name, agency=agency)
     record(action=AuditAction.TOKEN_CREATED, object_type="token", object_ref=str(token.pk), agency=agency,
-           actor=actor, detail=_detail(token))
+           agencies=subject_agencies(user), actor=actor, detail=_detail(token))
     return token, key
 
 
@@ -67,17 +68,20 @@ def token_revoke(*, actor: Any, token: ApiToken, reason: RevokeReason = RevokeRe
     deleted, _ = ApiToken.objects.filter(pk=token.pk).delete()
     if deleted:
         record(action=AuditAction.TOKEN_REVOKED, object_type="token", object_ref=ref, agency=agency,
-               actor=actor, detail=detail)
+               agencies=subject_agencies(token.user), actor=actor, detail=detail)
 
 
 @transaction.atomic
-def tokens_revoke_for_user(*, user: Any, reason: RevokeReason = RevokeReason.USER_DEACTIVATED) -> int:
-    """End every token `user` holds (a password change, a deactivation, a leaver). One event per token."""
+def tokens_revoke_for_user(*, user: Any, reason: RevokeReason = RevokeReason.USER_DEACTIVATED,
+                           agencies: list[str] | tuple[str, ...] = ()) -> int:
+    """End every token `user` holds (a password change, a deactivation, a leaver). One event per token, concerning
+    its agency, the user's agencies and `agencies` (those a leaver has just left)."""
     tokens = list(ApiToken.objects.select_for_update(of=("self",)).filter(user=user).select_related("agency", "user"))
     if not tokens:
         return 0
     ApiToken.objects.filter(pk__in=[token.pk for token in tokens]).delete()
+    concerned = sorted({*subject_agencies(user), *agencies})
     for token in tokens:
         record(action=AuditAction.TOKEN_REVOKED, object_type="token", object_ref=str(token.pk), agency=token.agency,
-               detail={**_detail(token), "reason": reason})
+               agencies=concerned, detail={**_detail(token), "reason": reason})
     return len(tokens)

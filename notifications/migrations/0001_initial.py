@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('audit', '0016_notification_and_review_actions'),
+        ('audit', '0017_notification_and_review_actions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -157,3 +157,14 @@ class ProfileTests:
         assert not user_profile_update(user=user, job_title="DPO")
         event = AuditEvent.objects.get(action=AuditAction.USER_UPDATED)
         assert event.detail["changes"] == {"job_title": ["", "DPO"]}
+
+
+@pytest.mark.django_db
+class DashboardNameTests:
+    def test_regression_the_dashboard_names_people_by_username(self):
+        person = UserFactory(username="asha.patel@example.org")
+        user_profile_update(user=person, full_name="Asha Patel", job_title="Social Worker")
+        client = Client()
+        client.force_login(person)
+        text = client.get("/").content.decode()
+        assert "You are signed in as <strong>Asha Patel</strong> (asha.patel@example.org)." in text

@@ -1,4 +1,4 @@
-"""The agencies, datasets and members API, as integrators see it (CONTRACT.md)."""
+"""The agencies, datasets and members API, as integrators see it (docs/api.md)."""
 
 import json
 
@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from agencies import services
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from audit.choices import AuditAction
@@ -51,7 +52,7 @@ MATRIX = {
     "member add": (
         "post",
         HOME + "members/",
-        {"username": "newcomer", "role": "frontline"},
+        {"username": "newcomer", "email": "newcomer@example.org", "role": "frontline"},
         {"anonymous": 401, "home_admin": 201, "superuser": 201, "*": 403},
     ),
     "member remove": (
@@ -254,7 +255,8 @@ class MemberApiTests:
     def test_admin_adds_a_member_and_the_grant_is_audited(self, region):
         newcomer = UserFactory(username="newcomer")
         response = api_client(region.users["home_admin"]).post(
-            HOME + "members/", {"username": "newcomer", "role": "governance_officer"}, format="json"
+            HOME + "members/", {"username": "newcomer", "email": "newcomer@example.org", "role": "governance_officer"},
+            format="json",
         )
         assert response.status_code == 201
         assert response.json() == {"username": "newcomer", "role": "governance_officer", "granted": True}
@@ -285,11 +287,12 @@ class MemberApiTests:
         assert field in response.json()
         assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_GRANTED).exists()
 
-    def test_unknown_username_says_so(self, region):
+    def test_unknown_username_gets_the_answer_any_non_member_gets(self, region):
         response = api_client(region.users["home_admin"]).post(
             HOME + "members/", {"username": "nobody-here", "role": "frontline"}, format="json"
         )
-        assert response.json() == {"username": ["No user with that username."]}
+        assert response.status_code == 400
+        assert response.json() == {"username": [services.NO_MATCHING_MEMBER.format(agency="Home City Council")]}
 
     def test_admin_removes_a_member_and_the_revoke_is_audited(self, region):
         frontline = region.users["home_frontline"]

@@ -256,7 +256,8 @@ class MembershipTests:
     def test_admin_adds_by_username(self, region):
         UserFactory(username="ada")
         user, granted = services.membership_add(
-            actor=region.users["home_admin"], agency=region.home, username="ada", role="frontline"
+            actor=region.users["home_admin"], agency=region.home, username="ada", email="ada@example.org",
+            role="frontline",
         )
         assert granted and user.username == "ada"
         assert events(AuditAction.MEMBERSHIP_GRANTED).get().actor_name == "home-admin"
@@ -266,7 +267,7 @@ class MembershipTests:
             services.membership_add(
                 actor=region.users["home_admin"], agency=region.home, username="ghost", role="frontline"
             )
-        assert raised.value.message_dict == {"username": ["No user with that username."]}
+        assert raised.value.message_dict == {"username": [services.NO_MATCHING_MEMBER.format(agency=region.home.name)]}
 
     def test_an_unknown_role_is_a_field_error(self, region):
         with pytest.raises(ValidationError) as raised:

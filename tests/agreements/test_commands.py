@@ -47,6 +47,22 @@ class SeedDemoTests:
         assert client.login(username="admin", password="sharing-registry-demo")
         assert AuditEvent.objects.filter(action="membership.granted", detail__username="gmp-frontline").exists()
 
+    def test_regression_demo_users_have_no_names_or_job_titles(self, demo):
+        from django.contrib.auth import get_user_model
+
+        from accounts.selectors import display_name, job_title
+
+        users = list(get_user_model().objects.select_related("profile"))
+        assert len(users) == 41
+        names = {user.username: (display_name(user), job_title(user)) for user in users}
+        assert all(name != username and title for username, (name, title) in names.items()), names
+        assert len({name for name, _ in names.values()}) == len(users)  # nobody shares a name
+        assert names["mcc-officer"] == ("Aisha Rahman", "Information Governance Manager")
+        assert get_user_model().objects.get(username="mcc-officer").get_full_name() == "Aisha Rahman"
+        mft = Agency.objects.get(code="mft")
+        assert mft.siro_name.startswith("Gareth Lomax") and mft.caldicott_guardian_name.startswith("Dr Priya Raman")
+        assert all(agency.siro_name for agency in Agency.objects.all())
+
     def test_everything_is_audited_as_seed_demo(self, demo):
         assert AuditEvent.objects.filter(action="agreement.activated").count() >= 6
         expired = AuditEvent.objects.get(action="agreement.expired")

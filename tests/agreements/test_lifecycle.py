@@ -21,7 +21,7 @@ from agreements import lifecycle, services
 from agreements.choices import AgreementStatus, VersionState
 from agreements.lifecycle import RULES, Action, Authority
 from agreements.models import Agreement
-from audit.errors import Conflict
+from common.errors import Conflict
 from tests.factories import member, sign_all
 
 pytestmark = pytest.mark.django_db

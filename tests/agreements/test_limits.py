@@ -1,4 +1,4 @@
-"""One set of input limits (audit/limits.py), the same answer from the API, the pages and the importer.
+"""One set of input limits (common/limits.py), the same answer from the API, the pages and the importer.
 
 Each test here once found a channel that let through what another refused, or that crashed instead of saying why.
 """
@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from agencies.choices import Role
 from agreements.importer import ImportFailed, import_agreements
 from agreements.models import Agreement
-from audit.limits import COMMENTS_MAX, DATA_ITEMS_MAX, PURPOSE_MAX, REASON_MAX, too_long, too_many
 from audit.models import AuditEvent
+from common.limits import COMMENTS_MAX, DATA_ITEMS_MAX, PURPOSE_MAX, REASON_MAX, too_long, too_many
 from tests.agreements.test_form_pages import DISCHARGE, form_data
 from tests.dates import END, REVIEW, START, iso
 from tests.factories import agreement_factory, member

@@ -14,8 +14,8 @@ from agreements.models import (
     ReferenceCounter,
 )
 from agreements.rules import TermsInvalid
-from audit.errors import Conflict
 from audit.models import AuditEvent
+from common.errors import Conflict
 from tests.dates import AFTER_END, BEFORE_START
 from tests.factories import AgencyFactory, DatasetFactory, agreement_factory, member, sign_all
 from tests.threads import run_together

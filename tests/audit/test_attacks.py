@@ -83,9 +83,11 @@ class AttackTests:
             cursor.execute("UPDATE audit_auditevent SET object_ref = 'someone-else' WHERE seq = %s", [seqs[4]])
             rehash_from(5)
             drop_checkpoints_from(cursor, 5)
-        result = caught_at(4)  # the first position after the last witnessed checkpoint that still agrees (3)
+        # Exactly the rewritten event (position 5), not the range after the last checkpoint that still agrees (3).
+        result = caught_at(5)
+        assert result.first_bad_seq == seqs[4]
         assert "witnessed at position 6" in result.message
-        offline_fails_at(tmp_path, superuser, 4)
+        offline_fails_at(tmp_path, superuser, 5)
 
     def test_reorder(self, tmp_path, superuser):
         seqs = three_checkpoints()
@@ -95,8 +97,9 @@ class AttackTests:
             cursor.execute("UPDATE audit_auditseal SET position = 6 WHERE seq = %s", [seqs[4]])
             rehash_from(5)
             drop_checkpoints_from(cursor, 5)
-        caught_at(4)
-        offline_fails_at(tmp_path, superuser, 4)
+        result = caught_at(5)  # the first of the two swapped events
+        assert result.first_bad_seq == seqs[5]
+        offline_fails_at(tmp_path, superuser, 5)
 
     def test_delete(self, tmp_path, superuser):
         seqs = three_checkpoints()
@@ -107,17 +110,28 @@ class AttackTests:
                 cursor.execute("UPDATE audit_auditseal SET position = %s WHERE position = %s", [position - 1, position])
             rehash_from(5)
             drop_checkpoints_from(cursor, 5)
-        caught_at(4)
-        offline_fails_at(tmp_path, superuser, 4)
+        result = caught_at(5)  # where the deleted event was; the event after it moved up into its place
+        assert result.first_bad_seq == seqs[5]
+        offline_fails_at(tmp_path, superuser, 5)
 
-    def test_restore_an_older_backup_and_write(self, tmp_path, superuser, django_capture_on_commit_callbacks,
+    def test_delete_a_run_of_checkpoints(self, tmp_path, superuser):
+        three_checkpoints()
+        with attacker() as cursor:  # the events are untouched; the signed checkpoints at 6 and 8 go
+            cursor.execute("DELETE FROM audit_auditcheckpoint WHERE position > 3")
+        result = caught_at(6)  # the first witnessed checkpoint the database no longer holds
+        assert result.first_bad_seq == AuditSeal.objects.get(position=6).event_id
+        assert "checkpoint witnessed at position 6" in result.message
+        offline_fails_at(tmp_path, superuser, 6)
+
+    def test_restore_an_older_backup_and_write(self, tmp_path, superuser, client, django_capture_on_commit_callbacks,
                                                mailoutbox):
         seqs = three_checkpoints()
-        # The database as a backup taken when the chain ended at position 3 holds it (the witness is elsewhere).
+        # The database as a backup holds it, taken when position 4 was sealed but not yet signed (the last
+        # checkpoint then was at 3); the witness is elsewhere and remembers 6 and 8 too.
         with attacker() as cursor:
             cursor.execute("DELETE FROM audit_auditcheckpoint WHERE position > 3")
-            cursor.execute("DELETE FROM audit_auditseal WHERE position > 3")
-            cursor.execute("DELETE FROM audit_auditevent WHERE seq > %s", [seqs[2]])
+            cursor.execute("DELETE FROM audit_auditseal WHERE position > 4")
+            cursor.execute("DELETE FROM audit_auditevent WHERE seq > %s", [seqs[3]])
         superuser.email = "root@example.org"
         superuser.save()
         # ... and then written to again, as the restored application would.
@@ -126,13 +140,19 @@ class AttackTests:
                 record(action=AuditAction.CHECK_ALLOWED, object_ref=f"after-restore-{i}")
             assert chain.seal_pending(force_checkpoint=True).checkpoint is None, "the sealer signed a forked head"
         assert AuditCheckpoint.objects.order_by("-position").first().position == 3
+        first_after_restore = AuditSeal.objects.get(position=5).event_id
         alert = AuditAlert.objects.get()
         assert "refused to sign" in alert.message
+        assert alert.position == 5 and "position 5 " in alert.message  # the first write after the restore
         notify_alert(alert.pk)  # queued on commit (run inline without a broker); here run as the worker would
         assert {tuple(m.to) for m in mailoutbox} == {("root@example.org",)}
         assert "refused to sign" in mailoutbox[-1].body
-        caught_at(4)
-        offline_fails_at(tmp_path, superuser, 4)
+        assert "First position that disagrees: 5\n" in mailoutbox[-1].body
+        client.force_login(superuser)
+        assert "the first position that disagrees with the witness is 5." in client.get("/audit/").content.decode()
+        result = caught_at(5)
+        assert result.first_bad_seq == first_after_restore
+        offline_fails_at(tmp_path, superuser, 5)
 
     def test_the_sealer_recomputes_from_the_witness_and_never_signs_a_rewritten_head(self):
         seqs = three_checkpoints()

@@ -104,6 +104,25 @@ class SealingTests:
 
 @pytest.mark.django_db
 class VerifyTests:
+    def test_awkward_text_verifies_and_a_change_to_it_is_caught(self):
+        """Tabs, line breaks, backslashes, quotes, NULLs and non-ASCII in every kind of column: what PostgreSQL
+        escapes when it streams the rows to the verifier."""
+        from audit.choices import AuditAction
+        from audit.services import record
+        from common import context
+
+        sealed_events(2)
+        with context.bind(request_id="req\\1\t2", client_ip="2001:db8::1"):
+            awkward = record(action=AuditAction.CHECK_ALLOWED, object_type="data\tset", agencies=["a\\b", "c"],
+                             object_ref='back\\slash "quoted"\nnew line\r\x01 é😀',
+                             detail={"why": 'a "quote"\\ and\ttab\n', "é": [1.5e-07, None, ""]}).seq
+        sealed_events(2)
+        assert chain.verify().ok
+        with attacker() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET object_ref = %s WHERE seq = %s",
+                           ['back\\slash "quoted"\nnew line\r\x01 e😀', awkward])
+        assert verify_fails_at(awkward).first_bad_position == 3
+
     def test_an_intact_log_verifies_and_only_then_seals_and_signs(self):
         sealed_events(5)
         make_events(2)  # not sealed yet: verify checks what is sealed, and only then seals these and signs
@@ -174,7 +193,8 @@ class VerifyTests:
             AuditSeal.objects.create(event=forged, position=5, prev_hash="0" * 64, hash="0" * 64,
                                      sealed_at=timezone.now())
             rehash_from(5)
-        result = verify_fails_at(more[0])  # the first seq after the last checkpoint that still matches
+        result = verify_fails_at(forged.seq)  # exactly the inserted row, found with the witness's digests
+        assert result.first_bad_position == 5
         assert "checkpoint" in result.message
 
     def test_unsealed_row_slipped_into_the_past(self):
@@ -210,7 +230,7 @@ class VerifyTests:
             cursor.execute("UPDATE audit_auditseal SET position = 5 WHERE seq = %s", [seqs[1]])
             rehash_from(3)
         assert first
-        verify_fails_at(seqs[0])
+        assert verify_fails_at(seqs[2]).first_bad_position == 4  # the first of the two swapped events
 
     def test_truncated_tail(self):
         seqs = sealed_events(6)
@@ -227,9 +247,9 @@ class VerifyTests:
             cursor.execute("UPDATE audit_auditevent SET action = 'check.denied' WHERE seq = %s", [seqs[1]])
             rehash_from(5)
         assert first
-        result = verify_fails_at(seqs[0])
-        assert result.first_bad_position == 4
-        assert "from position 4" in result.message
+        result = verify_fails_at(seqs[1])  # the edited event itself, not the range after checkpoint 3
+        assert result.first_bad_position == 5
+        assert "position 5 (seq" in result.message
 
     def test_forged_checkpoint_without_the_key(self):
         sealed_events(3)
@@ -239,7 +259,8 @@ class VerifyTests:
             rehash_from(6)
             head = AuditSeal.objects.get(position=6)
             cursor.execute("UPDATE audit_auditcheckpoint SET head_hash = %s WHERE position = 6", [head.hash])
-        result = verify_fails_at(seqs[0])
+        result = verify_fails_at(seqs[2])
+        assert result.first_bad_position == 6
         assert "checkpoint" in result.message
 
 

@@ -79,12 +79,8 @@ class AskingTests:
         assert job.status == ExportStatus.FINISHED and job.requested_by == auditor
         assert job.rows_done == job.rows_total == len(mine) and job.attempts == 1
         streamed = body(client.get("/api/v1/audit/export/", {"format": "csv", "action": "check.allowed"}))
-
-        def rows(text):  # PostgreSQL streams through COPY, which spells the detail JSON its own way
-            return [{k: v for k, v in row.items() if k != "detail"} for row in csv.DictReader(io.StringIO(text))]
-
-        assert rows(job_file(job)) == rows(streamed)
-        assert [row["seq"] for row in rows(job_file(job))] == [str(seq) for seq in mine]
+        assert job_file(job) == streamed  # the whole file: on PostgreSQL the stream is COPY, the job reads rows
+        assert [row["seq"] for row in csv.DictReader(io.StringIO(streamed))] == [str(seq) for seq in mine]
 
     def test_asking_finishing_and_downloading_are_each_audited(self, client, agency, auditor,
                                                                django_capture_on_commit_callbacks):
@@ -333,6 +329,56 @@ class ExportJobApiTests:
         job = queued_job(auditor, status=ExportStatus.RUNNING)
         response = self.api(auditor).get(f"{self.url}{job.pk}/download/")
         assert response.status_code == 409 and "being written" in response.json()["detail"]
+
+
+# What the database stores and how awkward it is to write out: every JSON type, numbers Python writes with an
+# exponent, keys of different lengths, quotes, commas, line breaks, control characters, non-ASCII, a formula.
+AWKWARD_DETAIL = {"zz": "=SUM(A1)", "a": 'say "hi", then\nnew line\r\t\x01', "é": 12345678901234567890,
+                  "bb": [1, 2.5, 1e-07, 1e16, -0.0, -2.5e-8, True, None, "é😀"], "ccc": {}, "d": [],
+                  "nested": {"b": 1, "a": {"yy": 0, "x": 1}}}
+# The detail cell, as PostgreSQL's COPY writes that detail (jsonb as text), on either database.
+AWKWARD_CELL = ('"{""a"": ""say \\""hi\\"", then\\nnew line\\r\\t\\u0001"", ""d"": [], ""bb"": [1, 2.5, 0.0000001, '
+                '10000000000000000, 0.0, -0.000000025, true, null, ""é😀""], ""zz"": ""=SUM(A1)"", ""é"": '
+                '12345678901234567890, ""ccc"": {}, ""nested"": {""a"": {""x"": 1, ""yy"": 0}, ""b"": 1}}"')
+
+
+class CsvFormatTests:
+    """One CSV, whatever its size: the stream (COPY on PostgreSQL) and the background file (rows) are the same
+    file byte for byte, on SQLite and PostgreSQL, so an auditor's file never depends on how it was made."""
+
+    def test_the_streamed_and_the_background_file_are_byte_identical(self, settings, agency, auditor):
+        from audit import chain
+        from audit.choices import AuditAction
+        from audit.services import record
+        from common import context
+
+        settings.AUDIT_EXPORT_SYNC_LIMIT = 1000  # the stream: COPY on PostgreSQL
+        with context.bind(request_id="=req,1", client_ip="2001:db8::1"):
+            record(action=AuditAction.CHECK_ALLOWED, agency=agency, object_type="dataset",
+                   object_ref='+ref, "quoted"\nline', agencies=["mft", "manchester-cc"], detail=AWKWARD_DETAIL)
+        make_events(2, agency=agency)
+        chain.seal_pending(force_checkpoint=True)
+        make_events(1, agency=agency)  # not yet sealed: empty hash and position cells
+        api = APIClient()
+        api.force_authenticate(auditor)
+        streamed = b"".join(api.get("/api/v1/audit/export/", {"format": "csv", "action": "check.allowed"})
+                            .streaming_content)
+        job = export_jobs.export_job_request(user=auditor, filters=EventFilters(action="check.allowed"), fmt="csv",
+                                             via="api")
+        export_jobs.export_job_write(job_id=job.pk)  # the background file: rows, never COPY
+        job.refresh_from_db()
+        written = (export_jobs.export_dir() / job.file_name).read_bytes()
+        assert written == streamed
+        text = streamed.decode()
+        assert text.startswith("seq,at,actor,agency,action,object_type,object_ref,detail,hash,prev_hash,position,"
+                               "request_id,client_ip,agencies\n")
+        assert "\r\n" not in text.replace("\\r", "")  # lines end in \n, as COPY ends them
+        assert AWKWARD_CELL in text
+        assert '"\'+ref, ""quoted""\nline"' in text and ",\'=req,1," not in text and '"\'=req,1"' in text
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert json.loads(rows[0]["detail"])["bb"][2] == 1e-07
+        assert rows[0]["agencies"] == "manchester-cc mft" and rows[0]["client_ip"] == "2001:db8::1"
+        assert rows[-1]["hash"] == rows[-1]["position"] == ""
 
 
 def test_web_and_worker_share_the_export_folder():

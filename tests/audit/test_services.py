@@ -8,11 +8,12 @@ import pytest
 from django.db import connection, transaction
 from django.test import override_settings
 
-from audit import chain, context
+from audit import chain
 from audit.choices import AuditAction
 from audit.models import AuditEvent, AuditSeal
 from audit.services import record
 from audit.tasks import seal
+from common import context
 
 from .conftest import make_events
 
@@ -25,8 +26,8 @@ class RecordTests:
                            agency=agency, detail={"when": __import__("datetime").date(2026, 11, 24)})
         assert event.seq is not None
         stored = AuditEvent.objects.get(seq=event.seq)
-        assert (stored.actor, stored.actor_name, stored.agency, stored.agency_code) == (
-            auditor, "audrey", agency, "manchester-cc")
+        assert (stored.actor, stored.actor_name, stored.agency_id, stored.agency_code) == (
+            auditor, "audrey", agency.pk, "manchester-cc")
         assert (stored.request_id, stored.client_ip, stored.detail) == ("req-1", "10.0.0.7", {"when": "2026-11-24"})
 
     def test_without_a_user_the_system_actor_is_named(self):

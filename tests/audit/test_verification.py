@@ -96,3 +96,33 @@ class ParallelFullTests:
         result = chain.verify(processes=3, min_range=1)
         assert not result.ok
         assert result.first_bad_position == 101  # the first position after the checkpoint at 100
+
+
+@pytest.mark.django_db
+class SeqOrderTests:
+    """The walk reads in seq order (no sort of the whole log) and puts the few late commits back in position order."""
+
+    def late_commit(self) -> tuple[list[int], int]:
+        from audit.models import AuditEvent
+
+        seqs = sealed_events(3)
+        ahead = AuditEvent.objects.create(seq=seqs[-1] + 100, action="check.allowed", actor_name="ahead")
+        chain.seal_pending(force_checkpoint=True)  # position 4
+        late = AuditEvent.objects.create(seq=seqs[-1] + 50, action="check.allowed", actor_name="late")
+        chain.seal_pending(force_checkpoint=True)  # position 5, though its seq is lower
+        return [*seqs, ahead.seq, late.seq], late.seq
+
+    def test_an_event_sealed_after_a_higher_seq_verifies(self):
+        seqs, late = self.late_commit()
+        assert chain._seq_at(5) == late
+        result = chain.verify()
+        assert result.ok and result.events == 5, result.summary
+
+    def test_positions_too_scattered_to_hold_are_read_in_position_order(self, monkeypatch):
+        seqs, late = self.late_commit()
+        monkeypatch.setattr(chain, "REORDER_LIMIT", 0)
+        assert chain.verify().ok
+        with attacker() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET object_ref = 'x' WHERE seq = %s", [late])
+        result = chain.verify()
+        assert (result.ok, result.first_bad_position, result.first_bad_seq) == (False, 5, late)

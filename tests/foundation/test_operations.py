@@ -72,7 +72,7 @@ class MakeRunPortTests:
         stub.chmod(0o755)
         result = subprocess.run(
             ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed", "run",
-             "PORT=8123", f"PY={stub}"],
+             "PORT=8123", f"PY={stub}", f"ENV_FILE={tmp_path}/dev.env"],
             cwd=ROOT, capture_output=True, text=True, timeout=60,
             env={k: v for k, v in os.environ.items() if k not in ("SITE_URL", "PORT", "HOST")},
         )
@@ -80,6 +80,30 @@ class MakeRunPortTests:
         assert "SITE_URL=http://127.0.0.1:8123 ARGS=manage.py seed_demo --if-empty" in result.stdout
         assert "SITE_URL=http://127.0.0.1:8123 ARGS=manage.py runserver 127.0.0.1:8123" in result.stdout
         assert "Serving http://127.0.0.1:8123/" in result.stdout
+
+    def test_make_run_writes_development_settings_once_and_never_overwrites_them(self, tmp_path):
+        """DEBUG is off by default: `make run` writes a .env that turns it on, with a secret of its own."""
+        stub = tmp_path / "python"
+        stub.write_text('#!/bin/sh\necho "ENV_FILE=$ENV_FILE ARGS=$*"\n')
+        stub.chmod(0o755)
+        dotenv = tmp_path / "dev.env"
+
+        def make_run():
+            return subprocess.run(
+                ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed", "run",
+                 f"PY={stub}", f"ENV_FILE={dotenv}"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                env={k: v for k, v in os.environ.items() if k not in ("ENV_FILE",)})
+
+        first = make_run()
+        assert first.returncode == 0, first.stderr
+        assert f"ENV_FILE={dotenv} ARGS=manage.py runserver" in first.stdout  # the server reads the file written
+        values = dict(line.split("=", 1) for line in dotenv.read_text().splitlines() if not line.startswith("#"))
+        assert values["DEBUG"] == "1" and len(values["SECRET_KEY"]) >= 50
+        assert values["AUDIT_SIGNING_KEY_GENERATE"] == "1" and values["AUDIT_WITNESS_DIR"] == "var/audit-witness"
+        dotenv.write_text(dotenv.read_text() + "SITE_URL=http://kept\n")
+        second = make_run()
+        assert second.returncode == 0 and "SITE_URL=http://kept" in dotenv.read_text()
+        assert "Wrote" not in second.stdout
 
     @pytest.mark.django_db
     def test_the_demo_prints_the_sign_in_address_it_was_given(self, settings):

@@ -282,10 +282,10 @@ class DashboardTests:
         for _ in range(4):
             _governance_world(agency, officer)
         client.force_login(officer)
-        # session, user, roles, the header's unread notifications, admin agencies, 4 lists and 3 more for "Waiting
-        # for you" (drafts to send, reviews, suspensions), activity, chart; then saving the session (savepoint,
-        # update, release: SESSION_SAVE_EVERY_REQUEST)
-        with django_assert_max_num_queries(17):
+        # session, user, their profile (the name shown), roles, the header's unread notifications, admin agencies,
+        # 4 lists and 3 more for "Waiting for you" (drafts to send, reviews, suspensions), activity, chart; then saving
+        # the session (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
+        with django_assert_max_num_queries(18):
             response = client.get("/")
         assert response.status_code == 200
         assert response.content.decode().count("Sign me") == 4

@@ -17,13 +17,13 @@ from django.utils import timezone
 from agencies.choices import Role
 from agreements.models import Agreement, ReviewReminder
 from agreements.tasks import expire, review_reminders, send_review_reminder
-from audit import context
 from audit.choices import ExportStatus
 from audit.export_jobs import export_job_request
 from audit.models import AuditEvent, AuditSeal, AuditVerification, ExportJob
 from audit.selectors import EventFilters
 from audit.services import record
 from audit.tasks import verify_nightly
+from common import context
 from sharing_registry.celery import app, ping
 from tests.audit.conftest import attacker, sealed_events
 from tests.factories import UserFactory, agreement_factory, member

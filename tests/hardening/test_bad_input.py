@@ -4,7 +4,7 @@ Oversized bodies, wrong types, unknown fields, impossible dates and awkward Unic
 safe, ordinary answer for a search), never a 500, and nothing is half-written: no row and no audit event.
 
 Unknown fields are ignored, everywhere, as DRF does by default: a client that sends a field from a newer
-version of the contract keeps working (CONTRACT.md: fields are added freely). Only known fields are saved.
+version of the contract keeps working (docs/api.md: fields are added freely). Only known fields are saved.
 """
 
 from __future__ import annotations
@@ -323,7 +323,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "agreements.csv"
 @pytest.fixture
 def demo(db):
     from agreements import demo as demo_data
-    from audit import context
+    from common import context
 
     with context.system("seed_demo"):
         demo_data.load_demo()

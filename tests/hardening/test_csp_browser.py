@@ -18,7 +18,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 @pytest.fixture
 def demo(transactional_db):
     from agreements import demo
-    from audit import context
+    from common import context
 
     with context.system("seed_demo"):
         loaded, agreements = demo.load_demo()

@@ -70,7 +70,7 @@ def wsgi_in_test_transaction():
 @pytest.fixture
 def demo_region(db):
     from agreements import demo
-    from audit import context
+    from common import context
 
     with context.system("seed_demo"):
         loaded, agreements = demo.load_demo()

@@ -16,7 +16,7 @@ from tests.factories import PASSWORD, UserFactory
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "SECRET_KEY", "AUDIT_SIGNING_KEY",
                      "AUDIT_WITNESS_DIR", "MIGRATE_DATABASE_URL", "DEBUG", "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS",
-                     "CACHE_URL",
+                     "CACHE_URL", "AUDIT_SIGNING_KEY_GENERATE", "AUDIT_SIGNING_KEY_FILE", "ENV_FILE",
                      "DJANGO_ALLOW_ASYNC_UNSAFE")  # the browser tests set the last; a deployment must not
 
 
@@ -32,6 +32,7 @@ def production_env(tmp_path, **overrides) -> dict:
         "DATABASE_URL": f"sqlite:///{tmp_path}/production.sqlite3",
         "ALLOWED_HOSTS": "registry.example.org",
         "CSRF_TRUSTED_ORIGINS": "https://registry.example.org",
+        "ENV_FILE": str(tmp_path / "no.env"),  # a deployment has no .env (a developer's own must not count here)
     })
     for key, value in overrides.items():
         if value is None:
@@ -110,21 +111,25 @@ class ProductionSettingsTests:
         result = run(["-c", "import django; django.setup(); import sharing_registry.wsgi"],
                      production_env(tmp_path, SECRET_KEY=None))
         assert result.returncode != 0
-        assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+        assert "ImproperlyConfigured: Missing settings: SECRET_KEY." in result.stderr
 
-    def test_no_audit_signing_key_fails_the_checks_and_generates_nothing(self, tmp_path):
-        env = production_env(tmp_path, AUDIT_SIGNING_KEY=None)
-        result = run(["manage.py", "check"], env)
+    def test_no_audit_signing_key_means_no_start_and_generates_nothing(self, tmp_path):
+        result = run(["manage.py", "check"], production_env(tmp_path, AUDIT_SIGNING_KEY=None))
         assert result.returncode != 0
-        assert "audit.E001" in result.stderr and "AUDIT_SIGNING_KEY is not set" in result.stderr
-        signing = run(["-c", "import django; django.setup(); from audit import keys; keys.signing_key()"], env)
-        assert signing.returncode != 0 and "AUDIT_SIGNING_KEY is not set" in signing.stderr
+        assert "ImproperlyConfigured: Missing settings: AUDIT_SIGNING_KEY." in result.stderr
         assert not (tmp_path / "never-generated.key").exists()  # no development key quietly made in production
 
-    def test_no_audit_witness_directory_fails_the_checks(self, tmp_path):
+    def test_asking_for_a_generated_signing_key_without_debug_is_refused(self, tmp_path):
+        """Only a DEBUG run may fall back to a generated key file."""
+        env = production_env(tmp_path, AUDIT_SIGNING_KEY=None, AUDIT_SIGNING_KEY_GENERATE="1")
+        result = run(["manage.py", "check"], env)
+        assert result.returncode != 0 and "Missing settings: AUDIT_SIGNING_KEY." in result.stderr
+        assert not (tmp_path / "never-generated.key").exists()
+
+    def test_no_audit_witness_directory_means_no_start(self, tmp_path):
         result = run(["manage.py", "check"], production_env(tmp_path, AUDIT_WITNESS_DIR=None))
         assert result.returncode != 0
-        assert "audit.E003" in result.stderr and "AUDIT_WITNESS_DIR is not set" in result.stderr
+        assert "ImproperlyConfigured: Missing settings: AUDIT_WITNESS_DIR." in result.stderr
 
 
 @pytest.mark.django_db

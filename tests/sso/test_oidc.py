@@ -64,6 +64,13 @@ class SingleSignOnTests:
         event = AuditEvent.objects.filter(action="auth.login_failed").latest("seq")
         assert event.detail["reason"] == "unverified" and event.object_ref == "ada@council.example"
 
+    def test_regression_a_failed_single_sign_on_is_hidden_from_the_persons_auditors(self, client, sso):
+        council = AgencyFactory(code="test-council")
+        member(council, Role.FRONTLINE, "ada", email="ada@council.example")
+        sign_in_through_provider(client, "unverified:ada@council.example")
+        event = AuditEvent.objects.filter(action="auth.login_failed").latest("seq")
+        assert event.object_ref == "ada@council.example" and "test-council" in event.agencies
+
     def test_the_provider_alone_never_creates_an_account(self, client, sso):
         users_before = get_user_model().objects.count()
         response = sign_in_through_provider(client, "stranger@elsewhere.example")

@@ -54,6 +54,14 @@ class AgencyTokensPageTests:
         second = signed_in(client, people["second_admin"]).get(PAGE).content.decode()
         assert "Case management system" in second and "Never" not in second
 
+    def test_regression_the_list_names_an_invited_creator_by_username(self, client, council, people):
+        from accounts.services import user_profile_update
+
+        user_profile_update(user=people["admin"], full_name="Asha Patel", job_title="ICT Lead")
+        services.token_create(actor=people["admin"], user=people["admin"], name="Case system", agency=council)
+        text = signed_in(client, people["second_admin"]).get(PAGE).content.decode()
+        assert "Asha Patel" in text
+
     def test_a_missing_name_is_a_clear_error_and_nothing_is_made(self, client, people):
         response = signed_in(client, people["admin"]).post(PAGE, {"name": "", "days": "90"})
         assert response.status_code == 400

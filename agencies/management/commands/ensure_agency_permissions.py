@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from agencies.models import Agency, Dataset
 from agencies.services import agency_permissions_ensure, dataset_permissions_ensure
-from audit import context
+from common import context
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from agreements.services import agreement_expire_due
-from audit import context
+from common import context
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from agreements.importer import ImportFailed, import_agreements
-from audit import context
+from common import context
 
 SERVICE_ACCOUNT = "import_agreements"
 

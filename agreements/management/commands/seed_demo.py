@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agencies.models import Agency
 from agreements import demo
-from audit import context
+from common import context
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from agreements.reminders import review_reminder_send, review_reminders_due
-from audit import context
+from common import context
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """The GOV.UK date input (day, month and year boxes) as a Django form field, for every page that asks for a date.
 
-On the ground floor, like errors.py, so that every app's forms use the one field and its wording: an error names
+In `common`, so that every app's forms use the one field and its wording: an error names
 its field ("Start date must be a real date") and says which box is wrong.
 """
 

@@ -1,4 +1,4 @@
-"""Exceptions every floor may raise. They live on the ground floor so that any app can import them."""
+"""Exceptions every app may raise."""
 
 
 class Conflict(Exception):

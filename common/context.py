@@ -1,7 +1,8 @@
-"""The request context (request id, actor, client address) that audit events pick up.
+"""The request context (request id, actor, client address) of whatever is running: a web request, an API call,
+a Celery task or a management command.
 
-The web middleware and Celery tasks set it; `audit.services.record` reads it. A ContextVar keeps
-concurrent requests (threads or async tasks) apart.
+The web middleware and Celery tasks set it; audit events and log lines read it. A ContextVar keeps concurrent
+requests (threads or async tasks) apart.
 """
 
 from __future__ import annotations
@@ -15,24 +16,24 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class AuditContext:
+class RequestContext:
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     actor: Any = None  # a User, or None for the system
     client_ip: str | None = None
     system_actor: str = ""
 
 
-_current: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
+_current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
 
 
-def current() -> AuditContext:
-    return _current.get() or AuditContext(request_id="")
+def current() -> RequestContext:
+    return _current.get() or RequestContext(request_id="")
 
 
 @contextlib.contextmanager
-def bind(**values: Any) -> Iterator[AuditContext]:
+def bind(**values: Any) -> Iterator[RequestContext]:
     """Set context values for the duration of a block, restoring the previous context afterwards."""
-    base = _current.get() or AuditContext()
+    base = _current.get() or RequestContext()
     ctx = replace(base, **values)
     token = _current.set(ctx)
     try:
@@ -42,12 +43,12 @@ def bind(**values: Any) -> Iterator[AuditContext]:
 
 
 def set_actor(actor: Any) -> None:
-    base = _current.get() or AuditContext()
+    base = _current.get() or RequestContext()
     _current.set(replace(base, actor=actor))
 
 
 @contextlib.contextmanager
-def system(name: str) -> Iterator[AuditContext]:
+def system(name: str) -> Iterator[RequestContext]:
     """Run a block as a named system actor (a scheduled task, a management command)."""
     with bind(actor=None, system_actor=name) as ctx:
         yield ctx
@@ -55,7 +56,7 @@ def system(name: str) -> Iterator[AuditContext]:
 
 def start(**values: Any) -> Token:
     """Begin a fresh context (a Celery task); returns the token that `restore()` takes to undo it."""
-    return _current.set(AuditContext(**values))
+    return _current.set(RequestContext(**values))
 
 
 def restore(token: Token) -> None:

@@ -1,6 +1,6 @@
 """Email from templates: a plain-text body with an HTML alternative, through Django's email backend.
 
-Every floor may send mail this way. Templates live in templates/email/<name>.txt and <name>.html.
+Every app sends mail this way. Templates live in templates/email/<name>.txt and <name>.html.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """How much text the registry keeps, the same in every channel.
 
 The API's serializers, the pages' forms, the spreadsheet importer and the services' own rules all read these
-numbers (and word their refusals with `too_long`), so text one channel accepts is accepted by every other. On the
-ground floor, like errors.py, so that every app may import it. The audit log's own cap on an event's detail is
-kept by audit.services.
+numbers (and word their refusals with `too_long`), so text one channel accepts is accepted by every other. The audit
+log's own cap on an event's detail is kept by audit.services.
 """
 
 CODE_MAX = 64  # agency, dataset and legal-basis codes

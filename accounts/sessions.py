@@ -1,0 +1,26 @@
+"""The session engine (settings.SESSION_ENGINE): Django's database sessions, each row marked with its user.
+
+Django's own check refuses an inactive user's session but keeps the row, so switching the account back on would
+bring every old session back. Marking rows with the user lets `user_sessions_end` delete them all at once.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore as DBStore
+
+
+class SessionStore(DBStore):
+    @classmethod
+    def get_model_class(cls):
+        from .models import UserSession
+
+        return UserSession
+
+    def create_model_instance(self, data):
+        instance = super().create_model_instance(data)
+        try:
+            instance.account_id = int(data.get(SESSION_KEY))
+        except (TypeError, ValueError):
+            instance.account_id = None
+        return instance
