@@ -24,7 +24,7 @@ from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from common.errors import Conflict
-from common.lookups import by_codes_or_names
+from common.lookups import by_codes_or_names, typed
 
 from . import services
 from .choices import AgreementStatus
@@ -446,7 +446,7 @@ def _suggestions(user: Any) -> dict[str, Any]:
 def agency_names(request: HttpRequest) -> JsonResponse:
     """Active agencies whose name contains `q` (or whose code starts with it), by name: one query, at most
     LOOKUP_RESULTS answers. The directory of agencies is open to every signed-in user."""
-    text = str(request.GET.get("q", "")).strip()[:NAME_MAX]
+    text = typed(request.GET.get("q", ""), NAME_MAX)
     if not text:
         return _names([])
     rows = (Agency.objects.filter(Q(name__icontains=text) | Q(code__startswith=text.lower()), active=True)
@@ -459,8 +459,8 @@ def agency_names(request: HttpRequest) -> JsonResponse:
 def dataset_names(request: HttpRequest) -> JsonResponse:
     """Datasets whose name contains `q` (or whose code starts with it), of the agency coded `provider` when given:
     one query, at most LOOKUP_RESULTS answers, each labelled with its owner's name."""
-    text = str(request.GET.get("q", "")).strip()[:NAME_MAX]
-    provider = str(request.GET.get("provider", "")).strip()[:NAME_MAX]
+    text = typed(request.GET.get("q", ""), NAME_MAX)
+    provider = typed(request.GET.get("provider", ""), NAME_MAX)
     if not text:
         return _names([])
     rows = Dataset.objects.filter(Q(name__icontains=text) | Q(code__startswith=text.lower()))

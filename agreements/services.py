@@ -624,7 +624,7 @@ def agreement_review(*, actor: Any, agreement: Agreement, next_review_date: date
     version.review_date = min(proposed.values())
     version.save(update_fields=["review_date", "updated_at"])
     ReviewConfirmation.objects.filter(version=version, review_date=cycle).update(completed_at=timezone.now())
-    event = _event(AuditAction.AGREEMENT_REVIEWED, agreement, actor, version=version.number,
+    event = _event(AuditAction.AGREEMENT_REVIEWED, agreement, actor, agency=party.agency, version=version.number,
                    previous_review_date=cycle, review_date=version.review_date,
                    proposed={c.agency.code: c.next_review_date for c in confirmations},
                    earliest_taken=len(set(proposed.values())) > 1)

@@ -24,6 +24,12 @@ class NoMatch(Exception):
         return f"{len(self.candidates)} matches for {self.text!r}"
 
 
+def typed(text: Any, limit: int) -> str:
+    """What someone typed into a search box: text, without NUL characters (PostgreSQL refuses them), at most `limit`
+    characters, trimmed."""
+    return str(text).replace("\x00", "")[:limit].strip()
+
+
 def by_code_or_name(queryset: QuerySet, text: str, *, suggestions: int = 5) -> Model:
     """The one row of `queryset` whose `code` is `text`, else whose `name` is `text` (ignoring case), else the one
     whose name contains it. Raises NoMatch with no candidates, the rows sharing that exact name, or up to

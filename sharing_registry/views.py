@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from agencies.choices import AgencyKind
 from agencies.models import Agency
-from common.lookups import NoMatch, by_code_or_name
+from common.lookups import NoMatch, by_code_or_name, typed
 from common.pagination import page_of, pagination
 
 from . import map_layout, oidc, selectors
@@ -59,8 +59,7 @@ def _link_agreements(board: selectors.Dashboard) -> None:
 
 
 def _search_text(text: str) -> str:
-    """What someone typed into a search box, bounded and without NUL characters (PostgreSQL refuses them)."""
-    return text.replace("\x00", "")[:SEARCH_MAX].strip()
+    return typed(text, SEARCH_MAX)
 
 
 @require_safe
