@@ -240,6 +240,13 @@ def _verify(export_path: str, checkpoints: list[dict], public_key: Ed25519Public
             anchored = max(anchored, cp["position"])
     # 4. The witness: every witnessed checkpoint is among the server's, and the export's chain meets it.
     if witnessed:
+        # Unfiltered, the export is the whole log: it must start at position 1 (from the genesis hash, checked
+        # above), or the oldest events were deleted, seals and all.
+        if not filtered and (not chain or chain[0][0] != 1):
+            last = chain[0][0] - 1 if chain else witnessed[-1]["position"]
+            raise Bad(None, f"position 1 is missing: the export starts at position {chain[0][0] if chain else '(none)'}"
+                            f" but the witness holds checkpoints from position {witnessed[0]['position']}: positions "
+                            f"1..{last} were deleted", 1)
         held = {cp["position"]: checkpoint_hash(cp) for cp in checkpoints}
         agreed = 0
         for entry in witnessed:
@@ -249,8 +256,9 @@ def _verify(export_path: str, checkpoints: list[dict], public_key: Ed25519Public
                 raise Bad(entry["head_seq"], f"the witness's checkpoint at position {entry['position']} has a bad "
                                              "signature", entry["position"]) from None
             first = agreed + 1
-            if held.get(entry["position"]) != checkpoint_hash(entry) and (checkpoints and checkpoints[0]["position"]
-                                                                          <= entry["position"]):
+            # Every witnessed checkpoint, whatever the first position the server still serves: deleting the oldest
+            # checkpoints (or all of them) must not shrink what is compared.
+            if held.get(entry["position"]) != checkpoint_hash(entry):
                 raise Bad(seq_at(first), f"the server's checkpoints do not hold the checkpoint witnessed at position "
                                          f"{entry['position']}: the chain from position {first} on was rewritten, "
                                          "checkpoints were deleted, or the database was restored from an older "
