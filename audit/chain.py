@@ -692,6 +692,8 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
                heads: Iterator[tuple], cp: tuple | None, segment_from: int) -> None:
     grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
     expected, latest_at = start, ""
+    # A row dated beyond now (plus the insert guard's skew) is itself the fault: blame it, not the real events after it.
+    future = canonical_at(timezone.now() + FUTURE_SKEW)
     segment_start = segment_from
     last_seq: int | None = None
     sha256 = hashlib.sha256
@@ -717,6 +719,8 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
             at = canonical_at(at)
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
             raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
+        if at > future:
+            raise _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
         if at < latest_at:
             if dt.datetime.fromisoformat(latest_at) - dt.datetime.fromisoformat(at) > grace:
                 raise _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
@@ -741,13 +745,17 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
                                 "removed from the end", expected)
 
 
+FUTURE_SKEW = dt.timedelta(minutes=5)  # as the insert guard in audit/triggers.py
+
+
 def _stale_unsealed(now: dt.datetime, seq_floor: int = 0) -> int | None:
     cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(
             # Both sides bounded by the floor, so an incremental run reads only the new part of either table.
-            "SELECT MIN(e.seq) FROM audit_auditevent e WHERE e.seq > %s AND e.at < %s AND NOT EXISTS "
-            "(SELECT 1 FROM audit_auditseal s WHERE s.seq = e.seq AND s.seq > %s)",
+            # And every seq <= 0 whatever the floor: the sealer never seals one, so it must not hide from this.
+            "SELECT MIN(e.seq) FROM audit_auditevent e WHERE (e.seq > %s OR e.seq <= 0) AND e.at < %s AND NOT EXISTS "
+            "(SELECT 1 FROM audit_auditseal s WHERE s.seq = e.seq AND (s.seq > %s OR s.seq <= 0))",
             [seq_floor, cutoff, seq_floor],
         )
         row = cursor.fetchone()

@@ -1,10 +1,16 @@
 """More of what the database owner or the runtime role can do to the audit log, and how each is caught."""
 
+import datetime as dt
+
 import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from audit import chain
+from audit import chain, triggers
+from audit.choices import AuditAction
+from audit.models import AuditAlert, AuditEvent
 
-from .conftest import attacker
+from .conftest import attacker, sealed_events
 from .test_attacks import offline, offline_fails_at, three_checkpoints
 
 
@@ -37,3 +43,56 @@ class OfflineWitnessTests:
         with attacker() as cursor:
             cursor.execute("DELETE FROM audit_auditcheckpoint WHERE position <= 3")
         offline_fails_at(tmp_path, superuser, 3)
+
+
+def plant(**fields) -> AuditEvent:
+    """One INSERT, as the runtime role (which may insert events) could run it."""
+    values = {"actor_name": "mallory", "action": AuditAction.CHECK_ALLOWED, "object_type": "dataset",
+              "object_ref": "planted"} | fields
+    with transaction.atomic():
+        return AuditEvent.objects.create(**values)
+
+
+@pytest.mark.django_db
+class PlantedRowTests:
+    def test_the_runtime_role_cannot_insert_an_event_dated_in_the_future(self):
+        sealed_events(2)
+        with pytest.raises(DatabaseError):
+            plant(at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
+        assert not AuditEvent.objects.filter(object_ref="planted").exists()
+        plant(at=timezone.now() + dt.timedelta(seconds=30))  # clock skew between web processes is fine
+
+    def test_a_future_dated_row_is_itself_blamed_not_the_real_event_after_it(self):
+        sealed_events(2)
+        with attacker():
+            triggers.uninstall_guard(connection)
+            planted = plant(at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)).seq
+        triggers.install(connection)
+        sealed_events(1)
+        alert = AuditAlert.objects.get()
+        assert f"seq {planted} " in alert.message and "in the future" in alert.message, alert.message
+        result = chain.verify()
+        assert not result.ok and result.first_bad_seq == planted, result.summary
+        assert "slipped into the past" not in result.message
+
+    def test_the_runtime_role_cannot_insert_an_event_with_seq_below_1(self):
+        sealed_events(1)
+        for seq in (-1, 0):
+            with pytest.raises(DatabaseError):
+                plant(seq=seq)
+        assert not AuditEvent.objects.filter(object_ref="planted").exists()
+
+    def test_an_event_with_seq_below_1_is_reported_and_its_pages_work(self, client, superuser):
+        sealed_events(2)
+        with attacker():
+            triggers.uninstall_guard(connection)
+            plant(seq=-1, at=timezone.now() - dt.timedelta(hours=1))
+        triggers.install(connection)
+        result = chain.verify()
+        assert not result.ok and result.first_bad_seq == -1, result.summary
+        assert "never sealed" in result.message
+        client.force_login(superuser)
+        page = client.get("/audit/", {"action": AuditAction.CHECK_ALLOWED})
+        assert page.status_code == 200
+        assert 'href="/audit/events/-1/"' in page.content.decode()
+        assert client.get("/audit/events/-1/").status_code == 200
