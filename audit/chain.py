@@ -254,7 +254,10 @@ def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCh
         age = (now - _aware(last[5])).total_seconds()
         if not force and age < settings.AUDIT_CHECKPOINT_SECONDS:
             return None, settings.AUDIT_CHECKPOINT_SECONDS - age, []
-    failure, catch_up = _extends_witness(head)
+    try:
+        failure, catch_up = _extends_witness(head)
+    except witness.WitnessError as error:  # a damaged witness: refuse to sign, and say so, rather than crash
+        failure, catch_up = _Failure(None, str(error)), []
     if failure is not None:
         _raise_alert(failure)
         return None, None, []
@@ -774,6 +777,16 @@ def _incremental_anchor() -> dict | None:
 
 
 def verify(*, incremental: bool = False, processes: int | None = None, min_range: int = 100_000) -> VerifyResult:
+    """Check the log (see _verify); a witness that cannot be read is a failure, reported, never a traceback."""
+    started = time.perf_counter()
+    try:
+        return _verify(incremental=incremental, processes=processes, min_range=min_range)
+    except witness.WitnessError as error:
+        return VerifyResult(False, 0, None, str(error), time.perf_counter() - started, None,
+                            "incremental" if incremental else "full")
+
+
+def _verify(*, incremental: bool, processes: int | None, min_range: int) -> VerifyResult:
     """Check the log, and only then seal pending events and sign the head.
 
     Full: every position, in `processes` parallel ranges over one snapshot on PostgreSQL when the chain is long

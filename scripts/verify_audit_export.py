@@ -105,14 +105,21 @@ def load_witness(paths: list[str]) -> list[dict]:
         files = sorted(path.glob("checkpoints-*.jsonl")) if path.is_dir() else [path]
         for file in files:
             lines = file.read_text().split("\n")
-            for number, line in enumerate(lines, start=1):
+            for index, line in enumerate(lines):
                 if not line.strip():
                     continue
                 try:
-                    entries.append(json.loads(line))
+                    entry = json.loads(line)
+                    if not isinstance(entry, dict) or "position" not in entry:
+                        raise ValueError
+                    entries.append(entry)
                 except ValueError:
-                    if number != len(lines):  # only a torn last line (a writer that died) is ignored
-                        raise SystemExit(f"{file} line {number} is not a witnessed checkpoint") from None
+                    # Skipped only when a writer that died left it: the last line (no newline after it), or a line
+                    # the next write followed with an empty line (as audit/witness.py append does).
+                    if index == len(lines) - 1 or (index + 2 < len(lines) and lines[index + 1] == ""):
+                        continue
+                    raise Bad(None, f"the witness {file} is damaged: line {index + 1} is not a witnessed "
+                                    "checkpoint") from None
     return sorted(entries, key=lambda e: e["position"])
 
 

@@ -1,14 +1,17 @@
 """More of what the database owner or the runtime role can do to the audit log, and how each is caught."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from audit import chain, triggers
+from audit import chain, triggers, witness
 from audit.choices import AuditAction
-from audit.models import AuditAlert, AuditEvent
+from audit.models import AuditAlert, AuditCheckpoint, AuditEvent
 
 from .conftest import attacker, sealed_events
 from .test_attacks import offline, offline_fails_at, three_checkpoints
@@ -96,3 +99,42 @@ class PlantedRowTests:
         assert page.status_code == 200
         assert 'href="/audit/events/-1/"' in page.content.decode()
         assert client.get("/audit/events/-1/").status_code == 200
+
+
+def witness_file() -> Path:
+    return next(Path(settings.AUDIT_WITNESS_DIR).glob("checkpoints-*.jsonl"))
+
+
+@pytest.mark.django_db
+class DamagedWitnessTests:
+    def test_a_torn_last_line_is_skipped_and_the_next_append_does_not_glue_onto_it(self, tmp_path, superuser):
+        three_checkpoints()
+        with witness_file().open("a") as handle:  # what a writer that died mid-write leaves
+            handle.write('{"position":999999,"head')
+        assert chain.verify().ok
+        sealed_events(2)  # the next checkpoint is appended after it
+        assert AuditCheckpoint.objects.order_by("-position").first().position == 10
+        assert witness.latest()["position"] == 10
+        assert '{"position":999999,"head\n\n{' in witness_file().read_text()
+        assert chain.verify().ok
+        assert not AuditAlert.objects.exists()
+        result = offline(tmp_path, superuser)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_a_garbage_line_in_the_middle_fails_clearly_and_alerts(self, tmp_path, superuser):
+        three_checkpoints()
+        lines = witness_file().read_text().splitlines()
+        lines.insert(1, '{"position":999999,"head')
+        witness_file().write_text("\n".join(lines) + "\n")
+        result = chain.verify()
+        assert not result.ok and "line 2 is not a witnessed checkpoint" in result.message, result.summary
+        with pytest.raises(CommandError, match="FAILED.*line 2 is not a witnessed checkpoint"):
+            call_command("verify_audit")
+        sealed_events(1)  # the sealer refuses to sign, and raises the alert
+        assert AuditCheckpoint.objects.order_by("-position").first().position == 8
+        alert = AuditAlert.objects.get()
+        assert "line 2 is not a witnessed checkpoint" in alert.message
+        offline_result = offline(tmp_path, superuser)
+        assert offline_result.returncode == 1
+        assert offline_result.stdout.startswith("FAILED") and "line 2" in offline_result.stdout
+        assert "Traceback" not in offline_result.stderr
