@@ -769,7 +769,8 @@ def _incremental_anchor() -> dict | None:
     """The last checkpoint a successful run verified, if the witness holds it (else the run is a full one)."""
     from .models import AuditVerification
 
-    position = (AuditVerification.objects.filter(ok=True, verified_position__isnull=False)
+    position = (AuditVerification.objects.filter(ok=True, verified_position__isnull=False,
+                                                 ran_at__lte=timezone.now() + FUTURE_SKEW)  # not a planted row
                 .order_by("-ran_at", "-id").values_list("verified_position", flat=True).first())
     if position is None:
         return None

@@ -55,14 +55,31 @@ $$;
     "CREATE TRIGGER audit_auditevent_guard BEFORE INSERT ON audit_auditevent "
     "FOR EACH ROW EXECUTE FUNCTION audit_guard_event()",
     "ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER audit_auditevent_guard",
+    f"""
+CREATE OR REPLACE FUNCTION audit_guard_verification() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.ran_at > clock_timestamp() + interval '{FUTURE_SKEW}' THEN
+        RAISE EXCEPTION 'audit verification refused: dated % in the future', NEW.ran_at
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+""",
+    "DROP TRIGGER IF EXISTS audit_auditverification_guard ON audit_auditverification",
+    "CREATE TRIGGER audit_auditverification_guard BEFORE INSERT ON audit_auditverification "
+    "FOR EACH ROW EXECUTE FUNCTION audit_guard_verification()",
+    "ALTER TABLE audit_auditverification ENABLE ALWAYS TRIGGER audit_auditverification_guard",
 ]
 # AFTER INSERT: in a BEFORE trigger SQLite has not yet assigned an automatic seq. RAISE(ABORT) undoes the row.
 _SQLITE_GUARD = [
     "CREATE TRIGGER IF NOT EXISTS audit_auditevent_guard AFTER INSERT ON audit_auditevent "
     f"WHEN NEW.seq <= 0 OR NEW.at > datetime('now', '+{FUTURE_SKEW}') BEGIN "
     "SELECT RAISE(ABORT, 'audit event refused: seq not positive or dated in the future'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_auditverification_guard AFTER INSERT ON audit_auditverification "
+    f"WHEN NEW.ran_at > datetime('now', '+{FUTURE_SKEW}') BEGIN "
+    "SELECT RAISE(ABORT, 'audit verification refused: dated in the future'); END",
 ]
-GUARD_TRIGGER = "audit_auditevent_guard"
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -136,10 +153,11 @@ def install_index(connection) -> None:
 
 
 def uninstall_guard(connection) -> None:
-    """What the database owner can do (the tests' attacker): drop the insert guard of the events table."""
+    """What the database owner can do (the tests' attacker): drop the insert guards."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TRIGGER IF EXISTS {GUARD_TRIGGER}" + (" ON audit_auditevent"
-                                                                 if connection.vendor == "postgresql" else ""))
+        for table in ("audit_auditevent", "audit_auditverification"):
+            on = f" ON {table}" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"DROP TRIGGER IF EXISTS {table}_guard{on}")
 
 
 def install(connection, tables: list[str] | None = None) -> None:

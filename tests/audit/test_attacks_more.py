@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from audit import chain, triggers, witness
 from audit.choices import AuditAction
-from audit.models import AuditAlert, AuditCheckpoint, AuditEvent
+from audit.models import AuditAlert, AuditCheckpoint, AuditEvent, AuditVerification
+from audit.selectors import last_verification
+from audit.services import verification_run
 
 from .conftest import attacker, sealed_events
 from .test_attacks import offline, offline_fails_at, three_checkpoints
@@ -138,3 +140,25 @@ class DamagedWitnessTests:
         assert offline_result.returncode == 1
         assert offline_result.stdout.startswith("FAILED") and "line 2" in offline_result.stdout
         assert "Traceback" not in offline_result.stderr
+
+
+@pytest.mark.django_db
+class PlantedVerificationTests:
+    def test_the_runtime_role_cannot_insert_a_verification_dated_in_the_future(self):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            AuditVerification.objects.create(ok=True, ran_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
+
+    def test_a_future_dated_verification_moves_neither_the_panel_nor_the_incremental_anchor(self, client, superuser):
+        three_checkpoints()
+        assert verification_run().ok  # verified up to the head
+        real = AuditVerification.objects.get()
+        with attacker():
+            triggers.uninstall_guard(connection)
+            AuditVerification.objects.create(ok=True, ran_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC), events=3,
+                                             verified_position=3, message="forged")
+        triggers.install(connection)
+        assert last_verification() == real
+        client.force_login(superuser)
+        assert "2099" not in client.get("/audit/").content.decode()
+        result = chain.verify(incremental=True)
+        assert result.ok and result.from_position == real.verified_position + 1, result
