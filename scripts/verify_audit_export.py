@@ -11,7 +11,8 @@ EXPORT.jsonl is `GET /api/v1/audit/export/?format=jsonl`; CHECKPOINTS.json is `G
 It checks that every event's hash covers its content, that events at consecutive positions link (and, unless
 --filtered, that no position is missing), that every checkpoint is signed by the key and covers the one before it,
 and that the chain meets each checkpoint inside the segment. With --witness (a copy of AUDIT_WITNESS_DIR, or one of
-its files), the server's checkpoints must also hold every witnessed checkpoint and extend the latest. Exit 0 with
+its files), the server's checkpoints must also hold every witnessed checkpoint and extend the latest, and an
+unfiltered export must start at position 1. Exit 0 with
 `OK <n> events`, else 1 naming the first bad seq and position. The algorithm is in docs/audit.md.
 """
 
