@@ -7,6 +7,7 @@ own saves with `signals.recorded_here()` so that one change is never recorded tw
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,6 +22,8 @@ from .models import Profile, UserSession
 from .selectors import REGISTRY_ADMIN_GROUP, REGISTRY_ADMIN_PERMISSIONS, agencies_concerned
 from .signals import recorded_here, subject_agencies
 from .tokens import user_tokens_revoke
+
+logger = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 200
 
@@ -208,7 +211,7 @@ def password_reset_request(*, email: str, client: str) -> int:
     from django.conf import settings
     from django.contrib.auth.forms import PasswordResetForm
 
-    from .tasks import send_password_reset
+    from .tasks import send_password_resets
     from .throttle import spend
 
     within_limit = spend("password-reset-email", email, limit=settings.PASSWORD_RESET_LIMIT_PER_EMAIL, seconds=3600)
@@ -219,9 +222,18 @@ def password_reset_request(*, email: str, client: str) -> int:
                agencies=sorted({code for user in users for code in subject_agencies(user)}),
                detail={"stage": "requested", "email": email[:254], "accounts": len(users), "client": client,
                        **({} if within_limit else {"throttled": True})})
-        for user in users:
-            transaction.on_commit(lambda pk=user.pk: send_password_reset.delay(pk))
+        if within_limit:
+            transaction.on_commit(lambda: _queue_quietly(send_password_resets, email))
     return len(users)
+
+
+def _queue_quietly(task: Any, *args: Any) -> None:
+    """Queue a task whose failure must not show in the answer: a mail server or broker that is down would otherwise
+    turn a request for a known address into an error page, telling the caller the address has an account."""
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("Could not queue %s", task.name)
 
 
 def password_reset_send(*, user_id: int) -> bool:

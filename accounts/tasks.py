@@ -13,3 +13,15 @@ def send_password_reset(user_id: int) -> bool:
 
     with context.system("task:accounts.send_password_reset"):
         return password_reset_send(user_id=user_id)
+
+
+@shared_task(name="accounts.send_password_resets")
+def send_password_resets(email: str) -> int:
+    """Queue a reset email for each account with this address. The request queues this one task whether or not any
+    account matches, so a request for a known address looks and takes the same as one for an unknown address."""
+    from django.contrib.auth.forms import PasswordResetForm
+
+    users = list(PasswordResetForm().get_users(email))
+    for user in users:
+        send_password_reset.delay(user.pk)
+    return len(users)

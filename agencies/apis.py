@@ -65,6 +65,7 @@ class AgencyOutputSerializer(serializers.ModelSerializer):
             "name",
             "kind",
             "ico_registration",
+            "dpo_name",
             "dpo_email",
             "siro_name",
             "caldicott_guardian_name",
@@ -77,6 +78,7 @@ class AgencyUpdateInputSerializer(serializers.Serializer):
     name = api_text("name", NAME_MAX, required=False)
     kind = serializers.ChoiceField(choices=AgencyKind.choices, required=False)
     ico_registration = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    dpo_name = api_text("Data Protection Officer's name", NAME_MAX, required=False, allow_blank=True)
     dpo_email = serializers.EmailField(required=False, allow_blank=True)
     siro_name = api_text("SIRO's name", NAME_MAX, required=False, allow_blank=True)
     caldicott_guardian_name = api_text("Caldicott Guardian's name", NAME_MAX, required=False, allow_blank=True)

@@ -71,6 +71,8 @@ class AgencyForm(forms.Form):
     kind = forms.ChoiceField(label="Kind of agency", choices=[("", "Choose a kind"), *AgencyKind.choices],
                              error_messages={"required": "Choose the kind of agency."})
     ico_registration = forms.CharField(label="ICO registration number (optional)", max_length=32, required=False)
+    dpo_name = forms.CharField(label="Data Protection Officer (optional)", max_length=200, required=False,
+                               help_text="Their name. Checks name them to frontline staff who have questions")
     dpo_email = forms.EmailField(label="Data Protection Officer email (optional)", max_length=254, required=False,
                                  error_messages={"invalid": "Enter the email address in the correct format."})
     siro_name = forms.CharField(label="Senior Information Risk Owner (optional)", max_length=200, required=False)

@@ -17,6 +17,7 @@ class Agency(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=AgencyKind.choices)
     ico_registration = models.CharField("ICO registration number", max_length=32, blank=True)
+    dpo_name = models.CharField("Data Protection Officer", max_length=200, blank=True)
     dpo_email = models.EmailField("Data Protection Officer email", blank=True)
     siro_name = models.CharField("Senior Information Risk Owner", max_length=200, blank=True)
     caldicott_guardian_name = models.CharField("Caldicott Guardian", max_length=200, blank=True)
@@ -36,6 +37,12 @@ class Agency(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Invitations, the register and every answer name an agency by its name, so two agencies must never share
+        # one: an admin could otherwise present their agency as another.
+        if Agency.objects.filter(name__iexact=self.name.strip()).exclude(pk=self.pk).exists():
+            raise ValidationError({"name": "Another agency already has this name. Agency names must be unique."})
 
 
 class AgencyRole(models.Model):

@@ -44,7 +44,8 @@ DATASET_GRANTS: tuple[tuple[str, Role], ...] = (
     (selectors.CHANGE_DATASET, Role.GOVERNANCE_OFFICER),
     (selectors.CHANGE_DATASET, Role.AGENCY_ADMIN),
 )
-AGENCY_FIELDS = ("name", "kind", "ico_registration", "dpo_email", "siro_name", "caldicott_guardian_name", "active")
+AGENCY_FIELDS = ("name", "kind", "ico_registration", "dpo_name", "dpo_email", "siro_name", "caldicott_guardian_name",
+                 "active")
 DATASET_FIELDS = ("name", "description", "data_items", "special_category", "criminal_offence", "classification")
 
 
@@ -82,6 +83,15 @@ def _lock_user(user: Any) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
 
 
+def _belongs(*, user: Any, agency: Agency) -> bool:
+    return AgencyRole.objects.filter(agency=agency, group__user=user).exists()
+
+
+# Who hears of a membership change: the agency it is in and the actor's agencies, always. The person's other
+# agencies hear only when the person joins or leaves an agency, so their own auditors know where else they work;
+# a change of role inside an agency stays that agency's business.
+
+
 @transaction.atomic
 def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Give `user` the role in the agency. Returns False (and records nothing) if they already had it."""
@@ -89,6 +99,7 @@ def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dic
     _lock_user(user)
     if group.user_set.filter(pk=user.pk).exists():
         return False
+    joining = not _belongs(user=user, agency=agency)
     group.user_set.add(user)
     selectors.forget_user_roles(user)
     record(
@@ -96,7 +107,7 @@ def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dic
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
-        agencies=subject_agencies(user),  # the person's other agencies' auditors see it too
+        agencies=subject_agencies(user) if joining else [],
         detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
@@ -111,12 +122,13 @@ def membership_revoke(*, agency: Agency, user: Any, role: Role | str, detail: di
         return False
     group.user_set.remove(user)
     selectors.forget_user_roles(user)
+    leaving = not _belongs(user=user, agency=agency)
     record(
         action=AuditAction.MEMBERSHIP_REVOKED,
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
-        agencies=subject_agencies(user),  # the person's other agencies' auditors see it too
+        agencies=subject_agencies(user) if leaving else [],
         detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
@@ -377,6 +389,7 @@ def agency_create(
     name: str,
     kind: str,
     ico_registration: str = "",
+    dpo_name: str = "",
     dpo_email: str = "",
     siro_name: str = "",
     caldicott_guardian_name: str = "",
@@ -391,6 +404,7 @@ def agency_create(
         name=name,
         kind=kind,
         ico_registration=ico_registration,
+        dpo_name=dpo_name,
         dpo_email=dpo_email,
         siro_name=siro_name,
         caldicott_guardian_name=caldicott_guardian_name,

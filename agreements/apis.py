@@ -31,17 +31,19 @@ from common.limits import (
 )
 
 from . import services
+from .canonical import version_digest
 from .choices import AgreementStatus, Frequency, Method, VersionState
 from .compare import compare_versions
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
-from .selectors import agreement_get, agreement_get_full, agreement_list
+from .selectors import agreement_get, agreement_get_full, agreement_list, version_get
+from .status import RegisterStatus, in_force_today, status_label
 
 
 class LegalBasisOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = LegalBasis
-        fields = ["code", "title", "citation", "kind", "description"]
+        fields = ["code", "title", "citation", "kind", "description", "guidance"]
 
 
 class LegalBasisListApi(generics.ListAPIView):
@@ -78,7 +80,11 @@ class FlowOutputSerializer(serializers.Serializer):
 class PartyOutputSerializer(serializers.Serializer):
     agency = serializers.CharField()
     approved = serializers.BooleanField(required=False, help_text="Signed the version shown. Full record only.")
-    approved_by = serializers.CharField(allow_null=True, required=False)
+    approved_by = serializers.CharField(allow_null=True, required=False, help_text="The signer's username.")
+    approved_by_name = serializers.CharField(allow_null=True, required=False,
+                                             help_text="The signer's full name when they signed.")
+    approved_by_job_title = serializers.CharField(allow_null=True, required=False,
+                                                  help_text="The signer's job title when they signed.")
     approved_at = serializers.DateTimeField(allow_null=True, required=False)
     version_signed = serializers.IntegerField(
         allow_null=True, required=False, help_text="The latest version this agency signed (perhaps the one in force)."
@@ -90,6 +96,10 @@ class AgreementOutputSerializer(serializers.Serializer):
 
     reference = serializers.CharField()
     status = serializers.ChoiceField(choices=AgreementStatus.choices)
+    status_label = serializers.CharField(
+        help_text="The status in words as the pages show it: \"Signed: starts 1 April 2027\" for an active agreement "
+                  "whose start date is still to come.")
+    in_force_today = serializers.BooleanField(help_text="Active, and today within the signed version's dates.")
     access = serializers.ChoiceField(choices=[("full", "Full record"), ("summary", "Summary only")])
     title = serializers.CharField()
     purpose = serializers.CharField()
@@ -106,6 +116,9 @@ class AgreementOutputSerializer(serializers.Serializer):
     flows = FlowOutputSerializer(many=True, required=False)
     created_by = serializers.CharField(required=False)
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
+    content_sha256 = serializers.CharField(
+        required=False, help_text="The SHA-256 of the shown version's canonical content (docs/api.md), as printed "
+                                  "on its PDF and printable page. Full record only.")
 
     def to_representation(self, agreement: Agreement) -> dict[str, Any]:
         return agreement_representation(agreement)
@@ -123,6 +136,8 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
     body: dict[str, Any] = {
         "reference": agreement.reference,
         "status": agreement.status,
+        "status_label": status_label(agreement),
+        "in_force_today": in_force_today(agreement),
         "access": "full" if full else "summary",
         "title": version.title,
         "purpose": version.purpose,
@@ -144,6 +159,8 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
             "agency": p.agency.code,
             "approved": p.signed_at is not None,
             "approved_by": p.signed_by.get_username() if p.signed_by else None,
+            "approved_by_name": p.signer_name if p.signed_at else None,
+            "approved_by_job_title": p.signer_job_title if p.signed_at else None,
             "approved_at": p.signed_at.isoformat().replace("+00:00", "Z") if p.signed_at else None,
             "version_signed": version.number if p.signed_at
             else (in_force.number if p.agency_id in signed_in_force else None),
@@ -165,6 +182,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
             for f in flows
         ],
         "warnings": version_warnings(version),
+        "content_sha256": version_digest(agreement=agreement, version=version),
     })
     return body
 
@@ -215,10 +233,23 @@ class ApproveInputSerializer(serializers.Serializer):
         max_length=64, required=False,
         help_text="The party agency you sign for; needed only if you could sign for more than one.",
     )
+    authorised_to_sign = serializers.BooleanField(
+        required=False,
+        help_text="Declare that you are authorised to sign for that agency; recorded with the signature. `false` is "
+                  "refused; left out, no declaration is recorded.",
+    )
+
+    def validate_authorised_to_sign(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError("Sign only if you are authorised to sign for the agency.")
+        return value
 
 
 class AgreementFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AgreementStatus.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=RegisterStatus.choices, required=False,
+        help_text="A status; or `in_force` (active and today within its dates) or `not_started` (active, its start "
+                  "date still to come).")
     agency = serializers.CharField(max_length=64, required=False, help_text="A party agency's code.")
     dataset = serializers.CharField(max_length=64, required=False, help_text="A dataset code in any flow.")
     legal_basis = serializers.CharField(max_length=64, required=False, help_text="A legal-basis code.")
@@ -386,7 +417,8 @@ class AgreementApproveApi(_ActionApi):
     input_serializer = ApproveInputSerializer
 
     def act(self, *, actor, agreement, data):
-        return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"))
+        return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"),
+                                          declared=data.get("authorised_to_sign", False))
 
 
 @_action_schema("Reject", "Submitted → rejected (an amendment's rejection leaves the agreement in force).",
@@ -540,14 +572,15 @@ class VersionCompareApi(APIView):
         agreement = agreement_get_full(user=request.user, reference=reference)
         query = CompareQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        versions = {v.number: v for v in agreement.versions.all()}
-        if number not in versions:
-            raise Http404("No such version.")
+        version = version_get(agreement=agreement, number=number)
         in_force = agreement.in_force_version
         to = query.validated_data.get("to") or (
             in_force.number if in_force is not None and in_force.number != number else number - 1)
-        if to not in versions:
-            raise serializers.ValidationError({"to": [f"{agreement.reference} has no version {to} to compare with."]})
-        comparison = compare_versions(versions[to], versions[number])
+        try:
+            before = version_get(agreement=agreement, number=to)
+        except Http404:
+            raise serializers.ValidationError(
+                {"to": [f"{agreement.reference} has no version {to} to compare with."]}) from None
+        comparison = compare_versions(before, version, reference=agreement.reference)
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page=f"compare-{number}-{to}")
         return Response(ComparisonOutputSerializer(comparison.as_dict()).data)

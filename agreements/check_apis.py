@@ -60,12 +60,26 @@ class LegalBasisBriefSerializer(serializers.Serializer):
     citation = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
+    guidance = serializers.CharField(help_text="What to do next when sharing under this basis, in one plain line.")
+
+
+class ProviderContactsSerializer(serializers.Serializer):
+    agency = serializers.CharField(help_text="The provider's code.")
+    name = serializers.CharField(help_text="The provider's name.")
+    dpo_name = serializers.CharField(allow_null=True, help_text="The name of the provider's Data Protection Officer.")
+    dpo_email = serializers.CharField(allow_null=True, help_text="The provider's Data Protection Officer's email.")
+    caldicott_guardian = serializers.CharField(allow_null=True,
+                                               help_text="The name of the provider's Caldicott Guardian.")
 
 
 class CheckOutputSerializer(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.CharField(help_text="Plain English, naming the agreement and the legal bases.")
-    next_step = serializers.CharField()
+    next_step = serializers.CharField(help_text="What to do next, in one paragraph: `next_steps` joined.")
+    next_steps = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What to do next, one step a line, in order: for a yes, what each legal basis asks first "
+                  "(consent before anything else), then how to share.")
     agreement = serializers.CharField(allow_null=True)
     agreement_title = serializers.CharField(allow_null=True)
     version = serializers.IntegerField(allow_null=True)
@@ -77,6 +91,11 @@ class CheckOutputSerializer(serializers.Serializer):
     frequency = serializers.CharField(allow_null=True)
     retention = serializers.CharField(allow_null=True)
     contact = serializers.CharField(allow_null=True, help_text="The provider's Data Protection Officer.")
+    provider_contacts = ProviderContactsSerializer(
+        allow_null=True, help_text="Who at the provider answers questions, as its record holds them.")
+    suspension_reason = serializers.CharField(
+        allow_null=True, help_text="When the answer is no because the agreement is suspended: the reason given, for "
+                                   "askers who see the agreement in full; otherwise null.")
     warnings = serializers.ListField(child=serializers.CharField())
     outcome = serializers.CharField()
     on = serializers.DateField()
@@ -102,12 +121,14 @@ def check_response(decision) -> dict:
         "allowed": bool(decision.allowed),
         "reason": _text(decision.reason),
         "next_step": _text(decision.next_step),
+        "next_steps": [_text(step) for step in decision.next_steps],
         "agreement": _text(decision.agreement),
         "agreement_title": _text(decision.agreement_title),
         "version": None if decision.version is None else int(decision.version),
         "legal_bases": [basis.code for basis in decision.legal_bases],
         "legal_basis_details": [
-            {"code": str(b.code), "citation": str(b.citation), "title": str(b.title), "description": str(b.description)}
+            {"code": str(b.code), "citation": str(b.citation), "title": str(b.title), "description": str(b.description),
+             "guidance": str(b.guidance)}
             for b in decision.legal_bases
         ],
         "purposes": [_text(item) for item in decision.purposes],
@@ -116,6 +137,8 @@ def check_response(decision) -> dict:
         "frequency": _text(decision.frequency),
         "retention": _text(decision.retention),
         "contact": _text(decision.contact),
+        "provider_contacts": decision.provider_contacts,
+        "suspension_reason": _text(decision.suspension_reason),
         "warnings": [_text(item) for item in decision.warnings],
         "outcome": _text(decision.outcome),
         "on": decision.on.isoformat() if decision.on else None,

@@ -55,6 +55,7 @@ class Basis:
     citation: str
     title: str
     description: str
+    guidance: str = ""
 
 
 @dataclass
@@ -76,11 +77,28 @@ class Decision:
     frequency: str | None = None
     retention: str | None = None
     contact: str | None = None
+    caldicott_guardian: str | None = None
+    dpo_name: str | None = None
+    provider_name: str | None = None
+    next_steps: list[str] = field(default_factory=list)
+    suspension_reason: str | None = None
     warnings: list[str] = field(default_factory=list)
     outcome: str = ""
     checked_at: dt.datetime | None = None
     event: int | None = None
     provider_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.next_steps and self.next_step:
+            self.next_steps = [self.next_step]
+
+    @property
+    def provider_contacts(self) -> dict[str, str | None] | None:
+        """Who at the provider answers questions, as its record holds them."""
+        if self.provider_name is None:
+            return None
+        return {"agency": self.provider, "name": self.provider_name, "dpo_name": self.dpo_name,
+                "dpo_email": self.contact, "caldicott_guardian": self.caldicott_guardian}
 
     def as_detail(self, *, purpose: str, data_items: list[str] | None) -> dict[str, Any]:
         """The check's audit event. What the caller sent is echoed within fixed limits (the log is never cleaned),
@@ -190,9 +208,11 @@ def _statements() -> dict[str, str]:
                     f"WHERE x.{_col(Party, 'version')} = %s AND x.{_col(Party, 'signed_at')} IS NULL "
                     f"ORDER BY g.{_col(Agency, 'name')}",
         "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')}, {_col(Agency, 'name')}, "  # noqa: S608
-                 f"{_col(Agency, 'dpo_email')} FROM {_table(Agency)} WHERE {_col(Agency, 'code')} IN (%s, %s) "
+                 f"{_col(Agency, 'dpo_email')}, {_col(Agency, 'caldicott_guardian_name')}, "
+                 f"{_col(Agency, 'dpo_name')} FROM {_table(Agency)} "
+                 f"WHERE {_col(Agency, 'code')} IN (%s, %s) "
                  f"UNION ALL SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')}, "
-                 f"{_col(Dataset, 'name')}, '' FROM {_table(Dataset)} WHERE {_col(Dataset, 'code')} = %s",
+                 f"{_col(Dataset, 'name')}, '', '', '' FROM {_table(Dataset)} WHERE {_col(Dataset, 'code')} = %s",
     }
 
 
@@ -216,10 +236,11 @@ class _CandidateQuery:
             for f in fields:
                 converters.append((len(columns), *_converters(f, alias)))
                 columns.append(f"{alias}.{connection.ops.quote_name(f.column)}")
-        # Then: the state of the period covering the moment, the last period's end, the first period's start,
-        # and the flow's legal bases as a JSON array of [code, citation, title, description, kind].
+        # Then: the state of the period covering the moment, the last period's end, the first period's start, the
+        # reason the covering period began (a suspension's), and the flow's legal bases as a JSON array of
+        # [code, citation, title, description, kind, guidance].
         self.extra_at = len(columns)
-        for offset, name in enumerate(("state", "ended_at", "started_at")):
+        for offset, name in enumerate(("state", "ended_at", "started_at", "reason")):
             converters.append((self.extra_at + offset, *_converters(AgreementPeriod._meta.get_field(name), "x")))
         self.converters = [entry for entry in converters if entry[2]]  # only the columns that need converting
 
@@ -227,7 +248,8 @@ class _CandidateQuery:
         started, ended = _col(P, "started_at"), _col(P, "ended_at")
         of_agreement = f"x.{_col(P, 'agreement')} = v.{_col(V, 'agreement')}"
         pg = connection.vendor == "postgresql"
-        basis_fields = ", ".join(f"b.{_col(B, n)}" for n in ("code", "citation", "title", "description", "kind"))
+        basis_fields = ", ".join(f"b.{_col(B, n)}" for n in ("code", "citation", "title", "description", "kind",
+                                                               "guidance"))
         bases = (f"json_agg(json_build_array({basis_fields}))::text" if pg
                  else f"json_group_array(json_array({basis_fields}))")
         code = {alias: f"{alias}.{_col(Agency, 'code')}" for alias in ("p", "r")}
@@ -239,6 +261,10 @@ SELECT {", ".join(columns)},
     ORDER BY x.{started} DESC LIMIT 1),
   (SELECT x.{ended} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} DESC LIMIT 1),
   (SELECT x.{started} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} ASC LIMIT 1),
+  (SELECT x.{_col(P, "reason")} FROM {_table(P)} x
+    WHERE x.{_col(P, "version")} = f.{_col(Flow, "version")} AND x.{started} <= %(moment)s
+      AND (x.{ended} IS NULL OR x.{ended} > %(moment)s)
+    ORDER BY x.{started} DESC LIMIT 1),
   (SELECT {bases} FROM {_table(T)} fb JOIN {_table(B)} b ON b.{_col(B, "id")} = fb.{_col(T, "legalbasis")}
     WHERE fb.{_col(T, "flow")} = f.{_col(Flow, "id")})
 FROM {_table(Flow)} f
@@ -267,11 +293,13 @@ ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 -
             for name, value in (("version", version), ("dataset", dataset), ("provider", provider),
                                 ("recipient", recipient)):
                 Flow._meta.get_field(name).set_cached_value(flow, value)
-            flow.period_state, flow.last_ended_at, flow.first_started_at = row[self.extra_at:self.extra_at + 3]
-            raw_bases = row[self.extra_at + 3]
+            flow.period_state, flow.last_ended_at, flow.first_started_at, flow.period_reason = (
+                row[self.extra_at:self.extra_at + 4])
+            raw_bases = row[self.extra_at + 4]
             listed = json.loads(raw_bases) if isinstance(raw_bases, str) else (raw_bases or [])
-            flow.bases = [Basis(code, citation, title, description)
-                          for code, citation, title, description, _kind in sorted(listed, key=lambda b: (b[4], b[0]))]
+            flow.bases = [Basis(code, citation, title, description, guidance or "")
+                          for code, citation, title, description, _kind, guidance
+                          in sorted(listed, key=lambda b: (b[4], b[0]))]
             out.append(flow)
         return out
 
@@ -426,11 +454,13 @@ def decide(
 
 @dataclass(frozen=True)
 class _Known:
-    """A code found in the register: its id and name (and an agency's DPO)."""
+    """A code found in the register: its id and name (and an agency's DPO and Caldicott Guardian)."""
 
     pk: int
     name: str
     dpo_email: str
+    caldicott_guardian_name: str = ""
+    dpo_name: str = ""
 
 
 def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[str, str], _Known]:
@@ -440,7 +470,8 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
     """
     with connection.cursor() as cursor:
         cursor.execute(_sql("codes"), [provider, recipient, dataset])
-        found = {(kind, code): _Known(pk, name, dpo or "") for kind, code, pk, name, dpo in cursor.fetchall()}
+        found = {(kind, code): _Known(pk, name, dpo or "", guardian or "", dpo_name or "")
+                 for kind, code, pk, name, dpo, guardian, dpo_name in cursor.fetchall()}
     errors: dict[str, list[str]] = {}
     for name, code in (("provider", provider), ("recipient", recipient)):
         if ("agency", code) not in found:
@@ -457,7 +488,8 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
 def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known], hidden: bool = False) -> Decision:
     provider, recipient = found[("agency", base["provider"])], found[("agency", base["recipient"])]
     dataset = found[("dataset", base["dataset"])]
-    dpo = f"the Data Protection Officer of {provider.name}" + (f" ({provider.dpo_email})" if provider.dpo_email else "")
+    dpo = _dpo(provider)
+    people = _contacts(provider)
     if hidden:  # agreements exist, but not any this asker may see: say so without naming them
         return Decision(
             allowed=False,
@@ -465,7 +497,7 @@ def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known],
             reason=(f"No: there is no agreement in force that I can show you for sharing {dataset.name} "
                     f"from {provider.name} with {recipient.name}."),
             next_step=f"Ask {dpo}, or a governance officer of {provider.name} or {recipient.name}.",
-            contact=provider.dpo_email or None,
+            **people,
             **{**base, "provider_id": provider.pk},
         )
     return Decision(
@@ -477,12 +509,52 @@ def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known],
         ),
         next_step=(
             "Do not share under the registry. If someone is at immediate risk, follow your safeguarding "
-            f"procedure and speak to your Caldicott Guardian or {dpo} today: the law may still allow sharing "
+            f"procedure and speak to {_guardian_or_yours(provider)} or {dpo} today: the law may still allow sharing "
             "without an agreement."
         ),
-        contact=provider.dpo_email or None,
+        **people,
         **{**base, "provider_id": provider.pk},
     )
+
+
+def _dpo(agency: Agency | _Known) -> str:
+    """The provider's DPO, by name where its record holds one."""
+    name = agency.dpo_name.strip()
+    return ((f"{name}, " if name else "") + f"the Data Protection Officer of {agency.name}"
+            + (f" ({agency.dpo_email})" if agency.dpo_email else ""))
+
+
+def _guardian_or_yours(agency: Agency | _Known) -> str:
+    """The provider's Caldicott Guardian by name when its record holds one."""
+    name = agency.caldicott_guardian_name.strip()
+    return f"{name}, the Caldicott Guardian of {agency.name}," if name else "your Caldicott Guardian"
+
+
+def _contacts(agency: Agency | _Known) -> dict[str, Any]:
+    """Who at the provider answers questions, as the agency record holds them."""
+    return {"contact": agency.dpo_email or None, "dpo_name": agency.dpo_name.strip() or None,
+            "caldicott_guardian": agency.caldicott_guardian_name.strip() or None, "provider_name": agency.name}
+
+
+# Bases whose guidance comes first: consent must be got before anything is shared.
+_CONSENT_FIRST = ("ukgdpr-9-2-a", "ukgdpr-6-1-a", "common-law-confidentiality-consent")
+
+
+def _guidance(bases: list[Basis], provider: Agency) -> list[str]:
+    """What to do next under these legal bases: each basis's one line from the catalogue, consent first, each
+    once; "your Data Protection Officer" and "your Caldicott Guardian" named where the provider's record holds
+    them."""
+    ordered = sorted(bases, key=lambda b: (_CONSENT_FIRST.index(b.code) if b.code in _CONSENT_FIRST
+                                           else len(_CONSENT_FIRST)))
+    lines = list(dict.fromkeys(b.guidance.strip() for b in ordered if b.guidance.strip()))
+    guardian = provider.caldicott_guardian_name.strip()
+    named = []
+    for line in lines:
+        if guardian:
+            line = line.replace("your Caldicott Guardian", f"{guardian}, the Caldicott Guardian of {provider.name}")
+        line = line.replace("your Data Protection Officer", _dpo(provider))
+        named.append(line)
+    return named
 
 
 def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items, others,
@@ -498,7 +570,12 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
             cited = _names([b.citation for b in decision.legal_bases])
             decision.reason = (f"Yes, you may share this: Agreement {decision.agreement} "
                                f"(“{decision.agreement_title}”) covers it under {cited}.")
-            decision.next_step = "Share only what is needed, and record what you shared and why."
+            decision.next_steps = [*decision.next_steps[:-1], "Share only what is needed, and record what you shared "
+                                                              "and why."]
+            decision.next_step = " ".join(decision.next_steps)
+        elif decision.suspension_reason:  # the reason is for those who see the agreement in full
+            decision.reason = decision.reason.removesuffix(_quoted_reason(decision.suspension_reason))
+            decision.suspension_reason = None
         elif outcome == CheckOutcome.ITEMS_NOT_COVERED:
             decision.reason = f"No: Agreement {decision.agreement} does not cover all of these items."
     return decision
@@ -514,15 +591,11 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
         "agreement": agreement.reference,
         "agreement_title": version.title,
         "version": version.number,
-        "contact": provider_agency.dpo_email or None,
+        **_contacts(provider_agency),
         "outcome": outcome,
     }
     ref = f"Agreement {agreement.reference} (“{version.title}”)"
-    ask_dpo = (
-        f"Ask the Data Protection Officer of {provider_agency.name}"
-        + (f" ({provider_agency.dpo_email})" if provider_agency.dpo_email else "")
-        + " before sharing."
-    )
+    ask_dpo = f"Ask {_dpo(provider_agency)} before sharing."
 
     if outcome in ("allowed", "items_not_covered"):
         bases = flow.bases
@@ -552,18 +625,20 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
                 f"It lapses {settings.REVIEW_GRACE_DAYS} days after that date."
             )
         cited = _names([b.citation for b in bases])
+        steps = [*_guidance(bases, provider_agency),
+                 "Share only what is needed for that purpose"
+                 + (f", by {flow.get_method_display().lower()}" if flow.method else "")
+                 + ", and record what you shared and why."]
         return Decision(
             allowed=True,
             reason=f"Yes, you may share this: {ref} covers it under {cited}, for: {flow.purpose}",
-            next_step=(
-                "Share only what is needed for that purpose"
-                + (f", by {flow.get_method_display().lower()}" if flow.method else "")
-                + ", and record what you shared and why."
-            ),
+            next_step=" ".join(steps),
+            next_steps=steps,
             warnings=warnings,
             **common,
         )
 
+    suspension_reason = (flow.period_reason or "").strip() or None if outcome == CheckOutcome.SUSPENDED else None
     if outcome == "awaiting_signatures":
         with connection.cursor() as cursor:  # the second query
             cursor.execute(_sql("unsigned"), [version.pk])
@@ -590,7 +665,8 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
             ask_dpo,
         ),
         "suspended": (
-            f"No: {ref} is suspended" + (" now." if on >= timezone.localdate() else f" on {_fmt(on)}."),
+            f"No: {ref} is suspended" + (" now." if on >= timezone.localdate() else f" on {_fmt(on)}.")
+            + (_quoted_reason(suspension_reason) if suspension_reason else ""),
             "Do not share under it while it is suspended. " + ask_dpo,
         ),
         "expired": (
@@ -620,7 +696,12 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
         ),
     }
     reason, next_step = reasons[outcome]
-    return Decision(allowed=False, reason=reason, next_step=next_step, **common)
+    return Decision(allowed=False, reason=reason, next_step=next_step, suspension_reason=suspension_reason,
+                    **common)
+
+
+def _quoted_reason(reason: str) -> str:
+    return f" The reason given: “{reason}”."
 
 
 def check(

@@ -12,23 +12,27 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
+from agencies import services as agency_services
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from common.errors import Conflict
+from common.lookups import by_codes_or_names
 
 from . import services
 from .choices import AgreementStatus
 from .forms import (
     DATE_FIELDS,
     MAX_FLOWS,
+    NAME_MAX,
+    PICKED,
     AgreementForm,
     FlowFormSet,
     comparable_flows,
@@ -42,7 +46,8 @@ from .selectors import agreement_get
 
 TEMPLATE = "agreements/agreement_form.html"
 PREFIX = "flows"
-SUGGESTIONS = 200  # the browser's type-ahead lists; any other code may still be typed and is checked on save
+SUGGESTIONS = 200  # the lists beside each agency and dataset; any other may be typed by name and is found on save
+LOOKUP_RESULTS = 20  # the type-ahead's answers from the whole directory, per request
 
 Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement | None, str]]
 
@@ -133,6 +138,8 @@ def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs
 
     form = AgreementForm(request.POST, initial=initial, **form_kwargs)
     formset = FlowFormSet(request.POST, prefix=PREFIX, form_kwargs=flow_kwargs)
+    if "add_item" in request.POST:
+        return _add_data_item(request, form, formset, context, form_kwargs=form_kwargs, flow_kwargs=flow_kwargs)
     if "add_flow" in request.POST or "remove_flow" in request.POST:
         # Draw the form again as typed, one row more or less, without checking it.
         rows = [row.typed() for row in formset.forms]
@@ -153,6 +160,7 @@ def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs
     terms, flows = form.terms(), [row.flow() for row in rows]
     flow_errors = context["flow_errors"]
     flow_errors.extend(str(e) for e in formset.non_form_errors())
+    parsed &= _resolve_names(form, rows, terms, flows)
     if parsed and not flow_errors:
         try:
             saved, message = save(terms, flows)
@@ -176,6 +184,132 @@ def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs
         except TermsInvalid as exc:
             _apply(exc.errors, form=form, rows=rows, flow_errors=flow_errors)
     return _render(request, form, formset, context, status=400)
+
+
+def _resolve_names(form: AgreementForm, rows: list, terms: dict[str, Any], flows: list[dict[str, Any]]) -> bool:
+    """Turn the agencies and datasets chosen or typed (names or codes) into codes, in place, in four queries at
+    most for the whole form; what names nothing, or more than one thing, gets a message on its field. A dataset's
+    name is looked for among its provider's datasets."""
+    lead_text = terms["lead_agency"] if isinstance(terms["lead_agency"], str) else ""
+    agency_texts = {lead_text} | {flow[name] for flow in flows for name in ("provider", "recipient")}
+    agencies = by_codes_or_names(Agency.objects.all(), agency_texts)
+    ok = True
+
+    def pick(target, field: str, named, **kwargs) -> Any:
+        nonlocal ok
+        try:
+            return named.one(**kwargs)
+        except ValidationError as exc:
+            ok = False
+            if field not in target.errors:
+                target.add_error(field, exc.messages[0])
+            return None
+
+    if lead_text.strip() and "lead_agency" in form.fields:
+        found = pick(form, "lead_agency", agencies[lead_text.strip()])
+        terms["lead_agency"] = found.code if found else lead_text
+    providers: dict[int, Agency | None] = {}
+    for position, (row, flow) in enumerate(zip(rows, flows, strict=True)):
+        for name in ("provider", "recipient"):
+            if flow[name]:
+                found = pick(row, name, agencies[flow[name]])
+                flow[name] = found.code if found else flow[name]
+                if name == "provider":
+                    providers[position] = found
+    dataset_texts = {flow["dataset"] for flow in flows} - {""}
+    if not dataset_texts:
+        return ok
+    owner_ids = {agency.pk for agency in providers.values() if agency is not None}
+    datasets = by_codes_or_names(Dataset.objects.select_related("owner").filter(
+        Q(code__in=dataset_texts) | Q(owner_id__in=owner_ids)), dataset_texts)
+    for position, (row, flow) in enumerate(zip(rows, flows, strict=True)):
+        if not flow["dataset"]:
+            continue
+        provider = providers.get(position)
+        named = datasets[flow["dataset"]]
+        if provider is None and named.code is None:
+            if flow["provider"] and "dataset" not in row.errors:
+                continue  # the provider's own message says what to fix first
+            found = pick(row, "dataset", named, label=_dataset_label)
+        else:
+            found = pick(row, "dataset", named, label=_dataset_label,
+                         keep=lambda d, owner=provider: owner is not None and d.owner_id == owner.pk)
+        flow["dataset"] = found.code if found else flow["dataset"]
+    return ok
+
+
+def _dataset_label(dataset: Dataset) -> str:
+    return f"{dataset.name} ({dataset.owner.name})"
+
+
+def _add_data_item(request: HttpRequest, form: AgreementForm, formset, context: dict[str, Any], *,
+                   form_kwargs: dict[str, Any], flow_kwargs: dict[str, Any]) -> HttpResponse:
+    """"Add" beside a flow's new data item: an officer of the dataset's owner adds the item to the dataset (an
+    audited change to the dataset, as on its own page), and the form is drawn again as typed, the item listed
+    among the flow's items. Nothing else on the form is saved."""
+    form.is_valid()
+    formset.is_valid()
+    typed_rows = [row.typed() for row in formset.forms]
+    position = _int(request.POST.get("add_item"))
+    status, problem = 200, ""
+    if position is None or not 0 <= position < len(formset.forms):
+        position, problem = None, "Choose the flow whose dataset the item belongs to"
+    else:
+        row, typed = formset.forms[position], typed_rows[position]
+        item = str(typed.get("new_data_item") or "").strip()
+        flow = {name: row.picked(name) for name in PICKED}
+        dataset = _dataset_for_item(row, flow)
+        if isinstance(dataset, str):
+            problem = dataset
+        elif not item:
+            problem = f"Type the name of the data item to add to {dataset.name}"
+        elif len(item) > NAME_MAX:
+            problem = f"Keep the item’s name to {NAME_MAX} characters"
+        else:
+            try:
+                agency_services.dataset_update(actor=request.user, dataset=dataset,
+                                               data_items=[*dataset.data_items, item])
+            except PermissionDenied:
+                problem = (f"Only governance officers and administrators of {dataset.owner.name} can add items "
+                           f"to {dataset.name}. Ask one of them to add “{item}”.")
+            except ValidationError as exc:
+                problem = " ".join(exc.messages)
+            else:
+                messages.success(request, f"“{item}” is now a data item of {dataset.name}. The change is recorded "
+                                          "in the audit log. Your agreement is not saved yet.")
+                typed.update(dataset=dataset.code, dataset_search="", new_data_item="")
+                listed = str(typed.get("data_items") or "").strip()
+                if listed:  # the flow names its items: add this one; blank already means every item
+                    typed["data_items"] = f"{listed}\n{item}"
+    if problem:
+        status = 400
+    form = AgreementForm(initial=form.typed(), **form_kwargs)
+    formset = FlowFormSet(initial=typed_rows or [{}], prefix=PREFIX, form_kwargs=flow_kwargs)
+    if problem and position is not None:
+        formset.forms[position].item_error = problem
+    elif problem:
+        context["flow_errors"].append(problem)
+    return _render(request, form, formset, context, status=status)
+
+
+def _dataset_for_item(row, flow: dict[str, str]) -> Dataset | str:
+    """The dataset a new item is for, found as the save finds it (by name among the provider's datasets, or by
+    code); or what to fix first."""
+    if not flow["dataset"]:
+        return "Choose the dataset first, then add its new data item"
+    provider = None
+    if flow["provider"]:
+        try:
+            provider = by_codes_or_names(Agency.objects.all(), [flow["provider"]])[flow["provider"]].one()
+        except ValidationError as exc:
+            return f"Provider: {exc.messages[0]}"
+    within = Q(code=flow["dataset"]) | (Q(owner=provider) if provider else Q(pk__in=[]))
+    try:
+        return by_codes_or_names(Dataset.objects.select_related("owner").filter(within), [flow["dataset"]])[
+            flow["dataset"]].one(
+            keep=lambda d: provider is None or d.owner_id == provider.pk, label=_dataset_label)
+    except ValidationError as exc:
+        return f"Dataset: {exc.messages[0]}"
 
 
 def _apply(errors: dict[str, Any], *, form: AgreementForm, rows: list, flow_errors: list[str]) -> None:
@@ -215,11 +349,12 @@ def _render(request: HttpRequest, form: AgreementForm, formset, context: dict[st
                     for e in row.non_field_errors()]
         summary += [{"href": f"#{row.anchor(name)}", "text": f"Flow {number}: {e}"}
                     for name in row.fields for e in row[name].errors]
+    _pick_lists(form, rows, context, request.user)
     agreement = context["agreement"]
     context.update({
         "form": form, "formset": formset, "rows": rows, "errors": summary, "max_flows": MAX_FLOWS,
         "next_flow": len(rows) + 1, "heading": f"Change {agreement.reference}" if agreement else
-        "Draft a new agreement", "cancel_url": _cancel_url(agreement), **_suggestions(request.user),
+        "Draft a new agreement", "cancel_url": _cancel_url(agreement),
     })
     return render(request, TEMPLATE, context, status=status)
 
@@ -232,11 +367,45 @@ def _describe_datasets(rows: list) -> None:
     to see them while choosing (one query for every row)."""
     typed = [str(row["dataset"].value() or "").strip() for row in rows]
     codes = set(typed) - {""}
-    held = dict(Dataset.objects.filter(code__in=codes).values_list("code", "data_items")) if codes else {}
+    held = {code: (name, items) for code, name, items in
+            Dataset.objects.filter(code__in=codes).values_list("code", "name", "data_items")} if codes else {}
     for row, code in zip(rows, typed, strict=True):
-        if held.get(code):
+        name, items = held.get(code, ("", []))
+        if items:
             field = row.fields["data_items"]
-            field.help_text = f"{field.help_text}. The dataset {code} holds: {', '.join(held[code])}"
+            field.help_text = f"{field.help_text}. The dataset {name} holds: {', '.join(items)}"
+
+
+def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: Any) -> None:
+    """The options of each agency and dataset list: the user's agencies, those they already share with and their
+    datasets (at most SUGGESTIONS of each, the same for every row), and on each row whatever it holds that those
+    lists lack, named (one query for each kind). The type-ahead finds any other agency or dataset by name."""
+    suggestions = _suggestions(user)
+    listed_agencies = {option["value"] for option in suggestions["agency_options"]}
+    listed_datasets = {option["value"] for option in suggestions["dataset_options"]}
+    chosen: dict[str, set[str]] = {"agency": set(), "dataset": set()}
+    if "lead_agency_search" in form.fields:
+        chosen["agency"].add(str(form["lead_agency"].value() or ""))
+    for row in rows:
+        for name in PICKED:
+            chosen["agency" if name != "dataset" else "dataset"].add(str(row[name].value() or ""))
+    missing_agencies = chosen["agency"] - listed_agencies - {""}
+    missing_datasets = chosen["dataset"] - listed_datasets - {""}
+    names = {code: name for code, name in Agency.objects.filter(code__in=missing_agencies)
+             .values_list("code", "name")} if missing_agencies else {}
+    if missing_datasets:
+        names.update({code: f"{name} ({owner})" for code, name, owner in Dataset.objects
+                      .filter(code__in=missing_datasets).values_list("code", "name", "owner__name")})
+
+    def extra(value: Any, listed: set[str]) -> list[dict[str, str]]:
+        value = str(value or "")
+        return [{"value": value, "label": names.get(value, value)}] if value and value not in listed else []
+
+    form.lead_extra = extra(form["lead_agency"].value(), listed_agencies)
+    for row in rows:
+        row.extra_options = {name: extra(row[name].value(), listed_datasets if name == "dataset" else
+                                         listed_agencies) for name in PICKED}
+    context.update(suggestions)
 
 
 def _lead_agencies(user: Any) -> list[Agency] | None:
@@ -248,7 +417,7 @@ def _lead_agencies(user: Any) -> list[Agency] | None:
 
 
 def _suggestions(user: Any) -> dict[str, Any]:
-    """Codes for the type-ahead: the user's agencies and those they already share with, and their datasets."""
+    """The lists' options: the user's agencies and those they already share with, and their datasets."""
     agencies = Agency.objects.filter(active=True)
     if not user.is_superuser:
         own = user_agency_ids(user)
@@ -260,12 +429,50 @@ def _suggestions(user: Any) -> dict[str, Any]:
     agency_rows = list(agencies.order_by("name", "code").values_list("pk", "code", "name")[:SUGGESTIONS])
     datasets = list(
         Dataset.objects.filter(owner_id__in=[pk for pk, _code, _name in agency_rows])
-        .order_by("name", "code").values_list("code", "name", "owner__name")[:SUGGESTIONS]
+        .order_by("name", "code").values_list("code", "name", "owner__name", "owner__code")[:SUGGESTIONS]
     )
     return {
-        "agency_suggestions": [{"code": code, "name": name} for _pk, code, name in agency_rows],
-        "dataset_suggestions": [{"code": code, "name": f"{name} ({owner})"} for code, name, owner in datasets],
+        "agency_options": [{"value": code, "label": name} for _pk, code, name in agency_rows],
+        "dataset_options": [{"value": code, "label": f"{name} ({owner})", "owner": owner_code}
+                            for code, name, owner, owner_code in datasets],
     }
+
+
+# --- the type-ahead's answers --------------------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def agency_names(request: HttpRequest) -> JsonResponse:
+    """Active agencies whose name contains `q` (or whose code starts with it), by name: one query, at most
+    LOOKUP_RESULTS answers. The directory of agencies is open to every signed-in user."""
+    text = str(request.GET.get("q", "")).strip()[:NAME_MAX]
+    if not text:
+        return _names([])
+    rows = (Agency.objects.filter(Q(name__icontains=text) | Q(code__startswith=text.lower()), active=True)
+            .order_by("name", "code").values_list("code", "name")[:LOOKUP_RESULTS])
+    return _names([{"value": code, "label": name} for code, name in rows])
+
+
+@require_safe
+@login_required
+def dataset_names(request: HttpRequest) -> JsonResponse:
+    """Datasets whose name contains `q` (or whose code starts with it), of the agency coded `provider` when given:
+    one query, at most LOOKUP_RESULTS answers, each labelled with its owner's name."""
+    text = str(request.GET.get("q", "")).strip()[:NAME_MAX]
+    provider = str(request.GET.get("provider", "")).strip()[:NAME_MAX]
+    if not text:
+        return _names([])
+    rows = Dataset.objects.filter(Q(name__icontains=text) | Q(code__startswith=text.lower()))
+    if provider:
+        rows = rows.filter(owner__code=provider)
+    rows = rows.order_by("name", "code").values_list("code", "name", "owner__name", "owner__code")[:LOOKUP_RESULTS]
+    return _names([{"value": code, "label": f"{name} ({owner})", "owner": owner_code}
+                   for code, name, owner, owner_code in rows])
+
+
+def _names(results: list[dict[str, str]]) -> JsonResponse:
+    return JsonResponse({"results": results})
 
 
 def _agreement_url(agreement: Agreement) -> str:

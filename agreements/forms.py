@@ -18,7 +18,17 @@ from .choices import Frequency, LegalBasisKind, Method
 from .models import Flow, LegalBasis
 
 DATE_FIELDS = ("start_date", "end_date", "review_date")
-FLOW_TEXT_FIELDS = ("dataset", "provider", "recipient", "purpose", "data_items", "retention")
+FLOW_TEXT_FIELDS = ("dataset", "provider", "recipient", "dataset_search", "provider_search", "recipient_search",
+                    "purpose", "data_items", "retention", "new_data_item")
+# Agencies and datasets are chosen from a list (a select, which accessible-autocomplete turns into a type-ahead),
+# or typed by name or code into the box beside it, for one not in the list (how it works without JavaScript).
+PICKED = ("dataset", "provider", "recipient")
+NAME_MAX = 200
+
+
+def search_field(noun: str) -> forms.CharField:
+    return forms.CharField(label=f"Or type the name of {noun} not in the list", required=False, max_length=NAME_MAX,
+                           error_messages={"max_length": f"Type at most {NAME_MAX} characters of the name"})
 
 # The order and wording of the legal-basis groups on the page; the Article 6 group is always open.
 BASIS_GROUPS = [
@@ -50,6 +60,7 @@ class AgreementForm(forms.Form):
     purpose = forms.CharField(label="Purpose", required=False, widget=forms.Textarea(attrs={"rows": 4}),
                               help_text="What the sharing is for, in plain English")
     lead_agency = forms.CharField(label="Lead agency", required=False)
+    lead_agency_search = search_field("an agency")
     start_date = DatePartsField(label="Start date", required=False, help_text="For example, 1 4 2026")
     end_date = DatePartsField(label="End date", required=False, help_text="For example, 31 3 2028")
     review_date = DatePartsField(label="Review date", required=False,
@@ -77,7 +88,14 @@ class AgreementForm(forms.Form):
                 error_messages={"invalid_choice": "Choose an agency where you are a governance officer"},
             )
         else:
-            self.fields["lead_agency"].help_text = "The code of the agency that leads the agreement"
+            self.fields["lead_agency"].help_text = "The agency that leads the agreement"
+        if lead_fixed is not None or lead_agencies is not None:
+            del self.fields["lead_agency_search"]  # the user chooses among their own agencies only
+
+    def lead_agency_typed(self) -> str:
+        """The lead agency as chosen: what was typed in the box beside the list, else the list's choice."""
+        data = getattr(self, "cleaned_data", {})
+        return (data.get("lead_agency_search") or "").strip() or data.get("lead_agency", "")
 
     def date_inputs(self) -> list[dict[str, Any]]:
         """What the template needs to draw each GOV.UK date input, with the boxes as typed."""
@@ -98,7 +116,7 @@ class AgreementForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         return {
             "title": data.get("title", ""), "purpose": data.get("purpose", ""),
-            "lead_agency": data.get("lead_agency", ""), "start_date": data.get("start_date"),
+            "lead_agency": self.lead_agency_typed(), "start_date": data.get("start_date"),
             "end_date": data.get("end_date"), "review_date": data.get("review_date"),
             "dpia_reference": data.get("dpia_reference", ""),
         }
@@ -111,13 +129,14 @@ class AgreementForm(forms.Form):
 class FlowForm(forms.Form):
     """One flow: a dataset going from a provider to a recipient, under the legal bases ticked."""
 
-    dataset = forms.CharField(label="Dataset", required=False,
-                              help_text="The dataset’s code, for example discharge-summaries. Start typing to "
-                                        "choose from a list")
     provider = forms.CharField(label="Provider", required=False,
-                               help_text="The code of the agency that holds the dataset and sends it")
-    recipient = forms.CharField(label="Recipient", required=False,
-                                help_text="The code of the agency that receives it")
+                               help_text="The agency that holds the dataset and sends it")
+    provider_search = search_field("an agency")
+    dataset = forms.CharField(label="Dataset", required=False,
+                              help_text="The provider’s dataset, for example “Discharge summaries”")
+    dataset_search = search_field("a dataset")
+    recipient = forms.CharField(label="Recipient", required=False, help_text="The agency that receives it")
+    recipient_search = search_field("an agency")
     purpose = forms.CharField(label="Purpose of this flow (optional)", required=False,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text="Leave blank to use the agreement’s purpose")
@@ -134,6 +153,11 @@ class FlowForm(forms.Form):
                                   error_messages={"invalid_choice": "Choose how often from the list"})
     retention = forms.CharField(label="How long the recipient keeps it (optional)", required=False,
                                 help_text="For example, 12 months after the case closes")
+    new_data_item = forms.CharField(label="New data item", required=False, max_length=NAME_MAX,
+                                    help_text="Governance officers and administrators of the agency that holds the "
+                                              "dataset can add an item to it here. The change to the dataset is "
+                                              "recorded in the audit log",
+                                    error_messages={"max_length": f"Keep the item’s name to {NAME_MAX} characters"})
 
     def __init__(self, *args, catalogue: Sequence[LegalBasis], **kwargs):
         super().__init__(*args, **kwargs)
@@ -163,12 +187,18 @@ class FlowForm(forms.Form):
             return f"{self['legal_bases'].auto_id}-{self.catalogue[0].code}"
         return self[name].auto_id
 
+    def picked(self, name: str) -> str:
+        """The agency or dataset as chosen: the name or code typed beside the list, else the list's choice."""
+        data = getattr(self, "cleaned_data", {})
+        return (data.get(f"{name}_search") or "").strip() or (data.get(name) or "").strip()
+
     def flow(self) -> dict[str, Any]:
-        """The flow as the services take it (codes, lists), from what parsed."""
+        """The flow as the services take it (lists; agencies and datasets as chosen, names until the page resolves
+        them to codes), from what parsed."""
         data = self.cleaned_data
         return {
-            "dataset": data.get("dataset", ""), "provider": data.get("provider", ""),
-            "recipient": data.get("recipient", ""), "purpose": data.get("purpose", ""),
+            "dataset": self.picked("dataset"), "provider": self.picked("provider"),
+            "recipient": self.picked("recipient"), "purpose": data.get("purpose", ""),
             "legal_bases": list(data.get("legal_bases") or []),
             "data_items": [line.strip() for line in (data.get("data_items") or "").splitlines() if line.strip()],
             "method": data.get("method", ""), "frequency": data.get("frequency", ""),

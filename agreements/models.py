@@ -16,6 +16,9 @@ class LegalBasis(models.Model):
     citation = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=LegalBasisKind.choices)
     description = models.TextField(help_text="Plain English, for a frontline worker.")
+    guidance = models.TextField(blank=True, default="",
+                                help_text="What to do next when a check's yes rests on this basis: one plain-English "
+                                          "line for a frontline worker.")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -98,6 +101,12 @@ class AgreementVersion(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
+    returned_terms = models.JSONField(
+        null=True, blank=True,
+        help_text="The terms as last sent for signature, kept when the version came back to draft (changes asked "
+                  "for, or withdrawn): what its signatories see the changes from (agreements/canonical.py).",
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["agreement", "number"]
@@ -131,6 +140,11 @@ class Party(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Who signed, as they were when they signed: a later change of name or job title leaves the signature as given.
+    signer_name = models.CharField(max_length=200, blank=True)
+    signer_job_title = models.CharField(max_length=200, blank=True)
+    signer_declared = models.BooleanField(
+        default=False, help_text="The signer declared they are authorised to sign for the agency.")
 
     class Meta:
         ordering = ["version", "agency__name"]
@@ -189,6 +203,9 @@ class AgreementPeriod(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True, default="",
+                              help_text="Why the period began, as the officer gave it: a suspension's reason, which a "
+                                        "check quotes to those who may see the agreement.")
 
     class Meta:
         ordering = ["agreement", "started_at"]

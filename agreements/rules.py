@@ -203,7 +203,7 @@ def resolve_terms(
         if dataset is not None and provider is not None and dataset.owner_id != provider.pk:
             problem(
                 "dataset",
-                f"The dataset '{dataset.code}' belongs to {dataset.owner.name}, not to {provider.name}. "
+                f"The dataset {dataset.name} belongs to {dataset.owner.name}, not to {provider.name}. "
                 "Only the agency that holds a dataset can provide it.",
             )
         key = (dataset_code, provider_code, recipient_code)
@@ -219,14 +219,16 @@ def resolve_terms(
         if unknown:
             problem("legal_bases", "Unknown legal basis: " + ", ".join(f"'{c}'" for c in unknown) + ".")
         if LegalBasisKind.ARTICLE6 not in kinds:
-            problem("legal_bases", "Name at least one UK GDPR Article 6 lawful basis, for example ukgdpr-6-1-e "
-                                   "(public task).")
+            problem("legal_bases", "Name at least one UK GDPR Article 6 lawful basis, for example public task "
+                                   "(Article 6(1)(e)).")
         if dataset is not None and dataset.special_category and LegalBasisKind.ARTICLE9 not in kinds:
-            problem("legal_bases", f"The dataset '{dataset.code}' holds special category data (such as health), so "
-                                   "also name a UK GDPR Article 9 condition, for example ukgdpr-9-2-h.")
+            problem("legal_bases", f"The dataset {dataset.name} holds special category data (such as health), so "
+                                   "also name a UK GDPR Article 9 condition, for example health or social care "
+                                   "(Article 9(2)(h)).")
         if dataset is not None and dataset.criminal_offence and LegalBasisKind.ARTICLE10 not in kinds:
-            problem("legal_bases", f"The dataset '{dataset.code}' holds criminal offence data, so also cite UK GDPR "
-                                   "Article 10 (ukgdpr-10) with the Schedule 1 condition that authorises it.")
+            problem("legal_bases", f"The dataset {dataset.name} holds criminal offence data, so also cite UK GDPR "
+                                   "Article 10 (criminal offence data) with the Data Protection Act 2018 Schedule 1 "
+                                   "condition that authorises it.")
 
         items = raw.get("data_items")
         items = [] if items is None else items
@@ -243,7 +245,7 @@ def resolve_terms(
                 items = list(dataset.data_items)
             missing = [i for i in items if i not in dataset.data_items]
             if missing:
-                problem("data_items", f"These items are not in the dataset '{dataset.code}': " + ", ".join(missing)
+                problem("data_items", f"These items are not in the dataset {dataset.name}: " + ", ".join(missing)
                         + ". Choose from: " + ", ".join(dataset.data_items) + ".")
         method = _text(raw.get("method")) or Method.SECURE_EMAIL
         if method not in Method.values:
@@ -283,20 +285,30 @@ def version_warnings(version: AgreementVersion) -> list[str]:
         kinds = {b.kind for b in flow.legal_bases.all()}
         if LegalBasisKind.ARTICLE9 in kinds and not flow.dataset.special_category:
             warnings.append(
-                f"Flow {position}: an Article 9 condition is cited, but the dataset '{flow.dataset.code}' is not "
+                f"Flow {position}: an Article 9 condition is cited, but the dataset {flow.dataset.name} is not "
                 "marked as holding special category data. Check the dataset, or remove the condition if it is not "
                 "needed."
             )
         if LegalBasisKind.ARTICLE10 in kinds and not flow.dataset.criminal_offence:
             warnings.append(
-                f"Flow {position}: Article 10 is cited, but the dataset '{flow.dataset.code}' is not marked as holding "
+                f"Flow {position}: Article 10 is cited, but the dataset {flow.dataset.name} is not marked as holding "
                 "criminal offence data. Check the dataset, or remove the citation if it is not needed."
             )
-        needing = sorted(codes & NEEDS_SCHEDULE_1)
+        needing = [b.citation for b in sorted(flow.legal_bases.all(), key=_in_catalogue_order)
+                   if b.code in NEEDS_SCHEDULE_1]
         if needing and not any(c.startswith(SCHEDULE_1_PREFIX) for c in codes):
             warnings.append(
-                f"Flow {position}: {', '.join(needing)} also needs a condition from Schedule 1 to the Data Protection "
-                "Act 2018 (for example dpa-2018-sch1-para2 for health or social care, or dpa-2018-sch1-para18 for "
-                "safeguarding). Name it in the flow's legal bases."
+                f"Flow {position}: {_and(needing)} also needs a condition from Schedule 1 to the Data Protection "
+                "Act 2018 (for example paragraph 2, health or social care purposes, or paragraph 18, safeguarding "
+                "of children and individuals at risk). Name it in the flow's legal bases."
             )
     return warnings
+
+
+def _in_catalogue_order(basis: LegalBasis) -> tuple[int, str]:
+    kinds = list(LegalBasisKind.values)
+    return (kinds.index(basis.kind) if basis.kind in kinds else len(kinds)), basis.code
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

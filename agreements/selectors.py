@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.query import ModelIterable
 from django.db.models.sql import Query
 from django.http import Http404
@@ -30,6 +30,7 @@ from audit.models import AuditEvent
 
 from .choices import AgreementStatus
 from .models import Agreement, AgreementGroupObjectPermission, AgreementVersion, Flow, LegalBasis, Party
+from .status import register_status_q
 
 
 def _view_grants(user: Any) -> QuerySet[AgreementGroupObjectPermission]:
@@ -216,11 +217,12 @@ def _matching(versions: QuerySet[Any], full: Q | None) -> Q:
 
 
 def agreement_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Agreement]:
-    """Agreements the user may see, newest first, filtered by status, agency, dataset, legal_basis and q."""
+    """Agreements the user may see, newest first, filtered by status (a `RegisterStatus`: the lifecycle's, or in force
+    today, or signed but not started), agency, dataset, legal_basis and q."""
     filters = filters or {}
     qs, full = _visible(user)
     if status := filters.get("status"):
-        qs = qs.filter(status=status)
+        qs = qs.filter(register_status_q(status))
     if agency := filters.get("agency"):
         agency_ids = Agency.objects.filter(code=agency).values("pk")
         parties = Party.objects.filter(agency_id__in=agency_ids).values("version_id")
@@ -269,6 +271,23 @@ def may_ask_check(*, user: Any, provider: str, recipient: str) -> bool:
     return bool({provider, recipient} & user_agency_codes(user)) or bool(user_agency_codes(user, {Role.AUDITOR}))
 
 
+def version_get(*, agreement: Agreement, number: int) -> AgreementVersion:
+    """One version of an agreement already made visible by `agreement_get`, with its parties (and their agencies)
+    and flows (datasets, agencies, legal bases) loaded: four queries. Http404 when it has no such version."""
+    version = (
+        AgreementVersion.objects.filter(agreement_id=agreement.pk, number=number)
+        .prefetch_related(
+            Prefetch("parties", queryset=Party.objects.select_related("agency").order_by(*Party._meta.ordering)),
+            Prefetch("flows", queryset=Flow.objects.select_related("dataset", "provider", "recipient")
+                     .prefetch_related("legal_bases").order_by("pk")),
+        )
+        .first()
+    )
+    if version is None:
+        raise Http404("No such version.")
+    return version
+
+
 def agreement_get_full(*, user: Any, reference: str) -> Agreement:
     """An agreement whose full record the user may see (the printable page), or Http404."""
     agreement = agreement_get(user=user, reference=reference)
@@ -301,7 +320,30 @@ def agreement_timeline(*, agreement: Agreement, limit: int = TIMELINE_LIMIT) -> 
     return list(
         AuditEvent.objects.filter(
             object_type="agreement", object_ref=agreement.reference, action__in=TIMELINE_ACTIONS
-        ).order_by((F("seq") + 0).desc())[:limit]
+        ).select_related("actor__profile").order_by((F("seq") + 0).desc())[:limit]
+    )
+
+
+# The event that put the agreement (or its latest version) where it stands, said at the top of its page.
+STANDING_ACTIONS = {
+    AgreementStatus.SUSPENDED: AuditAction.AGREEMENT_SUSPENDED,
+    AgreementStatus.REVOKED: AuditAction.AGREEMENT_REVOKED,
+    AgreementStatus.REJECTED: AuditAction.AGREEMENT_REJECTED,
+}
+
+
+def agreement_standing_event(*, agreement: Agreement) -> AuditEvent | None:
+    """Who suspended, revoked or rejected the agreement (or rejected its latest version, an amendment), when and
+    why: the latest such event from the audit log, with the actor's name and agency. One query, or none."""
+    action = STANDING_ACTIONS.get(agreement.status)
+    current = agreement.current_version
+    if action is None and current is not None and current.state == "rejected":
+        action = AuditAction.AGREEMENT_REJECTED
+    if action is None:
+        return None
+    return (
+        AuditEvent.objects.filter(object_type="agreement", object_ref=agreement.reference, action=action)
+        .select_related("actor__profile").order_by((F("seq") + 0).desc()).first()
     )
 
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
+from accounts.selectors import display_name, job_title
 from agencies.choices import Role
 from agencies.models import Agency
 from agencies.selectors import has_role
@@ -27,6 +28,7 @@ from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REASON_MAX, text_problem
 
 from . import lifecycle
+from .canonical import version_terms
 from .choices import AgreementStatus, CommentKind, PeriodState, VersionState
 from .lifecycle import Action
 from .models import (
@@ -40,7 +42,7 @@ from .models import (
     VersionComment,
 )
 from .rules import ResolvedTerms, resolve_terms
-from .selectors import TIMELINE_ACTIONS
+from .selectors import TIMELINE_ACTIONS, version_get
 
 VIEW = "view_agreement"
 TERM_FIELDS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_reference")
@@ -160,8 +162,8 @@ def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency
     )
 
 
-def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now) -> None:
-    AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now)
+def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now, reason: str = "") -> None:
+    AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now, reason=reason)
 
 
 def _close_period(*, agreement: Agreement, reason: str, now) -> None:
@@ -342,9 +344,13 @@ def _back_to_draft(agreement: Agreement) -> list[str]:
     as sent) and a first version's agreement is a draft again. Returns the codes of the parties that had signed."""
     version = agreement.current_version
     signed = list(version.parties.filter(signed_at__isnull=False).values_list("agency__code", flat=True))
-    version.parties.update(signed_by=None, signed_at=None)
+    # The terms as they were sent: whoever signs the next submission sees what changed from them.
+    version.returned_terms, version.returned_at = version_terms(version_get(agreement=agreement,
+                                                                             number=version.number)), timezone.now()
+    version.parties.update(signed_by=None, signed_at=None, signer_name="", signer_job_title="",
+                           signer_declared=False)
     version.state, version.submitted_at = VersionState.DRAFT, None
-    version.save(update_fields=["state", "submitted_at", "updated_at"])
+    version.save(update_fields=["state", "submitted_at", "returned_terms", "returned_at", "updated_at"])
     if agreement.status == AgreementStatus.SUBMITTED:
         agreement.status = AgreementStatus.DRAFT
         agreement.save(update_fields=["status", "updated_at"])
@@ -394,8 +400,14 @@ def _speaking_for(*, agreement: Agreement, parties: Sequence[Party], agency: str
     code = agency.code if isinstance(agency, Agency) else str(agency).strip()
     party = next((p for p in parties if p.agency.code == code), None)
     if party is None:
-        raise ValidationError({"agency": [f"You cannot speak for '{code}' on {agreement.reference}."]})
+        raise ValidationError({"agency": [f"You cannot speak for {_agency_name(code)} on {agreement.reference}."]})
     return party
+
+
+def _agency_name(code: str) -> str:
+    """An agency as people know it, for a message about a code that was sent: its name, or the code if unknown."""
+    name = Agency.objects.filter(code=code).values_list("name", flat=True).first()
+    return name or f"“{code}”"
 
 
 @transaction.atomic
@@ -425,7 +437,7 @@ def _signing_party(
     """The party the officer signs for, among those the lifecycle lets them sign for (`signable`)."""
     if agency is None:
         if len(signable) > 1:
-            names = ", ".join(p.agency.code for p in signable)
+            names = ", ".join(p.agency.name for p in signable)
             raise ValidationError({"agency": [f"You can sign for more than one party that has not signed yet "
                                               f"({names}). Say which agency you are signing for."]})
         return signable[0]
@@ -436,7 +448,7 @@ def _signing_party(
     version = agreement.current_version
     named = version.parties.select_related("agency").filter(agency__code=code).first()
     if named is None:
-        raise ValidationError({"agency": [f"'{code}' is not a party to {agreement.reference}."]})
+        raise ValidationError({"agency": [f"{_agency_name(code)} is not a party to {agreement.reference}."]})
     if named.signed_at is not None:
         raise lifecycle.LifecycleConflict(
             f"{named.agency.name} has already signed version {version.number} of {agreement.reference}.",
@@ -451,11 +463,14 @@ def _signing_party(
 
 
 @transaction.atomic
-def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None) -> Agreement:
+def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None,
+                      declared: bool = False) -> Agreement:
     """One party signs the submitted version. When every party has signed, that version comes into force.
 
     `agency` may be left out when the officer can sign for exactly one unsigned party. The officer who last
-    edited the version cannot sign it for the lead agency: a second officer must.
+    edited the version cannot sign it for the lead agency: a second officer must. The signature keeps the signer's
+    name and job title as they are now, and whether they declared they are authorised to sign (`declared`: the
+    page requires it; the API accepts it).
     """
     agreement = _lock(agreement)
     version = agreement.current_version
@@ -463,9 +478,12 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     party = _signing_party(actor=actor, agreement=agreement, signable=signable, agency=agency)
     now = timezone.now()
     party.signed_by, party.signed_at = actor, now
-    party.save(update_fields=["signed_by", "signed_at"])
+    party.signer_name, party.signer_job_title = display_name(actor), job_title(actor)
+    party.signer_declared = declared
+    party.save(update_fields=["signed_by", "signed_at", "signer_name", "signer_job_title", "signer_declared"])
     _event(AuditAction.AGREEMENT_APPROVED, agreement, actor, agency=party.agency, version=version.number,
-           party=party.agency.code)
+           party=party.agency.code, signer_name=party.signer_name, signer_job_title=party.signer_job_title,
+           declared=declared)
     if version.parties.filter(signed_at__isnull=True).exists():
         return agreement
     previous = agreement.in_force_version
@@ -517,7 +535,7 @@ def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Act
     now = timezone.now()
     _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
     _open_period(agreement=agreement, version=agreement.in_force_version,
-                 state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now)
+                 state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now, reason=reason)
     agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
     # A registry administrator acting for no agency of theirs leaves no agency: only administrators may reinstate.
     agreement.suspended_by = acting if suspending and has_role(actor, acting.pk, Role.GOVERNANCE_OFFICER) else None

@@ -33,6 +33,8 @@ urlpatterns = [
     path("agreements/", views.agreement_list_page, name="agreement-list"),
     path("agreements/<reference:reference>/", views.agreement_detail, name="agreement-detail"),
     path("agreements/<str:reference>/print/", views.agreement_print, name="agreement-print"),
+    path("agreements/<reference:reference>/versions/<int:number>/pdf/", views.agreement_version_pdf,
+         name="agreement-version-pdf"),
     path("agreements/<reference:reference>/<agreement_action:action>/", views.agreement_action,
          name="agreement-action"),
 ]

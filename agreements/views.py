@@ -15,9 +15,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
+from accounts.selectors import display_name, job_title
 from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
@@ -27,18 +29,24 @@ from common.lookups import NoMatch, by_code_or_name
 from common.pagination import page_of, pagination
 
 from . import services
+from .canonical import version_digest
 from .choices import AgreementStatus, LegalBasisKind
+from .compare import version_changes
 from .lifecycle import Action, Refusal, verdict, verdicts
 from .models import Agreement, LegalBasis
+from .pdf import render_pdf
 from .rules import SCHEDULE_1_PREFIX, version_warnings
 from .selectors import (
     agreement_get,
     agreement_get_full,
     agreement_list,
+    agreement_standing_event,
     agreement_timeline,
     agreement_usage,
+    version_get,
 )
 from .services import agreement_record_listed, agreement_record_viewed
+from .status import RegisterStatus, starts_later
 
 PAGE_SIZE = 25
 SEARCH_MAX = 200
@@ -66,7 +74,7 @@ class AgreementFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX,
                         help_text="Words in the title or purpose, or a reference such as ISA-2026-0042",
                         error_messages={"max_length": "Keep the search to 200 characters or fewer"})
-    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *AgreementStatus.choices],
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *RegisterStatus.choices],
                                error_messages={"invalid_choice": "Choose a status from the list"})
     agency = forms.CharField(label="Agency", required=False, max_length=SEARCH_MAX,
                              help_text="A party agency’s name, part of it, or its code",
@@ -154,8 +162,30 @@ def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[s
             "event": event,
             "text": TIMELINE_TEXT.get(event.action, event.get_action_display()).format(**values),
             "reason": detail.get("reason", ""),
+            "agency": agency_names.get(event.agency_code, event.agency_code),
         })
     return entries
+
+
+STANDING_TEXT = {
+    AuditAction.AGREEMENT_SUSPENDED: "Suspended",
+    AuditAction.AGREEMENT_REVOKED: "Revoked",
+    AuditAction.AGREEMENT_REJECTED: "Rejected",
+}
+
+
+def _standing(event: Any, agreement: Agreement, names: dict[str, str]) -> dict[str, Any]:
+    """Who suspended, revoked or rejected it, for the top of the page: their name, agency, when and why."""
+    detail = event.detail or {}
+    what = STANDING_TEXT[AuditAction(event.action)]
+    if event.action == AuditAction.AGREEMENT_REJECTED and agreement.status != AgreementStatus.REJECTED:
+        what = f"Version {detail.get('version', '?')} was rejected"
+    return {
+        "what": what, "event": event, "reason": detail.get("reason", ""),
+        "who": display_name(event.actor) if event.actor_id else event.actor_name or "the system",
+        "job_title": job_title(event.actor) if event.actor_id else "",
+        "agency": names.get(event.agency_code, event.agency_code),
+    }
 
 
 def _legal_bases(flows) -> list[LegalBasis]:
@@ -176,26 +206,31 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
     context: dict[str, Any] = {
         "agreement": agreement, "version": version, "flows": flows, "legal_bases": _legal_bases(flows),
         "in_force": in_force,
-        "starts_later": agreement.status == AgreementStatus.ACTIVE and in_force is not None
-        and in_force.start_date > timezone.localdate(),
+        "starts_later": starts_later(agreement),
         "parties": [p.agency for p in version.parties.all()],
     }
     if agreement.full_view:
         earlier = (
             {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
         )
+        standing = agreement_standing_event(agreement=agreement)
+        names = {p.agency.code: p.agency.name
+                 for v in (in_force, version) if v is not None for p in v.parties.all()}
         signatures = [{"party": p, "earlier": earlier.get(p.agency_id)} for p in version.parties.all()]
         answers = verdicts(user=request.user, agreement=agreement)
         context.update(
             amending=bool(earlier),
             signatures=signatures,
-            timeline=_timeline(agreement, {p.agency.code: p.agency.name for p in version.parties.all()}),
+            timeline=_timeline(agreement, names),
             usage=agreement_usage(agreement=agreement),
             buttons=[(name, ACTION_PAGES[name]) for name in ACTION_PAGES if answers[Action(name)].allowed],
             why_not=_why_not(request.user, answers),
             comments=list(version.comments.select_related("agency", "author").order_by("-created_at", "-id")),
             may_edit=answers[Action.EDIT].allowed,
             warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
+            changes=version_changes(agreement=agreement, version=version),
+            digest=version_digest(agreement=agreement, version=version),
+            standing=_standing(standing, agreement, names) if standing else None,
         )
     agreement_record_viewed(actor=request.user, agreement=agreement, page="detail")
     return render(request, "agreements/agreement_detail.html", context)
@@ -256,14 +291,18 @@ ACTION_PAGES: dict[str, ActionPage] = {page.action.value: page for page in (
 )}
 
 
-def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: str) -> tuple[Agreement, str]:
+DECLARATION_MISSING = "Confirm that you are authorised to sign this agreement for the agency you sign for"
+
+
+def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: str,
+         declared: bool = False) -> tuple[Agreement, str]:
     """Call the action's service; returns the agreement and the success message."""
     number = agreement.current_version.number
     if action == Action.SUBMIT:
         done = services.agreement_submit(actor=actor, agreement=agreement)
         return done, f"Version {number} of {agreement.reference} has been sent to every party for signature."
     if action == Action.SIGN:
-        done = services.agreement_approve(actor=actor, agreement=agreement, agency=agency or None)
+        done = services.agreement_approve(actor=actor, agreement=agreement, agency=agency or None, declared=declared)
         if done.status == AgreementStatus.ACTIVE and done.in_force_version_id == done.current_version_id:
             starts = done.in_force_version.start_date
             when = (f"it comes into force on {starts:%-d %B %Y}" if starts > timezone.localdate()
@@ -322,10 +361,17 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
         return _refuse(request, agreement, answer.message, status=answer.http_status)
     reason = request.POST.get("reason", "") if request.method == "POST" else ""
     agency = (request.POST.get("agency") or "").strip() if request.method == "POST" else ""
+    declared = request.method == "POST" and request.POST.get("declaration") == "yes"
     errors: dict[str, list[str]] = {}
-    if request.method == "POST":
+    if request.method == "POST" and action == Action.SIGN and answer.allowed and not declared:
+        # The page asks every signer to declare their authority (the API may leave it out).
+        if len(answer.parties) > 1 and not agency:
+            errors["agency"] = ["Say which agency you are signing for"]
+        errors["declaration"] = [DECLARATION_MISSING]
+    elif request.method == "POST":
         try:
-            agreement, message = _act(action, actor=request.user, agreement=agreement, reason=reason, agency=agency)
+            agreement, message = _act(action, actor=request.user, agreement=agreement, reason=reason, agency=agency,
+                                      declared=declared)
         except PermissionDenied as error:
             return _refuse(request, agreement, str(error), status=403)
         except Conflict as error:
@@ -344,6 +390,11 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
         "unsigned": [p.agency for p in version.parties.all() if p.signed_at is None],
         "amending": in_force is not None and in_force.pk != version.pk,
         "next_number": version.number + 1,  # the current version is always the latest
+        "declared": declared,
+        "user_name": display_name(request.user), "user_job_title": job_title(request.user),
+        # Signatories, and whoever is asked to send or answer a version, see what changed in it.
+        "changes": version_changes(agreement=agreement, version=version)
+        if action in (Action.SIGN, Action.SUBMIT, Action.REJECT, Action.REQUEST_CHANGES) else None,
     }
     # The confirmation page shows the version it acts on: recorded as a view.
     agreement_record_viewed(actor=request.user, agreement=agreement, page=f"confirm-{action}")
@@ -358,6 +409,12 @@ def agreement_print(request, reference: str):
     """The current version under the ICO data sharing code's headings. Only for those who see the full record."""
     agreement = agreement_get_full(user=request.user, reference=reference)
     version = agreement.current_version
+    agreement_record_viewed(actor=request.user, agreement=agreement, page="print")
+    return render(request, "agreements/print.html", _printable(agreement, version, changes=True))
+
+
+def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str, Any]:
+    """What the printable page and the PDF show of one version (loaded with its terms)."""
     flows = list(version.flows.all())
     bases = {}
     for flow in flows:
@@ -370,8 +427,7 @@ def agreement_print(request, reference: str):
     parties = [
         {"party": p, "agency": p.agency, "earlier": signed_in_force.get(p.agency_id)} for p in version.parties.all()
     ]
-    agreement_record_viewed(actor=request.user, agreement=agreement, page="print")
-    return render(request, "agreements/print.html", {
+    return {
         "agreement": agreement,
         "version": version,
         "in_force": in_force,
@@ -385,4 +441,22 @@ def agreement_print(request, reference: str):
         "special_flows": [f for f in flows if f.dataset.special_category],
         "criminal_flows": [f for f in flows if f.dataset.criminal_offence],
         "warnings": version_warnings(version),
-    })
+        "digest": version_digest(agreement=agreement, version=version),
+        "changes": version_changes(agreement=agreement, version=version) if changes else None,
+    }
+
+
+@login_required
+@require_safe
+def agreement_version_pdf(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+    """One version as a PDF (WeasyPrint), carrying the SHA-256 of its canonical content. For those who see the full
+    record; each download is recorded as a view."""
+    agreement = agreement_get_full(user=request.user, reference=reference)
+    version = version_get(agreement=agreement, number=number)
+    context = _printable(agreement, version, changes=False)
+    context["generated_at"] = timezone.now()
+    pdf = render_pdf(render_to_string("agreements/version_pdf.html", context))
+    agreement_record_viewed(actor=request.user, agreement=agreement, page=f"pdf-{number}")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{agreement.reference}-version-{number}.pdf"'
+    return response

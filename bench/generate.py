@@ -109,9 +109,9 @@ def generate(*, agencies: int, agreements: int, events: int, seed: int = 42, out
         # Agencies, one group per role, four members each.
         codes = [HUB] + [f"ag-{i:05d}" for i in range(1, agencies)]
         counts["agencies"] = copy_rows(cur, "agencies_agency",
-            ["id", "code", "name", "kind", "ico_registration", "dpo_email", "siro_name", "caldicott_guardian_name",
-             "active", "created_at", "updated_at"],
-            ((i + 1, code, f"Agency {code}", KINDS[i % len(KINDS)], f"Z{i:07d}", f"dpo@{code}.example", "", "",
+            ["id", "code", "name", "kind", "ico_registration", "dpo_name", "dpo_email", "siro_name",
+             "caldicott_guardian_name", "active", "created_at", "updated_at"],
+            ((i + 1, code, f"Agency {code}", KINDS[i % len(KINDS)], f"Z{i:07d}", "", f"dpo@{code}.example", "", "",
               True, now, now) for i, code in enumerate(codes)))
         agency_roles = [(a, r, role) for a in range(agencies) for r, role in enumerate(ROLES)]
         copy_rows(cur, "auth_group", ["id", "name"],
@@ -183,10 +183,11 @@ def generate(*, agencies: int, agreements: int, events: int, seed: int = 42, out
                          "expired": dt.datetime.combine(end + dt.timedelta(days=1), dt.time(2), tzinfo=UTC)}
                 period_id += 1
                 period_rows.append((period_id, n, n, "in_force", began, ended.get(status),
-                                    status if status in ended else ""))
+                                    status if status in ended else "", ""))
                 if status == "suspended":
                     period_id += 1
-                    period_rows.append((period_id, n, n, "suspended", ended["suspended"], None, ""))
+                    period_rows.append((period_id, n, n, "suspended", ended["suspended"], None, "",
+                                        "Suspended while a data breach is investigated"))
 
         counts["agreements"] = copy_rows(cur, "agreements_agreement",
             ["id", "reference", "lead_agency_id", "status", "current_version_id", "in_force_version_id",
@@ -202,7 +203,8 @@ def generate(*, agencies: int, agreements: int, events: int, seed: int = 42, out
              "frequency", "retention"], flow_rows)
         copy_rows(cur, "agreements_flow_legal_bases", ["id", "flow_id", "legalbasis_id"], basis_rows)
         counts["periods"] = copy_rows(cur, "agreements_agreementperiod",
-            ["id", "agreement_id", "version_id", "state", "started_at", "ended_at", "end_reason"], period_rows)
+            ["id", "agreement_id", "version_id", "state", "started_at", "ended_at", "end_reason", "reason"],
+            period_rows)
         counts["permissions"] = copy_rows(cur, "agreements_agreementgroupobjectpermission",
             ["id", "permission_id", "group_id", "content_object_id"], perm_rows)
         cur.execute("INSERT INTO agreements_referencecounter (year, last_number) VALUES (%s, %s) "

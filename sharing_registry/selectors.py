@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency
@@ -23,13 +22,16 @@ from agreements.choices import AgreementStatus, VersionState
 from agreements.lifecycle import Action
 from agreements.models import Agreement, AgreementVersion, Flow, Party
 from agreements.selectors import TIMELINE_ACTIONS
+from agreements.status import in_force_today_q
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import events_concerning
 
 HORIZON_DAYS = 90
 DASHBOARD_ROWS = 10
-IN_FORCE = (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED)
+# Signed and not ended: in force today, suspended, or not started yet. Their reviews and end dates still matter to
+# their officers. Not "in force today": that rule is agreements.status.in_force_today_q.
+SIGNED_NOT_ENDED = (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED)
 
 ACTION_TEXT = {
     AuditAction.AGREEMENT_CREATED: "Agreement drafted",
@@ -124,7 +126,7 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
         .order_by("-updated_at", "-pk")[:DASHBOARD_ROWS]
     )
     mine_in_force = Agreement.objects.filter(
-        status__in=IN_FORCE,
+        status__in=SIGNED_NOT_ENDED,
         in_force_version__in=Party.objects.filter(agency_id__in=officer_ids).values("version_id"),
     ).select_related("in_force_version")
     board.reviews_due = list(
@@ -158,16 +160,9 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
 # The public register ---------------------------------------------------------------------------------------
 
 
-def _in_force_today() -> Q:
-    """Active, and today within the signed version's dates: signed but not yet started is not in force."""
-    today = timezone.localdate()
-    return Q(status=AgreementStatus.ACTIVE, in_force_version__start_date__lte=today,
-             in_force_version__end_date__gte=today)
-
-
 def public_agreements(*, text: str = "") -> QuerySet[Agreement]:
     """Agreements in force today and the version in force: nothing else is public."""
-    qs = Agreement.objects.filter(_in_force_today()).select_related("in_force_version")
+    qs = Agreement.objects.filter(in_force_today_q()).select_related("in_force_version")
     text = text.strip()
     if text:
         party_named = Party.objects.filter(version_id=OuterRef("in_force_version_id"), agency__name__icontains=text)
@@ -227,7 +222,7 @@ MAP_FOCUS_EDGES = 200
 
 def active_flows() -> QuerySet[Flow]:
     """Flows of the version in force of every agreement in force today: what may be shared today."""
-    in_force = Agreement.objects.filter(_in_force_today()).values("in_force_version_id")
+    in_force = Agreement.objects.filter(in_force_today_q()).values("in_force_version_id")
     return Flow.objects.filter(version_id__in=in_force)
 
 

@@ -150,6 +150,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 GOVUK_FRONTEND_DIST = BASE_DIR / "node_modules" / "govuk-frontend" / "dist"
 if GOVUK_FRONTEND_DIST.exists():
     STATICFILES_DIRS.append(("govuk", GOVUK_FRONTEND_DIST / "govuk"))
+# GOV.UK's accessible-autocomplete, which turns the agreement form's lists of agencies and datasets into a type-ahead.
+ACCESSIBLE_AUTOCOMPLETE_DIST = BASE_DIR / "node_modules" / "accessible-autocomplete" / "dist"
+if ACCESSIBLE_AUTOCOMPLETE_DIST.exists():
+    STATICFILES_DIRS.append(("accessible-autocomplete", ACCESSIBLE_AUTOCOMPLETE_DIST))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -100,6 +100,7 @@ def legal_bases(request):
     request.getfixturevalue("_django_db_helper")
     if not LegalBasis.objects.exists():
         importlib.import_module("agreements.migrations.0002_legal_basis_catalogue").load(django_apps, None)
+        importlib.import_module("agreements.migrations.0012_legal_basis_guidance").load(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

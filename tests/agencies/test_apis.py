@@ -233,6 +233,13 @@ class AgencyApiTests:
         assert event.detail["changes"]["siro_name"] == ["", "Sam Risk"]
         assert event.actor_name == "home-admin"
 
+    def test_agency_admin_records_the_dpo_by_name_and_the_change_is_audited(self, region):
+        response = api_client(region.users["home_admin"]).patch(HOME, {"dpo_name": "Sam Jones"}, format="json")
+        assert response.status_code == 200
+        assert response.json()["dpo_name"] == "Sam Jones"
+        event = AuditEvent.objects.get(action=AuditAction.AGENCY_UPDATED)
+        assert event.detail["changes"]["dpo_name"] == ["", "Sam Jones"]
+
     def test_agency_admin_cannot_deactivate_their_agency(self, region):
         response = api_client(region.users["home_admin"]).patch(HOME, {"active": False}, format="json")
         assert response.status_code == 403

@@ -13,6 +13,7 @@ from django.test import Client
 
 from agencies import selectors, services
 from agencies.choices import Role
+from agencies.models import Agency
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from tests.agencies.conftest import api_client
@@ -266,3 +267,61 @@ class SubjectAgenciesTests:
         response = Client().post("/accounts/password_reset/", {"email": "home-frontline@example.org"})
         assert response.status_code == 302
         assert auditor_sees(region.users["home_auditor"], "auth.password_reset", "home-frontline")
+
+
+@pytest.mark.django_db
+class SecondAttackTests:
+    """Found by a second attacker after the fixes above."""
+
+    def test_regression_a_role_change_inside_one_agency_reaches_another_agencys_auditors(self, region):
+        # home-frontline also works for the other trust; the home council then changes their role at home.
+        person = region.users["home_frontline"]
+        other_auditor = member(region.other, Role.AUDITOR, "other-auditor")
+        services.membership_add(actor=region.users["other_admin"], agency=region.other, username="home-frontline",
+                                email="home-frontline@example.org", role=Role.FRONTLINE, confirm=True)
+        services.membership_grant(agency=region.home, user=person, role=Role.AUDITOR)
+        services.membership_revoke(agency=region.home, user=person, role=Role.AUDITOR)
+        assert not auditor_sees(other_auditor, "membership.granted", "home-council:home-frontline:auditor")
+        assert not auditor_sees(other_auditor, "membership.revoked", "home-council:home-frontline:auditor")
+        assert auditor_sees(region.users["home_auditor"], "membership.granted", "home-council:home-frontline:auditor")
+
+    def test_joining_and_leaving_an_agency_still_reach_the_persons_own_auditors(self, region):
+        services.membership_add(actor=region.users["other_admin"], agency=region.other, username="home-frontline",
+                                email="home-frontline@example.org", role=Role.FRONTLINE, confirm=True)
+        services.membership_revoke(agency=region.other, user=region.users["home_frontline"], role=Role.FRONTLINE)
+        assert auditor_sees(region.users["home_auditor"], "membership.granted", "other-trust:home-frontline:frontline")
+        assert auditor_sees(region.users["home_auditor"], "membership.revoked", "other-trust:home-frontline:frontline")
+
+    @pytest.mark.parametrize("name", ["Other NHS Trust", "  other nhs TRUST "])
+    def test_regression_an_admin_can_give_their_agency_another_agencys_name(self, region, name):
+        answer = api_client(region.users["home_admin"]).patch("/api/v1/agencies/home-council/", {"name": name},
+                                                              format="json")
+        assert answer.status_code == 400 and "already has this name" in answer.json()["name"][0]
+        region.home.refresh_from_db()
+        assert region.home.name == "Home City Council"
+
+    def test_regression_a_new_agency_can_take_an_existing_name(self, region):
+        answer = api_client(region.users["superuser"]).post("/api/v1/agencies/", {
+            "code": "copycat", "name": "home city council", "kind": "local_authority"}, format="json")
+        assert answer.status_code == 400 and "already has this name" in answer.json()["name"][0]
+        assert not Agency.objects.filter(code="copycat").exists()
+
+    def test_regression_a_mail_server_that_is_down_tells_a_reset_request_the_address_has_an_account(self, settings):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+        UserFactory(username="known", email="known@example.org")
+        known = Client(raise_request_exception=False).post("/accounts/password_reset/", {"email": "known@example.org"})
+        unknown = Client(raise_request_exception=False).post("/accounts/password_reset/",
+                                                             {"email": "unknown@example.org"})
+        assert known.status_code == unknown.status_code == 302
+        assert known["Location"] == unknown["Location"]
+
+    def test_regression_a_reset_request_queues_work_only_for_known_addresses(self, django_capture_on_commit_callbacks):
+        # With a broker, the request's own work must not depend on whether the address has an account.
+        UserFactory(username="known", email="known@example.org")
+        counts = []
+        for email in ("known@example.org", "unknown@example.org"):
+            with django_capture_on_commit_callbacks(execute=False) as callbacks:
+                assert Client().post("/accounts/password_reset/", {"email": email}).status_code == 302
+            counts.append(sum(callback.__module__ == "accounts.services" for callback in callbacks))
+        assert counts == [1, 1]

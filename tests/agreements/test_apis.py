@@ -45,6 +45,7 @@ class CreateApiTests:
         assert body["flows"][0]["legal_bases"] == ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]
         assert {p["agency"] for p in body["parties"]} == {"lead-council", "nhs-provider"}
         assert body["parties"][0] == {"agency": body["parties"][0]["agency"], "approved": False, "approved_by": None,
+                                      "approved_by_name": None, "approved_by_job_title": None,
                                       "approved_at": None, "version_signed": None}
         assert (body["version"], body["in_force_version"], body["warnings"]) == (1, None, [])
 
@@ -144,8 +145,8 @@ class DetailApiTests:
         agreement = agreement_factory(state="active")
         body = client_for(member(region.fire, Role.FRONTLINE)).get(f"/api/v1/agreements/{agreement.reference}/").json()
         assert body["access"] == "summary"
-        assert set(body) == {"reference", "status", "access", "title", "purpose", "lead_agency", "start_date",
-                             "end_date", "review_date", "legal_bases", "parties"}
+        assert set(body) == {"reference", "status", "status_label", "in_force_today", "access", "title", "purpose",
+                             "lead_agency", "start_date", "end_date", "review_date", "legal_bases", "parties"}
         assert body["parties"] == [{"agency": "lead-council"}, {"agency": "nhs-provider"}]
         assert body["legal_bases"] == ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]
 

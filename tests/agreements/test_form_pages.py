@@ -202,11 +202,11 @@ class CreatePageTests:
         assert ("#id_lead_agency", "Choose an agency where you are a governance officer") in page.summary()
         assert not Agreement.objects.exists()
 
-    def test_a_superuser_types_any_lead_agency_code(self, client, region):
+    def test_a_superuser_chooses_any_lead_agency_or_types_its_code(self, client, region):
         client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
         page = Page(client.get("/agreements/new/").content.decode())
-        assert page.by_id["id_lead_agency"]["tag"] == "input"
-        assert page.by_id["id_lead_agency"]["attrs"]["list"] == "agency-codes"
+        assert page.by_id["id_lead_agency"]["tag"] == "select"
+        assert page.by_id["id_lead_agency_search"]["tag"] == "input"  # for an agency not in the list
         assert client.post("/agreements/new/", form_data(lead_agency="fire",
                                                          flows=[{**DISCHARGE, "recipient": "fire"}])).status_code == 302
         assert Agreement.objects.get().lead_agency.code == "fire"
@@ -235,16 +235,17 @@ RULES = [
     pytest.param({}, ({**DISCHARGE, "recipient": "nhs-provider"},), "id_flows-0-recipient", "id_flows-0-recipient",
                  "The provider and the recipient must be different agencies.", id="provider-is-recipient"),
     pytest.param({}, ({**DISCHARGE, "dataset": "council-tenancies", "data_items": ""},), "id_flows-0-dataset",
-                 "id_flows-0-dataset", "The dataset 'council-tenancies' belongs to Lead Council, not to NHS Provider.",
+                 "id_flows-0-dataset", "The dataset Council Tenancies belongs to Lead Council, not to NHS Provider.",
                  id="dataset-not-the-providers"),
     pytest.param({}, ({**DISCHARGE, "dataset": "atlantis"},), "id_flows-0-dataset", "id_flows-0-dataset",
-                 "There is no dataset with the code 'atlantis'.", id="unknown-dataset"),
+                 "Nothing matches “atlantis”. Check the spelling, or choose from the list", id="unknown-dataset"),
     pytest.param({}, ({**DISCHARGE, "provider": "nowhere-trust"},), "id_flows-0-provider", "id_flows-0-provider",
-                 "There is no agency with the code 'nowhere-trust'.", id="unknown-agency"),
+                 "Nothing matches “nowhere-trust”. Check the spelling, or choose from the list",
+                 id="unknown-agency"),
     pytest.param({}, (DISCHARGE, DISCHARGE), "id_flows-1-dataset", "id_flows-1-dataset",
                  "This repeats flow 1", id="duplicate-flow"),
     pytest.param({}, ({**DISCHARGE, "data_items": "name\nshoe size"},), "id_flows-0-data_items",
-                 "id_flows-0-data_items", "These items are not in the dataset 'discharge-summaries': shoe size.",
+                 "id_flows-0-data_items", "These items are not in the dataset Discharge Summaries: shoe size.",
                  id="data-items-outside-the-dataset"),
     pytest.param({"start_date_day": "31", "start_date_month": "2"}, (DISCHARGE,), "id_start_date",
                  "id_start_date_day", "Start date must be a real date", id="not-a-real-date"),
@@ -300,7 +301,8 @@ class RuleErrorTests:
         first, second = html.split('id="flow-1"', 1)[1].split('id="flow-2"', 1)
         opened = re.findall(r'<details[^>]* open>\s*<summary[^>]*><span[^>]*>([^<]+)</span>', first)
         assert opened == ["UK GDPR Article 9 conditions (special category data, such as health)"]
-        assert first.count("<details") == 4  # the others stay closed, so the page stays short
+        # The other groups (and "The item you need is not in the dataset?") stay closed, so the page stays short.
+        assert first.count("<details") == 5
         # The second row has no error: only the group with its ticked gateway is open.
         assert second.count(" open>") == 1
 
@@ -412,7 +414,7 @@ class EditPageTests:
         assert not page.checked("id_flows-0-legal_bases-ukgdpr-6-1-a")
         # Without JavaScript the items a dataset holds are named beside the box that chooses among them.
         assert page.text("id_flows-0-data_items-hint").endswith(
-            "The dataset discharge-summaries holds: name, NHS number, discharge date, care needs")
+            "The dataset Discharge Summaries holds: name, NHS number, discharge date, care needs")
 
     def test_saving_changes_updates_the_draft_and_audits_what_changed(self, client, draft):
         officer = lead_officer(draft)
@@ -664,10 +666,10 @@ class TypeAheadTests:
         AgencyFactory(code="stranger", name="Stranger Council")
         client.force_login(lead_officer(draft))
         page = Page(client.get("/agreements/new/").content.decode())
-        agencies = [o["attrs"]["value"] for o in page.by_id["agency-codes"]["children"]]
-        datasets = [o["attrs"]["value"] for o in page.by_id["dataset-codes"]["children"]]
-        assert agencies == ["lead-council", "nhs-provider"]
-        assert sorted(datasets) == ["council-tenancies", "discharge-summaries"]
+        agencies = [o["attrs"]["value"] for o in page.by_id["id_flows-0-provider"]["children"]]
+        datasets = [o["attrs"]["value"] for o in page.by_id["id_flows-0-dataset"]["children"]]
+        assert agencies == ["", "lead-council", "nhs-provider"]
+        assert sorted(datasets) == ["", "council-tenancies", "discharge-summaries"]
 
     def test_it_stays_short_however_many_agencies_there_are(self, client, db):
         from agencies.models import Agency
@@ -676,9 +678,9 @@ class TypeAheadTests:
                                    for n in range(250))
         client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
         page = Page(client.get("/agreements/new/").content.decode())
-        assert len(page.by_id["agency-codes"]["children"]) == 200
-        # Any code can still be typed: it is checked when saving.
-        assert page.by_id["id_lead_agency"]["tag"] == "input"
+        assert len(page.by_id["id_lead_agency"]["children"]) == 1 + 200
+        # Any other agency can still be typed, by name or code: it is found when saving.
+        assert page.by_id["id_lead_agency_search"]["tag"] == "input"
 
 
 class DashboardLinkTests:

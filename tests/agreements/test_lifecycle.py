@@ -170,7 +170,8 @@ def _api(client: APIClient, action: Action, reference: str, body: dict) -> int:
 def _page(client: Client, action: Action, reference: str, body: dict) -> int:
     if action == Action.EDIT:  # the edit form's GET: 200 when the draft is theirs to change
         return client.get(f"/agreements/{reference}/edit/").status_code
-    form = {**body, "reason": body["comments"] if action == Action.REQUEST_CHANGES else body["reason"]}
+    form = {**body, "reason": body["comments"] if action == Action.REQUEST_CHANGES else body["reason"],
+            "declaration": "yes"}  # the sign page's declaration of authority
     status = client.post(f"/agreements/{reference}/{action.value}/", form).status_code
     return 200 if status == 302 else status
 

@@ -151,7 +151,9 @@ def _request(client, page: str, reference: str):
         return client.get(f"/agreements/{reference}/")
     action, method = page.split()
     url = f"/agreements/{reference}/{action}/"
-    return client.get(url) if method == "GET" else client.post(url, {"reason": "Checked with the DPO"})
+    # As a person fills the form: a reason where one is asked for, the declaration where one signs.
+    return client.get(url) if method == "GET" else client.post(url, {"reason": "Checked with the DPO",
+                                                                     "declaration": "yes"})
 
 
 class PageMatrixTests:
@@ -340,8 +342,8 @@ class AgreementPageTests:
         assert response.status_code == 200
         assert 'id="starts-later"' not in html
         signatures = html.split('id="signatures"', 1)[1].split("</table>", 1)[0]
-        assert "NHS Provider" in signatures and "Signed</strong> version 1" in signatures
-        assert "by nhs-provider-governance_officer" in signatures
+        # No name on record: the username stands in for it (see SignatureTests for names and job titles).
+        assert "Signed for NHS Provider by nhs-provider-governance_officer, on " in signatures
         assert "Lead Council (lead)" in signatures and "Not signed yet" in signatures
         assert "Discharge Summaries, from NHS Provider to Lead Council" in html
         assert "UK GDPR Article 9(2)(h)" in html
@@ -378,7 +380,7 @@ class AgreementPageTests:
         assert "Version 2 is an amendment, draft." in amendment
         assert "Version 1, signed by every party, stays in force until every party signs version 2." in amendment
         signatures = html.split('id="signatures"', 1)[1].split("</table>", 1)[0]
-        assert "Version 1 (in force)" in signatures and "Signed version 1 on" in signatures
+        assert "Version 1 (in force)" in signatures and "Version 1: Signed for NHS Provider by" in signatures
         assert "Not signed</strong>" in signatures
 
     def test_usage_counts_checks_in_the_last_30_days_and_ever(self, client, region):
@@ -508,11 +510,11 @@ class ActionPageTests:
         missing = client.post(url, {})
         assert missing.status_code == 400
         assert "Say which agency you are signing for" in missing.content.decode()
-        response = client.post(url, {"agency": "nhs-provider"}, follow=True)
+        response = client.post(url, {"agency": "nhs-provider", "declaration": "yes"}, follow=True)
         assert "You signed version 1 of" in response.content.decode()
         event = AuditEvent.objects.get(action=AuditAction.AGREEMENT_APPROVED)
         assert event.detail["party"] == "nhs-provider" and event.actor == both
-        response = client.post(url, {"agency": "lead-council"}, follow=True)
+        response = client.post(url, {"agency": "lead-council", "declaration": "yes"}, follow=True)
         assert "Every party has now signed: version 1 is in force." in response.content.decode()
         assert Agreement.objects.get(pk=agreement.pk).status == AgreementStatus.ACTIVE
         assert AuditEvent.objects.filter(action=AuditAction.AGREEMENT_ACTIVATED).count() == 1
@@ -609,4 +611,4 @@ class SigningWarningTests:
             html = " ".join(client.get(url).content.decode().split())
             assert "Check before signing:" in html, url
             assert "an Article 9 condition is cited, but the dataset" in html, url
-            assert "council-tenancies" in html.split("Check before signing:", 1)[1].split("</ul>", 1)[0], url
+            assert "Council Tenancies" in html.split("Check before signing:", 1)[1].split("</ul>", 1)[0], url

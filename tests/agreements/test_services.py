@@ -158,7 +158,7 @@ class ValidationTests:
 
     def test_data_items_must_be_a_subset_of_the_dataset(self, region):
         errors = self.invalid(region, flows=[self.flow(region, data_items=["name", "bank details"])])
-        assert "not in the dataset 'discharge-summaries': bank details" in errors["flows"][0]["data_items"][0]
+        assert "not in the dataset Discharge Summaries: bank details" in errors["flows"][0]["data_items"][0]
 
     def test_at_least_one_flow(self, region):
         assert "at least one flow" in self.invalid(region, flows=[])["flows"][0]

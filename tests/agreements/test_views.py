@@ -25,7 +25,7 @@ class PrintPageTests:
         assert "DPIA-2026-007" in page
         assert "dpo@nhs-provider.example.org" in page
         assert "UK GDPR Article 9(2)(h)" in page and "NHS number" in page
-        assert "Signed version 1 by nhs-provider-governance_officer" in page
+        assert "Signed for NHS Provider by nhs-provider-governance_officer, on " in page
         assert "Not signed" in page  # the lead agency has not signed yet
         assert AuditEvent.objects.filter(action="agreement.viewed", detail__page="print").count() == 1
 

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.browser
 
 ARTICLE_6_PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 ARTICLE_9_CARE = "Health or social care (UK GDPR Article 9(2)(h))"
+DISCHARGE = "Discharge summaries (Manchester University NHS Foundation Trust)"
+TYPE_DATASET = "Or type the name of a dataset not in the list"
 CRIME_AND_DISORDER = "Disclosure to reduce crime and disorder (Crime and Disorder Act 1998, section 115)"
 
 
@@ -39,6 +41,13 @@ def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
     group.get_by_label("Day", exact=True).fill(day)
     group.get_by_label("Month", exact=True).fill(month)
     group.get_by_label("Year", exact=True).fill(year)
+
+
+def choose(group, label: str, typed: str, option: str) -> None:
+    """Types into the type-ahead (accessible-autocomplete) and picks the option offered, as a person would."""
+    group.get_by_label(label, exact=True).fill(typed)
+    group.page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
+    expect(group.get_by_label(label, exact=True)).to_have_value(option)
 
 
 def flow(page, number: int):
@@ -61,9 +70,9 @@ class DraftAgreementJourneyTests:
         page.get_by_label("DPIA reference (optional)").fill("DPIA-42")
 
         first = flow(page, 1)
-        first.get_by_label("Dataset", exact=True).fill("mft-discharge")
-        first.get_by_label("Provider", exact=True).fill("mft")
-        first.get_by_label("Recipient", exact=True).fill("mcc")
+        choose(first, "Provider", "mft", "Manchester University NHS Foundation Trust")  # a code finds it too
+        choose(first, "Dataset", "discharge", DISCHARGE)
+        choose(first, "Recipient", "Manchester City", "Manchester City Council")
         first.get_by_label(ARTICLE_6_PUBLIC_TASK).check()  # and forgets the Article 9 condition health data needs
         first.get_by_label("Data items shared (optional)").fill("name\nNHS number\ncare needs")
         first.get_by_label("How it is shared").select_option(label="Shared case-management system")
@@ -73,12 +82,12 @@ class DraftAgreementJourneyTests:
         page.get_by_role("button", name="Add another flow").click()
         second = flow(page, 2)
         expect(second).to_be_visible()
-        expect(first.get_by_label("Dataset", exact=True)).to_have_value("mft-discharge")
+        expect(first.get_by_label("Dataset", exact=True)).to_have_value(DISCHARGE)
         expect(page.get_by_role("alert")).to_have_count(0)
         check_a11y(page)
-        second.get_by_label("Dataset", exact=True).fill("mcc-tenancies")
-        second.get_by_label("Provider", exact=True).fill("mcc")
-        second.get_by_label("Recipient", exact=True).fill("gmp")
+        choose(second, "Provider", "Manchester City", "Manchester City Council")
+        choose(second, "Dataset", "tenan", "Council tenancies (Manchester City Council)")
+        choose(second, "Recipient", "police", "Greater Manchester Police")
         second.get_by_label(ARTICLE_6_PUBLIC_TASK).check()
         second.locator("summary", has_text="Statutory gateways").click()  # open the group
         second.get_by_label(CRIME_AND_DISORDER).check()
@@ -96,11 +105,11 @@ class DraftAgreementJourneyTests:
         expect(first.get_by_label("Data items shared (optional)")).to_have_value("name\nNHS number\ncare needs")
         expect(first.get_by_label("How often")).to_have_value("daily")
         expect(first.get_by_label(ARTICLE_6_PUBLIC_TASK)).to_be_checked()
-        expect(second.get_by_label("Recipient", exact=True)).to_have_value("gmp")
+        expect(second.get_by_label("Recipient", exact=True)).to_have_value("Greater Manchester Police")
         expect(second.get_by_label(CRIME_AND_DISORDER)).to_be_checked()
         # The message is beside the legal bases of flow 1, and its summary link takes you there.
         expect(first).to_contain_text("holds special category data (such as health)")
-        summary.get_by_role("link", name=re.compile("^Flow 1: The dataset 'mft-discharge' holds special")).click()
+        summary.get_by_role("link", name=re.compile("^Flow 1: The dataset Discharge summaries holds special")).click()
         expect(first.get_by_label("Consent (UK GDPR Article 6(1)(a))")).to_be_focused()
 
         first.get_by_label(ARTICLE_9_CARE).check()  # its group opened to show the error
@@ -118,7 +127,8 @@ class DraftAgreementJourneyTests:
 
         # The draft opens again for changes, as saved.
         page.goto(f"{live_server.url}/agreements/{agreement.reference}/edit/")
-        expect(flow(page, 2).get_by_label("Dataset", exact=True)).to_have_value("mcc-tenancies")
+        expect(flow(page, 2).get_by_label("Dataset", exact=True)).to_have_value("Council tenancies (Manchester City "
+                                                                                 "Council)")
         check_a11y(page)
 
 
@@ -149,7 +159,8 @@ class KeyboardTests:
 
         unlabelled = page.evaluate(
             "[...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea')]"
-            ".filter(el => !el.labels || el.labels.length === 0).map(el => el.name)"
+            ".filter(el => el.checkVisibility()).filter(el => !el.labels || el.labels.length === 0)"
+            ".map(el => el.name || el.id)"
         )
         assert unlabelled == []
         errors_not_described = page.evaluate(
@@ -177,9 +188,10 @@ class KeyboardTests:
             sign_in(page, live_server, "officer")
             page.goto(f"{live_server.url}/agreements/new/")
             page.get_by_label("Title", exact=True).fill("Tenancy sharing")
-            flow(page, 1).get_by_label("Dataset", exact=True).fill("first-try")
+            flow(page, 1).get_by_label(TYPE_DATASET).fill("first-try")
             page.get_by_role("button", name="Add another flow").click()
-            flow(page, 2).get_by_label("Dataset", exact=True).fill("mcc-tenancies")
+            flow(page, 2).get_by_label("Dataset", exact=True).select_option(label="Council tenancies (Manchester City "
+                                                                                  "Council)")
             page.get_by_role("button", name="Remove flow 1").click()
             expect(page.get_by_role("group", name=re.compile(r"^Flow \d+$"))).to_have_count(1)
             expect(flow(page, 1).get_by_label("Dataset", exact=True)).to_have_value("mcc-tenancies")

@@ -42,7 +42,7 @@ class SuspendJourneyTests:
         check_a11y(page)
 
         page.get_by_label("Agency").fill("NHS Provider")
-        page.get_by_label("Status").select_option(label="Active")
+        page.get_by_label("Status").select_option(label="In force today")
         page.get_by_role("button", name="Apply filters").click()
         expect(page.get_by_role("heading", name="1 agreement found")).to_be_visible()
         expect(page.get_by_role("link", name="Domestic abuse referrals")).to_have_count(0)
@@ -97,12 +97,14 @@ class SignJourneyTests:
         summary = page.get_by_role("alert")
         expect(summary).to_contain_text("Say which agency you are signing for")
         check_a11y(page)
-        summary.get_by_role("link").click()
+        expect(summary).to_contain_text("Confirm that you are authorised to sign this agreement")
+        summary.get_by_role("link", name="Say which agency you are signing for").click()
         expect(page.get_by_label("Lead Council")).to_be_focused()
         page.get_by_label("NHS Provider").check()
+        page.get_by_label("I am authorised to sign this agreement for the agency I have chosen above").check()
         page.get_by_role("button", name="Sign this version").click()
         expect(page.locator(".govuk-notification-banner--success")).to_contain_text(
             f"You signed version 1 of {agreement.reference}. It now waits for the other parties.")
-        expect(page.locator("#signatures")).to_contain_text("Signed version 1")
+        expect(page.locator("#signatures")).to_contain_text("Signed for NHS Provider by both, on ")
         check_a11y(page)
         assert AuditEvent.objects.get(action=AuditAction.AGREEMENT_APPROVED).detail["party"] == "nhs-provider"

@@ -47,6 +47,7 @@ def _sign(page, check_a11y):
     page.locator("#actions").get_by_role("button", name="Sign", exact=True).click()
     expect(page.get_by_role("heading", name="Sign version 1", level=1)).to_be_visible()
     check_a11y(page)
+    page.get_by_label("I am authorised to sign this agreement for").check()
     page.get_by_role("button", name="Sign this version").click()
     expect(page.get_by_role("alert", name="Success")).to_be_visible()
     check_a11y(page)
@@ -99,7 +100,7 @@ class SigningJourneyTests:
         _open(page, live_server, reference)
         _sign(page, check_a11y)
         expect(page.locator("#signatures").get_by_role("row", name="Manchester City Council (lead)")).to_contain_text(
-            "Signed version 1")
+            "Signed for Manchester City Council by officer2, on ")
         agreement.refresh_from_db()
         assert agreement.status == AgreementStatus.SUBMITTED
         _sign_out(page)

@@ -68,8 +68,12 @@ class ContentSecurityPolicyBrowserTests:
         sign_in(page, live_server, "admin", password=demo["password"])
         reference = demo["agreement"].reference
         for path in ("/", "/check/", "/audit/", "/agencies/", "/agencies/manchester-cc/members/",
-                     f"/agreements/{reference}/print/"):
+                     f"/agreements/{reference}/print/", "/agreements/new/"):
             assert_clean(page, f"{live_server.url}{path}")
+        # The agreement form's type-ahead (accessible-autocomplete) draws its menu within the policy too.
+        page.get_by_label("Provider", exact=True).fill("Manchester")
+        page.get_by_role("listbox").get_by_role("option").first.wait_for()
+        assert page.evaluate("window.__cspViolations") == [] and page.csp_console == []
         # Django's admin (superusers): no GOV.UK Frontend there, but the same policy.
         for path in ("/admin/", "/admin/auth/user/", "/admin/auth/user/1/change/", "/admin/axes/accessattempt/"):
             assert_clean(page, f"{live_server.url}{path}", govuk=False)

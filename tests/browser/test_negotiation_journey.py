@@ -1,0 +1,166 @@
+"""Journey: a version is sent back with comments, changed, sent again and signed with a declaration, each signer seeing
+what changed; the agreement goes live and its PDF carries the fingerprint the page shows.
+
+The council's officer drafts and sends it; the fire service's officer asks for changes; the council's officer reads
+the comment, changes the draft and sends it again; a second council officer and the fire officer each sign with the
+declaration, seeing the changes on the sign page. axe runs on every page visited.
+"""
+
+import io
+
+import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from accounts.models import Profile
+from agencies.choices import AgencyKind, Role
+from agreements.choices import AgreementStatus
+from agreements.models import Agreement, Party
+from tests.browser.conftest import sign_in
+from tests.dates import END, REVIEW, START
+from tests.factories import AgencyFactory, DatasetFactory, member
+
+pytestmark = pytest.mark.browser
+
+PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
+COMMENT = "Say how long the fire service keeps the referrals, and leave out whether they smoke."
+
+
+@pytest.fixture
+def partners():
+    council = AgencyFactory(code="mcc", name="Manchester City Council")
+    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
+    DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council,
+                   data_items=["name", "address", "smoker"])
+    for agency, username, name, title in (
+        (council, "officer", "Olivia Brown", "Information Governance Manager"),
+        (council, "officer2", "Marcus Webb", "Head of Information Governance"),
+        (fire, "fire-officer", "Priya Patel", "Data Protection Officer"),
+    ):
+        user = member(agency, Role.GOVERNANCE_OFFICER, username=username)
+        Profile.objects.update_or_create(user=user, defaults={"full_name": name, "job_title": title})
+
+
+def _sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+
+
+def _open(page, live_server, reference):
+    page.goto(f"{live_server.url}/agreements/{reference}/")
+    expect(page.get_by_role("heading", name="Safe and well visits", level=1)).to_be_visible()
+
+
+def _sign_seeing_the_changes(page, check_a11y, agency_name):
+    page.locator("#actions").get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_role("heading", name="Sign version 1", level=1)).to_be_visible()
+    changes = page.locator("#changes")
+    expect(changes).to_contain_text("What changed since version 1 as sent for signature")
+    expect(changes.locator("ins")).to_contain_text(["Deleted 12 months after the visit"])
+    expect(changes.locator("del")).to_contain_text(["smoker"])
+    check_a11y(page)
+    # Signing without the declaration is refused, and says why.
+    page.get_by_role("button", name="Sign this version").click()
+    expect(page.get_by_role("alert")).to_contain_text("Confirm that you are authorised to sign this agreement")
+    check_a11y(page)
+    page.get_by_label(f"I am authorised to sign this agreement for {agency_name}").check()
+    page.get_by_role("button", name="Sign this version").click()
+    expect(page.get_by_role("alert", name="Success")).to_be_visible()
+    check_a11y(page)
+
+
+class NegotiationJourneyTests:
+    def test_changes_asked_for_made_and_signed_with_a_declaration_then_the_pdf_matches(self, page, live_server,
+                                                                                       check_a11y, partners):
+        # The council's officer drafts it and sends it for signature.
+        sign_in(page, live_server, "officer", check=check_a11y)
+        page.get_by_role("link", name="Draft a new agreement").click()
+        page.get_by_label("Title", exact=True).fill("Safe and well visits")
+        page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
+        for legend, (day, month, year) in {"Start date": ("1", "1", str(START.year)),
+                                           "End date": ("31", "12", str(END.year)),
+                                           "Review date": ("30", "6", str(REVIEW.year))}.items():
+            group = page.get_by_role("group", name=legend)
+            group.get_by_label("Day", exact=True).fill(day)
+            group.get_by_label("Month", exact=True).fill(month)
+            group.get_by_label("Year", exact=True).fill(year)
+        flow = page.get_by_role("group", name="Flow 1", exact=True)
+        flow.get_by_label("Dataset", exact=True).fill("smoking-risk")
+        flow.get_by_label("Provider", exact=True).fill("mcc")
+        flow.get_by_label("Recipient", exact=True).fill("gm-fire")
+        flow.get_by_label("Purpose of this flow (optional)").fill("Book a safe and well visit")
+        flow.get_by_label(PUBLIC_TASK).check()
+        page.get_by_role("button", name="Save draft").click()
+        agreement = Agreement.objects.get()
+        reference = agreement.reference
+        expect(page).to_have_url(f"{live_server.url}/agreements/{reference}/")
+        page.locator("#actions").get_by_role("button", name="Send for signature").click()
+        page.get_by_role("button", name="Send for signature").click()
+        expect(page.get_by_role("alert", name="Success")).to_contain_text("sent to every party for signature")
+        _sign_out(page)
+
+        # The fire service's officer sends it back with a comment.
+        sign_in(page, live_server, "fire-officer")
+        _open(page, live_server, reference)
+        page.locator("#actions").get_by_role("button", name="Ask for changes").click()
+        expect(page.get_by_role("heading", name="Ask for changes to version 1", level=1)).to_be_visible()
+        check_a11y(page)
+        page.get_by_label("What needs to change? Every party will read this.").fill(COMMENT)
+        page.get_by_role("button", name="Send it back with my comments").click()
+        expect(page.get_by_role("alert", name="Success")).to_contain_text("went back to the lead agency")
+        _sign_out(page)
+
+        # The council's officer reads the comment, changes the draft and sends it again.
+        sign_in(page, live_server, "officer")
+        _open(page, live_server, reference)
+        comments = page.locator("#comments")
+        expect(comments).to_contain_text(COMMENT)
+        expect(comments).to_contain_text("Changes requested by Priya Patel for Greater Manchester Fire and Rescue")
+        check_a11y(page)
+        page.locator("#actions").get_by_role("button", name="Edit draft").click()
+        flow = page.get_by_role("group", name="Flow 1", exact=True)
+        flow.get_by_label("Data items shared (optional)").fill("name\naddress")
+        flow.get_by_label("How long the recipient keeps it (optional)").fill("Deleted 12 months after the visit")
+        page.get_by_role("button", name="Save draft").click()
+        expect(page).to_have_url(f"{live_server.url}/agreements/{reference}/")
+        expect(page.locator("#changes")).to_contain_text("What changed since version 1 as sent for signature")
+        check_a11y(page)
+        page.locator("#actions").get_by_role("button", name="Send for signature").click()
+        page.get_by_role("button", name="Send for signature").click()
+        expect(page.get_by_role("alert", name="Success")).to_contain_text("sent to every party for signature")
+        _sign_out(page)
+
+        # A second council officer signs for the council, seeing what changed.
+        sign_in(page, live_server, "officer2")
+        _open(page, live_server, reference)
+        _sign_seeing_the_changes(page, check_a11y, "Manchester City Council")
+        _sign_out(page)
+
+        # The fire officer signs for the fire service: every party has signed, so it is active.
+        sign_in(page, live_server, "fire-officer")
+        _open(page, live_server, reference)
+        _sign_seeing_the_changes(page, check_a11y, "Greater Manchester Fire and Rescue")
+        expect(page.get_by_role("alert", name="Success")).to_contain_text(
+            "Every party has now signed: version 1 is in force.")
+        agreement.refresh_from_db()
+        assert agreement.status == AgreementStatus.ACTIVE
+        signed = Party.objects.get(agency__code="gm-fire").signed_at.astimezone()
+        signatures = page.locator("#signatures")
+        expect(signatures).to_contain_text(
+            "Signed for Greater Manchester Fire and Rescue by Priya Patel, Data Protection Officer, on "
+            f"{signed.day} {signed:%B %Y, %H:%M}")
+        expect(signatures).to_contain_text(
+            "Signed for Manchester City Council by Marcus Webb, Head of Information Governance, on ")
+
+        # The PDF downloads and carries the fingerprint the page shows.
+        shown = page.locator("#digest").inner_text().strip()
+        assert len(shown) == 64
+        with page.expect_download(timeout=30_000) as download_info:  # WeasyPrint lays out the whole agreement
+            page.get_by_role("link", name="Download version 1 as a PDF").click()
+        download = download_info.value
+        assert download.suggested_filename == f"{reference}-version-1.pdf"
+        with open(download.path(), "rb") as pdf:
+            text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.read())).pages)
+        assert shown in text.replace("\n", "")
+        assert "Signed for Greater Manchester Fire and Rescue by Priya Patel, Data Protection Officer" in \
+            " ".join(text.split())
