@@ -17,6 +17,7 @@ urlpatterns = [
     path("agreements/<str:reference>/withdraw/", apis.AgreementWithdrawApi.as_view(), name="api-agreement-withdraw"),
     path("agreements/<str:reference>/request-changes/", apis.AgreementRequestChangesApi.as_view(),
          name="api-agreement-request-changes"),
+    path("agreements/<str:reference>/review/", apis.AgreementReviewApi.as_view(), name="api-agreement-review"),
     path("agreements/<str:reference>/copy/", apis.AgreementCopyApi.as_view(), name="api-agreement-copy"),
     path("agreements/<str:reference>/versions/", apis.VersionListApi.as_view(), name="api-agreement-versions"),
     path("agreements/<str:reference>/versions/<int:number>/compare/", apis.VersionCompareApi.as_view(),

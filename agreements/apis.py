@@ -24,6 +24,7 @@ from common.limits import (
     PURPOSE_MAX,
     REASON_MAX,
     RETENTION_MAX,
+    REVIEW_NOTES_MAX,
     SEARCH_MAX,
     TITLE_MAX,
     api_text,
@@ -226,6 +227,14 @@ class RequestChangesInputSerializer(serializers.Serializer):
     agency = serializers.SlugField(required=False, max_length=64,
                                    help_text="The party you speak for, when you may speak for more than one.")
     comments = api_text("comments", COMMENTS_MAX, help_text="What needs to change. Every party reads it.")
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    agency = serializers.SlugField(required=False, max_length=64,
+                                   help_text="The party you confirm for, when you may confirm for more than one.")
+    next_review_date = serializers.DateField(help_text="The next review: in the future, and not after the end date.")
+    notes = api_text("notes", REVIEW_NOTES_MAX, required=False, allow_blank=True, default="",
+                     help_text="Anything the other parties should know about this review.")
 
 
 class ApproveInputSerializer(serializers.Serializer):
@@ -504,6 +513,22 @@ class AgreementCopyApi(_ActionApi):
 
     def act(self, *, actor, agreement, data):
         return services.agreement_copy(actor=actor, agreement=agreement)
+
+
+@_action_schema(
+    "Confirm the review",
+    "A party confirms the review of the version in force with no changes, and proposes the next review date; "
+    "nothing is signed again. Once every party of the version in force has confirmed, `review_date` becomes the "
+    "earliest date proposed. Active or suspended agreements (409 otherwise, and for a second confirmation by the "
+    "same party in one review). Governance officers of the parties of the version in force (403 otherwise).",
+    ReviewInputSerializer,
+)
+class AgreementReviewApi(_ActionApi):
+    input_serializer = ReviewInputSerializer
+
+    def act(self, *, actor, agreement, data):
+        return services.agreement_review(actor=actor, agreement=agreement, agency=data.get("agency"),
+                                         next_review_date=data["next_review_date"], notes=data.get("notes", ""))
 
 
 # --- versions ------------------------------------------------------------------------------------------------

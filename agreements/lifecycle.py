@@ -47,6 +47,7 @@ class Action(models.TextChoices):
     WITHDRAW = "withdraw", "Withdraw to change it"
     REQUEST_CHANGES = "request-changes", "Ask for changes"
     COPY = "copy", "Copy into a new draft"
+    REVIEW = "review", "Confirm the review"
 
 
 class Authority(models.TextChoices):
@@ -70,6 +71,7 @@ class Refusal(models.TextChoices):
     AMENDMENT_PENDING = "amendment_pending", "An amendment is already being prepared"
     ALREADY_SIGNED = "already_signed", "Your agency has already signed this version"
     LAST_EDITOR = "last_editor", "The last editor cannot sign for the lead agency"
+    ALREADY_REVIEWED = "already_reviewed", "Your agency has already confirmed this review"
 
 
 FORBIDDEN = {Refusal.NOT_SIGNED_IN, Refusal.NOT_LEAD_OFFICER, Refusal.NOT_SIGNATORY, Refusal.NOT_IN_FORCE_PARTY,
@@ -122,6 +124,12 @@ RULES: dict[Action, Rule] = {rule.action: rule for rule in (
           "ask for changes to", "{where} is {state}, not awaiting signatures, so no changes can be asked for."),
     _rule(Action.COPY, set(S.values), set(), "a new draft agreement with the same terms", Authority.LEAD, "copy",
           "{reference} cannot be copied."),
+    # A review of the version in force, without re-signing: while it is in force, suspended too (a suspension is
+    # often the moment to look at it again, and reminders go to suspended agreements as well).
+    _rule(Action.REVIEW, {S.ACTIVE, S.SUSPENDED}, set(),
+          "the review confirmed for this party; once every party has, the review date moves",
+          Authority.IN_FORCE_PARTIES, "confirm the review of",
+          "{reference} is {status}: only an agreement in force (active or suspended) can be reviewed."),
 )}
 
 
@@ -275,6 +283,8 @@ def verdict(*, user: Any, agreement: Agreement, action: Action | str) -> Verdict
             f"({pending.get_state_display().lower()}). Finish or reject it first."), in_state)
     if action == Action.SIGN:
         return _sign_verdict(user, agreement, parties, acting)
+    if action == Action.REVIEW:
+        return _review_verdict(agreement, parties)
     return Verdict(action, True, in_state=True, parties=tuple(parties), acting_agency=acting)
 
 
@@ -293,6 +303,28 @@ def _sign_verdict(user: Any, agreement: Agreement, parties: list[Party], acting:
             f"You were the last person to edit version {version.number}, so another governance officer of "
             f"{lead} must sign it for {lead}. This makes sure two people have checked it."), True)
     return Verdict(Action.SIGN, True, in_state=True, parties=tuple(signable), acting_agency=signable[0].agency)
+
+
+def review_confirmed_agency_ids(version: AgreementVersion) -> set[int]:
+    """The parties that have confirmed the current review cycle of `version` (the one for its review date)."""
+    cached = getattr(version, "_review_confirmed", None)
+    if cached is None:
+        cached = version._review_confirmed = set(
+            version.review_confirmations.filter(review_date=version.review_date).values_list("agency_id", flat=True))
+    return cached
+
+
+def _review_verdict(agreement: Agreement, parties: list[Party]) -> Verdict:
+    """Confirming a review also needs a party of the user's that has not confirmed this cycle yet."""
+    version = agreement.in_force_version
+    done = review_confirmed_agency_ids(version)
+    open_parties = [p for p in parties if p.agency_id not in done]
+    if not open_parties:
+        return Verdict(Action.REVIEW, False, Refusal.ALREADY_REVIEWED, (
+            f"Your agency has already confirmed the review of version {version.number} of {agreement.reference} "
+            f"due on {version.review_date.day} {version.review_date:%B %Y}. It waits for the other parties."), True)
+    own = sorted(open_parties, key=lambda p: (p.agency_id != agreement.lead_agency_id, p.agency_id))
+    return Verdict(Action.REVIEW, True, in_state=True, parties=tuple(own), acting_agency=own[0].agency)
 
 
 def verdicts(*, user: Any, agreement: Agreement) -> dict[Action, Verdict]:

@@ -268,8 +268,38 @@ class ReviewReminder(models.Model):
     class Meta:
         ordering = ["version", "-days_before"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "days_before"], name="review_reminder_once"),
+            # Once per threshold of each review date: a confirmed review moves the date, and its reminders start again.
+            models.UniqueConstraint(fields=["version", "days_before", "review_date"], name="review_reminder_once"),
         ]
 
     def __str__(self) -> str:
         return f"{self.version}: {self.days_before}-day review reminder"
+
+
+class ReviewConfirmation(models.Model):
+    """One party's confirmation that the version in force still holds with no changes, for one review cycle (the
+    version's review date when it was confirmed), and the next review date it proposes.
+
+    Once every party has confirmed a cycle the version's review date moves to the earliest date proposed; the
+    confirmations stay as the history of that review.
+    """
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="review_confirmations")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+",
+                               help_text="The party the officer confirmed for.")
+    review_date = models.DateField(help_text="The review date this confirmation answers (the cycle).")
+    next_review_date = models.DateField(help_text="The next review date this party proposed.")
+    notes = models.TextField(blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="When every party had confirmed this cycle and the date moved.")
+
+    class Meta:
+        ordering = ["version", "review_date", "confirmed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "review_date", "agency"], name="review_confirmation_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} review of {self.review_date} confirmed for {self.agency_id}"

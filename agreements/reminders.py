@@ -31,8 +31,10 @@ from audit.choices import AuditAction
 from audit.services import record
 from common import mail
 
+from . import notices
 from .choices import AgreementStatus
 from .models import Agreement, AgreementVersion, ReviewReminder
+from .services import agreement_agency_codes
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +63,20 @@ def review_reminders_due(*, today: dt.date) -> list[tuple[int, int]]:
         .order_by("in_force_version_id")
         .values_list("in_force_version_id", "in_force_version__review_date")
     )
-    wanted = {}
+    wanted, dates = {}, {}
     for version_id, review_date in candidates:
         threshold = threshold_for(days_left=(review_date - today).days)
         if threshold is not None:
-            wanted[version_id] = threshold
+            wanted[version_id], dates[version_id] = threshold, review_date
     claimed = set(
-        ReviewReminder.objects.filter(version_id__in=wanted).values_list("version_id", "days_before")
+        ReviewReminder.objects.filter(version_id__in=wanted).values_list("version_id", "days_before", "review_date")
     )
     stale = ReviewReminder.objects.filter(sent_at__isnull=True, claimed_at__lt=timezone.now() - STALE_CLAIM)
     for reminder in stale.select_related("version__agreement")[:100]:
         logger.warning("review reminder %s was claimed at %s and never marked sent: check whether it went",
                        reminder, reminder.claimed_at.isoformat())
     return [(version_id, threshold) for version_id, threshold in wanted.items()
-            if (version_id, threshold) not in claimed]
+            if (version_id, threshold, dates[version_id]) not in claimed]
 
 
 @dataclass
@@ -86,7 +88,8 @@ class Officer:
 
 
 def review_officers(*, version: AgreementVersion) -> list[Officer]:
-    """The active governance officers, with an email address, of every party to `version`. One query."""
+    """The active governance officers, with an email address and email of notices on, of every party to `version`.
+    One query."""
     through = get_user_model().groups.through
     rows = (
         through.objects.filter(
@@ -95,6 +98,7 @@ def review_officers(*, version: AgreementVersion) -> list[Officer]:
             user__is_active=True,
         )
         .exclude(user__email="")
+        .exclude(user__notification_preference__email=False)
         .order_by("user__username", "group__agency_role__agency__name")
         .values_list("user__username", "user__email", "user__first_name", "user__last_name",
                      "group__agency_role__agency__name")
@@ -133,9 +137,8 @@ def review_reminder_send(*, version_id: int, days_before: int, today: dt.date) -
         return False  # no longer due: ended, amended, or the day moved on past this threshold
     officers = review_officers(version=version)
     if not officers:
-        logger.warning("no governance officer with an email address for %s: review reminder not sent",
+        logger.warning("no governance officer with an email address for %s: review reminder in the inbox only",
                        agreement.reference)
-        return False
     try:
         with transaction.atomic():
             claim = ReviewReminder.objects.create(version=version, days_before=days_before,
@@ -154,7 +157,8 @@ def review_reminder_send(*, version_id: int, days_before: int, today: dt.date) -
         for officer in officers
     ]
     try:
-        mail.send_all(messages)
+        if messages:
+            mail.send_all(messages)
     except BaseException:
         ReviewReminder.objects.filter(pk=claim.pk, sent_at__isnull=True).delete()  # not sent: let a retry claim it
         raise
@@ -162,10 +166,13 @@ def review_reminder_send(*, version_id: int, days_before: int, today: dt.date) -
     with transaction.atomic():
         usernames = [officer.username for officer in officers]
         ReviewReminder.objects.filter(pk=claim.pk).update(sent_at=timezone.now(), recipients=usernames)
-        record(
+        event = record(
             action=AuditAction.AGREEMENT_REVIEW_REMINDED, object_type="agreement", object_ref=agreement.reference,
-            agency=agreement.lead_agency,
+            agency=agreement.lead_agency, agencies=agreement_agency_codes(agreement),
             detail={"reference": agreement.reference, "version": version.number, "days_before": days_before,
                     "review_date": version.review_date, "recipients": usernames},
         )
-    return True
+        # The inbox gets it too; the email above is this notice's email.
+        notices.review_due(agreement=agreement, version=version, event=event,
+                           subject=_subject(agreement.reference, version.title, days_left), days_left=days_left)
+    return bool(officers)

@@ -25,9 +25,9 @@ from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
 from audit.services import events_index_add, record
 from common.errors import Conflict
-from common.limits import COMMENTS_MAX, REASON_MAX, text_problem
+from common.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_problem
 
-from . import lifecycle
+from . import lifecycle, notices
 from .canonical import version_terms
 from .choices import AgreementStatus, CommentKind, PeriodState, VersionState
 from .lifecycle import Action
@@ -39,6 +39,7 @@ from .models import (
     Flow,
     Party,
     ReferenceCounter,
+    ReviewConfirmation,
     VersionComment,
 )
 from .rules import ResolvedTerms, resolve_terms
@@ -310,7 +311,8 @@ def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
     if agreement.status == AgreementStatus.DRAFT:
         agreement.status = AgreementStatus.SUBMITTED
         agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_SUBMITTED, agreement, actor, version=version.number)
+    event = _event(AuditAction.AGREEMENT_SUBMITTED, agreement, actor, version=version.number)
+    notices.submitted(agreement=agreement, version=version, event=event, actor=actor)
     return agreement
 
 
@@ -388,8 +390,10 @@ def agreement_request_changes(*, actor: Any, agreement: Agreement, comments: str
     VersionComment.objects.create(version=version, agency=party.agency, author=actor,
                                   kind=CommentKind.CHANGES_REQUESTED, body=comments)
     cleared = _back_to_draft(agreement)
-    _event(AuditAction.AGREEMENT_CHANGES_REQUESTED, agreement, actor, agency=party.agency, version=version.number,
-           party=party.agency.code, comments=comments, signatures_cleared=cleared)
+    event = _event(AuditAction.AGREEMENT_CHANGES_REQUESTED, agreement, actor, agency=party.agency,
+                   version=version.number, party=party.agency.code, comments=comments, signatures_cleared=cleared)
+    notices.changes_requested(agreement=agreement, version=version, event=event, actor=actor, agency=party.agency,
+                              comments=comments)
     return agreement
 
 
@@ -481,9 +485,10 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     party.signer_name, party.signer_job_title = display_name(actor), job_title(actor)
     party.signer_declared = declared
     party.save(update_fields=["signed_by", "signed_at", "signer_name", "signer_job_title", "signer_declared"])
-    _event(AuditAction.AGREEMENT_APPROVED, agreement, actor, agency=party.agency, version=version.number,
-           party=party.agency.code, signer_name=party.signer_name, signer_job_title=party.signer_job_title,
-           declared=declared)
+    event = _event(AuditAction.AGREEMENT_APPROVED, agreement, actor, agency=party.agency, version=version.number,
+                   party=party.agency.code, signer_name=party.signer_name, signer_job_title=party.signer_job_title,
+                   declared=declared)
+    notices.signed(agreement=agreement, version=version, event=event, actor=actor, agency=party.agency)
     if version.parties.filter(signed_at__isnull=True).exists():
         return agreement
     previous = agreement.in_force_version
@@ -497,8 +502,9 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     agreement.in_force_version = version
     agreement.save(update_fields=["status", "in_force_version", "updated_at"])
     _open_period(agreement=agreement, version=version, state=PeriodState.IN_FORCE, now=now)
-    _event(AuditAction.AGREEMENT_ACTIVATED, agreement, actor, version=version.number,
-           superseded_version=previous.number if previous else None)
+    event = _event(AuditAction.AGREEMENT_ACTIVATED, agreement, actor, version=version.number,
+                   superseded_version=previous.number if previous else None)
+    notices.activated(agreement=agreement, version=version, event=event, actor=actor, today=timezone.localdate())
     _sync_permissions(agreement)
     return agreement
 
@@ -540,8 +546,10 @@ def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Act
     # A registry administrator acting for no agency of theirs leaves no agency: only administrators may reinstate.
     agreement.suspended_by = acting if suspending and has_role(actor, acting.pk, Role.GOVERNANCE_OFFICER) else None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
-    _event(AuditAction.AGREEMENT_SUSPENDED if suspending else AuditAction.AGREEMENT_REINSTATED, agreement, actor,
-           agency=acting, version=agreement.in_force_version.number, reason=reason)
+    event = _event(AuditAction.AGREEMENT_SUSPENDED if suspending else AuditAction.AGREEMENT_REINSTATED, agreement,
+                   actor, agency=acting, version=agreement.in_force_version.number, reason=reason)
+    announce = notices.suspended if suspending else notices.reinstated
+    announce(agreement=agreement, event=event, actor=actor, agency=acting, reason=reason)
     return agreement
 
 
@@ -570,12 +578,81 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     agreement.status = AgreementStatus.REVOKED
     agreement.suspended_by = None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
-    _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting,
-           version=agreement.in_force_version.number, reason=reason,
-           previous_status=previous, withdrawn_version=withdrawn)
+    event = _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting,
+                   version=agreement.in_force_version.number, reason=reason,
+                   previous_status=previous, withdrawn_version=withdrawn)
+    notices.revoked(agreement=agreement, event=event, actor=actor, agency=acting, reason=reason)
     if withdrawn:
         _sync_permissions(agreement)
     return agreement
+
+
+@transaction.atomic
+def agreement_review(*, actor: Any, agreement: Agreement, next_review_date: date | None, notes: str = "",
+                     agency: str | Agency | None = None) -> Agreement:
+    """A party's officer confirms that the version in force still holds with no changes, and proposes the next
+    review date. Once every party of the version in force has confirmed this cycle (the current review date), the
+    review date moves to the earliest date proposed and `agreement.reviewed` is recorded. Nothing is signed again."""
+    notes = (notes or "").strip()
+    problem = text_problem(notes, what="notes", limit=REVIEW_NOTES_MAX)
+    if problem:
+        raise ValidationError({"notes": [problem]})
+    if next_review_date is None:
+        raise ValidationError({"next_review_date": ["Enter the date of the next review."]})
+    agreement = _lock(agreement)
+    answer = lifecycle.require(user=actor, agreement=agreement, action=Action.REVIEW)
+    version = agreement.in_force_version
+    party = _reviewing_party(agreement=agreement, open_parties=answer.parties, agency=agency, actor=actor)
+    today = timezone.localdate()
+    if next_review_date <= today:
+        raise ValidationError({"next_review_date": [
+            f"The next review date must be in the future, after {today.day} {today:%B %Y}."]})
+    if next_review_date > version.end_date:
+        raise ValidationError({"next_review_date": [
+            f"The next review date must be on or before the agreement ends, "
+            f"{version.end_date.day} {version.end_date:%B %Y}."]})
+    cycle = version.review_date
+    ReviewConfirmation.objects.create(version=version, agency=party.agency, review_date=cycle,
+                                      next_review_date=next_review_date, notes=notes, confirmed_by=actor)
+    _event(AuditAction.AGREEMENT_REVIEW_CONFIRMED, agreement, actor, agency=party.agency, version=version.number,
+           party=party.agency.code, review_date=cycle, next_review_date=next_review_date, notes=notes)
+    confirmations = list(ReviewConfirmation.objects.filter(version=version, review_date=cycle)
+                         .select_related("agency"))
+    if {p.agency_id for p in version.parties.all()} - {c.agency_id for c in confirmations}:
+        return agreement
+    proposed = {c.agency.name: c.next_review_date for c in confirmations}
+    version.review_date = min(proposed.values())
+    version.save(update_fields=["review_date", "updated_at"])
+    ReviewConfirmation.objects.filter(version=version, review_date=cycle).update(completed_at=timezone.now())
+    event = _event(AuditAction.AGREEMENT_REVIEWED, agreement, actor, version=version.number,
+                   previous_review_date=cycle, review_date=version.review_date,
+                   proposed={c.agency.code: c.next_review_date for c in confirmations},
+                   earliest_taken=len(set(proposed.values())) > 1)
+    notices.review_confirmed(agreement=agreement, version=version, event=event, actor=actor, previous=cycle,
+                             proposed=proposed)
+    return agreement
+
+
+def _reviewing_party(*, agreement: Agreement, open_parties: Sequence[Party], agency: str | Agency | None,
+                     actor: Any) -> Party:
+    """The party an officer confirms the review for: the one named, or their first that has not confirmed yet."""
+    if agency is None:
+        return open_parties[0]
+    code = agency.code if isinstance(agency, Agency) else str(agency).strip()
+    party = next((p for p in open_parties if p.agency.code == code), None)
+    if party is not None:
+        return party
+    version = agreement.in_force_version
+    named = next((p for p in version.parties.all() if p.agency.code == code), None)
+    if named is None:
+        raise ValidationError({"agency": [f"'{code}' is not a party to the version of {agreement.reference} in "
+                                          "force."]})
+    if not (actor.is_superuser or has_role(actor, named.agency_id, Role.GOVERNANCE_OFFICER)):
+        raise lifecycle.LifecycleForbidden(f"Only governance officers of {named.agency.name} can confirm the review "
+                                           f"for {named.agency.name}.", code=lifecycle.Refusal.NOT_IN_FORCE_PARTY)
+    raise lifecycle.LifecycleConflict(
+        f"{named.agency.name} has already confirmed the review of version {version.number} of {agreement.reference}.",
+        code=lifecycle.Refusal.ALREADY_REVIEWED)
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ visible (404 otherwise) and which actions to offer; the services decide every PO
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,9 @@ from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from audit.choices import AuditAction
+from common.date_input import DatePartsField, date_input
 from common.errors import Conflict
+from common.limits import REVIEW_NOTES_MAX, form_text
 from common.lookups import NoMatch, by_code_or_name
 from common.pagination import page_of, pagination
 
@@ -148,7 +151,17 @@ TIMELINE_TEXT = {
     AuditAction.AGREEMENT_WITHDRAWN: "Withdrew version {version} to change it; its signatures were cleared",
     AuditAction.AGREEMENT_CHANGES_REQUESTED: "Asked for changes to version {version} for {party}",
     AuditAction.AGREEMENT_COPIED: "Copied from {copied_from} into this new draft",
+    AuditAction.AGREEMENT_REVIEW_CONFIRMED: "Confirmed the review of version {version} for {party}, with no changes",
+    AuditAction.AGREEMENT_REVIEWED: "Review done: every party confirmed version {version}; next review {review_date}",
 }
+
+
+def _long_date(iso: str) -> str:
+    try:
+        day = dt.date.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or "?"
+    return f"{day.day} {day:%B %Y}"
 
 
 def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[str, Any]]:
@@ -157,11 +170,12 @@ def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[s
         detail = event.detail or {}
         values = {"version": detail.get("version", "?"), "in_force_version": detail.get("in_force_version", "?"),
                   "copied_from": detail.get("copied_from", "another agreement"),
+                  "review_date": _long_date(detail.get("review_date", "")),
                   "party": agency_names.get(detail.get("party", ""), detail.get("party", "a party"))}
         entries.append({
             "event": event,
             "text": TIMELINE_TEXT.get(event.action, event.get_action_display()).format(**values),
-            "reason": detail.get("reason", ""),
+            "reason": detail.get("reason", "") or detail.get("notes", ""),
             "agency": agency_names.get(event.agency_code, event.agency_code),
         })
     return entries
@@ -240,8 +254,8 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 # Refusals worth explaining beside the buttons: the action's state allows it, but not for this officer.
-_EXPLAINED = {Refusal.LAST_EDITOR, Refusal.ALREADY_SIGNED, Refusal.AMENDMENT_PENDING, Refusal.NOT_SUSPENDER,
-              Refusal.NOT_IN_FORCE_PARTY, Refusal.NOT_SIGNATORY}
+_EXPLAINED = {Refusal.LAST_EDITOR, Refusal.ALREADY_SIGNED, Refusal.ALREADY_REVIEWED, Refusal.AMENDMENT_PENDING,
+              Refusal.NOT_SUSPENDER, Refusal.NOT_IN_FORCE_PARTY, Refusal.NOT_SIGNATORY}
 
 
 def _why_not(user: Any, answers: dict[Action, Any]) -> list[str]:
@@ -288,10 +302,63 @@ ACTION_PAGES: dict[str, ActionPage] = {page.action.value: page for page in (
     ActionPage(Action.REQUEST_CHANGES, "Ask for changes to version {number}", "Send it back with my comments",
                needs_reason=True, reason_label="What needs to change? Every party will read this."),
     ActionPage(Action.COPY, "Copy {reference} into a new draft", "Make the new draft"),
+    ActionPage(Action.REVIEW, "Confirm the review of {reference}", "Confirm the review"),
 )}
 
 
 DECLARATION_MISSING = "Confirm that you are authorised to sign this agreement for the agency you sign for"
+
+
+class ReviewForm(forms.Form):
+    """A party's confirmation of a review: the next review date (GOV.UK date input) and optional notes."""
+
+    next_review_date = DatePartsField(label="When should it next be reviewed?", required=False,
+                                      help_text="For example, 1 4 2028. It must be in the future, and not after the "
+                                                "agreement ends.")
+    notes = form_text("notes", REVIEW_NOTES_MAX, label="Notes for the other parties (optional)", required=False)
+    agency = forms.CharField(required=False)
+
+
+def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> HttpResponse:
+    """GET: the review form; POST: the confirmation through the service, its errors shown beside their fields."""
+    if not answer.allowed:  # a POST from the wrong state: the same refusal as the GET, before any form
+        return _refuse(request, agreement, answer.message, status=answer.http_status)
+    version = agreement.in_force_version
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = services.agreement_review(
+                actor=request.user, agreement=agreement, next_review_date=form.cleaned_data["next_review_date"],
+                notes=form.cleaned_data["notes"], agency=form.cleaned_data["agency"] or None)
+        except PermissionDenied as error:
+            return _refuse(request, agreement, str(error), status=403)
+        except Conflict as error:
+            return _refuse(request, agreement, str(error), status=409)
+        except ValidationError as error:
+            for name, field_errors in _errors(error).items():
+                form.add_error(name if name in form.fields else None, field_errors)
+        else:
+            review_date = done.in_force_version.review_date
+            messages.success(request, (
+                f"Every party has confirmed the review of {agreement.reference}. The next review is due on "
+                f"{review_date.day} {review_date:%B %Y}." if review_date != version.review_date else
+                f"You confirmed the review of {agreement.reference}. It waits for the other parties to confirm."))
+            return redirect("agreement-detail", reference=agreement.reference)
+    confirmations = list(version.review_confirmations.filter(review_date=version.review_date)
+                         .select_related("agency", "confirmed_by"))
+    done_ids = {c.agency_id for c in confirmations}
+    anchors = {"next_review_date": "next_review_date_day", "notes": "notes", "agency": "agency"}
+    context = {
+        "agreement": agreement, "version": version, "form": form, "date": date_input(form["next_review_date"]),
+        "heading": ACTION_PAGES[Action.REVIEW].heading.format(reference=agreement.reference),
+        "parties": list(answer.parties), "confirmations": confirmations,
+        "waiting": [p.agency for p in version.parties.all() if p.agency_id not in done_ids],
+        "error_list": [(anchors.get(name, "confirm-button"), message)
+                       for name, field_errors in form.errors.items() for message in field_errors],
+        "notes_max": REVIEW_NOTES_MAX,
+    }
+    agreement_record_viewed(actor=request.user, agreement=agreement, page="confirm-review")
+    return render(request, "agreements/agreement_review.html", context, status=400 if form.errors else 200)
 
 
 def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: str,
@@ -359,6 +426,8 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
     names = {"number": version.number, "reference": agreement.reference, "lead": agreement.lead_agency.name}
     if not answer.allowed and (answer.forbidden or request.method != "POST"):
         return _refuse(request, agreement, answer.message, status=answer.http_status)
+    if action == Action.REVIEW:
+        return _review_page(request, agreement, answer)
     reason = request.POST.get("reason", "") if request.method == "POST" else ""
     agency = (request.POST.get("agency") or "").strip() if request.method == "POST" else ""
     declared = request.method == "POST" and request.POST.get("declaration") == "yes"

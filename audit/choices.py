@@ -22,6 +22,8 @@ class AuditAction(models.TextChoices):
     AGREEMENT_LISTED = "agreement.listed"
     AGREEMENT_IMPORTED = "agreement.imported"
     AGREEMENT_REVIEW_REMINDED = "agreement.review_reminded"
+    AGREEMENT_REVIEW_CONFIRMED = "agreement.review_confirmed"
+    AGREEMENT_REVIEWED = "agreement.reviewed"
     AGENCY_CREATED = "agency.created"
     AGENCY_UPDATED = "agency.updated"
     AGENCY_VIEWED = "agency.viewed"
@@ -63,6 +65,8 @@ class AuditAction(models.TextChoices):
     AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an action name, not a secret
     AUTH_LOCKOUT_RESET = "auth.lockout_reset"
     SCHEDULE_CHANGED = "schedule.changed"
+    NOTIFICATION_EMAILED = "notification.emailed"
+    NOTIFICATION_SETTINGS_CHANGED = "notification.settings_changed"
 
 
 class ExportStatus(models.TextChoices):

@@ -13,6 +13,7 @@ PURPOSE_MAX = 10_000  # an agreement's or a flow's purpose: a few pages; longer 
 DESCRIPTION_MAX = 10_000  # a dataset's description
 REASON_MAX = 2_000  # why an agreement was rejected, suspended, reinstated, revoked or withdrawn; review notes
 COMMENTS_MAX = 5_000  # the changes a party asks for
+REVIEW_NOTES_MAX = 2_000  # notes with a party's confirmation of a review
 DPIA_REFERENCE_MAX = 64
 RETENTION_MAX = 200  # how long the recipient keeps the data
 DATA_ITEM_MAX = 200  # one named data item

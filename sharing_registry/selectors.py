@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from agencies.choices import Role
 from agencies.models import Agency
@@ -20,7 +21,7 @@ from agencies.selectors import user_agency_codes, user_roles
 from agreements import lifecycle
 from agreements.choices import AgreementStatus, VersionState
 from agreements.lifecycle import Action
-from agreements.models import Agreement, AgreementVersion, Flow, Party
+from agreements.models import Agreement, AgreementVersion, Flow, Party, ReviewConfirmation
 from agreements.selectors import TIMELINE_ACTIONS
 from agreements.status import in_force_today_q
 from audit.choices import AuditAction
@@ -45,6 +46,8 @@ ACTION_TEXT = {
     AuditAction.AGREEMENT_REVOKED: "Revoked",
     AuditAction.AGREEMENT_EXPIRED: "Expired",
     AuditAction.AGREEMENT_AMENDED: "Amendment started",
+    AuditAction.AGREEMENT_REVIEW_CONFIRMED: "Review confirmed for an agency",
+    AuditAction.AGREEMENT_REVIEWED: "Review done",
     AuditAction.CHECK_ALLOWED: "Sharing check: yes",
     AuditAction.CHECK_DENIED: "Sharing check: no",
     AuditAction.MEMBERSHIP_GRANTED: "Member added",
@@ -65,6 +68,77 @@ def action_text(action: str) -> str:
 
 
 @dataclass
+class Waiting:
+    """One thing the lifecycle lets this officer do now and that waits for them: `action` on `agreement`, for
+    `agency`, with the version it concerns and, for a review, its due date."""
+
+    action: Action
+    agreement: Agreement
+    version: AgreementVersion
+    agency: Agency | None = None
+    due: dt.date | None = None
+    party: Party | None = None  # for a signature: the unsigned party
+    page_url: str | None = None
+    action_url: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.action == Action.SIGN:
+            return f"Sign for {self.agency.name}, version {self.version.number}"
+        if self.action == Action.SUBMIT:
+            return f"Send version {self.version.number} for signature (a draft of {self.agreement.lead_agency.name})"
+        if self.action == Action.REVIEW:
+            when = "overdue since" if self.due < timezone.localdate() else "due"
+            return f"Confirm the review for {self.agency.name}: {when} {self.due.day} {self.due:%B %Y}"
+        return f"Reinstate it: {self.agency.name} suspended it"
+
+
+# What "waiting for you" lists: the actions that wait on an officer, not those they may take at any time (suspend,
+# revoke, amend, copy), which would list every agreement in force.
+WAITING_ACTIONS = (Action.SIGN, Action.SUBMIT, Action.REVIEW, Action.REINSTATE)
+
+
+def waiting_for(*, user: Any, officer_ids: set[int], today: dt.date) -> list[Waiting]:
+    """What waits for this officer, one query per action of WAITING_ACTIONS, each filtered by the lifecycle's own
+    allowed states (`state_q`) and authority: the unsigned parties of a version awaiting signature (not the lead's
+    when this officer last edited it), drafts of the agencies they lead for, reviews due within the horizon that
+    their party has not confirmed, and suspensions their agency made."""
+    horizon = today + dt.timedelta(days=HORIZON_DAYS)
+    signing = list(
+        Party.objects.filter(agency_id__in=officer_ids, signed_at__isnull=True)
+        .filter(Exists(Agreement.objects.filter(lifecycle.state_q(Action.SIGN),
+                                                current_version_id=OuterRef("version_id"))))
+        .exclude(Q(agency_id=F("version__agreement__lead_agency_id")) & Q(version__last_edited_by=user))
+        .select_related("agency", "version__agreement")
+        .order_by("version__submitted_at", "pk")[:DASHBOARD_ROWS]
+    )
+    items = [Waiting(Action.SIGN, p.version.agreement, p.version, p.agency, party=p) for p in signing]
+    drafts = (
+        Agreement.objects.filter(lifecycle.state_q(Action.SUBMIT), lead_agency_id__in=officer_ids)
+        .select_related("current_version", "lead_agency").order_by("-current_version__updated_at", "-pk")
+    )[:DASHBOARD_ROWS]
+    items += [Waiting(Action.SUBMIT, a, a.current_version, a.lead_agency) for a in drafts]
+    confirmed = ReviewConfirmation.objects.filter(version_id=OuterRef("version_id"), agency_id=OuterRef("agency_id"),
+                                                  review_date=OuterRef("version__review_date"))
+    reviews = (
+        Party.objects.filter(agency_id__in=officer_ids, version__review_date__lte=horizon)
+        .filter(Exists(Agreement.objects.filter(lifecycle.state_q(Action.REVIEW),
+                                                in_force_version_id=OuterRef("version_id"))))
+        .exclude(Exists(confirmed))
+        .select_related("agency", "version__agreement")
+        .order_by("version__review_date", "pk")[:DASHBOARD_ROWS]
+    )
+    items += [Waiting(Action.REVIEW, p.version.agreement, p.version, p.agency, due=p.version.review_date)
+              for p in reviews]
+    suspended = (
+        Agreement.objects.filter(lifecycle.state_q(Action.REINSTATE), suspended_by_id__in=officer_ids)
+        .select_related("in_force_version", "suspended_by").order_by("-updated_at", "-pk")
+    )[:DASHBOARD_ROWS]
+    items += [Waiting(Action.REINSTATE, a, a.in_force_version, a.suspended_by) for a in suspended]
+    return items
+
+
+@dataclass
 class Dashboard:
     roles: set[str]
     frontline: bool = False
@@ -72,6 +146,7 @@ class Dashboard:
     governance: bool = False
     admin_agencies: list[dict[str, str]] = field(default_factory=list)
     awaiting_signature: list[Party] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
     my_drafts: list[AgreementVersion] = field(default_factory=list)
     reviews_due: list[Agreement] = field(default_factory=list)
     expiring: list[Agreement] = field(default_factory=list)
@@ -108,18 +183,8 @@ def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
         return board
     board.governance = True
     horizon = today + dt.timedelta(days=HORIZON_DAYS)
-    board.awaiting_signature = list(
-        Party.objects.filter(agency_id__in=officer_ids, signed_at__isnull=True)
-        # Exactly what the lifecycle lets this officer sign: the agreement in a state the SIGN rule allows, the
-        # party's version its current one (a semi-join on agreement.current_version_id's index: the join through
-        # version to agreement made PostgreSQL hash every agreement in the register), and not the lead's signature
-        # when this officer last edited the version (a second officer must give that one).
-        .filter(Exists(Agreement.objects.filter(lifecycle.state_q(Action.SIGN),
-                                                current_version_id=OuterRef("version_id"))))
-        .exclude(Q(agency_id=F("version__agreement__lead_agency_id")) & Q(version__last_edited_by=user))
-        .select_related("agency", "version__agreement")
-        .order_by("version__submitted_at", "pk")[:DASHBOARD_ROWS]
-    )
+    board.waiting = waiting_for(user=user, officer_ids=officer_ids, today=today)
+    board.awaiting_signature = [item.party for item in board.waiting if item.party is not None]
     board.my_drafts = list(
         AgreementVersion.objects.filter(last_edited_by=user, state=VersionState.DRAFT)
         .select_related("agreement")

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "agencies",
     "tokens",
     "agreements",
+    "notifications",
     "mozilla_django_oidc",
 ]
 
@@ -90,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sharing_registry.context_processors.navigation",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },

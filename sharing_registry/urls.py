@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("agencies.api_urls")),
     path("", include("agreements.api_urls")),
     path("", include("audit.api_urls")),
+    path("", include("notifications.api_urls")),
 ]
 
 handler404 = "sharing_registry.views.not_found"  # JSON for the API, the GOV.UK page for people
@@ -34,4 +35,5 @@ urlpatterns = [
     path("", include("agreements.form_urls")),  # before agreements.urls: "new" is not a reference
     path("", include("agreements.urls")),
     path("", include("audit.urls")),
+    path("", include("notifications.urls")),
 ]

@@ -49,6 +49,9 @@ def _link_agreements(board: selectors.Dashboard) -> None:
     """Gives each listed agreement its page's URL (None while the agreement pages are not built)."""
     for party in board.awaiting_signature:
         party.page_url = optional_url("agreement-detail", party.version.agreement.reference)
+    for item in board.waiting:
+        item.page_url = optional_url("agreement-detail", item.agreement.reference)
+        item.action_url = optional_url("agreement-action", item.agreement.reference, item.action.value)
     for version in board.my_drafts:
         version.page_url = optional_url("agreement-detail", version.agreement.reference)
     for agreement in [*board.reviews_due, *board.expiring]:

@@ -225,12 +225,13 @@ class MemberPageTests:
 class PageQueryCountTests:
     """Pages cost the same number of queries with 3 rows or 30."""
 
-    # Session and user (and the session save every request does), the navigation's roles, the page's own reads,
-    # one audit record.
+    # Session and user (and the session save every request does), the navigation's roles, the header's unread
+    # notifications, the page's own reads, one audit record.
     # The agency and dataset pages also ask whether the user may change them (for their edit links), and the
     # members page lists pending invitations. The agency list and an agency's page ask once whether the user holds
     # the registry-admin role (for the add and edit links).
-    PAGES = [(AGENCIES, 12), (HOME, 17), (DATASET, 12), (MEMBERS, 15)]
+    # Every page also shows the header's unread notifications (one query).
+    PAGES = [(AGENCIES, 13), (HOME, 18), (DATASET, 13), (MEMBERS, 16)]
 
     @pytest.mark.parametrize(("path", "limit"), PAGES)
     def test_query_count_does_not_grow(self, region, path, limit, django_assert_max_num_queries):

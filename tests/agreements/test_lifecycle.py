@@ -153,7 +153,8 @@ def world(region):
 
 
 def _body(action: Action, who: str) -> dict:
-    body = {"reason": "Checked with our Caldicott Guardian", "comments": "Please name the retention period"}
+    body = {"reason": "Checked with our Caldicott Guardian", "comments": "Please name the retention period",
+            "next_review_date": str(timezone.localdate() + dt.timedelta(days=200))}
     if action == Action.SIGN:  # say which party, so that a superuser (who may sign for any) is not asked
         body["agency"] = {"nhs officer": N, "police officer": P}.get(who, N if who == "superuser" else C)
     return body
@@ -191,6 +192,8 @@ def _service(action: Action, user, agreement: Agreement, body: dict) -> int:
         Action.REQUEST_CHANGES: lambda: services.agreement_request_changes(actor=user, agreement=agreement,
                                                                            comments=body["comments"]),
         Action.COPY: lambda: services.agreement_copy(actor=user, agreement=agreement),
+        Action.REVIEW: lambda: services.agreement_review(
+            actor=user, agreement=agreement, next_review_date=dt.date.fromisoformat(body["next_review_date"])),
     }
     try:
         calls[action]()

@@ -223,9 +223,10 @@ class PageMatrixTests:
         assert buttons("party_officer", "submitted") == ["Sign", "Reject", "Ask for changes"]
         # the last editor may not sign for the lead
         assert buttons("lead_officer", "submitted") == ["Reject", "Withdraw to change it", "Ask for changes", copy]
-        assert buttons("lead_officer", "active") == ["Start an amendment", "Suspend", "Revoke", copy]
-        assert buttons("party_officer", "active") == ["Suspend", "Revoke"]
-        assert buttons("party_officer", "suspended") == ["Reinstate", "Revoke"]
+        review = "Confirm the review"  # any party of the version in force, while it is in force or suspended
+        assert buttons("lead_officer", "active") == ["Start an amendment", "Suspend", "Revoke", copy, review]
+        assert buttons("party_officer", "active") == ["Suspend", "Revoke", review]
+        assert buttons("party_officer", "suspended") == ["Reinstate", "Revoke", review]
         assert buttons("lead_officer", "draft") == ["Edit draft", "Send for signature", copy]
         assert buttons("party_officer", "draft") == []  # only the lead agency edits and sends a draft
         for role in ("party_frontline", "party_auditor", "outsider"):

@@ -140,7 +140,7 @@ class JobPageTests:
                                                                    django_assert_max_num_queries):
         job = queued_job(auditor, status=ExportStatus.RUNNING, rows_done=1500, rows_total=6000)
         client.force_login(auditor)
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(9):  # with the header's unread notifications
             page = client.get(f"/audit/exports/{job.pk}/").content.decode()
         assert '<meta http-equiv="refresh" content="3">' in page
         assert "1,500</strong> of <strong>6,000</strong> rows written (25%)" in page

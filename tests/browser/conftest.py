@@ -7,6 +7,7 @@ their labels and roles, as a person would, and `check_a11y` runs axe-core on a p
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread with a
 # running loop unless told it is safe. The test process is single-threaded apart from the live server.
@@ -108,3 +109,10 @@ def sign_in(page, live_server, username, password=None, check=None):
     page.get_by_label("Password").fill(password or PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def choose(group, label: str, typed: str, option: str) -> None:
+    """Types into the type-ahead (accessible-autocomplete) and picks the option offered, as a person would."""
+    group.get_by_label(label, exact=True).fill(typed)
+    group.page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
+    expect(group.get_by_label(label, exact=True)).to_have_value(option)

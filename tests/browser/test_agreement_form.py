@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from agencies.choices import AgencyKind, Role
 from agreements.models import Agreement
 from audit.models import AuditEvent
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import choose, sign_in
 from tests.dates import TODAY
 from tests.factories import AgencyFactory, DatasetFactory, member
 
@@ -41,13 +41,6 @@ def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
     group.get_by_label("Day", exact=True).fill(day)
     group.get_by_label("Month", exact=True).fill(month)
     group.get_by_label("Year", exact=True).fill(year)
-
-
-def choose(group, label: str, typed: str, option: str) -> None:
-    """Types into the type-ahead (accessible-autocomplete) and picks the option offered, as a person would."""
-    group.get_by_label(label, exact=True).fill(typed)
-    group.page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
-    expect(group.get_by_label(label, exact=True)).to_have_value(option)
 
 
 def flow(page, number: int):

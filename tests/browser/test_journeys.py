@@ -171,7 +171,7 @@ class DashboardTests:
         member(agency, Role.AUDITOR, username="auditor")
         member(agency, Role.AGENCY_ADMIN, username="admin")
         expectations = {
-            "officer": ("heading", "Awaiting your signature"),
+            "officer": ("heading", "Waiting for you"),
             "auditor": ("heading", "Audit"),
             "admin": ("heading", "Your agencies’ members"),
         }

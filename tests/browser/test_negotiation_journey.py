@@ -16,7 +16,7 @@ from accounts.models import Profile
 from agencies.choices import AgencyKind, Role
 from agreements.choices import AgreementStatus
 from agreements.models import Agreement, Party
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import choose, sign_in
 from tests.dates import END, REVIEW, START
 from tests.factories import AgencyFactory, DatasetFactory, member
 
@@ -69,9 +69,21 @@ def _sign_seeing_the_changes(page, check_a11y, agency_name):
     check_a11y(page)
 
 
+def _emails_to(mailoutbox, address: str, subject_part: str) -> list:
+    return [m for m in mailoutbox if address in m.to and subject_part in m.subject]
+
+
+def _inbox_has(page, live_server, check_a11y, subject: str):
+    """The header counts the unread notice, and the inbox lists it."""
+    page.get_by_role("link", name="Notifications 1 unread").click()
+    expect(page.get_by_role("heading", name=f"Unread {subject}", level=2)).to_be_visible()
+    check_a11y(page)
+
+
 class NegotiationJourneyTests:
     def test_changes_asked_for_made_and_signed_with_a_declaration_then_the_pdf_matches(self, page, live_server,
-                                                                                       check_a11y, partners):
+                                                                                       check_a11y, partners,
+                                                                                       mailoutbox):
         # The council's officer drafts it and sends it for signature.
         sign_in(page, live_server, "officer", check=check_a11y)
         page.get_by_role("link", name="Draft a new agreement").click()
@@ -85,9 +97,9 @@ class NegotiationJourneyTests:
             group.get_by_label("Month", exact=True).fill(month)
             group.get_by_label("Year", exact=True).fill(year)
         flow = page.get_by_role("group", name="Flow 1", exact=True)
-        flow.get_by_label("Dataset", exact=True).fill("smoking-risk")
-        flow.get_by_label("Provider", exact=True).fill("mcc")
-        flow.get_by_label("Recipient", exact=True).fill("gm-fire")
+        choose(flow, "Provider", "Manchester", "Manchester City Council")
+        choose(flow, "Dataset", "Smoking", "Smoking and home fire risk (Manchester City Council)")
+        choose(flow, "Recipient", "Fire", "Greater Manchester Fire and Rescue")
         flow.get_by_label("Purpose of this flow (optional)").fill("Book a safe and well visit")
         flow.get_by_label(PUBLIC_TASK).check()
         page.get_by_role("button", name="Save draft").click()
@@ -99,8 +111,11 @@ class NegotiationJourneyTests:
         expect(page.get_by_role("alert", name="Success")).to_contain_text("sent to every party for signature")
         _sign_out(page)
 
-        # The fire service's officer sends it back with a comment.
+        # The fire service's officer is told, by email and in the inbox, and sends it back with a comment.
+        please_sign = f"Please sign {reference}"
+        assert len(_emails_to(mailoutbox, "fire-officer@example.org", please_sign)) == 1
         sign_in(page, live_server, "fire-officer")
+        _inbox_has(page, live_server, check_a11y, f"{please_sign}: Safe and well visits")
         _open(page, live_server, reference)
         page.locator("#actions").get_by_role("button", name="Ask for changes").click()
         expect(page.get_by_role("heading", name="Ask for changes to version 1", level=1)).to_be_visible()
@@ -110,8 +125,14 @@ class NegotiationJourneyTests:
         expect(page.get_by_role("alert", name="Success")).to_contain_text("went back to the lead agency")
         _sign_out(page)
 
+        # The council's officers are told, with the comment, by email and in the inbox.
+        asked = _emails_to(mailoutbox, "officer@example.org", f"Changes asked for: {reference}")
+        assert len(asked) == 1 and COMMENT in " ".join(asked[0].body.split())
         # The council's officer reads the comment, changes the draft and sends it again.
         sign_in(page, live_server, "officer")
+        page.get_by_role("link", name="Notifications 1 unread").click()
+        expect(page.get_by_role("main")).to_contain_text(reference)
+        check_a11y(page)
         _open(page, live_server, reference)
         comments = page.locator("#comments")
         expect(comments).to_contain_text(COMMENT)

@@ -201,7 +201,7 @@ class DashboardTests:
         client.force_login(member(AgencyFactory(), Role.FRONTLINE))
         html = client.get("/").content.decode()
         assert 'href="/check/" role="button"' in html and "Check now" in html
-        assert "Awaiting your signature" not in html
+        assert "Waiting for you" not in html
 
     @WITH_ALL_PAGES
     def test_an_auditor_gets_the_audit_log(self, client):
@@ -233,7 +233,7 @@ class DashboardTests:
         waiting, draft = _governance_world(agency, officer)
         client.force_login(officer)
         html = client.get("/").content.decode()
-        awaiting = html.split("Awaiting your signature", 1)[1].split("Your drafts", 1)[0]
+        awaiting = html.split("Waiting for you", 1)[1].split("Your drafts", 1)[0]
         link = f'<a class="govuk-link" href="/agreements/{waiting.reference}/">{waiting.reference}</a>'
         assert f"{link}: Sign me" in awaiting
         assert "Sign for Salford Council" in awaiting
@@ -282,9 +282,10 @@ class DashboardTests:
         for _ in range(4):
             _governance_world(agency, officer)
         client.force_login(officer)
-        # session, user, their profile (the name shown), roles, admin agencies, 4 lists, activity, chart; then saving
+        # session, user, their profile (the name shown), roles, the header's unread notifications, admin agencies,
+        # 4 lists and 3 more for "Waiting for you" (drafts to send, reviews, suspensions), activity, chart; then saving
         # the session (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(18):
             response = client.get("/")
         assert response.status_code == 200
         assert response.content.decode().count("Sign me") == 4

@@ -1,0 +1,15 @@
+"""The unread count in every page's header: one COUNT on the partial `notification_unread` index, once a request."""
+
+from __future__ import annotations
+
+from .selectors import unread_count
+
+
+def unread_notifications(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"unread_notifications": None}
+    cached = getattr(request, "_unread_notifications", None)
+    if cached is None:
+        cached = request._unread_notifications = unread_count(user)
+    return {"unread_notifications": cached}
