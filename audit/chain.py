@@ -254,7 +254,10 @@ def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCh
         age = (now - _aware(last[5])).total_seconds()
         if not force and age < settings.AUDIT_CHECKPOINT_SECONDS:
             return None, settings.AUDIT_CHECKPOINT_SECONDS - age, []
-    failure, catch_up = _extends_witness(head)
+    try:
+        failure, catch_up = _extends_witness(head)
+    except witness.WitnessError as error:  # a damaged witness: refuse to sign, and say so, rather than crash
+        failure, catch_up = _Failure(None, str(error)), []
     if failure is not None:
         _raise_alert(failure)
         return None, None, []
@@ -692,6 +695,8 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
                heads: Iterator[tuple], cp: tuple | None, segment_from: int) -> None:
     grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
     expected, latest_at = start, ""
+    # A row dated beyond now (plus the insert guard's skew) is itself the fault: blame it, not the real events after it.
+    future = canonical_at(timezone.now() + FUTURE_SKEW)
     segment_start = segment_from
     last_seq: int | None = None
     sha256 = hashlib.sha256
@@ -717,6 +722,8 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
             at = canonical_at(at)
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
             raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
+        if at > future:
+            raise _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
         if at < latest_at:
             if dt.datetime.fromisoformat(latest_at) - dt.datetime.fromisoformat(at) > grace:
                 raise _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
@@ -741,13 +748,17 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
                                 "removed from the end", expected)
 
 
+FUTURE_SKEW = dt.timedelta(minutes=5)  # as the insert guard in audit/triggers.py
+
+
 def _stale_unsealed(now: dt.datetime, seq_floor: int = 0) -> int | None:
     cutoff = now - dt.timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(
             # Both sides bounded by the floor, so an incremental run reads only the new part of either table.
-            "SELECT MIN(e.seq) FROM audit_auditevent e WHERE e.seq > %s AND e.at < %s AND NOT EXISTS "
-            "(SELECT 1 FROM audit_auditseal s WHERE s.seq = e.seq AND s.seq > %s)",
+            # And every seq <= 0 whatever the floor: the sealer never seals one, so it must not hide from this.
+            "SELECT MIN(e.seq) FROM audit_auditevent e WHERE (e.seq > %s OR e.seq <= 0) AND e.at < %s AND NOT EXISTS "
+            "(SELECT 1 FROM audit_auditseal s WHERE s.seq = e.seq AND (s.seq > %s OR s.seq <= 0))",
             [seq_floor, cutoff, seq_floor],
         )
         row = cursor.fetchone()
@@ -758,7 +769,8 @@ def _incremental_anchor() -> dict | None:
     """The last checkpoint a successful run verified, if the witness holds it (else the run is a full one)."""
     from .models import AuditVerification
 
-    position = (AuditVerification.objects.filter(ok=True, verified_position__isnull=False)
+    position = (AuditVerification.objects.filter(ok=True, verified_position__isnull=False,
+                                                 ran_at__lte=timezone.now() + FUTURE_SKEW)  # not a planted row
                 .order_by("-ran_at", "-id").values_list("verified_position", flat=True).first())
     if position is None:
         return None
@@ -766,6 +778,16 @@ def _incremental_anchor() -> dict | None:
 
 
 def verify(*, incremental: bool = False, processes: int | None = None, min_range: int = 100_000) -> VerifyResult:
+    """Check the log (see _verify); a witness that cannot be read is a failure, reported, never a traceback."""
+    started = time.perf_counter()
+    try:
+        return _verify(incremental=incremental, processes=processes, min_range=min_range)
+    except witness.WitnessError as error:
+        return VerifyResult(False, 0, None, str(error), time.perf_counter() - started, None,
+                            "incremental" if incremental else "full")
+
+
+def _verify(*, incremental: bool, processes: int | None, min_range: int) -> VerifyResult:
     """Check the log, and only then seal pending events and sign the head.
 
     Full: every position, in `processes` parallel ranges over one snapshot on PostgreSQL when the chain is long

@@ -141,7 +141,11 @@ def checkpoint_list(*, position_from: int | None = None, position_to: int | None
 
 
 def last_verification() -> AuditVerification | None:
-    return AuditVerification.objects.select_related("requested_by").order_by("-ran_at", "-id").first()
+    """The latest run, ignoring any row dated in the future (one the runtime role planted to stand first)."""
+    from .chain import FUTURE_SKEW
+
+    return (AuditVerification.objects.select_related("requested_by")
+            .filter(ran_at__lte=timezone.now() + FUTURE_SKEW).order_by("-ran_at", "-id").first())
 
 
 def pending_verification_request() -> dict | None:

@@ -33,6 +33,54 @@ _SQLITE_INDEX = [
     "UNION SELECT NEW.agency_code, NEW.seq WHERE NEW.agency_code <> ''; END",
 ]
 
+# What the runtime role may insert: an event with a positive seq (the sealer and the "unsealed too long" check
+# only look above 0) dated no later than now plus a small clock skew (a row dated in the future would make every
+# real event after it look like one that slipped into the past). Checked on each INSERT, on the database's clock.
+FUTURE_SKEW = "5 minutes"
+_PG_GUARD = [
+    f"""
+CREATE OR REPLACE FUNCTION audit_guard_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.seq <= 0 THEN
+        RAISE EXCEPTION 'audit event refused: seq % is not positive', NEW.seq USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.at > clock_timestamp() + interval '{FUTURE_SKEW}' THEN
+        RAISE EXCEPTION 'audit event refused: dated % in the future', NEW.at USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+""",
+    "DROP TRIGGER IF EXISTS audit_auditevent_guard ON audit_auditevent",
+    "CREATE TRIGGER audit_auditevent_guard BEFORE INSERT ON audit_auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION audit_guard_event()",
+    "ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER audit_auditevent_guard",
+    f"""
+CREATE OR REPLACE FUNCTION audit_guard_verification() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.ran_at > clock_timestamp() + interval '{FUTURE_SKEW}' THEN
+        RAISE EXCEPTION 'audit verification refused: dated % in the future', NEW.ran_at
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+""",
+    "DROP TRIGGER IF EXISTS audit_auditverification_guard ON audit_auditverification",
+    "CREATE TRIGGER audit_auditverification_guard BEFORE INSERT ON audit_auditverification "
+    "FOR EACH ROW EXECUTE FUNCTION audit_guard_verification()",
+    "ALTER TABLE audit_auditverification ENABLE ALWAYS TRIGGER audit_auditverification_guard",
+]
+# AFTER INSERT: in a BEFORE trigger SQLite has not yet assigned an automatic seq. RAISE(ABORT) undoes the row.
+_SQLITE_GUARD = [
+    "CREATE TRIGGER IF NOT EXISTS audit_auditevent_guard AFTER INSERT ON audit_auditevent "
+    f"WHEN NEW.seq <= 0 OR NEW.at > datetime('now', '+{FUTURE_SKEW}') BEGIN "
+    "SELECT RAISE(ABORT, 'audit event refused: seq not positive or dated in the future'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_auditverification_guard AFTER INSERT ON audit_auditverification "
+    f"WHEN NEW.ran_at > datetime('now', '+{FUTURE_SKEW}') BEGIN "
+    "SELECT RAISE(ABORT, 'audit verification refused: dated in the future'); END",
+]
+
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -71,9 +119,11 @@ def install_sql(vendor: str, tables: list[str] | None = None) -> list[str]:
     index = tables is None
     tables = tables or APPEND_ONLY_TABLES
     if vendor == "postgresql":
-        return [_PG_FUNCTION, *(_PG_INDEX if index else [])] + [sql for table in tables for sql in _pg_install(table)]
+        return [_PG_FUNCTION, *(_PG_INDEX + _PG_GUARD if index else [])] + [
+            sql for table in tables for sql in _pg_install(table)]
     if vendor == "sqlite":
-        return (_SQLITE_INDEX if index else []) + [sql for table in tables for sql in _sqlite_install(table)]
+        return (_SQLITE_INDEX + _SQLITE_GUARD if index else []) + [
+            sql for table in tables for sql in _sqlite_install(table)]
     raise NotImplementedError(f"append-only triggers are not written for {vendor}")
 
 
@@ -100,6 +150,14 @@ def install_index(connection) -> None:
     with connection.cursor() as cursor:
         for sql in _PG_INDEX if connection.vendor == "postgresql" else _SQLITE_INDEX:
             cursor.execute(sql)
+
+
+def uninstall_guard(connection) -> None:
+    """What the database owner can do (the tests' attacker): drop the insert guards."""
+    with connection.cursor() as cursor:
+        for table in ("audit_auditevent", "audit_auditverification"):
+            on = f" ON {table}" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"DROP TRIGGER IF EXISTS {table}_guard{on}")
 
 
 def install(connection, tables: list[str] | None = None) -> None:

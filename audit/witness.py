@@ -90,6 +90,10 @@ def append(entry: dict) -> None:
     kept = {name: entry[name] for name in (*FIELDS, *OPTIONAL_FIELDS) if name in entry}
     line = json.dumps(kept, sort_keys=True, separators=(",", ":")) + "\n"
     created = not path.exists()
+    if not created and _ends_torn(path):
+        # A writer died mid-line: end that fragment, then leave one empty line, the mark readers take as "the line
+        # above was torn and is skipped" (see _parse), rather than glue this entry onto it.
+        line = "\n\n" + line
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         written = os.write(fd, line.encode("ascii"))
@@ -102,6 +106,16 @@ def append(entry: dict) -> None:
         _fsync_directory(folder)
 
 
+def _ends_torn(path: Path) -> bool:
+    """The file does not end in a newline: its last line is a fragment a writer left when it died."""
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) != b"\n"
+
+
 def _files() -> list[Path]:
     folder = directory()
     if not folder.is_dir():
@@ -109,18 +123,29 @@ def _files() -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(SUFFIX))
 
 
+def torn(lines: list[str], index: int) -> bool:
+    """Whether the unparseable line `lines[index]` (of a file split on "\\n") is one a writer that died left: the
+    last line, with no newline after it; or a line followed by the empty line `append` writes when it finds the
+    file ending in such a fragment. Every other unparseable line is damage."""
+    return index == len(lines) - 1 or (index + 2 < len(lines) and lines[index + 1] == "")
+
+
 def _parse(path: Path, text: str, *, digests: bool = False) -> Iterator[dict]:
     lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
+    for index, line in enumerate(lines):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
+            if not isinstance(entry, dict) or "position" not in entry:
+                raise ValueError
         except ValueError:
-            if number == len(lines):  # a torn last line: the writer died mid-write, before its fsync returned
-                logger.warning("ignoring a torn last line in the audit witness %s", path)
+            if torn(lines, index):  # the writer died mid-write, before its fsync returned
+                logger.warning("ignoring a torn line (line %s) in the audit witness %s", index + 1, path)
                 continue
-            raise WitnessError(f"{path} line {number} is not a witnessed checkpoint") from None
+            raise WitnessError(f"the audit witness {path} is damaged: line {index + 1} is not a witnessed checkpoint "
+                               "(only a torn last line, or one the next write marked with an empty line after it, is "
+                               "skipped)") from None
         if not digests:
             entry.pop("digests", None)  # only wanted to name a first bad position; large on a busy log
         yield entry

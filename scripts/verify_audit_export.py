@@ -11,7 +11,8 @@ EXPORT.jsonl is `GET /api/v1/audit/export/?format=jsonl`; CHECKPOINTS.json is `G
 It checks that every event's hash covers its content, that events at consecutive positions link (and, unless
 --filtered, that no position is missing), that every checkpoint is signed by the key and covers the one before it,
 and that the chain meets each checkpoint inside the segment. With --witness (a copy of AUDIT_WITNESS_DIR, or one of
-its files), the server's checkpoints must also hold every witnessed checkpoint and extend the latest. Exit 0 with
+its files), the server's checkpoints must also hold every witnessed checkpoint and extend the latest, and an
+unfiltered export must start at position 1. Exit 0 with
 `OK <n> events`, else 1 naming the first bad seq and position. The algorithm is in docs/audit.md.
 """
 
@@ -105,14 +106,21 @@ def load_witness(paths: list[str]) -> list[dict]:
         files = sorted(path.glob("checkpoints-*.jsonl")) if path.is_dir() else [path]
         for file in files:
             lines = file.read_text().split("\n")
-            for number, line in enumerate(lines, start=1):
+            for index, line in enumerate(lines):
                 if not line.strip():
                     continue
                 try:
-                    entries.append(json.loads(line))
+                    entry = json.loads(line)
+                    if not isinstance(entry, dict) or "position" not in entry:
+                        raise ValueError
+                    entries.append(entry)
                 except ValueError:
-                    if number != len(lines):  # only a torn last line (a writer that died) is ignored
-                        raise SystemExit(f"{file} line {number} is not a witnessed checkpoint") from None
+                    # Skipped only when a writer that died left it: the last line (no newline after it), or a line
+                    # the next write followed with an empty line (as audit/witness.py append does).
+                    if index == len(lines) - 1 or (index + 2 < len(lines) and lines[index + 1] == ""):
+                        continue
+                    raise Bad(None, f"the witness {file} is damaged: line {index + 1} is not a witnessed "
+                                    "checkpoint") from None
     return sorted(entries, key=lambda e: e["position"])
 
 
@@ -240,6 +248,13 @@ def _verify(export_path: str, checkpoints: list[dict], public_key: Ed25519Public
             anchored = max(anchored, cp["position"])
     # 4. The witness: every witnessed checkpoint is among the server's, and the export's chain meets it.
     if witnessed:
+        # Unfiltered, the export is the whole log: it must start at position 1 (from the genesis hash, checked
+        # above), or the oldest events were deleted, seals and all.
+        if not filtered and (not chain or chain[0][0] != 1):
+            last = chain[0][0] - 1 if chain else witnessed[-1]["position"]
+            raise Bad(None, f"position 1 is missing: the export starts at position {chain[0][0] if chain else '(none)'}"
+                            f" but the witness holds checkpoints from position {witnessed[0]['position']}: positions "
+                            f"1..{last} were deleted", 1)
         held = {cp["position"]: checkpoint_hash(cp) for cp in checkpoints}
         agreed = 0
         for entry in witnessed:
@@ -249,8 +264,9 @@ def _verify(export_path: str, checkpoints: list[dict], public_key: Ed25519Public
                 raise Bad(entry["head_seq"], f"the witness's checkpoint at position {entry['position']} has a bad "
                                              "signature", entry["position"]) from None
             first = agreed + 1
-            if held.get(entry["position"]) != checkpoint_hash(entry) and (checkpoints and checkpoints[0]["position"]
-                                                                          <= entry["position"]):
+            # Every witnessed checkpoint, whatever the first position the server still serves: deleting the oldest
+            # checkpoints (or all of them) must not shrink what is compared.
+            if held.get(entry["position"]) != checkpoint_hash(entry):
                 raise Bad(seq_at(first), f"the server's checkpoints do not hold the checkpoint witnessed at position "
                                          f"{entry['position']}: the chain from position {first} on was rewritten, "
                                          "checkpoints were deleted, or the database was restored from an older "

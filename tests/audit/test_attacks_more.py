@@ -1,0 +1,164 @@
+"""More of what the database owner or the runtime role can do to the audit log, and how each is caught."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from audit import chain, triggers, witness
+from audit.choices import AuditAction
+from audit.models import AuditAlert, AuditCheckpoint, AuditEvent, AuditVerification
+from audit.selectors import last_verification
+from audit.services import verification_run
+
+from .conftest import attacker, sealed_events
+from .test_attacks import offline, offline_fails_at, three_checkpoints
+
+
+@pytest.mark.django_db
+class OfflineWitnessTests:
+    def test_deleting_the_oldest_events_fails_offline_at_position_1(self, tmp_path, superuser):
+        """Seals and events at the start of the log go; their checkpoints stay. The export starts later."""
+        three_checkpoints()
+        with attacker() as cursor:
+            cursor.execute("SELECT seq FROM audit_auditseal WHERE position <= 4")
+            gone = [row[0] for row in cursor.fetchall()]
+            cursor.execute("DELETE FROM audit_auditseal WHERE position <= 4")
+            cursor.execute(f"DELETE FROM audit_auditevent WHERE seq IN ({','.join(map(str, gone))})")  # noqa: S608
+        assert not chain.verify().ok
+        result = offline(tmp_path, superuser)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "(position 1)" in result.stdout and "position 1 is missing" in result.stdout, result.stdout
+
+    def test_deleting_every_checkpoint_fails_offline(self, tmp_path, superuser):
+        three_checkpoints()
+        with attacker() as cursor:
+            cursor.execute("DELETE FROM audit_auditcheckpoint")
+        result = offline(tmp_path, superuser)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "hold all" not in result.stderr
+        assert "(position 3)" in result.stdout and "witnessed at position 3" in result.stdout, result.stdout
+
+    def test_deleting_the_leading_checkpoints_fails_offline(self, tmp_path, superuser):
+        three_checkpoints()
+        with attacker() as cursor:
+            cursor.execute("DELETE FROM audit_auditcheckpoint WHERE position <= 3")
+        offline_fails_at(tmp_path, superuser, 3)
+
+
+def plant(**fields) -> AuditEvent:
+    """One INSERT, as the runtime role (which may insert events) could run it."""
+    values = {"actor_name": "mallory", "action": AuditAction.CHECK_ALLOWED, "object_type": "dataset",
+              "object_ref": "planted"} | fields
+    with transaction.atomic():
+        return AuditEvent.objects.create(**values)
+
+
+@pytest.mark.django_db
+class PlantedRowTests:
+    def test_the_runtime_role_cannot_insert_an_event_dated_in_the_future(self):
+        sealed_events(2)
+        with pytest.raises(DatabaseError):
+            plant(at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
+        assert not AuditEvent.objects.filter(object_ref="planted").exists()
+        plant(at=timezone.now() + dt.timedelta(seconds=30))  # clock skew between web processes is fine
+
+    def test_a_future_dated_row_is_itself_blamed_not_the_real_event_after_it(self):
+        sealed_events(2)
+        with attacker():
+            triggers.uninstall_guard(connection)
+            planted = plant(at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)).seq
+        triggers.install(connection)
+        sealed_events(1)
+        alert = AuditAlert.objects.get()
+        assert f"seq {planted} " in alert.message and "in the future" in alert.message, alert.message
+        result = chain.verify()
+        assert not result.ok and result.first_bad_seq == planted, result.summary
+        assert "slipped into the past" not in result.message
+
+    def test_the_runtime_role_cannot_insert_an_event_with_seq_below_1(self):
+        sealed_events(1)
+        for seq in (-1, 0):
+            with pytest.raises(DatabaseError):
+                plant(seq=seq)
+        assert not AuditEvent.objects.filter(object_ref="planted").exists()
+
+    def test_an_event_with_seq_below_1_is_reported_and_its_pages_work(self, client, superuser):
+        sealed_events(2)
+        with attacker():
+            triggers.uninstall_guard(connection)
+            plant(seq=-1, at=timezone.now() - dt.timedelta(hours=1))
+        triggers.install(connection)
+        result = chain.verify()
+        assert not result.ok and result.first_bad_seq == -1, result.summary
+        assert "never sealed" in result.message
+        client.force_login(superuser)
+        page = client.get("/audit/", {"action": AuditAction.CHECK_ALLOWED})
+        assert page.status_code == 200
+        assert 'href="/audit/events/-1/"' in page.content.decode()
+        assert client.get("/audit/events/-1/").status_code == 200
+
+
+def witness_file() -> Path:
+    return next(Path(settings.AUDIT_WITNESS_DIR).glob("checkpoints-*.jsonl"))
+
+
+@pytest.mark.django_db
+class DamagedWitnessTests:
+    def test_a_torn_last_line_is_skipped_and_the_next_append_does_not_glue_onto_it(self, tmp_path, superuser):
+        three_checkpoints()
+        with witness_file().open("a") as handle:  # what a writer that died mid-write leaves
+            handle.write('{"position":999999,"head')
+        assert chain.verify().ok
+        sealed_events(2)  # the next checkpoint is appended after it
+        assert AuditCheckpoint.objects.order_by("-position").first().position == 10
+        assert witness.latest()["position"] == 10
+        assert '{"position":999999,"head\n\n{' in witness_file().read_text()
+        assert chain.verify().ok
+        assert not AuditAlert.objects.exists()
+        result = offline(tmp_path, superuser)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_a_garbage_line_in_the_middle_fails_clearly_and_alerts(self, tmp_path, superuser):
+        three_checkpoints()
+        lines = witness_file().read_text().splitlines()
+        lines.insert(1, '{"position":999999,"head')
+        witness_file().write_text("\n".join(lines) + "\n")
+        result = chain.verify()
+        assert not result.ok and "line 2 is not a witnessed checkpoint" in result.message, result.summary
+        with pytest.raises(CommandError, match="FAILED.*line 2 is not a witnessed checkpoint"):
+            call_command("verify_audit")
+        sealed_events(1)  # the sealer refuses to sign, and raises the alert
+        assert AuditCheckpoint.objects.order_by("-position").first().position == 8
+        alert = AuditAlert.objects.get()
+        assert "line 2 is not a witnessed checkpoint" in alert.message
+        offline_result = offline(tmp_path, superuser)
+        assert offline_result.returncode == 1
+        assert offline_result.stdout.startswith("FAILED") and "line 2" in offline_result.stdout
+        assert "Traceback" not in offline_result.stderr
+
+
+@pytest.mark.django_db
+class PlantedVerificationTests:
+    def test_the_runtime_role_cannot_insert_a_verification_dated_in_the_future(self):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            AuditVerification.objects.create(ok=True, ran_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
+
+    def test_a_future_dated_verification_moves_neither_the_panel_nor_the_incremental_anchor(self, client, superuser):
+        three_checkpoints()
+        assert verification_run().ok  # verified up to the head
+        real = AuditVerification.objects.get()
+        with attacker():
+            triggers.uninstall_guard(connection)
+            AuditVerification.objects.create(ok=True, ran_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC), events=3,
+                                             verified_position=3, message="forged")
+        triggers.install(connection)
+        assert last_verification() == real
+        client.force_login(superuser)
+        assert "2099" not in client.get("/audit/").content.decode()
+        result = chain.verify(incremental=True)
+        assert result.ok and result.from_position == real.verified_position + 1, result
