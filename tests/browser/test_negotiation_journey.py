@@ -18,6 +18,7 @@ from agreements.choices import AgreementStatus
 from agreements.models import Agreement, Party
 from tests.browser.conftest import choose, sign_in
 from tests.dates import END, REVIEW, START
+from tests.eager import eager_tasks
 from tests.factories import AgencyFactory, DatasetFactory, member
 
 pytestmark = pytest.mark.browser
@@ -67,6 +68,13 @@ def _sign_seeing_the_changes(page, check_a11y, agency_name):
     page.get_by_role("button", name="Sign this version").click()
     expect(page.get_by_role("alert", name="Success")).to_be_visible()
     check_a11y(page)
+
+
+@pytest.fixture(autouse=True)
+def _emails_sent_in_process():
+    """The emails go out in this process even where a broker is configured, so the test can read them."""
+    with eager_tasks():
+        yield
 
 
 def _emails_to(mailoutbox, address: str, subject_part: str) -> list:
