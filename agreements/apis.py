@@ -12,6 +12,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from common.limits import (
@@ -37,7 +38,14 @@ from .choices import AgreementStatus, Frequency, Method, VersionState
 from .compare import compare_versions
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
-from .selectors import agreement_get, agreement_get_full, agreement_list, version_get
+from .selectors import (
+    REGISTER_COUNT_CAP,
+    RegisterPaginator,
+    agreement_get,
+    agreement_get_full,
+    agreement_list,
+    version_get,
+)
 from .status import RegisterStatus, in_force_today, status_label
 
 
@@ -133,7 +141,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
     parties = list(version.parties.all())
     bases: list[str] = []
     for flow in flows:
-        bases.extend(b.code for b in flow.legal_bases.all() if b.code not in bases)
+        bases.extend(b.code for b in flow.basis_list() if b.code not in bases)
     body: dict[str, Any] = {
         "reference": agreement.reference,
         "status": agreement.status,
@@ -176,7 +184,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
         "flows": [
             {
                 "dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
-                "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()],
+                "purpose": f.purpose, "legal_bases": [b.code for b in f.basis_list()],
                 "data_items": list(f.data_items), "method": f.method, "frequency": f.frequency,
                 "retention": f.retention,
             }
@@ -315,6 +323,28 @@ def _respond(request, agreement: Agreement, code: int = status.HTTP_200_OK) -> R
 # --- views ---------------------------------------------------------------------------------------------------
 
 
+class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # the project's pages (page_size, bounds)
+    """The API's pages, counted only as far as REGISTER_COUNT_CAP: `count_exact` is false when there are more
+    agreements than that, and `count` is then the cap ("more than 1,000"). `next` still leads to every page."""
+
+    django_paginator_class = RegisterPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        paginator = self.page.paginator
+        response.data["count"] = min(paginator.count, paginator.cap)
+        response.data["count_exact"] = not paginator.capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count"]["description"] = (
+            f"How many agreements match, counted up to {REGISTER_COUNT_CAP:,}: with count_exact false, more than that.")
+        schema["properties"]["count_exact"] = {"type": "boolean", "example": True}
+        schema["required"] = [*schema.get("required", []), "count_exact"]
+        return schema
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="List agreements you can see",
@@ -334,6 +364,7 @@ def _respond(request, agreement: Agreement, code: int = status.HTTP_200_OK) -> R
 class AgreementListCreateApi(generics.ListAPIView):
     serializer_class = AgreementOutputSerializer
     filter_backends: list = []
+    pagination_class = RegisterPagination
 
     def get_queryset(self):
         filters = AgreementFilterSerializer(data=self.request.query_params)
@@ -343,7 +374,8 @@ class AgreementListCreateApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        services.agreement_record_listed(actor=request.user, filters=self.filters, count=response.data["count"])
+        services.agreement_record_listed(actor=request.user, filters=self.filters, count=response.data["count"],
+                                         count_exact=response.data["count_exact"])
         return response
 
     def post(self, request):

@@ -46,6 +46,7 @@ from .selectors import (
     agreement_standing_event,
     agreement_timeline,
     agreement_usage,
+    load_terms,
     version_get,
 )
 from .services import agreement_record_listed, agreement_record_viewed
@@ -119,7 +120,7 @@ def agreement_list_page(request: HttpRequest) -> HttpResponse:
     filters = {name: value for name, value in form.cleaned_data.items() if value} if form.is_bound else {}
     page = page_of(request, agreement_list(user=request.user, filters=filters), PAGE_SIZE)
     rows = []
-    for agreement in page.object_list:
+    for agreement in load_terms(list(page.object_list)):
         version = _shown_version(agreement)
         rows.append({
             "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
@@ -205,7 +206,7 @@ def _standing(event: Any, agreement: Agreement, names: dict[str, str]) -> dict[s
 def _legal_bases(flows) -> list[LegalBasis]:
     bases: dict[str, LegalBasis] = {}
     for flow in flows:
-        for basis in flow.legal_bases.all():
+        for basis in flow.basis_list():
             bases.setdefault(basis.code, basis)
     return list(bases.values())
 
@@ -487,7 +488,7 @@ def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str
     flows = list(version.flows.all())
     bases = {}
     for flow in flows:
-        for basis in flow.legal_bases.all():
+        for basis in flow.basis_list():
             bases.setdefault(basis.code, basis)
     in_force = agreement.in_force_version
     signed_in_force = (
