@@ -5,16 +5,24 @@ Django expression, so the ORM still compiles, quotes and parameterises the query
   ride along with the page's own query (one query for the page and its count, which stays cheap however many
   agreements a member may see).
 - `legal_bases_json`: a flow's legal bases as one JSON array, so a page's flows and their bases are one query.
+- `python_values` and `prepared_on`: what the check's hand-written query (agreements.decisions) needs to read its
+  rows and to plan itself once per PostgreSQL connection.
 
 tests/agreements/test_sql.py runs both on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import weakref
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import Aggregate, F, IntegerField, JSONField, OuterRef, QuerySet, Subquery
+from django.conf import settings
+from django.db import connection
+from django.db.models import Aggregate, F, Field, IntegerField, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
+from django.utils import timezone
 
 from .models import Flow, LegalBasis
 
@@ -58,3 +66,31 @@ def legal_bases_from_json(value: Any) -> list[LegalBasis]:
     """The LegalBasis objects of one `legal_bases_json` value, in the catalogue's order (LegalBasis.Meta)."""
     bases = [LegalBasis(**row) for row in value or []]
     return sorted(bases, key=lambda basis: (basis.kind, basis.code))
+
+
+def python_values(fields: Sequence[Field], row: Iterable[Any]) -> list[Any]:
+    """The first len(fields) values of a row read with hand-written SQL, as the model fields hold them, through
+    each field's public API: `to_python` (a date or a datetime sent as text by SQLite, a boolean sent as 0 or 1),
+    JSON text decoded, and a naive datetime read as UTC (how Django stores it where the database has no time
+    zone). PostgreSQL's values are already Python's, so only its JSON is decoded."""
+    values = []
+    for field, value in zip(fields, row, strict=False):
+        if value is not None:
+            if isinstance(field, JSONField):
+                value = field.from_db_value(value, None, connection) if isinstance(value, str | bytes) else value
+            else:
+                value = field.to_python(value)
+                if isinstance(value, dt.datetime) and settings.USE_TZ and timezone.is_naive(value):
+                    value = timezone.make_aware(value, dt.UTC)
+        values.append(value)
+    return values
+
+
+# The names of the statements prepared on each PostgreSQL connection (a PREPARE lasts as long as its session),
+# forgotten with the connection.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def prepared_on(raw_connection: Any) -> dict[str, str]:
+    """The statements prepared on this DB-API connection (`connection.connection`), by their name in the code."""
+    return _PREPARED.setdefault(raw_connection, {})
