@@ -147,7 +147,7 @@ class RegisterPage(Page):
 
 class RegisterPaginator(Paginator):
     """Pages of `agreement_list`, each page and its count in one query, with the terms of both versions loaded
-    (`load_terms`): four queries in all.
+    (`load_terms`): three queries in all.
 
     The count stops at REGISTER_COUNT_CAP + 1 (`capped`: "more than 1,000"), so a page costs the same for a member
     who sees 10,000 agreements or 64,000: counting every visible row was most of the register's time. Past the cap,
@@ -206,6 +206,16 @@ class RegisterPaginator(Paginator):
         if number < 1:
             raise EmptyPage("That page number is less than 1")
         return number
+
+
+def register_page(request: Any, object_list: QuerySet[Agreement], per_page: int) -> RegisterPage:
+    """The page the request asks for (?page=) with its terms loaded; the first for nonsense or a page past the end
+    (whose number, past the cap, only its own query could tell)."""
+    paginator = RegisterPaginator(object_list, per_page)
+    try:
+        return paginator.page(request.GET.get("page") or 1)
+    except (PageNotAnInteger, EmptyPage):
+        return RegisterPaginator(object_list, per_page).page(1)
 
 
 def agreement_get(*, user: Any, reference: str) -> Agreement:

@@ -29,7 +29,7 @@ from common.date_input import DatePartsField, date_input
 from common.errors import Conflict
 from common.limits import REVIEW_NOTES_MAX, form_text
 from common.lookups import NoMatch, by_code_or_name
-from common.pagination import page_of, pagination
+from common.pagination import pagination
 
 from . import services
 from .canonical import version_digest
@@ -46,7 +46,7 @@ from .selectors import (
     agreement_standing_event,
     agreement_timeline,
     agreement_usage,
-    load_terms,
+    register_page,
     version_get,
 )
 from .services import agreement_record_listed, agreement_record_viewed
@@ -118,15 +118,16 @@ def agreement_list_page(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "agreements/agreement_list.html", context, status=400)
     filters = {name: value for name, value in form.cleaned_data.items() if value} if form.is_bound else {}
-    page = page_of(request, agreement_list(user=request.user, filters=filters), PAGE_SIZE)
+    page = register_page(request, agreement_list(user=request.user, filters=filters), PAGE_SIZE)
     rows = []
-    for agreement in load_terms(list(page.object_list)):
+    for agreement in page.object_list:
         version = _shown_version(agreement)
         rows.append({
             "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
             "amending": agreement.full_view and agreement.in_force_version_id not in (None, version.pk),
         })
-    agreement_record_listed(actor=request.user, filters=filters, count=page.paginator.count)
+    agreement_record_listed(actor=request.user, filters=filters, count=min(page.paginator.count, page.paginator.cap),
+                            count_exact=not page.paginator.capped)
     query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
     context.update(page=page, rows=rows, filters=filters, pagination=pagination(page, query))
     return render(request, "agreements/agreement_list.html", context)
