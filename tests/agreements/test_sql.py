@@ -75,6 +75,8 @@ class PreparedCheckTests:
                 assert decisions.decide(asker=asker, **question).allowed
             return [q["sql"].split()[0] for q in ctx.captured_queries]
 
+        connection.ensure_connection()
+        sql.prepared_on(connection.connection).clear()  # as on a new connection (earlier tests may have prepared it)
         first = sent()
         assert "PREPARE" in first and "EXECUTE" not in first[:first.index("PREPARE")]
         again = sent()
