@@ -237,7 +237,7 @@ class PageMatrixTests:
 class RegisterPageTests:
     def test_past_the_cap_it_says_more_than_and_still_pages_on(self, client, region, monkeypatch):
         monkeypatch.setattr(RegisterPaginator, "cap", 2)
-        monkeypatch.setattr("agreements.views.PAGE_SIZE", 1)
+        monkeypatch.setattr("agreements.views.register.PAGE_SIZE", 1)
         made = [agreement_factory(state="active").reference for _ in range(4)]
         client.force_login(member(region.council, Role.FRONTLINE))
         html = client.get("/agreements/").content.decode()
@@ -335,8 +335,8 @@ class RegisterPageTests:
         assert response.content.decode().count("Sharing for safer homes") == min(count, 25)
 
     def test_new_is_never_taken_for_a_reference(self):
-        assert resolve("/agreements/ISA-2026-0042/").url_name == "agreement-detail"
-        assert resolve("/agreements/new/").url_name == "agreement-create"
+        assert resolve("/agreements/ISA-2026-0042/").view_name == "agreements:detail"
+        assert resolve("/agreements/new/").view_name == "agreements:create"
 
 
 class AgreementPageTests:
