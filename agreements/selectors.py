@@ -136,6 +136,7 @@ def agreement_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Qu
 
 
 REGISTER_COUNT_CAP = 1000
+MAX_OFFSET = 2**31 - 1
 
 
 class RegisterPage(Page):
@@ -182,6 +183,8 @@ class RegisterPaginator(Paginator):
     def page(self, number: Any) -> RegisterPage:
         number = self.validate_number_format(number)
         bottom = (number - 1) * self.per_page
+        if bottom > MAX_OFFSET:  # past any register there could be, and past what a database takes as an OFFSET
+            raise EmptyPage("That page contains no results")
         rows = list(self.object_list.annotate(register_count=sql.BoundedCount(self.object_list, self.cap))
                     [bottom:bottom + self.per_page + 1])
         if rows:
