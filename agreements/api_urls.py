@@ -22,5 +22,7 @@ urlpatterns = [
     path("agreements/<str:reference>/versions/", apis.VersionListApi.as_view(), name="api-agreement-versions"),
     path("agreements/<str:reference>/versions/<int:number>/compare/", apis.VersionCompareApi.as_view(),
          name="api-agreement-version-compare"),
+    path("agreements/<str:reference>/versions/<int:number>/comments/", apis.VersionCommentListApi.as_view(),
+         name="api-agreement-version-comments"),
     path("checks/", check_apis.CheckApi.as_view(), name="api-check"),
 ]

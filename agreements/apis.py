@@ -14,6 +14,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import display_name
 from common.limits import (
     CODE_MAX,
     COMMENTS_MAX,
@@ -33,11 +34,11 @@ from common.limits import (
 
 from . import services
 from .canonical import version_digest
-from .choices import AgreementStatus, Frequency, Method, VersionState
+from .choices import AgreementStatus, CommentKind, Frequency, Method, VersionState
 from .compare import compare_versions
 from .models import Agreement, LegalBasis
 from .rules import TermsInvalid, version_warnings
-from .selectors import agreement_get, agreement_get_full, agreement_list, version_get
+from .selectors import agreement_get, agreement_get_full, agreement_list, version_comments, version_get
 from .status import RegisterStatus, in_force_today, status_label
 
 
@@ -609,3 +610,79 @@ class VersionCompareApi(APIView):
         comparison = compare_versions(before, version, reference=agreement.reference)
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page=f"compare-{number}-{to}")
         return Response(ComparisonOutputSerializer(comparison.as_dict()).data)
+
+
+# --- comments ------------------------------------------------------------------------------------------------
+
+
+class CommentInputSerializer(serializers.Serializer):
+    agency = serializers.SlugField(required=False, max_length=64,
+                                   help_text="The party you speak for, when you may speak for more than one.")
+    text = api_text("comment", COMMENTS_MAX, help_text="The comment. Every party to the agreement reads it.",
+                    error_messages={"blank": services.COMMENT_MISSING, "required": services.COMMENT_MISSING})
+
+
+class CommentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(source="version.number")
+    kind = serializers.ChoiceField(choices=CommentKind.choices,
+                                   help_text="`comment`, or `changes_requested` for the comments sent with a request "
+                                             "for changes.")
+    agency = serializers.CharField(source="agency.code", help_text="The party the author spoke for.")
+    agency_name = serializers.CharField(source="agency.name")
+    author = serializers.CharField(source="author.username")
+    author_name = serializers.SerializerMethodField(help_text="The author's full name.")
+    text = serializers.CharField(source="body")
+    created_at = serializers.DateTimeField()
+
+    def get_author_name(self, comment) -> str:
+        return display_name(comment.author)
+
+
+def _version_or_404(agreement: Agreement, number: int):
+    version = agreement.versions.filter(number=number).first()
+    if version is None:
+        raise Http404("No such version.")
+    return version
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A version's comments",
+        description="The thread of one version, oldest first: comments and the comments sent with requests for "
+                    "changes. For those who see the agreement's full record (others get 404).",
+    ),
+    post=extend_schema(
+        summary="Comment on a version",
+        request=CommentInputSerializer,
+        responses={201: CommentOutputSerializer, 400: {"description": "No text, or too long."},
+                   403: {"description": "Not a governance officer of a party to that version."},
+                   404: {"description": "No such agreement or version visible to you."},
+                   409: {"description": "The version or the agreement no longer takes comments: a past version "
+                                        "(superseded, rejected or withdrawn), or an agreement that has ended."}},
+        description="Governance officers of the parties to the version, on the current version or the one in "
+                    "force, while the agreement has not ended. Audited (`agreement.commented`).",
+    ),
+)
+class VersionCommentListApi(generics.ListAPIView):
+    serializer_class = CommentOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        self.agreement = agreement_get_full(user=self.request.user, reference=self.kwargs["reference"])
+        version = _version_or_404(self.agreement, self.kwargs["number"])
+        return version_comments(version=version).select_related("version")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        services.agreement_record_viewed(actor=request.user, agreement=self.agreement,
+                                         page=f"comments-{self.kwargs['number']}")
+        return response
+
+    def post(self, request, reference: str, number: int):
+        agreement = agreement_get_full(user=request.user, reference=reference)
+        _version_or_404(agreement, number)
+        data = _valid(CommentInputSerializer(data=request.data))
+        comment = services.comment_add(actor=request.user, agreement=agreement, number=number, text=data["text"],
+                                       agency=data.get("agency"))
+        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)

@@ -46,6 +46,7 @@ from .rules import ResolvedTerms, resolve_terms
 from .selectors import TIMELINE_ACTIONS, version_get
 
 VIEW = "view_agreement"
+COMMENT_MISSING = "Write your comment. Every party will read it."
 TERM_FIELDS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_reference")
 
 
@@ -395,6 +396,29 @@ def agreement_request_changes(*, actor: Any, agreement: Agreement, comments: str
     notices.changes_requested(agreement=agreement, version=version, event=event, actor=actor, agency=party.agency,
                               comments=comments)
     return agreement
+
+
+@transaction.atomic
+def comment_add(*, actor: Any, agreement: Agreement, number: int, text: str,
+                agency: str | Agency | None = None) -> VersionComment:
+    """A party's officer adds a comment to one version's thread, for every party to read. Only the current version
+    and the one in force take comments, and only while the agreement has not ended (the lifecycle's COMMENT)."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": [COMMENT_MISSING]})
+    problem = text_problem(text, what="comment", limit=COMMENTS_MAX)
+    if problem:
+        raise ValidationError({"text": [problem]})
+    agreement = _lock(agreement)
+    version = agreement.versions.prefetch_related(
+        Prefetch("parties", queryset=Party.objects.select_related("agency"))).get(number=number)
+    answer = lifecycle.require(user=actor, agreement=agreement, action=Action.COMMENT, version=version)
+    party = _speaking_for(agreement=agreement, parties=answer.parties, agency=agency)
+    comment = VersionComment.objects.create(version=version, agency=party.agency, author=actor,
+                                            kind=CommentKind.COMMENT, body=text)
+    _event(AuditAction.AGREEMENT_COMMENTED, agreement, actor, agency=party.agency, version=version.number,
+           party=party.agency.code, comment=comment.pk, text=text)
+    return comment
 
 
 def _speaking_for(*, agreement: Agreement, parties: Sequence[Party], agency: str | Agency | None) -> Party:

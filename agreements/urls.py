@@ -35,6 +35,8 @@ urlpatterns = [
     path("agreements/<str:reference>/print/", views.agreement_print, name="agreement-print"),
     path("agreements/<reference:reference>/versions/<int:number>/pdf/", views.agreement_version_pdf,
          name="agreement-version-pdf"),
+    path("agreements/<reference:reference>/versions/<int:number>/comments/", views.agreement_comments,
+         name="agreement-version-comments"),
     path("agreements/<reference:reference>/<agreement_action:action>/", views.agreement_action,
          name="agreement-action"),
 ]
