@@ -426,8 +426,9 @@ def comment_add(*, actor: Any, agreement: Agreement, number: int, text: str,
     party = _speaking_for(agreement=agreement, parties=answer.parties, agency=agency)
     comment = VersionComment.objects.create(version=version, agency=party.agency, author=actor,
                                             kind=CommentKind.COMMENT, body=text)
-    _event(AuditAction.AGREEMENT_COMMENTED, agreement, actor, agency=party.agency, version=version.number,
-           party=party.agency.code, comment=comment.pk, text=text)
+    event = _event(AuditAction.AGREEMENT_COMMENTED, agreement, actor, agency=party.agency, version=version.number,
+                   party=party.agency.code, comment=comment.pk, text=text)
+    notices.commented(agreement=agreement, version=version, event=event, actor=actor, agency=party.agency, text=text)
     return comment
 
 

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -259,19 +259,21 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _threads(user: Any, agreement: Agreement) -> list[dict[str, Any]]:
-    """Each version's thread, newest version first: those with comments, and those that take comments now, with
-    the lifecycle's answer to whether this user may add one (three queries)."""
-    versions = agreement.versions.order_by("-number").prefetch_related(
-        Prefetch("comments", queryset=VersionComment.objects.select_related("agency", "author__profile")
-                 .order_by("created_at", "id")),
-        Prefetch("parties", queryset=Party.objects.select_related("agency")),
-    )
+    """Each version's thread, newest version first: the current version's and the in-force one's while they take
+    comments, and any version's that has comments, with the lifecycle's answer to whether this user may add one.
+    One query for every comment; past versions' parties (one more) only when they have comments."""
+    comments = list(VersionComment.objects.filter(version__agreement_id=agreement.pk)
+                    .select_related("version", "agency", "author__profile").order_by("created_at", "id"))
+    versions = {v.pk: v for v in (agreement.current_version, agreement.in_force_version) if v is not None}
+    past = {c.version_id: c.version for c in comments if c.version_id not in versions}
+    prefetch_related_objects(list(past.values()), Prefetch("parties", queryset=Party.objects.select_related("agency")))
+    versions.update(past)
     threads = []
-    for version in versions:
+    for version in sorted(versions.values(), key=lambda v: -v.number):
         answer = verdict(user=user, agreement=agreement, action=Action.COMMENT, version=version)
-        comments = list(version.comments.all())
-        if comments or answer.in_state:
-            threads.append({"version": version, "comments": comments, "answer": answer,
+        said = [c for c in comments if c.version_id == version.pk]
+        if said or answer.in_state:  # an ended agreement shows only the threads that have something in them
+            threads.append({"version": version, "comments": said, "answer": answer,
                             "in_force": version.pk == agreement.in_force_version_id})
     return threads
 

@@ -10,6 +10,7 @@ from agreements import lifecycle, services
 from agreements.lifecycle import Action, Refusal
 from agreements.models import Agreement, VersionComment
 from audit.models import AuditEvent
+from notifications.models import Notification
 from common.limits import COMMENTS_MAX
 from tests.factories import agreement_factory, member, sign_all
 
@@ -62,6 +63,10 @@ class CommentServiceTests:
         assert event.agencies == ["lead-council", "nhs-provider"]
         # Commenting changes nothing else: the version still waits for signatures.
         assert fresh(agreement).current_version.state == "submitted"
+        # The other parties' officers are told, once each; the author is not.
+        notices = Notification.objects.filter(kind="commented")
+        assert {n.user.username for n in notices} == {"lead-council-governance_officer"}
+        assert TEXT in notices.get().body and notices.get().event_id == event.seq
 
     def test_the_lead_comments_on_a_draft_and_on_the_version_in_force_while_amending(self, region):
         agreement = amended(region, agreement_factory(state="active"))
@@ -174,6 +179,19 @@ class CommentPageTests:
         html = page(member(region.nhs, Role.FRONTLINE)).get(f"/agreements/{agreement.reference}/").content.decode()
         assert TEXT in html and "Add a comment" not in html
         assert "Only governance officers of the parties to version 2" in html
+
+    def test_a_past_versions_thread_stays_on_the_page_read_only(self, region):
+        agreement = agreement_factory(state="active")
+        nhs = member(region.nhs, GO)
+        services.comment_add(actor=nhs, agreement=agreement, number=1, text=TEXT)
+        agreement = amended(region, agreement)
+        services.agreement_submit(actor=member(region.council, GO), agreement=agreement)
+        sign_all(fresh(agreement))
+        html = page(nhs).get(f"/agreements/{agreement.reference}/").content.decode()
+        past = html.split('id="comments-1"', 1)[1]  # the last thread: the oldest version
+        assert "Version 1 (superseded by a later version)" in past and TEXT in past
+        assert "comments on a past version are kept, but no more can be added" in past
+        assert "Add a comment to version 2" in html and "Add a comment to version 1" not in html
 
     def test_a_comment_posted_from_the_page_lands_in_the_thread(self, region):
         agreement = agreement_factory(state="submitted")

@@ -145,12 +145,14 @@ class NegotiationJourneyTests:
         expect(page.get_by_role("alert", name="Success")).to_contain_text("went back to the lead agency")
         _sign_out(page)
 
-        # The council's officers are told, with the comment, by email and in the inbox.
+        # The council's officers are told, with the comments, by email and in the inbox.
         asked = _emails_to(mailoutbox, "officer@example.org", f"Changes asked for: {reference}")
         assert len(asked) == 1 and COMMENT in " ".join(asked[0].body.split())
+        noted = _emails_to(mailoutbox, "officer@example.org", f"New comment on {reference} version 1")
+        assert len(noted) == 1 and NOTE in " ".join(noted[0].body.split())
         # The council's officer reads the comment, changes the draft and sends it again.
         sign_in(page, live_server, "officer")
-        page.get_by_role("link", name="Notifications 1 unread").click()
+        page.get_by_role("link", name="Notifications 2 unread").click()
         expect(page.get_by_role("main")).to_contain_text(reference)
         check_a11y(page)
         _open(page, live_server, reference)
