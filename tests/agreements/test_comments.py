@@ -10,8 +10,8 @@ from agreements import lifecycle, services
 from agreements.lifecycle import Action, Refusal
 from agreements.models import Agreement, VersionComment
 from audit.models import AuditEvent
-from notifications.models import Notification
 from common.limits import COMMENTS_MAX
+from notifications.models import Notification
 from tests.factories import agreement_factory, member, sign_all
 
 pytestmark = pytest.mark.django_db
