@@ -45,6 +45,7 @@ ACTION_TEXT = {
     AuditAction.AGREEMENT_AMENDED: "Amendment started",
     AuditAction.AGREEMENT_REVIEW_CONFIRMED: "Review confirmed for an agency",
     AuditAction.AGREEMENT_REVIEWED: "Review done",
+    AuditAction.AGREEMENT_COMMENTED: "Comment added",
     AuditAction.CHECK_ALLOWED: "Sharing check: yes",
     AuditAction.CHECK_DENIED: "Sharing check: no",
     AuditAction.MEMBERSHIP_GRANTED: "Member added",

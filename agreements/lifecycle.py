@@ -48,6 +48,7 @@ class Action(models.TextChoices):
     REQUEST_CHANGES = "request-changes", "Ask for changes"
     COPY = "copy", "Copy into a new draft"
     REVIEW = "review", "Confirm the review"
+    COMMENT = "comment", "Add a comment"
 
 
 class Authority(models.TextChoices):
@@ -57,6 +58,7 @@ class Authority(models.TextChoices):
     SIGNATORIES = "signatories", "governance officers of the parties of the version awaiting signature"
     IN_FORCE_PARTIES = "in_force_parties", "governance officers of the parties of the version in force"
     SUSPENDER = "suspender", "governance officers of the agency that suspended the agreement"
+    VERSION_PARTIES = "version_parties", "governance officers of the parties of the version concerned"
 
 
 class Refusal(models.TextChoices):
@@ -67,6 +69,7 @@ class Refusal(models.TextChoices):
     NOT_SIGNATORY = "not_signatory", "Not a governance officer of a party to the version awaiting signature"
     NOT_IN_FORCE_PARTY = "not_in_force_party", "Not a governance officer of a party to the version in force"
     NOT_SUSPENDER = "not_suspender", "Not a governance officer of the agency that suspended it"
+    NOT_VERSION_PARTY = "not_version_party", "Not a governance officer of a party to that version"
     WRONG_STATE = "wrong_state", "The agreement is in the wrong state for this action"
     AMENDMENT_PENDING = "amendment_pending", "An amendment is already being prepared"
     ALREADY_SIGNED = "already_signed", "Your agency has already signed this version"
@@ -75,7 +78,7 @@ class Refusal(models.TextChoices):
 
 
 FORBIDDEN = {Refusal.NOT_SIGNED_IN, Refusal.NOT_LEAD_OFFICER, Refusal.NOT_SIGNATORY, Refusal.NOT_IN_FORCE_PARTY,
-             Refusal.NOT_SUSPENDER, Refusal.LAST_EDITOR}
+             Refusal.NOT_SUSPENDER, Refusal.NOT_VERSION_PARTY, Refusal.LAST_EDITOR}
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,11 @@ RULES: dict[Action, Rule] = {rule.action: rule for rule in (
           "the review confirmed for this party; once every party has, the review date moves",
           Authority.IN_FORCE_PARTIES, "confirm the review of",
           "{reference} is {status}: only an agreement in force (active or suspended) can be reviewed."),
+    # A note in one version's thread (the current version, or the one in force), for its parties to read. A past
+    # version's thread (superseded, rejected or withdrawn), and any thread once the agreement has ended, is read-only.
+    _rule(Action.COMMENT, {S.DRAFT, S.SUBMITTED, S.ACTIVE, S.SUSPENDED}, {V.DRAFT, V.SUBMITTED, V.SIGNED},
+          "a comment in the version's thread, shown to every party", Authority.VERSION_PARTIES, "comment on",
+          "{reference} is {status}: its comments are kept, but no more can be added."),
 )}
 
 
@@ -138,6 +146,8 @@ _WRONG_VERSION_STATE = {
     (Action.SIGN, V.DRAFT): "{where} is a draft: the lead agency must send it for signature before anyone signs it.",
     (Action.SIGN, V.SIGNED): "{where} has already been signed by every party: there is nothing left to sign.",
     (Action.SUBMIT, V.SUBMITTED): "{where} is already awaiting signatures: only a draft can be sent for signature.",
+    **{(Action.COMMENT, state): "{where} is {state}: comments on a past version are kept, but no more can be added."
+       for state in (V.SUPERSEDED, V.REJECTED, V.WITHDRAWN)},
 }
 
 
@@ -194,10 +204,16 @@ def _names(parties: list[Party]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else "no agency"
 
 
-def _authorised(rule: Rule, agreement: Agreement) -> tuple[list[Party] | None, Refusal, str]:
+def _authorised(rule: Rule, agreement: Agreement, version: AgreementVersion | None) -> tuple[
+        list[Party] | None, Refusal, str]:
     """The parties whose officers hold the rule's authority now (None: the lead agency), the refusal code for
-    everyone else, and its message."""
+    everyone else, and its message. `version` is the version acted on."""
     ref = agreement.reference
+    if rule.authority == Authority.VERSION_PARTIES:
+        parties = _parties(version)
+        return parties, Refusal.NOT_VERSION_PARTY, (
+            f"Only governance officers of the parties to version {version.number} of {ref} ({_names(parties)}) "
+            f"can {rule.verb} it.")
     if rule.authority == Authority.LEAD:
         lead = agreement.lead_agency.name
         return None, Refusal.NOT_LEAD_OFFICER, (
@@ -231,18 +247,25 @@ def _pending_amendment(agreement: Agreement) -> AgreementVersion | None:
     return None
 
 
-def verdict(*, user: Any, agreement: Agreement, action: Action | str) -> Verdict:
+def verdict(*, user: Any, agreement: Agreement, action: Action | str,
+            version: AgreementVersion | None = None) -> Verdict:
     """May `user` take `action` on `agreement` now? Authority first (403), then state (409), then the action's own
-    conditions. Reads the agreement's versions and their parties (prefetched on the pages, queried otherwise)."""
+    conditions. Reads the agreement's versions and their parties (prefetched on the pages, queried otherwise).
+
+    `version` is the version a comment is about (the current one when not given); every other action acts on the
+    current version. Only the current version and the one in force are open: an older one is past."""
     action = Action(action)
     rule = RULES[action]
-    version = agreement.current_version
+    if action != Action.COMMENT or version is None:
+        version = agreement.current_version
     in_state = agreement.status in rule.statuses and (
         not rule.version_states or (version is not None and version.state in rule.version_states))
+    if version is not None and version.pk not in (agreement.current_version_id, agreement.in_force_version_id):
+        in_state = False
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Verdict(action, False, Refusal.NOT_SIGNED_IN, "Sign in to do this.", in_state)
     officer_of = user_agency_ids(user, {Role.GOVERNANCE_OFFICER})
-    authorised, refusal, refusal_text = _authorised(rule, agreement)
+    authorised, refusal, refusal_text = _authorised(rule, agreement, version)
     if authorised is None:  # the lead agency
         mine = [] if agreement.lead_agency_id not in officer_of else [agreement.lead_agency_id]
         acting = agreement.lead_agency
@@ -265,6 +288,8 @@ def verdict(*, user: Any, agreement: Agreement, action: Action | str) -> Verdict
     }
     if not in_state:
         message = _WRONG_VERSION_STATE.get((action, version.state if version else ""), rule.wrong_state)
+        if action == Action.COMMENT and agreement.status not in rule.statuses:
+            message = rule.wrong_state  # the agreement has ended: say so, whichever version is asked about
         message = message.format(**names)
         if action == Action.SIGN and agreement.status == AgreementStatus.SUSPENDED and version is not None \
                 and version.state == VersionState.SUBMITTED:
@@ -332,9 +357,10 @@ def verdicts(*, user: Any, agreement: Agreement) -> dict[Action, Verdict]:
     return {action: verdict(user=user, agreement=agreement, action=action) for action in Action}
 
 
-def require(*, user: Any, agreement: Agreement, action: Action | str) -> Verdict:
+def require(*, user: Any, agreement: Agreement, action: Action | str,
+            version: AgreementVersion | None = None) -> Verdict:
     """The verdict, raised as PermissionDenied (403) or Conflict (409) when the action is refused."""
-    answer = verdict(user=user, agreement=agreement, action=action)
+    answer = verdict(user=user, agreement=agreement, action=action, version=version)
     answer.raise_if_refused()
     return answer
 

@@ -2,8 +2,9 @@
 
 The services call these after recording their audit event, inside their transaction. Every governance officer of
 every party to the version concerned is told once, except the officer who acted: the version awaiting signatures
-for a submission, a request for changes or a signature; the version in force for everything after. The words say
-what happened, who did it and what the reader can do now, in plain English.
+for a submission, a request for changes or a signature; the version commented on for a comment; the version in
+force for everything after. The words say what happened, who did it and what the reader can do now, in plain
+English.
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ def changes_requested(*, agreement: Agreement, version: AgreementVersion, event:
           subject=f"Changes asked for: {agreement.reference} {version.title}",
           body=(f"{_who(actor, agency)} asked for changes to version {version.number} of {agreement.reference}. "
                 f"It is a draft again, and any signatures on it were cleared.\n\nTheir comments:\n\n{comments}"))
+
+
+def commented(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any, agency: Any,
+              text: str) -> None:
+    """Told to the officers of the parties of the version commented on."""
+    _send(Kind.COMMENTED, agreement=agreement, version=version, event=event, actor=actor,
+          subject=f"New comment on {agreement.reference} version {version.number}: {version.title}",
+          body=(f"{_who(actor, agency)} commented on version {version.number} of {agreement.reference} "
+                f"“{version.title}”.\n\nTheir comment:\n\n{text}\n\nEvery party can read the thread, and reply, "
+                "on the agreement’s page."))
 
 
 def signed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any, agency: Any) -> None:

@@ -42,7 +42,14 @@ from audit.models import AuditEvent
 
 from . import sql
 from .choices import AgreementStatus
-from .models import Agreement, AgreementGroupObjectPermission, AgreementVersion, Flow, Party
+from .models import (
+    Agreement,
+    AgreementGroupObjectPermission,
+    AgreementVersion,
+    Flow,
+    Party,
+    VersionComment,
+)
 from .status import register_status_q
 
 
@@ -274,6 +281,13 @@ def version_get(*, agreement: Agreement, number: int) -> AgreementVersion:
     return version
 
 
+def version_comments(*, version: AgreementVersion) -> QuerySet[VersionComment]:
+    """One version's thread, oldest first, with each author's name and agency: one query. The caller has made the
+    agreement's full record visible (`agreement_get_full`)."""
+    return (VersionComment.objects.filter(version=version).select_related("agency", "author__profile")
+            .order_by("created_at", "id"))
+
+
 def agreement_get_full(*, user: Any, reference: str) -> Agreement:
     """An agreement whose full record the user may see (the printable page), or Http404."""
     agreement = agreement_get(user=user, reference=reference)
@@ -293,6 +307,7 @@ TIMELINE_ACTIONS = (
     AuditAction.AGREEMENT_REVOKED, AuditAction.AGREEMENT_EXPIRED, AuditAction.AGREEMENT_AMENDED,
     AuditAction.AGREEMENT_REVIEW_REMINDED, AuditAction.AGREEMENT_WITHDRAWN, AuditAction.AGREEMENT_CHANGES_REQUESTED,
     AuditAction.AGREEMENT_COPIED, AuditAction.AGREEMENT_REVIEW_CONFIRMED, AuditAction.AGREEMENT_REVIEWED,
+    AuditAction.AGREEMENT_COMMENTED,
 )
 TIMELINE_LIMIT = 50
 USAGE_DAYS = 30

@@ -42,6 +42,8 @@ urlpatterns = [
     path("agreements/<str:reference>/print/", agreement.agreement_print, name="print"),
     path("agreements/<reference:reference>/versions/<int:number>/pdf/", agreement.agreement_version_pdf,
          name="version-pdf"),
+    path("agreements/<reference:reference>/versions/<int:number>/comments/", agreement.agreement_comments,
+         name="version-comments"),
     path("agreements/<reference:reference>/<agreement_action:action>/", agreement.agreement_action, name="action"),
     path("check/", check.check_page, name="check"),
     # The agreement form's type-ahead: agencies and datasets by name, from the whole directory.

@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     AGREEMENT_REVIEW_REMINDED = "agreement.review_reminded"
     AGREEMENT_REVIEW_CONFIRMED = "agreement.review_confirmed"
     AGREEMENT_REVIEWED = "agreement.reviewed"
+    AGREEMENT_COMMENTED = "agreement.commented"
     AGENCY_CREATED = "agency.created"
     AGENCY_UPDATED = "agency.updated"
     AGENCY_VIEWED = "agency.viewed"

@@ -13,3 +13,4 @@ class NotificationKind(models.TextChoices):
     REVOKED = "revoked", "Revoked"
     REVIEW_DUE = "review_due", "Review due"
     REVIEW_CONFIRMED = "review_confirmed", "Review confirmed"
+    COMMENTED = "commented", "Comment added"

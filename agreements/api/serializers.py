@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.selectors import display_name
 from common.limits import (
     CODE_MAX,
     COMMENTS_MAX,
@@ -29,9 +30,10 @@ from common.limits import (
 )
 
 from ..canonical import version_digest
-from ..choices import AgreementStatus, Frequency, Method, VersionState
+from ..choices import AgreementStatus, CommentKind, Frequency, Method, VersionState
 from ..models import Agreement, LegalBasis
 from ..rules import version_warnings
+from ..services import COMMENT_MISSING
 from ..status import RegisterStatus, in_force_today, status_label
 
 # --- legal bases and agreements ----------------------------------------------------------------------
@@ -423,3 +425,30 @@ def check_response(decision) -> dict:
         "checked_at": checked_at,
         "event": None if decision.event is None else int(decision.event),
     }
+
+
+# --- comments ------------------------------------------------------------------------------------------------
+
+
+class CommentInputSerializer(serializers.Serializer):
+    agency = serializers.SlugField(required=False, max_length=64,
+                                   help_text="The party you speak for, when you may speak for more than one.")
+    text = api_text("comment", COMMENTS_MAX, help_text="The comment. Every party to the agreement reads it.",
+                    error_messages={"blank": COMMENT_MISSING, "required": COMMENT_MISSING})
+
+
+class CommentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(source="version.number")
+    kind = serializers.ChoiceField(choices=CommentKind.choices,
+                                   help_text="`comment`, or `changes_requested` for the comments sent with a request "
+                                             "for changes.")
+    agency = serializers.CharField(source="agency.code", help_text="The party the author spoke for.")
+    agency_name = serializers.CharField(source="agency.name")
+    author = serializers.CharField(source="author.username")
+    author_name = serializers.SerializerMethodField(help_text="The author's full name.")
+    text = serializers.CharField(source="body")
+    created_at = serializers.DateTimeField()
+
+    def get_author_name(self, comment) -> str:
+        return display_name(comment.author)

@@ -23,5 +23,7 @@ urlpatterns = [
     path("agreements/<str:reference>/versions/", views.VersionListApi.as_view(), name="api-agreement-versions"),
     path("agreements/<str:reference>/versions/<int:number>/compare/", views.VersionCompareApi.as_view(),
          name="api-agreement-version-compare"),
+    path("agreements/<str:reference>/versions/<int:number>/comments/", views.VersionCommentListApi.as_view(),
+         name="api-agreement-version-comments"),
     path("checks/", views.CheckApi.as_view(), name="api-check"),
 ]

@@ -28,6 +28,7 @@ from ..selectors import (
     agreement_get_full,
     agreement_list,
     may_ask_check,
+    version_comments,
     version_get,
 )
 from .serializers import (
@@ -37,6 +38,8 @@ from .serializers import (
     ApproveInputSerializer,
     CheckInputSerializer,
     CheckOutputSerializer,
+    CommentInputSerializer,
+    CommentOutputSerializer,
     CompareQuerySerializer,
     ComparisonOutputSerializer,
     LegalBasisOutputSerializer,
@@ -391,6 +394,58 @@ class VersionCompareApi(APIView):
         comparison = compare_versions(before, version, reference=agreement.reference)
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page=f"compare-{number}-{to}")
         return Response(ComparisonOutputSerializer(comparison.as_dict()).data)
+
+
+# --- comments ------------------------------------------------------------------------------------------------
+
+
+def _version_or_404(agreement: Agreement, number: int):
+    version = agreement.versions.filter(number=number).first()
+    if version is None:
+        raise Http404("No such version.")
+    return version
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A version's comments",
+        description="The thread of one version, oldest first: comments and the comments sent with requests for "
+                    "changes. For those who see the agreement's full record (others get 404).",
+    ),
+    post=extend_schema(
+        summary="Comment on a version",
+        request=CommentInputSerializer,
+        responses={201: CommentOutputSerializer, 400: {"description": "No text, or too long."},
+                   403: {"description": "Not a governance officer of a party to that version."},
+                   404: {"description": "No such agreement or version visible to you."},
+                   409: {"description": "The version or the agreement no longer takes comments: a past version "
+                                        "(superseded, rejected or withdrawn), or an agreement that has ended."}},
+        description="Governance officers of the parties to the version, on the current version or the one in "
+                    "force, while the agreement has not ended. Audited (`agreement.commented`).",
+    ),
+)
+class VersionCommentListApi(generics.ListAPIView):
+    serializer_class = CommentOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        self.agreement = agreement_get_full(user=self.request.user, reference=self.kwargs["reference"])
+        version = _version_or_404(self.agreement, self.kwargs["number"])
+        return version_comments(version=version).select_related("version")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        services.agreement_record_viewed(actor=request.user, agreement=self.agreement,
+                                         page=f"comments-{self.kwargs['number']}")
+        return response
+
+    def post(self, request, reference: str, number: int):
+        agreement = agreement_get_full(user=request.user, reference=reference)
+        _version_or_404(agreement, number)
+        data = _valid(CommentInputSerializer(data=request.data))
+        comment = services.comment_add(actor=request.user, agreement=agreement, number=number, text=data["text"],
+                                       agency=data.get("agency"))
+        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
 # --- the check ----------------------------------------------------------------------------------------------

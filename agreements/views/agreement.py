@@ -14,9 +14,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -26,14 +28,14 @@ from agencies.selectors import user_agency_ids
 from audit.choices import AuditAction
 from common.date_input import DatePartsField, date_input
 from common.errors import Conflict
-from common.limits import REVIEW_NOTES_MAX, form_text
+from common.limits import COMMENTS_MAX, REVIEW_NOTES_MAX, form_text
 
 from .. import services
 from ..canonical import version_digest
 from ..choices import AgreementStatus, LegalBasisKind
 from ..compare import version_changes
 from ..lifecycle import Action, Refusal, verdict, verdicts
-from ..models import Agreement, LegalBasis
+from ..models import Agreement, LegalBasis, Party, VersionComment
 from ..pdf import render_pdf
 from ..rules import SCHEDULE_1_PREFIX, version_warnings
 from ..selectors import (
@@ -42,6 +44,7 @@ from ..selectors import (
     agreement_standing_event,
     agreement_timeline,
     agreement_usage,
+    version_comments,
     version_get,
 )
 from ..services import agreement_record_viewed
@@ -75,6 +78,7 @@ TIMELINE_TEXT = {
     AuditAction.AGREEMENT_COPIED: "Copied from {copied_from} into this new draft",
     AuditAction.AGREEMENT_REVIEW_CONFIRMED: "Confirmed the review of version {version} for {party}, with no changes",
     AuditAction.AGREEMENT_REVIEWED: "Review done: every party confirmed version {version}; next review {review_date}",
+    AuditAction.AGREEMENT_COMMENTED: "Commented on version {version} for {party}",
 }
 
 
@@ -161,7 +165,8 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
             usage=agreement_usage(agreement=agreement),
             buttons=[(name, ACTION_PAGES[name]) for name in ACTION_PAGES if answers[Action(name)].allowed],
             why_not=_why_not(request.user, answers),
-            comments=list(version.comments.select_related("agency", "author").order_by("-created_at", "-id")),
+            threads=_threads(request.user, agreement),
+            comments_max=COMMENTS_MAX,
             may_edit=answers[Action.EDIT].allowed,
             warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
             changes=version_changes(agreement=agreement, version=version),
@@ -170,6 +175,70 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
         )
     agreement_record_viewed(actor=request.user, agreement=agreement, page="detail")
     return render(request, "agreements/agreement_detail.html", context)
+
+
+# --- each version's comments --------------------------------------------------------------------------------
+
+
+def _threads(user: Any, agreement: Agreement) -> list[dict[str, Any]]:
+    """Each version's thread, newest version first: the current version's and the in-force one's while they take
+    comments, and any version's that has comments, with the lifecycle's answer to whether this user may add one.
+    One query for every comment; past versions' parties (one more) only when they have comments."""
+    comments = list(VersionComment.objects.filter(version__agreement_id=agreement.pk)
+                    .select_related("version", "agency", "author__profile").order_by("created_at", "id"))
+    versions = {v.pk: v for v in (agreement.current_version, agreement.in_force_version) if v is not None}
+    past = {c.version_id: c.version for c in comments if c.version_id not in versions}
+    prefetch_related_objects(list(past.values()), Prefetch("parties", queryset=Party.objects.select_related("agency")))
+    versions.update(past)
+    threads = []
+    for version in sorted(versions.values(), key=lambda v: -v.number):
+        answer = verdict(user=user, agreement=agreement, action=Action.COMMENT, version=version)
+        said = [c for c in comments if c.version_id == version.pk]
+        if said or answer.in_state:  # an ended agreement shows only the threads that have something in them
+            threads.append({"version": version, "comments": said, "answer": answer,
+                            "in_force": version.pk == agreement.in_force_version_id})
+    return threads
+
+
+class CommentForm(forms.Form):
+    text = form_text("comment", COMMENTS_MAX, label="Your comment", required=False, widget=forms.Textarea)
+    agency = forms.CharField(required=False, max_length=64)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agreement_comments(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+    """One version's thread. GET: the thread and, for those the lifecycle allows, the form (the agreement page
+    shows the same form); POST: the comment through the service, its errors shown with what was typed kept."""
+    agreement = agreement_get_full(user=request.user, reference=reference)
+    version = version_get(agreement=agreement, number=number)
+    answer = verdict(user=request.user, agreement=agreement, action=Action.COMMENT, version=version)
+    if request.method == "POST" and not answer.allowed:
+        return _refuse(request, agreement, answer.message, status=answer.http_status)
+    form = CommentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.comment_add(actor=request.user, agreement=agreement, number=number,
+                                 text=form.cleaned_data["text"], agency=form.cleaned_data["agency"] or None)
+        except PermissionDenied as error:
+            return _refuse(request, agreement, str(error), status=403)
+        except Conflict as error:
+            return _refuse(request, agreement, str(error), status=409)
+        except ValidationError as error:
+            for name, field_errors in _errors(error).items():
+                form.add_error(name if name in form.fields else None, field_errors)
+        else:
+            messages.success(request, f"Your comment on version {number} of {agreement.reference} was added. "
+                                      "Every party can read it on this page.")
+            return redirect(reverse("agreements:detail", args=[agreement.reference]) + f"#comments-{number}")
+    context = {
+        "agreement": agreement, "version": version, "form": form, "answer": answer, "comments_max": COMMENTS_MAX,
+        "comments": list(version_comments(version=version)),
+        "error_list": [("text" if name in ("text", "__all__") else name, message)
+                       for name, field_errors in form.errors.items() for message in field_errors],
+    }
+    agreement_record_viewed(actor=request.user, agreement=agreement, page=f"comments-{number}")
+    return render(request, "agreements/agreement_comments.html", context, status=400 if form.errors else 200)
 
 
 # --- actions, each with a confirmation step ------------------------------------------------------------------

@@ -63,13 +63,15 @@ def expected(action: Action, state: str, who: str) -> int:
     status, version_state, current, in_force = WORLD[state]
     officer_of, member_of = USERS[who]
     superuser = who == "superuser"
-    if not (superuser or member_of & (current | (in_force or set())) or status == AgreementStatus.ACTIVE):
+    public = status == AgreementStatus.ACTIVE and action != Action.COMMENT  # a thread is not in the public summary
+    if not (superuser or member_of & (current | (in_force or set())) or public):
         return 404
     authority = {
         Authority.LEAD: {C},
         Authority.SIGNATORIES: current,
         Authority.IN_FORCE_PARTIES: in_force or current,
         Authority.SUSPENDER: {SUSPENDED_BY} if status == AgreementStatus.SUSPENDED else in_force or current,
+        Authority.VERSION_PARTIES: current,  # a comment on the current version
     }[rule.authority]
     if not (superuser or officer_of & authority):
         return 403
@@ -163,14 +165,26 @@ def _body(action: Action, who: str) -> dict:
 def _api(client: APIClient, action: Action, reference: str, body: dict) -> int:
     if action == Action.EDIT:
         return client.patch(f"/api/v1/agreements/{reference}/", {"title": "Changed"}, format="json").status_code
+    if action == Action.COMMENT:
+        status = client.post(f"/api/v1/agreements/{reference}/versions/{_current(reference)}/comments/",
+                             {"text": body["comments"]}, format="json").status_code
+        return 200 if status == 201 else status
     path = "approve" if action == Action.SIGN else action.value  # the contract's name for signing
     status = client.post(f"/api/v1/agreements/{reference}/{path}/", body, format="json").status_code
     return 200 if status in (200, 201) else status
 
 
+def _current(reference: str) -> int:
+    return Agreement.objects.get(reference=reference).current_version.number
+
+
 def _page(client: Client, action: Action, reference: str, body: dict) -> int:
     if action == Action.EDIT:  # the edit form's GET: 200 when the draft is theirs to change
         return client.get(f"/agreements/{reference}/edit/").status_code
+    if action == Action.COMMENT:
+        status = client.post(f"/agreements/{reference}/versions/{_current(reference)}/comments/",
+                             {"text": body["comments"]}).status_code
+        return 200 if status == 302 else status
     form = {**body, "reason": body["comments"] if action == Action.REQUEST_CHANGES else body["reason"],
             "declaration": "yes"}  # the sign page's declaration of authority
     status = client.post(f"/agreements/{reference}/{action.value}/", form).status_code
@@ -192,6 +206,8 @@ def _service(action: Action, user, agreement: Agreement, body: dict) -> int:
         Action.REQUEST_CHANGES: lambda: services.agreement_request_changes(actor=user, agreement=agreement,
                                                                            comments=body["comments"]),
         Action.COPY: lambda: services.agreement_copy(actor=user, agreement=agreement),
+        Action.COMMENT: lambda: services.comment_add(actor=user, agreement=agreement,
+                                                     number=agreement.current_version.number, text=body["comments"]),
         Action.REVIEW: lambda: services.agreement_review(
             actor=user, agreement=agreement, next_review_date=dt.date.fromisoformat(body["next_review_date"])),
     }

@@ -1,9 +1,10 @@
 """Journey: a version is sent back with comments, changed, sent again and signed with a declaration, each signer seeing
 what changed; the agreement goes live and its PDF carries the fingerprint the page shows.
 
-The council's officer drafts and sends it; the fire service's officer asks for changes; the council's officer reads
-the comment, changes the draft and sends it again; a second council officer and the fire officer each sign with the
-declaration, seeing the changes on the sign page. axe runs on every page visited.
+The council's officer drafts and sends it; the fire service's officer comments in the version's thread and asks for
+changes; the council's officer reads both in the thread, changes the draft and sends it again; a second council
+officer and the fire officer each sign with the declaration, seeing the changes on the sign page. axe runs on every
+page visited.
 """
 
 import io
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.browser
 
 PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 COMMENT = "Say how long the fire service keeps the referrals, and leave out whether they smoke."
+NOTE = "Our crews can start the visits in March if this is signed by then."
 
 
 @pytest.fixture
@@ -125,6 +127,16 @@ class NegotiationJourneyTests:
         sign_in(page, live_server, "fire-officer")
         _inbox_has(page, live_server, check_a11y, f"{please_sign}: Safe and well visits")
         _open(page, live_server, reference)
+        # A comment in version 1's thread: sent empty, it is refused with the error summary; then added.
+        thread = page.locator("#comments-1")
+        thread.get_by_role("button", name="Add comment").click()
+        expect(page.get_by_role("alert")).to_contain_text("Write your comment. Every party will read it.")
+        check_a11y(page)
+        page.get_by_label("Add a comment to version 1").fill(NOTE)
+        page.get_by_role("button", name="Add comment").click()
+        expect(page.get_by_role("alert", name="Success")).to_contain_text("Your comment on version 1")
+        expect(page.locator("#comments-1")).to_contain_text(NOTE)
+        check_a11y(page)
         page.locator("#actions").get_by_role("button", name="Ask for changes").click()
         expect(page.get_by_role("heading", name="Ask for changes to version 1", level=1)).to_be_visible()
         check_a11y(page)
@@ -133,18 +145,22 @@ class NegotiationJourneyTests:
         expect(page.get_by_role("alert", name="Success")).to_contain_text("went back to the lead agency")
         _sign_out(page)
 
-        # The council's officers are told, with the comment, by email and in the inbox.
+        # The council's officers are told, with the comments, by email and in the inbox.
         asked = _emails_to(mailoutbox, "officer@example.org", f"Changes asked for: {reference}")
         assert len(asked) == 1 and COMMENT in " ".join(asked[0].body.split())
+        noted = _emails_to(mailoutbox, "officer@example.org", f"New comment on {reference} version 1")
+        assert len(noted) == 1 and NOTE in " ".join(noted[0].body.split())
         # The council's officer reads the comment, changes the draft and sends it again.
         sign_in(page, live_server, "officer")
-        page.get_by_role("link", name="Notifications 1 unread").click()
+        page.get_by_role("link", name="Notifications 2 unread").click()
         expect(page.get_by_role("main")).to_contain_text(reference)
         check_a11y(page)
         _open(page, live_server, reference)
         comments = page.locator("#comments")
         expect(comments).to_contain_text(COMMENT)
         expect(comments).to_contain_text("Changes requested by Priya Patel for Greater Manchester Fire and Rescue")
+        expect(comments).to_contain_text(NOTE)  # the fire officer's comment, in the same thread
+        expect(comments).to_contain_text("Comment by Priya Patel for Greater Manchester Fire and Rescue")
         check_a11y(page)
         page.locator("#actions").get_by_role("button", name="Edit draft").click()
         flow = page.get_by_role("group", name="Flow 1", exact=True)
