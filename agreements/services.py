@@ -113,23 +113,16 @@ def _write_terms(*, version: AgreementVersion, terms: ResolvedTerms) -> None:
     ])
 
 
-def _sighted_parties(agreement: Agreement):
-    """The parties that see the agreement now: those of the current and the in-force version, except that a
-    rejected or withdrawn amendment gives its own parties no lasting sight (nor does a version an amendment
-    replaced). One query."""
-    version_ids = {v for v in (agreement.current_version_id, agreement.in_force_version_id) if v}
-    parties = Party.objects.filter(version_id__in=version_ids)
-    if agreement.in_force_version_id:
-        parties = parties.exclude(version__state__in=[VersionState.REJECTED, VersionState.WITHDRAWN],
-                                  version_id=agreement.current_version_id)
-    return parties
-
-
 def _desired_grants(agreement: Agreement) -> set[tuple[int, str, str]]:
-    """(agency id, role, codename) the agreement's parties should hold: every role of a party that sees it
-    (`_sighted_parties`). Who may act is not stored: the lifecycle table decides it from the versions' parties
-    (agreements/lifecycle.py), so a grant can never disagree with it."""
-    party_ids = set(_sighted_parties(agreement).values_list("agency_id", flat=True))
+    """(agency id, role, codename) the agreement's parties should hold: every role of a party to the current or
+    the in-force version may see it. Who may act is not stored: the lifecycle table decides it from the versions'
+    parties (agreements/lifecycle.py), so a grant can never disagree with it."""
+    version_ids = {v for v in (agreement.current_version_id, agreement.in_force_version_id) if v}
+    if agreement.in_force_version_id:  # a rejected or withdrawn amendment gives its own parties no lasting sight
+        version_ids -= set(AgreementVersion.objects.filter(
+            pk=agreement.current_version_id, state__in=[VersionState.REJECTED, VersionState.WITHDRAWN],
+        ).exclude(pk=agreement.in_force_version_id).values_list("pk", flat=True))
+    party_ids = set(Party.objects.filter(version_id__in=version_ids).values_list("agency_id", flat=True))
     return {(agency_id, role, VIEW) for agency_id in party_ids for role in Role.values}
 
 
@@ -152,23 +145,20 @@ def _sync_permissions(agreement: Agreement) -> None:
 
 
 def agreement_agency_codes(agreement: Agreement) -> list[str]:
-    """The agencies an agreement's event concerns now: the lead and the parties that see it (`_sighted_parties`,
-    one query), so that their auditors see what happens to it. An agency removed by an amendment in force, or a
-    party only of a rejected or withdrawn amendment, is not told of what happens after."""
-    codes = set(_sighted_parties(agreement).values_list("agency__code", flat=True))
+    """Every agency an agreement concerns: the lead and every party of any of its versions (one query). Its
+    events carry them all, so that every party's auditors see what happened to it."""
+    codes = set(Party.objects.filter(version__agreement_id=agreement.pk).values_list("agency__code", flat=True))
     return sorted(codes | {agreement.lead_agency.code})
 
 
-def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency | None = None,
-           concerning: Sequence[str] | None = None, **detail: Any):
-    """`agency` is the agency the actor acted for (the lead agency when none is given). `concerning` overrides
-    the agencies told: an event that ends a party's sight is told to the parties as they were before it."""
+def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency | None = None, **detail: Any):
+    """`agency` is the agency the actor acted for (the lead agency when none is given)."""
     return record(
         action=action,
         object_type="agreement",
         object_ref=agreement.reference,
         agency=agency or agreement.lead_agency,
-        agencies=agreement_agency_codes(agreement) if concerning is None else concerning,
+        agencies=agreement_agency_codes(agreement),
         actor=actor,
         detail={"reference": agreement.reference, **detail},
     )
@@ -526,7 +516,6 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     notices.signed(agreement=agreement, version=version, event=event, actor=actor, agency=party.agency)
     if version.parties.filter(signed_at__isnull=True).exists():
         return agreement
-    concerning = agreement_agency_codes(agreement)  # a party the new version drops is told it came into force
     previous = agreement.in_force_version
     if previous is not None:
         previous.state = VersionState.SUPERSEDED
@@ -538,7 +527,7 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     agreement.in_force_version = version
     agreement.save(update_fields=["status", "in_force_version", "updated_at"])
     _open_period(agreement=agreement, version=version, state=PeriodState.IN_FORCE, now=now)
-    event = _event(AuditAction.AGREEMENT_ACTIVATED, agreement, actor, concerning=concerning, version=version.number,
+    event = _event(AuditAction.AGREEMENT_ACTIVATED, agreement, actor, version=version.number,
                    superseded_version=previous.number if previous else None)
     notices.activated(agreement=agreement, version=version, event=event, actor=actor, today=timezone.localdate())
     _sync_permissions(agreement)
@@ -551,14 +540,13 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     reason = _reason(reason)
     agreement = _lock(agreement)
     acting = lifecycle.require(user=actor, agreement=agreement, action=Action.REJECT).acting_agency
-    concerning = agreement_agency_codes(agreement)  # the rejected amendment's own parties are told of it
     version = agreement.current_version
     version.state = VersionState.REJECTED
     version.save(update_fields=["state", "updated_at"])
     if agreement.status == AgreementStatus.SUBMITTED:
         agreement.status = AgreementStatus.REJECTED
         agreement.save(update_fields=["status", "updated_at"])
-    _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, agency=acting, concerning=concerning,
+    _event(AuditAction.AGREEMENT_REJECTED, agreement, actor, agency=acting,
            version=version.number, reason=reason,
            amendment=agreement.in_force_version_id is not None)
     _sync_permissions(agreement)
@@ -609,14 +597,13 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     agreement = _lock(agreement)
     acting = lifecycle.require(user=actor, agreement=agreement, action=Action.REVOKE).acting_agency
     now = timezone.now()
-    concerning = agreement_agency_codes(agreement)  # a withdrawn amendment's own parties are told why
     _close_period(agreement=agreement, reason="revoked", now=now)
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.REVOKED
     agreement.suspended_by = None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
-    event = _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting, concerning=concerning,
+    event = _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting,
                    version=agreement.in_force_version.number, reason=reason,
                    previous_status=previous, withdrawn_version=withdrawn)
     notices.revoked(agreement=agreement, event=event, actor=actor, agency=acting, reason=reason)
@@ -701,15 +688,13 @@ def agreement_expire(*, agreement: Agreement, today: date) -> bool:
         return False
     if agreement.in_force_version is None or agreement.in_force_version.end_date >= today:
         return False
-    concerning = agreement_agency_codes(agreement)  # a withdrawn amendment's own parties are told why
     _close_period(agreement=agreement, reason="expired", now=timezone.now())
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.EXPIRED
     agreement.suspended_by = None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
-    _event(AuditAction.AGREEMENT_EXPIRED, agreement, None, concerning=concerning,
-           version=agreement.in_force_version.number,
+    _event(AuditAction.AGREEMENT_EXPIRED, agreement, None, version=agreement.in_force_version.number,
            end_date=agreement.in_force_version.end_date, previous_status=previous, withdrawn_version=withdrawn)
     if withdrawn:
         _sync_permissions(agreement)
