@@ -310,8 +310,9 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
     start = anchor["position"] if anchor else 0
     rows = _checkpoint_rows(start)
     heads, failures, _ = _check_checkpoints(rows, trusted, [anchor] if anchor else [], anchor)
+    anomalies: list[_Failure] = []
     walked = _walk_range(start=start + 1, stop=None, prev=anchor["head_hash"] if anchor else GENESIS_HASH,
-                         heads=heads, segment_from=start + 1)
+                         heads=heads, segment_from=start + 1, anomalies=anomalies)
     if walked.failure is not None:
         failures.append(walked.failure)
     if failures:
@@ -319,6 +320,10 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
         if not failure.exact:
             failure = _first_failure([_pinpoint(failure), *(f for f in failures if f.exact)])
         return failure, []
+    for anomaly in anomalies:
+        # The chain is intact, so it is signed (it now records the planted row for good: verify_audit names it at
+        # every run); stopping here would leave every honest event after it unsigned for ever.
+        _raise_alert(anomaly, refused=False)
     catch_up, after = [], start
     for row in rows:
         if row[1] > start:
@@ -327,11 +332,17 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
     return None, catch_up
 
 
-def _raise_alert(failure: _Failure) -> None:
-    """The sealer will not sign: log it, show auditors a banner, and email them (once an hour for the same cause)."""
+def _raise_alert(failure: _Failure, *, refused: bool = True) -> None:
+    """The sealer will not sign (`refused`), or signed a chain holding a planted row: log it, show auditors a banner,
+    and email them (once an hour for the same cause)."""
     from .models import AuditAlert
 
-    message = f"The audit sealer refused to sign the chain's head: {failure.message}"
+    if refused:
+        message = f"The audit sealer refused to sign the chain's head: {failure.message}"
+    else:
+        message = (f"The audit sealer found a planted row at position {failure.position}: {failure.message}. The "
+                   "chain is intact and was signed, so later events are protected; verify_audit reports this row "
+                   "until it is explained")
     logger.error("audit alert: %s (first bad position %s)", message, failure.position)
     recent = timezone.now() - dt.timedelta(hours=1)
     if AuditAlert.objects.filter(message=message, raised_at__gte=recent).exists():
@@ -581,16 +592,18 @@ class _Range:
 
 
 def _walk_range(*, start: int, stop: int | None, prev: str | None, heads: list[tuple],
-                segment_from: int) -> _Range:
+                segment_from: int, anomalies: list | None = None) -> _Range:
     """Recompute the chain from position `start` to `stop` (None: the end) against the stored seals and `heads`.
 
     `prev` is the hash before `start`; None takes the first row's stored prev_hash, which the caller checks against
     the range before (the seam). A failure at a signed head names the first position after the head before it,
-    `segment_from` for the first head of the range."""
+    `segment_from` for the first head of the range. With `anomalies` (the sealer), a row dated in the future or long
+    before the rows ahead of it is added there and the walk goes on: its content is intact and chained, and refusing
+    to sign would stall signing for every honest event after it."""
     for order in ("seq", "position"):
         out = _Range(last_position=start - 1)
         try:
-            _walk(out, start, stop, prev, iter(heads), segment_from, order)
+            _walk(out, start, stop, prev, iter(heads), segment_from, order, anomalies)
         except _Failure as failure:
             out.failure = failure
         except _Scattered:  # positions far from seq order (rewritten?): read in position order instead
@@ -673,7 +686,7 @@ def _stream_batches(sql: str, params: Sequence[Any]) -> Iterator[list]:
 
 
 def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
-          segment_from: int, order: str = "seq") -> None:
+          segment_from: int, order: str = "seq", anomalies: list | None = None) -> None:
     cp = next(heads, None)
     while cp is not None and cp[0] < start:
         cp = next(heads, None)
@@ -686,13 +699,13 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
     rows = _stream_ahead(sql, params)
     try:
         _walk_rows(out, _in_position_order(rows, start) if order == "seq" else rows, start, stop, prev, heads, cp,
-                   segment_from)
+                   segment_from, anomalies)
     finally:
         rows.close()  # stop the reader thread now, not when a failure's traceback lets go of this frame
 
 
 def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | None, prev: str | None,
-               heads: Iterator[tuple], cp: tuple | None, segment_from: int) -> None:
+               heads: Iterator[tuple], cp: tuple | None, segment_from: int, anomalies: list | None = None) -> None:
     grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
     expected, latest_at = start, ""
     # A row dated beyond now (plus the insert guard's skew) is itself the fault: blame it, not the real events after it.
@@ -723,11 +736,17 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
             raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
         if at > future:
-            raise _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
-        if at < latest_at:
+            planted = _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
+            if anomalies is None:
+                raise planted
+            anomalies.append(planted)  # and it does not set the pace: the honest events after it are not "past"
+        elif at < latest_at:
             if dt.datetime.fromisoformat(latest_at) - dt.datetime.fromisoformat(at) > grace:
-                raise _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
-                                    "slipped into the past", position)
+                slipped = _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
+                                        "slipped into the past", position)
+                if anomalies is None:
+                    raise slipped
+                anomalies.append(slipped)
         else:
             latest_at = at
         while cp is not None and cp[0] <= position:

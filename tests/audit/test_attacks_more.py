@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit import chain, triggers, witness
 from audit.choices import AuditAction
-from audit.models import AuditAlert, AuditCheckpoint, AuditEvent, AuditVerification
+from audit.models import AuditAlert, AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
 from audit.selectors import last_verification
 from audit.services import verification_run
 
@@ -79,6 +79,28 @@ class PlantedRowTests:
         result = chain.verify()
         assert not result.ok and result.first_bad_seq == planted, result.summary
         assert "slipped into the past" not in result.message
+
+    def test_a_future_dated_row_does_not_stall_the_sealer(self):
+        """The owner plants a row dated 2099 with the guard lifted: the chain is intact, so the sealer keeps signing
+        the honest events after it, and raises the alert (log, banner, email) naming the planted row's position."""
+        sealed_events(2)
+        with attacker():
+            triggers.uninstall_guard(connection)
+            planted = plant(at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)).seq
+        triggers.install(connection)
+        honest = sealed_events(3)
+        head = AuditSeal.objects.get(event_id=honest[-1]).position
+        assert AuditCheckpoint.objects.order_by("-position").first().position == head, "signing stalled"
+        position = AuditSeal.objects.get(event_id=planted).position
+        alert = AuditAlert.objects.get()
+        assert alert.position == position and f"position {position}" in alert.message, alert.message
+        assert f"seq {planted} " in alert.message and "in the future" in alert.message, alert.message
+        later = sealed_events(2)  # and it goes on signing, without raising the same alert again
+        assert AuditCheckpoint.objects.order_by("-position").first().position == \
+            AuditSeal.objects.get(event_id=later[-1]).position
+        assert AuditAlert.objects.count() == 1
+        result = chain.verify()
+        assert not result.ok and result.first_bad_seq == planted and result.first_bad_position == position
 
     def test_the_runtime_role_cannot_insert_an_event_with_seq_below_1(self):
         sealed_events(1)
