@@ -42,6 +42,7 @@ from .canonical import (
     digests,
     first_disagreement,
     link_hash,
+    verification_message,
     witnessed_digests,
 )
 from .models import AuditCheckpoint
@@ -784,16 +785,52 @@ def _stale_unsealed(now: dt.datetime, seq_floor: int = 0) -> int | None:
     return row[0] if row and row[0] is not None else None
 
 
-def _incremental_anchor() -> dict | None:
-    """The last checkpoint a successful run verified, if the witness holds it (else the run is a full one)."""
-    from .models import AuditVerification
+def witness_verification(run) -> dict:
+    """Sign a verification run (an AuditVerification row, just written) and append it to the witness: what the
+    incremental anchor and the auditors' panel trust, since the runtime role may insert rows in that table."""
+    ran_at = canonical_at(run.ran_at)
+    checkpoint = ""
+    if run.verified_position is not None:
+        held = [e for e in witness.read(position_from=run.verified_position) if e["position"] == run.verified_position]
+        checkpoint = held[-1]["hash"] if held else ""
+    entry = {"id": run.pk, "ran_at": ran_at, "ok": bool(run.ok), "kind": str(run.kind),
+             "from_position": run.from_position, "events": run.events,
+             "verified_position": run.verified_position if checkpoint else None, "checkpoint_hash": checkpoint,
+             "first_bad_position": run.first_bad_position}
+    key = keys.signing_key()
+    entry.update(key_id=key.key_id, signature=key.sign(verification_message(entry)))
+    witness.append_verification(entry)
+    return entry
 
-    position = (AuditVerification.objects.filter(ok=True, verified_position__isnull=False,
-                                                 ran_at__lte=timezone.now() + FUTURE_SKEW)  # not a planted row
-                .order_by("-ran_at", "-id").values_list("verified_position", flat=True).first())
-    if position is None:
-        return None
-    return next((e for e in witness.read(position_from=position) if e["position"] == position), None)
+
+def witnessed_verifications(*, limit: int = 100) -> list[dict]:
+    """The newest verification runs the witness holds, newest first, each signed by a trusted key (any other entry
+    is left out: without the key it cannot have been written by a run)."""
+    trusted = trusted_public_keys()
+    found = []
+    for entry in witness.verifications(limit=limit):
+        public = trusted.get(entry.get("key_id"))
+        try:
+            if public is None:
+                continue
+            public.verify(bytes.fromhex(entry["signature"]), verification_message(entry))
+        except (InvalidSignature, ValueError, KeyError, TypeError):
+            continue
+        found.append(entry)
+    return found
+
+
+def _incremental_anchor() -> dict | None:
+    """The last checkpoint a successful run verified, as the witness records both (a signed verification entry and
+    the witnessed checkpoint with that hash); else None and the run is a full one. Never a database row: the runtime
+    role may insert verification rows, so a forged one must not move where the next run starts."""
+    for run in witnessed_verifications():
+        if not run["ok"] or not run["verified_position"]:
+            continue
+        position = run["verified_position"]
+        return next((e for e in witness.read(position_from=position)
+                     if e["position"] == position and e["hash"] == run["checkpoint_hash"]), None)
+    return None
 
 
 def verify(*, incremental: bool = False, processes: int | None = None, min_range: int = 100_000) -> VerifyResult:

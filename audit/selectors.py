@@ -13,10 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import witness
 from .choices import AuditAction
 from .models import AuditAlert, AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
 
@@ -141,11 +143,34 @@ def checkpoint_list(*, position_from: int | None = None, position_to: int | None
 
 
 def last_verification() -> AuditVerification | None:
-    """The latest run, ignoring any row dated in the future (one the runtime role planted to stand first)."""
-    from .chain import FUTURE_SKEW
+    """The latest run that the witness holds, signed (audit.chain.witness_verification): the runtime role may insert
+    rows in this table, so a row alone proves nothing. A newer failed run is shown whatever wrote it (forging a
+    failure only raises the alarm); newer successful rows the witness lacks are skipped, and counted in the
+    returned run's `unwitnessed` so the page can say so. Rows dated in the future are ignored."""
+    from .canonical import canonical_at
+    from .chain import FUTURE_SKEW, witnessed_verifications
 
-    return (AuditVerification.objects.select_related("requested_by")
-            .filter(ran_at__lte=timezone.now() + FUTURE_SKEW).order_by("-ran_at", "-id").first())
+    try:
+        witnessed = {entry["id"]: entry for entry in witnessed_verifications()}
+    except (witness.WitnessError, ImproperlyConfigured):
+        witnessed = {}
+    runs = (AuditVerification.objects.select_related("requested_by")
+            .filter(ran_at__lte=timezone.now() + FUTURE_SKEW).order_by("-ran_at", "-id"))
+    shown = None
+    for row in runs.filter(pk__in=list(witnessed)):
+        entry = witnessed[row.pk]
+        if (entry["ok"], entry["ran_at"], entry["events"]) == (row.ok, canonical_at(row.ran_at), row.events):
+            shown, row.witnessed = row, True
+            break
+    newer = runs.exclude(pk__in=list(witnessed))
+    if shown is not None:
+        newer = newer.filter(ran_at__gt=shown.ran_at)
+    failed = newer.filter(ok=False).first()
+    if failed is not None:
+        shown, failed.witnessed = failed, False
+    if shown is not None:
+        shown.unwitnessed = newer.filter(ok=True).count()
+    return shown
 
 
 def pending_verification_request() -> dict | None:

@@ -204,11 +204,11 @@ def verification_run(*, incremental: bool = False, requested_by: Any = None) -> 
     The `audit.verified` / `audit.verify_failed` event is written after the walk, so it lies outside the range
     it vouches for and cannot disturb it; the next run seals and checks it like any other event.
     """
-    from .chain import verify
+    from .chain import verify, witness_verification
     from .models import AuditVerification
 
     result = verify(incremental=incremental)
-    AuditVerification.objects.create(
+    run = AuditVerification.objects.create(
         ok=result.ok,
         events=result.events,
         first_bad_seq=result.first_bad_seq,
@@ -220,6 +220,10 @@ def verification_run(*, incremental: bool = False, requested_by: Any = None) -> 
         verified_position=result.verified_position,
         requested_by=requested_by,
     )
+    try:
+        witness_verification(run)
+    except Exception:  # the run stands in the database; without its witness entry it anchors nothing and is not shown
+        logger.exception("the verification run could not be witnessed")
     with context.system("verify_audit") if context.current().actor is None else contextlib.nullcontext():
         record(
             action=AuditAction.AUDIT_VERIFIED if result.ok else AuditAction.AUDIT_VERIFY_FAILED,

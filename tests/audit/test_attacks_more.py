@@ -184,3 +184,31 @@ class PlantedVerificationTests:
         assert "2099" not in client.get("/audit/").content.decode()
         result = chain.verify(incremental=True)
         assert result.ok and result.from_position == real.verified_position + 1, result
+
+    def test_a_forged_verification_dated_now_moves_neither_the_panel_nor_the_incremental_anchor(self, client,
+                                                                                               superuser):
+        """The runtime role may insert verification rows (the worker runs as it): a row dated now, claiming a run
+        verified a later witnessed checkpoint, would skip a range of the next incremental run and show on the panel.
+        Both trust only runs the witness holds, signed."""
+        three_checkpoints()
+        assert verification_run().ok
+        real = AuditVerification.objects.get()
+        sealed_events(3)  # a later witnessed checkpoint the forged row claims was verified
+        later = witness.latest()["position"]
+        assert later > real.verified_position
+        forged = AuditVerification.objects.create(ok=True, events=later, verified_position=later, message="forged")
+        assert last_verification() == real
+        client.force_login(superuser)
+        page = client.get("/audit/").content.decode()
+        assert "forged" not in page and "not in the witness" in page
+        result = chain.verify(incremental=True)
+        assert result.ok and result.kind == "incremental", result
+        assert result.from_position == real.verified_position + 1, result
+        assert forged.pk not in {entry["id"] for entry in chain.witnessed_verifications()}
+
+    def test_a_forged_failure_is_still_shown(self):
+        """Forging a failed run only raises the alarm: a failure is shown whatever wrote it."""
+        three_checkpoints()
+        assert verification_run().ok
+        failed = AuditVerification.objects.create(ok=False, message="FAILED at seq 2")
+        assert last_verification() == failed
