@@ -339,16 +339,23 @@ def _raise_alert(failure: _Failure, *, refused: bool = True) -> None:
     from .models import AuditAlert
 
     if refused:
-        message = f"The audit sealer refused to sign the chain's head: {failure.message}"
+        message = f"{AuditAlert.REFUSED_PREFIX} the chain's head: {failure.message}"
     else:
         message = (f"The audit sealer found a planted row at position {failure.position}: {failure.message}. The "
                    "chain is intact and was signed, so later events are protected; verify_audit reports this row "
                    "until it is explained")
     logger.error("audit alert: %s (first bad position %s)", message, failure.position)
+    _alert(message, failure.position)
+
+
+def _alert(message: str, position: int | None = None) -> None:
+    """A banner for auditors and an email to them, once an hour for the same message (the caller logs it)."""
+    from .models import AuditAlert
+
     recent = timezone.now() - dt.timedelta(hours=1)
     if AuditAlert.objects.filter(message=message, raised_at__gte=recent).exists():
         return
-    alert = AuditAlert.objects.create(position=failure.position, message=message)
+    alert = AuditAlert.objects.create(position=position, message=message)
 
     def notify() -> None:
         from .tasks import notify_alert
@@ -394,11 +401,74 @@ def schedule_deferred_checkpoint(delay: float) -> None:
 
 
 def cancel_deferred_checkpoint() -> None:
-    global _deferred
+    """Cancel this process's signing timer, and its sealing backstop (below)."""
+    global _deferred, _backstop, _backstop_next
     with _deferred_lock:
-        timer, _deferred = _deferred, None
-    if timer is not None:
-        timer.cancel()
+        timers = (_deferred, _backstop)
+        _deferred = _backstop = _backstop_next = None
+    for timer in timers:
+        if timer is not None:
+            timer.cancel()
+
+
+# With a broker, beat's `audit.seal` seals and signs. Its schedule lives in django_celery_beat's tables, which the
+# runtime role can write (it must, for the admin's schedules), so one UPDATE could switch sealing off. A process that
+# writes events therefore checks, a few seconds later, that its newest event was sealed; if it was not, beat is not
+# sealing, and this process seals and signs itself (within AUDIT_UNSIGNED_TAIL_SECONDS) and raises the alert.
+_backstop: threading.Timer | None = None
+_backstop_next: tuple[int, float] | None = None  # the first event written while a check was pending, and when
+
+
+def backstop_delay() -> float:
+    """How long after a commit a writer checks that beat sealed its event: early enough that sealing and signing
+    it here still fits AUDIT_UNSIGNED_TAIL_SECONDS, late enough that beat (every AUDIT_SEAL_INTERVAL_SECONDS) has."""
+    return max(0.5, settings.AUDIT_UNSIGNED_TAIL_SECONDS - settings.AUDIT_CHECKPOINT_SECONDS - 1.0)
+
+
+def watch_sealing(seq: int) -> None:
+    """After a commit that wrote event `seq` (with a broker): make sure something seals it in time."""
+    global _backstop, _backstop_next
+    with _deferred_lock:
+        if _backstop is not None:
+            if _backstop_next is None:
+                _backstop_next = (seq, time.monotonic())
+            return
+        _start_backstop(seq, backstop_delay())
+
+
+def _start_backstop(seq: int, delay: float) -> None:
+    global _backstop
+    _backstop = threading.Timer(max(0.0, delay), _run_backstop, args=(seq,))
+    _backstop.daemon = True
+    _backstop.start()
+
+
+def _run_backstop(seq: int) -> None:
+    global _backstop, _backstop_next
+    from django.db import connections
+
+    with _deferred_lock:
+        _backstop, following = None, _backstop_next
+        _backstop_next = None
+        if following is not None:  # the next check, as long after its event as this one was
+            _start_backstop(following[0], backstop_delay() - (time.monotonic() - following[1]))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM audit_auditseal WHERE seq = %s", [seq])
+            if cursor.fetchone() is not None:
+                return  # beat is sealing
+        message = (f"Nothing sealed a new audit event within {backstop_delay():.0f} s of its commit: the beat task "
+                   "audit.seal is not running, or its schedule was disabled or changed in the database. The "
+                   "processes that write events are sealing and signing instead; restore the schedule")
+        logger.error("audit alert: %s (seq %s)", message, seq)
+        _alert(message)
+        result = seal_pending()
+        if result.checkpoint_due_in is not None:
+            schedule_deferred_checkpoint(result.checkpoint_due_in)
+    except Exception:  # the next check, beat or verify_audit seals it; the failure is in the log
+        logger.exception("the audit sealing backstop failed")
+    finally:
+        connections.close_all()
 
 
 def _run_deferred_checkpoint() -> None:

@@ -14,7 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -165,11 +166,12 @@ def last_verification() -> AuditVerification | None:
     newer = runs.exclude(pk__in=list(witnessed))
     if shown is not None:
         newer = newer.filter(ran_at__gt=shown.ran_at)
-    failed = newer.filter(ok=False).first()
-    if failed is not None:
-        shown, failed.witnessed = failed, False
+    counted = newer.aggregate(unwitnessed=Count("pk", filter=Q(ok=True)), failed=Max("pk", filter=Q(ok=False)))
+    if counted["failed"] is not None:  # rare: one more query
+        shown = runs.get(pk=counted["failed"])
+        shown.witnessed = False
     if shown is not None:
-        shown.unwitnessed = newer.filter(ok=True).count()
+        shown.unwitnessed = counted["unwitnessed"]
     return shown
 
 
@@ -187,3 +189,23 @@ def recent_alerts(*, days: int = 30, limit: int = 3) -> list[AuditAlert]:
     """The sealer's refusals to sign, newest first: shown to auditors as a banner."""
     since = timezone.now() - dt.timedelta(days=days)
     return list(AuditAlert.objects.filter(raised_at__gte=since).order_by("-raised_at", "-id")[:limit])
+
+
+def sealing_overdue(*, now: dt.datetime | None = None) -> dict | None:
+    """Whether signing has fallen behind: an event newer than the last checkpoint exists, and that checkpoint (or,
+    with none, the oldest event) is older than AUDIT_SEAL_WINDOW_SECONDS. Beat stopped or its schedule disabled, no
+    writer left to seal in its place, or the sealer refusing to sign: auditors see it on their page, monitoring on
+    /healthz. One query. Returns {"since": when the last checkpoint was signed or None, "seq": the oldest
+    unsigned event} or None."""
+    now = now or timezone.now()
+    window = dt.timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
+    last = AuditCheckpoint.objects.order_by("-position", "-id")
+    unsigned = (AuditEvent.objects.filter(seq__gt=Coalesce(Subquery(last.values("seq_high")[:1]), 0))
+                .annotate(since=Subquery(last.values("created_at")[:1])).order_by("seq")
+                .values("seq", "at", "since").first())  # one query
+    if unsigned is None:
+        return None
+    since = unsigned["since"]
+    if (since or unsigned["at"]) > now - window:
+        return None
+    return {"since": since, "seq": unsigned["seq"]}

@@ -131,6 +131,8 @@ def record(
     event = _insert(event)
     if settings.AUDIT_SEAL_ON_COMMIT:
         _seal_after_commit()
+    else:
+        _watch_after_commit(event.seq)
     return event
 
 
@@ -195,6 +197,25 @@ def _seal_after_commit() -> None:
     if conn.in_atomic_block and any(entry[1] is _seal_now for entry in conn.run_on_commit):
         return
     transaction.on_commit(_seal_now)
+
+
+def _watch_after_commit(seq: int) -> None:
+    """With a broker: once the transaction commits, check in a few seconds that beat sealed it (audit.chain
+    .watch_sealing). One callback per transaction, for its newest event."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        for entry in conn.run_on_commit:
+            if getattr(entry[1], "audit_watch", None) is not None:
+                entry[1].audit_watch[0] = seq
+                return
+
+    def watch() -> None:
+        from .chain import watch_sealing
+
+        watch_sealing(watch.audit_watch[0])
+
+    watch.audit_watch = [seq]
+    transaction.on_commit(watch)
 
 
 def verification_run(*, incremental: bool = False, requested_by: Any = None) -> Any:

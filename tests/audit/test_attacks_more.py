@@ -1,21 +1,24 @@
 """More of what the database owner or the runtime role can do to the audit log, and how each is caught."""
 
 import datetime as dt
+import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from audit import chain, triggers, witness
 from audit.choices import AuditAction
 from audit.models import AuditAlert, AuditCheckpoint, AuditEvent, AuditSeal, AuditVerification
-from audit.selectors import last_verification
-from audit.services import verification_run
+from audit.selectors import last_verification, sealing_overdue
+from audit.services import record, verification_run
 
-from .conftest import attacker, sealed_events
+from .conftest import attacker, make_events, sealed_events
 from .test_attacks import offline, offline_fails_at, three_checkpoints
 
 
@@ -212,3 +215,56 @@ class PlantedVerificationTests:
         assert verification_run().ok
         failed = AuditVerification.objects.create(ok=False, message="FAILED at seq 2")
         assert last_verification() == failed
+
+
+@pytest.mark.django_db(transaction=True)
+class BeatDisabledTests:
+    @override_settings(AUDIT_SEAL_ON_COMMIT=False, AUDIT_CHECKPOINT_SECONDS=1, AUDIT_UNSIGNED_TAIL_SECONDS=3)
+    def test_the_tail_is_signed_within_the_bound_with_the_beat_schedule_disabled(self):
+        """With a broker, beat seals; its schedule is a row the runtime role can write. Disabled, the processes that
+        write events notice their events were not sealed, seal and sign them within the bound, and raise the alert."""
+        from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+        every = IntervalSchedule.objects.create(every=2, period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.create(name="audit-seal", task="audit.seal", interval=every)
+        with connection.cursor() as cursor:  # one UPDATE, no signal, no audit event
+            cursor.execute("UPDATE django_celery_beat_periodictask SET enabled = false WHERE task = 'audit.seal'")
+        bound = settings.AUDIT_UNSIGNED_TAIL_SECONDS
+        for i in range(5):
+            with transaction.atomic():
+                event = record(action=AuditAction.CHECK_ALLOWED, object_ref=f"after-beat-{i}")
+            committed = time.monotonic()
+            time.sleep(0.05)
+        signed = False
+        while time.monotonic() - committed < bound + 1:
+            seal = AuditSeal.objects.filter(event_id=event.seq).first()
+            signed = seal is not None and AuditCheckpoint.objects.filter(position__gte=seal.position).exists()
+            if signed:
+                break
+            time.sleep(0.05)
+        waited = time.monotonic() - committed
+        assert signed, f"the last event was still unsigned {waited:.1f} s after it committed"
+        assert waited <= bound
+        alert = AuditAlert.objects.get()
+        assert "audit.seal is not running, or its schedule was disabled" in alert.message
+        assert chain.verify().ok
+
+
+@pytest.mark.django_db
+class SealingOverdueTests:
+    def test_the_auditors_page_and_healthz_say_when_sealing_is_overdue(self, client, superuser, settings):
+        settings.AUDIT_SEAL_ON_COMMIT = False  # as with a broker: nothing seals but beat, and beat is not running
+        sealed_events(2)
+        unsigned = make_events(2)[0]
+        assert sealing_overdue() is None  # not yet: within AUDIT_SEAL_WINDOW_SECONDS
+        later = timezone.now() + dt.timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS + 1)
+        assert sealing_overdue(now=later)["seq"] == unsigned
+        settings.AUDIT_SEAL_WINDOW_SECONDS = 0
+        client.force_login(superuser)
+        assert "Sealing is overdue: event " + str(unsigned) in client.get("/audit/").content.decode()
+        health = client.get("/healthz", REMOTE_ADDR="127.0.0.1").json()
+        assert health["status"] == "degraded"
+        assert health["audit_sealing"] == {"ok": False, "unsigned_from_seq": unsigned, "last_signed": mock.ANY}
+        chain.seal_pending(force_checkpoint=True)
+        assert sealing_overdue() is None
+        assert client.get("/healthz", REMOTE_ADDR="127.0.0.1").json()["audit_sealing"] == {"ok": True}
