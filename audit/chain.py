@@ -401,14 +401,19 @@ def schedule_deferred_checkpoint(delay: float) -> None:
 
 
 def cancel_deferred_checkpoint() -> None:
-    """Cancel this process's signing timer, and its sealing backstop (below)."""
+    """Cancel this process's signing timer and its sealing backstop (below), and wait for one already running (which
+    may start the other) to finish."""
     global _deferred, _backstop, _backstop_next
-    with _deferred_lock:
-        timers = (_deferred, _backstop)
-        _deferred = _backstop = _backstop_next = None
-    for timer in timers:
-        if timer is not None:
+    for _ in range(3):
+        with _deferred_lock:
+            timers = [t for t in (_deferred, _backstop) if t is not None]
+            _deferred = _backstop = _backstop_next = None
+        if not timers:
+            return
+        for timer in timers:
             timer.cancel()
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join(timeout=10)
 
 
 # With a broker, beat's `audit.seal` seals and signs. Its schedule lives in django_celery_beat's tables, which the
@@ -447,11 +452,6 @@ def _run_backstop(seq: int) -> None:
     global _backstop, _backstop_next
     from django.db import connections
 
-    with _deferred_lock:
-        _backstop, following = None, _backstop_next
-        _backstop_next = None
-        if following is not None:  # the next check, as long after its event as this one was
-            _start_backstop(following[0], backstop_delay() - (time.monotonic() - following[1]))
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM audit_auditseal WHERE seq = %s", [seq])
@@ -469,6 +469,12 @@ def _run_backstop(seq: int) -> None:
         logger.exception("the audit sealing backstop failed")
     finally:
         connections.close_all()
+        with _deferred_lock:  # one check at a time: the next starts when this one is done
+            if _backstop is threading.current_thread():
+                _backstop, following = None, _backstop_next
+                _backstop_next = None
+                if following is not None:  # as long after its event as this one was
+                    _start_backstop(following[0], backstop_delay() - (time.monotonic() - following[1]))
 
 
 def _run_deferred_checkpoint() -> None:
