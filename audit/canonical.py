@@ -111,6 +111,17 @@ def checkpoint_message(*, position: int, head_seq: int, head_hash: str, seq_high
             f"{prev_position}\n{prev_hash}\n").encode("ascii")
 
 
+VERIFICATION_VERSION = "sr-audit-verification-v1"
+
+
+def verification_message(entry: dict) -> bytes:
+    """The signed bytes of a verification run as the witness keeps it: which run (its row's id and time), its
+    result, and the witnessed checkpoint it verified (position and hash; 0 and '' for none)."""
+    return (f"{VERIFICATION_VERSION}\n{entry['id']}\n{entry['ran_at']}\n{1 if entry['ok'] else 0}\n{entry['kind']}\n"
+            f"{entry['from_position']}\n{entry['events']}\n{entry['verified_position'] or 0}\n"
+            f"{entry['checkpoint_hash'] or ''}\n{entry['first_bad_position'] or 0}\n").encode("ascii")
+
+
 def checkpoint_hash(message: bytes) -> str:
     """A checkpoint's own hash, which the next checkpoint covers: SHA-256 of its signed message, as hex."""
     return hashlib.sha256(message).hexdigest()

@@ -42,6 +42,7 @@ from .canonical import (
     digests,
     first_disagreement,
     link_hash,
+    verification_message,
     witnessed_digests,
 )
 from .models import AuditCheckpoint
@@ -310,8 +311,9 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
     start = anchor["position"] if anchor else 0
     rows = _checkpoint_rows(start)
     heads, failures, _ = _check_checkpoints(rows, trusted, [anchor] if anchor else [], anchor)
+    anomalies: list[_Failure] = []
     walked = _walk_range(start=start + 1, stop=None, prev=anchor["head_hash"] if anchor else GENESIS_HASH,
-                         heads=heads, segment_from=start + 1)
+                         heads=heads, segment_from=start + 1, anomalies=anomalies)
     if walked.failure is not None:
         failures.append(walked.failure)
     if failures:
@@ -319,6 +321,10 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
         if not failure.exact:
             failure = _first_failure([_pinpoint(failure), *(f for f in failures if f.exact)])
         return failure, []
+    for anomaly in anomalies:
+        # The chain is intact, so it is signed (it now records the planted row for good: verify_audit names it at
+        # every run); stopping here would leave every honest event after it unsigned for ever.
+        _raise_alert(anomaly, refused=False)
     catch_up, after = [], start
     for row in rows:
         if row[1] > start:
@@ -327,16 +333,29 @@ def _extends_witness(head: Sequence[Any]) -> tuple[_Failure | None, list[dict]]:
     return None, catch_up
 
 
-def _raise_alert(failure: _Failure) -> None:
-    """The sealer will not sign: log it, show auditors a banner, and email them (once an hour for the same cause)."""
+def _raise_alert(failure: _Failure, *, refused: bool = True) -> None:
+    """The sealer will not sign (`refused`), or signed a chain holding a planted row: log it, show auditors a banner,
+    and email them (once an hour for the same cause)."""
     from .models import AuditAlert
 
-    message = f"The audit sealer refused to sign the chain's head: {failure.message}"
+    if refused:
+        message = f"{AuditAlert.REFUSED_PREFIX} the chain's head: {failure.message}"
+    else:
+        message = (f"The audit sealer found a planted row at position {failure.position}: {failure.message}. The "
+                   "chain is intact and was signed, so later events are protected; verify_audit reports this row "
+                   "until it is explained")
     logger.error("audit alert: %s (first bad position %s)", message, failure.position)
+    _alert(message, failure.position)
+
+
+def _alert(message: str, position: int | None = None) -> None:
+    """A banner for auditors and an email to them, once an hour for the same message (the caller logs it)."""
+    from .models import AuditAlert
+
     recent = timezone.now() - dt.timedelta(hours=1)
     if AuditAlert.objects.filter(message=message, raised_at__gte=recent).exists():
         return
-    alert = AuditAlert.objects.create(position=failure.position, message=message)
+    alert = AuditAlert.objects.create(position=position, message=message)
 
     def notify() -> None:
         from .tasks import notify_alert
@@ -382,11 +401,80 @@ def schedule_deferred_checkpoint(delay: float) -> None:
 
 
 def cancel_deferred_checkpoint() -> None:
-    global _deferred
+    """Cancel this process's signing timer and its sealing backstop (below), and wait for one already running (which
+    may start the other) to finish."""
+    global _deferred, _backstop, _backstop_next
+    for _ in range(3):
+        with _deferred_lock:
+            timers = [t for t in (_deferred, _backstop) if t is not None]
+            _deferred = _backstop = _backstop_next = None
+        if not timers:
+            return
+        for timer in timers:
+            timer.cancel()
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join(timeout=10)
+
+
+# With a broker, beat's `audit.seal` seals and signs. Its schedule lives in django_celery_beat's tables, which the
+# runtime role can write (it must, for the admin's schedules), so one UPDATE could switch sealing off. A process that
+# writes events therefore checks, a few seconds later, that its newest event was sealed; if it was not, beat is not
+# sealing, and this process seals and signs itself (within AUDIT_UNSIGNED_TAIL_SECONDS) and raises the alert.
+_backstop: threading.Timer | None = None
+_backstop_next: tuple[int, float] | None = None  # the first event written while a check was pending, and when
+
+
+def backstop_delay() -> float:
+    """How long after a commit a writer checks that beat sealed its event: early enough that sealing and signing
+    it here still fits AUDIT_UNSIGNED_TAIL_SECONDS, late enough that beat (every AUDIT_SEAL_INTERVAL_SECONDS) has."""
+    return max(0.5, settings.AUDIT_UNSIGNED_TAIL_SECONDS - settings.AUDIT_CHECKPOINT_SECONDS - 1.0)
+
+
+def watch_sealing(seq: int) -> None:
+    """After a commit that wrote event `seq` (with a broker): make sure something seals it in time."""
+    global _backstop, _backstop_next
     with _deferred_lock:
-        timer, _deferred = _deferred, None
-    if timer is not None:
-        timer.cancel()
+        if _backstop is not None:
+            if _backstop_next is None:
+                _backstop_next = (seq, time.monotonic())
+            return
+        _start_backstop(seq, backstop_delay())
+
+
+def _start_backstop(seq: int, delay: float) -> None:
+    global _backstop
+    _backstop = threading.Timer(max(0.0, delay), _run_backstop, args=(seq,))
+    _backstop.daemon = True
+    _backstop.start()
+
+
+def _run_backstop(seq: int) -> None:
+    global _backstop, _backstop_next
+    from django.db import connections
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM audit_auditseal WHERE seq = %s", [seq])
+            if cursor.fetchone() is not None:
+                return  # beat is sealing
+        message = (f"Nothing sealed a new audit event within {backstop_delay():.0f} s of its commit: the beat task "
+                   "audit.seal is not running, or its schedule was disabled or changed in the database. The "
+                   "processes that write events are sealing and signing instead; restore the schedule")
+        logger.error("audit alert: %s (seq %s)", message, seq)
+        _alert(message)
+        result = seal_pending()
+        if result.checkpoint_due_in is not None:
+            schedule_deferred_checkpoint(result.checkpoint_due_in)
+    except Exception:  # the next check, beat or verify_audit seals it; the failure is in the log
+        logger.exception("the audit sealing backstop failed")
+    finally:
+        connections.close_all()
+        with _deferred_lock:  # one check at a time: the next starts when this one is done
+            if _backstop is threading.current_thread():
+                _backstop, following = None, _backstop_next
+                _backstop_next = None
+                if following is not None:  # as long after its event as this one was
+                    _start_backstop(following[0], backstop_delay() - (time.monotonic() - following[1]))
 
 
 def _run_deferred_checkpoint() -> None:
@@ -581,16 +669,18 @@ class _Range:
 
 
 def _walk_range(*, start: int, stop: int | None, prev: str | None, heads: list[tuple],
-                segment_from: int) -> _Range:
+                segment_from: int, anomalies: list | None = None) -> _Range:
     """Recompute the chain from position `start` to `stop` (None: the end) against the stored seals and `heads`.
 
     `prev` is the hash before `start`; None takes the first row's stored prev_hash, which the caller checks against
     the range before (the seam). A failure at a signed head names the first position after the head before it,
-    `segment_from` for the first head of the range."""
+    `segment_from` for the first head of the range. With `anomalies` (the sealer), a row dated in the future or long
+    before the rows ahead of it is added there and the walk goes on: its content is intact and chained, and refusing
+    to sign would stall signing for every honest event after it."""
     for order in ("seq", "position"):
         out = _Range(last_position=start - 1)
         try:
-            _walk(out, start, stop, prev, iter(heads), segment_from, order)
+            _walk(out, start, stop, prev, iter(heads), segment_from, order, anomalies)
         except _Failure as failure:
             out.failure = failure
         except _Scattered:  # positions far from seq order (rewritten?): read in position order instead
@@ -673,7 +763,7 @@ def _stream_batches(sql: str, params: Sequence[Any]) -> Iterator[list]:
 
 
 def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
-          segment_from: int, order: str = "seq") -> None:
+          segment_from: int, order: str = "seq", anomalies: list | None = None) -> None:
     cp = next(heads, None)
     while cp is not None and cp[0] < start:
         cp = next(heads, None)
@@ -686,13 +776,13 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
     rows = _stream_ahead(sql, params)
     try:
         _walk_rows(out, _in_position_order(rows, start) if order == "seq" else rows, start, stop, prev, heads, cp,
-                   segment_from)
+                   segment_from, anomalies)
     finally:
         rows.close()  # stop the reader thread now, not when a failure's traceback lets go of this frame
 
 
 def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | None, prev: str | None,
-               heads: Iterator[tuple], cp: tuple | None, segment_from: int) -> None:
+               heads: Iterator[tuple], cp: tuple | None, segment_from: int, anomalies: list | None = None) -> None:
     grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
     expected, latest_at = start, ""
     # A row dated beyond now (plus the insert guard's skew) is itself the fault: blame it, not the real events after it.
@@ -723,11 +813,17 @@ def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | Non
         if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
             raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
         if at > future:
-            raise _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
-        if at < latest_at:
+            planted = _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
+            if anomalies is None:
+                raise planted
+            anomalies.append(planted)  # and it does not set the pace: the honest events after it are not "past"
+        elif at < latest_at:
             if dt.datetime.fromisoformat(latest_at) - dt.datetime.fromisoformat(at) > grace:
-                raise _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
-                                    "slipped into the past", position)
+                slipped = _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
+                                        "slipped into the past", position)
+                if anomalies is None:
+                    raise slipped
+                anomalies.append(slipped)
         else:
             latest_at = at
         while cp is not None and cp[0] <= position:
@@ -765,16 +861,52 @@ def _stale_unsealed(now: dt.datetime, seq_floor: int = 0) -> int | None:
     return row[0] if row and row[0] is not None else None
 
 
-def _incremental_anchor() -> dict | None:
-    """The last checkpoint a successful run verified, if the witness holds it (else the run is a full one)."""
-    from .models import AuditVerification
+def witness_verification(run) -> dict:
+    """Sign a verification run (an AuditVerification row, just written) and append it to the witness: what the
+    incremental anchor and the auditors' panel trust, since the runtime role may insert rows in that table."""
+    ran_at = canonical_at(run.ran_at)
+    checkpoint = ""
+    if run.verified_position is not None:
+        held = [e for e in witness.read(position_from=run.verified_position) if e["position"] == run.verified_position]
+        checkpoint = held[-1]["hash"] if held else ""
+    entry = {"id": run.pk, "ran_at": ran_at, "ok": bool(run.ok), "kind": str(run.kind),
+             "from_position": run.from_position, "events": run.events,
+             "verified_position": run.verified_position if checkpoint else None, "checkpoint_hash": checkpoint,
+             "first_bad_position": run.first_bad_position}
+    key = keys.signing_key()
+    entry.update(key_id=key.key_id, signature=key.sign(verification_message(entry)))
+    witness.append_verification(entry)
+    return entry
 
-    position = (AuditVerification.objects.filter(ok=True, verified_position__isnull=False,
-                                                 ran_at__lte=timezone.now() + FUTURE_SKEW)  # not a planted row
-                .order_by("-ran_at", "-id").values_list("verified_position", flat=True).first())
-    if position is None:
-        return None
-    return next((e for e in witness.read(position_from=position) if e["position"] == position), None)
+
+def witnessed_verifications(*, limit: int = 100) -> list[dict]:
+    """The newest verification runs the witness holds, newest first, each signed by a trusted key (any other entry
+    is left out: without the key it cannot have been written by a run)."""
+    trusted = trusted_public_keys()
+    found = []
+    for entry in witness.verifications(limit=limit):
+        public = trusted.get(entry.get("key_id"))
+        try:
+            if public is None:
+                continue
+            public.verify(bytes.fromhex(entry["signature"]), verification_message(entry))
+        except (InvalidSignature, ValueError, KeyError, TypeError):
+            continue
+        found.append(entry)
+    return found
+
+
+def _incremental_anchor() -> dict | None:
+    """The last checkpoint a successful run verified, as the witness records both (a signed verification entry and
+    the witnessed checkpoint with that hash); else None and the run is a full one. Never a database row: the runtime
+    role may insert verification rows, so a forged one must not move where the next run starts."""
+    for run in witnessed_verifications():
+        if not run["ok"] or not run["verified_position"]:
+            continue
+        position = run["verified_position"]
+        return next((e for e in witness.read(position_from=position)
+                     if e["position"] == position and e["hash"] == run["checkpoint_hash"]), None)
+    return None
 
 
 def verify(*, incremental: bool = False, processes: int | None = None, min_range: int = 100_000) -> VerifyResult:

@@ -143,10 +143,14 @@ class AuditVerification(models.Model):
 
 
 class AuditAlert(models.Model):
-    """The sealer refused to sign: the database's chain does not extend what the witness holds. Append-only.
+    """Something the sealer must tell auditors: it refused to sign (the database's chain does not extend what the
+    witness holds), it signed a chain holding a planted row, or nothing else sealed the log in time (beat stopped or
+    its schedule disabled). Append-only.
 
     Shown as a banner to auditors and emailed to them; also logged.
     """
+
+    REFUSED_PREFIX = "The audit sealer refused to sign"
 
     raised_at = models.DateTimeField(default=timezone.now)
     position = models.BigIntegerField(null=True, blank=True, help_text="The first position that disagrees.")
@@ -157,6 +161,11 @@ class AuditAlert(models.Model):
 
     def __str__(self) -> str:
         return f"audit alert at {self.raised_at:%Y-%m-%d %H:%M}: {self.message[:60]}"
+
+    @property
+    def refused(self) -> bool:
+        """The sealer refused to sign (the other alerts are about a chain it still signs)."""
+        return self.message.startswith(self.REFUSED_PREFIX)
 
 
 class ExportJob(models.Model):

@@ -13,10 +13,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Count, Max, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import witness
 from .choices import AuditAction
 from .models import AuditAlert, AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
 
@@ -141,11 +144,35 @@ def checkpoint_list(*, position_from: int | None = None, position_to: int | None
 
 
 def last_verification() -> AuditVerification | None:
-    """The latest run, ignoring any row dated in the future (one the runtime role planted to stand first)."""
-    from .chain import FUTURE_SKEW
+    """The latest run that the witness holds, signed (audit.chain.witness_verification): the runtime role may insert
+    rows in this table, so a row alone proves nothing. A newer failed run is shown whatever wrote it (forging a
+    failure only raises the alarm); newer successful rows the witness lacks are skipped, and counted in the
+    returned run's `unwitnessed` so the page can say so. Rows dated in the future are ignored."""
+    from .canonical import canonical_at
+    from .chain import FUTURE_SKEW, witnessed_verifications
 
-    return (AuditVerification.objects.select_related("requested_by")
-            .filter(ran_at__lte=timezone.now() + FUTURE_SKEW).order_by("-ran_at", "-id").first())
+    try:
+        witnessed = {entry["id"]: entry for entry in witnessed_verifications()}
+    except (witness.WitnessError, ImproperlyConfigured):
+        witnessed = {}
+    runs = (AuditVerification.objects.select_related("requested_by")
+            .filter(ran_at__lte=timezone.now() + FUTURE_SKEW).order_by("-ran_at", "-id"))
+    shown = None
+    for row in runs.filter(pk__in=list(witnessed)):
+        entry = witnessed[row.pk]
+        if (entry["ok"], entry["ran_at"], entry["events"]) == (row.ok, canonical_at(row.ran_at), row.events):
+            shown, row.witnessed = row, True
+            break
+    newer = runs.exclude(pk__in=list(witnessed))
+    if shown is not None:
+        newer = newer.filter(ran_at__gt=shown.ran_at)
+    counted = newer.aggregate(unwitnessed=Count("pk", filter=Q(ok=True)), failed=Max("pk", filter=Q(ok=False)))
+    if counted["failed"] is not None:  # rare: one more query
+        shown = runs.get(pk=counted["failed"])
+        shown.witnessed = False
+    if shown is not None:
+        shown.unwitnessed = counted["unwitnessed"]
+    return shown
 
 
 def pending_verification_request() -> dict | None:
@@ -162,3 +189,23 @@ def recent_alerts(*, days: int = 30, limit: int = 3) -> list[AuditAlert]:
     """The sealer's refusals to sign, newest first: shown to auditors as a banner."""
     since = timezone.now() - dt.timedelta(days=days)
     return list(AuditAlert.objects.filter(raised_at__gte=since).order_by("-raised_at", "-id")[:limit])
+
+
+def sealing_overdue(*, now: dt.datetime | None = None) -> dict | None:
+    """Whether signing has fallen behind: an event newer than the last checkpoint exists, and that checkpoint (or,
+    with none, the oldest event) is older than AUDIT_SEAL_WINDOW_SECONDS. Beat stopped or its schedule disabled, no
+    writer left to seal in its place, or the sealer refusing to sign: auditors see it on their page, monitoring on
+    /healthz. One query. Returns {"since": when the last checkpoint was signed or None, "seq": the oldest
+    unsigned event} or None."""
+    now = now or timezone.now()
+    window = dt.timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
+    last = AuditCheckpoint.objects.order_by("-position", "-id")
+    unsigned = (AuditEvent.objects.filter(seq__gt=Coalesce(Subquery(last.values("seq_high")[:1]), 0))
+                .annotate(since=Subquery(last.values("created_at")[:1])).order_by("seq")
+                .values("seq", "at", "since").first())  # one query
+    if unsigned is None:
+        return None
+    since = unsigned["since"]
+    if (since or unsigned["at"]) > now - window:
+        return None
+    return {"since": since, "seq": unsigned["seq"]}

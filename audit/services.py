@@ -131,6 +131,8 @@ def record(
     event = _insert(event)
     if settings.AUDIT_SEAL_ON_COMMIT:
         _seal_after_commit()
+    else:
+        _watch_after_commit(event.seq)
     return event
 
 
@@ -197,6 +199,25 @@ def _seal_after_commit() -> None:
     transaction.on_commit(_seal_now)
 
 
+def _watch_after_commit(seq: int) -> None:
+    """With a broker: once the transaction commits, check in a few seconds that beat sealed it (audit.chain
+    .watch_sealing). One callback per transaction, for its newest event."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        for entry in conn.run_on_commit:
+            if getattr(entry[1], "audit_watch", None) is not None:
+                entry[1].audit_watch[0] = seq
+                return
+
+    def watch() -> None:
+        from .chain import watch_sealing
+
+        watch_sealing(watch.audit_watch[0])
+
+    watch.audit_watch = [seq]
+    transaction.on_commit(watch)
+
+
 def verification_run(*, incremental: bool = False, requested_by: Any = None) -> Any:
     """Verify the log (all of it, or from the last verified witnessed checkpoint), keep the result for the
     auditors' page, and then audit the run itself.
@@ -204,11 +225,11 @@ def verification_run(*, incremental: bool = False, requested_by: Any = None) -> 
     The `audit.verified` / `audit.verify_failed` event is written after the walk, so it lies outside the range
     it vouches for and cannot disturb it; the next run seals and checks it like any other event.
     """
-    from .chain import verify
+    from .chain import verify, witness_verification
     from .models import AuditVerification
 
     result = verify(incremental=incremental)
-    AuditVerification.objects.create(
+    run = AuditVerification.objects.create(
         ok=result.ok,
         events=result.events,
         first_bad_seq=result.first_bad_seq,
@@ -220,6 +241,10 @@ def verification_run(*, incremental: bool = False, requested_by: Any = None) -> 
         verified_position=result.verified_position,
         requested_by=requested_by,
     )
+    try:
+        witness_verification(run)
+    except Exception:  # the run stands in the database; without its witness entry it anchors nothing and is not shown
+        logger.exception("the verification run could not be witnessed")
     with context.system("verify_audit") if context.current().actor is None else contextlib.nullcontext():
         record(
             action=AuditAction.AUDIT_VERIFIED if result.ok else AuditAction.AUDIT_VERIFY_FAILED,

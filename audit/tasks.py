@@ -99,7 +99,8 @@ def notify_alert(alert_id: int) -> int:
     if alert is None:
         return 0
     messages = [
-        mail.message(template="audit_alert", subject="Action needed: the audit log's sealer refused to sign",
+        mail.message(template="audit_alert", subject="Action needed: the audit log's sealer refused to sign"
+                     if alert.refused else "Action needed: the audit log's sealer raised an alert",
                      to=[email], context={"alert": alert})
         for email in auditor_emails()
     ]

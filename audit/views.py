@@ -39,6 +39,7 @@ from .selectors import (
     last_verification,
     pending_verification_request,
     recent_alerts,
+    sealing_overdue,
 )
 from .services import record, verification_request
 
@@ -102,6 +103,7 @@ def event_list_page(request):
         "verification": last_verification(),
         "verification_pending": pending_verification_request(),
         "alerts": recent_alerts(),
+        "sealing_overdue": sealing_overdue(),
         "queued": request.GET.get("verification") == "queued",
     })
 

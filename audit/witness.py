@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = "sealer.lock"
 PREFIX = "checkpoints-"
 SUFFIX = ".jsonl"
+# Each verification run, signed (audit.canonical.verification_message), in files of its own: the incremental anchor
+# and the auditors' panel read them here, not from a database row the runtime role could insert.
+VERIFICATIONS_PREFIX = "verifications-"
+VERIFICATION_FIELDS = ("id", "ran_at", "ok", "kind", "from_position", "events", "verified_position",
+                       "checkpoint_hash", "first_bad_position", "key_id", "signature")
 # The fields of a witnessed checkpoint: everything needed to check its signature and where it chains.
 FIELDS = ("position", "head_seq", "head_hash", "seq_high", "created_at", "prev_position", "prev_hash", "hash",
           "key_id", "signature")
@@ -85,9 +90,22 @@ def append(entry: dict) -> None:
     missing = [name for name in FIELDS if name not in entry]
     if missing:
         raise ValueError(f"a witnessed checkpoint needs {', '.join(missing)}")
-    folder = _ensure_directory()
-    path = folder / f"{PREFIX}{entry['created_at'][:7]}{SUFFIX}"
     kept = {name: entry[name] for name in (*FIELDS, *OPTIONAL_FIELDS) if name in entry}
+    _append_line(f"{PREFIX}{entry['created_at'][:7]}{SUFFIX}", kept)
+
+
+def append_verification(entry: dict) -> None:
+    """Append one signed verification run and fsync it."""
+    missing = [name for name in VERIFICATION_FIELDS if name not in entry]
+    if missing:
+        raise ValueError(f"a witnessed verification needs {', '.join(missing)}")
+    _append_line(f"{VERIFICATIONS_PREFIX}{entry['ran_at'][:7]}{SUFFIX}",
+                 {name: entry[name] for name in VERIFICATION_FIELDS})
+
+
+def _append_line(name: str, kept: dict) -> None:
+    folder = _ensure_directory()
+    path = folder / name
     line = json.dumps(kept, sort_keys=True, separators=(",", ":")) + "\n"
     created = not path.exists()
     if not created and _ends_torn(path):
@@ -116,11 +134,11 @@ def _ends_torn(path: Path) -> bool:
         return handle.read(1) != b"\n"
 
 
-def _files() -> list[Path]:
+def _files(prefix: str = PREFIX) -> list[Path]:
     folder = directory()
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(SUFFIX))
+    return sorted(p for p in folder.iterdir() if p.name.startswith(prefix) and p.name.endswith(SUFFIX))
 
 
 def torn(lines: list[str], index: int) -> bool:
@@ -130,14 +148,14 @@ def torn(lines: list[str], index: int) -> bool:
     return index == len(lines) - 1 or (index + 2 < len(lines) and lines[index + 1] == "")
 
 
-def _parse(path: Path, text: str, *, digests: bool = False) -> Iterator[dict]:
+def _parse(path: Path, text: str, *, digests: bool = False, key: str = "position") -> Iterator[dict]:
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
-            if not isinstance(entry, dict) or "position" not in entry:
+            if not isinstance(entry, dict) or key not in entry:
                 raise ValueError
         except ValueError:
             if torn(lines, index):  # the writer died mid-write, before its fsync returned
@@ -196,3 +214,15 @@ def latest() -> dict | None:
                     break
                 chunk *= 4
     return None
+
+
+def verifications(*, limit: int = 100) -> list[dict]:
+    """The newest witnessed verification runs, newest first (as appended; at most `limit`). Their signatures are
+    the reader's to check (audit.chain.witnessed_verifications)."""
+    found: list[dict] = []
+    for path in reversed(_files(VERIFICATIONS_PREFIX)):
+        entries = list(_parse(path, path.read_text("ascii"), key="signature"))
+        found.extend(reversed(entries))
+        if len(found) >= limit:
+            break
+    return found[:limit]

@@ -3,6 +3,7 @@
     python -m bench            # a size that finishes in under 10 minutes on a 2-core machine
     python -m bench --full     # 10,000 agencies, 100,000 agreements, 1,000,000 audit events
     python -m bench --keep     # reuse the sr_bench* databases of an earlier run of the same size
+    python -m bench --only verify --events 2000000   # just full verification, on a log of that many events
 
 Each benchmark runs in its own process (Django is set up once per process and per database) and prints
 one JSON line; timings are compared with a baseline measured in the same run, because the machine is
@@ -86,11 +87,57 @@ def table(rows: list[tuple[str, str, str, bool | None]]) -> str:
     return "\n".join(lines)
 
 
+def verify_only(events: int, *, keep: bool, repeats: int) -> None:
+    """Full verification alone (bench.verify), on sr_bench_verify: `events` sealed events and as few agencies and
+    agreements as make them realistic, so that 2 million events build and verify in a few minutes. A fresh build gets
+    a witness directory of its own (a witness belongs to one database); --keep needs the AUDIT_SIGNING_KEY and
+    AUDIT_WITNESS_DIR of the run that built it, exported."""
+    import shutil
+    import tempfile
+
+    fresh = None
+    if not keep and "AUDIT_WITNESS_DIR" not in os.environ:
+        fresh = os.environ["AUDIT_WITNESS_DIR"] = tempfile.mkdtemp(prefix="sr-bench-verify-witness-")
+    db.production_env()
+    began = time.perf_counter()
+    database = "sr_bench_verify"
+    print(f"Sharing Registry: full verification of {events:,} audit events on {os.cpu_count()} cores, load "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    if not keep:
+        build(database, {"agencies": 1_000, "agreements": 2_000, "events": events})
+    verify = measure("bench.verify", database, "--repeats", str(repeats))
+    rows = [
+        (f"verify_audit, full, {verify['processes']} ranges on one snapshot ({verify['events']:,} events)",
+         f"{verify['parallel_per_s']:,} ev/s", ">= 200,000", verify["parallel_per_s"] >= 200_000 and verify["ok"]),
+        ("  the same vs the walk's rows read raw (one process)", f"{verify['parallel_ratio']:.2f}x", "-", None),
+        ("  one process", f"{verify['single_per_s']:,} ev/s ({verify['single_ratio']:.2f}x raw)", "-", None),
+        ("  parallel vs one process", f"{verify['parallel_vs_single']:.2f}x", "-", None),
+        ("  baselines: raw rows / COPY / encode only / SHA-256 only",
+         f"{verify['raw_rows_per_s']:,} / {verify['copy_rows_per_s']:,} / {verify['encode_per_s']:,} / "
+         f"{verify['hash_per_s']:,} per s", "-", None),
+        ("  us a row: COPY / tuples beyond COPY / encode / hash / whole walk",
+         " / ".join(f"{v:.2f}" for v in verify["us_per_row"].values()), "-", None),
+        ("  load average before / after", f"{verify['load_before'][0]:.2f} / {verify['load_after'][0]:.2f}", "-",
+         None),
+    ]
+    print()
+    print(f"{verify['events']:,} audit events on {verify['cores']} cores; {time.perf_counter() - began:.0f} s in all")
+    print(table(rows))
+    if fresh:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the benchmark suite against PostgreSQL.")
     parser.add_argument("--full", action="store_true", help="10k agencies, 100k agreements, 1M events")
     parser.add_argument("--keep", action="store_true", help="reuse sr_bench databases built by an earlier run")
+    parser.add_argument("--only", choices=["verify"], help="run one benchmark only, on a database of its own")
+    parser.add_argument("--events", type=int, help="audit events to generate (with --only verify: default 1,000,000)")
+    parser.add_argument("--repeats", type=int, default=3, help="with --only verify: runs of each measure, best kept")
     args = parser.parse_args()
+    if args.only == "verify":
+        verify_only(args.events or 1_000_000, keep=args.keep, repeats=args.repeats)
+        return
     size = SIZES["full" if args.full else "quick"]
     db.production_env()  # one secret and one signing key for every process of this run
     began = time.perf_counter()

@@ -63,6 +63,21 @@ def _database_up() -> bool:
         return False
 
 
+def _audit_sealing() -> dict:
+    """Whether the audit log is being signed on time (audit.selectors.sealing_overdue): beat stopped or its
+    schedule disabled, with no writer sealing instead, makes the service degraded."""
+    from audit.selectors import sealing_overdue
+
+    try:
+        overdue = sealing_overdue()
+    except DatabaseError:
+        return {"ok": False, "error": "unreadable"}
+    if overdue is None:
+        return {"ok": True}
+    return {"ok": False, "unsigned_from_seq": overdue["seq"],
+            "last_signed": overdue["since"].isoformat() if overdue["since"] else None}
+
+
 def healthz(request):
     if not _authorised(request):
         up = _database_up()
@@ -70,10 +85,13 @@ def healthz(request):
     database = _database()
     broker = _broker()
     healthy = database["ok"]
+    sealing = _audit_sealing() if healthy else {"ok": False}
     body = {
-        "status": "ok" if healthy and broker["ok"] and not database.get("migrations_pending") else "degraded",
+        "status": "ok" if healthy and broker["ok"] and sealing["ok"] and not database.get("migrations_pending")
+        else "degraded",
         "database": database,
         "broker": broker,
+        "audit_sealing": sealing,
     }
     if not healthy:
         body["status"] = "down"
