@@ -28,6 +28,7 @@ from django_celery_beat.models import (
 
 from audit.choices import AuditAction
 from audit.services import record
+from common.types import User
 
 from .tokens import user_tokens_revoke
 
@@ -78,7 +79,7 @@ def _changed(instance: Any, now: dict[str, Any]) -> dict[str, list[Any]]:
 # People.
 
 
-def subject_agencies(user: Any) -> list[str]:
+def subject_agencies(user: User) -> list[str]:
     """The codes of the agencies `user` belongs to, so their auditors see what happened to them (the function
     settings.AUDIT_ACTOR_AGENCIES names: accounts sits below agencies and does not import it)."""
     if user.pk is None:

@@ -28,6 +28,7 @@ from accounts.signals import subject_agencies
 from audit.choices import AuditAction
 from audit.services import record
 from common import context, mail
+from common.types import User
 
 from . import selectors
 from .choices import Classification, Role
@@ -78,12 +79,12 @@ def agency_role_group(*, agency: Agency, role: Role | str) -> Group:
 # Memberships: a membership is a user in an agency-role group.
 
 
-def _lock_user(user: Any) -> None:
+def _lock_user(user: User) -> None:
     """Serialise changes to one person's memberships: two identical grants at once must record one event."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
 
 
-def _belongs(*, user: Any, agency: Agency) -> bool:
+def _belongs(*, user: User, agency: Agency) -> bool:
     return AgencyRole.objects.filter(agency=agency, group__user=user).exists()
 
 
@@ -93,7 +94,7 @@ def _belongs(*, user: Any, agency: Agency) -> bool:
 
 
 @transaction.atomic
-def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
+def membership_grant(*, agency: Agency, user: User, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Give `user` the role in the agency. Returns False (and records nothing) if they already had it."""
     group = agency_role_group(agency=agency, role=role)
     _lock_user(user)
@@ -114,7 +115,7 @@ def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dic
 
 
 @transaction.atomic
-def membership_revoke(*, agency: Agency, user: Any, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
+def membership_revoke(*, agency: Agency, user: User, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Take the role away. Returns False if the user did not have it."""
     group = agency_role_group(agency=agency, role=role)
     _lock_user(user)
@@ -149,12 +150,12 @@ NO_MATCHING_MEMBER = ("No member of {agency} has that username. To add someone w
                       "email address as well, or invite them by email.")
 
 
-def _require_member_manager(actor: Any, agency: Agency) -> None:
+def _require_member_manager(actor: User, agency: Agency) -> None:
     if actor is not None and not selectors.agency_can_manage_members(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can manage its members.")
 
 
-def _refuse_own_roles(actor: Any, user: Any, agency: Agency) -> None:
+def _refuse_own_roles(actor: User, user: User, agency: Agency) -> None:
     """Separation of duties: nobody changes their own roles, so every grant is checked by a second person."""
     if actor is not None and not actor.is_superuser and user.pk == actor.pk:
         raise PermissionDenied(
@@ -170,7 +171,7 @@ def _role(value: Role | str) -> Role:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.values)}."}) from None
 
 
-def _after_last_role(user: Any, agency: Agency) -> None:
+def _after_last_role(user: User, agency: Agency) -> None:
     """A person left with no role in any agency has left: switch their account off (sessions and tokens end)."""
     if user.is_superuser or AgencyRole.objects.filter(group__user=user).exists():
         return
@@ -181,7 +182,7 @@ def _after_last_role(user: Any, agency: Agency) -> None:
 @_acting_as_actor
 @transaction.atomic
 def membership_add(
-    *, actor: Any, agency: Agency, username: str, role: Role | str, email: str | None = None, confirm: bool = False,
+    *, actor: User, agency: Agency, username: str, role: Role | str, email: str | None = None, confirm: bool = False,
 ) -> tuple[Any, bool]:
     """An agency admin gives an existing user a role. Returns (user, granted); granted is False if they had it.
 
@@ -225,7 +226,7 @@ def membership_add(
 
 @_acting_as_actor
 @transaction.atomic
-def membership_remove(*, actor: Any, agency: Agency, username: str, role: Role | str) -> bool:
+def membership_remove(*, actor: User, agency: Agency, username: str, role: Role | str) -> bool:
     """An agency admin takes a role away. Returns False if the user did not hold it (or does not exist).
 
     Nobody removes their own roles (another admin or a superuser can). A person left with no role anywhere is
@@ -245,7 +246,7 @@ def membership_remove(*, actor: Any, agency: Agency, username: str, role: Role |
 
 @_acting_as_actor
 @transaction.atomic
-def membership_leave(*, actor: Any, agency: Agency, username: str) -> list[Role]:
+def membership_leave(*, actor: User, agency: Agency, username: str) -> list[Role]:
     """A leaver: take every role the person holds in the agency away at once. Returns the roles removed."""
     _require_member_manager(actor, agency)
     user = selectors.user_by_username(username=username)
@@ -262,7 +263,7 @@ def membership_leave(*, actor: Any, agency: Agency, username: str) -> list[Role]
 @_acting_as_actor
 @transaction.atomic
 def membership_change_role(
-    *, actor: Any, agency: Agency, username: str, from_role: Role | str, to_role: Role | str
+    *, actor: User, agency: Agency, username: str, from_role: Role | str, to_role: Role | str
 ) -> bool:
     """Move a member from one role to another in one step (one transaction: a revoke and a grant).
 
@@ -384,7 +385,7 @@ def _changes(instance: models.Model, values: dict[str, Any], allowed: Iterable[s
 @transaction.atomic
 def agency_create(
     *,
-    actor: Any,
+    actor: User,
     code: str,
     name: str,
     kind: str,
@@ -424,7 +425,7 @@ def agency_create(
 
 @_acting_as_actor
 @transaction.atomic
-def agency_update(*, actor: Any, agency: Agency, **values: Any) -> Agency:
+def agency_update(*, actor: User, agency: Agency, **values: Any) -> Agency:
     """Change an agency's details (its admins, or registry administrators). The code never changes: other systems
     use it.
 
@@ -464,7 +465,7 @@ def _require_active_owner(owner: Agency) -> None:
 @transaction.atomic
 def dataset_create(
     *,
-    actor: Any,
+    actor: User,
     owner: Agency,
     code: str,
     name: str,
@@ -507,7 +508,7 @@ def dataset_create(
 
 @_acting_as_actor
 @transaction.atomic
-def dataset_update(*, actor: Any, dataset: Dataset, owner: Agency | None = None, **values: Any) -> Dataset:
+def dataset_update(*, actor: User, dataset: Dataset, owner: Agency | None = None, **values: Any) -> Dataset:
     """Change a dataset (governance officers or admins of its owner, or superusers).
 
     Moving it to another owner also needs that role in the new owner, and moves the edit permissions with it.
@@ -611,7 +612,7 @@ def _queue_invitation_email(invitation: Invitation) -> None:
 @_acting_as_actor
 @transaction.atomic
 def invitation_create(
-    *, actor: Any, agency: Agency, email: str, full_name: str, role: Role | str, job_title: str = "",
+    *, actor: User, agency: Agency, email: str, full_name: str, role: Role | str, job_title: str = "",
 ) -> Invitation:
     """Invite someone by email to take `role` in the agency (its admins). The email is sent after commit and carries
     a link that works once, for 7 days. Recorded as `membership.invited`."""
@@ -660,7 +661,7 @@ def _lock_open_invitation(invitation: Invitation) -> Invitation:
 
 @_acting_as_actor
 @transaction.atomic
-def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
+def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
     """Send a pending invitation again with a new link, valid for 7 days from now; the old link stops working."""
     _require_member_manager(actor, invitation.agency)
     invitation = _lock_open_invitation(invitation)
@@ -674,7 +675,7 @@ def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
 
 @_acting_as_actor
 @transaction.atomic
-def invitation_cancel(*, actor: Any, invitation: Invitation) -> Invitation:
+def invitation_cancel(*, actor: User, invitation: Invitation) -> Invitation:
     """Withdraw a pending invitation: its link stops working at once."""
     _require_member_manager(actor, invitation.agency)
     invitation = _lock_open_invitation(invitation)
@@ -714,7 +715,7 @@ def invitation_send(*, invitation_id: int) -> bool:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, password: str | None = None, user: Any = None) -> tuple[Any, Invitation]:
+def invitation_accept(*, token: str, password: str | None = None, user: User | None = None) -> tuple[Any, Invitation]:
     """Use an invitation link: make the account (with `password`, checked by Django's validators) or, for someone
     already signed in with the invited email address, use theirs; then give the role. The link then stops working.
 
@@ -751,7 +752,7 @@ def invitation_accept(*, token: str, password: str | None = None, user: Any = No
     return user, invitation
 
 
-def check_may_change_roles(*, actor: Any, agency: Agency, user: Any) -> None:
+def check_may_change_roles(*, actor: User, agency: Agency, user: User) -> None:
     """Raise PermissionDenied unless `actor` may change `user`'s roles in `agency` (pages ask before confirming)."""
     _require_member_manager(actor, agency)
     _refuse_own_roles(actor, user, agency)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.pagination import page_of, pagination
+from common.types import AuthenticatedHttpRequest
 
 from . import selectors, services
 from .choices import Role
@@ -32,6 +33,7 @@ from .forms import (
     MemberRemoveForm,
     MemberRoleChangeForm,
 )
+from .models import Agency
 
 PAGE_SIZE = 50
 
@@ -47,7 +49,7 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 
 @login_required
-def agency_list(request: HttpRequest) -> HttpResponse:
+def agency_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AgencySearchForm(request.GET or None)
     filters = {}
     if form.is_valid():
@@ -61,7 +63,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
+def agency_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     agency = selectors.agency_get(code=code)
     datasets = page_of(request, selectors.agency_datasets(agency=agency), PAGE_SIZE)
     services.agency_record_viewed(agency=agency)
@@ -77,18 +79,11 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def dataset_detail(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dataset = selectors.dataset_get(code=code)
     services.dataset_record_viewed(dataset=dataset)
     can_change = selectors.dataset_can_change(user=request.user, dataset=dataset)
     return render(request, "agencies/dataset_detail.html", {"dataset": dataset, "can_change": can_change})
-
-
-def _members_agency(request: HttpRequest, code: str):
-    agency = selectors.agency_get(code=code)
-    if not selectors.agency_can_manage_members(user=request.user, agency=agency):
-        return agency, _forbidden(request, f"Only administrators of {agency.name} can see and manage its members.")
-    return agency, None
 
 
 def _add_errors(form: forms.Form, error: ValidationError, default_field: str | None = None) -> None:
@@ -98,7 +93,7 @@ def _add_errors(form: forms.Form, error: ValidationError, default_field: str | N
             form.add_error(field if field in form.fields else default_field, message)
 
 
-def _members_agency(request: HttpRequest, code: str):
+def _members_agency(request: AuthenticatedHttpRequest, code: str) -> tuple[Agency, HttpResponse | None]:
     agency = selectors.agency_get(code=code)
     if not selectors.agency_can_manage_members(user=request.user, agency=agency):
         return agency, _forbidden(request, f"Only administrators of {agency.name} can see and manage its members.")
@@ -110,7 +105,7 @@ def _to_members(agency) -> HttpResponse:
 
 
 @login_required
-def agency_members(request: HttpRequest, code: str) -> HttpResponse:
+def agency_members(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The members and pending invitations, with a form to add someone who already has an account."""
     agency, refusal = _members_agency(request, code)
     if refusal:
@@ -157,7 +152,7 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
+def agency_member_remove(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """GET asks for confirmation; POST takes the role away."""
     agency, refusal = _members_agency(request, code)
     if refusal:
@@ -192,7 +187,7 @@ def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
+def agency_member_leave(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """A leaver: GET asks for confirmation; POST takes every role in the agency away (and, if that was their last
     agency, switches their account off)."""
     agency, refusal = _members_agency(request, code)
@@ -201,7 +196,7 @@ def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
     form = MemberLeaveForm(request.POST if request.method == "POST" else request.GET)
     target = selectors.user_by_username(username=form.data.get("username", "")) if form.is_valid() else None
     held = sorted(Role(r) for a, r in selectors.user_roles(target) if a == agency.pk) if target else []
-    if not held:
+    if target is None or not held:
         messages.info(request, "That person is not a member of this agency, so there is nothing to remove.")
         return _to_members(agency)
     try:
@@ -222,7 +217,7 @@ def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
+def agency_member_change_role(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """Change a member's role in one step."""
     agency, refusal = _members_agency(request, code)
     if refusal:
@@ -259,7 +254,7 @@ def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def invitation_create(request: HttpRequest, code: str) -> HttpResponse:
+def invitation_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
@@ -284,7 +279,7 @@ def invitation_create(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_resend(request: HttpRequest, code: str, pk: str) -> HttpResponse:
+def invitation_resend(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
@@ -300,7 +295,7 @@ def invitation_resend(request: HttpRequest, code: str, pk: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_cancel(request: HttpRequest, code: str, pk: str) -> HttpResponse:
+def invitation_cancel(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
@@ -333,16 +328,16 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_by_token(token=token)
     if invitation is None:
         return render(request, "agencies/invitation_invalid.html", status=404)
-    signed_in = request.user.is_authenticated
+    signed_in_user = request.user if request.user.is_authenticated else None
+    signed_in = signed_in_user is not None
     existing = None if signed_in else selectors.user_by_email(email=invitation.email)
     form = AcceptForm(request.POST or None) if not signed_in else None
     error = ""
     if request.method == "POST" and existing is None:
-        if signed_in or form.is_valid():
-            password = None if signed_in else form.cleaned_data["password1"]
+        if form is None or form.is_valid():
+            password = None if form is None else form.cleaned_data["password1"]
             try:
-                user, _ = services.invitation_accept(token=token, password=password,
-                                                     user=request.user if signed_in else None)
+                user, _ = services.invitation_accept(token=token, password=password, user=signed_in_user)
             except PermissionDenied as refused:
                 error = str(refused)
             except ValidationError as problem:
@@ -372,7 +367,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_create(request: HttpRequest) -> HttpResponse:
+def agency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not selectors.agency_can_create(user=request.user):
         return _forbidden(request, "Only registry administrators can add agencies.")
     form = AgencyForm(request.POST or None)
@@ -390,7 +385,7 @@ def agency_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_edit(request: HttpRequest, code: str) -> HttpResponse:
+def agency_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     agency = selectors.agency_get(code=code)
     if not selectors.agency_can_change(user=request.user, agency=agency):
         return _forbidden(request, f"Only administrators of {agency.name} can change its details.")
@@ -412,7 +407,7 @@ def agency_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def dataset_create(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     owner = selectors.agency_get(code=code)
     if not selectors.dataset_can_create(user=request.user, owner=owner):
         return _forbidden(request, f"Only governance officers and administrators of {owner.name} can add its "
@@ -434,7 +429,7 @@ def dataset_create(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def dataset_edit(request: HttpRequest, code: str) -> HttpResponse:
+def dataset_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dataset = selectors.dataset_get(code=code)
     if not selectors.dataset_can_change(user=request.user, dataset=dataset):
         return _forbidden(request, f"Only governance officers and administrators of {dataset.owner.name} can change "

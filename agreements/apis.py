@@ -30,6 +30,7 @@ from common.limits import (
     api_text,
     too_many,
 )
+from common.types import AuthenticatedRequest, User
 
 from . import services
 from .canonical import version_digest
@@ -332,6 +333,7 @@ def _respond(request, agreement: Agreement, code: int = status.HTTP_200_OK) -> R
     ),
 )
 class AgreementListCreateApi(generics.ListAPIView):
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
     serializer_class = AgreementOutputSerializer
     filter_backends: list = []
 
@@ -385,7 +387,7 @@ class _ActionApi(APIView):
     serializer_class = AgreementOutputSerializer
     created = False  # True when the action makes a new agreement (201)
 
-    def act(self, *, actor: Any, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
         raise NotImplementedError
 
     def post(self, request, reference: str):

@@ -25,6 +25,7 @@ from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from common.errors import Conflict
 from common.lookups import by_codes_or_names, typed
+from common.types import AuthenticatedHttpRequest, User
 
 from . import services
 from .choices import AgreementStatus
@@ -57,7 +58,7 @@ Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement | None, 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def agreement_create(request: HttpRequest) -> HttpResponse:
+def agreement_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Draft a new agreement, led by an agency where the user is a governance officer."""
     leads = _lead_agencies(request.user)
     if leads is not None and not leads:
@@ -76,7 +77,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
+def agreement_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """Change the current draft of an agreement: governance officers of its lead agency only."""
     agreement = agreement_get(user=request.user, reference=reference)
     lead = agreement.lead_agency
@@ -336,7 +337,7 @@ def _add(target, name: str, texts: list[str]) -> None:
         target.add_error(name if name in target.fields else None, str(text))
 
 
-def _render(request: HttpRequest, form: AgreementForm, formset, context: dict[str, Any],
+def _render(request: AuthenticatedHttpRequest, form: AgreementForm, formset, context: dict[str, Any],
             status: int = 200) -> HttpResponse:
     rows = list(formset.forms)
     _describe_datasets(rows)
@@ -376,7 +377,7 @@ def _describe_datasets(rows: list) -> None:
             field.help_text = f"{field.help_text}. The dataset {name} holds: {', '.join(items)}"
 
 
-def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: Any) -> None:
+def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: User) -> None:
     """The options of each agency and dataset list: the user's agencies, those they already share with and their
     datasets (at most SUGGESTIONS of each, the same for every row), and on each row whatever it holds that those
     lists lack, named (one query for each kind). The type-ahead finds any other agency or dataset by name."""
@@ -408,7 +409,7 @@ def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: 
     context.update(suggestions)
 
 
-def _lead_agencies(user: Any) -> list[Agency] | None:
+def _lead_agencies(user: User) -> list[Agency] | None:
     """Agencies the user may choose to lead an agreement; None for a superuser, who may type any code."""
     if user.is_superuser:
         return None
@@ -416,7 +417,7 @@ def _lead_agencies(user: Any) -> list[Agency] | None:
     return list(Agency.objects.filter(pk__in=ids, active=True).order_by("name")) if ids else []
 
 
-def _suggestions(user: Any) -> dict[str, Any]:
+def _suggestions(user: User) -> dict[str, Any]:
     """The lists' options: the user's agencies and those they already share with, and their datasets."""
     agencies = Agency.objects.filter(active=True)
     if not user.is_superuser:
@@ -443,7 +444,7 @@ def _suggestions(user: Any) -> dict[str, Any]:
 
 @require_safe
 @login_required
-def agency_names(request: HttpRequest) -> JsonResponse:
+def agency_names(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Active agencies whose name contains `q` (or whose code starts with it), by name: one query, at most
     LOOKUP_RESULTS answers. The directory of agencies is open to every signed-in user."""
     text = typed(request.GET.get("q", ""), NAME_MAX)
@@ -456,7 +457,7 @@ def agency_names(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 @login_required
-def dataset_names(request: HttpRequest) -> JsonResponse:
+def dataset_names(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Datasets whose name contains `q` (or whose code starts with it), of the agency coded `provider` when given:
     one query, at most LOOKUP_RESULTS answers, each labelled with its owner's name."""
     text = typed(request.GET.get("q", ""), NAME_MAX)
@@ -500,7 +501,7 @@ def _agreement_links(agreement: Agreement) -> list[dict[str, str]]:
     return links
 
 
-def _not_a_draft(request: HttpRequest, agreement: Agreement) -> HttpResponse:
+def _not_a_draft(request: AuthenticatedHttpRequest, agreement: Agreement) -> HttpResponse:
     """409: only a draft can be changed. The lifecycle says why and what to do instead."""
     answer = verdict(user=request.user, agreement=agreement, action=Action.EDIT)
     return _refuse(request, 409, f"{agreement.reference} cannot be changed now", answer.message, agreement=agreement)

@@ -26,6 +26,7 @@ from django.db.models import Q
 from agencies.choices import Role
 from agencies.selectors import user_agency_ids
 from common.errors import Conflict
+from common.types import User
 
 from .choices import AgreementStatus, VersionState
 from .models import Agreement, AgreementVersion, Party
@@ -231,7 +232,7 @@ def _pending_amendment(agreement: Agreement) -> AgreementVersion | None:
     return None
 
 
-def verdict(*, user: Any, agreement: Agreement, action: Action | str) -> Verdict:
+def verdict(*, user: User, agreement: Agreement, action: Action | str) -> Verdict:
     """May `user` take `action` on `agreement` now? Authority first (403), then state (409), then the action's own
     conditions. Reads the agreement's versions and their parties (prefetched on the pages, queried otherwise)."""
     action = Action(action)
@@ -288,7 +289,7 @@ def verdict(*, user: Any, agreement: Agreement, action: Action | str) -> Verdict
     return Verdict(action, True, in_state=True, parties=tuple(parties), acting_agency=acting)
 
 
-def _sign_verdict(user: Any, agreement: Agreement, parties: list[Party], acting: Any) -> Verdict:
+def _sign_verdict(user: User, agreement: Agreement, parties: list[Party], acting: Any) -> Verdict:
     """Signing also needs an unsigned party of the user's, and a second officer for the lead's signature."""
     version = agreement.current_version
     unsigned = [p for p in parties if p.signed_at is None]
@@ -327,12 +328,12 @@ def _review_verdict(agreement: Agreement, parties: list[Party]) -> Verdict:
     return Verdict(Action.REVIEW, True, in_state=True, parties=tuple(own), acting_agency=own[0].agency)
 
 
-def verdicts(*, user: Any, agreement: Agreement) -> dict[Action, Verdict]:
+def verdicts(*, user: User, agreement: Agreement) -> dict[Action, Verdict]:
     """Every action's verdict, for a page that shows the buttons the user may press."""
     return {action: verdict(user=user, agreement=agreement, action=action) for action in Action}
 
 
-def require(*, user: Any, agreement: Agreement, action: Action | str) -> Verdict:
+def require(*, user: User, agreement: Agreement, action: Action | str) -> Verdict:
     """The verdict, raised as PermissionDenied (403) or Conflict (409) when the action is refused."""
     answer = verdict(user=user, agreement=agreement, action=action)
     answer.raise_if_refused()

@@ -27,13 +27,14 @@ from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from common.types import User
 
 from .choices import AgreementStatus
 from .models import Agreement, AgreementGroupObjectPermission, AgreementVersion, Flow, LegalBasis, Party
 from .status import register_status_q
 
 
-def _view_grants(user: Any) -> QuerySet[AgreementGroupObjectPermission]:
+def _view_grants(user: User) -> QuerySet[AgreementGroupObjectPermission]:
     """The user's `view_agreement` grants, shaped so the planner reads them from guardian's unique index
     (group_id, permission_id, content_object_id): the groups straight from auth_user_groups and the permission
     as one scalar subquery, rather than a join through auth_group, auth_permission and django_content_type for
@@ -194,7 +195,7 @@ def _load_terms(agreements: list[Agreement], *, using: str) -> None:
             _cache(version, "flows", version_flows, "version", using)
 
 
-def _visible(user: Any) -> tuple[QuerySet[Agreement], Q | None]:
+def _visible(user: User) -> tuple[QuerySet[Agreement], Q | None]:
     """All agreements the user may see, annotated with `full_view`, and the condition for full view (None: all)."""
     base = AgreementQuerySet(Agreement)
     if not getattr(user, "is_authenticated", False):
@@ -216,7 +217,7 @@ def _matching(versions: QuerySet[Any], full: Q | None) -> Q:
     return in_force | (current if full is None else (current & full))
 
 
-def agreement_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Agreement]:
+def agreement_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Agreement]:
     """Agreements the user may see, newest first, filtered by status (a `RegisterStatus`: the lifecycle's, or in force
     today, or signed but not started), agency, dataset, legal_basis and q."""
     filters = filters or {}
@@ -237,7 +238,7 @@ def agreement_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Qu
     return qs.select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id")
 
 
-def agreement_get(*, user: Any, reference: str) -> Agreement:
+def agreement_get(*, user: User, reference: str) -> Agreement:
     """One agreement the user may see, or Http404 (exactly as if it did not exist)."""
     qs, _ = _visible(user)
     agreement = (
@@ -250,7 +251,7 @@ def agreement_get(*, user: Any, reference: str) -> Agreement:
     return agreement
 
 
-def agreement_ids_visible(*, user: Any, ids: set[int]) -> dict[int, bool]:
+def agreement_ids_visible(*, user: User, ids: set[int]) -> dict[int, bool]:
     """Which of these agreements `user` may see, each with whether they see the full record (else the summary):
     the rule `agreement_get` applies. One query."""
     qs, _ = _visible(user)
@@ -261,7 +262,7 @@ CHECK_REFUSED = ("You can check sharing only for an agency you belong to (as the
                  "or as an auditor.")
 
 
-def may_ask_check(*, user: Any, provider: str, recipient: str) -> bool:
+def may_ask_check(*, user: User, provider: str, recipient: str) -> bool:
     """May `user` ask whether `provider` may share with `recipient`? Members of either agency (any role), auditors
     of any agency, and superusers. The API and the page both ask this; it reads the user's cached roles."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -288,7 +289,7 @@ def version_get(*, agreement: Agreement, number: int) -> AgreementVersion:
     return version
 
 
-def agreement_get_full(*, user: Any, reference: str) -> Agreement:
+def agreement_get_full(*, user: User, reference: str) -> Agreement:
     """An agreement whose full record the user may see (the printable page), or Http404."""
     agreement = agreement_get(user=user, reference=reference)
     if not agreement.full_view:

@@ -26,6 +26,7 @@ from audit.choices import AuditAction
 from audit.services import events_index_add, record
 from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_problem
+from common.types import User
 
 from . import lifecycle, notices
 from .canonical import version_terms
@@ -150,7 +151,7 @@ def agreement_agency_codes(agreement: Agreement) -> list[str]:
     return sorted(codes | {agreement.lead_agency.code})
 
 
-def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency | None = None, **detail: Any):
+def _event(action: AuditAction, agreement: Agreement, actor: User | None, agency: Agency | None = None, **detail: Any):
     """`agency` is the agency the actor acted for (the lead agency when none is given)."""
     return record(
         action=action,
@@ -199,7 +200,7 @@ def _withdraw_pending_amendment(agreement: Agreement) -> int | None:
 @transaction.atomic
 def agreement_create(
     *,
-    actor: Any,
+    actor: User,
     lead_agency: str | Agency,
     title: str,
     purpose: str,
@@ -246,7 +247,7 @@ def agreement_create(
 
 
 @transaction.atomic
-def agreement_update(*, actor: Any, agreement: Agreement, expected_revision: str | None = None,
+def agreement_update(*, actor: User, agreement: Agreement, expected_revision: str | None = None,
                      **changes: Any) -> Agreement:
     """Change the current draft version's terms. Fields not given keep their values; `flows` replaces all flows.
 
@@ -300,7 +301,7 @@ def agreement_update(*, actor: Any, agreement: Agreement, expected_revision: str
 
 
 @transaction.atomic
-def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
+def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
     """Send the current draft for signature by every party."""
     agreement = _lock(agreement)
     lifecycle.require(user=actor, agreement=agreement, action=Action.SUBMIT)
@@ -317,7 +318,7 @@ def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
 
 
 @transaction.atomic
-def agreement_amend(*, actor: Any, agreement: Agreement) -> Agreement:
+def agreement_amend(*, actor: User, agreement: Agreement) -> Agreement:
     """Start an amendment: a new draft version copied from the in-force one. The signed version stays in force."""
     agreement = _lock(agreement)
     lifecycle.require(user=actor, agreement=agreement, action=Action.AMEND)
@@ -360,7 +361,7 @@ def _back_to_draft(agreement: Agreement) -> list[str]:
 
 
 @transaction.atomic
-def agreement_withdraw(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_withdraw(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """The lead agency takes the version awaiting signatures back to change it (a typo, say)."""
     reason = _reason(reason)
     agreement = _lock(agreement)
@@ -373,7 +374,7 @@ def agreement_withdraw(*, actor: Any, agreement: Agreement, reason: str) -> Agre
 
 
 @transaction.atomic
-def agreement_request_changes(*, actor: Any, agreement: Agreement, comments: str,
+def agreement_request_changes(*, actor: User, agreement: Agreement, comments: str,
                               agency: str | Agency | None = None) -> Agreement:
     """A party sends the version awaiting signatures back to the lead agency with comments, which stay with the
     version for every party to read. Unlike a rejection, the negotiation goes on."""
@@ -415,7 +416,7 @@ def _agency_name(code: str) -> str:
 
 
 @transaction.atomic
-def agreement_copy(*, actor: Any, agreement: Agreement) -> Agreement:
+def agreement_copy(*, actor: User, agreement: Agreement) -> Agreement:
     """A new draft agreement (a new reference) holding the terms of this one's latest version, whatever its state:
     the way to start again after a rejection, a revocation or an expiry."""
     lifecycle.require(user=actor, agreement=agreement, action=Action.COPY)
@@ -436,7 +437,7 @@ def agreement_copy(*, actor: Any, agreement: Agreement) -> Agreement:
 
 
 def _signing_party(
-    *, actor: Any, agreement: Agreement, signable: Sequence[Party], agency: str | Agency | None
+    *, actor: User, agreement: Agreement, signable: Sequence[Party], agency: str | Agency | None
 ) -> Party:
     """The party the officer signs for, among those the lifecycle lets them sign for (`signable`)."""
     if agency is None:
@@ -467,7 +468,7 @@ def _signing_party(
 
 
 @transaction.atomic
-def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None,
+def agreement_approve(*, actor: User, agreement: Agreement, agency: str | Agency | None = None,
                       declared: bool = False) -> Agreement:
     """One party signs the submitted version. When every party has signed, that version comes into force.
 
@@ -510,7 +511,7 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
 
 
 @transaction.atomic
-def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_reject(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """A party declines to sign the submitted version. A rejected amendment leaves the agreement in force."""
     reason = _reason(reason)
     agreement = _lock(agreement)
@@ -531,7 +532,7 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
 # --- the life of an agreement in force -----------------------------------------------------------------------
 
 
-def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Action) -> Agreement:
+def _switch_period(*, actor: User, agreement: Agreement, reason: str, action: Action) -> Agreement:
     """Suspend or reinstate: close the open period and open one in the other state, for the same signed version.
     A suspension remembers the agency that suspended, which alone may reinstate (the lifecycle's SUSPENDER)."""
     reason = _reason(reason)
@@ -554,19 +555,19 @@ def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Act
 
 
 @transaction.atomic
-def agreement_suspend(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_suspend(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """Stop sharing under the agreement for now; the suspending agency can reinstate it."""
     return _switch_period(actor=actor, agreement=agreement, reason=reason, action=Action.SUSPEND)
 
 
 @transaction.atomic
-def agreement_reinstate(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_reinstate(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """Lift a suspension: the same signed version is in force again."""
     return _switch_period(actor=actor, agreement=agreement, reason=reason, action=Action.REINSTATE)
 
 
 @transaction.atomic
-def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_revoke(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """End the agreement for good. Revocation is final."""
     reason = _reason(reason)
     agreement = _lock(agreement)
@@ -588,7 +589,7 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
 
 
 @transaction.atomic
-def agreement_review(*, actor: Any, agreement: Agreement, next_review_date: date | None, notes: str = "",
+def agreement_review(*, actor: User, agreement: Agreement, next_review_date: date | None, notes: str = "",
                      agency: str | Agency | None = None) -> Agreement:
     """A party's officer confirms that the version in force still holds with no changes, and proposes the next
     review date. Once every party of the version in force has confirmed this cycle (the current review date), the
@@ -634,7 +635,7 @@ def agreement_review(*, actor: Any, agreement: Agreement, next_review_date: date
 
 
 def _reviewing_party(*, agreement: Agreement, open_parties: Sequence[Party], agency: str | Agency | None,
-                     actor: Any) -> Party:
+                     actor: User) -> Party:
     """The party an officer confirms the review for: the one named, or their first that has not confirmed yet."""
     if agency is None:
         return open_parties[0]
@@ -700,7 +701,7 @@ def agreement_expire_due(*, today: date) -> list[str]:
 
 
 @transaction.atomic
-def agreement_record_viewed(*, actor: Any, agreement: Agreement, page: str = "api") -> None:
+def agreement_record_viewed(*, actor: User, agreement: Agreement, page: str = "api") -> None:
     """Record that someone looked at an agreement (the detail or the printable page). A view of the public summary
     names only the parties the summary shows (those of the version in force), so the viewer's own auditors learn
     nothing from the event that the viewer could not see."""
@@ -713,14 +714,14 @@ def agreement_record_viewed(*, actor: Any, agreement: Agreement, page: str = "ap
 
 
 @transaction.atomic
-def agreement_record_listed(*, actor: Any, filters: Mapping[str, Any], count: int) -> None:
+def agreement_record_listed(*, actor: User, filters: Mapping[str, Any], count: int) -> None:
     """Record one list request and its filters."""
     record(action=AuditAction.AGREEMENT_LISTED, object_type="agreement", actor=actor,
            detail={"filters": {k: v for k, v in filters.items() if v not in (None, "")}, "count": count})
 
 
 @transaction.atomic
-def access_denied_record(*, actor: Any, method: str, path: str, status: int, reference: str = "") -> None:
+def access_denied_record(*, actor: User, method: str, path: str, status: int, reference: str = "") -> None:
     """Record a refused request (`access.denied`): what was asked and the answer. It concerns the asker's own
     agencies only: naming the parties of an agreement they may not see would tell their auditors (perhaps
     themselves) that it exists."""

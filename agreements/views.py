@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -30,6 +30,7 @@ from common.errors import Conflict
 from common.limits import REVIEW_NOTES_MAX, form_text
 from common.lookups import NoMatch, by_code_or_name
 from common.pagination import page_of, pagination
+from common.types import AuthenticatedHttpRequest, User
 
 from . import services
 from .canonical import version_digest
@@ -109,7 +110,7 @@ def _shown_version(agreement: Agreement):
 
 @login_required
 @require_safe
-def agreement_list_page(request: HttpRequest) -> HttpResponse:
+def agreement_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     bases = list(LegalBasis.objects.filter(active=True).order_by("kind", "code").only("code", "citation", "title"))
     form = AgreementFilterForm(request.GET or None, bases=bases)
     may_draft = request.user.is_superuser or bool(user_agency_ids(request.user, {Role.GOVERNANCE_OFFICER}))
@@ -212,7 +213,7 @@ def _legal_bases(flows) -> list[LegalBasis]:
 
 @login_required
 @require_safe
-def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def agreement_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     agreement = agreement_get(user=request.user, reference=reference)
     version = _shown_version(agreement)
     flows = list(version.flows.all())
@@ -258,7 +259,7 @@ _EXPLAINED = {Refusal.LAST_EDITOR, Refusal.ALREADY_SIGNED, Refusal.ALREADY_REVIE
               Refusal.NOT_SUSPENDER, Refusal.NOT_IN_FORCE_PARTY, Refusal.NOT_SIGNATORY}
 
 
-def _why_not(user: Any, answers: dict[Action, Any]) -> list[str]:
+def _why_not(user: User, answers: dict[Action, Any]) -> list[str]:
     """Why a governance officer sees no button for an action the agreement's state allows (from the lifecycle)."""
     if not (user.is_superuser or user_agency_ids(user, {Role.GOVERNANCE_OFFICER})):
         return []
@@ -319,7 +320,7 @@ class ReviewForm(forms.Form):
     agency = forms.CharField(required=False)
 
 
-def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> HttpResponse:
+def _review_page(request: AuthenticatedHttpRequest, agreement: Agreement, answer: Any) -> HttpResponse:
     """GET: the review form; POST: the confirmation through the service, its errors shown beside their fields."""
     if not answer.allowed:  # a POST from the wrong state: the same refusal as the GET, before any form
         return _refuse(request, agreement, answer.message, status=answer.http_status)
@@ -361,7 +362,7 @@ def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> Htt
     return render(request, "agreements/agreement_review.html", context, status=400 if form.errors else 200)
 
 
-def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: str,
+def _act(action: str, *, actor: User, agreement: Agreement, reason: str, agency: str,
          declared: bool = False) -> tuple[Agreement, str]:
     """Call the action's service; returns the agreement and the success message."""
     number = agreement.current_version.number
@@ -417,7 +418,7 @@ def _errors(error: ValidationError) -> dict[str, list[str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+def agreement_action(request: AuthenticatedHttpRequest, reference: str, action: str) -> HttpResponse:
     """GET explains what will happen and asks to confirm; POST does it through the service."""
     spec = ACTION_PAGES[action]
     agreement = agreement_get(user=request.user, reference=reference)
@@ -517,7 +518,7 @@ def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str
 
 @login_required
 @require_safe
-def agreement_version_pdf(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+def agreement_version_pdf(request: AuthenticatedHttpRequest, reference: str, number: int) -> HttpResponse:
     """One version as a PDF (WeasyPrint), carrying the SHA-256 of its canonical content. For those who see the full
     record; each download is recorded as a view."""
     agreement = agreement_get_full(user=request.user, reference=reference)

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from common import context
 from common.pagination import CountedPaginator
+from common.types import AuthenticatedRequest
 
 from . import export, keys
 from .chain import canonical_at
@@ -309,6 +310,7 @@ class ExportJobListApi(generics.ListAPIView):
     `rows_done` counts up, and `download` is set once `status` is `finished`. The request, the finished file and
     each download are audited (`audit.export_requested`, `audit.export_finished`, `audit.exported`).
     """
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
 
     permission_classes = AUDITOR_PERMISSIONS
     serializer_class = ExportJobOutputSerializer

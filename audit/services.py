@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from common import context
+from common.types import User
 
 from .choices import AuditAction
 from .models import AuditEvent
@@ -73,7 +74,7 @@ def bounded_detail(detail: dict[str, Any]) -> dict[str, Any]:
     return {"_truncated": {"bytes": size, "keys": [key[:60] for key in sorted(detail)[:5]]}}
 
 
-def _actor_agency_codes(actor: Any) -> Iterable[str]:
+def _actor_agency_codes(actor: User) -> Iterable[str]:
     """The codes of the actor's agencies, from the function AUDIT_ACTOR_AGENCIES names (audit imports no app)."""
     global _actor_agencies
     if _actor_agencies is None:
@@ -92,7 +93,7 @@ def record(
     agency: Any = None,
     agencies: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> AuditEvent:
     """Append one event. Call it inside the service's transaction so the change and its event commit together.
 
@@ -197,7 +198,7 @@ def _seal_after_commit() -> None:
     transaction.on_commit(_seal_now)
 
 
-def verification_run(*, incremental: bool = False, requested_by: Any = None) -> Any:
+def verification_run(*, incremental: bool = False, requested_by: User | None = None) -> Any:
     """Verify the log (all of it, or from the last verified witnessed checkpoint), keep the result for the
     auditors' page, and then audit the run itself.
 
@@ -234,7 +235,7 @@ def verification_run(*, incremental: bool = False, requested_by: Any = None) -> 
 
 
 @transaction.atomic
-def verification_request(*, user: Any) -> bool:
+def verification_request(*, user: User) -> bool:
     """An auditor asks for a full verification from their page: audited now, run by the worker (inline with no
     broker), its result shown on the page. A request already waiting is not queued twice; returns whether this one
     was queued."""

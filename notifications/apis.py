@@ -8,6 +8,8 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.types import AuthenticatedRequest
+
 from .choices import NotificationKind
 from .selectors import notification_list
 from .services import notification_mark_read
@@ -43,6 +45,7 @@ class UnreadFilterSerializer(serializers.Serializer):
     parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread notices.")],
 ))
 class NotificationListApi(generics.ListAPIView):
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
     serializer_class = NotificationOutputSerializer
     filter_backends: list = []
 

@@ -27,6 +27,7 @@ from agreements.status import in_force_today_q
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import events_concerning
+from common.types import User
 
 HORIZON_DAYS = 90
 DASHBOARD_ROWS = 10
@@ -98,7 +99,7 @@ class Waiting:
 WAITING_ACTIONS = (Action.SIGN, Action.SUBMIT, Action.REVIEW, Action.REINSTATE)
 
 
-def waiting_for(*, user: Any, officer_ids: set[int], today: dt.date) -> list[Waiting]:
+def waiting_for(*, user: User, officer_ids: set[int], today: dt.date) -> list[Waiting]:
     """What waits for this officer, one query per action of WAITING_ACTIONS, each filtered by the lifecycle's own
     allowed states (`state_q`) and authority: the unsigned parties of a version awaiting signature (not the lead's
     when this officer last edited it), drafts of the agencies they lead for, reviews due within the horizon that
@@ -168,7 +169,7 @@ def _agreements_of(agency_ids: set[int]) -> QuerySet[Agreement]:
 ACTIVITY_ACTIONS = TIMELINE_ACTIONS
 
 
-def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
+def dashboard_for(*, user: User, today: dt.date) -> Dashboard:
     """What each of the user's roles needs to see first. One query for the roles, one per section shown."""
     pairs = user_roles(user)
     roles = {role for _agency, role in pairs}

@@ -40,7 +40,7 @@ class Command(BaseCommand):
             with transaction.atomic(), context.system("command:add_member"):
                 user = user_by_username(username=username)
                 created = user is None
-                if created:
+                if user is None:
                     user = user_create(username=username, email=email or "", full_name=name or "",
                                        job_title=job_title or "", how="command:add_member",
                                        agencies=[agency.code])
