@@ -80,7 +80,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
               password_event(AuditAction.AUTH_PASSWORD_RESET, stage="completed")):
             response = super().form_valid(form)
             # Whoever holds the emailed link owns the account: lift its sign-in lockouts (each `auth.lockout_reset`).
-            axes_reset(username=self.user.get_username())
+            axes_reset(username=form.user.get_username())
             return response
 
 

@@ -14,6 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from accounts.selectors import display_name, job_title
 from common.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
 
 from . import selectors, services
@@ -177,10 +178,10 @@ class MemberOutputSerializer(serializers.Serializer):
     active = serializers.BooleanField(source="user.is_active", help_text="false once their account is switched off.")
 
     def get_name(self, membership) -> str:
-        return selectors.display_name(membership.user)
+        return display_name(membership.user)
 
     def get_job_title(self, membership) -> str:
-        return selectors.job_title(membership.user)
+        return job_title(membership.user)
 
 
 class MemberInputSerializer(serializers.Serializer):

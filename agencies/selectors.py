@@ -15,16 +15,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.selectors import (  # noqa: F401 - display_name and job_title: how pages and messages name a person
-    agencies_concerned,
-    display_name,
-    is_registry_admin,
-    job_title,
-)
+from accounts.selectors import agencies_concerned, is_registry_admin
 from common.types import User
 
 from .choices import Role
@@ -144,7 +140,8 @@ def dataset_can_change(*, user: User, dataset: Dataset) -> bool:
 # Restricted querysets.
 
 
-def _with_permission(queryset: QuerySet, *, user: User, perm: str, through: type, model_wide: bool = False) -> QuerySet:
+def _with_permission(queryset: QuerySet, *, user: User, perm: str, through: type[models.Model],
+                     model_wide: bool = False) -> QuerySet:
     """Only the rows on which one of the user's groups holds `perm`: one EXISTS on the direct-FK table. With
     `model_wide`, every row when one of their groups holds `perm` on the whole model (the registry-admin role),
     asked in the same query."""
@@ -153,7 +150,7 @@ def _with_permission(queryset: QuerySet, *, user: User, perm: str, through: type
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     app_label, codename = perm.split(".", 1)
-    granted = through.objects.filter(
+    granted = through._default_manager.filter(
         content_object=OuterRef("pk"),
         permission__codename=codename,
         permission__content_type__app_label=app_label,

@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,18 +23,20 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_group_perms, remove_perm
 
+from accounts.selectors import display_name
 from accounts.services import user_create, user_deactivate, user_profile_update, user_reactivate
 from accounts.signals import subject_agencies
 from audit.choices import AuditAction
 from audit.services import record
 from common import context, mail
-from common.types import User
+from common.types import UNCHANGED, Unchanged, User, given
 
 from . import selectors
 from .choices import Classification, Role
 from .models import Agency, AgencyRole, Dataset, Invitation
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # What each agency-role group may do on its own agency's objects (see docs/architecture.md).
 AGENCY_GRANTS: tuple[tuple[str, Role], ...] = (
@@ -50,11 +52,11 @@ AGENCY_FIELDS = ("name", "kind", "ico_registration", "dpo_name", "dpo_email", "s
 DATASET_FIELDS = ("name", "description", "data_items", "special_category", "criminal_offence", "classification")
 
 
-def _acting_as_actor(service: Callable[..., T]) -> Callable[..., T]:
+def _acting_as_actor(service: Callable[P, T]) -> Callable[P, T]:
     """Name the service's `actor` on every event it records, nested grants included, even outside a request."""
 
     @functools.wraps(service)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         actor = kwargs.get("actor")
         if actor is None:
             return service(*args, **kwargs)
@@ -199,7 +201,7 @@ def membership_add(
             raise ValidationError({"username": NO_MATCHING_MEMBER.format(agency=agency.name)})
         raise ValidationError({"username": NO_MATCHING_ACCOUNT})
     _refuse_own_roles(actor, user, agency)
-    name = selectors.display_name(user)
+    name = display_name(user)
     switched_off = not user.is_active
     if switched_off and not selectors.user_may_reactivate(actor=actor, user=user):
         raise PermissionDenied(
@@ -304,7 +306,7 @@ def permission_grant(*, perm: str, agency: Agency, role: Role | str, obj: models
     assign_perm(perm, group, obj)
     record(
         action=AuditAction.PERMISSION_GRANTED,
-        object_type=obj._meta.model_name,
+        object_type=obj._meta.model_name or "",
         object_ref=_object_ref(obj),
         agency=agency,
         detail={"permission": perm, "group": group.name, "role": Role(role).value},
@@ -322,7 +324,7 @@ def permission_revoke(*, perm: str, agency: Agency, role: Role | str, obj: model
     remove_perm(perm, group, obj)
     record(
         action=AuditAction.PERMISSION_REVOKED,
-        object_type=obj._meta.model_name,
+        object_type=obj._meta.model_name or "",
         object_ref=_object_ref(obj),
         agency=agency,
         detail={"permission": perm, "group": group.name, "role": Role(role).value},
@@ -425,15 +427,31 @@ def agency_create(
 
 @_acting_as_actor
 @transaction.atomic
-def agency_update(*, actor: User, agency: Agency, **values: Any) -> Agency:
-    """Change an agency's details (its admins, or registry administrators). The code never changes: other systems
-    use it.
+def agency_update(
+    *,
+    actor: User | None,
+    agency: Agency,
+    code: str | Unchanged = UNCHANGED,
+    name: str | Unchanged = UNCHANGED,
+    kind: str | Unchanged = UNCHANGED,
+    ico_registration: str | Unchanged = UNCHANGED,
+    dpo_name: str | Unchanged = UNCHANGED,
+    dpo_email: str | Unchanged = UNCHANGED,
+    siro_name: str | Unchanged = UNCHANGED,
+    caldicott_guardian_name: str | Unchanged = UNCHANGED,
+    active: bool | Unchanged = UNCHANGED,
+) -> Agency:
+    """Change an agency's details (its admins, or registry administrators). Fields not given keep their values. The
+    code never changes: other systems use it (giving the same code is fine).
 
     Only registry administrators may deactivate or reactivate an agency. Nothing changed means nothing recorded.
     """
     if actor is not None and not selectors.agency_can_change(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
-    _refuse_code_change(values.pop("code", None), agency.code, "agency")
+    values = given({"name": name, "kind": kind, "ico_registration": ico_registration, "dpo_name": dpo_name,
+                    "dpo_email": dpo_email, "siro_name": siro_name,
+                    "caldicott_guardian_name": caldicott_guardian_name, "active": active})
+    _refuse_code_change(None if code is UNCHANGED else code, agency.code, "agency")
     agency.refresh_from_db(from_queryset=Agency.objects.select_for_update())
     if ("active" in values and values["active"] != agency.active and actor is not None
             and not selectors.agency_can_switch_off(user=actor)):
@@ -508,7 +526,19 @@ def dataset_create(
 
 @_acting_as_actor
 @transaction.atomic
-def dataset_update(*, actor: User, dataset: Dataset, owner: Agency | None = None, **values: Any) -> Dataset:
+def dataset_update(
+    *,
+    actor: User | None,
+    dataset: Dataset,
+    owner: Agency | None = None,
+    code: str | Unchanged = UNCHANGED,
+    name: str | Unchanged = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    data_items: list[str] | Unchanged = UNCHANGED,
+    special_category: bool | Unchanged = UNCHANGED,
+    criminal_offence: bool | Unchanged = UNCHANGED,
+    classification: str | Unchanged = UNCHANGED,
+) -> Dataset:
     """Change a dataset (governance officers or admins of its owner, or superusers).
 
     Moving it to another owner also needs that role in the new owner, and moves the edit permissions with it.
@@ -517,22 +547,25 @@ def dataset_update(*, actor: User, dataset: Dataset, owner: Agency | None = None
         raise PermissionDenied(
             f"Only governance officers and administrators of {dataset.owner.name} can change this dataset."
         )
-    _refuse_code_change(values.pop("code", None), dataset.code, "dataset")
+    values = given({"name": name, "description": description, "data_items": data_items,
+                    "special_category": special_category, "criminal_offence": criminal_offence,
+                    "classification": classification})
+    _refuse_code_change(None if code is UNCHANGED else code, dataset.code, "dataset")
     dataset.refresh_from_db(from_queryset=Dataset.objects.select_for_update().select_related("owner"))
     old_owner = dataset.owner
-    moving = owner is not None and owner.pk != old_owner.pk
-    if moving:
-        if actor is not None and not selectors.dataset_can_create(user=actor, owner=owner):
+    new_owner = owner if owner is not None and owner.pk != old_owner.pk else None
+    if new_owner is not None:
+        if actor is not None and not selectors.dataset_can_create(user=actor, owner=new_owner):
             raise PermissionDenied(
                 f"You can only move a dataset to an agency where you are a governance officer or administrator; "
-                f"you are neither in {owner.name}."
+                f"you are neither in {new_owner.name}."
             )
-        owner.refresh_from_db(from_queryset=Agency.objects.select_for_update())
-        _require_active_owner(owner)
+        new_owner.refresh_from_db(from_queryset=Agency.objects.select_for_update())
+        _require_active_owner(new_owner)
     changes = _changes(dataset, values, DATASET_FIELDS)
-    if moving:
-        changes["owner"] = [old_owner.code, owner.code]
-        dataset.owner = owner
+    if new_owner is not None:
+        changes["owner"] = [old_owner.code, new_owner.code]
+        dataset.owner = new_owner
     if not changes:
         return dataset
     dataset.full_clean()
@@ -544,7 +577,7 @@ def dataset_update(*, actor: User, dataset: Dataset, owner: Agency | None = None
         agency=dataset.owner,
         detail={"changes": changes},
     )
-    if moving:
+    if new_owner is not None:
         for perm, role in DATASET_GRANTS:
             permission_revoke(perm=perm, agency=old_owner, role=role, obj=dataset)
         dataset_permissions_ensure(dataset=dataset)
@@ -707,7 +740,7 @@ def invitation_send(*, invitation_id: int) -> bool:
             subject=f"You are invited to join {invitation.agency.name} on the Sharing Registry",
             to=[invitation.email],
             context={"invitation": invitation, "link": link, "role": Role(invitation.role).label.lower(),
-                     "inviter": selectors.display_name(invitation.invited_by) if invitation.invited_by else "",
+                     "inviter": display_name(invitation.invited_by) if invitation.invited_by else "",
                      "expires_at": invitation.expires_at},
         )
         mail.send_all([message])  # a failure rolls the new hash back; the task retries with another secret

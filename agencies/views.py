@@ -6,6 +6,8 @@ to sign in; a signed-in user who may not do something sees a 403 page naming who
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import password_validation
@@ -18,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.selectors import display_name
 from common.pagination import page_of, pagination
 from common.types import AuthenticatedHttpRequest
 
@@ -126,7 +129,7 @@ def agency_members(request: AuthenticatedHttpRequest, code: str) -> HttpResponse
         except ValidationError as error:
             _add_errors(form, error, "username")
         else:
-            role, name = Role(data["role"]), selectors.display_name(user)
+            role, name = Role(data["role"]), display_name(user)
             if granted:
                 messages.success(request, f"{name} is now {_a(role)} in {agency.name}.")
             else:
@@ -173,7 +176,7 @@ def agency_member_remove(request: AuthenticatedHttpRequest, code: str) -> HttpRe
     try:
         if request.method == "POST":
             services.membership_remove(actor=request.user, agency=agency, username=username, role=role)
-            messages.success(request, f"{selectors.display_name(target)} is no longer {_a(role)} in "
+            messages.success(request, f"{display_name(target)} is no longer {_a(role)} in "
                                       f"{agency.name}.")
             return _to_members(agency)
         services.check_may_change_roles(actor=request.user, agency=agency, user=target)
@@ -205,7 +208,7 @@ def agency_member_leave(request: AuthenticatedHttpRequest, code: str) -> HttpRes
             services.membership_leave(actor=request.user, agency=agency, username=target.get_username())
             target.refresh_from_db(fields=["is_active"])
             note = "" if target.is_active else " They had no other role, so their account is now switched off."
-            messages.success(request, f"{selectors.display_name(target)} has been removed from {agency.name}.{note}")
+            messages.success(request, f"{display_name(target)} has been removed from {agency.name}.{note}")
             return _to_members(agency)
     except PermissionDenied as refused:
         return _forbidden(request, str(refused))
@@ -240,7 +243,7 @@ def agency_member_change_role(request: AuthenticatedHttpRequest, code: str) -> H
             to_role = Role(form.cleaned_data["to_role"])
             services.membership_change_role(actor=request.user, agency=agency, username=username,
                                             from_role=from_role, to_role=to_role)
-            messages.success(request, f"{selectors.display_name(target)} is now {_a(to_role)} in "
+            messages.success(request, f"{display_name(target)} is now {_a(to_role)} in "
                                       f"{agency.name}.")
             return _to_members(agency)
     except PermissionDenied as refused:
@@ -315,8 +318,9 @@ class AcceptForm(forms.Form):
     password2 = forms.CharField(label="Type the password again", strip=False, widget=forms.PasswordInput,
                                 error_messages={"required": "Type the password again."})
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
             self.add_error("password2", "The two passwords do not match.")
         return cleaned

@@ -129,7 +129,7 @@ class AgreementOutputSerializer(serializers.Serializer):
 def agreement_representation(agreement: Agreement) -> dict[str, Any]:
     """The response body for one agreement loaded by a selector (which sets `full_view` and prefetches)."""
     full = bool(getattr(agreement, "full_view", False))
-    version = agreement.current_version if full else agreement.in_force_version
+    version = agreement.current_version if full else agreement.version_in_force()
     flows = list(version.flows.all())
     parties = list(version.parties.all())
     bases: list[str] = []

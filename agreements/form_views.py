@@ -124,14 +124,14 @@ def agreement_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpRes
 # --- the form, its buttons and its errors --------------------------------------------------------------------
 
 
-def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs: dict[str, Any],
+def _form_page(request: AuthenticatedHttpRequest, *, agreement: Agreement | None, form_kwargs: dict[str, Any],
                initial: dict[str, Any], initial_flows: list[dict[str, Any]], save: Save,
                revision: str = "") -> HttpResponse:
     catalogue = list(LegalBasis.objects.filter(active=True).order_by("pk"))  # the catalogue's own order
     flow_kwargs = {"catalogue": catalogue}
     # The draft's revision the editor started from travels with the form, so a save over someone else's is refused.
     revision = request.POST.get("revision", revision) if request.method == "POST" else revision
-    context = {"agreement": agreement, "flow_errors": [], "add_error": "", "revision": revision}
+    context: dict[str, Any] = {"agreement": agreement, "flow_errors": [], "add_error": "", "revision": revision}
     if request.method != "POST":
         form = AgreementForm(initial=initial, **form_kwargs)
         formset = FlowFormSet(initial=initial_flows, prefix=PREFIX, form_kwargs=flow_kwargs)
@@ -159,7 +159,7 @@ def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs
     parsed = form.is_valid() & formset.is_valid()  # both, so every row shows what did not parse
     rows = [row for row in formset.forms if not row.is_blank()]
     terms, flows = form.terms(), [row.flow() for row in rows]
-    flow_errors = context["flow_errors"]
+    flow_errors: list[str] = context["flow_errors"]
     flow_errors.extend(str(e) for e in formset.non_form_errors())
     parsed &= _resolve_names(form, rows, terms, flows)
     if parsed and not flow_errors:
@@ -243,7 +243,7 @@ def _dataset_label(dataset: Dataset) -> str:
     return f"{dataset.name} ({dataset.owner.name})"
 
 
-def _add_data_item(request: HttpRequest, form: AgreementForm, formset, context: dict[str, Any], *,
+def _add_data_item(request: AuthenticatedHttpRequest, form: AgreementForm, formset, context: dict[str, Any], *,
                    form_kwargs: dict[str, Any], flow_kwargs: dict[str, Any]) -> HttpResponse:
     """"Add" beside a flow's new data item: an officer of the dataset's owner adds the item to the dataset (an
     audited change to the dataset, as on its own page), and the form is drawn again as typed, the item listed
@@ -467,9 +467,9 @@ def dataset_names(request: AuthenticatedHttpRequest) -> JsonResponse:
     rows = Dataset.objects.filter(Q(name__icontains=text) | Q(code__startswith=text.lower()))
     if provider:
         rows = rows.filter(owner__code=provider)
-    rows = rows.order_by("name", "code").values_list("code", "name", "owner__name", "owner__code")[:LOOKUP_RESULTS]
+    found = rows.order_by("name", "code").values_list("code", "name", "owner__name", "owner__code")[:LOOKUP_RESULTS]
     return _names([{"value": code, "label": f"{name} ({owner})", "owner": owner_code}
-                   for code, name, owner, owner_code in rows])
+                   for code, name, owner, owner_code in found])
 
 
 def _names(results: list[dict[str, str]]) -> JsonResponse:

@@ -6,8 +6,8 @@ Every rule about the terms (dates in order, an Article 6 basis, the provider own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django import forms
 
@@ -40,10 +40,10 @@ BASIS_GROUPS = [
 ]
 
 
-def _groups_an_error_asks_for(errors: list[str]) -> set[str]:
+def _groups_an_error_asks_for(errors: Iterable[object]) -> set[str]:
     """Article 6 is always open; an error opens only the group it asks for (the rules name the article)."""
     text = " ".join(str(e) for e in errors)
-    wanted = {LegalBasisKind.ARTICLE6}
+    wanted: set[str] = {LegalBasisKind.ARTICLE6}
     if "Article 9" in text:
         wanted.add(LegalBasisKind.ARTICLE9)
     if "Article 10" in text:
@@ -54,6 +54,7 @@ def _groups_an_error_asks_for(errors: list[str]) -> set[str]:
 class AgreementForm(forms.Form):
     """The agreement's own terms. `lead_agencies` are the agencies the user may choose to lead (None: any code)."""
 
+    lead_extra: list[dict[str, str]]  # the typed lead agency when it is not on the pick list (set by the view)
     title = forms.CharField(label="Title", required=False,
                             help_text="A short name people will recognise, for example “Hospital discharge to "
                                       "adult social care”")
@@ -162,7 +163,7 @@ class FlowForm(forms.Form):
     def __init__(self, *args, catalogue: Sequence[LegalBasis], **kwargs):
         super().__init__(*args, **kwargs)
         self.catalogue = catalogue
-        self.fields["legal_bases"].choices = [(b.code, b.title) for b in catalogue]
+        cast(forms.ChoiceField, self.fields["legal_bases"]).choices = [(b.code, b.title) for b in catalogue]
 
     def is_blank(self) -> bool:
         """Nothing typed in the row (its selects keep their defaults): the row is left out, not an error."""

@@ -317,7 +317,7 @@ def review_confirmed_agency_ids(version: AgreementVersion) -> set[int]:
 
 def _review_verdict(agreement: Agreement, parties: list[Party]) -> Verdict:
     """Confirming a review also needs a party of the user's that has not confirmed this cycle yet."""
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     done = review_confirmed_agency_ids(version)
     open_parties = [p for p in parties if p.agency_id not in done]
     if not open_parties:

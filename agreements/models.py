@@ -84,6 +84,12 @@ class Agreement(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def version_in_force(self) -> "AgreementVersion":
+        """`in_force_version`, where the lifecycle guarantees there is one (active, suspended, under review)."""
+        if self.in_force_version is None:
+            raise ValueError(f"{self.reference} has no version in force")
+        return self.in_force_version
+
 
 class AgreementVersion(models.Model):
     """One version of an agreement's terms. A signature binds to a version; amending makes a new one."""

@@ -9,11 +9,11 @@ what happened, who did it and what the reader can do now, in plain English.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.urls import reverse
 
 from accounts.selectors import display_name
+from agencies.models import Agency
 from audit.models import AuditEvent
 from common.types import User
 from notifications.choices import NotificationKind
@@ -38,7 +38,7 @@ def _send(kind: Kind, *, agreement: Agreement, version: AgreementVersion, event:
            link=reverse("agreement-detail", args=[agreement.reference]), exclude_user=actor, email=email)
 
 
-def _who(actor: User, agency: Any) -> str:
+def _who(actor: User | None, agency: Agency | None) -> str:
     name = display_name(actor) if actor is not None else "The registry"
     return f"{name} of {agency.name}" if agency is not None else name
 
@@ -53,14 +53,15 @@ def submitted(*, agreement: Agreement, version: AgreementVersion, event: AuditEv
 
 
 def changes_requested(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User | None,
-                      agency: Any, comments: str) -> None:
+                      agency: Agency, comments: str) -> None:
     _send(Kind.CHANGES_REQUESTED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"Changes asked for: {agreement.reference} {version.title}",
           body=(f"{_who(actor, agency)} asked for changes to version {version.number} of {agreement.reference}. "
                 f"It is a draft again, and any signatures on it were cleared.\n\nTheir comments:\n\n{comments}"))
 
 
-def signed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User, agency: Any) -> None:
+def signed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User,
+           agency: Agency) -> None:
     unsigned = sorted(version.parties.filter(signed_at__isnull=True).values_list("agency__name", flat=True))
     waiting = (f"Still to sign: {', '.join(unsigned)}." if unsigned
                else "Every party has now signed.")
@@ -80,24 +81,24 @@ def activated(*, agreement: Agreement, version: AgreementVersion, event: AuditEv
                 f"{when} Its review is due on {_day(version.review_date)}."))
 
 
-def suspended(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Any, reason: str) -> None:
-    version = agreement.in_force_version
+def suspended(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+    version = agreement.version_in_force()
     _send(Kind.SUSPENDED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"{agreement.reference} is suspended",
           body=(f"{_who(actor, agency)} suspended {agreement.reference} “{version.title}”. Sharing under it has "
                 f"stopped: checks that rely on it answer no until it is reinstated.\n\nThe reason given:\n\n{reason}"))
 
 
-def reinstated(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Any, reason: str) -> None:
-    version = agreement.in_force_version
+def reinstated(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+    version = agreement.version_in_force()
     _send(Kind.REINSTATED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"{agreement.reference} is reinstated",
           body=(f"{_who(actor, agency)} reinstated {agreement.reference} “{version.title}”. Version "
                 f"{version.number} is in force again.\n\nThe reason given:\n\n{reason}"))
 
 
-def revoked(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Any, reason: str) -> None:
-    version = agreement.in_force_version
+def revoked(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+    version = agreement.version_in_force()
     _send(Kind.REVOKED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"{agreement.reference} is revoked",
           body=(f"{_who(actor, agency)} revoked {agreement.reference} “{version.title}”. Sharing under it has "

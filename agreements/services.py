@@ -322,7 +322,7 @@ def agreement_amend(*, actor: User, agreement: Agreement) -> Agreement:
     """Start an amendment: a new draft version copied from the in-force one. The signed version stays in force."""
     agreement = _lock(agreement)
     lifecycle.require(user=actor, agreement=agreement, action=Action.AMEND)
-    source = agreement.in_force_version
+    source = agreement.version_in_force()
     number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = AgreementVersion.objects.create(
         agreement=agreement, number=number, created_by=actor, last_edited_by=actor,
@@ -541,14 +541,14 @@ def _switch_period(*, actor: User, agreement: Agreement, reason: str, action: Ac
     suspending = action == Action.SUSPEND
     now = timezone.now()
     _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
-    _open_period(agreement=agreement, version=agreement.in_force_version,
+    _open_period(agreement=agreement, version=agreement.version_in_force(),
                  state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now, reason=reason)
     agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
     # A registry administrator acting for no agency of theirs leaves no agency: only administrators may reinstate.
     agreement.suspended_by = acting if suspending and has_role(actor, acting.pk, Role.GOVERNANCE_OFFICER) else None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
     event = _event(AuditAction.AGREEMENT_SUSPENDED if suspending else AuditAction.AGREEMENT_REINSTATED, agreement,
-                   actor, agency=acting, version=agreement.in_force_version.number, reason=reason)
+                   actor, agency=acting, version=agreement.version_in_force().number, reason=reason)
     announce = notices.suspended if suspending else notices.reinstated
     announce(agreement=agreement, event=event, actor=actor, agency=acting, reason=reason)
     return agreement
@@ -580,7 +580,7 @@ def agreement_revoke(*, actor: User, agreement: Agreement, reason: str) -> Agree
     agreement.suspended_by = None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
     event = _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting,
-                   version=agreement.in_force_version.number, reason=reason,
+                   version=agreement.version_in_force().number, reason=reason,
                    previous_status=previous, withdrawn_version=withdrawn)
     notices.revoked(agreement=agreement, event=event, actor=actor, agency=acting, reason=reason)
     if withdrawn:
@@ -602,7 +602,7 @@ def agreement_review(*, actor: User, agreement: Agreement, next_review_date: dat
         raise ValidationError({"next_review_date": ["Enter the date of the next review."]})
     agreement = _lock(agreement)
     answer = lifecycle.require(user=actor, agreement=agreement, action=Action.REVIEW)
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     party = _reviewing_party(agreement=agreement, open_parties=answer.parties, agency=agency, actor=actor)
     today = timezone.localdate()
     if next_review_date <= today:
@@ -643,7 +643,7 @@ def _reviewing_party(*, agreement: Agreement, open_parties: Sequence[Party], age
     party = next((p for p in open_parties if p.agency.code == code), None)
     if party is not None:
         return party
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     named = next((p for p in version.parties.all() if p.agency.code == code), None)
     if named is None:
         raise ValidationError({"agency": [f"'{code}' is not a party to the version of {agreement.reference} in "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -91,7 +91,7 @@ class AgreementFilterForm(forms.Form):
 
     def __init__(self, *args, bases: list[LegalBasis], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["legal_basis"].choices = [("", "Any legal basis"),
+        cast(forms.ChoiceField, self.fields["legal_basis"]).choices = [("", "Any legal basis"),
                                               *[(b.code, f"{b.citation}: {b.title}") for b in bases]]
 
     def clean_agency(self) -> str:
@@ -324,7 +324,7 @@ def _review_page(request: AuthenticatedHttpRequest, agreement: Agreement, answer
     """GET: the review form; POST: the confirmation through the service, its errors shown beside their fields."""
     if not answer.allowed:  # a POST from the wrong state: the same refusal as the GET, before any form
         return _refuse(request, agreement, answer.message, status=answer.http_status)
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -339,7 +339,7 @@ def _review_page(request: AuthenticatedHttpRequest, agreement: Agreement, answer
             for name, field_errors in _errors(error).items():
                 form.add_error(name if name in form.fields else None, field_errors)
         else:
-            review_date = done.in_force_version.review_date
+            review_date = done.version_in_force().review_date
             messages.success(request, (
                 f"Every party has confirmed the review of {agreement.reference}. The next review is due on "
                 f"{review_date.day} {review_date:%B %Y}." if review_date != version.review_date else
@@ -372,7 +372,7 @@ def _act(action: str, *, actor: User, agreement: Agreement, reason: str, agency:
     if action == Action.SIGN:
         done = services.agreement_approve(actor=actor, agreement=agreement, agency=agency or None, declared=declared)
         if done.status == AgreementStatus.ACTIVE and done.in_force_version_id == done.current_version_id:
-            starts = done.in_force_version.start_date
+            starts = done.version_in_force().start_date
             when = (f"it comes into force on {starts:%-d %B %Y}" if starts > timezone.localdate()
                     else f"version {number} is in force")
             return done, f"You signed version {number} of {agreement.reference}. Every party has now signed: {when}."
@@ -383,7 +383,7 @@ def _act(action: str, *, actor: User, agreement: Agreement, reason: str, agency:
     if action == Action.AMEND:
         done = services.agreement_amend(actor=actor, agreement=agreement)
         return done, (f"Version {done.current_version.number} of {agreement.reference} is a new draft. Version "
-                      f"{done.in_force_version.number} stays in force until every party signs the new version.")
+                      f"{done.version_in_force().number} stays in force until every party signs the new version.")
     if action == Action.SUSPEND:
         done = services.agreement_suspend(actor=actor, agreement=agreement, reason=reason)
         return done, f"{agreement.reference} is suspended. Checks will say no until it is reinstated."

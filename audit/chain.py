@@ -18,7 +18,7 @@ import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +93,7 @@ def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
         cursor.close()
 
 
-def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple]]:
+def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Generator[list[tuple], None, None]:
     """Batches of rows. On PostgreSQL a reader thread fetches the next batch while this one works on the last:
     psycopg2 lets go of the GIL while PostgreSQL produces rows, so the server's work and the hashing overlap (verify
     is bound by the two together). Same connection, same transaction and snapshot; SQLite reads in line."""
@@ -523,7 +523,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
                 break
             anchored = True
             continue
-        if not anchored:
+        if not anchored and anchor is not None:
             failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
                                                          f"position {anchor['position']}", anchor["position"],
                                      exact=False))
@@ -546,7 +546,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
         heads.append((position, row[2], row[3]))
         hashes[position] = digest
         prev = (position, digest)
-    if not anchored and not failures:
+    if not anchored and not failures and anchor is not None:
         failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
                                                      f"position {anchor['position']}: it was rewritten or restored "
                                                      "from an older backup", anchor["position"], exact=False))
@@ -934,8 +934,9 @@ def _consistent_read(func):
 # --- naming the first position that disagrees ---------------------------------------------------------------------
 
 
-def _covering(entries: list[dict], position: int) -> dict | None:
-    return next((e for e in entries if e["position"] >= position), None)
+def _covering(entries: list[dict], position: int) -> dict:
+    """The first witnessed checkpoint at or after `position` (StopIteration if none: the caller gives up)."""
+    return next(e for e in entries if e["position"] >= position)
 
 
 def _witness_anchor(entries: list[dict], before: int) -> dict | None:
@@ -993,6 +994,8 @@ def _pinpoint(failure: _Failure) -> _Failure:
 
 
 def _pinpointed(failure: _Failure) -> _Failure | None:
+    if failure.position is None:
+        return None
     anchor = _witness_anchor(witness.read(), failure.position)
     after = anchor["position"] if anchor else 0
     entries = [e for e in witness.read(position_from=after, digests=True) if e["position"] > after]

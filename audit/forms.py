@@ -1,6 +1,7 @@
 """The filter form on the auditors' page."""
 
 import datetime as dt
+from typing import Any, cast
 
 from django import forms
 
@@ -32,10 +33,12 @@ class EventFilterForm(forms.Form):
 
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agency"].choices = [("", "Any agency you audit"), *agencies]  # (code, name) pairs
+        # (code, name) pairs
+        cast(forms.ChoiceField, self.fields["agency"]).choices = [("", "Any agency you audit"), *agencies]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("since") and data.get("until") and data["until"] < data["since"]:
             self.add_error("until", "The to date must be the same as or after the from date.")
         return data

@@ -8,6 +8,7 @@ name (agencies.selectors), and events name agencies by code.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +151,7 @@ def last_verification() -> AuditVerification | None:
             .filter(ran_at__lte=timezone.now() + FUTURE_SKEW).order_by("-ran_at", "-id").first())
 
 
-def pending_verification_request() -> dict | None:
+def pending_verification_request() -> Mapping[str, Any] | None:
     """The newest auditor's request for a verification that no run has answered yet (two indexed queries)."""
     request = (AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFY_REQUESTED).order_by("-at")
                .values("at", "actor_name").first())

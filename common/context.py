@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from common.types import User
+if TYPE_CHECKING:  # the settings import this module (logging), before the auth models may be loaded
+    from common.types import User
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ The two request types are for annotations only: a view behind `login_required` (
 `IsAuthenticated`) takes `request: AuthenticatedHttpRequest` (or `AuthenticatedRequest`), whose user is signed in.
 """
 
-from typing import TypeAlias
+import enum
+from collections.abc import Mapping
+from typing import Any, Final, TypeAlias
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
@@ -25,4 +27,20 @@ class AuthenticatedRequest(Request):
     user: User
 
 
-__all__ = ["AuthenticatedHttpRequest", "AuthenticatedRequest", "User", "UserOrAnonymous"]
+class Unchanged(enum.Enum):
+    """The default of an update service's keyword parameters: a field not given keeps its value. (None cannot say
+    that: for some fields it is a value, such as a date cleared on a form.)"""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
+
+
+def given(fields: Mapping[str, object]) -> dict[str, Any]:
+    """The fields an update service was given, in order: those not left UNCHANGED."""
+    return {name: value for name, value in fields.items() if value is not UNCHANGED}
+
+
+__all__ = ["UNCHANGED", "AuthenticatedHttpRequest", "AuthenticatedRequest", "Unchanged", "User", "UserOrAnonymous",
+           "given"]

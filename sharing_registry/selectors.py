@@ -135,7 +135,7 @@ def waiting_for(*, user: User, officer_ids: set[int], today: dt.date) -> list[Wa
         Agreement.objects.filter(lifecycle.state_q(Action.REINSTATE), suspended_by_id__in=officer_ids)
         .select_related("in_force_version", "suspended_by").order_by("-updated_at", "-pk")
     )[:DASHBOARD_ROWS]
-    items += [Waiting(Action.REINSTATE, a, a.in_force_version, a.suspended_by) for a in suspended]
+    items += [Waiting(Action.REINSTATE, a, a.version_in_force(), a.suspended_by) for a in suspended]
     return items
 
 

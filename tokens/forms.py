@@ -1,5 +1,7 @@
 """Browser forms. They only parse input; the rules live in the services."""
 
+from typing import cast
+
 from django import forms
 from django.conf import settings
 
@@ -25,6 +27,6 @@ class TokenCreateForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         choices = expiry_choices()
-        self.fields["days"].choices = choices
+        cast(forms.ChoiceField, self.fields["days"]).choices = choices
         default = settings.API_TOKEN_DAYS
         self.fields["days"].initial = default if any(days == default for days, _ in choices) else choices[-1][0]

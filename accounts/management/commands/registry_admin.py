@@ -18,8 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, username, **options):
         if action == "list":
-            for user in selectors.registry_admins():
-                self.stdout.write(user.get_username())
+            for admin in selectors.registry_admins():
+                self.stdout.write(admin.get_username())
             return
         if not username:
             raise CommandError(f"Give the username: registry_admin {action} <username>")
