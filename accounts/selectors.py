@@ -15,7 +15,7 @@ def _profile(user: User):
         return None
 
 
-def display_name(user: User) -> str:
+def display_name(user: User | None) -> str:
     """The person's full name; failing that Django's first and last name; failing that their username.
 
     Load lists with `select_related("user__profile")` (or `"profile"`) so this costs no query per row.

@@ -342,7 +342,8 @@ class AgencyInvitationsApi(AgencyMembersApi):
 
 
 class DatasetOutputSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="The owner agency's code.")
+    owner: serializers.SlugRelatedField[Agency] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="The owner agency's code.")
     owner_name = serializers.CharField(source="owner.name", read_only=True)
 
     class Meta:

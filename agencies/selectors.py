@@ -228,7 +228,7 @@ def user_by_username(*, username: str) -> User | None:
     return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
 
 
-def member_to_add(*, actor: User, agency: Agency, username: str, email: str | None) -> User | None:
+def member_to_add(*, actor: User | None, agency: Agency, username: str, email: str | None) -> User | None:
     """The account an admin means when adding someone to `agency`, or None. One answer for every miss, so that
     nobody learns which usernames exist: the username and email must both match; the username alone names only
     someone already in the agency (whom the admin can see anyway), or anyone for a superuser or system code."""
@@ -242,7 +242,7 @@ def member_to_add(*, actor: User, agency: Agency, username: str, email: str | No
     return None
 
 
-def user_may_reactivate(*, actor: User, user: User) -> bool:
+def user_may_reactivate(*, actor: User | None, user: User) -> bool:
     """A switched-off account is switched back on only by a superuser (or system code), or by an administrator of an
     agency the person still belongs to or belonged to when it was switched off; never by another agency's."""
     if actor is None or _is_superuser(actor):

@@ -152,12 +152,12 @@ NO_MATCHING_MEMBER = ("No member of {agency} has that username. To add someone w
                       "email address as well, or invite them by email.")
 
 
-def _require_member_manager(actor: User, agency: Agency) -> None:
+def _require_member_manager(actor: User | None, agency: Agency) -> None:
     if actor is not None and not selectors.agency_can_manage_members(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can manage its members.")
 
 
-def _refuse_own_roles(actor: User, user: User, agency: Agency) -> None:
+def _refuse_own_roles(actor: User | None, user: User, agency: Agency) -> None:
     """Separation of duties: nobody changes their own roles, so every grant is checked by a second person."""
     if actor is not None and not actor.is_superuser and user.pk == actor.pk:
         raise PermissionDenied(
@@ -387,7 +387,7 @@ def _changes(instance: models.Model, values: dict[str, Any], allowed: Iterable[s
 @transaction.atomic
 def agency_create(
     *,
-    actor: User,
+    actor: User | None,
     code: str,
     name: str,
     kind: str,
@@ -483,7 +483,7 @@ def _require_active_owner(owner: Agency) -> None:
 @transaction.atomic
 def dataset_create(
     *,
-    actor: User,
+    actor: User | None,
     owner: Agency,
     code: str,
     name: str,
@@ -645,7 +645,7 @@ def _queue_invitation_email(invitation: Invitation) -> None:
 @_acting_as_actor
 @transaction.atomic
 def invitation_create(
-    *, actor: User, agency: Agency, email: str, full_name: str, role: Role | str, job_title: str = "",
+    *, actor: User | None, agency: Agency, email: str, full_name: str, role: Role | str, job_title: str = "",
 ) -> Invitation:
     """Invite someone by email to take `role` in the agency (its admins). The email is sent after commit and carries
     a link that works once, for 7 days. Recorded as `membership.invited`."""

@@ -165,7 +165,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
             "approved_by_job_title": p.signer_job_title if p.signed_at else None,
             "approved_at": p.signed_at.isoformat().replace("+00:00", "Z") if p.signed_at else None,
             "version_signed": version.number if p.signed_at
-            else (in_force.number if p.agency_id in signed_in_force else None),
+            else (in_force.number if in_force is not None and p.agency_id in signed_in_force else None),
         }
         for p in parties
     ]
@@ -217,7 +217,9 @@ class AgreementInputSerializer(serializers.Serializer):
     end_date = serializers.DateField()
     review_date = serializers.DateField()
     dpia_reference = api_text("DPIA reference", DPIA_REFERENCE_MAX, required=False, allow_blank=True)
-    flows = FlowInputSerializer(many=True, allow_empty=True, max_length=FLOWS_MAX, help_text=f"At most {FLOWS_MAX}.")
+    # many=True hands max_length to the ListSerializer, which takes it; the stubs do not list it.
+    flows = FlowInputSerializer(many=True, allow_empty=True, max_length=FLOWS_MAX,  # type: ignore[call-arg]
+                                help_text=f"At most {FLOWS_MAX}.")
 
 
 class ReasonInputSerializer(serializers.Serializer):
@@ -295,7 +297,7 @@ def _valid(serializer: serializers.Serializer) -> dict[str, Any]:
         errors["flows"] = [FLOWS_NOT_A_LIST]
     elif isinstance(flows, dict) and "non_field_errors" in flows:  # the list as a whole, e.g. too long
         errors["flows"] = list(flows["non_field_errors"])
-    elif isinstance(flows, dict):
+    elif isinstance(flows, dict) and isinstance(given, list):
         errors["flows"] = [flows.get(str(i), flows.get(i, {})) for i in range(len(given))]
     raise serializers.ValidationError(errors)
 
@@ -554,7 +556,7 @@ class VersionListApi(APIView):
         agreement = agreement_get_full(user=request.user, reference=reference)
         versions = agreement.versions.order_by("-number")
         for version in versions:
-            version.in_force = version.pk == agreement.in_force_version_id
+            version.__dict__["in_force"] = version.pk == agreement.in_force_version_id  # for the serializer
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page="versions")
         return Response(VersionOutputSerializer(versions, many=True).data)
 
@@ -570,7 +572,8 @@ class FlowChangeSerializer(serializers.Serializer):
     provider = serializers.CharField()
     recipient = serializers.CharField()
     change = serializers.ChoiceField(choices=[("added", "added"), ("removed", "removed"), ("changed", "changed")])
-    fields = FieldChangeSerializer(many=True)
+    # DRF's metaclass takes declared fields off the class, so this does not hide Serializer.fields.
+    fields = FieldChangeSerializer(many=True)  # type: ignore[assignment]
 
 
 class ComparisonOutputSerializer(serializers.Serializer):

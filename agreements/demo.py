@@ -7,6 +7,7 @@ year so that the active agreements are in force whenever the demo is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -189,7 +190,7 @@ def _draft(demo: Demo, lead: str, title: str, purpose: str, flows: list[dict[str
     )
 
 
-def _sign_all(demo: Demo, agreement: Agreement, *, except_for: set[str] = frozenset()) -> Agreement:
+def _sign_all(demo: Demo, agreement: Agreement, *, except_for: AbstractSet[str] = frozenset()) -> Agreement:
     agreement.refresh_from_db()
     for party in agreement.current_version.parties.select_related("agency").order_by("agency__code"):
         code = party.agency.code

@@ -50,7 +50,7 @@ PREFIX = "flows"
 SUGGESTIONS = 200  # the lists beside each agency and dataset; any other may be typed by name and is found on save
 LOOKUP_RESULTS = 20  # the type-ahead's answers from the whole directory, per request
 
-Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement | None, str]]
+Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement, str]]
 
 
 # --- pages ---------------------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def agreement_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                        "Only governance officers can draft agreements, and you are not a governance officer of any "
                        "active agency. If you should be, ask your agency administrator.")
 
-    def save(terms: dict[str, Any], flows: list[dict[str, Any]]) -> tuple[Agreement | None, str]:
+    def save(terms: dict[str, Any], flows: list[dict[str, Any]]) -> tuple[Agreement, str]:
         agreement = services.agreement_create(actor=request.user, flows=flows, **terms)
         return agreement, (f"Draft agreement {agreement.reference} saved. It has not been sent for signature yet.")
 
@@ -100,7 +100,7 @@ def agreement_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpRes
     if leads is not None and lead.pk not in {a.pk for a in leads}:
         leads = [lead, *leads]  # say who leads now, even if it has closed since: never switch it silently
 
-    def save(terms: dict[str, Any], new_flows: list[dict[str, Any]]) -> tuple[Agreement | None, str]:
+    def save(terms: dict[str, Any], new_flows: list[dict[str, Any]]) -> tuple[Agreement, str]:
         changes = {name: value for name, value in terms.items()
                    if _normalise(value) != _normalise(initial.get(name))}
         if lead_fixed is not None:

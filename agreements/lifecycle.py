@@ -135,7 +135,7 @@ RULES: dict[Action, Rule] = {rule.action: rule for rule in (
 
 
 # Plainer refusals for some actions asked of a version in a particular state.
-_WRONG_VERSION_STATE = {
+_WRONG_VERSION_STATE: dict[tuple[Action, str], str] = {
     (Action.SIGN, V.DRAFT): "{where} is a draft: the lead agency must send it for signature before anyone signs it.",
     (Action.SIGN, V.SIGNED): "{where} has already been signed by every party: there is nothing left to sign.",
     (Action.SUBMIT, V.SUBMITTED): "{where} is already awaiting signatures: only a draft can be sent for signature.",
@@ -310,8 +310,9 @@ def review_confirmed_agency_ids(version: AgreementVersion) -> set[int]:
     """The parties that have confirmed the current review cycle of `version` (the one for its review date)."""
     cached = getattr(version, "_review_confirmed", None)
     if cached is None:
-        cached = version._review_confirmed = set(
+        cached = set(
             version.review_confirmations.filter(review_date=version.review_date).values_list("agency_id", flat=True))
+        version.__dict__["_review_confirmed"] = cached  # read back by the getattr above
     return cached
 
 

@@ -26,7 +26,7 @@ from audit.choices import AuditAction
 from audit.services import events_index_add, record
 from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_problem
-from common.types import User
+from common.types import UNCHANGED, Unchanged, User, given
 
 from . import lifecycle, notices
 from .canonical import version_terms
@@ -119,8 +119,8 @@ def _desired_grants(agreement: Agreement) -> set[tuple[int, str, str]]:
     parties (agreements/lifecycle.py), so a grant can never disagree with it."""
     version_ids = {v for v in (agreement.current_version_id, agreement.in_force_version_id) if v}
     if agreement.in_force_version_id:  # a rejected or withdrawn amendment gives its own parties no lasting sight
-        version_ids -= set(AgreementVersion.objects.filter(
-            pk=agreement.current_version_id, state__in=[VersionState.REJECTED, VersionState.WITHDRAWN],
+        version_ids -= set(AgreementVersion.objects.filter(  # the current version, when it is not the one in force
+            pk__in=version_ids, state__in=[VersionState.REJECTED, VersionState.WITHDRAWN],
         ).exclude(pk=agreement.in_force_version_id).values_list("pk", flat=True))
     party_ids = set(Party.objects.filter(version_id__in=version_ids).values_list("agency_id", flat=True))
     return {(agency_id, role, VIEW) for agency_id in party_ids for role in Role.values}
@@ -247,16 +247,28 @@ def agreement_create(
 
 
 @transaction.atomic
-def agreement_update(*, actor: User, agreement: Agreement, expected_revision: str | None = None,
-                     **changes: Any) -> Agreement:
+def agreement_update(
+    *,
+    actor: User,
+    agreement: Agreement,
+    expected_revision: str | None = None,
+    title: str | Unchanged = UNCHANGED,
+    purpose: str | Unchanged = UNCHANGED,
+    start_date: date | None | Unchanged = UNCHANGED,
+    end_date: date | None | Unchanged = UNCHANGED,
+    review_date: date | None | Unchanged = UNCHANGED,
+    dpia_reference: str | Unchanged = UNCHANGED,
+    lead_agency: str | Agency | Unchanged = UNCHANGED,
+    flows: Sequence[Mapping[str, Any]] | None | Unchanged = UNCHANGED,
+) -> Agreement:
     """Change the current draft version's terms. Fields not given keep their values; `flows` replaces all flows.
 
     With `expected_revision` (from `version_revision`), a draft someone else saved in the meantime is refused
     (StaleDraft, a 409) rather than silently overwritten.
     """
-    unknown = set(changes) - {*TERM_FIELDS, "flows", "lead_agency"}
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
+    changes = given({"title": title, "purpose": purpose, "start_date": start_date, "end_date": end_date,
+                     "review_date": review_date, "dpia_reference": dpia_reference, "lead_agency": lead_agency,
+                     "flows": flows})
     agreement = _lock(agreement)
     lifecycle.require(user=actor, agreement=agreement, action=Action.EDIT)
     version = agreement.current_version

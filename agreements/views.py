@@ -105,7 +105,7 @@ class AgreementFilterForm(forms.Form):
 
 def _shown_version(agreement: Agreement):
     """The terms this user may read: the current ones for a full viewer, else those in force."""
-    return agreement.current_version if agreement.full_view else agreement.in_force_version
+    return agreement.current_version if getattr(agreement, "full_view", False) else agreement.in_force_version
 
 
 @login_required
@@ -135,7 +135,7 @@ def agreement_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 # --- the agreement page --------------------------------------------------------------------------------------
 
 
-TIMELINE_TEXT = {
+TIMELINE_TEXT: dict[str, str] = {
     AuditAction.AGREEMENT_CREATED: "Drafted version {version}",
     AuditAction.AGREEMENT_IMPORTED: "Imported as a draft (version {version})",
     AuditAction.AGREEMENT_UPDATED: "Changed the draft of version {version}",
@@ -224,7 +224,7 @@ def agreement_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpR
         "starts_later": starts_later(agreement),
         "parties": [p.agency for p in version.parties.all()],
     }
-    if agreement.full_view:
+    if getattr(agreement, "full_view", False):
         earlier = (
             {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
         )
@@ -486,7 +486,7 @@ def agreement_print(request, reference: str):
 def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str, Any]:
     """What the printable page and the PDF show of one version (loaded with its terms)."""
     flows = list(version.flows.all())
-    bases = {}
+    bases: dict[str, LegalBasis] = {}
     for flow in flows:
         for basis in flow.legal_bases.all():
             bases.setdefault(basis.code, basis)

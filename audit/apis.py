@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import cast
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -151,7 +153,9 @@ class EventListApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         filters, _ = _filters(EventFilterSerializer, request)
-        self.paginator.django_paginator_class = functools.partial(
+        paginator = cast(PageNumberPagination, self.paginator)
+        # DRF only calls django_paginator_class: a partial does as well as the class the stubs ask for.
+        paginator.django_paginator_class = functools.partial(  # type: ignore[assignment]
             CountedPaginator, count=lambda cap: event_count(user=request.user, filters=filters, cap=cap))
         page = self.paginate_queryset(event_list(user=request.user, filters=filters))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)

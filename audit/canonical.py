@@ -21,9 +21,11 @@ GENESIS_HASH = "0" * 64
 DIGEST_CHARS = 12
 
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-scan_json = json.JSONDecoder().scan_once  # the C scanner: json.loads without its Python wrapper (verify is hot)
+# The C scanner: json.loads without its Python wrapper (verify is hot). JSONDecoder.__init__ sets scan_once;
+# typeshed leaves it out.
+scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 try:
-    from json.encoder import c_make_encoder as _c_make_encoder
+    from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]  # typeshed omits it
     from json.encoder import encode_basestring_ascii as _escape
 
     def _refuse(value):

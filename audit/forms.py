@@ -56,4 +56,4 @@ class EventFilterForm(forms.Form):
         return self[name].auto_id
 
     def error_links(self) -> list[tuple[str, str]]:
-        return [(self.anchor(name), message) for name in self.fields for message in self[name].errors]
+        return [(self.anchor(name), str(message)) for name in self.fields for message in self[name].errors]

@@ -52,10 +52,10 @@ def _cut(value: Any, chars: int, items: int) -> Any:
         return kept if len(value) <= items else [*kept, f"... [{len(value)} items]"]
     if isinstance(value, dict):
         keys = sorted(value)
-        kept = {key[:chars]: _cut(value[key], chars, items) for key in keys[:items]}
+        kept_keys = {key[:chars]: _cut(value[key], chars, items) for key in keys[:items]}
         if len(keys) > items:
-            kept["..."] = f"[{len(keys)} keys]"
-        return kept
+            kept_keys["..."] = f"[{len(keys)} keys]"
+        return kept_keys
     return value
 
 
@@ -158,10 +158,11 @@ def _insert(event: AuditEvent) -> AuditEvent:
     vendor = connection.vendor
     if vendor not in _INSERTS:
         fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+        columns = [f.column for f in fields if f.column is not None]  # every concrete field has one
         quote = connection.ops.quote_name
         returning = f" RETURNING {quote('seq')}" if connection.features.can_return_columns_from_insert else ""
         _INSERTS[vendor] = (
-            f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
             fields,
         )

@@ -95,7 +95,7 @@ def event_list_page(request):
         "query_items": sorted(query.items()),
         "csv_url": f"{export_base}?{urlencode({'format': 'csv', **query})}",
         "jsonl_url": f"{export_base}?{urlencode({'format': 'jsonl', **query})}",
-        "export_in_background": page.paginator.capped,
+        "export_in_background": isinstance(page.paginator, CountedPaginator) and page.paginator.capped,
         "export_formats": [("csv", "CSV"), ("jsonl", "JSON Lines")],
         "sync_limit": settings.AUDIT_EXPORT_SYNC_LIMIT,
         "exports": list(export_job_list(user=request.user)[:RECENT_EXPORTS]),

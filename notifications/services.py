@@ -34,13 +34,14 @@ logger = logging.getLogger(__name__)
 
 def officers_to_notify(*, agency_ids: Iterable[int], exclude_user_id: int | None = None) -> list[tuple[int, str, bool]]:
     """(user id, email, wants email) for every active governance officer of these agencies, once each. One query."""
+    officers = get_user_model().objects.filter(
+        is_active=True, groups__agency_role__role=Role.GOVERNANCE_OFFICER,
+        groups__agency_role__agency_id__in=list(agency_ids),
+    )
+    if exclude_user_id is not None:
+        officers = officers.exclude(pk=exclude_user_id)
     users = (
-        get_user_model().objects.filter(
-            is_active=True, groups__agency_role__role=Role.GOVERNANCE_OFFICER,
-            groups__agency_role__agency_id__in=list(agency_ids),
-        )
-        .exclude(pk=exclude_user_id)
-        .order_by("pk")
+        officers.order_by("pk")
         .values_list("pk", "email", "notification_preference__email")
         .distinct()
     )

@@ -113,8 +113,9 @@ def _validation_detail(error: DjangoValidationError):
 def _refusal(exc: Exception) -> dict[str, str]:
     """A lifecycle refusal: the message, and its stable code where the lifecycle gave one (agreements/lifecycle.py)."""
     body = {"detail": str(exc)}
-    if getattr(exc, "code", None):
-        body["code"] = str(exc.code)
+    code = getattr(exc, "code", None)
+    if code:
+        body["code"] = str(code)
     return body
 
 

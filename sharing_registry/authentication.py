@@ -21,7 +21,7 @@ KEY_PATTERN = re.compile(r"[0-9a-f]{64}|[0-9a-f]{40}")
 LAST_USED_EVERY = timedelta(minutes=1)  # a token's "last used" is written at most this often
 
 
-class _AuditedActorMixin:
+class _AuditedActorMixin(authentication.BaseAuthentication):
     """Puts the API user into the audit context as soon as DRF has authenticated them."""
 
     def authenticate(self, request):
@@ -38,6 +38,8 @@ class BadTokenThrottle(SimpleRateThrottle):
     """
 
     scope = "bad_token"
+    duration: int  # set from the rate by SimpleRateThrottle.__init__
+    num_requests: int
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

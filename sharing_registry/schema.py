@@ -5,9 +5,11 @@ Error bodies are named components (`Error`, `FieldErrors`), so a generated clien
 field, not an untyped dict.
 """
 
+from typing import Any
+
 from drf_spectacular.openapi import AutoSchema
 
-ERROR = {
+ERROR: dict[str, Any] = {
     "type": "object",
     "description": "Why the request was refused, in plain English.",
     "properties": {"detail": {"type": "string"}},

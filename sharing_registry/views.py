@@ -46,16 +46,17 @@ def dashboard(request):
 
 
 def _link_agreements(board: selectors.Dashboard) -> None:
-    """Gives each listed agreement its page's URL (None while the agreement pages are not built)."""
+    """Gives each listed agreement its page's URL (None while the agreement pages are not built). On model rows
+    it is an attribute for the template only, so it goes into the instance's __dict__, past the model's type."""
     for party in board.awaiting_signature:
-        party.page_url = optional_url("agreement-detail", party.version.agreement.reference)
+        party.__dict__["page_url"] = optional_url("agreement-detail", party.version.agreement.reference)
     for item in board.waiting:
         item.page_url = optional_url("agreement-detail", item.agreement.reference)
         item.action_url = optional_url("agreement-action", item.agreement.reference, item.action.value)
     for version in board.my_drafts:
-        version.page_url = optional_url("agreement-detail", version.agreement.reference)
+        version.__dict__["page_url"] = optional_url("agreement-detail", version.agreement.reference)
     for agreement in [*board.reviews_due, *board.expiring]:
-        agreement.page_url = optional_url("agreement-detail", agreement.reference)
+        agreement.__dict__["page_url"] = optional_url("agreement-detail", agreement.reference)
 
 
 def _search_text(text: str) -> str:

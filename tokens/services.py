@@ -28,7 +28,7 @@ NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 def _detail(token: ApiToken) -> dict[str, Any]:
     return {"name": token.name, "user": token.user.get_username(), "expiry": token.expiry,
-            "agency": token.agency.code if token.agency_id else ""}
+            "agency": token.agency.code if token.agency is not None else ""}
 
 
 @transaction.atomic

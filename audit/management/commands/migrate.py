@@ -26,7 +26,8 @@ class Command(DjangoMigrate):
             raise SystemExit("MIGRATE_DATABASE_URL must name the same database as DATABASE_URL.")
         connection.close()
         saved = {key: connection.settings_dict.get(key) for key in ("USER", "PASSWORD", "HOST", "PORT")}
-        connection.settings_dict.update({key: owner[key] for key in saved})
+        connection.settings_dict.update(USER=owner["USER"], PASSWORD=owner["PASSWORD"], HOST=owner["HOST"],
+                                        PORT=owner["PORT"])
         try:
             super().handle(*args, **options)
             if runtime_role and runtime_role != owner["USER"]:
