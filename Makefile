@@ -52,9 +52,10 @@ run: install $(ENV_FILE)
 	@echo "Serving $(SITE_URL)/ (stop with Ctrl-C)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: lint, check for missing migrations, and run the whole suite
+## make test: lint, type-check, check for missing migrations, and run the whole suite
 test: install test-provider
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

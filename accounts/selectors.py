@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
 from common.types import User
 
+if TYPE_CHECKING:
+    from .models import Profile
 
-def _profile(user: User):
+
+def _profile(user: User) -> Profile | None:
     try:
         return user.profile
     except (ObjectDoesNotExist, AttributeError):

@@ -9,7 +9,7 @@ from the wrong state raise `common.errors.Conflict` (409).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +23,7 @@ from agencies.models import Agency
 from agencies.selectors import has_role
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
+from audit.models import AuditEvent
 from audit.services import events_index_add, record
 from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_problem
@@ -151,7 +152,8 @@ def agreement_agency_codes(agreement: Agreement) -> list[str]:
     return sorted(codes | {agreement.lead_agency.code})
 
 
-def _event(action: AuditAction, agreement: Agreement, actor: User | None, agency: Agency | None = None, **detail: Any):
+def _event(action: AuditAction, agreement: Agreement, actor: User | None, agency: Agency | None = None,
+           **detail: Any) -> AuditEvent:
     """`agency` is the agency the actor acted for (the lead agency when none is given)."""
     return record(
         action=action,
@@ -164,11 +166,12 @@ def _event(action: AuditAction, agreement: Agreement, actor: User | None, agency
     )
 
 
-def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now, reason: str = "") -> None:
+def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now: datetime,
+                 reason: str = "") -> None:
     AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now, reason=reason)
 
 
-def _close_period(*, agreement: Agreement, reason: str, now) -> None:
+def _close_period(*, agreement: Agreement, reason: str, now: datetime) -> None:
     AgreementPeriod.objects.filter(agreement=agreement, ended_at__isnull=True).update(ended_at=now, end_reason=reason)
 
 
