@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import cast
+from typing import Any, cast
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, permissions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,7 +46,7 @@ class DateOrDateTimeField(serializers.Field):
 
     default_error_messages = {"invalid": "Enter a date (2026-11-24) or a date and time (2026-11-24T10:00:00Z)."}
 
-    def __init__(self, *, end_of_day: bool = False, **kwargs):
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
         self.end_of_day = end_of_day
         super().__init__(**kwargs)
 
@@ -98,7 +99,7 @@ class ExportFilterSerializer(EventFilterSerializer):
     format = serializers.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], default="csv")
 
 
-def _filters(serializer_class, request) -> tuple[EventFilters, dict]:
+def _filters(serializer_class, request: Request) -> tuple[EventFilters, dict]:
     serializer = serializer_class(data=request.query_params, context={"request": request})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
@@ -147,19 +148,21 @@ class EventListApi(generics.ListAPIView):
     itself is recorded as an `audit.viewed` event.
     """
 
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
     permission_classes = AUDITOR_PERMISSIONS
     serializer_class = EventOutputSerializer
     filter_backends: list = []
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters, _ = _filters(EventFilterSerializer, request)
+        user = self.request.user
         paginator = cast(PageNumberPagination, self.paginator)
         # DRF only calls django_paginator_class: a partial does as well as the class the stubs ask for.
         paginator.django_paginator_class = functools.partial(  # type: ignore[assignment]
-            CountedPaginator, count=lambda cap: event_count(user=request.user, filters=filters, cap=cap))
-        page = self.paginate_queryset(event_list(user=request.user, filters=filters))
+            CountedPaginator, count=lambda cap: event_count(user=user, filters=filters, cap=cap))
+        page = self.paginate_queryset(event_list(user=user, filters=filters))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=request.user,
+        record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=user,
                detail={"filters": filters.as_detail(), "count": response.data["count"], "via": "api"})
         return response
 
@@ -197,7 +200,7 @@ class EventExportApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
     renderer_classes = [JSONRenderer, CSVRenderer, JSONLinesRenderer]
 
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest):
         filters, data = _filters(ExportFilterSerializer, request)
         kind = data["format"]
         events = event_list(user=request.user, filters=filters)
@@ -271,7 +274,7 @@ class PublicKeyApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
 
     @extend_schema(responses=PublicKeyOutputSerializer)
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest) -> Response:
         key = keys.signing_key()
         return Response(PublicKeyOutputSerializer({
             "algorithm": "Ed25519", "key_id": key.key_id, "public_key": keys.public_key_base64(key),
@@ -324,7 +327,7 @@ class ExportJobListApi(generics.ListAPIView):
         return export_job_list(user=self.request.user)
 
     @extend_schema(request=ExportJobRequestSerializer, responses={202: ExportJobOutputSerializer})
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = ExportJobRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -340,7 +343,7 @@ class ExportJobDetailApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
 
     @extend_schema(responses=ExportJobOutputSerializer)
-    def get(self, request, job_id):
+    def get(self, request: AuthenticatedRequest, job_id) -> Response:
         job = export_job_get(user=request.user, job_id=job_id)
         return Response(ExportJobOutputSerializer(job, context={"request": request}).data)
 
@@ -360,7 +363,7 @@ class ExportJobDownloadApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
     renderer_classes = [JSONRenderer, CSVRenderer, JSONLinesRenderer]
 
-    def get(self, request, job_id):
+    def get(self, request: AuthenticatedRequest, job_id):
         job = export_job_get(user=request.user, job_id=job_id)
         handle, name = export_job_download(user=request.user, job=job)
         content_type = "text/csv; charset=utf-8" if job.format == "csv" else "application/x-ndjson; charset=utf-8"

@@ -450,7 +450,7 @@ class _Failure(Exception):
     """What failed, where. `exact` is False when `position` only starts the range the fault lies in (a signed head
     or witnessed checkpoint that no longer matches): _pinpoint then names the first position that disagrees."""
 
-    def __init__(self, seq: int | None, message: str, position: int | None = None, exact: bool = True):
+    def __init__(self, seq: int | None, message: str, position: int | None = None, exact: bool = True) -> None:
         super().__init__(message)
         self.seq, self.message, self.position, self.exact = seq, message, position, exact
 

@@ -1,5 +1,7 @@
 """System checks: refuse to run a production without a valid audit signing key."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -8,7 +10,7 @@ from . import keys
 
 
 @checks.register("audit")
-def signing_key_check(app_configs, **kwargs):
+def signing_key_check(app_configs, **kwargs: Any):
     if settings.AUDIT_SIGNING_KEY:
         try:
             keys.parse_private_key(settings.AUDIT_SIGNING_KEY)
@@ -21,7 +23,7 @@ def signing_key_check(app_configs, **kwargs):
 
 
 @checks.register("audit")
-def witness_check(app_configs, **kwargs):
+def witness_check(app_configs, **kwargs: Any):
     """The witness is part of the contract: without it a database owner can rewrite the log and its checkpoints."""
     if not settings.AUDIT_WITNESS_DIR:
         return [checks.Error(
@@ -32,7 +34,7 @@ def witness_check(app_configs, **kwargs):
 
 
 @checks.register("audit")
-def unsigned_tail_check(app_configs, **kwargs):
+def unsigned_tail_check(app_configs, **kwargs: Any):
     """The stated bound on the unsigned tail must follow from the sealing settings."""
     beat = 0 if settings.AUDIT_SEAL_ON_COMMIT else settings.AUDIT_SEAL_INTERVAL_SECONDS
     worst = settings.AUDIT_CHECKPOINT_SECONDS + beat

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from common.types import User
+from common.types import User, UserOrAnonymous
 
 from .choices import AuditAction
 from .models import AuditAlert, AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
@@ -58,7 +58,7 @@ def audited_codes(*, user: User) -> list[str]:
     return cached
 
 
-def is_auditor(*, user: User) -> bool:
+def is_auditor(*, user: UserOrAnonymous) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_superuser or bool(audited_codes(user=user))

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from common.errors import Conflict
 from common.pagination import CountedPaginator, pagination
+from common.types import AuthenticatedHttpRequest
 
 from .choices import AuditAction, ExportStatus
 from .export_jobs import (
@@ -53,7 +54,7 @@ def _start_of(day: dt.date | None, *, plus_days: int = 0) -> dt.datetime | None:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time.min))
 
 
-def _require_auditor(request) -> None:
+def _require_auditor(request: HttpRequest) -> None:
     if not is_auditor(user=request.user):
         raise PermissionDenied("Only auditors and superusers may read the audit log.")
 
@@ -69,7 +70,7 @@ def _filters(form: EventFilterForm) -> tuple[EventFilters, dict[str, str]]:
 
 
 @login_required
-def event_list_page(request):
+def event_list_page(request: AuthenticatedHttpRequest):
     _require_auditor(request)
     agencies = audited_agencies(user=request.user)
     form = EventFilterForm(request.GET or None, agencies=agencies)
@@ -123,7 +124,7 @@ def _check_answer(event) -> dict[str, Any] | None:
 
 
 @login_required
-def event_detail_page(request, seq: int):
+def event_detail_page(request: AuthenticatedHttpRequest, seq: int):
     """One event in words: who did what to which object, why, and (for a check) the question and its answer."""
     _require_auditor(request)
     event = event_list(user=request.user).filter(seq=seq).first()
@@ -142,7 +143,7 @@ def event_detail_page(request, seq: int):
 
 @login_required
 @require_POST
-def verification_request_page(request):
+def verification_request_page(request: AuthenticatedHttpRequest):
     """Ask for a full verification of the chain now; the page shows it queued, then its result."""
     _require_auditor(request)
     verification_request(user=request.user)
@@ -151,7 +152,7 @@ def verification_request_page(request):
 
 @login_required
 @require_POST
-def export_request(request):
+def export_request(request: AuthenticatedHttpRequest):
     """Ask for an export of the filtered events: streamed at once if small, else written by a background job."""
     _require_auditor(request)
     agencies = audited_agencies(user=request.user)
@@ -170,7 +171,7 @@ def export_request(request):
 
 
 @login_required
-def export_job_page(request, job_id):
+def export_job_page(request: AuthenticatedHttpRequest, job_id):
     """One background export: its progress while it runs (the page refreshes itself), then the download."""
     _require_auditor(request)
     job = export_job_get(user=request.user, job_id=job_id)
@@ -182,7 +183,7 @@ def export_job_page(request, job_id):
 
 
 @login_required
-def export_job_file(request, job_id):
+def export_job_file(request: AuthenticatedHttpRequest, job_id):
     """Download a finished export (the auditor who asked, or a superuser; anyone else gets 404)."""
     _require_auditor(request)
     job = export_job_get(user=request.user, job_id=job_id)

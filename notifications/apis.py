@@ -64,6 +64,6 @@ class NotificationListApi(generics.ListAPIView):
 class NotificationReadApi(APIView):
     serializer_class = NotificationOutputSerializer
 
-    def post(self, request, notification_id: int):
+    def post(self, request: AuthenticatedRequest, notification_id: int) -> Response:
         notice = notification_mark_read(user=request.user, notification_id=notification_id)
         return Response(NotificationOutputSerializer(notice).data)

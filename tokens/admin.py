@@ -20,12 +20,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request, obj) -> None:
         from . import services
 
         services.token_revoke(actor=request.user, token=obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request, queryset) -> None:
         from . import services
 
         for token in queryset.select_related("agency", "user"):

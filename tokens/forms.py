@@ -1,6 +1,6 @@
 """Browser forms. They only parse input; the rules live in the services."""
 
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -24,7 +24,7 @@ class TokenCreateForm(forms.Form):
         error_messages={"required": "Choose when the token expires", "invalid_choice": "Choose when the token expires"},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = expiry_choices()
         cast(forms.ChoiceField, self.fields["days"]).choices = choices

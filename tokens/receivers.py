@@ -1,6 +1,8 @@
 """A person's tokens end with their account: when it is switched off or deleted, whatever the path (the Django
 admin, a script, the leaver flow). Password changes are caught by tokens.passwords, Django's own hook."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
@@ -11,7 +13,7 @@ from .models import ApiToken
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="tokens.user_switched_off")
-def _user_switched_off(sender, instance, **kwargs):
+def _user_switched_off(sender, instance, **kwargs: Any) -> None:
     if instance.is_active:
         return  # no query for the usual save (a sign-in's last_login)
     if ApiToken.objects.filter(user=instance).exists():
@@ -19,5 +21,5 @@ def _user_switched_off(sender, instance, **kwargs):
 
 
 @receiver(pre_delete, sender=get_user_model(), dispatch_uid="tokens.user_deleted")
-def _user_deleted(sender, instance, **kwargs):
+def _user_deleted(sender, instance, **kwargs: Any) -> None:
     services.tokens_revoke_for_user(user=instance, reason=RevokeReason.USER_DELETED)

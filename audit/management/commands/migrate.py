@@ -4,6 +4,8 @@ The application's DATABASE_URL role then needs no more than INSERT and SELECT on
 Without MIGRATE_DATABASE_URL (development, SQLite) this is Django's own `migrate`.
 """
 
+from typing import Any
+
 import dj_database_url
 from django.conf import settings
 from django.core.management.commands.migrate import Command as DjangoMigrate
@@ -15,7 +17,7 @@ from audit.roles import grant_runtime_role
 class Command(DjangoMigrate):
     help = DjangoMigrate.help + " As the owner role of MIGRATE_DATABASE_URL when it is set."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any):
         owner_url = settings.MIGRATE_DATABASE_URL
         if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
             return super().handle(*args, **options)
