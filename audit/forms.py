@@ -1,6 +1,7 @@
 """The filter form on the auditors' page."""
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
@@ -31,7 +32,7 @@ class EventFilterForm(forms.Form):
     object_ref = forms.CharField(label="Object reference", required=False, max_length=128,
                                  widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20"}))
 
-    def __init__(self, *args: Any, agencies=(), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agencies: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # (code, name) pairs
         cast(forms.ChoiceField, self.fields["agency"]).choices = [("", "Any agency you audit"), *agencies]

@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from common import context
+from common.types import User
 
 from .choices import AuditAction
 from .services import _actor_agency_codes, record
@@ -21,13 +22,14 @@ def _client(request: HttpRequest | None) -> dict:
 
 
 @receiver(user_logged_in, dispatch_uid="audit.auth.login")
-def _logged_in(sender, request: HttpRequest, user, **kwargs: Any) -> None:
+def _logged_in(sender: object, request: HttpRequest, user: User, **kwargs: Any) -> None:
     record(action=AuditAction.AUTH_LOGIN, object_type="user", object_ref=user.get_username(), actor=user,
            detail={"username": user.get_username(), **_client(request)})
 
 
 @receiver(user_login_failed, dispatch_uid="audit.auth.login_failed")
-def _login_failed(sender, credentials, request: HttpRequest | None = None, **kwargs: Any) -> None:
+def _login_failed(sender: object, credentials: dict[str, Any], request: HttpRequest | None = None,
+                  **kwargs: Any) -> None:
     # Only the attempted username is kept; Django has already masked the password, and we drop it entirely.
     field = get_user_model().USERNAME_FIELD
     attempted = str(credentials.get(field) or credentials.get("username")
@@ -47,7 +49,7 @@ def _login_failed(sender, credentials, request: HttpRequest | None = None, **kwa
 
 
 @receiver(user_logged_out, dispatch_uid="audit.auth.logout")
-def _logged_out(sender, request: HttpRequest, user, **kwargs: Any) -> None:
+def _logged_out(sender: object, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
     if user is None:
         return
     record(action=AuditAction.AUTH_LOGOUT, object_type="user", object_ref=user.get_username(), actor=user,

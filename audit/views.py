@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +33,7 @@ from .export_jobs import (
     export_job_request,
 )
 from .forms import EventFilterForm
+from .models import AuditEvent
 from .selectors import (
     EventFilters,
     audited_agencies,
@@ -70,7 +73,7 @@ def _filters(form: EventFilterForm) -> tuple[EventFilters, dict[str, str]]:
 
 
 @login_required
-def event_list_page(request: AuthenticatedHttpRequest):
+def event_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_auditor(request)
     agencies = audited_agencies(user=request.user)
     form = EventFilterForm(request.GET or None, agencies=agencies)
@@ -107,7 +110,7 @@ def event_list_page(request: AuthenticatedHttpRequest):
     })
 
 
-def _check_answer(event) -> dict[str, Any] | None:
+def _check_answer(event: AuditEvent) -> dict[str, Any] | None:
     """A check's question and answer in words, from the event's detail (None for any other event)."""
     if event.action not in (AuditAction.CHECK_ALLOWED, AuditAction.CHECK_DENIED):
         return None
@@ -124,7 +127,7 @@ def _check_answer(event) -> dict[str, Any] | None:
 
 
 @login_required
-def event_detail_page(request: AuthenticatedHttpRequest, seq: int):
+def event_detail_page(request: AuthenticatedHttpRequest, seq: int) -> HttpResponse:
     """One event in words: who did what to which object, why, and (for a check) the question and its answer."""
     _require_auditor(request)
     event = event_list(user=request.user).filter(seq=seq).first()
@@ -143,7 +146,7 @@ def event_detail_page(request: AuthenticatedHttpRequest, seq: int):
 
 @login_required
 @require_POST
-def verification_request_page(request: AuthenticatedHttpRequest):
+def verification_request_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ask for a full verification of the chain now; the page shows it queued, then its result."""
     _require_auditor(request)
     verification_request(user=request.user)
@@ -152,7 +155,7 @@ def verification_request_page(request: AuthenticatedHttpRequest):
 
 @login_required
 @require_POST
-def export_request(request: AuthenticatedHttpRequest):
+def export_request(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Ask for an export of the filtered events: streamed at once if small, else written by a background job."""
     _require_auditor(request)
     agencies = audited_agencies(user=request.user)
@@ -171,7 +174,7 @@ def export_request(request: AuthenticatedHttpRequest):
 
 
 @login_required
-def export_job_page(request: AuthenticatedHttpRequest, job_id):
+def export_job_page(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """One background export: its progress while it runs (the page refreshes itself), then the download."""
     _require_auditor(request)
     job = export_job_get(user=request.user, job_id=job_id)
@@ -183,7 +186,7 @@ def export_job_page(request: AuthenticatedHttpRequest, job_id):
 
 
 @login_required
-def export_job_file(request: AuthenticatedHttpRequest, job_id):
+def export_job_file(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """Download a finished export (the auditor who asked, or a superuser; anyone else gets 404)."""
     _require_auditor(request)
     job = export_job_get(user=request.user, job_id=job_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from common.types import AuthenticatedRequest
 
 from .choices import NotificationKind
+from .models import Notification
 from .selectors import notification_list
 from .services import notification_mark_read
 
@@ -28,10 +30,10 @@ class NotificationOutputSerializer(serializers.Serializer):
     unread = serializers.SerializerMethodField()
     emailed = serializers.SerializerMethodField()
 
-    def get_unread(self, notice) -> bool:
+    def get_unread(self, notice: Notification) -> bool:
         return notice.read_at is None
 
-    def get_emailed(self, notice) -> bool:
+    def get_emailed(self, notice: Notification) -> bool:
         return notice.emailed_at is not None
 
 
@@ -49,7 +51,7 @@ class NotificationListApi(generics.ListAPIView):
     serializer_class = NotificationOutputSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Notification]:
         filters = UnreadFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return notification_list(user=self.request.user, unread=filters.validated_data["unread"])

@@ -17,10 +17,11 @@ from audit.roles import grant_runtime_role
 class Command(DjangoMigrate):
     help = DjangoMigrate.help + " As the owner role of MIGRATE_DATABASE_URL when it is set."
 
-    def handle(self, *args: Any, **options: Any):
+    def handle(self, *args: Any, **options: Any) -> None:
         owner_url = settings.MIGRATE_DATABASE_URL
         if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
-            return super().handle(*args, **options)
+            super().handle(*args, **options)
+            return
         connection = connections[DEFAULT_DB_ALIAS]
         runtime_role = connection.settings_dict["USER"]
         owner = dj_database_url.parse(owner_url)

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from audit.roles import runtime_role_problems
@@ -14,7 +14,7 @@ class Command(BaseCommand):
     help = ("Recompute the hash chain, check every signed checkpoint against the witness (AUDIT_WITNESS_DIR), and "
             "only then seal pending audit events and sign the head.")
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--incremental", action="store_true",
                             help="start from the last checkpoint a successful run verified and the witness holds")
 
