@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 class SessionStore(DBStore):
     @classmethod
-    def get_model_class(cls):
+    def get_model_class(cls) -> type[UserSession]:
         from .models import UserSession
 
         return UserSession

@@ -103,7 +103,7 @@ def _members_agency(request: AuthenticatedHttpRequest, code: str) -> tuple[Agenc
     return agency, None
 
 
-def _to_members(agency) -> HttpResponse:
+def _to_members(agency: Agency) -> HttpResponse:
     return redirect(reverse("agency-members", kwargs={"code": agency.code}))
 
 

@@ -6,17 +6,22 @@ Status codes follow docs/api.md: 400 bad input, 401 not signed in, 403 not yours
 
 import logging
 import re
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from common.errors import Conflict
 
@@ -28,7 +33,7 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         """The page and page_size parameters, with the bounds the API enforces."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
@@ -39,7 +44,7 @@ class Pagination(PageNumberPagination):
                 parameter["description"] = f"Results per page, at most {self.max_page_size} (default {self.page_size})."
         return parameters
 
-    def get_page_number(self, request, paginator):
+    def get_page_number(self, request: Request, paginator: Paginator) -> int | str:
         """A page that is not a whole number from 1 is bad input (400); a page past the last stays a 404."""
         number = super().get_page_number(request, paginator)
         if number in self.last_page_strings:
@@ -62,7 +67,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 JSON_MAX_DEPTH = 32  # arrays and objects inside one another; the deepest body the API takes is 4 levels
 
 
-def _body_problem(data) -> str | None:
+def _body_problem(data: Any) -> str | None:
     """Why a parsed JSON body cannot be taken: nested past JSON_MAX_DEPTH, or holding a lone surrogate (\\ud800),
     which JSON may escape but no database can keep. Walks the body with a stack, not recursion, so that no depth
     of nesting can exhaust Python's stack."""
@@ -86,7 +91,8 @@ class BoundedJSONParser(JSONParser):
     """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads the stream itself, past Django's own check), nested
     at most JSON_MAX_DEPTH levels, and only text that can be stored."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: IO[Any], media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         request = (parser_context or {}).get("request")
         length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
@@ -104,7 +110,7 @@ class BoundedJSONParser(JSONParser):
         return data
 
 
-def _validation_detail(error: DjangoValidationError):
+def _validation_detail(error: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(error, "error_dict"):
         return {field: [str(m) for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
     return {"non_field_errors": error.messages}
@@ -119,7 +125,7 @@ def _refusal(exc: Exception) -> dict[str, str]:
     return body
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_validation_detail(exc))
     elif isinstance(exc, Conflict):

@@ -5,13 +5,16 @@ Kept apart from api.py: DRF imports authentication classes while rest_framework.
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme, TokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from common import context
 from tokens.models import ApiToken
@@ -24,7 +27,7 @@ LAST_USED_EVERY = timedelta(minutes=1)  # a token's "last used" is written at mo
 class _AuditedActorMixin(authentication.BaseAuthentication):
     """Puts the API user into the audit context as soon as DRF has authenticated them."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is not None:
             context.set_actor(result[0])
@@ -41,10 +44,10 @@ class BadTokenThrottle(SimpleRateThrottle):
     duration: int  # set from the rate by SimpleRateThrottle.__init__
     num_requests: int
 
-    def get_cache_key(self, request, view) -> str:
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
-    def exhausted(self, request) -> bool:
+    def exhausted(self, request: Request) -> bool:
         self.key = self.get_cache_key(request, None)
         self.now = self.timer()
         self.history = [at for at in self.cache.get(self.key, []) if at > self.now - self.duration]
@@ -66,10 +69,10 @@ class TokenAuthentication(_AuditedActorMixin, KnoxTokenAuthentication):
 
     keyword = "Token"  # the contract's header keyword, and the 401's WWW-Authenticate challenge
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != b"token":
             return None
@@ -84,7 +87,7 @@ class TokenAuthentication(_AuditedActorMixin, KnoxTokenAuthentication):
             throttle.record_failure()
             raise
 
-    def authenticate_credentials(self, token: bytes):
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         key = token.decode("utf-8", "replace")
         if not KEY_PATTERN.fullmatch(key):
             raise exceptions.AuthenticationFailed("Invalid token.")

@@ -12,7 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .middleware import _client_ip
 
@@ -41,7 +41,7 @@ def _broker() -> dict:
         return {"ok": False, "configured": True, "error": exc.__class__.__name__}
 
 
-def _authorised(request) -> bool:
+def _authorised(request: HttpRequest) -> bool:
     """The monitoring token, or an address inside HEALTHZ_INTERNAL_NETWORKS."""
     token = settings.HEALTHZ_TOKEN
     sent = request.META.get("HTTP_AUTHORIZATION", "")
@@ -63,7 +63,7 @@ def _database_up() -> bool:
         return False
 
 
-def healthz(request):
+def healthz(request: HttpRequest) -> HttpResponse:
     if not _authorised(request):
         up = _database_up()
         return JsonResponse({"status": "up" if up else "down"}, status=200 if up else 503)
