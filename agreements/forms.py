@@ -71,7 +71,8 @@ class AgreementForm(forms.Form):
                                      help_text="The reference of the data protection impact assessment, if there "
                                                "is one")
 
-    def __init__(self, *args, lead_agencies: Sequence[Agency] | None, lead_fixed: Agency | None = None, **kwargs):
+    def __init__(self, *args: Any, lead_agencies: Sequence[Agency] | None, lead_fixed: Agency | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lead_fixed = lead_fixed
         if lead_fixed is not None:
@@ -160,7 +161,7 @@ class FlowForm(forms.Form):
                                               "recorded in the audit log",
                                     error_messages={"max_length": f"Keep the item’s name to {NAME_MAX} characters"})
 
-    def __init__(self, *args, catalogue: Sequence[LegalBasis], **kwargs):
+    def __init__(self, *args: Any, catalogue: Sequence[LegalBasis], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.catalogue = catalogue
         cast(forms.ChoiceField, self.fields["legal_bases"]).choices = [(b.code, b.title) for b in catalogue]
