@@ -4,26 +4,30 @@ Status codes follow docs/api.md: 400 bad input, 401 not signed in, 403 not yours
 404 not visible, 409 wrong lifecycle state. Nothing reaches the client as an HTML 500.
 """
 
+from __future__ import annotations
+
 import logging
 import re
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
-from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from common.errors import Conflict
+
+if TYPE_CHECKING:  # DRF's settings load this module while rest_framework.views is still importing
+    from django.core.paginator import Paginator
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 

@@ -3,21 +3,25 @@
 Kept apart from api.py: DRF imports authentication classes while rest_framework.views is still loading.
 """
 
+from __future__ import annotations
+
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme, TokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from rest_framework import authentication, exceptions
-from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
 
 from common import context
 from tokens.models import ApiToken
+
+if TYPE_CHECKING:  # DRF's settings load this module while rest_framework.views is still importing
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 # Keys are 64 hex characters (django-rest-knox); 40 for keys carried over from DRF's old token table.
 KEY_PATTERN = re.compile(r"[0-9a-f]{64}|[0-9a-f]{40}")
