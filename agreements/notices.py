@@ -35,7 +35,7 @@ def _party_ids(version: AgreementVersion) -> list[int]:
 def _send(kind: Kind, *, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User | None,
           subject: str, body: str, email: bool = True) -> None:
     notify(kind=kind, event=event, agency_ids=_party_ids(version), subject=subject, body=body,
-           link=reverse("agreement-detail", args=[agreement.reference]), exclude_user=actor, email=email)
+           link=reverse("agreements:detail", args=[agreement.reference]), exclude_user=actor, email=email)
 
 
 def _who(actor: User | None, agency: Agency | None) -> str:
