@@ -32,7 +32,7 @@ TERMS = ("title", "purpose", "start_date", "end_date", "review_date", "dpia_refe
 def _flow(flow: Flow) -> dict[str, Any]:
     return {
         "dataset": flow.dataset.code, "provider": flow.provider.code, "recipient": flow.recipient.code,
-        "purpose": flow.purpose, "legal_bases": sorted(b.code for b in flow.legal_bases.all()),
+        "purpose": flow.purpose, "legal_bases": sorted(b.code for b in flow.basis_list()),
         "data_items": sorted(flow.data_items or []), "method": flow.method, "frequency": flow.frequency,
         "retention": flow.retention,
     }

@@ -7,8 +7,8 @@ apply, each with its period, its agreement and its legal bases) and at most two;
 
 This is the product's hottest path, so that one query is compiled once per process from the models' own
 metadata and sent as SQL (on PostgreSQL as a prepared statement, so it is planned once per connection),
-and its rows become model instances through each field's own database converters: the ORM's per-call
-compilation cost several times the query itself.
+and its rows become model instances through each field's own public `to_python` (`sql.python_values`): the ORM's
+per-call compilation cost several times the query itself.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from audit.choices import AuditAction
 from audit.services import record
 from common.types import User
 
+from . import sql
 from .choices import AgreementStatus, CheckOutcome, PeriodState, VersionState
 from .models import Agreement, AgreementPeriod, AgreementVersion, Flow, LegalBasis, Party
 from .selectors import agreement_ids_visible
@@ -195,9 +196,6 @@ def _col(model: Any, name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
-def _converters(f: Any, alias: str) -> tuple[Any, list]:
-    col = f.get_col(alias)
-    return col, connection.ops.get_db_converters(col) + f.get_db_converters(connection)
 
 
 def _statements() -> dict[str, str]:
@@ -230,20 +228,17 @@ class _CandidateQuery:
     database vendor from the models' metadata, so it cannot drift from the models' tables and columns."""
 
     def __init__(self) -> None:
-        columns, self.spans, converters = [], [], []
+        columns, self.spans, self.fields = [], [], []
         for alias, model in _SELECTED:
             fields = list(model._meta.concrete_fields)
             self.spans.append((model, [f.attname for f in fields], len(columns), len(columns) + len(fields)))
-            for f in fields:
-                converters.append((len(columns), *_converters(f, alias)))
-                columns.append(f"{alias}.{connection.ops.quote_name(f.column)}")
+            self.fields += fields
+            columns += [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields]
         # Then: the state of the period covering the moment, the last period's end, the first period's start, the
         # reason the covering period began (a suspension's), and the flow's legal bases as a JSON array of
         # [code, citation, title, description, kind, guidance].
         self.extra_at = len(columns)
-        for offset, name in enumerate(("state", "ended_at", "started_at", "reason")):
-            converters.append((self.extra_at + offset, *_converters(AgreementPeriod._meta.get_field(name), "x")))
-        self.converters = [entry for entry in converters if entry[2]]  # only the columns that need converting
+        self.fields += [AgreementPeriod._meta.get_field(name) for name in ("state", "ended_at", "started_at", "reason")]
 
         P, V, B, T = AgreementPeriod, AgreementVersion, LegalBasis, Flow.legal_bases.through  # noqa: N806
         started, ended = _col(P, "started_at"), _col(P, "ended_at")
@@ -282,18 +277,11 @@ ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 -
         using = connection.alias
         out = []
         for row in rows:
-            row = list(row)
-            for index, col, converters in self.converters:
-                value = row[index]
-                for converter in converters:
-                    value = converter(value, col, connection)
-                row[index] = value
+            row = [*sql.python_values(self.fields, row), *row[len(self.fields):]]
             objects = [model.from_db(using, names, row[begin:end]) for model, names, begin, end in self.spans]
             flow, version, agreement, dataset, provider, recipient = objects
-            AgreementVersion._meta.get_field("agreement").set_cached_value(version, agreement)
-            for name, value in (("version", version), ("dataset", dataset), ("provider", provider),
-                                ("recipient", recipient)):
-                Flow._meta.get_field(name).set_cached_value(flow, value)
+            version.agreement = agreement
+            flow.version, flow.dataset, flow.provider, flow.recipient = version, dataset, provider, recipient
             flow.period_state, flow.last_ended_at, flow.first_started_at, flow.period_reason = (
                 row[self.extra_at:self.extra_at + 4])
             raw_bases = row[self.extra_at + 4]
@@ -336,26 +324,26 @@ def _prepare_statements() -> bool:
     return connection.vendor == "postgresql" and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
 
 
-def _execute_prepared(cursor, statement: str, sql: str, params: dict[str, Any]) -> None:
+def _execute_prepared(cursor, statement: str, text: str, params: dict[str, Any]) -> None:
     """EXECUTE `sql` as a server-side prepared statement, planned once per connection: planning the six-table
     candidate join costs several times executing it. The first use on a connection sends PREPARE and EXECUTE in
     one round trip, so a check never costs an extra query. Each PREPARE takes a fresh name, so one that failed
     half-way can never collide with the next attempt."""
     types = _PG_TYPES[statement]
     raw = connection.connection
-    prepared = connection.__dict__.setdefault("_sr_check_prepared", {})
+    prepared = sql.prepared_on(raw)
     execute_args = ", ".join(f"%({n})s" for n in types)
-    if statement in prepared and prepared[statement][0] is raw:
-        cursor.execute(f"EXECUTE {prepared[statement][1]}({execute_args})", params)
+    if statement in prepared:
+        cursor.execute(f"EXECUTE {prepared[statement]}({execute_args})", params)
         return
     name = f"{_PREPARED}_{statement}_{next(_prepared_names)}"
-    body = sql
+    body = text
     for number, key in enumerate(types, start=1):
         body = body.replace(f"%({key})s", f"${number}")
     cursor.execute(
         f"PREPARE {name}({', '.join(types.values())}) AS {body}; EXECUTE {name}({execute_args})", params
     )
-    prepared[statement] = (raw, name)
+    prepared[statement] = name
 
 
 def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[str] | None) -> CheckOutcome | None:

@@ -238,7 +238,7 @@ def flow_terms(flow: Flow) -> dict[str, Any]:
     """A saved flow as the services take it (its legal bases and agencies come prefetched by the selector)."""
     return {
         "dataset": flow.dataset.code, "provider": flow.provider.code, "recipient": flow.recipient.code,
-        "purpose": flow.purpose, "legal_bases": [b.code for b in flow.legal_bases.all()],
+        "purpose": flow.purpose, "legal_bases": [b.code for b in flow.basis_list()],
         "data_items": list(flow.data_items or []), "method": flow.method, "frequency": flow.frequency,
         "retention": flow.retention,
     }

@@ -201,6 +201,12 @@ class Flow(models.Model):
     def __str__(self) -> str:
         return f"{self.dataset.code}: {self.provider.code} → {self.recipient.code}"
 
+    def basis_list(self) -> list[LegalBasis]:
+        """The flow's legal bases in the catalogue's order: those a selector loaded with the flow in the same query
+        (`loaded_bases`, see agreements.selectors.load_terms), else `legal_bases.all()` (prefetch it)."""
+        loaded = getattr(self, "loaded_bases", None)
+        return list(self.legal_bases.all()) if loaded is None else loaded
+
 
 class AgreementPeriod(models.Model):
     """A span of time in which a version was in force or suspended, so a check can ask about any date."""

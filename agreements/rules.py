@@ -285,8 +285,9 @@ def version_warnings(version: AgreementVersion) -> list[str]:
     """Things a signatory should look at again, which do not stop the agreement (uses prefetched flows)."""
     warnings: list[str] = []
     for position, flow in enumerate(version.flows.all(), start=1):
-        codes = {b.code for b in flow.legal_bases.all()}
-        kinds = {b.kind for b in flow.legal_bases.all()}
+        bases = flow.basis_list()
+        codes = {b.code for b in bases}
+        kinds = {b.kind for b in bases}
         if LegalBasisKind.ARTICLE9 in kinds and not flow.dataset.special_category:
             warnings.append(
                 f"Flow {position}: an Article 9 condition is cited, but the dataset {flow.dataset.name} is not "
@@ -298,7 +299,7 @@ def version_warnings(version: AgreementVersion) -> list[str]:
                 f"Flow {position}: Article 10 is cited, but the dataset {flow.dataset.name} is not marked as holding "
                 "criminal offence data. Check the dataset, or remove the citation if it is not needed."
             )
-        needing = [b.citation for b in sorted(flow.legal_bases.all(), key=_in_catalogue_order)
+        needing = [b.citation for b in sorted(bases, key=_in_catalogue_order)
                    if b.code in NEEDS_SCHEDULE_1]
         if needing and not any(c.startswith(SCHEDULE_1_PREFIX) for c in codes):
             warnings.append(

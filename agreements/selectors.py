@@ -12,25 +12,38 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import BooleanField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.query import ModelIterable
-from django.db.models.sql import Query
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.http import Http404
 from django.utils import timezone
 
 from agencies.choices import Role
-from agencies.models import Agency, Dataset
+from agencies.models import Agency
 from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from common.types import User
 
+from . import sql
 from .choices import AgreementStatus
-from .models import Agreement, AgreementGroupObjectPermission, AgreementVersion, Flow, LegalBasis, Party
+from .models import Agreement, AgreementGroupObjectPermission, AgreementVersion, Flow, Party
 from .status import register_status_q
 
 
@@ -46,158 +59,43 @@ def _view_grants(user: User) -> QuerySet[AgreementGroupObjectPermission]:
     return AgreementGroupObjectPermission.objects.filter(group_id__in=groups, permission_id=Subquery(permission))
 
 
-class AgreementQuerySet(QuerySet):
-    """Agreements that arrive with the terms of their current and in-force versions: parties (with agency and
-    signer) and flows (with dataset, provider, recipient and legal bases), as `version.parties.all()` and
-    `version.flows.all()` / `flow.legal_bases.all()` read them.
-
-    Two queries for any page, for both versions at once (prefetch_related needs six: three per relation).
-    Loaded when the queryset is evaluated into model instances; `.iterator()` does not load them.
-    """
-
-    def _fetch_all(self) -> None:
-        fresh = self._result_cache is None
-        super()._fetch_all()
-        if fresh and self._iterable_class is ModelIterable and self._result_cache:
-            _load_terms(self._result_cache, using=self.db)
+# What a page of agreements shows of each version: its parties (with agency and signer) and its flows (with
+# dataset, agencies and, in the same query, legal bases). Both versions of every agreement on the page at once.
+def _terms() -> list[Prefetch]:
+    return [
+        Prefetch("parties", queryset=Party.objects.select_related("agency", "signed_by")
+                 .order_by("version_id", "agency__name", "pk")),
+        # Not joined to their agencies: every provider and recipient is a party (rules.py makes the parties from
+        # the flows), already loaded with the parties, and a join would read the whole agency table at this size.
+        Prefetch("flows", queryset=Flow.objects.select_related("dataset")
+                 .annotate(bases_json=sql.legal_bases_json()).order_by("pk")),
+    ]
 
 
-class _Fetched(QuerySet):
-    """The rows of one relation, already loaded: reading them costs nothing, and anything that would change the
-    query (filter, order_by, values, ...) starts again from the relation itself, as a prefetched manager does."""
-
-    def __init__(self, model: Any, objects: list[Any], lookup: str, value: Any, using: str):
-        # Never mutated (every change goes through _clone), so one empty Query per model serves them all:
-        # building a Query is most of what a QuerySet costs, and a page has hundreds of these.
-        super().__init__(model, query=_EMPTY_QUERY.get(model) or _EMPTY_QUERY.setdefault(model, Query(model)),
-                         using=using)
-        self._result_cache, self._prefetch_done = objects, True
-        self._relation = (lookup, value)
-
-    def _clone(self) -> QuerySet:
-        lookup, value = self._relation
-        return self.model._default_manager.db_manager(self.db).filter(**{lookup: value})
-
-
-def _cache(instance: Any, name: str, objects: list[Any], lookup: str, using: str) -> None:
-    """Put `objects` where prefetch_related would, so `instance.<name>.all()` returns them without a query."""
-    model = type(objects[0]) if objects else _RELATED_MODEL[name]
-    if "_prefetched_objects_cache" not in instance.__dict__:
-        instance._prefetched_objects_cache = {}
-    instance._prefetched_objects_cache[name] = _Fetched(model, objects, lookup, instance.pk, using)
-
-
-_EMPTY_QUERY: dict[Any, Query] = {}
-_RELATED_MODEL = {"parties": Party, "flows": Flow, "legal_bases": LegalBasis}
-
-
-def _columns(model: Any, prefix: str = "") -> list[str]:
-    return [f"{prefix}{field.attname}" for field in model._meta.concrete_fields]
-
-
-_User = get_user_model()
-_PARTY_COLUMNS = _columns(Party)
-_USER_COLUMNS = _columns(_User)
-_FLOW_COLUMNS = _columns(Flow)
-_DATASET_COLUMNS = _columns(Dataset, "dataset__")
-_DATASET_FIELDS = _columns(Dataset)
-_AGENCY_COLUMNS = _columns(Agency)
-_BASIS_COLUMNS = _columns(LegalBasis)
-
-
-def _load_terms(agreements: list[Agreement], *, using: str) -> None:
-    """Parties and flows (with legal bases) of every current and in-force version on the page: two queries.
-
-    Flows come LEFT JOINed to their legal bases as plain tuples (one row per flow and basis), so each flow,
-    dataset, agency and basis becomes one model instance however many rows repeat it.
-    """
-    versions: dict[int, list[AgreementVersion]] = {}
-    for agreement in agreements:
-        for name in ("current_version", "in_force_version"):
-            if getattr(agreement, f"{name}_id") is not None and Agreement._meta.get_field(name).is_cached(agreement):
-                version = getattr(agreement, name)
-                if version is not None:
-                    versions.setdefault(version.pk, []).append(version)
+def load_terms(agreements: list[Agreement]) -> list[Agreement]:
+    """Load the parties and flows (with legal bases) of the current and in-force versions of `agreements`, as
+    `version.parties.all()`, `version.flows.all()` and `flow.basis_list()` read them: two queries for any page,
+    whichever versions the agreements have (prefetching through each relation would take six). The agreements
+    must come with `current_version` and `in_force_version` selected (every selector here does)."""
+    versions = [version for agreement in agreements
+                for version in (agreement.current_version, agreement.in_force_version) if version is not None]
     if not versions:
-        return
-    parties: dict[int, list[Party]] = {pk: [] for pk in versions}
-    agencies: dict[int, Agency] = {}
-    users: dict[int, Any] = {}
-    party_fields = Party._meta
-    width = len(_PARTY_COLUMNS), len(_AGENCY_COLUMNS)
-    for row in (
-        Party.objects.using(using).filter(version_id__in=versions)
-        .order_by(*Party._meta.ordering)
-        .values_list(*_PARTY_COLUMNS, *_columns(Agency, "agency__"), *_columns(_User, "signed_by__"))
-    ):
-        party = Party.from_db(using, _PARTY_COLUMNS, row[:width[0]])
-        agency_values = row[width[0]:width[0] + width[1]]
-        agency = agencies.get(agency_values[0]) or agencies.setdefault(
-            agency_values[0], Agency.from_db(using, _AGENCY_COLUMNS, agency_values))
-        party_fields.get_field("agency").set_cached_value(party, agency)
-        user_values = row[width[0] + width[1]:]
-        signer = None
-        if user_values[0] is not None:
-            signer = users.get(user_values[0]) or users.setdefault(
-                user_values[0], _User.from_db(using, _USER_COLUMNS, user_values))
-        party_fields.get_field("signed_by").set_cached_value(party, signer)
-        parties[party.version_id].append(party)
-
-    flow_fields = Flow._meta
-    agency_columns = {role: _columns(Agency, f"{role}__") for role in ("provider", "recipient")}
-    agencies = dict(agencies)  # flows' agencies share the parties' instances
-    columns = [*_FLOW_COLUMNS, *_DATASET_COLUMNS, *agency_columns["provider"], *agency_columns["recipient"],
-               *(f"legal_bases__{c}" for c in _BASIS_COLUMNS)]
-    spans, at = {}, 0
-    for key, width in (("flow", len(_FLOW_COLUMNS)), ("dataset", len(_DATASET_COLUMNS)),
-                       ("provider", len(_AGENCY_COLUMNS)), ("recipient", len(_AGENCY_COLUMNS)),
-                       ("basis", len(_BASIS_COLUMNS))):
-        spans[key] = slice(at, at + width)
-        at += width
-    flows: dict[int, dict[int, Flow]] = {pk: {} for pk in versions}
-    bases: dict[int, list[LegalBasis]] = {}
-    datasets: dict[int, Dataset] = {}
-    catalogue: dict[int, LegalBasis] = {}
-    rows = (
-        Flow.objects.using(using).filter(version_id__in=versions)
-        .order_by("version_id", "pk", "legal_bases__pk")  # flows in Flow's order, bases in catalogue order
-        .values_list(*columns)
-    )
-    for row in rows:
-        flow_values = row[spans["flow"]]
-        flow_pk, version_id = flow_values[0], flow_values[_FLOW_COLUMNS.index("version_id")]
-        flow = flows[version_id].get(flow_pk)
-        if flow is None:
-            flow = Flow.from_db(using, _FLOW_COLUMNS, flow_values)
-            flow_fields.get_field("version").set_cached_value(flow, versions[version_id][0])
-            dataset_values = row[spans["dataset"]]
-            dataset = datasets.get(dataset_values[0]) or datasets.setdefault(
-                dataset_values[0], Dataset.from_db(using, _DATASET_FIELDS, dataset_values))
-            flow_fields.get_field("dataset").set_cached_value(flow, dataset)
-            for role in ("provider", "recipient"):
-                values = row[spans[role]]
-                agency = agencies.get(values[0]) or agencies.setdefault(
-                    values[0], Agency.from_db(using, _AGENCY_COLUMNS, values))
-                flow_fields.get_field(role).set_cached_value(flow, agency)
-            flows[version_id][flow_pk] = flow
-            bases[flow_pk] = []
-        basis_values = row[spans["basis"]]
-        if basis_values[0] is not None:
-            basis = catalogue.get(basis_values[0]) or catalogue.setdefault(
-                basis_values[0], LegalBasis.from_db(using, _BASIS_COLUMNS, basis_values))
-            bases[flow_pk].append(basis)
-    for pk, instances in versions.items():
-        version_flows = list(flows[pk].values())
-        for flow in version_flows:
-            _cache(flow, "legal_bases", bases[flow.pk], "flows", using)
-        for version in instances:
-            _cache(version, "parties", parties[pk], "version", using)
-            _cache(version, "flows", version_flows, "version", using)
+        return agreements
+    prefetch_related_objects(versions, *_terms())
+    agencies = {party.agency_id: party.agency for version in versions for party in version.parties.all()}
+    flows = {flow.pk: flow for version in versions for flow in version.flows.all()}
+    strays = {pk for flow in flows.values() for pk in (flow.provider_id, flow.recipient_id)} - agencies.keys()
+    if strays:  # never, by construction; one query if it ever happens
+        agencies.update(Agency.objects.in_bulk(strays))
+    for flow in flows.values():
+        flow.provider, flow.recipient = agencies[flow.provider_id], agencies[flow.recipient_id]
+        flow.loaded_bases = sql.legal_bases_from_json(flow.bases_json)
+    return agreements
 
 
 def _visible(user: User) -> tuple[QuerySet[Agreement], Q | None]:
     """All agreements the user may see, annotated with `full_view`, and the condition for full view (None: all)."""
-    base = AgreementQuerySet(Agreement)
+    base = Agreement.objects.all()
     if not getattr(user, "is_authenticated", False):
         return base.none(), Q(pk__in=[])
     if user.is_superuser:
@@ -219,7 +117,7 @@ def _matching(versions: QuerySet[Any], full: Q | None) -> Q:
 
 def agreement_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Agreement]:
     """Agreements the user may see, newest first, filtered by status (a `RegisterStatus`: the lifecycle's, or in force
-    today, or signed but not started), agency, dataset, legal_basis and q."""
+    today, or signed but not started), agency, dataset, legal_basis and q. Give the page shown to `load_terms`."""
     filters = filters or {}
     qs, full = _visible(user)
     if status := filters.get("status"):
@@ -238,8 +136,95 @@ def agreement_list(*, user: User, filters: Mapping[str, Any] | None = None) -> Q
     return qs.select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id")
 
 
-def agreement_get(*, user: User, reference: str) -> Agreement:
-    """One agreement the user may see, or Http404 (exactly as if it did not exist)."""
+REGISTER_COUNT_CAP = 1000
+MAX_OFFSET = 2**31 - 1
+
+
+class RegisterPage(Page):
+    more = False  # the page's query found a row past it
+
+    def has_next(self) -> bool:
+        return self.more
+
+
+class RegisterPaginator(Paginator):
+    """Pages of `agreement_list`, each page and its count in one query, with the terms of both versions loaded
+    (`load_terms`): three queries in all.
+
+    The count stops at REGISTER_COUNT_CAP + 1 (`capped`: "more than 1,000"), so a page costs the same for a member
+    who sees 10,000 agreements or 64,000: counting every visible row was most of the register's time. Past the cap,
+    any page may still be asked for; whether there is a next one is read from one row more.
+    """
+
+    cap = REGISTER_COUNT_CAP
+
+    def __init__(self, object_list: QuerySet[Agreement], per_page: int, *, cap: int | None = None, **kwargs: Any):
+        super().__init__(object_list, per_page, **kwargs)
+        if cap is not None:
+            self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        """Only for a page never asked for: `page()` sets it from its own query."""
+        return self.object_list.order_by()[:self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        """There are more rows than the cap; `count` is then cap + 1 and `num_pages` only as far as that."""
+        return self.count > self.cap
+
+    def validate_number(self, number: Any) -> int:
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if self.capped:  # past the cap, the page's own query says whether it exists
+                return int(number)
+            raise
+
+    def page(self, number: Any) -> RegisterPage:
+        number = self.validate_number_format(number)
+        bottom = (number - 1) * self.per_page
+        if bottom > MAX_OFFSET:  # past any register there could be, and past what a database takes as an OFFSET
+            raise EmptyPage("That page contains no results")
+        rows = list(self.object_list.annotate(register_count=sql.BoundedCount(self.object_list, self.cap))
+                    [bottom:bottom + self.per_page + 1])
+        if rows:
+            self.count = rows[0].register_count  # the count the page's query brought
+        elif number > 1:
+            raise EmptyPage("That page contains no results")
+        else:
+            self.count = 0
+        more = len(rows) > self.per_page
+        page = RegisterPage(load_terms(rows[:self.per_page]), number, self)
+        page.more = more
+        return page
+
+    def validate_number_format(self, number: Any) -> int:
+        """A whole number from 1 (the checks Paginator.validate_number makes before it counts)."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger("That page number is not an integer") from exc
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+
+def register_page(request: Any, object_list: QuerySet[Agreement], per_page: int) -> RegisterPage:
+    """The page the request asks for (?page=) with its terms loaded; the first for nonsense or a page past the end
+    (whose number, past the cap, only its own query could tell)."""
+    paginator = RegisterPaginator(object_list, per_page)
+    try:
+        return paginator.page(request.GET.get("page") or 1)
+    except (PageNotAnInteger, EmptyPage):
+        return RegisterPaginator(object_list, per_page).page(1)
+
+
+def agreement_get(*, user: Any, reference: str) -> Agreement:
+    """One agreement the user may see, with the terms of its current and in-force versions (`load_terms`), or
+    Http404 (exactly as if it did not exist). Three queries."""
     qs, _ = _visible(user)
     agreement = (
         qs.filter(reference=reference)
@@ -248,6 +233,7 @@ def agreement_get(*, user: User, reference: str) -> Agreement:
     )
     if agreement is None:
         raise Http404("No agreement with that reference is visible to you.")
+    load_terms([agreement])
     return agreement
 
 

@@ -293,7 +293,7 @@ def agreement_update(
     if flows is None:
         flows = [
             {"dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
-             "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()], "data_items": f.data_items,
+             "purpose": f.purpose, "legal_bases": [b.code for b in f.basis_list()], "data_items": f.data_items,
              "method": f.method, "frequency": f.frequency, "retention": f.retention}
             for f in version.flows.select_related("dataset", "provider", "recipient").prefetch_related("legal_bases")
         ]
@@ -346,7 +346,7 @@ def agreement_amend(*, actor: User, agreement: Agreement) -> Agreement:
     Party.objects.bulk_create([Party(version=version, agency_id=p.agency_id) for p in source.parties.all()])
     through = Flow.legal_bases.through
     for flow in source.flows.prefetch_related("legal_bases"):
-        bases = list(flow.legal_bases.all())
+        bases = flow.basis_list()
         flow.pk = None
         flow.version = version
         flow.save()
@@ -438,7 +438,7 @@ def agreement_copy(*, actor: User, agreement: Agreement) -> Agreement:
     source = agreement.current_version
     flows = [
         {"dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
-         "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()], "data_items": f.data_items,
+         "purpose": f.purpose, "legal_bases": [b.code for b in f.basis_list()], "data_items": f.data_items,
          "method": f.method, "frequency": f.frequency, "retention": f.retention}
         for f in source.flows.select_related("dataset", "provider", "recipient").prefetch_related("legal_bases")
     ]
@@ -729,10 +729,12 @@ def agreement_record_viewed(*, actor: User, agreement: Agreement, page: str = "a
 
 
 @transaction.atomic
-def agreement_record_listed(*, actor: User, filters: Mapping[str, Any], count: int) -> None:
-    """Record one list request and its filters."""
-    record(action=AuditAction.AGREEMENT_LISTED, object_type="agreement", actor=actor,
-           detail={"filters": {k: v for k, v in filters.items() if v not in (None, "")}, "count": count})
+def agreement_record_listed(*, actor: User, filters: Mapping[str, Any], count: int, count_exact: bool = True) -> None:
+    """Record one list request, its filters and the count it showed (with `count_exact` false: more than that)."""
+    detail: dict[str, Any] = {"filters": {k: v for k, v in filters.items() if v not in (None, "")}, "count": count}
+    if not count_exact:
+        detail["count_exact"] = False
+    record(action=AuditAction.AGREEMENT_LISTED, object_type="agreement", actor=actor, detail=detail)
 
 
 @transaction.atomic

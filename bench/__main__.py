@@ -131,8 +131,9 @@ def main() -> None:
     for label, title in [("own_agency", "register first page (API token), member of hub agency, its agreements"),
                          ("all_visible", "register first page (API token), everything visible to that member")]:
         figure = register[label]
-        rows.append((f"{title}: p95, {figure['count']:,} rows", f"{figure['p95_ms']:.1f} ms", "<= 100 ms",
+        rows.append((f"{title}: p95, {figure['visible']:,} rows", f"{figure['p95_ms']:.1f} ms", "<= 100 ms",
                      figure["p95_ms"] <= 100))
+        rows.append(("  vs the raw page query", f"{figure['p95_ms'] / register['baseline_p95_ms']:.0f}x", "-", None))
         rows.append((f"{title}: queries", str(figure["queries"]), "<= 6", figure["queries"] <= 6))
     session = register["own_agency_session"]
     rows.append(("  the same signed in with a session: p95, queries (session read, user, save)",

@@ -164,7 +164,8 @@ def generate(*, agencies: int, agreements: int, events: int, seed: int = 42, out
             for agency in parties:
                 party_id += 1
                 party_rows.append((party_id, n, agency, (agency - 1) * 4 + 1 if signed else None,
-                                   created if signed else None))
+                                   created if signed else None, f"Officer {agency}" if signed else "",
+                                   "Governance officer" if signed else "", signed))
                 for role_index, _role in enumerate(ROLES):  # the one grant the services make: who may see it
                     perm_id += 1
                     perm_rows.append((perm_id, perms["view_agreement"], (agency - 1) * 4 + role_index + 1, n))
@@ -197,7 +198,8 @@ def generate(*, agencies: int, agreements: int, events: int, seed: int = 42, out
              "dpia_reference", "created_by_id", "last_edited_by_id", "created_at", "updated_at", "submitted_at",
              "signed_at"], version_rows)
         counts["parties"] = copy_rows(cur, "agreements_party",
-            ["id", "version_id", "agency_id", "signed_by_id", "signed_at"], party_rows)
+            ["id", "version_id", "agency_id", "signed_by_id", "signed_at", "signer_name", "signer_job_title",
+             "signer_declared"], party_rows)
         counts["flows"] = copy_rows(cur, "agreements_flow",
             ["id", "version_id", "dataset_id", "provider_id", "recipient_id", "purpose", "data_items", "method",
              "frequency", "retention"], flow_rows)

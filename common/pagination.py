@@ -46,13 +46,19 @@ def page_of(request: HttpRequest, object_list: Any, per_page: int) -> Page:
 
 
 def pagination(page: Page, query: Mapping[str, Any]) -> dict:
-    """The GOV.UK pagination component's items: first, last, and the pages either side of this one. `query` is the
-    rest of the query string each link keeps (empty values are left out)."""
+    """The GOV.UK pagination component's items: first, last, and the pages either side of this one (no last for a
+    paginator that counted only so far, `capped`). `query` is the rest of the query string each link keeps (empty
+    values are left out)."""
     def href(number: int) -> str:
         return "?" + urlencode({**{k: v for k, v in query.items() if v and k != "page"}, "page": number})
 
-    last = page.paginator.num_pages
-    wanted = sorted({1, last, page.number - 1, page.number, page.number + 1} & set(range(1, last + 1)))
+    around = {1, page.number - 1, page.number, page.number + 1}
+    if getattr(page.paginator, "capped", False):  # counted only so far: links as far as the next page, no last
+        last = page.number + 1 if page.has_next() else page.number
+    else:
+        last = page.paginator.num_pages
+        around.add(last)
+    wanted = sorted(around & set(range(1, last + 1)))
     items: list[dict[str, Any]] = []
     previous = 0
     for number in wanted:

@@ -18,11 +18,13 @@ from django.views.decorators.http import require_safe
 
 from agencies.choices import AgencyKind
 from agencies.models import Agency
+from agreements import dashboard as dashboards
+from agreements import register
 from common.lookups import NoMatch, by_code_or_name, typed
 from common.pagination import page_of, pagination
 from common.types import AuthenticatedHttpRequest
 
-from . import map_layout, oidc, selectors
+from . import map_layout, oidc
 from .context_processors import optional_url
 
 PUBLIC_PAGE_SIZE = 20
@@ -31,7 +33,7 @@ SEARCH_MAX = 200
 
 @login_required
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
-    board = selectors.dashboard_for(user=request.user, today=timezone.localdate())
+    board = dashboards.dashboard_for(user=request.user, today=timezone.localdate())
     _link_agreements(board)
     links = {
         "check": optional_url("agreements:check"),
@@ -48,7 +50,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     })
 
 
-def _link_agreements(board: selectors.Dashboard) -> None:
+def _link_agreements(board: dashboards.Dashboard) -> None:
     """Gives each listed agreement its page's URL (None while the agreement pages are not built). On model rows
     it is an attribute for the template only, so it goes into the instance's __dict__, past the model's type."""
     for party in board.awaiting_signature:
@@ -70,8 +72,8 @@ def _search_text(text: str) -> str:
 def public_register(request: HttpRequest) -> HttpResponse:
     """Active agreements, for anyone: who shares what, why and under which law. No personal data."""
     text = _search_text(request.GET.get("q", ""))
-    page = page_of(request, selectors.public_agreements(text=text), PUBLIC_PAGE_SIZE)
-    entries = selectors.public_entries(list(page.object_list))
+    page = page_of(request, register.public_agreements(text=text), PUBLIC_PAGE_SIZE)
+    entries = register.public_entries(list(page.object_list))
     return render(request, "public/register.html", {
         "q": text, "page": page, "entries": entries, "pagination": pagination(page, {"q": text}),
     })
@@ -100,12 +102,12 @@ def sharing_map(request: HttpRequest) -> HttpResponse:
     focus, error = (None, "")
     if asked:
         focus, error = _find_agency(asked)
-    data = selectors.sharing_map(focus=focus, limit=selectors.MAP_NODES)
+    data = register.sharing_map(focus=focus, limit=register.MAP_NODES)
     nodes, edges = map_layout.layout(data.nodes, data.edges)
     kinds = {node.kind for node in nodes}
     context = {
         "asked": asked, "error": error, "focus": focus, "data": data, "nodes": nodes, "edges": edges,
-        "size": map_layout.SIZE, "limit": selectors.MAP_NODES,
+        "size": map_layout.SIZE, "limit": register.MAP_NODES,
         "legend": [(value, label) for value, label in AgencyKind.choices if value in kinds],
         "ring_nodes": [n for n in nodes if not n.focus],
         "table_nodes": sorted(nodes, key=lambda n: (-(n.provides + n.receives), n.name)),

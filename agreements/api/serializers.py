@@ -113,7 +113,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
     parties = list(version.parties.all())
     bases: list[str] = []
     for flow in flows:
-        bases.extend(b.code for b in flow.legal_bases.all() if b.code not in bases)
+        bases.extend(b.code for b in flow.basis_list() if b.code not in bases)
     body: dict[str, Any] = {
         "reference": agreement.reference,
         "status": agreement.status,
@@ -156,7 +156,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
         "flows": [
             {
                 "dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
-                "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()],
+                "purpose": f.purpose, "legal_bases": [b.code for b in f.basis_list()],
                 "data_items": list(f.data_items), "method": f.method, "frequency": f.frequency,
                 "retention": f.retention,
             }

@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from common.types import AuthenticatedRequest, User
@@ -21,7 +22,16 @@ from .. import decisions, services
 from ..compare import compare_versions
 from ..models import Agreement, LegalBasis
 from ..rules import TermsInvalid
-from ..selectors import CHECK_REFUSED, agreement_get, agreement_get_full, agreement_list, may_ask_check, version_get
+from ..selectors import (
+    CHECK_REFUSED,
+    REGISTER_COUNT_CAP,
+    RegisterPaginator,
+    agreement_get,
+    agreement_get_full,
+    agreement_list,
+    may_ask_check,
+    version_get,
+)
 from .serializers import (
     AgreementFilterSerializer,
     AgreementInputSerializer,
@@ -105,6 +115,29 @@ def _respond(request, agreement: Agreement, code: int = status.HTTP_200_OK) -> R
 # --- views ---------------------------------------------------------------------------------------------------
 
 
+# The base is the project's pages (page_size, bounds), named by the settings: mypy cannot follow it.
+class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore[name-defined]
+    """The API's pages, counted only as far as REGISTER_COUNT_CAP: `count_exact` is false when there are more
+    agreements than that, and `count` is then the cap ("more than 1,000"). `next` still leads to every page."""
+
+    django_paginator_class = RegisterPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        paginator = self.page.paginator
+        response.data["count"] = min(paginator.count, paginator.cap)
+        response.data["count_exact"] = not paginator.capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count"]["description"] = (
+            f"How many agreements match, counted up to {REGISTER_COUNT_CAP:,}: with count_exact false, more than that.")
+        schema["properties"]["count_exact"] = {"type": "boolean", "example": True}
+        schema["required"] = [*schema.get("required", []), "count_exact"]
+        return schema
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="List agreements you can see",
@@ -125,6 +158,7 @@ class AgreementListCreateApi(generics.ListAPIView):
     request: AuthenticatedRequest  # let in only signed in (permission_classes)
     serializer_class = AgreementOutputSerializer
     filter_backends: list = []
+    pagination_class = RegisterPagination
 
     def get_queryset(self):
         filters = AgreementFilterSerializer(data=self.request.query_params)
@@ -134,7 +168,8 @@ class AgreementListCreateApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        services.agreement_record_listed(actor=request.user, filters=self.filters, count=response.data["count"])
+        services.agreement_record_listed(actor=request.user, filters=self.filters, count=response.data["count"],
+                                         count_exact=response.data["count_exact"])
         return response
 
     def post(self, request):

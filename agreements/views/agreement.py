@@ -128,7 +128,7 @@ def _standing(event: Any, agreement: Agreement, names: dict[str, str]) -> dict[s
 def _legal_bases(flows) -> list[LegalBasis]:
     bases: dict[str, LegalBasis] = {}
     for flow in flows:
-        for basis in flow.legal_bases.all():
+        for basis in flow.basis_list():
             bases.setdefault(basis.code, basis)
     return list(bases.values())
 
@@ -410,7 +410,7 @@ def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str
     flows = list(version.flows.all())
     bases: dict[str, LegalBasis] = {}
     for flow in flows:
-        for basis in flow.legal_bases.all():
+        for basis in flow.basis_list():
             bases.setdefault(basis.code, basis)
     in_force = agreement.in_force_version
     signed_in_force = (

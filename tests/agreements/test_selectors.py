@@ -1,11 +1,14 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.paginator import EmptyPage
+from django.db import connection
 from django.http import Http404
 
 from agencies.choices import Role
 from agreements import services
-from agreements.selectors import agreement_get, agreement_get_full, agreement_list
+from agreements.models import Flow
+from agreements.selectors import RegisterPaginator, agreement_get, agreement_get_full, agreement_list, load_terms
 from tests.factories import agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -45,12 +48,55 @@ class AgreementListTests:
         user = member(region.nhs, Role.FRONTLINE)
         for _ in range(4):
             agreement_factory(state="active")
+        assert connection.features.supports_json_field  # SQLite asks this once per connection
         with django_assert_num_queries(3):  # agreements, then parties and flows (with bases) of both versions at once
-            rows = list(agreement_list(user=user, filters={"dataset": "discharge-summaries"}))
-            for row in rows:
-                list(row.current_version.flows.all()[0].legal_bases.all())
-                list(row.in_force_version.parties.all())
+            rows = load_terms(list(agreement_list(user=user, filters={"dataset": "discharge-summaries"})))
+            loaded = [[b.code for b in row.current_version.flows.all()[0].basis_list()] for row in rows]
+            assert all(row.in_force_version.parties.all()[0].agency.code for row in rows)
         assert len(rows) == 4
+        flow = rows[0].current_version.flows.all()[0]
+        assert loaded[0] == [b.code for b in Flow.objects.get(pk=flow.pk).legal_bases.all()]  # the catalogue's order
+        assert len(loaded[0]) == 3
+
+
+class RegisterPaginatorTests:
+    def test_a_page_and_its_count_are_one_query_and_the_terms_two(self, region, django_assert_num_queries):
+        user = member(region.nhs, Role.FRONTLINE)
+        for _ in range(3):
+            agreement_factory(state="active")
+        assert connection.features.supports_json_field  # SQLite asks this once per connection
+        paginator = RegisterPaginator(agreement_list(user=user), 2)
+        with django_assert_num_queries(3):
+            page = paginator.page(1)
+            assert [len(a.in_force_version.parties.all()) > 0 for a in page] == [True, True]
+        assert (paginator.count, paginator.capped, page.has_next()) == (3, False, True)
+        with django_assert_num_queries(3):
+            last = paginator.page(2)
+        assert (len(last), last.has_next(), last.has_previous()) == (1, False, True)
+        with pytest.raises(EmptyPage):
+            paginator.page(3)
+
+    def test_the_count_stops_at_the_cap_and_every_page_is_still_served(self, region):
+        user = member(region.nhs, Role.FRONTLINE)
+        made = [agreement_factory(state="active").reference for _ in range(5)]
+        paginator = RegisterPaginator(agreement_list(user=user), 2, cap=2)
+        first = paginator.page(1)
+        assert (paginator.count, paginator.capped, first.has_next()) == (3, True, True)
+        seen = [a.reference for a in first]
+        number = 1
+        page = first
+        while page.has_next():
+            number = page.next_page_number()
+            page = RegisterPaginator(agreement_list(user=user), 2, cap=2).page(number)
+            seen += [a.reference for a in page]
+        assert number == 3 and seen == made[::-1]
+        with pytest.raises(EmptyPage):
+            RegisterPaginator(agreement_list(user=user), 2, cap=2).page(4)
+
+    def test_nothing_visible_is_one_empty_first_page(self, region):
+        agreement_factory()
+        paginator = RegisterPaginator(agreement_list(user=member(region.fire, Role.FRONTLINE)), 2)
+        assert (list(paginator.page(1)), paginator.count, paginator.capped) == ([], 0, False)
 
 
 class AgreementGetTests:

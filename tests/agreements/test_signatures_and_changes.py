@@ -263,7 +263,7 @@ class StatusTests:
         assert [row["reference"] for row in body["results"]] == [now.reference]
 
     def test_the_public_register_and_the_dashboards_agree_on_in_force_today(self, region):
-        from sharing_registry.selectors import public_agreements
+        from agreements.register import public_agreements
         later, _ = self.later()
         assert later not in public_agreements()
 

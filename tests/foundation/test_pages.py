@@ -13,11 +13,12 @@ from django.urls import include, path
 from django.utils import timezone
 
 from agencies.choices import AgencyKind, Role
+from agreements import dashboard as dashboards
+from agreements import register
 from agreements.choices import AgreementStatus
 from agreements.models import AgreementVersion
 from audit.choices import AuditAction
 from audit.services import record
-from sharing_registry import selectors
 from sharing_registry.context_processors import navigation
 from tests.agreements.builders import build_agreement
 from tests.dates import END, START, long
@@ -257,7 +258,7 @@ class DashboardTests:
         record(action=AuditAction.AGREEMENT_VIEWED, object_type="agreement", object_ref="ISA-2026-0077", agency=agency)
         record(action=AuditAction.PERMISSION_GRANTED, object_type="agreement", object_ref="ISA-2026-0077",
                agency=agency)
-        board = selectors.dashboard_for(user=officer, today=timezone.localdate())
+        board = dashboards.dashboard_for(user=officer, today=timezone.localdate())
         assert [event.action for event in board.activity] == ["agreement.suspended"]
 
     def test_the_chart_counts_only_my_agencies(self):
@@ -266,7 +267,7 @@ class DashboardTests:
         build_agreement(provider=agency)
         build_agreement(recipient=agency, status=AgreementStatus.SUSPENDED)
         build_agreement()  # someone else's
-        board = selectors.dashboard_for(user=officer, today=timezone.localdate())
+        board = dashboards.dashboard_for(user=officer, today=timezone.localdate())
         counts = {row["status"]: row["count"] for row in board.by_status}
         assert counts["active"] == 1 and counts["suspended"] == 1 and sum(counts.values()) == 2
         assert next(r for r in board.by_status if r["status"] == "active")["width"] == 200
@@ -409,7 +410,7 @@ class SharingMapTests:
         assert '<a href="#agency">No agency matches “Atlantis”' in html and 'value="Atlantis"' in html
 
     def test_the_map_draws_at_most_the_busiest_agencies_and_says_so(self, client, monkeypatch):
-        monkeypatch.setattr(selectors, "MAP_NODES", 3)
+        monkeypatch.setattr(register, "MAP_NODES", 3)
         hub = AgencyFactory(name="Hub")
         for _ in range(4):
             build_agreement(provider=hub)

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from agencies.choices import Role
 from agreements import services
+from agreements.dashboard import dashboard_for
 from agreements.lifecycle import Action, verdict
 from agreements.models import Agreement
-from sharing_registry.selectors import dashboard_for
 from tests.factories import AgencyFactory, DatasetFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -6,9 +7,11 @@ from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from agreements import services
+from agreements.selectors import RegisterPaginator
 from audit.models import AuditEvent
 from tests.dates import AFTER_END, BEFORE_START, END, REVIEW, START, iso
 from tests.factories import AgencyFactory, agreement_factory, member
+from tokens.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -304,6 +307,39 @@ class ListApiTests:
             agreement_factory(state="active")
         with django_assert_max_num_queries(len(few.captured_queries)):
             assert client.get("/api/v1/agreements/?page_size=100").json()["count"] == 30
+
+    def test_the_register_page_costs_at_most_six_queries(self, region, django_assert_max_num_queries):
+        """As another system calls it, with a token: the token, the page with its count, both versions' parties, and
+        their flows with legal bases, then the audit record (the actor's agencies and the insert)."""
+        user = member(region.nhs, Role.FRONTLINE)
+        _, key = ApiToken.objects.create(user=user, expiry=timedelta(days=1), name="Register")
+        client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+        for _ in range(3):
+            agreement_factory(state="active")
+        services.agreement_amend(actor=member(region.council, GO), agreement=agreement_factory(state="active"))
+        client.get("/api/v1/agreements/")  # the token's last use is written at most once a minute
+        with django_assert_max_num_queries(8) as issued:  # and a savepoint around the audit record, in a test
+            body = client.get("/api/v1/agreements/?page_size=3").json()
+        statements = [q["sql"] for q in issued.captured_queries if "SAVEPOINT" not in q["sql"]]
+        assert len(statements) <= 6, statements
+        assert (body["count"], body["count_exact"], len(body["results"])) == (4, True, 3)
+        amended = client.get("/api/v1/agreements/?page_size=1").json()["results"][0]
+        assert (amended["version"], amended["in_force_version"], amended["parties"][0]["version_signed"]) == (2, 1, 1)
+
+    def test_past_the_cap_the_count_says_more_and_every_page_is_served(self, region, monkeypatch):
+        monkeypatch.setattr(RegisterPaginator, "cap", 2)
+        client = client_for(member(region.nhs, Role.FRONTLINE))
+        made = [agreement_factory(state="active").reference for _ in range(4)]
+        body = client.get("/api/v1/agreements/?page_size=1").json()
+        assert (body["count"], body["count_exact"]) == (2, False)
+        seen = [row["reference"] for row in body["results"]]
+        while body["next"]:
+            body = client.get(body["next"]).json()
+            seen += [row["reference"] for row in body["results"]]
+        assert seen == made[::-1]
+        assert client.get("/api/v1/agreements/?page_size=1&page=5").status_code == 404
+        listed = AuditEvent.objects.filter(action="agreement.listed").order_by("seq").first()
+        assert listed.detail == {"filters": {}, "count": 2, "count_exact": False}
 
     def test_detail_query_count(self, region, django_assert_max_num_queries):
         agreement = agreement_factory(state="active")

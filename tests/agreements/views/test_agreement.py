@@ -19,6 +19,7 @@ from agencies.choices import Role
 from agreements import decisions, services
 from agreements.choices import AgreementStatus, VersionState
 from agreements.models import Agreement
+from agreements.selectors import RegisterPaginator
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
@@ -234,6 +235,20 @@ class PageMatrixTests:
 
 
 class RegisterPageTests:
+    def test_past_the_cap_it_says_more_than_and_still_pages_on(self, client, region, monkeypatch):
+        monkeypatch.setattr(RegisterPaginator, "cap", 2)
+        monkeypatch.setattr("agreements.views.register.PAGE_SIZE", 1)
+        made = [agreement_factory(state="active").reference for _ in range(4)]
+        client.force_login(member(region.council, Role.FRONTLINE))
+        html = client.get("/agreements/").content.decode()
+        assert "More than 2 agreements, page 1" in html and made[-1] in html
+        assert 'href="?page=2"' in html and 'href="?page=3"' not in html  # as far as the next page: no last
+        html = client.get("/agreements/", {"page": 4}).content.decode()
+        assert "More than 2 agreements, page 4" in html and made[0] in html and 'href="?page=5"' not in html
+        assert made[-1] in client.get("/agreements/", {"page": 9}).content.decode()  # past the end: the first
+        listed = AuditEvent.objects.filter(action="agreement.listed").order_by("seq").first()
+        assert listed.detail == {"filters": {}, "count": 2, "count_exact": False}
+
     def test_search_and_filters(self, client, region):
         police_data = region.incidents
         one = agreement_factory(state="active", title="Hospital discharge")

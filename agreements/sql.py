@@ -1,0 +1,96 @@
+"""The few SQL shapes the ORM does not write by itself, each measured (README "Performance") and each a public
+Django expression, so the ORM still compiles, quotes and parameterises the query around it.
+
+- `BoundedCount`: how many rows a queryset has, counting at most `cap` + 1 of them, as a scalar subquery that can
+  ride along with the page's own query (one query for the page and its count, which stays cheap however many
+  agreements a member may see).
+- `legal_bases_json`: a flow's legal bases as one JSON array, so a page's flows and their bases are one query.
+- `python_values` and `prepared_on`: what the check's hand-written query (agreements.decisions) needs to read its
+  rows and to plan itself once per PostgreSQL connection.
+
+tests/agreements/test_sql.py runs both on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Aggregate, F, Field, IntegerField, JSONField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
+from django.utils import timezone
+
+from .models import Flow, LegalBasis
+
+BASIS_FIELDS = ("id", "code", "title", "citation", "kind", "description", "guidance", "active")
+
+
+class BoundedCount(Subquery):
+    """`SELECT COUNT(*) FROM (<queryset> LIMIT cap + 1)`: the number of rows, or cap + 1 when there are more."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) bounded_count)"
+
+    def __init__(self, queryset: QuerySet, cap: int):
+        super().__init__(queryset.order_by().values("pk")[:cap + 1], output_field=IntegerField())
+
+
+class JSONList(Aggregate):
+    """The values of a group as one JSON array: json_group_array on SQLite, jsonb_agg on PostgreSQL (jsonb, so
+    that Django's JSONField reads it as it reads any jsonb column)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
+
+
+def legal_bases_json() -> Subquery:
+    """For a Flow queryset's annotation: the flow's legal bases as a JSON array of objects (BASIS_FIELDS), or null
+    when it has none. One correlated subquery on the flow-basis index."""
+    through = Flow.legal_bases.through
+    rows = (
+        through.objects.filter(flow_id=OuterRef("pk"))
+        .values("flow_id")
+        .annotate(bases=JSONList(JSONObject(**{name: F(f"legalbasis__{name}") for name in BASIS_FIELDS})))
+        .values("bases")
+    )
+    return Subquery(rows, output_field=JSONField())
+
+
+def legal_bases_from_json(value: Any) -> list[LegalBasis]:
+    """The LegalBasis objects of one `legal_bases_json` value, in the catalogue's order (LegalBasis.Meta)."""
+    bases = [LegalBasis(**row) for row in value or []]
+    return sorted(bases, key=lambda basis: (basis.kind, basis.code))
+
+
+def python_values(fields: Sequence[Field], row: Iterable[Any]) -> list[Any]:
+    """The first len(fields) values of a row read with hand-written SQL, as the model fields hold them, through
+    each field's public API: `to_python` (a date or a datetime sent as text by SQLite, a boolean sent as 0 or 1),
+    JSON text decoded, and a naive datetime read as UTC (how Django stores it where the database has no time
+    zone). PostgreSQL's values are already Python's, so only its JSON is decoded."""
+    values = []
+    for field, value in zip(fields, row, strict=False):
+        if value is not None:
+            if isinstance(field, JSONField):
+                value = field.from_db_value(value, None, connection) if isinstance(value, str | bytes) else value
+            else:
+                value = field.to_python(value)
+                if isinstance(value, dt.datetime) and settings.USE_TZ and timezone.is_naive(value):
+                    value = timezone.make_aware(value, dt.UTC)
+        values.append(value)
+    return values
+
+
+# The names of the statements prepared on each PostgreSQL connection (a PREPARE lasts as long as its session),
+# forgotten with the connection.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def prepared_on(raw_connection: Any) -> dict[str, str]:
+    """The statements prepared on this DB-API connection (`connection.connection`), by their name in the code."""
+    return _PREPARED.setdefault(raw_connection, {})

@@ -1,0 +1,84 @@
+"""agreements/sql.py: the SQL shapes the ORM does not write by itself, on SQLite and on PostgreSQL."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agencies.choices import Role
+from agreements import decisions, sql
+from agreements.models import Agreement, AgreementPeriod, Flow, LegalBasis
+from tests.factories import agreement_factory, member
+
+pytestmark = pytest.mark.django_db
+
+
+class BoundedCountTests:
+    def test_it_counts_every_row_up_to_the_cap_then_stops_at_one_more(self, region):
+        for _ in range(4):
+            agreement_factory()
+        everything = Agreement.objects.all()
+        counted = {cap: Agreement.objects.annotate(n=sql.BoundedCount(everything, cap)).values_list("n", flat=True)[0]
+                   for cap in (2, 3, 4, 10)}
+        assert counted == {2: 3, 3: 4, 4: 4, 10: 4}
+
+    def test_it_counts_the_filtered_rows_in_the_same_query(self, region, django_assert_num_queries):
+        drafts = [agreement_factory() for _ in range(3)]
+        agreement_factory(state="active")
+        only_drafts = Agreement.objects.filter(status="draft")
+        with django_assert_num_queries(1):
+            rows = list(only_drafts.annotate(n=sql.BoundedCount(only_drafts, 1000)).order_by("pk")[:2])
+        assert [(a.pk, a.n) for a in rows] == [(drafts[0].pk, 3), (drafts[1].pk, 3)]
+
+
+class LegalBasesJsonTests:
+    def test_a_flows_bases_come_as_unsaved_looking_catalogue_rows_in_catalogue_order(self, region):
+        agreement_factory()
+        flow = Flow.objects.annotate(bases=sql.legal_bases_json()).get()
+        loaded = sql.legal_bases_from_json(flow.bases)
+        expected = list(Flow.objects.get().legal_bases.all())
+        assert [(b.pk, b.code, b.kind, b.citation, b.title, b.guidance) for b in loaded] == [
+            (b.pk, b.code, b.kind, b.citation, b.title, b.guidance) for b in expected]
+        assert all(bool(b.active) for b in loaded)
+
+    def test_a_flow_without_bases_has_none(self, region):
+        agreement_factory()
+        Flow.objects.get().legal_bases.clear()
+        flow = Flow.objects.annotate(bases=sql.legal_bases_json()).get()
+        assert flow.bases is None and sql.legal_bases_from_json(flow.bases) == []
+
+
+class PythonValuesTests:
+    def test_values_come_back_as_the_fields_hold_them(self):
+        fields = [AgreementPeriod._meta.get_field(name) for name in ("started_at", "ended_at", "state")]
+        fields += [Flow._meta.get_field("data_items"), LegalBasis._meta.get_field("active")]
+        row = ("2026-03-01 09:30:00.000001", None, "in_force", '["name", "address"]', 1, "beyond the fields")
+        assert sql.python_values(fields, row) == [
+            dt.datetime(2026, 3, 1, 9, 30, 0, 1, tzinfo=dt.UTC), None, "in_force", ["name", "address"], True]
+
+    def test_values_already_in_python_are_kept(self):
+        moment = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+        fields = [AgreementPeriod._meta.get_field("started_at"), Flow._meta.get_field("data_items")]
+        assert sql.python_values(fields, (moment, ["name"])) == [moment, ["name"]]
+
+
+@pytest.mark.postgres
+class PreparedCheckTests:
+    def test_the_check_is_prepared_once_per_connection(self, region):
+        agreement_factory(state="active")
+        asker = member(region.nhs, Role.FRONTLINE)
+        question = {"provider": "nhs-provider", "recipient": "lead-council", "dataset": "discharge-summaries"}
+
+        def sent() -> list[str]:
+            with CaptureQueriesContext(connection) as ctx:
+                assert decisions.decide(asker=asker, **question).allowed
+            return [q["sql"].split()[0] for q in ctx.captured_queries]
+
+        connection.ensure_connection()
+        sql.prepared_on(connection.connection).clear()  # as on a new connection (earlier tests may have prepared it)
+        first = sent()
+        assert "PREPARE" in first and "EXECUTE" not in first[:first.index("PREPARE")]
+        again = sent()
+        assert "PREPARE" not in again and "EXECUTE" in again
+        assert sql.prepared_on(connection.connection)["candidates"].startswith("sr_check_candidates_")
