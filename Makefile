@@ -52,11 +52,12 @@ run: install $(ENV_FILE)
 	@echo "Serving $(SITE_URL)/ (stop with Ctrl-C)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: lint, check for missing migrations, and run the whole suite, one process per CPU (pytest-xdist; each
-## process has its own test database). PYTEST_WORKERS=0 runs it in one process.
+## make test: lint, type-check, check for missing migrations, and run the whole suite, one process per CPU
+## (pytest-xdist; each process has its own test database). PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= auto
 test: install test-provider
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 

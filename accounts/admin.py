@@ -7,10 +7,16 @@ passwords) is audited by accounts/signals.py. The registry-admin role (add and c
 away by superusers only, with the two actions on the list of people (or `manage.py registry_admin`).
 """
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from common.types import User
 
 from . import services
 from .models import Profile
@@ -45,7 +51,7 @@ class PersonAdmin(UserAdmin):
                     "registry_admin")
     actions = ("grant_registry_admin", "revoke_registry_admin")
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         from django.db.models import Exists, OuterRef
 
         through = self.model.groups.through
@@ -53,24 +59,25 @@ class PersonAdmin(UserAdmin):
         return super().get_queryset(request).annotate(holds_registry_admin=Exists(held))
 
     @admin.display(boolean=True, description="Registry administrator", ordering="holds_registry_admin")
-    def registry_admin(self, obj) -> bool:
+    def registry_admin(self, obj: User) -> bool:
         return getattr(obj, "holds_registry_admin", False)
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str] | tuple[str, ...]:
         # Staff who may change people cannot make anyone (themselves included) staff or a superuser.
         fields = tuple(super().get_readonly_fields(request, obj))
         return fields if request.user.is_superuser else (*fields, "is_staff", "is_superuser")
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if not request.user.is_superuser:  # only superusers give or take away the role
             actions.pop("grant_registry_admin", None)
             actions.pop("revoke_registry_admin", None)
         return actions
 
-    def _change_registry_admin(self, request, queryset, grant: bool) -> None:
+    def _change_registry_admin(self, request: HttpRequest, queryset: QuerySet[User], grant: bool) -> None:
         change = services.registry_admin_grant if grant else services.registry_admin_revoke
-        changed = [user.get_username() for user in queryset if change(actor=request.user, user=user)]
+        actor = request.user if request.user.is_authenticated else None  # the admin site lets in only staff
+        changed = [user.get_username() for user in queryset if change(actor=actor, user=user)]
         verb = "are now registry administrators" if grant else "are no longer registry administrators"
         if changed:
             self.message_user(request, f"{', '.join(changed)} {verb}.", messages.SUCCESS)
@@ -78,9 +85,9 @@ class PersonAdmin(UserAdmin):
             self.message_user(request, "Nothing changed.", messages.INFO)
 
     @admin.action(description="Make registry administrator (add and change agencies)")
-    def grant_registry_admin(self, request, queryset):
+    def grant_registry_admin(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._change_registry_admin(request, queryset, grant=True)
 
     @admin.action(description="Take away registry administrator")
-    def revoke_registry_admin(self, request, queryset):
+    def revoke_registry_admin(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._change_registry_admin(request, queryset, grant=False)

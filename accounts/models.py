@@ -1,6 +1,11 @@
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+
+if TYPE_CHECKING:
+    from .sessions import SessionStore
 
 
 class Profile(models.Model):
@@ -32,7 +37,7 @@ class UserSession(AbstractBaseSession):
         verbose_name = "session"
 
     @classmethod
-    def get_session_store_class(cls):
+    def get_session_store_class(cls) -> "type[SessionStore]":
         from .sessions import SessionStore
 
         return SessionStore

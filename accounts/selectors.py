@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
+
+from common.types import User
+
+if TYPE_CHECKING:
+    from .models import Profile
 
 
-def _profile(user: Any):
+def _profile(user: User) -> Profile | None:
     try:
         return user.profile
     except (ObjectDoesNotExist, AttributeError):
         return None
 
 
-def display_name(user: Any) -> str:
+def display_name(user: User | None) -> str:
     """The person's full name; failing that Django's first and last name; failing that their username.
 
     Load lists with `select_related("user__profile")` (or `"profile"`) so this costs no query per row.
@@ -27,12 +33,12 @@ def display_name(user: Any) -> str:
     return (user.get_full_name() or user.get_username()).strip()
 
 
-def job_title(user: Any) -> str:
+def job_title(user: User) -> str:
     profile = _profile(user)
     return profile.job_title if profile is not None else ""
 
 
-def agencies_concerned(*, user: Any, also: list[str] | tuple[str, ...] = ()) -> list[str]:
+def agencies_concerned(*, user: User, also: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Every agency a change to `user`'s account concerns: those they belong to, those they belonged to when it
     was last switched off, and `also`. Their administrators may switch it back on and their auditors see it."""
     from .models import Profile
@@ -48,7 +54,7 @@ REGISTRY_ADMIN_GROUP = "Registry administrators"
 REGISTRY_ADMIN_PERMISSIONS = ("agencies.add_agency", "agencies.change_agency")
 
 
-def is_registry_admin(user: Any) -> bool:
+def is_registry_admin(user: User) -> bool:
     """Superusers, and active holders of the registry-admin role: they add and change every agency. One query,
     kept on the user for the request."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -58,11 +64,11 @@ def is_registry_admin(user: Any) -> bool:
     cached = getattr(user, "_registry_admin_cache", None)
     if cached is None:
         cached = user.groups.filter(name=REGISTRY_ADMIN_GROUP).exists()
-        user._registry_admin_cache = cached
+        user.__dict__["_registry_admin_cache"] = cached  # read back by the getattr above, for the rest of the request
     return cached
 
 
-def registry_admins() -> Any:
+def registry_admins() -> QuerySet[User]:
     """The people who hold the registry-admin role (not superusers as such), by username."""
     from django.contrib.auth import get_user_model
 

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from audit.choices import AuditAction
 from audit.services import record
+from common.types import User
 
 from .models import Profile, UserSession
 from .selectors import REGISTRY_ADMIN_GROUP, REGISTRY_ADMIN_PERMISSIONS, agencies_concerned
@@ -75,7 +76,7 @@ def user_create(
 
 
 @transaction.atomic
-def user_profile_update(*, user: Any, full_name: str | None = None, job_title: str | None = None) -> bool:
+def user_profile_update(*, user: User, full_name: str | None = None, job_title: str | None = None) -> bool:
     """Change a person's name or job title. Records `user.updated` with old and new values; False if unchanged."""
     profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
     wanted = _profile_fields(profile.full_name if full_name is None else full_name,
@@ -92,14 +93,14 @@ def user_profile_update(*, user: Any, full_name: str | None = None, job_title: s
     return True
 
 
-def user_sessions_end(*, user: Any) -> int:
+def user_sessions_end(*, user: User) -> int:
     """End every session the user has, in every browser (one indexed delete). Returns how many ended."""
     deleted, _ = UserSession.objects.filter(account_id=user.pk).delete()
     return deleted
 
 
 @transaction.atomic
-def user_deactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
+def user_deactivate(*, user: User, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
     """Switch a user off: they cannot sign in, every session they have ends and their API tokens are revoked.
     Remembers the agencies concerned (their administrators may switch the account back on). Recorded as
     `user.deactivated`, concerning those agencies.
@@ -122,7 +123,7 @@ def user_deactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, 
     return True
 
 
-def account_switched_off(*, user: Any, agencies: list[str]) -> int:
+def account_switched_off(*, user: User, agencies: list[str]) -> int:
     """What follows an account being switched off, whatever the path: its sessions end, and the agencies it
     belonged to are remembered. Returns how many sessions ended."""
     if agencies:
@@ -131,7 +132,7 @@ def account_switched_off(*, user: Any, agencies: list[str]) -> int:
 
 
 @transaction.atomic
-def user_reactivate(*, user: Any, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
+def user_reactivate(*, user: User, reason: str, agencies: list[str] | tuple[str, ...] = ()) -> bool:
     """Switch a user back on. No old session comes back (they ended when it was switched off, and any left are
     ended now): the person signs in again. Recorded as `user.reactivated`, concerning every agency they belong or
     belonged to and `agencies`. Who may do this is the caller's rule (agencies.selectors.user_may_reactivate)."""
@@ -168,7 +169,7 @@ def registry_admin_group() -> Any:
     return group
 
 
-def _registry_admin_change(*, actor: Any, user: Any, grant: bool) -> bool:
+def _registry_admin_change(*, actor: User | None, user: User, grant: bool) -> bool:
     if actor is not None and not (getattr(actor, "is_active", False) and actor.is_superuser):
         raise PermissionDenied("Only superusers can give or take away the registry administrator role.")
     group = registry_admin_group()
@@ -187,14 +188,14 @@ def _registry_admin_change(*, actor: Any, user: Any, grant: bool) -> bool:
 
 
 @transaction.atomic
-def registry_admin_grant(*, actor: Any, user: Any) -> bool:
+def registry_admin_grant(*, actor: User | None, user: User) -> bool:
     """Give `user` the registry-admin role (superusers only; `actor=None` is a management command). Recorded as
     `permission.granted`. False if they held it already."""
     return _registry_admin_change(actor=actor, user=user, grant=True)
 
 
 @transaction.atomic
-def registry_admin_revoke(*, actor: Any, user: Any) -> bool:
+def registry_admin_revoke(*, actor: User | None, user: User) -> bool:
     """Take the registry-admin role away (superusers only). Recorded as `permission.revoked`."""
     return _registry_admin_change(actor=actor, user=user, grant=False)
 

@@ -28,6 +28,7 @@ from django_celery_beat.models import (
 
 from audit.choices import AuditAction
 from audit.services import record
+from common.types import User
 
 from .tokens import user_tokens_revoke
 
@@ -66,7 +67,7 @@ def _snapshot(instance: Any, names: tuple[str, ...] | None = None) -> dict[str, 
     return {f.attname: instance.__dict__[f.attname] for f in fields if f.attname in instance.__dict__}
 
 
-def _remember(sender, instance, **kwargs) -> None:
+def _remember(sender: Any, instance: Any, **kwargs: Any) -> None:
     instance._audit_initial = _snapshot(instance, USER_FIELDS if sender is get_user_model() else None)
 
 
@@ -78,7 +79,7 @@ def _changed(instance: Any, now: dict[str, Any]) -> dict[str, list[Any]]:
 # People.
 
 
-def subject_agencies(user: Any) -> list[str]:
+def subject_agencies(user: User) -> list[str]:
     """The codes of the agencies `user` belongs to, so their auditors see what happened to them (the function
     settings.AUDIT_ACTOR_AGENCIES names: accounts sits below agencies and does not import it)."""
     if user.pk is None:
@@ -88,7 +89,7 @@ def subject_agencies(user: Any) -> list[str]:
     return sorted(import_string(settings.AUDIT_ACTOR_AGENCIES)(user))
 
 
-def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
+def _user_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     now = _snapshot(instance, USER_FIELDS)
     changes = _changed(instance, now)
     instance._audit_initial = now
@@ -130,7 +131,7 @@ def _user_saved(sender, instance, created, raw=False, **kwargs) -> None:
         record(action=AuditAction.USER_UPDATED, **ref, detail={"username": username, "changes": changes})
 
 
-def _user_deleted(sender, instance, **kwargs) -> None:
+def _user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     username = instance.get_username()
     record(action=AuditAction.USER_DELETED, object_type="user", object_ref=username,
            agencies=subject_agencies(instance), detail={"username": username, "email": instance.email})
@@ -147,7 +148,7 @@ def username_agencies(username: str) -> list[str]:
     return subject_agencies(user) if user is not None else []
 
 
-def _attempt_deleted(sender, instance, **kwargs) -> None:
+def _attempt_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     if instance.failures_since_start < settings.AXES_FAILURE_LIMIT:
         return  # a few failures cleared (a later success, or expiry): no lockout ended
     record(action=AuditAction.AUTH_LOCKOUT_RESET, object_type="user", object_ref=(instance.username or "")[:128],
@@ -159,7 +160,8 @@ def _attempt_deleted(sender, instance, **kwargs) -> None:
 # Scheduled work (django-celery-beat): what runs, when, and with which arguments.
 
 
-def _schedule_saved(sender, instance, created, raw=False, **kwargs) -> None:
+def _schedule_saved(sender: Any, instance: Any, created: bool, raw: bool = False,
+                    **kwargs: Any) -> None:
     now = _snapshot(instance)
     changes = {name: values for name, values in _changed(instance, now).items()
                if name not in SCHEDULE_BOOKKEEPING and name != "id"}
@@ -175,7 +177,7 @@ def _schedule_saved(sender, instance, created, raw=False, **kwargs) -> None:
            detail=detail)
 
 
-def _schedule_deleted(sender, instance, **kwargs) -> None:
+def _schedule_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     record(action=AuditAction.SCHEDULE_CHANGED, object_type=sender._meta.model_name, object_ref=str(instance)[:128],
            detail={"model": sender._meta.model_name, "change": "deleted", "name": str(instance)})
 

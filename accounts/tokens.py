@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.apps import apps
 from django.utils.module_loading import import_string
 
+from common.types import User
+
 
 def user_tokens_revoke(
-    *, user: Any, reason: str = "user_deactivated", agencies: list[str] | tuple[str, ...] = ()
+    *, user: User, reason: str = "user_deactivated", agencies: list[str] | tuple[str, ...] = ()
 ) -> int:
     """Revoke every API token the user holds, each recorded as `token.revoked` (concerning the token's agency, the
     user's agencies and `agencies`); returns how many. Call it inside the caller's transaction. The `tokens` app

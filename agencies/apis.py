@@ -8,28 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import display_name, job_title
 from common.limits import CODE_MAX, DATA_ITEM_MAX, DATA_ITEMS_MAX, DESCRIPTION_MAX, NAME_MAX, api_text, too_many
+from common.types import AuthenticatedRequest
 
 from . import selectors, services
 from .choices import AgencyKind, Classification, Role
-from .models import Agency, Dataset
+from .models import Agency, Dataset, Invitation
 
 
 class AuditedApi(GenericAPIView):
     """Base for these views. Audit events name the API user: sharing_registry.authentication sets the actor."""
 
-    def paginated(self, queryset, serializer_class: type[serializers.Serializer]) -> Response:
+    def paginated(self, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def _filters(serializer_class: type[serializers.Serializer], request) -> dict[str, Any]:
+def _filters(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     # A plain dict, not the QueryDict: DRF reads a missing boolean in form-style data as False.
     serializer = serializer_class(data=request.query_params.dict())
     serializer.is_valid(raise_exception=True)
@@ -109,7 +113,7 @@ class AgencyListApi(AuditedApi):
         parameters=[AgencyFilterSerializer],
         responses={200: AgencyOutputSerializer(many=True), 400: BAD_INPUT},
     )
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = _filters(AgencyFilterSerializer, request)
         editable = filters.pop("editable", False)
         agencies = selectors.agency_list(user=request.user, filters=filters, editable=editable)
@@ -123,7 +127,7 @@ class AgencyListApi(AuditedApi):
         request=AgencyCreateInputSerializer,
         responses={201: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
     )
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not selectors.agency_can_create(user=request.user):
             raise PermissionDenied("Only registry administrators can add agencies.")
         serializer = AgencyCreateInputSerializer(data=request.data)
@@ -141,8 +145,8 @@ class AgencyDetailApi(AuditedApi):
         parameters=[CODE_PATH],
         responses={200: AgencyOutputSerializer, 404: NOT_FOUND},
     )
-    def get(self, request, code: str):
-        agency = selectors.agency_get(user=request.user, code=code)
+    def get(self, request: AuthenticatedRequest, code: str) -> Response:
+        agency = selectors.agency_get(code=code)
         services.agency_record_viewed(agency=agency)
         return Response(AgencyOutputSerializer(agency).data)
 
@@ -153,8 +157,8 @@ class AgencyDetailApi(AuditedApi):
         request=AgencyUpdateInputSerializer,
         responses={200: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    def patch(self, request, code: str):
-        agency = selectors.agency_get(user=request.user, code=code)
+    def patch(self, request: AuthenticatedRequest, code: str) -> Response:
+        agency = selectors.agency_get(code=code)
         if not selectors.agency_can_change(user=request.user, agency=agency):
             raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
         serializer = AgencyUpdateInputSerializer(data=request.data, partial=True)
@@ -176,11 +180,11 @@ class MemberOutputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, source="group.agency_role.role")
     active = serializers.BooleanField(source="user.is_active", help_text="false once their account is switched off.")
 
-    def get_name(self, membership) -> str:
-        return selectors.display_name(membership.user)
+    def get_name(self, membership: Any) -> str:
+        return display_name(membership.user)
 
-    def get_job_title(self, membership) -> str:
-        return selectors.job_title(membership.user)
+    def get_job_title(self, membership: Any) -> str:
+        return job_title(membership.user)
 
 
 class MemberInputSerializer(serializers.Serializer):
@@ -213,8 +217,8 @@ class AgencyMembersApi(AuditedApi):
 
     queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
 
-    def _agency(self, request, code: str) -> Agency:
-        agency = selectors.agency_get(user=request.user, code=code)
+    def _agency(self, request: AuthenticatedRequest, code: str) -> Agency:
+        agency = selectors.agency_get(code=code)
         if not selectors.agency_can_manage_members(user=request.user, agency=agency):
             raise PermissionDenied(f"Only administrators of {agency.name} can see and manage its members.")
         return agency
@@ -225,7 +229,7 @@ class AgencyMembersApi(AuditedApi):
         parameters=[CODE_PATH, MemberFilterSerializer],
         responses={200: MemberOutputSerializer(many=True), 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    def get(self, request, code: str):
+    def get(self, request: AuthenticatedRequest, code: str) -> Response:
         agency = self._agency(request, code)
         filters = _filters(MemberFilterSerializer, request)
         memberships = selectors.membership_list(agency=agency, role=filters.get("role"))
@@ -252,7 +256,7 @@ class AgencyMembersApi(AuditedApi):
             404: NOT_FOUND,
         },
     )
-    def post(self, request, code: str):
+    def post(self, request: AuthenticatedRequest, code: str) -> Response:
         agency = self._agency(request, code)
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -268,7 +272,7 @@ class AgencyMembersApi(AuditedApi):
         request=None,
         responses={204: None, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    def delete(self, request, code: str):
+    def delete(self, request: AuthenticatedRequest, code: str) -> Response:
         agency = self._agency(request, code)
         serializer = MemberInputSerializer(data=request.query_params.dict())
         serializer.is_valid(raise_exception=True)
@@ -291,7 +295,7 @@ class InvitationOutputSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True, help_text="null until the email has gone.")
     expires_at = serializers.DateTimeField(help_text="The link stops working then.")
 
-    def get_invited_by(self, invitation) -> str | None:
+    def get_invited_by(self, invitation: Invitation) -> str | None:
         return invitation.invited_by.get_username() if invitation.invited_by else None
 
 
@@ -313,7 +317,7 @@ class AgencyInvitationsApi(AgencyMembersApi):
         parameters=[CODE_PATH],
         responses={200: InvitationOutputSerializer(many=True), 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    def get(self, request, code: str):
+    def get(self, request: AuthenticatedRequest, code: str) -> Response:
         agency = self._agency(request, code)
         return self.paginated(selectors.invitation_list(agency=agency), InvitationOutputSerializer)
 
@@ -326,7 +330,7 @@ class AgencyInvitationsApi(AgencyMembersApi):
         request=InvitationInputSerializer,
         responses={201: InvitationOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    def post(self, request, code: str):
+    def post(self, request: AuthenticatedRequest, code: str) -> Response:
         agency = self._agency(request, code)
         serializer = InvitationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -341,7 +345,8 @@ class AgencyInvitationsApi(AgencyMembersApi):
 
 
 class DatasetOutputSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="The owner agency's code.")
+    owner: serializers.SlugRelatedField[Agency] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="The owner agency's code.")
     owner_name = serializers.CharField(source="owner.name", read_only=True)
 
     class Meta:
@@ -400,7 +405,7 @@ class DatasetListApi(AuditedApi):
         parameters=[DatasetFilterSerializer],
         responses={200: DatasetOutputSerializer(many=True), 400: BAD_INPUT},
     )
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = _filters(DatasetFilterSerializer, request)
         editable = filters.pop("editable", False)
         datasets = selectors.dataset_list(user=request.user, filters=filters, editable=editable)
@@ -414,7 +419,7 @@ class DatasetListApi(AuditedApi):
         request=DatasetCreateInputSerializer,
         responses={201: DatasetOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
     )
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = DatasetCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         dataset = services.dataset_create(actor=request.user, **serializer.validated_data)
@@ -430,8 +435,8 @@ class DatasetDetailApi(AuditedApi):
         parameters=[CODE_PATH],
         responses={200: DatasetOutputSerializer, 404: NOT_FOUND},
     )
-    def get(self, request, code: str):
-        dataset = selectors.dataset_get(user=request.user, code=code)
+    def get(self, request: AuthenticatedRequest, code: str) -> Response:
+        dataset = selectors.dataset_get(code=code)
         services.dataset_record_viewed(dataset=dataset)
         return Response(DatasetOutputSerializer(dataset).data)
 
@@ -443,8 +448,8 @@ class DatasetDetailApi(AuditedApi):
         request=DatasetUpdateInputSerializer,
         responses={200: DatasetOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    def patch(self, request, code: str):
-        dataset = selectors.dataset_get(user=request.user, code=code)
+    def patch(self, request: AuthenticatedRequest, code: str) -> Response:
+        dataset = selectors.dataset_get(code=code)
         if not selectors.dataset_can_change(user=request.user, dataset=dataset):
             raise PermissionDenied(
                 f"Only governance officers and administrators of {dataset.owner.name} can change this dataset."

@@ -1,5 +1,7 @@
 """Browser forms. They only parse input; the rules live in the services."""
 
+from typing import Any
+
 from django import forms
 
 from .choices import AgencyKind, Classification, Role
@@ -78,7 +80,7 @@ class AgencyForm(forms.Form):
     siro_name = forms.CharField(label="Senior Information Risk Owner (optional)", max_length=200, required=False)
     caldicott_guardian_name = forms.CharField(label="Caldicott Guardian (optional)", max_length=200, required=False)
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["code"]
@@ -105,7 +107,7 @@ class DatasetForm(forms.Form):
     criminal_offence = forms.BooleanField(label="It holds criminal offence data (UK GDPR Article 10)",
                                           required=False)
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["code"]

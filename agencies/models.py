@@ -10,7 +10,7 @@ from .choices import AgencyKind, Classification, Role
 MAX_DATA_ITEM_LENGTH = 200
 
 
-class Agency(models.Model):
+class Agency(models.Model):  # type: ignore[django-manager-missing]  # ApiToken.agency: knox, its base, is untyped
     """A public body or partner organisation that signs agreements and shares data."""
 
     code = models.SlugField(max_length=64, unique=True)

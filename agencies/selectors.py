@@ -15,16 +15,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.selectors import (  # noqa: F401 - display_name and job_title: how pages and messages name a person
-    agencies_concerned,
-    display_name,
-    is_registry_admin,
-    job_title,
-)
+from accounts.selectors import agencies_concerned, is_registry_admin
+from common.types import User
 
 from .choices import Role
 from .filters import AgencyFilter, DatasetFilter
@@ -43,34 +40,34 @@ CHANGE_DATASET = "agencies.change_dataset"
 DATASET_EDITOR_ROLES = (Role.GOVERNANCE_OFFICER, Role.AGENCY_ADMIN)
 
 
-def _memberships(user: Any) -> list[tuple[int, str, str]]:
+def _memberships(user: User) -> list[tuple[int, str, str]]:
     """(agency id, role, agency code) for each role the user holds: one query, cached on the user for the request."""
     if not getattr(user, "is_authenticated", False):
         return []
     cached = getattr(user, "_agency_roles_cache", None)
     if cached is None:
         cached = list(AgencyRole.objects.filter(group__user=user).values_list("agency_id", "role", "agency__code"))
-        user._agency_roles_cache = cached
+        user.__dict__["_agency_roles_cache"] = cached  # read back by the getattr above, for the rest of the request
     return cached
 
 
-def user_roles(user: Any) -> set[tuple[int, str]]:
+def user_roles(user: User) -> set[tuple[int, str]]:
     """(agency id, role) pairs the user holds, cached on the user object for the request."""
     return {(agency_id, role) for agency_id, role, _code in _memberships(user)}
 
 
-def user_agency_codes(user: Any, roles: set[Role] | None = None) -> set[str]:
+def user_agency_codes(user: User, roles: set[Role] | None = None) -> set[str]:
     """The codes of the user's agencies (with `roles`, only where they hold one of them). The audit log files each
     event under every agency of its actor (settings.AUDIT_ACTOR_AGENCIES)."""
     return {code for _agency_id, role, code in _memberships(user) if roles is None or role in roles}
 
 
-def audited_agency_codes(user: Any) -> list[str]:
+def audited_agency_codes(user: User) -> list[str]:
     """The codes of the agencies where `user` holds the auditor role (settings.AUDIT_AUDITED_AGENCY_CODES)."""
     return sorted(user_agency_codes(user, {Role.AUDITOR}))
 
 
-def audited_agency_choices(user: Any) -> list[tuple[str, str]]:
+def audited_agency_choices(user: User) -> list[tuple[str, str]]:
     """(code, name) of the agencies whose audit events `user` may read, by name: every agency for a superuser
     (settings.AUDIT_AUDITED_AGENCIES)."""
     agencies = Agency.objects.order_by("name")
@@ -86,15 +83,15 @@ def auditor_emails() -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-def user_agency_ids(user: Any, roles: set[Role] | None = None) -> set[int]:
+def user_agency_ids(user: User, roles: set[Role] | None = None) -> set[int]:
     return {agency_id for agency_id, role in user_roles(user) if roles is None or role in roles}
 
 
-def has_role(user: Any, agency_id: int, *roles: Role) -> bool:
+def has_role(user: User, agency_id: int, *roles: Role) -> bool:
     return any((agency_id, role) in user_roles(user) for role in roles)
 
 
-def forget_user_roles(user: Any) -> None:
+def forget_user_roles(user: User) -> None:
     """Drop the per-request role cache after the user's own memberships change."""
     if hasattr(user, "_agency_roles_cache"):
         del user._agency_roles_cache
@@ -103,32 +100,32 @@ def forget_user_roles(user: Any) -> None:
 # Permission questions about one object (a constant number of queries each).
 
 
-def _is_superuser(user: Any) -> bool:
+def _is_superuser(user: User) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_superuser)
 
 
-def agency_can_create(*, user: Any) -> bool:
+def agency_can_create(*, user: User) -> bool:
     """Registry administrators: superusers and holders of the registry-admin role."""
     return is_registry_admin(user)
 
 
-def agency_can_change(*, user: Any, agency: Agency) -> bool:
+def agency_can_change(*, user: User, agency: Agency) -> bool:
     """Registry administrators change every agency; its agency admins change their own."""
     if not getattr(user, "is_authenticated", False):
         return False
     return is_registry_admin(user) or user.has_perm(CHANGE_AGENCY, agency)
 
 
-def agency_can_switch_off(*, user: Any) -> bool:
+def agency_can_switch_off(*, user: User) -> bool:
     """Only registry administrators deactivate or reactivate an agency."""
     return is_registry_admin(user)
 
 
-def agency_can_manage_members(*, user: Any, agency: Agency) -> bool:
+def agency_can_manage_members(*, user: User, agency: Agency) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_perm(MANAGE_MEMBERS, agency)
 
 
-def dataset_can_create(*, user: Any, owner: Agency) -> bool:
+def dataset_can_create(*, user: User, owner: Agency) -> bool:
     """Governance officers and agency admins of the owner register its datasets (there is no object to hold a
     permission before the dataset exists, so this asks for the role)."""
     if _is_superuser(user):
@@ -136,14 +133,15 @@ def dataset_can_create(*, user: Any, owner: Agency) -> bool:
     return bool(getattr(user, "is_active", False)) and has_role(user, owner.pk, *DATASET_EDITOR_ROLES)
 
 
-def dataset_can_change(*, user: Any, dataset: Dataset) -> bool:
+def dataset_can_change(*, user: User, dataset: Dataset) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_perm(CHANGE_DATASET, dataset)
 
 
 # Restricted querysets.
 
 
-def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type, model_wide: bool = False) -> QuerySet:
+def _with_permission(queryset: QuerySet, *, user: User, perm: str, through: type[models.Model],
+                     model_wide: bool = False) -> QuerySet:
     """Only the rows on which one of the user's groups holds `perm`: one EXISTS on the direct-FK table. With
     `model_wide`, every row when one of their groups holds `perm` on the whole model (the registry-admin role),
     asked in the same query."""
@@ -152,7 +150,7 @@ def _with_permission(queryset: QuerySet, *, user: Any, perm: str, through: type,
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     app_label, codename = perm.split(".", 1)
-    granted = through.objects.filter(
+    granted = through._default_manager.filter(
         content_object=OuterRef("pk"),
         permission__codename=codename,
         permission__content_type__app_label=app_label,
@@ -174,7 +172,7 @@ def _apply_filters(filterset_class: type, filters: Mapping[str, Any] | None, que
     return filterset.qs
 
 
-def agency_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Agency]:
+def agency_list(*, user: User, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Agency]:
     """Every agency (the directory is public to signed-in users); with `editable`, only those the user may change."""
     queryset = Agency.objects.order_by("name", "code")
     if editable:
@@ -183,7 +181,7 @@ def agency_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable
     return _apply_filters(AgencyFilter, filters, queryset)
 
 
-def agency_get(*, user: Any, code: str) -> Agency:
+def agency_get(*, code: str) -> Agency:
     """The agency with this code, or Http404."""
     agency = Agency.objects.filter(code=code).first()
     if agency is None:
@@ -191,7 +189,7 @@ def agency_get(*, user: Any, code: str) -> Agency:
     return agency
 
 
-def dataset_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Dataset]:
+def dataset_list(*, user: User, filters: Mapping[str, Any] | None = None, editable: bool = False) -> QuerySet[Dataset]:
     """Every dataset with its owner; with `editable`, only those the user may change."""
     queryset = Dataset.objects.select_related("owner").order_by("name", "code")
     if editable:
@@ -199,14 +197,14 @@ def dataset_list(*, user: Any, filters: Mapping[str, Any] | None = None, editabl
     return _apply_filters(DatasetFilter, filters, queryset)
 
 
-def dataset_get(*, user: Any, code: str) -> Dataset:
+def dataset_get(*, code: str) -> Dataset:
     dataset = Dataset.objects.select_related("owner").filter(code=code).first()
     if dataset is None:
         raise Http404("No dataset has that code.")
     return dataset
 
 
-def agency_datasets(*, user: Any, agency: Agency) -> QuerySet[Dataset]:
+def agency_datasets(*, agency: Agency) -> QuerySet[Dataset]:
     return Dataset.objects.filter(owner=agency).order_by("name", "code")
 
 
@@ -226,11 +224,11 @@ def membership_list(*, agency: Agency, role: Role | str | None = None) -> QueryS
     return queryset
 
 
-def user_by_username(*, username: str) -> Any | None:
+def user_by_username(*, username: str) -> User | None:
     return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
 
 
-def member_to_add(*, actor: Any, agency: Agency, username: str, email: str | None) -> Any | None:
+def member_to_add(*, actor: User | None, agency: Agency, username: str, email: str | None) -> User | None:
     """The account an admin means when adding someone to `agency`, or None. One answer for every miss, so that
     nobody learns which usernames exist: the username and email must both match; the username alone names only
     someone already in the agency (whom the admin can see anyway), or anyone for a superuser or system code."""
@@ -244,7 +242,7 @@ def member_to_add(*, actor: Any, agency: Agency, username: str, email: str | Non
     return None
 
 
-def user_may_reactivate(*, actor: Any, user: Any) -> bool:
+def user_may_reactivate(*, actor: User | None, user: User) -> bool:
     """A switched-off account is switched back on only by a superuser (or system code), or by an administrator of an
     agency the person still belongs to or belonged to when it was switched off; never by another agency's."""
     if actor is None or _is_superuser(actor):
@@ -253,7 +251,7 @@ def user_may_reactivate(*, actor: Any, user: Any) -> bool:
     return bool(codes & user_agency_codes(actor, {Role.AGENCY_ADMIN}))
 
 
-def user_other_agencies(*, user: Any, agency: Agency) -> list[Agency]:
+def user_other_agencies(*, user: User, agency: Agency) -> list[Agency]:
     """The other agencies in which the user holds a role (one query)."""
     return list(Agency.objects.filter(roles__group__user=user).exclude(pk=agency.pk).distinct().order_by("name"))
 
@@ -297,5 +295,5 @@ def invitation_by_token(*, token: str) -> Invitation | None:
     )
 
 
-def user_by_email(*, email: str) -> Any | None:
+def user_by_email(*, email: str) -> User | None:
     return get_user_model().objects.filter(email__iexact=email.strip()).order_by("pk").first()

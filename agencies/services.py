@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,17 +23,20 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_group_perms, remove_perm
 
+from accounts.selectors import display_name
 from accounts.services import user_create, user_deactivate, user_profile_update, user_reactivate
 from accounts.signals import subject_agencies
 from audit.choices import AuditAction
 from audit.services import record
 from common import context, mail
+from common.types import UNCHANGED, Unchanged, User, given
 
 from . import selectors
 from .choices import Classification, Role
 from .models import Agency, AgencyRole, Dataset, Invitation
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # What each agency-role group may do on its own agency's objects (see docs/architecture.md).
 AGENCY_GRANTS: tuple[tuple[str, Role], ...] = (
@@ -49,11 +52,11 @@ AGENCY_FIELDS = ("name", "kind", "ico_registration", "dpo_name", "dpo_email", "s
 DATASET_FIELDS = ("name", "description", "data_items", "special_category", "criminal_offence", "classification")
 
 
-def _acting_as_actor(service: Callable[..., T]) -> Callable[..., T]:
+def _acting_as_actor(service: Callable[P, T]) -> Callable[P, T]:
     """Name the service's `actor` on every event it records, nested grants included, even outside a request."""
 
     @functools.wraps(service)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         actor = kwargs.get("actor")
         if actor is None:
             return service(*args, **kwargs)
@@ -78,12 +81,12 @@ def agency_role_group(*, agency: Agency, role: Role | str) -> Group:
 # Memberships: a membership is a user in an agency-role group.
 
 
-def _lock_user(user: Any) -> None:
+def _lock_user(user: User) -> None:
     """Serialise changes to one person's memberships: two identical grants at once must record one event."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
 
 
-def _belongs(*, user: Any, agency: Agency) -> bool:
+def _belongs(*, user: User, agency: Agency) -> bool:
     return AgencyRole.objects.filter(agency=agency, group__user=user).exists()
 
 
@@ -93,7 +96,7 @@ def _belongs(*, user: Any, agency: Agency) -> bool:
 
 
 @transaction.atomic
-def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
+def membership_grant(*, agency: Agency, user: User, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Give `user` the role in the agency. Returns False (and records nothing) if they already had it."""
     group = agency_role_group(agency=agency, role=role)
     _lock_user(user)
@@ -114,7 +117,7 @@ def membership_grant(*, agency: Agency, user: Any, role: Role | str, detail: dic
 
 
 @transaction.atomic
-def membership_revoke(*, agency: Agency, user: Any, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
+def membership_revoke(*, agency: Agency, user: User, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Take the role away. Returns False if the user did not have it."""
     group = agency_role_group(agency=agency, role=role)
     _lock_user(user)
@@ -149,12 +152,12 @@ NO_MATCHING_MEMBER = ("No member of {agency} has that username. To add someone w
                       "email address as well, or invite them by email.")
 
 
-def _require_member_manager(actor: Any, agency: Agency) -> None:
+def _require_member_manager(actor: User | None, agency: Agency) -> None:
     if actor is not None and not selectors.agency_can_manage_members(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can manage its members.")
 
 
-def _refuse_own_roles(actor: Any, user: Any, agency: Agency) -> None:
+def _refuse_own_roles(actor: User | None, user: User, agency: Agency) -> None:
     """Separation of duties: nobody changes their own roles, so every grant is checked by a second person."""
     if actor is not None and not actor.is_superuser and user.pk == actor.pk:
         raise PermissionDenied(
@@ -170,7 +173,7 @@ def _role(value: Role | str) -> Role:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.values)}."}) from None
 
 
-def _after_last_role(user: Any, agency: Agency) -> None:
+def _after_last_role(user: User, agency: Agency) -> None:
     """A person left with no role in any agency has left: switch their account off (sessions and tokens end)."""
     if user.is_superuser or AgencyRole.objects.filter(group__user=user).exists():
         return
@@ -181,7 +184,7 @@ def _after_last_role(user: Any, agency: Agency) -> None:
 @_acting_as_actor
 @transaction.atomic
 def membership_add(
-    *, actor: Any, agency: Agency, username: str, role: Role | str, email: str | None = None, confirm: bool = False,
+    *, actor: User, agency: Agency, username: str, role: Role | str, email: str | None = None, confirm: bool = False,
 ) -> tuple[Any, bool]:
     """An agency admin gives an existing user a role. Returns (user, granted); granted is False if they had it.
 
@@ -198,7 +201,7 @@ def membership_add(
             raise ValidationError({"username": NO_MATCHING_MEMBER.format(agency=agency.name)})
         raise ValidationError({"username": NO_MATCHING_ACCOUNT})
     _refuse_own_roles(actor, user, agency)
-    name = selectors.display_name(user)
+    name = display_name(user)
     switched_off = not user.is_active
     if switched_off and not selectors.user_may_reactivate(actor=actor, user=user):
         raise PermissionDenied(
@@ -225,7 +228,7 @@ def membership_add(
 
 @_acting_as_actor
 @transaction.atomic
-def membership_remove(*, actor: Any, agency: Agency, username: str, role: Role | str) -> bool:
+def membership_remove(*, actor: User, agency: Agency, username: str, role: Role | str) -> bool:
     """An agency admin takes a role away. Returns False if the user did not hold it (or does not exist).
 
     Nobody removes their own roles (another admin or a superuser can). A person left with no role anywhere is
@@ -245,7 +248,7 @@ def membership_remove(*, actor: Any, agency: Agency, username: str, role: Role |
 
 @_acting_as_actor
 @transaction.atomic
-def membership_leave(*, actor: Any, agency: Agency, username: str) -> list[Role]:
+def membership_leave(*, actor: User, agency: Agency, username: str) -> list[Role]:
     """A leaver: take every role the person holds in the agency away at once. Returns the roles removed."""
     _require_member_manager(actor, agency)
     user = selectors.user_by_username(username=username)
@@ -262,7 +265,7 @@ def membership_leave(*, actor: Any, agency: Agency, username: str) -> list[Role]
 @_acting_as_actor
 @transaction.atomic
 def membership_change_role(
-    *, actor: Any, agency: Agency, username: str, from_role: Role | str, to_role: Role | str
+    *, actor: User, agency: Agency, username: str, from_role: Role | str, to_role: Role | str
 ) -> bool:
     """Move a member from one role to another in one step (one transaction: a revoke and a grant).
 
@@ -303,7 +306,7 @@ def permission_grant(*, perm: str, agency: Agency, role: Role | str, obj: models
     assign_perm(perm, group, obj)
     record(
         action=AuditAction.PERMISSION_GRANTED,
-        object_type=obj._meta.model_name,
+        object_type=obj._meta.model_name or "",
         object_ref=_object_ref(obj),
         agency=agency,
         detail={"permission": perm, "group": group.name, "role": Role(role).value},
@@ -321,7 +324,7 @@ def permission_revoke(*, perm: str, agency: Agency, role: Role | str, obj: model
     remove_perm(perm, group, obj)
     record(
         action=AuditAction.PERMISSION_REVOKED,
-        object_type=obj._meta.model_name,
+        object_type=obj._meta.model_name or "",
         object_ref=_object_ref(obj),
         agency=agency,
         detail={"permission": perm, "group": group.name, "role": Role(role).value},
@@ -384,7 +387,7 @@ def _changes(instance: models.Model, values: dict[str, Any], allowed: Iterable[s
 @transaction.atomic
 def agency_create(
     *,
-    actor: Any,
+    actor: User | None,
     code: str,
     name: str,
     kind: str,
@@ -424,15 +427,31 @@ def agency_create(
 
 @_acting_as_actor
 @transaction.atomic
-def agency_update(*, actor: Any, agency: Agency, **values: Any) -> Agency:
-    """Change an agency's details (its admins, or registry administrators). The code never changes: other systems
-    use it.
+def agency_update(
+    *,
+    actor: User | None,
+    agency: Agency,
+    code: str | Unchanged = UNCHANGED,
+    name: str | Unchanged = UNCHANGED,
+    kind: str | Unchanged = UNCHANGED,
+    ico_registration: str | Unchanged = UNCHANGED,
+    dpo_name: str | Unchanged = UNCHANGED,
+    dpo_email: str | Unchanged = UNCHANGED,
+    siro_name: str | Unchanged = UNCHANGED,
+    caldicott_guardian_name: str | Unchanged = UNCHANGED,
+    active: bool | Unchanged = UNCHANGED,
+) -> Agency:
+    """Change an agency's details (its admins, or registry administrators). Fields not given keep their values. The
+    code never changes: other systems use it (giving the same code is fine).
 
     Only registry administrators may deactivate or reactivate an agency. Nothing changed means nothing recorded.
     """
     if actor is not None and not selectors.agency_can_change(user=actor, agency=agency):
         raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
-    _refuse_code_change(values.pop("code", None), agency.code, "agency")
+    values = given({"name": name, "kind": kind, "ico_registration": ico_registration, "dpo_name": dpo_name,
+                    "dpo_email": dpo_email, "siro_name": siro_name,
+                    "caldicott_guardian_name": caldicott_guardian_name, "active": active})
+    _refuse_code_change(None if code is UNCHANGED else code, agency.code, "agency")
     agency.refresh_from_db(from_queryset=Agency.objects.select_for_update())
     if ("active" in values and values["active"] != agency.active and actor is not None
             and not selectors.agency_can_switch_off(user=actor)):
@@ -464,7 +483,7 @@ def _require_active_owner(owner: Agency) -> None:
 @transaction.atomic
 def dataset_create(
     *,
-    actor: Any,
+    actor: User | None,
     owner: Agency,
     code: str,
     name: str,
@@ -507,7 +526,19 @@ def dataset_create(
 
 @_acting_as_actor
 @transaction.atomic
-def dataset_update(*, actor: Any, dataset: Dataset, owner: Agency | None = None, **values: Any) -> Dataset:
+def dataset_update(
+    *,
+    actor: User | None,
+    dataset: Dataset,
+    owner: Agency | None = None,
+    code: str | Unchanged = UNCHANGED,
+    name: str | Unchanged = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    data_items: list[str] | Unchanged = UNCHANGED,
+    special_category: bool | Unchanged = UNCHANGED,
+    criminal_offence: bool | Unchanged = UNCHANGED,
+    classification: str | Unchanged = UNCHANGED,
+) -> Dataset:
     """Change a dataset (governance officers or admins of its owner, or superusers).
 
     Moving it to another owner also needs that role in the new owner, and moves the edit permissions with it.
@@ -516,22 +547,25 @@ def dataset_update(*, actor: Any, dataset: Dataset, owner: Agency | None = None,
         raise PermissionDenied(
             f"Only governance officers and administrators of {dataset.owner.name} can change this dataset."
         )
-    _refuse_code_change(values.pop("code", None), dataset.code, "dataset")
+    values = given({"name": name, "description": description, "data_items": data_items,
+                    "special_category": special_category, "criminal_offence": criminal_offence,
+                    "classification": classification})
+    _refuse_code_change(None if code is UNCHANGED else code, dataset.code, "dataset")
     dataset.refresh_from_db(from_queryset=Dataset.objects.select_for_update().select_related("owner"))
     old_owner = dataset.owner
-    moving = owner is not None and owner.pk != old_owner.pk
-    if moving:
-        if actor is not None and not selectors.dataset_can_create(user=actor, owner=owner):
+    new_owner = owner if owner is not None and owner.pk != old_owner.pk else None
+    if new_owner is not None:
+        if actor is not None and not selectors.dataset_can_create(user=actor, owner=new_owner):
             raise PermissionDenied(
                 f"You can only move a dataset to an agency where you are a governance officer or administrator; "
-                f"you are neither in {owner.name}."
+                f"you are neither in {new_owner.name}."
             )
-        owner.refresh_from_db(from_queryset=Agency.objects.select_for_update())
-        _require_active_owner(owner)
+        new_owner.refresh_from_db(from_queryset=Agency.objects.select_for_update())
+        _require_active_owner(new_owner)
     changes = _changes(dataset, values, DATASET_FIELDS)
-    if moving:
-        changes["owner"] = [old_owner.code, owner.code]
-        dataset.owner = owner
+    if new_owner is not None:
+        changes["owner"] = [old_owner.code, new_owner.code]
+        dataset.owner = new_owner
     if not changes:
         return dataset
     dataset.full_clean()
@@ -543,7 +577,7 @@ def dataset_update(*, actor: Any, dataset: Dataset, owner: Agency | None = None,
         agency=dataset.owner,
         detail={"changes": changes},
     )
-    if moving:
+    if new_owner is not None:
         for perm, role in DATASET_GRANTS:
             permission_revoke(perm=perm, agency=old_owner, role=role, obj=dataset)
         dataset_permissions_ensure(dataset=dataset)
@@ -611,7 +645,7 @@ def _queue_invitation_email(invitation: Invitation) -> None:
 @_acting_as_actor
 @transaction.atomic
 def invitation_create(
-    *, actor: Any, agency: Agency, email: str, full_name: str, role: Role | str, job_title: str = "",
+    *, actor: User | None, agency: Agency, email: str, full_name: str, role: Role | str, job_title: str = "",
 ) -> Invitation:
     """Invite someone by email to take `role` in the agency (its admins). The email is sent after commit and carries
     a link that works once, for 7 days. Recorded as `membership.invited`."""
@@ -660,7 +694,7 @@ def _lock_open_invitation(invitation: Invitation) -> Invitation:
 
 @_acting_as_actor
 @transaction.atomic
-def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
+def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
     """Send a pending invitation again with a new link, valid for 7 days from now; the old link stops working."""
     _require_member_manager(actor, invitation.agency)
     invitation = _lock_open_invitation(invitation)
@@ -674,7 +708,7 @@ def invitation_resend(*, actor: Any, invitation: Invitation) -> Invitation:
 
 @_acting_as_actor
 @transaction.atomic
-def invitation_cancel(*, actor: Any, invitation: Invitation) -> Invitation:
+def invitation_cancel(*, actor: User, invitation: Invitation) -> Invitation:
     """Withdraw a pending invitation: its link stops working at once."""
     _require_member_manager(actor, invitation.agency)
     invitation = _lock_open_invitation(invitation)
@@ -706,7 +740,7 @@ def invitation_send(*, invitation_id: int) -> bool:
             subject=f"You are invited to join {invitation.agency.name} on the Sharing Registry",
             to=[invitation.email],
             context={"invitation": invitation, "link": link, "role": Role(invitation.role).label.lower(),
-                     "inviter": selectors.display_name(invitation.invited_by) if invitation.invited_by else "",
+                     "inviter": display_name(invitation.invited_by) if invitation.invited_by else "",
                      "expires_at": invitation.expires_at},
         )
         mail.send_all([message])  # a failure rolls the new hash back; the task retries with another secret
@@ -714,7 +748,7 @@ def invitation_send(*, invitation_id: int) -> bool:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, password: str | None = None, user: Any = None) -> tuple[Any, Invitation]:
+def invitation_accept(*, token: str, password: str | None = None, user: User | None = None) -> tuple[Any, Invitation]:
     """Use an invitation link: make the account (with `password`, checked by Django's validators) or, for someone
     already signed in with the invited email address, use theirs; then give the role. The link then stops working.
 
@@ -751,7 +785,7 @@ def invitation_accept(*, token: str, password: str | None = None, user: Any = No
     return user, invitation
 
 
-def check_may_change_roles(*, actor: Any, agency: Agency, user: Any) -> None:
+def check_may_change_roles(*, actor: User, agency: Agency, user: User) -> None:
     """Raise PermissionDenied unless `actor` may change `user`'s roles in `agency` (pages ask before confirming)."""
     _require_member_manager(actor, agency)
     _refuse_own_roles(actor, user, agency)

@@ -3,16 +3,19 @@
 (Deleting a user removes their rows in the user–group table by cascade, which sends no m2m signal.)
 """
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models.signals import pre_delete
 
 from audit.choices import AuditAction
 from audit.services import record
+from common.types import User
 
 from .models import AgencyRole
 
 
-def _user_deleted(sender, instance, **kwargs) -> None:
+def _user_deleted(sender: type[User], instance: User, **kwargs: Any) -> None:
     username = instance.get_username()
     for agency_role in AgencyRole.objects.filter(group__user=instance).select_related("agency").order_by("pk"):
         record(

@@ -6,6 +6,8 @@ to sign in; a signed-in user who may not do something sees a 403 page naming who
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import password_validation
@@ -18,7 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.selectors import display_name
 from common.pagination import page_of, pagination
+from common.types import AuthenticatedHttpRequest
 
 from . import selectors, services
 from .choices import Role
@@ -32,6 +36,7 @@ from .forms import (
     MemberRemoveForm,
     MemberRoleChangeForm,
 )
+from .models import Agency
 
 PAGE_SIZE = 50
 
@@ -47,7 +52,7 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 
 @login_required
-def agency_list(request: HttpRequest) -> HttpResponse:
+def agency_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AgencySearchForm(request.GET or None)
     filters = {}
     if form.is_valid():
@@ -61,9 +66,9 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
-    agency = selectors.agency_get(user=request.user, code=code)
-    datasets = page_of(request, selectors.agency_datasets(user=request.user, agency=agency), PAGE_SIZE)
+def agency_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    agency = selectors.agency_get(code=code)
+    datasets = page_of(request, selectors.agency_datasets(agency=agency), PAGE_SIZE)
     services.agency_record_viewed(agency=agency)
     context = {
         "agency": agency,
@@ -77,18 +82,11 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def dataset_detail(request: HttpRequest, code: str) -> HttpResponse:
-    dataset = selectors.dataset_get(user=request.user, code=code)
+def dataset_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dataset = selectors.dataset_get(code=code)
     services.dataset_record_viewed(dataset=dataset)
     can_change = selectors.dataset_can_change(user=request.user, dataset=dataset)
     return render(request, "agencies/dataset_detail.html", {"dataset": dataset, "can_change": can_change})
-
-
-def _members_agency(request: HttpRequest, code: str):
-    agency = selectors.agency_get(user=request.user, code=code)
-    if not selectors.agency_can_manage_members(user=request.user, agency=agency):
-        return agency, _forbidden(request, f"Only administrators of {agency.name} can see and manage its members.")
-    return agency, None
 
 
 def _add_errors(form: forms.Form, error: ValidationError, default_field: str | None = None) -> None:
@@ -98,19 +96,19 @@ def _add_errors(form: forms.Form, error: ValidationError, default_field: str | N
             form.add_error(field if field in form.fields else default_field, message)
 
 
-def _members_agency(request: HttpRequest, code: str):
-    agency = selectors.agency_get(user=request.user, code=code)
+def _members_agency(request: AuthenticatedHttpRequest, code: str) -> tuple[Agency, HttpResponse | None]:
+    agency = selectors.agency_get(code=code)
     if not selectors.agency_can_manage_members(user=request.user, agency=agency):
         return agency, _forbidden(request, f"Only administrators of {agency.name} can see and manage its members.")
     return agency, None
 
 
-def _to_members(agency) -> HttpResponse:
+def _to_members(agency: Agency) -> HttpResponse:
     return redirect(reverse("agency-members", kwargs={"code": agency.code}))
 
 
 @login_required
-def agency_members(request: HttpRequest, code: str) -> HttpResponse:
+def agency_members(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The members and pending invitations, with a form to add someone who already has an account."""
     agency, refusal = _members_agency(request, code)
     if refusal:
@@ -131,7 +129,7 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error, "username")
         else:
-            role, name = Role(data["role"]), selectors.display_name(user)
+            role, name = Role(data["role"]), display_name(user)
             if granted:
                 messages.success(request, f"{name} is now {_a(role)} in {agency.name}.")
             else:
@@ -157,7 +155,7 @@ def agency_members(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
+def agency_member_remove(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """GET asks for confirmation; POST takes the role away."""
     agency, refusal = _members_agency(request, code)
     if refusal:
@@ -178,7 +176,7 @@ def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
     try:
         if request.method == "POST":
             services.membership_remove(actor=request.user, agency=agency, username=username, role=role)
-            messages.success(request, f"{selectors.display_name(target)} is no longer {_a(role)} in "
+            messages.success(request, f"{display_name(target)} is no longer {_a(role)} in "
                                       f"{agency.name}.")
             return _to_members(agency)
         services.check_may_change_roles(actor=request.user, agency=agency, user=target)
@@ -192,7 +190,7 @@ def agency_member_remove(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
+def agency_member_leave(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """A leaver: GET asks for confirmation; POST takes every role in the agency away (and, if that was their last
     agency, switches their account off)."""
     agency, refusal = _members_agency(request, code)
@@ -201,7 +199,7 @@ def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
     form = MemberLeaveForm(request.POST if request.method == "POST" else request.GET)
     target = selectors.user_by_username(username=form.data.get("username", "")) if form.is_valid() else None
     held = sorted(Role(r) for a, r in selectors.user_roles(target) if a == agency.pk) if target else []
-    if not held:
+    if target is None or not held:
         messages.info(request, "That person is not a member of this agency, so there is nothing to remove.")
         return _to_members(agency)
     try:
@@ -210,7 +208,7 @@ def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
             services.membership_leave(actor=request.user, agency=agency, username=target.get_username())
             target.refresh_from_db(fields=["is_active"])
             note = "" if target.is_active else " They had no other role, so their account is now switched off."
-            messages.success(request, f"{selectors.display_name(target)} has been removed from {agency.name}.{note}")
+            messages.success(request, f"{display_name(target)} has been removed from {agency.name}.{note}")
             return _to_members(agency)
     except PermissionDenied as refused:
         return _forbidden(request, str(refused))
@@ -222,7 +220,7 @@ def agency_member_leave(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
+def agency_member_change_role(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """Change a member's role in one step."""
     agency, refusal = _members_agency(request, code)
     if refusal:
@@ -245,7 +243,7 @@ def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
             to_role = Role(form.cleaned_data["to_role"])
             services.membership_change_role(actor=request.user, agency=agency, username=username,
                                             from_role=from_role, to_role=to_role)
-            messages.success(request, f"{selectors.display_name(target)} is now {_a(to_role)} in "
+            messages.success(request, f"{display_name(target)} is now {_a(to_role)} in "
                                       f"{agency.name}.")
             return _to_members(agency)
     except PermissionDenied as refused:
@@ -259,7 +257,7 @@ def agency_member_change_role(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def invitation_create(request: HttpRequest, code: str) -> HttpResponse:
+def invitation_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
@@ -284,7 +282,7 @@ def invitation_create(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_resend(request: HttpRequest, code: str, pk: str) -> HttpResponse:
+def invitation_resend(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
@@ -300,7 +298,7 @@ def invitation_resend(request: HttpRequest, code: str, pk: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_cancel(request: HttpRequest, code: str, pk: str) -> HttpResponse:
+def invitation_cancel(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
@@ -320,8 +318,9 @@ class AcceptForm(forms.Form):
     password2 = forms.CharField(label="Type the password again", strip=False, widget=forms.PasswordInput,
                                 error_messages={"required": "Type the password again."})
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
             self.add_error("password2", "The two passwords do not match.")
         return cleaned
@@ -333,16 +332,16 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_by_token(token=token)
     if invitation is None:
         return render(request, "agencies/invitation_invalid.html", status=404)
-    signed_in = request.user.is_authenticated
+    signed_in_user = request.user if request.user.is_authenticated else None
+    signed_in = signed_in_user is not None
     existing = None if signed_in else selectors.user_by_email(email=invitation.email)
     form = AcceptForm(request.POST or None) if not signed_in else None
     error = ""
     if request.method == "POST" and existing is None:
-        if signed_in or form.is_valid():
-            password = None if signed_in else form.cleaned_data["password1"]
+        if form is None or form.is_valid():
+            password = None if form is None else form.cleaned_data["password1"]
             try:
-                user, _ = services.invitation_accept(token=token, password=password,
-                                                     user=request.user if signed_in else None)
+                user, _ = services.invitation_accept(token=token, password=password, user=signed_in_user)
             except PermissionDenied as refused:
                 error = str(refused)
             except ValidationError as problem:
@@ -372,7 +371,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_create(request: HttpRequest) -> HttpResponse:
+def agency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not selectors.agency_can_create(user=request.user):
         return _forbidden(request, "Only registry administrators can add agencies.")
     form = AgencyForm(request.POST or None)
@@ -390,8 +389,8 @@ def agency_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_edit(request: HttpRequest, code: str) -> HttpResponse:
-    agency = selectors.agency_get(user=request.user, code=code)
+def agency_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    agency = selectors.agency_get(code=code)
     if not selectors.agency_can_change(user=request.user, agency=agency):
         return _forbidden(request, f"Only administrators of {agency.name} can change its details.")
     initial = {name: getattr(agency, name) for name in AgencyForm.base_fields if name != "code"}
@@ -412,8 +411,8 @@ def agency_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def dataset_create(request: HttpRequest, code: str) -> HttpResponse:
-    owner = selectors.agency_get(user=request.user, code=code)
+def dataset_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    owner = selectors.agency_get(code=code)
     if not selectors.dataset_can_create(user=request.user, owner=owner):
         return _forbidden(request, f"Only governance officers and administrators of {owner.name} can add its "
                                    "datasets.")
@@ -434,8 +433,8 @@ def dataset_create(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def dataset_edit(request: HttpRequest, code: str) -> HttpResponse:
-    dataset = selectors.dataset_get(user=request.user, code=code)
+def dataset_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dataset = selectors.dataset_get(code=code)
     if not selectors.dataset_can_change(user=request.user, dataset=dataset):
         return _forbidden(request, f"Only governance officers and administrators of {dataset.owner.name} can change "
                                    "this dataset.")

@@ -18,6 +18,7 @@ from agencies.selectors import user_agency_codes, user_roles
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import events_concerning
+from common.types import User
 
 from . import lifecycle
 from .choices import AgreementStatus, VersionState
@@ -96,7 +97,7 @@ class Waiting:
 WAITING_ACTIONS = (Action.SIGN, Action.SUBMIT, Action.REVIEW, Action.REINSTATE)
 
 
-def waiting_for(*, user: Any, officer_ids: set[int], today: dt.date) -> list[Waiting]:
+def waiting_for(*, user: User, officer_ids: set[int], today: dt.date) -> list[Waiting]:
     """What waits for this officer, one query per action of WAITING_ACTIONS, each filtered by the lifecycle's own
     allowed states (`state_q`) and authority: the unsigned parties of a version awaiting signature (not the lead's
     when this officer last edited it), drafts of the agencies they lead for, reviews due within the horizon that
@@ -132,7 +133,7 @@ def waiting_for(*, user: Any, officer_ids: set[int], today: dt.date) -> list[Wai
         Agreement.objects.filter(lifecycle.state_q(Action.REINSTATE), suspended_by_id__in=officer_ids)
         .select_related("in_force_version", "suspended_by").order_by("-updated_at", "-pk")
     )[:DASHBOARD_ROWS]
-    items += [Waiting(Action.REINSTATE, a, a.in_force_version, a.suspended_by) for a in suspended]
+    items += [Waiting(Action.REINSTATE, a, a.version_in_force(), a.suspended_by) for a in suspended]
     return items
 
 
@@ -166,7 +167,7 @@ def _agreements_of(agency_ids: set[int]) -> QuerySet[Agreement]:
 ACTIVITY_ACTIONS = TIMELINE_ACTIONS
 
 
-def dashboard_for(*, user: Any, today: dt.date) -> Dashboard:
+def dashboard_for(*, user: User, today: dt.date) -> Dashboard:
     """What each of the user's roles needs to see first. One query for the roles, one per section shown."""
     pairs = user_roles(user)
     roles = {role for _agency, role in pairs}

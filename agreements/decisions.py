@@ -27,6 +27,7 @@ from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.services import record
+from common.types import User
 
 from . import sql
 from .choices import AgreementStatus, CheckOutcome, PeriodState, VersionState
@@ -383,13 +384,13 @@ def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[
     return CheckOutcome.NOT_YET_IN_FORCE
 
 
-def _outsider(asker: Any, provider: str, recipient: str) -> bool:
+def _outsider(asker: User | None, provider: str, recipient: str) -> bool:
     """An asker who belongs to neither agency (an auditor of a third one): they see only what the register shows
     them. Members of the provider or the recipient are parties to every agreement with a flow between them."""
     return asker is not None and not asker.is_superuser and not {provider, recipient} & user_agency_codes(asker)
 
 
-def _shown_to(asker: Any, judged: list[tuple[Any, CheckOutcome, Flow]]) -> tuple[list, set[int]]:
+def _shown_to(asker: User, judged: list[tuple[Any, CheckOutcome, Flow]]) -> tuple[list, set[int]]:
     """The candidates whose agreements an outsider may see (the register's rule, `agreement_ids_visible`: one
     query), and which of those they see in full."""
     visible = agreement_ids_visible(user=asker, ids={flow.version.agreement_id for _, _, flow in judged})
@@ -399,7 +400,7 @@ def _shown_to(asker: Any, judged: list[tuple[Any, CheckOutcome, Flow]]) -> tuple
 
 def decide(
     *, provider: str, recipient: str, dataset: str, on: dt.date | None = None, data_items: list[str] | None = None,
-    asker: Any = None,
+    asker: User | None = None,
 ) -> Decision:
     """The decision alone (no audit). Raises UnknownCodes when a code names nothing.
 
@@ -416,7 +417,7 @@ def decide(
         if (outcome := _judge(flow, on=on, provider=provider, dataset=dataset, items=data_items)) is not None
     ]
     outsider = _outsider(asker, provider, recipient)
-    shown, full = _shown_to(asker, judged) if outsider and judged else (judged, None)
+    shown, full = _shown_to(asker, judged) if asker is not None and outsider and judged else (judged, None)
     if not shown:
         # An outsider hears the same whether nothing exists or nothing they may see: existence is not leaked.
         found = _resolve_codes(provider, recipient, dataset)
@@ -700,7 +701,7 @@ def check(
     purpose: str = "",
     on: dt.date | None = None,
     data_items: list[str] | None = None,
-    asker: Any = None,
+    asker: User | None = None,
 ) -> Decision:
     """Decide and record the check in the audit log (check.allowed or check.denied). The event's seq is returned."""
     decision = decide(provider=provider, recipient=recipient, dataset=dataset, on=on, data_items=data_items,

@@ -7,6 +7,7 @@ year so that the active agreements are in force whenever the demo is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +21,7 @@ from accounts.models import Profile
 from agencies.choices import AgencyKind, Classification, Role
 from agencies.models import Agency
 from agencies.services import agency_create, dataset_create, membership_grant
+from common.types import User
 
 from . import services
 from .models import Agreement
@@ -167,7 +169,7 @@ class Demo:
     users: dict[str, Any]
     year: int
 
-    def officer(self, code: str, second: bool = False):
+    def officer(self, code: str, second: bool = False) -> User:
         prefix = next(a[1] for a in AGENCIES if a[0] == code)
         return self.users[f"{prefix}-officer2" if second else f"{prefix}-officer"]
 
@@ -178,7 +180,8 @@ def _flow(dataset: str, provider: str, recipient: str, purpose: str, bases: list
             "legal_bases": bases, "data_items": items or [], **extra}
 
 
-def _draft(demo: Demo, lead: str, title: str, purpose: str, flows: list[dict[str, Any]], *, years=(-1, 1),
+def _draft(demo: Demo, lead: str, title: str, purpose: str, flows: list[dict[str, Any]], *,
+           years: tuple[int, int] = (-1, 1),
            dpia: str = "") -> Agreement:
     start = date(demo.year + years[0], 4, 1)
     end = date(demo.year + years[1], 3, 31)
@@ -189,7 +192,7 @@ def _draft(demo: Demo, lead: str, title: str, purpose: str, flows: list[dict[str
     )
 
 
-def _sign_all(demo: Demo, agreement: Agreement, *, except_for: set[str] = frozenset()) -> Agreement:
+def _sign_all(demo: Demo, agreement: Agreement, *, except_for: AbstractSet[str] = frozenset()) -> Agreement:
     agreement.refresh_from_db()
     for party in agreement.current_version.parties.select_related("agency").order_by("agency__code"):
         code = party.agency.code

@@ -6,8 +6,8 @@ Every rule about the terms (dates in order, an Article 6 basis, the provider own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django import forms
 
@@ -40,10 +40,10 @@ BASIS_GROUPS = [
 ]
 
 
-def _groups_an_error_asks_for(errors: list[str]) -> set[str]:
+def _groups_an_error_asks_for(errors: Iterable[object]) -> set[str]:
     """Article 6 is always open; an error opens only the group it asks for (the rules name the article)."""
     text = " ".join(str(e) for e in errors)
-    wanted = {LegalBasisKind.ARTICLE6}
+    wanted: set[str] = {LegalBasisKind.ARTICLE6}
     if "Article 9" in text:
         wanted.add(LegalBasisKind.ARTICLE9)
     if "Article 10" in text:
@@ -54,6 +54,7 @@ def _groups_an_error_asks_for(errors: list[str]) -> set[str]:
 class AgreementForm(forms.Form):
     """The agreement's own terms. `lead_agencies` are the agencies the user may choose to lead (None: any code)."""
 
+    lead_extra: list[dict[str, str]]  # the typed lead agency when it is not on the pick list (set by the view)
     title = forms.CharField(label="Title", required=False,
                             help_text="A short name people will recognise, for example “Hospital discharge to "
                                       "adult social care”")
@@ -70,7 +71,8 @@ class AgreementForm(forms.Form):
                                      help_text="The reference of the data protection impact assessment, if there "
                                                "is one")
 
-    def __init__(self, *args, lead_agencies: Sequence[Agency] | None, lead_fixed: Agency | None = None, **kwargs):
+    def __init__(self, *args: Any, lead_agencies: Sequence[Agency] | None, lead_fixed: Agency | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lead_fixed = lead_fixed
         if lead_fixed is not None:
@@ -159,10 +161,10 @@ class FlowForm(forms.Form):
                                               "recorded in the audit log",
                                     error_messages={"max_length": f"Keep the item’s name to {NAME_MAX} characters"})
 
-    def __init__(self, *args, catalogue: Sequence[LegalBasis], **kwargs):
+    def __init__(self, *args: Any, catalogue: Sequence[LegalBasis], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.catalogue = catalogue
-        self.fields["legal_bases"].choices = [(b.code, b.title) for b in catalogue]
+        cast(forms.ChoiceField, self.fields["legal_bases"]).choices = [(b.code, b.title) for b in catalogue]
 
     def is_blank(self) -> bool:
         """Nothing typed in the row (its selects keep their defaults): the row is left out, not an error."""

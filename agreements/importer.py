@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from common.limits import PURPOSE_MAX
+from common.types import User
 
 from . import services
 from .rules import TermsInvalid
@@ -164,7 +165,7 @@ def _explain(group: _Group, exc: TermsInvalid) -> None:
         group.problems.extend(f"line {group.lines[index]}: {message}" for message in messages)
 
 
-def import_agreements(*, text: str, actor: Any, source: str, skip_bad: bool = False) -> ImportReport:
+def import_agreements(*, text: str, actor: User, source: str, skip_bad: bool = False) -> ImportReport:
     """Import the CSV `text`. Raises ImportFailed (having imported nothing) when anything is wrong, unless skip_bad."""
     report = ImportReport()
     groups = _read(text, report)

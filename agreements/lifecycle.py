@@ -26,6 +26,7 @@ from django.db.models import Q
 from agencies.choices import Role
 from agencies.selectors import user_agency_ids
 from common.errors import Conflict
+from common.types import User
 
 from .choices import AgreementStatus, VersionState
 from .models import Agreement, AgreementVersion, Party
@@ -142,7 +143,7 @@ RULES: dict[Action, Rule] = {rule.action: rule for rule in (
 
 
 # Plainer refusals for some actions asked of a version in a particular state.
-_WRONG_VERSION_STATE = {
+_WRONG_VERSION_STATE: dict[tuple[Action, str], str] = {
     (Action.SIGN, V.DRAFT): "{where} is a draft: the lead agency must send it for signature before anyone signs it.",
     (Action.SIGN, V.SIGNED): "{where} has already been signed by every party: there is nothing left to sign.",
     (Action.SUBMIT, V.SUBMITTED): "{where} is already awaiting signatures: only a draft can be sent for signature.",
@@ -247,7 +248,7 @@ def _pending_amendment(agreement: Agreement) -> AgreementVersion | None:
     return None
 
 
-def verdict(*, user: Any, agreement: Agreement, action: Action | str,
+def verdict(*, user: User, agreement: Agreement, action: Action | str,
             version: AgreementVersion | None = None) -> Verdict:
     """May `user` take `action` on `agreement` now? Authority first (403), then state (409), then the action's own
     conditions. Reads the agreement's versions and their parties (prefetched on the pages, queried otherwise).
@@ -313,7 +314,7 @@ def verdict(*, user: Any, agreement: Agreement, action: Action | str,
     return Verdict(action, True, in_state=True, parties=tuple(parties), acting_agency=acting)
 
 
-def _sign_verdict(user: Any, agreement: Agreement, parties: list[Party], acting: Any) -> Verdict:
+def _sign_verdict(user: User, agreement: Agreement, parties: list[Party], acting: Any) -> Verdict:
     """Signing also needs an unsigned party of the user's, and a second officer for the lead's signature."""
     version = agreement.current_version
     unsigned = [p for p in parties if p.signed_at is None]
@@ -334,14 +335,15 @@ def review_confirmed_agency_ids(version: AgreementVersion) -> set[int]:
     """The parties that have confirmed the current review cycle of `version` (the one for its review date)."""
     cached = getattr(version, "_review_confirmed", None)
     if cached is None:
-        cached = version._review_confirmed = set(
+        cached = set(
             version.review_confirmations.filter(review_date=version.review_date).values_list("agency_id", flat=True))
+        version.__dict__["_review_confirmed"] = cached  # read back by the getattr above
     return cached
 
 
 def _review_verdict(agreement: Agreement, parties: list[Party]) -> Verdict:
     """Confirming a review also needs a party of the user's that has not confirmed this cycle yet."""
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     done = review_confirmed_agency_ids(version)
     open_parties = [p for p in parties if p.agency_id not in done]
     if not open_parties:
@@ -352,12 +354,12 @@ def _review_verdict(agreement: Agreement, parties: list[Party]) -> Verdict:
     return Verdict(Action.REVIEW, True, in_state=True, parties=tuple(own), acting_agency=own[0].agency)
 
 
-def verdicts(*, user: Any, agreement: Agreement) -> dict[Action, Verdict]:
+def verdicts(*, user: User, agreement: Agreement) -> dict[Action, Verdict]:
     """Every action's verdict, for a page that shows the buttons the user may press."""
     return {action: verdict(user=user, agreement=agreement, action=action) for action in Action}
 
 
-def require(*, user: Any, agreement: Agreement, action: Action | str,
+def require(*, user: User, agreement: Agreement, action: Action | str,
             version: AgreementVersion | None = None) -> Verdict:
     """The verdict, raised as PermissionDenied (403) or Conflict (409) when the action is refused."""
     answer = verdict(user=user, agreement=agreement, action=action, version=version)

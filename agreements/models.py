@@ -52,7 +52,9 @@ class Agreement(models.Model):
     reference = models.CharField(max_length=32, unique=True)
     lead_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="led_agreements")
     status = models.CharField(max_length=16, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
-    current_version = models.ForeignKey(
+    # Typed as never None: agreement_create sets it in the transaction that inserts the agreement, so it is
+    # null only between those two inserts, never in a committed row.
+    current_version: "models.ForeignKey[AgreementVersion | None, AgreementVersion]" = models.ForeignKey(  # type: ignore[misc]
         "AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     in_force_version = models.ForeignKey(
@@ -81,6 +83,12 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def version_in_force(self) -> "AgreementVersion":
+        """`in_force_version`, where the lifecycle guarantees there is one (active, suspended, under review)."""
+        if self.in_force_version is None:
+            raise ValueError(f"{self.reference} has no version in force")
+        return self.in_force_version
 
 
 class AgreementVersion(models.Model):

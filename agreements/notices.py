@@ -10,12 +10,13 @@ English.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.urls import reverse
 
 from accounts.selectors import display_name
+from agencies.models import Agency
 from audit.models import AuditEvent
+from common.types import User
 from notifications.choices import NotificationKind
 from notifications.services import notify
 
@@ -32,18 +33,18 @@ def _party_ids(version: AgreementVersion) -> list[int]:
     return list(version.parties.values_list("agency_id", flat=True))
 
 
-def _send(kind: Kind, *, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any,
+def _send(kind: Kind, *, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User | None,
           subject: str, body: str, email: bool = True) -> None:
     notify(kind=kind, event=event, agency_ids=_party_ids(version), subject=subject, body=body,
            link=reverse("agreements:detail", args=[agreement.reference]), exclude_user=actor, email=email)
 
 
-def _who(actor: Any, agency: Any) -> str:
+def _who(actor: User | None, agency: Agency | None) -> str:
     name = display_name(actor) if actor is not None else "The registry"
     return f"{name} of {agency.name}" if agency is not None else name
 
 
-def submitted(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any) -> None:
+def submitted(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User) -> None:
     _send(Kind.SUBMITTED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"Please sign {agreement.reference}: {version.title}",
           body=(f"{_who(actor, agreement.lead_agency)} sent version {version.number} of {agreement.reference} "
@@ -52,15 +53,15 @@ def submitted(*, agreement: Agreement, version: AgreementVersion, event: AuditEv
                 "changes from the agreement’s page."))
 
 
-def changes_requested(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any,
-                      agency: Any, comments: str) -> None:
+def changes_requested(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User | None,
+                      agency: Agency, comments: str) -> None:
     _send(Kind.CHANGES_REQUESTED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"Changes asked for: {agreement.reference} {version.title}",
           body=(f"{_who(actor, agency)} asked for changes to version {version.number} of {agreement.reference}. "
                 f"It is a draft again, and any signatures on it were cleared.\n\nTheir comments:\n\n{comments}"))
 
 
-def commented(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any, agency: Any,
+def commented(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User, agency: Agency,
               text: str) -> None:
     """Told to the officers of the parties of the version commented on."""
     _send(Kind.COMMENTED, agreement=agreement, version=version, event=event, actor=actor,
@@ -70,7 +71,8 @@ def commented(*, agreement: Agreement, version: AgreementVersion, event: AuditEv
                 "on the agreement’s page."))
 
 
-def signed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any, agency: Any) -> None:
+def signed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User,
+           agency: Agency) -> None:
     unsigned = sorted(version.parties.filter(signed_at__isnull=True).values_list("agency__name", flat=True))
     waiting = (f"Still to sign: {', '.join(unsigned)}." if unsigned
                else "Every party has now signed.")
@@ -80,7 +82,7 @@ def signed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent
                 f"for {agency.name}.\n\n{waiting}"))
 
 
-def activated(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any,
+def activated(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User | None,
               today: date) -> None:
     when = (f"It comes into force on {_day(version.start_date)}." if version.start_date > today
             else "It is in force now.")
@@ -90,24 +92,24 @@ def activated(*, agreement: Agreement, version: AgreementVersion, event: AuditEv
                 f"{when} Its review is due on {_day(version.review_date)}."))
 
 
-def suspended(*, agreement: Agreement, event: AuditEvent, actor: Any, agency: Any, reason: str) -> None:
-    version = agreement.in_force_version
+def suspended(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+    version = agreement.version_in_force()
     _send(Kind.SUSPENDED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"{agreement.reference} is suspended",
           body=(f"{_who(actor, agency)} suspended {agreement.reference} “{version.title}”. Sharing under it has "
                 f"stopped: checks that rely on it answer no until it is reinstated.\n\nThe reason given:\n\n{reason}"))
 
 
-def reinstated(*, agreement: Agreement, event: AuditEvent, actor: Any, agency: Any, reason: str) -> None:
-    version = agreement.in_force_version
+def reinstated(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+    version = agreement.version_in_force()
     _send(Kind.REINSTATED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"{agreement.reference} is reinstated",
           body=(f"{_who(actor, agency)} reinstated {agreement.reference} “{version.title}”. Version "
                 f"{version.number} is in force again.\n\nThe reason given:\n\n{reason}"))
 
 
-def revoked(*, agreement: Agreement, event: AuditEvent, actor: Any, agency: Any, reason: str) -> None:
-    version = agreement.in_force_version
+def revoked(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+    version = agreement.version_in_force()
     _send(Kind.REVOKED, agreement=agreement, version=version, event=event, actor=actor,
           subject=f"{agreement.reference} is revoked",
           body=(f"{_who(actor, agency)} revoked {agreement.reference} “{version.title}”. Sharing under it has "
@@ -126,7 +128,7 @@ def review_due(*, agreement: Agreement, version: AgreementVersion, event: AuditE
                 "again. If something has changed, the lead agency starts an amendment."))
 
 
-def review_confirmed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any,
+def review_confirmed(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: User | None,
                      previous: date, proposed: dict[str, date]) -> None:
     differing = len(set(proposed.values())) > 1
     note = ""

@@ -6,6 +6,8 @@ or file can be pulled in from the network or the server's disk.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 
 def render_pdf(html: str) -> bytes:
     """The PDF of a self-contained HTML document."""
@@ -13,7 +15,7 @@ def render_pdf(html: str) -> bytes:
     from weasyprint.urls import URLFetcher
 
     class FetchNothing(URLFetcher):
-        def fetch(self, url, headers=None):
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> NoReturn:
             raise ValueError(f"The agreement PDF loads no outside resources ({url[:80]}).")
 
     return weasyprint.HTML(string=html, url_fetcher=FetchNothing()).write_pdf()

@@ -262,8 +262,10 @@ def resolve_terms(
             problem("purpose", too_long("flow's purpose", PURPOSE_MAX))
         flow_errors.append(problems)
         if not problems:
+            if dataset is None or provider is None or recipient is None:  # each would have been a problem above
+                raise AssertionError("a flow without its dataset or agencies was not refused")
             resolved.append(ResolvedFlow(
-                dataset=dataset, provider=provider, recipient=recipient,  # type: ignore[arg-type]
+                dataset=dataset, provider=provider, recipient=recipient,
                 purpose=flow_purpose or purpose, legal_bases=cited, data_items=items,
                 method=method, frequency=frequency, retention=retention,
             ))
@@ -271,9 +273,11 @@ def resolve_terms(
         errors.setdefault("flows", []).extend(flow_errors)
     if errors:
         raise TermsInvalid(errors)
+    if lead is None or start_date is None or end_date is None or review_date is None:  # each would be an error
+        raise AssertionError("terms without a lead agency or a date were not refused")
     return ResolvedTerms(
-        lead_agency=lead, title=title, purpose=purpose, start_date=start_date, end_date=end_date,  # type: ignore[arg-type]
-        review_date=review_date, dpia_reference=dpia_reference, flows=resolved,  # type: ignore[arg-type]
+        lead_agency=lead, title=title, purpose=purpose, start_date=start_date, end_date=end_date,
+        review_date=review_date, dpia_reference=dpia_reference, flows=resolved,
     )
 
 

@@ -39,6 +39,7 @@ from agencies.models import Agency
 from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from common.types import User
 
 from . import sql
 from .choices import AgreementStatus
@@ -53,7 +54,7 @@ from .models import (
 from .status import register_status_q
 
 
-def _view_grants(user: Any) -> QuerySet[AgreementGroupObjectPermission]:
+def _view_grants(user: User) -> QuerySet[AgreementGroupObjectPermission]:
     """The user's `view_agreement` grants, shaped so the planner reads them from guardian's unique index
     (group_id, permission_id, content_object_id): the groups straight from auth_user_groups and the permission
     as one scalar subquery, rather than a join through auth_group, auth_permission and django_content_type for
@@ -99,7 +100,7 @@ def load_terms(agreements: list[Agreement]) -> list[Agreement]:
     return agreements
 
 
-def _visible(user: Any) -> tuple[QuerySet[Agreement], Q | None]:
+def _visible(user: User) -> tuple[QuerySet[Agreement], Q | None]:
     """All agreements the user may see, annotated with `full_view`, and the condition for full view (None: all)."""
     base = Agreement.objects.all()
     if not getattr(user, "is_authenticated", False):
@@ -121,7 +122,7 @@ def _matching(versions: QuerySet[Any], full: Q | None) -> Q:
     return in_force | (current if full is None else (current & full))
 
 
-def agreement_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Agreement]:
+def agreement_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Agreement]:
     """Agreements the user may see, newest first, filtered by status (a `RegisterStatus`: the lifecycle's, or in force
     today, or signed but not started), agency, dataset, legal_basis and q. Give the page shown to `load_terms`."""
     filters = filters or {}
@@ -243,7 +244,7 @@ def agreement_get(*, user: Any, reference: str) -> Agreement:
     return agreement
 
 
-def agreement_ids_visible(*, user: Any, ids: set[int]) -> dict[int, bool]:
+def agreement_ids_visible(*, user: User, ids: set[int]) -> dict[int, bool]:
     """Which of these agreements `user` may see, each with whether they see the full record (else the summary):
     the rule `agreement_get` applies. One query."""
     qs, _ = _visible(user)
@@ -254,7 +255,7 @@ CHECK_REFUSED = ("You can check sharing only for an agency you belong to (as the
                  "or as an auditor.")
 
 
-def may_ask_check(*, user: Any, provider: str, recipient: str) -> bool:
+def may_ask_check(*, user: User, provider: str, recipient: str) -> bool:
     """May `user` ask whether `provider` may share with `recipient`? Members of either agency (any role), auditors
     of any agency, and superusers. The API and the page both ask this; it reads the user's cached roles."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -288,7 +289,7 @@ def version_comments(*, version: AgreementVersion) -> QuerySet[VersionComment]:
             .order_by("created_at", "id"))
 
 
-def agreement_get_full(*, user: Any, reference: str) -> Agreement:
+def agreement_get_full(*, user: User, reference: str) -> Agreement:
     """An agreement whose full record the user may see (the printable page), or Http404."""
     agreement = agreement_get(user=user, reference=reference)
     if not agreement.full_view:

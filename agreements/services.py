@@ -9,7 +9,7 @@ from the wrong state raise `common.errors.Conflict` (409).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,9 +23,11 @@ from agencies.models import Agency
 from agencies.selectors import has_role
 from agencies.services import permission_grant, permission_revoke
 from audit.choices import AuditAction
+from audit.models import AuditEvent
 from audit.services import events_index_add, record
 from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_problem
+from common.types import UNCHANGED, Unchanged, User, given
 
 from . import lifecycle, notices
 from .canonical import version_terms
@@ -119,8 +121,8 @@ def _desired_grants(agreement: Agreement) -> set[tuple[int, str, str]]:
     parties (agreements/lifecycle.py), so a grant can never disagree with it."""
     version_ids = {v for v in (agreement.current_version_id, agreement.in_force_version_id) if v}
     if agreement.in_force_version_id:  # a rejected or withdrawn amendment gives its own parties no lasting sight
-        version_ids -= set(AgreementVersion.objects.filter(
-            pk=agreement.current_version_id, state__in=[VersionState.REJECTED, VersionState.WITHDRAWN],
+        version_ids -= set(AgreementVersion.objects.filter(  # the current version, when it is not the one in force
+            pk__in=version_ids, state__in=[VersionState.REJECTED, VersionState.WITHDRAWN],
         ).exclude(pk=agreement.in_force_version_id).values_list("pk", flat=True))
     party_ids = set(Party.objects.filter(version_id__in=version_ids).values_list("agency_id", flat=True))
     return {(agency_id, role, VIEW) for agency_id in party_ids for role in Role.values}
@@ -151,7 +153,8 @@ def agreement_agency_codes(agreement: Agreement) -> list[str]:
     return sorted(codes | {agreement.lead_agency.code})
 
 
-def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency | None = None, **detail: Any):
+def _event(action: AuditAction, agreement: Agreement, actor: User | None, agency: Agency | None = None,
+           **detail: Any) -> AuditEvent:
     """`agency` is the agency the actor acted for (the lead agency when none is given)."""
     return record(
         action=action,
@@ -164,11 +167,12 @@ def _event(action: AuditAction, agreement: Agreement, actor: Any, agency: Agency
     )
 
 
-def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now, reason: str = "") -> None:
+def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str, now: datetime,
+                 reason: str = "") -> None:
     AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now, reason=reason)
 
 
-def _close_period(*, agreement: Agreement, reason: str, now) -> None:
+def _close_period(*, agreement: Agreement, reason: str, now: datetime) -> None:
     AgreementPeriod.objects.filter(agreement=agreement, ended_at__isnull=True).update(ended_at=now, end_reason=reason)
 
 
@@ -200,7 +204,7 @@ def _withdraw_pending_amendment(agreement: Agreement) -> int | None:
 @transaction.atomic
 def agreement_create(
     *,
-    actor: Any,
+    actor: User,
     lead_agency: str | Agency,
     title: str,
     purpose: str,
@@ -247,16 +251,28 @@ def agreement_create(
 
 
 @transaction.atomic
-def agreement_update(*, actor: Any, agreement: Agreement, expected_revision: str | None = None,
-                     **changes: Any) -> Agreement:
+def agreement_update(
+    *,
+    actor: User,
+    agreement: Agreement,
+    expected_revision: str | None = None,
+    title: str | Unchanged = UNCHANGED,
+    purpose: str | Unchanged = UNCHANGED,
+    start_date: date | None | Unchanged = UNCHANGED,
+    end_date: date | None | Unchanged = UNCHANGED,
+    review_date: date | None | Unchanged = UNCHANGED,
+    dpia_reference: str | Unchanged = UNCHANGED,
+    lead_agency: str | Agency | Unchanged = UNCHANGED,
+    flows: Sequence[Mapping[str, Any]] | None | Unchanged = UNCHANGED,
+) -> Agreement:
     """Change the current draft version's terms. Fields not given keep their values; `flows` replaces all flows.
 
     With `expected_revision` (from `version_revision`), a draft someone else saved in the meantime is refused
     (StaleDraft, a 409) rather than silently overwritten.
     """
-    unknown = set(changes) - {*TERM_FIELDS, "flows", "lead_agency"}
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
+    changes = given({"title": title, "purpose": purpose, "start_date": start_date, "end_date": end_date,
+                     "review_date": review_date, "dpia_reference": dpia_reference, "lead_agency": lead_agency,
+                     "flows": flows})
     agreement = _lock(agreement)
     lifecycle.require(user=actor, agreement=agreement, action=Action.EDIT)
     version = agreement.current_version
@@ -301,7 +317,7 @@ def agreement_update(*, actor: Any, agreement: Agreement, expected_revision: str
 
 
 @transaction.atomic
-def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
+def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
     """Send the current draft for signature by every party."""
     agreement = _lock(agreement)
     lifecycle.require(user=actor, agreement=agreement, action=Action.SUBMIT)
@@ -318,11 +334,11 @@ def agreement_submit(*, actor: Any, agreement: Agreement) -> Agreement:
 
 
 @transaction.atomic
-def agreement_amend(*, actor: Any, agreement: Agreement) -> Agreement:
+def agreement_amend(*, actor: User, agreement: Agreement) -> Agreement:
     """Start an amendment: a new draft version copied from the in-force one. The signed version stays in force."""
     agreement = _lock(agreement)
     lifecycle.require(user=actor, agreement=agreement, action=Action.AMEND)
-    source = agreement.in_force_version
+    source = agreement.version_in_force()
     number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = AgreementVersion.objects.create(
         agreement=agreement, number=number, created_by=actor, last_edited_by=actor,
@@ -361,7 +377,7 @@ def _back_to_draft(agreement: Agreement) -> list[str]:
 
 
 @transaction.atomic
-def agreement_withdraw(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_withdraw(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """The lead agency takes the version awaiting signatures back to change it (a typo, say)."""
     reason = _reason(reason)
     agreement = _lock(agreement)
@@ -374,7 +390,7 @@ def agreement_withdraw(*, actor: Any, agreement: Agreement, reason: str) -> Agre
 
 
 @transaction.atomic
-def agreement_request_changes(*, actor: Any, agreement: Agreement, comments: str,
+def agreement_request_changes(*, actor: User, agreement: Agreement, comments: str,
                               agency: str | Agency | None = None) -> Agreement:
     """A party sends the version awaiting signatures back to the lead agency with comments, which stay with the
     version for every party to read. Unlike a rejection, the negotiation goes on."""
@@ -440,7 +456,7 @@ def _agency_name(code: str) -> str:
 
 
 @transaction.atomic
-def agreement_copy(*, actor: Any, agreement: Agreement) -> Agreement:
+def agreement_copy(*, actor: User, agreement: Agreement) -> Agreement:
     """A new draft agreement (a new reference) holding the terms of this one's latest version, whatever its state:
     the way to start again after a rejection, a revocation or an expiry."""
     lifecycle.require(user=actor, agreement=agreement, action=Action.COPY)
@@ -461,7 +477,7 @@ def agreement_copy(*, actor: Any, agreement: Agreement) -> Agreement:
 
 
 def _signing_party(
-    *, actor: Any, agreement: Agreement, signable: Sequence[Party], agency: str | Agency | None
+    *, actor: User, agreement: Agreement, signable: Sequence[Party], agency: str | Agency | None
 ) -> Party:
     """The party the officer signs for, among those the lifecycle lets them sign for (`signable`)."""
     if agency is None:
@@ -492,7 +508,7 @@ def _signing_party(
 
 
 @transaction.atomic
-def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency | None = None,
+def agreement_approve(*, actor: User, agreement: Agreement, agency: str | Agency | None = None,
                       declared: bool = False) -> Agreement:
     """One party signs the submitted version. When every party has signed, that version comes into force.
 
@@ -535,7 +551,7 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
 
 
 @transaction.atomic
-def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_reject(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """A party declines to sign the submitted version. A rejected amendment leaves the agreement in force."""
     reason = _reason(reason)
     agreement = _lock(agreement)
@@ -556,7 +572,7 @@ def agreement_reject(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
 # --- the life of an agreement in force -----------------------------------------------------------------------
 
 
-def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Action) -> Agreement:
+def _switch_period(*, actor: User, agreement: Agreement, reason: str, action: Action) -> Agreement:
     """Suspend or reinstate: close the open period and open one in the other state, for the same signed version.
     A suspension remembers the agency that suspended, which alone may reinstate (the lifecycle's SUSPENDER)."""
     reason = _reason(reason)
@@ -565,33 +581,33 @@ def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Act
     suspending = action == Action.SUSPEND
     now = timezone.now()
     _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
-    _open_period(agreement=agreement, version=agreement.in_force_version,
+    _open_period(agreement=agreement, version=agreement.version_in_force(),
                  state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now, reason=reason)
     agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
     # A registry administrator acting for no agency of theirs leaves no agency: only administrators may reinstate.
     agreement.suspended_by = acting if suspending and has_role(actor, acting.pk, Role.GOVERNANCE_OFFICER) else None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
     event = _event(AuditAction.AGREEMENT_SUSPENDED if suspending else AuditAction.AGREEMENT_REINSTATED, agreement,
-                   actor, agency=acting, version=agreement.in_force_version.number, reason=reason)
+                   actor, agency=acting, version=agreement.version_in_force().number, reason=reason)
     announce = notices.suspended if suspending else notices.reinstated
     announce(agreement=agreement, event=event, actor=actor, agency=acting, reason=reason)
     return agreement
 
 
 @transaction.atomic
-def agreement_suspend(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_suspend(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """Stop sharing under the agreement for now; the suspending agency can reinstate it."""
     return _switch_period(actor=actor, agreement=agreement, reason=reason, action=Action.SUSPEND)
 
 
 @transaction.atomic
-def agreement_reinstate(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_reinstate(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """Lift a suspension: the same signed version is in force again."""
     return _switch_period(actor=actor, agreement=agreement, reason=reason, action=Action.REINSTATE)
 
 
 @transaction.atomic
-def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreement:
+def agreement_revoke(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """End the agreement for good. Revocation is final."""
     reason = _reason(reason)
     agreement = _lock(agreement)
@@ -604,7 +620,7 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     agreement.suspended_by = None
     agreement.save(update_fields=["status", "suspended_by", "updated_at"])
     event = _event(AuditAction.AGREEMENT_REVOKED, agreement, actor, agency=acting,
-                   version=agreement.in_force_version.number, reason=reason,
+                   version=agreement.version_in_force().number, reason=reason,
                    previous_status=previous, withdrawn_version=withdrawn)
     notices.revoked(agreement=agreement, event=event, actor=actor, agency=acting, reason=reason)
     if withdrawn:
@@ -613,7 +629,7 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
 
 
 @transaction.atomic
-def agreement_review(*, actor: Any, agreement: Agreement, next_review_date: date | None, notes: str = "",
+def agreement_review(*, actor: User, agreement: Agreement, next_review_date: date | None, notes: str = "",
                      agency: str | Agency | None = None) -> Agreement:
     """A party's officer confirms that the version in force still holds with no changes, and proposes the next
     review date. Once every party of the version in force has confirmed this cycle (the current review date), the
@@ -626,7 +642,7 @@ def agreement_review(*, actor: Any, agreement: Agreement, next_review_date: date
         raise ValidationError({"next_review_date": ["Enter the date of the next review."]})
     agreement = _lock(agreement)
     answer = lifecycle.require(user=actor, agreement=agreement, action=Action.REVIEW)
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     party = _reviewing_party(agreement=agreement, open_parties=answer.parties, agency=agency, actor=actor)
     today = timezone.localdate()
     if next_review_date <= today:
@@ -659,7 +675,7 @@ def agreement_review(*, actor: Any, agreement: Agreement, next_review_date: date
 
 
 def _reviewing_party(*, agreement: Agreement, open_parties: Sequence[Party], agency: str | Agency | None,
-                     actor: Any) -> Party:
+                     actor: User) -> Party:
     """The party an officer confirms the review for: the one named, or their first that has not confirmed yet."""
     if agency is None:
         return open_parties[0]
@@ -667,7 +683,7 @@ def _reviewing_party(*, agreement: Agreement, open_parties: Sequence[Party], age
     party = next((p for p in open_parties if p.agency.code == code), None)
     if party is not None:
         return party
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     named = next((p for p in version.parties.all() if p.agency.code == code), None)
     if named is None:
         raise ValidationError({"agency": [f"'{code}' is not a party to the version of {agreement.reference} in "
@@ -725,7 +741,7 @@ def agreement_expire_due(*, today: date) -> list[str]:
 
 
 @transaction.atomic
-def agreement_record_viewed(*, actor: Any, agreement: Agreement, page: str = "api") -> None:
+def agreement_record_viewed(*, actor: User, agreement: Agreement, page: str = "api") -> None:
     """Record that someone looked at an agreement (the detail or the printable page). A view of the public summary
     names only the parties the summary shows (those of the version in force), so the viewer's own auditors learn
     nothing from the event that the viewer could not see."""
@@ -738,7 +754,7 @@ def agreement_record_viewed(*, actor: Any, agreement: Agreement, page: str = "ap
 
 
 @transaction.atomic
-def agreement_record_listed(*, actor: Any, filters: Mapping[str, Any], count: int, count_exact: bool = True) -> None:
+def agreement_record_listed(*, actor: User, filters: Mapping[str, Any], count: int, count_exact: bool = True) -> None:
     """Record one list request, its filters and the count it showed (with `count_exact` false: more than that)."""
     detail: dict[str, Any] = {"filters": {k: v for k, v in filters.items() if v not in (None, "")}, "count": count}
     if not count_exact:
@@ -747,7 +763,7 @@ def agreement_record_listed(*, actor: Any, filters: Mapping[str, Any], count: in
 
 
 @transaction.atomic
-def access_denied_record(*, actor: Any, method: str, path: str, status: int, reference: str = "") -> None:
+def access_denied_record(*, actor: User, method: str, path: str, status: int, reference: str = "") -> None:
     """Record a refused request (`access.denied`): what was asked and the answer. It concerns the asker's own
     agencies only: naming the parties of an agreement they may not see would tell their auditors (perhaps
     themselves) that it exists."""

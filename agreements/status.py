@@ -77,6 +77,6 @@ def status_code(agreement: Agreement, today: dt.date | None = None) -> str:
 def status_label(agreement: Agreement, today: dt.date | None = None) -> str:
     """The status in words: "Signed: starts 1 April 2027" before the start date, else the lifecycle's label."""
     if starts_later(agreement, today):
-        start = agreement.in_force_version.start_date
+        start = agreement.version_in_force().start_date
         return f"Signed: starts {start.day} {start:%B %Y}"
     return agreement.get_status_display()

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
+from collections.abc import Mapping
+from typing import Any, cast
 
+from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common import context
 from common.pagination import CountedPaginator
+from common.types import AuthenticatedRequest
 
 from . import export, keys
 from .chain import canonical_at
 from .choices import AuditAction
 from .export_jobs import export_job_download, export_job_get, export_job_list, export_job_request
+from .models import AuditCheckpoint, AuditEvent, ExportJob
 from .selectors import EventFilters, audited_agencies, checkpoint_list, event_count, event_list, is_auditor
 from .services import record
 
@@ -29,7 +38,7 @@ from .services import record
 class IsAuditor(permissions.BasePermission):
     message = "Only auditors and superusers may read the audit log."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return is_auditor(user=request.user)
 
 
@@ -42,11 +51,11 @@ class DateOrDateTimeField(serializers.Field):
 
     default_error_messages = {"invalid": "Enter a date (2026-11-24) or a date and time (2026-11-24T10:00:00Z)."}
 
-    def __init__(self, *, end_of_day: bool = False, **kwargs):
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
         self.end_of_day = end_of_day
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dt.date:
         text = str(data).strip()
         try:
             if len(text) == 10:
@@ -65,7 +74,7 @@ class DateOrDateTimeField(serializers.Field):
             self.fail("invalid")
         return value
 
-    def to_representation(self, value):
+    def to_representation(self, value: Any) -> str:
         return value.isoformat()
 
 
@@ -85,7 +94,7 @@ class EventFilterSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"You do not audit an agency with the code “{value}”.")
         return value
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("since") and attrs.get("until") and attrs["until"] <= attrs["since"]:
             raise serializers.ValidationError({"until": ["The end of the range must be after its start."]})
         return attrs
@@ -95,7 +104,7 @@ class ExportFilterSerializer(EventFilterSerializer):
     format = serializers.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], default="csv")
 
 
-def _filters(serializer_class, request) -> tuple[EventFilters, dict]:
+def _filters(serializer_class: type[serializers.Serializer], request: Request) -> tuple[EventFilters, dict]:
     serializer = serializer_class(data=request.query_params, context={"request": request})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
@@ -120,18 +129,18 @@ class EventOutputSerializer(serializers.Serializer):
         help_text="Every agency the event concerns: an auditor of any of them sees it.")
 
     @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_at(self, event) -> str:
+    def get_at(self, event: AuditEvent) -> str:
         return canonical_at(event.at)
 
-    def get_hash(self, event) -> str | None:
+    def get_hash(self, event: AuditEvent) -> str | None:
         seal = getattr(event, "seal", None)
         return seal.hash if seal else None
 
-    def get_prev_hash(self, event) -> str | None:
+    def get_prev_hash(self, event: AuditEvent) -> str | None:
         seal = getattr(event, "seal", None)
         return seal.prev_hash if seal else None
 
-    def get_position(self, event) -> int | None:
+    def get_position(self, event: AuditEvent) -> int | None:
         seal = getattr(event, "seal", None)
         return seal.position if seal else None
 
@@ -144,17 +153,21 @@ class EventListApi(generics.ListAPIView):
     itself is recorded as an `audit.viewed` event.
     """
 
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
     permission_classes = AUDITOR_PERMISSIONS
     serializer_class = EventOutputSerializer
     filter_backends: list = []
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters, _ = _filters(EventFilterSerializer, request)
-        self.paginator.django_paginator_class = functools.partial(
-            CountedPaginator, count=lambda cap: event_count(user=request.user, filters=filters, cap=cap))
-        page = self.paginate_queryset(event_list(user=request.user, filters=filters))
+        user = self.request.user
+        paginator = cast(PageNumberPagination, self.paginator)
+        # DRF only calls django_paginator_class: a partial does as well as the class the stubs ask for.
+        paginator.django_paginator_class = functools.partial(  # type: ignore[assignment]
+            CountedPaginator, count=lambda cap: event_count(user=user, filters=filters, cap=cap))
+        page = self.paginate_queryset(event_list(user=user, filters=filters))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=request.user,
+        record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="events", actor=user,
                detail={"filters": filters.as_detail(), "count": response.data["count"], "via": "api"})
         return response
 
@@ -162,7 +175,8 @@ class EventListApi(generics.ListAPIView):
 class _PassthroughRenderer(BaseRenderer):
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> Any:
         return data
 
 
@@ -192,7 +206,7 @@ class EventExportApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
     renderer_classes = [JSONRenderer, CSVRenderer, JSONLinesRenderer]
 
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest) -> HttpResponseBase:
         filters, data = _filters(ExportFilterSerializer, request)
         kind = data["format"]
         events = event_list(user=request.user, filters=filters)
@@ -230,7 +244,7 @@ class CheckpointOutputSerializer(serializers.Serializer):
     hash = serializers.CharField(help_text="SHA-256 of this checkpoint's signed message.")
 
     @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_created_at(self, checkpoint) -> str:
+    def get_created_at(self, checkpoint: AuditCheckpoint) -> str:
         return canonical_at(checkpoint.created_at)
 
 
@@ -247,7 +261,7 @@ class CheckpointListApi(generics.ListAPIView):
     serializer_class = CheckpointOutputSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[AuditCheckpoint]:
         serializer = CheckpointFilterSerializer(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         return checkpoint_list(**serializer.validated_data)
@@ -266,7 +280,7 @@ class PublicKeyApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
 
     @extend_schema(responses=PublicKeyOutputSerializer)
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest) -> Response:
         key = keys.signing_key()
         return Response(PublicKeyOutputSerializer({
             "algorithm": "Ed25519", "key_id": key.key_id, "public_key": keys.public_key_base64(key),
@@ -294,7 +308,7 @@ class ExportJobOutputSerializer(serializers.Serializer):
     error = serializers.CharField()
     download = serializers.SerializerMethodField()
 
-    def get_download(self, job) -> str | None:
+    def get_download(self, job: ExportJob) -> str | None:
         if job.status != "finished":
             return None
         url = reverse("audit-export-job-file", args=[job.pk])
@@ -309,16 +323,17 @@ class ExportJobListApi(generics.ListAPIView):
     `rows_done` counts up, and `download` is set once `status` is `finished`. The request, the finished file and
     each download are audited (`audit.export_requested`, `audit.export_finished`, `audit.exported`).
     """
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
 
     permission_classes = AUDITOR_PERMISSIONS
     serializer_class = ExportJobOutputSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[ExportJob]:
         return export_job_list(user=self.request.user)
 
     @extend_schema(request=ExportJobRequestSerializer, responses={202: ExportJobOutputSerializer})
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = ExportJobRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -334,7 +349,7 @@ class ExportJobDetailApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
 
     @extend_schema(responses=ExportJobOutputSerializer)
-    def get(self, request, job_id):
+    def get(self, request: AuthenticatedRequest, job_id: uuid.UUID) -> Response:
         job = export_job_get(user=request.user, job_id=job_id)
         return Response(ExportJobOutputSerializer(job, context={"request": request}).data)
 
@@ -354,7 +369,7 @@ class ExportJobDownloadApi(APIView):
     permission_classes = AUDITOR_PERMISSIONS
     renderer_classes = [JSONRenderer, CSVRenderer, JSONLinesRenderer]
 
-    def get(self, request, job_id):
+    def get(self, request: AuthenticatedRequest, job_id: uuid.UUID) -> HttpResponseBase:
         job = export_job_get(user=request.user, job_id=job_id)
         handle, name = export_job_download(user=request.user, job=job)
         content_type = "text/csv; charset=utf-8" if job.format == "csv" else "application/x-ndjson; charset=utf-8"

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -14,7 +16,7 @@ class AuditConfig(AppConfig):
         post_migrate.connect(_reinstall_triggers, sender=self)
 
 
-def _reinstall_triggers(sender, using="default", **kwargs) -> None:
+def _reinstall_triggers(sender: object, using: str = "default", **kwargs: Any) -> None:
     """After every migrate, put back the append-only triggers on every audit table and the agencies index trigger.
 
     SQLite changes a table by rebuilding it, which silently drops its triggers: a migration that adds a column to an

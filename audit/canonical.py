@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 CANONICAL_VERSION = "sr-audit-v1"
 CHECKPOINT_VERSION_1 = "sr-audit-checkpoint-v1"  # did not chain; still verified where older rows carry it
@@ -21,12 +22,14 @@ GENESIS_HASH = "0" * 64
 DIGEST_CHARS = 12
 
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-scan_json = json.JSONDecoder().scan_once  # the C scanner: json.loads without its Python wrapper (verify is hot)
+# The C scanner: json.loads without its Python wrapper (verify is hot). JSONDecoder.__init__ sets scan_once;
+# typeshed leaves it out.
+scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 try:
-    from json.encoder import c_make_encoder as _c_make_encoder
+    from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]  # typeshed omits it
     from json.encoder import encode_basestring_ascii as _escape
 
-    def _refuse(value):
+    def _refuse(value: object) -> NoReturn:
         raise TypeError(f"{type(value).__name__} is not JSON")
 
     # The same output as _encoder (sorted keys, compact, ASCII, no NaN), minus its Python-level wrapper.
@@ -77,8 +80,9 @@ def canonical_bytes(
     return _encode(value)
 
 
-def canonical_bytes_from_text(seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
-                              object_ref, detail, request_id, client_ip, agencies) -> bytes:
+def canonical_bytes_from_text(seq: int, at: Any, actor_id: int | None, actor_name: str, agency_id: int | None,
+                              agency_code: str, action: str, object_type: str, object_ref: str, detail: Any,
+                              request_id: str, client_ip: str | None, agencies: Any) -> bytes:
     """canonical_bytes for a row as a database returns it: the timestamp as a datetime or text, the detail and
     the agencies as JSON text (or already decoded). The verifier's hot loop calls this once per event."""
     if type(at) is not str or len(at) != 27 or at[-1] != "Z":
@@ -160,7 +164,7 @@ def witnessed_digests(entries: list[dict], after: int) -> dict[int, str]:
     return known
 
 
-def first_disagreement(known: dict[int, str], chain, after: int) -> tuple[int, str] | None:
+def first_disagreement(known: dict[int, str], chain: Iterable[tuple[int, str]], after: int) -> tuple[int, str] | None:
     """Walk `chain` ((position, hash) pairs in position order from `after` + 1, the hashes recomputed from the
     events' content) against the witnessed digests. Returns the first position that disagrees and why: "changed"
     (what the chain holds there is not what was witnessed: an event altered, removed, inserted or moved) or

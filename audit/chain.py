@@ -18,15 +18,18 @@ import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 from . import keys, witness
 from .canonical import (
@@ -51,6 +54,7 @@ __all__ = ["CANONICAL_VERSION", "CHECKPOINT_VERSION", "CHECKPOINT_VERSION_1", "G
            "canonical_bytes", "checkpoint_hash", "checkpoint_message", "link_hash", "seal_pending", "verify"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEAL_LOCK_KEY = 0x5EA1_A0D17  # pg_advisory_xact_lock key: one sealer at a time
 SEAL_BATCH = 20_000
@@ -94,7 +98,7 @@ def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
         cursor.close()
 
 
-def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple]]:
+def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Generator[list[tuple], None, None]:
     """Batches of rows. On PostgreSQL a reader thread fetches the next batch while this one works on the last:
     psycopg2 lets go of the GIL while PostgreSQL produces rows, so the server's work and the hashing overlap (verify
     is bound by the two together). Same connection, same transaction and snapshot; SQLite reads in line."""
@@ -106,7 +110,7 @@ def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple]]
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
-    def put(item) -> bool:
+    def put(item: object) -> bool:
         while not stop.is_set():
             try:
                 batches.put(item, timeout=0.1)
@@ -157,13 +161,13 @@ class SealResult:
     checkpoint_due_in: float | None = None  # the head moved but signing waits this long (AUDIT_CHECKPOINT_SECONDS)
 
 
-def _seal_lock(cursor) -> None:
+def _seal_lock(cursor: CursorWrapper) -> None:
     # On SQLite the IMMEDIATE transaction already holds the database's one write lock.
     if connection.vendor == "postgresql":
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
 
 
-def _seal_floor(cursor, now: dt.datetime) -> int:
+def _seal_floor(cursor: CursorWrapper, now: dt.datetime) -> int:
     """Seqs at or below this are settled: they were below the high-water mark longer than any transaction may
     last (AUDIT_LATE_COMMIT_SECONDS). Scanning only above it keeps each run small on a huge table."""
     cutoff = now - dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
@@ -202,7 +206,8 @@ def _seal_batch(*, full: bool, force_checkpoint: bool) -> tuple[SealResult, list
     return SealResult(sealed=len(seqs), position=position, checkpoint=checkpoint, checkpoint_due_in=due_in), to_witness
 
 
-def _insert_seals(cursor, seqs: list, positions: list, prevs: list, hashes: list, now: dt.datetime) -> None:
+def _insert_seals(cursor: CursorWrapper, seqs: list, positions: list, prevs: list, hashes: list,
+                  now: dt.datetime) -> None:
     """One statement per batch: the sealer must outpace thousands of writers a second."""
     if not seqs:
         return
@@ -239,8 +244,8 @@ def _witness_entry(row: Sequence[Any], after: int) -> dict:
     return entry
 
 
-def _maybe_checkpoint(cursor, now: dt.datetime, *, force: bool) -> tuple[AuditCheckpoint | None, float | None,
-                                                                        list[dict]]:
+def _maybe_checkpoint(cursor: CursorWrapper, now: dt.datetime, *,
+                      force: bool) -> tuple[AuditCheckpoint | None, float | None, list[dict]]:
     """Sign the head when it moved, at most every AUDIT_CHECKPOINT_SECONDS unless forced, and only when the chain
     from the last witnessed checkpoint to the head recomputes and extends it. Returns the new checkpoint, how long
     until a deferred one is due, and what to append to the witness once the transaction commits."""
@@ -533,11 +538,11 @@ class _Failure(Exception):
     """What failed, where. `exact` is False when `position` only starts the range the fault lies in (a signed head
     or witnessed checkpoint that no longer matches): _pinpoint then names the first position that disagrees."""
 
-    def __init__(self, seq: int | None, message: str, position: int | None = None, exact: bool = True):
+    def __init__(self, seq: int | None, message: str, position: int | None = None, exact: bool = True) -> None:
         super().__init__(message)
         self.seq, self.message, self.position, self.exact = seq, message, position, exact
 
-    def __reduce__(self):  # travels back from a range process
+    def __reduce__(self) -> tuple[type[_Failure], tuple[Any, ...]]:  # travels back from a range process
         return (_Failure, (self.seq, self.message, self.position, self.exact))
 
 
@@ -611,7 +616,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
                 break
             anchored = True
             continue
-        if not anchored:
+        if not anchored and anchor is not None:
             failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
                                                          f"position {anchor['position']}", anchor["position"],
                                      exact=False))
@@ -634,7 +639,7 @@ def _check_checkpoints(rows: list[tuple], trusted: dict[str, Ed25519PublicKey], 
         heads.append((position, row[2], row[3]))
         hashes[position] = digest
         prev = (position, digest)
-    if not anchored and not failures:
+    if not anchored and not failures and anchor is not None:
         failures.append(_Failure(anchor["head_seq"], "the database no longer holds the checkpoint witnessed at "
                                                      f"position {anchor['position']}: it was rewritten or restored "
                                                      "from an older backup", anchor["position"], exact=False))
@@ -973,7 +978,8 @@ def _seq_at(position: int | None) -> int | None:
     return row[0] if row else None
 
 
-def _verify_range(trusted, witnessed, anchor) -> tuple[int, int | None, list[_Failure]]:
+def _verify_range(trusted: dict[str, Ed25519PublicKey], witnessed: list[dict], anchor: dict | None,
+                  ) -> tuple[int, int | None, list[_Failure]]:
     start = anchor["position"] if anchor else 0
     heads, failures, agreed = _check_checkpoints(_checkpoint_rows(start), trusted, witnessed, anchor)
     walked = _walk_range(start=start + 1, stop=None, prev=anchor["head_hash"] if anchor else GENESIS_HASH,
@@ -1010,8 +1016,8 @@ def _range_worker(job: tuple) -> _Range:
         connection.close()
 
 
-def _verify_parallel(trusted, witnessed, anchor, processes: int, min_range: int) -> tuple[int, int | None,
-                                                                                         list[_Failure]]:
+def _verify_parallel(trusted: dict[str, Ed25519PublicKey], witnessed: list[dict], anchor: dict | None,
+                     processes: int, min_range: int) -> tuple[int, int | None, list[_Failure]]:
     """Walk position ranges in parallel processes over one exported snapshot, then check the seams: each range's
     first prev_hash must be the hash the range before it ends with."""
     from django.db import connections
@@ -1052,7 +1058,7 @@ def _verify_parallel(trusted, witnessed, anchor, processes: int, min_range: int)
     return sum(r.count for r in ranges), agreed, failures
 
 
-def _consistent_read(func):
+def _consistent_read(func: Callable[[], T]) -> T:
     """Run `func` on one snapshot, so seals and checkpoints written meanwhile cannot look like tampering."""
     if connection.in_atomic_block:
         return func()
@@ -1066,8 +1072,9 @@ def _consistent_read(func):
 # --- naming the first position that disagrees ---------------------------------------------------------------------
 
 
-def _covering(entries: list[dict], position: int) -> dict | None:
-    return next((e for e in entries if e["position"] >= position), None)
+def _covering(entries: list[dict], position: int) -> dict:
+    """The first witnessed checkpoint at or after `position` (StopIteration if none: the caller gives up)."""
+    return next(e for e in entries if e["position"] >= position)
 
 
 def _witness_anchor(entries: list[dict], before: int) -> dict | None:
@@ -1125,6 +1132,8 @@ def _pinpoint(failure: _Failure) -> _Failure:
 
 
 def _pinpointed(failure: _Failure) -> _Failure | None:
+    if failure.position is None:
+        return None
     anchor = _witness_anchor(witness.read(), failure.position)
     after = anchor["position"] if anchor else 0
     entries = [e for e in witness.read(position_from=after, digests=True) if e["position"] > after]

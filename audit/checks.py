@@ -1,14 +1,19 @@
 """System checks: refuse to run a production without a valid audit signing key."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
+from django.core.checks import CheckMessage
 from django.core.exceptions import ImproperlyConfigured
 
 from . import keys
 
 
 @checks.register("audit")
-def signing_key_check(app_configs, **kwargs):
+def signing_key_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     if settings.AUDIT_SIGNING_KEY:
         try:
             keys.parse_private_key(settings.AUDIT_SIGNING_KEY)
@@ -21,7 +26,7 @@ def signing_key_check(app_configs, **kwargs):
 
 
 @checks.register("audit")
-def witness_check(app_configs, **kwargs):
+def witness_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """The witness is part of the contract: without it a database owner can rewrite the log and its checkpoints."""
     if not settings.AUDIT_WITNESS_DIR:
         return [checks.Error(
@@ -32,7 +37,7 @@ def witness_check(app_configs, **kwargs):
 
 
 @checks.register("audit")
-def unsigned_tail_check(app_configs, **kwargs):
+def unsigned_tail_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """The stated bound on the unsigned tail must follow from the sealing settings."""
     beat = 0 if settings.AUDIT_SEAL_ON_COMMIT else settings.AUDIT_SEAL_INTERVAL_SECONDS
     worst = settings.AUDIT_CHECKPOINT_SECONDS + beat

@@ -15,7 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.db import connection
 from django.db.models import F, Func, QuerySet, TextField
@@ -176,6 +176,10 @@ def _copy_csv(events: QuerySet, counter: list[int]) -> Iterator[bytes]:
         thread.join()
 
 
+@overload
+def csv_lines(events: QuerySet, counter: list[int], *, copy: Literal[False]) -> Iterator[str]: ...
+@overload
+def csv_lines(events: QuerySet, counter: list[int], *, copy: bool = True) -> Iterator[str | bytes]: ...
 def csv_lines(events: QuerySet, counter: list[int], *, copy: bool = True) -> Iterator[str | bytes]:
     """The CSV export. On PostgreSQL it is COPY (bytes, from a reader thread on this connection) unless `copy`
     is False: a background job, which writes its progress on the same connection while it runs, reads rows.

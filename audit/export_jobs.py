@@ -30,6 +30,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from common.errors import Conflict
+from common.types import User
 
 from . import export
 from .choices import AuditAction, ExportStatus
@@ -67,7 +68,7 @@ def _events(job: ExportJob) -> QuerySet:
     return event_list(user=job.requested_by, filters=filters).filter(seq__lte=job.seq_high)
 
 
-def _event(action: AuditAction, job: ExportJob, *, actor: Any = None, **detail: Any) -> None:
+def _event(action: AuditAction, job: ExportJob, *, actor: User | None = None, **detail: Any) -> None:
     record(action=action, object_type="export_job", object_ref=str(job.pk), actor=actor,
            detail={"job": str(job.pk), "format": job.format, "filters": job.filters, **detail})
 
@@ -80,12 +81,12 @@ def export_count_exceeds(*, events: QuerySet, limit: int) -> bool:
     return events.order_by()[: limit + 1].count() > limit
 
 
-def export_job_list(*, user: Any) -> QuerySet[ExportJob]:
+def export_job_list(*, user: User) -> QuerySet[ExportJob]:
     """The jobs `user` asked for, newest first."""
     return ExportJob.objects.filter(requested_by=user).order_by("-created_at")
 
 
-def export_job_get(*, user: Any, job_id: uuid.UUID | str) -> ExportJob:
+def export_job_get(*, user: User, job_id: uuid.UUID | str) -> ExportJob:
     """One job, for the auditor who asked for it or a superuser; anyone else gets Http404."""
     jobs = ExportJob.objects.select_related("requested_by")
     if not user.is_superuser:
@@ -100,7 +101,7 @@ def export_job_get(*, user: Any, job_id: uuid.UUID | str) -> ExportJob:
 
 
 @transaction.atomic
-def export_job_request(*, user: Any, filters: EventFilters, fmt: str, via: str) -> ExportJob:
+def export_job_request(*, user: User, filters: EventFilters, fmt: str, via: str) -> ExportJob:
     """Create a job for `user`'s export and queue its task once the job is committed."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -251,7 +252,7 @@ def export_job_fail(*, job_id: uuid.UUID | str, message: str) -> bool:
 
 
 @transaction.atomic
-def export_job_download(*, user: Any, job: ExportJob) -> tuple[BinaryIO, str]:
+def export_job_download(*, user: User, job: ExportJob) -> tuple[BinaryIO, str]:
     """The finished file, open for reading, and the name to save it as; the download is recorded as
     `audit.exported`. Raises Conflict when the job has not finished or its file has gone.
     """

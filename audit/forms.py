@@ -1,6 +1,8 @@
 """The filter form on the auditors' page."""
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django import forms
 
@@ -30,12 +32,14 @@ class EventFilterForm(forms.Form):
     object_ref = forms.CharField(label="Object reference", required=False, max_length=128,
                                  widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20"}))
 
-    def __init__(self, *args, agencies=(), **kwargs):
+    def __init__(self, *args: Any, agencies: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agency"].choices = [("", "Any agency you audit"), *agencies]  # (code, name) pairs
+        # (code, name) pairs
+        cast(forms.ChoiceField, self.fields["agency"]).choices = [("", "Any agency you audit"), *agencies]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("since") and data.get("until") and data["until"] < data["since"]:
             self.add_error("until", "The to date must be the same as or after the from date.")
         return data
@@ -53,4 +57,4 @@ class EventFilterForm(forms.Form):
         return self[name].auto_id
 
     def error_links(self) -> list[tuple[str, str]]:
-        return [(self.anchor(name), message) for name in self.fields for message in self[name].errors]
+        return [(self.anchor(name), str(message)) for name in self.fields for message in self[name].errors]

@@ -10,12 +10,14 @@ after every run, so a table added later is covered too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .triggers import APPEND_ONLY_TABLES
 
 
-def grant_sql(role: str, quote) -> list[str]:
+def grant_sql(role: str, quote: Callable[[str], str]) -> list[str]:
     """The statements that give `role` the application's rights and no more (`quote` quotes an identifier)."""
     who = quote(role)
     audit = ", ".join(APPEND_ONLY_TABLES)

@@ -8,6 +8,7 @@ name (agencies.selectors), and events name agencies by code.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +20,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from common.types import User, UserOrAnonymous
+
 from . import witness
 from .choices import AuditAction
 from .models import AuditAlert, AuditCheckpoint, AuditEvent, AuditEventAgency, AuditVerification
 
 
-def audited_agencies(*, user: Any) -> list[tuple[str, str]]:
+def audited_agencies(*, user: User) -> list[tuple[str, str]]:
     """(code, name) of the agencies whose events `user` may read, by name (every agency for a superuser)."""
     return list(import_string(settings.AUDIT_AUDITED_AGENCIES)(user))
 
@@ -39,7 +42,7 @@ def events_concerning(codes: Any) -> QuerySet:
     return AuditEvent.objects.filter(seq__in=_concerning(codes))
 
 
-def may_see_event(*, user: Any, event: AuditEvent) -> bool:
+def may_see_event(*, user: User, event: AuditEvent) -> bool:
     """An auditor sees an event when they audit any agency it concerns; a superuser sees every event."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
@@ -48,17 +51,17 @@ def may_see_event(*, user: Any, event: AuditEvent) -> bool:
     return bool(set(event.agencies or []) & set(audited_codes(user=user)))
 
 
-def audited_codes(*, user: Any) -> list[str]:
+def audited_codes(*, user: User) -> list[str]:
     """The codes of the agencies `user` audits (not a superuser's every agency): one query, kept on the user for
     the request, since the role check, the list and its count all ask."""
     cached = getattr(user, "_audited_agency_codes", None)
     if cached is None:
         cached = sorted(import_string(settings.AUDIT_AUDITED_AGENCY_CODES)(user))
-        user._audited_agency_codes = cached
+        user.__dict__["_audited_agency_codes"] = cached  # read back by the getattr above, for the rest of the request
     return cached
 
 
-def is_auditor(*, user: Any) -> bool:
+def is_auditor(*, user: UserOrAnonymous) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_superuser or bool(audited_codes(user=user))
@@ -88,7 +91,7 @@ class EventFilters:
         return {key: value for key, value in values.items() if value}
 
 
-def event_list(*, user: Any, filters: EventFilters | None = None, newest_first: bool = False) -> QuerySet:
+def event_list(*, user: User, filters: EventFilters | None = None, newest_first: bool = False) -> QuerySet:
     """Events `user` may read (those concerning an agency they audit: `may_see_event` as a query), filtered, with
     their seals joined. One query, through the agencies index and the action/at and actor/at indexes."""
     filters = filters or EventFilters()
@@ -117,7 +120,7 @@ def event_list(*, user: Any, filters: EventFilters | None = None, newest_first: 
     return events.order_by("-seq" if newest_first else "seq")
 
 
-def event_count(*, user: Any, filters: EventFilters | None = None, cap: int | None = None) -> int:
+def event_count(*, user: User, filters: EventFilters | None = None, cap: int | None = None) -> int:
     """How many events `event_list` gives (at most `cap`), cheaply: when only agencies narrow the list, from the
     agencies index alone, which holds an agency's events in one stretch; otherwise by counting the list."""
     filters = filters or EventFilters()
@@ -175,7 +178,7 @@ def last_verification() -> AuditVerification | None:
     return shown
 
 
-def pending_verification_request() -> dict | None:
+def pending_verification_request() -> Mapping[str, Any] | None:
     """The newest auditor's request for a verification that no run has answered yet (two indexed queries)."""
     request = (AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFY_REQUESTED).order_by("-at")
                .values("at", "actor_name").first())

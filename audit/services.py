@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from common import context
+from common.types import User
 
 from .choices import AuditAction
 from .models import AuditEvent
@@ -51,10 +52,10 @@ def _cut(value: Any, chars: int, items: int) -> Any:
         return kept if len(value) <= items else [*kept, f"... [{len(value)} items]"]
     if isinstance(value, dict):
         keys = sorted(value)
-        kept = {key[:chars]: _cut(value[key], chars, items) for key in keys[:items]}
+        kept_keys = {key[:chars]: _cut(value[key], chars, items) for key in keys[:items]}
         if len(keys) > items:
-            kept["..."] = f"[{len(keys)} keys]"
-        return kept
+            kept_keys["..."] = f"[{len(keys)} keys]"
+        return kept_keys
     return value
 
 
@@ -73,7 +74,7 @@ def bounded_detail(detail: dict[str, Any]) -> dict[str, Any]:
     return {"_truncated": {"bytes": size, "keys": [key[:60] for key in sorted(detail)[:5]]}}
 
 
-def _actor_agency_codes(actor: Any) -> Iterable[str]:
+def _actor_agency_codes(actor: User) -> Iterable[str]:
     """The codes of the actor's agencies, from the function AUDIT_ACTOR_AGENCIES names (audit imports no app)."""
     global _actor_agencies
     if _actor_agencies is None:
@@ -92,7 +93,7 @@ def record(
     agency: Any = None,
     agencies: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> AuditEvent:
     """Append one event. Call it inside the service's transaction so the change and its event commit together.
 
@@ -159,10 +160,11 @@ def _insert(event: AuditEvent) -> AuditEvent:
     vendor = connection.vendor
     if vendor not in _INSERTS:
         fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+        columns = [f.column for f in fields if f.column is not None]  # every concrete field has one
         quote = connection.ops.quote_name
         returning = f" RETURNING {quote('seq')}" if connection.features.can_return_columns_from_insert else ""
         _INSERTS[vendor] = (
-            f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
             fields,
         )
@@ -218,7 +220,7 @@ def _watch_after_commit(seq: int) -> None:
     transaction.on_commit(watch)
 
 
-def verification_run(*, incremental: bool = False, requested_by: Any = None) -> Any:
+def verification_run(*, incremental: bool = False, requested_by: User | None = None) -> Any:
     """Verify the log (all of it, or from the last verified witnessed checkpoint), keep the result for the
     auditors' page, and then audit the run itself.
 
@@ -259,7 +261,7 @@ def verification_run(*, incremental: bool = False, requested_by: Any = None) -> 
 
 
 @transaction.atomic
-def verification_request(*, user: Any) -> bool:
+def verification_request(*, user: User) -> bool:
     """An auditor asks for a full verification from their page: audited now, run by the worker (inline with no
     broker), its result shown on the page. A request already waiting is not queued twice; returns whether this one
     was queued."""

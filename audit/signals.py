@@ -1,16 +1,20 @@
 """Sign-in auditing from Django's auth signals. Connected in AuditConfig.ready()."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.http import HttpRequest
 
 from common import context
+from common.types import User
 
 from .choices import AuditAction
 from .services import _actor_agency_codes, record
 
 
-def _client(request) -> dict:
+def _client(request: HttpRequest | None) -> dict:
     if request is None:
         return {}
     # A sign-in method other than the password form (single sign-on) says how it went in `sign_in_detail`.
@@ -18,13 +22,14 @@ def _client(request) -> dict:
 
 
 @receiver(user_logged_in, dispatch_uid="audit.auth.login")
-def _logged_in(sender, request, user, **kwargs):
+def _logged_in(sender: object, request: HttpRequest, user: User, **kwargs: Any) -> None:
     record(action=AuditAction.AUTH_LOGIN, object_type="user", object_ref=user.get_username(), actor=user,
            detail={"username": user.get_username(), **_client(request)})
 
 
 @receiver(user_login_failed, dispatch_uid="audit.auth.login_failed")
-def _login_failed(sender, credentials, request=None, **kwargs):
+def _login_failed(sender: object, credentials: dict[str, Any], request: HttpRequest | None = None,
+                  **kwargs: Any) -> None:
     # Only the attempted username is kept; Django has already masked the password, and we drop it entirely.
     field = get_user_model().USERNAME_FIELD
     attempted = str(credentials.get(field) or credentials.get("username")
@@ -44,7 +49,7 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 
 
 @receiver(user_logged_out, dispatch_uid="audit.auth.logout")
-def _logged_out(sender, request, user, **kwargs):
+def _logged_out(sender: object, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
     if user is None:
         return
     record(action=AuditAction.AUTH_LOGOUT, object_type="user", object_ref=user.get_username(), actor=user,

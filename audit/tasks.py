@@ -7,6 +7,7 @@ again) and retries with backoff on database and broker connection errors (common
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils.module_loading import import_string
 
 from common import context, mail
 from common.tasks import RETRYING, RETRYING_MAIL
+from common.types import User
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def verify_requested(user_id: int) -> bool:
         return _verify_and_report(incremental=False, requested_by=user)
 
 
-def _verify_and_report(*, incremental: bool, requested_by=None) -> bool:
+def _verify_and_report(*, incremental: bool, requested_by: User | None = None) -> bool:
     from .models import AuditVerification
     from .services import verification_run
 
@@ -110,7 +112,7 @@ def notify_alert(alert_id: int) -> int:
 class ExportTask(Task):
     """An export that fails for good leaves its job marked failed, with a message for the auditor."""
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         from .export_jobs import export_job_fail
 
         job_id = (args or [None])[0] or (kwargs or {}).get("job_id")

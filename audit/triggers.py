@@ -1,3 +1,5 @@
+from django.db.backends.base.base import BaseDatabaseWrapper
+
 """Database triggers that make audit tables append-only, on SQLite and PostgreSQL.
 
 Migrations install them. On PostgreSQL they are ENABLE ALWAYS, so they fire even under
@@ -145,14 +147,14 @@ def uninstall_sql(vendor: str, tables: list[str] | None = None) -> list[str]:
     ]
 
 
-def install_index(connection) -> None:
+def install_index(connection: BaseDatabaseWrapper) -> None:
     """The trigger that fills audit_auditeventagency from each new event's `agencies`."""
     with connection.cursor() as cursor:
         for sql in _PG_INDEX if connection.vendor == "postgresql" else _SQLITE_INDEX:
             cursor.execute(sql)
 
 
-def uninstall_guard(connection) -> None:
+def uninstall_guard(connection: BaseDatabaseWrapper) -> None:
     """What the database owner can do (the tests' attacker): drop the insert guards."""
     with connection.cursor() as cursor:
         for table in ("audit_auditevent", "audit_auditverification"):
@@ -160,13 +162,13 @@ def uninstall_guard(connection) -> None:
             cursor.execute(f"DROP TRIGGER IF EXISTS {table}_guard{on}")
 
 
-def install(connection, tables: list[str] | None = None) -> None:
+def install(connection: BaseDatabaseWrapper, tables: list[str] | None = None) -> None:
     with connection.cursor() as cursor:
         for sql in install_sql(connection.vendor, tables):
             cursor.execute(sql)
 
 
-def uninstall(connection, tables: list[str] | None = None) -> None:
+def uninstall(connection: BaseDatabaseWrapper, tables: list[str] | None = None) -> None:
     with connection.cursor() as cursor:
         for sql in uninstall_sql(connection.vendor, tables):
             cursor.execute(sql)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from common.errors import Conflict
 from common.pagination import CountedPaginator, pagination
+from common.types import AuthenticatedHttpRequest
 
 from .choices import AuditAction, ExportStatus
 from .export_jobs import (
@@ -30,6 +33,7 @@ from .export_jobs import (
     export_job_request,
 )
 from .forms import EventFilterForm
+from .models import AuditEvent
 from .selectors import (
     EventFilters,
     audited_agencies,
@@ -54,7 +58,7 @@ def _start_of(day: dt.date | None, *, plus_days: int = 0) -> dt.datetime | None:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time.min))
 
 
-def _require_auditor(request) -> None:
+def _require_auditor(request: HttpRequest) -> None:
     if not is_auditor(user=request.user):
         raise PermissionDenied("Only auditors and superusers may read the audit log.")
 
@@ -70,7 +74,7 @@ def _filters(form: EventFilterForm) -> tuple[EventFilters, dict[str, str]]:
 
 
 @login_required
-def event_list_page(request):
+def event_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_auditor(request)
     agencies = audited_agencies(user=request.user)
     form = EventFilterForm(request.GET or None, agencies=agencies)
@@ -96,7 +100,7 @@ def event_list_page(request):
         "query_items": sorted(query.items()),
         "csv_url": f"{export_base}?{urlencode({'format': 'csv', **query})}",
         "jsonl_url": f"{export_base}?{urlencode({'format': 'jsonl', **query})}",
-        "export_in_background": page.paginator.capped,
+        "export_in_background": isinstance(page.paginator, CountedPaginator) and page.paginator.capped,
         "export_formats": [("csv", "CSV"), ("jsonl", "JSON Lines")],
         "sync_limit": settings.AUDIT_EXPORT_SYNC_LIMIT,
         "exports": list(export_job_list(user=request.user)[:RECENT_EXPORTS]),
@@ -108,7 +112,7 @@ def event_list_page(request):
     })
 
 
-def _check_answer(event) -> dict[str, Any] | None:
+def _check_answer(event: AuditEvent) -> dict[str, Any] | None:
     """A check's question and answer in words, from the event's detail (None for any other event)."""
     if event.action not in (AuditAction.CHECK_ALLOWED, AuditAction.CHECK_DENIED):
         return None
@@ -125,7 +129,7 @@ def _check_answer(event) -> dict[str, Any] | None:
 
 
 @login_required
-def event_detail_page(request, seq: int):
+def event_detail_page(request: AuthenticatedHttpRequest, seq: int) -> HttpResponse:
     """One event in words: who did what to which object, why, and (for a check) the question and its answer."""
     _require_auditor(request)
     event = event_list(user=request.user).filter(seq=seq).first()
@@ -144,7 +148,7 @@ def event_detail_page(request, seq: int):
 
 @login_required
 @require_POST
-def verification_request_page(request):
+def verification_request_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ask for a full verification of the chain now; the page shows it queued, then its result."""
     _require_auditor(request)
     verification_request(user=request.user)
@@ -153,7 +157,7 @@ def verification_request_page(request):
 
 @login_required
 @require_POST
-def export_request(request):
+def export_request(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Ask for an export of the filtered events: streamed at once if small, else written by a background job."""
     _require_auditor(request)
     agencies = audited_agencies(user=request.user)
@@ -172,7 +176,7 @@ def export_request(request):
 
 
 @login_required
-def export_job_page(request, job_id):
+def export_job_page(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """One background export: its progress while it runs (the page refreshes itself), then the download."""
     _require_auditor(request)
     job = export_job_get(user=request.user, job_id=job_id)
@@ -184,7 +188,7 @@ def export_job_page(request, job_id):
 
 
 @login_required
-def export_job_file(request, job_id):
+def export_job_file(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """Download a finished export (the auditor who asked, or a superuser; anyone else gets 404)."""
     _require_auditor(request)
     job = export_job_get(user=request.user, job_id=job_id)

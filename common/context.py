@@ -12,13 +12,16 @@ import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the settings import this module (logging), before the auth models may be loaded
+    from common.types import User
 
 
 @dataclass(frozen=True)
 class RequestContext:
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    actor: Any = None  # a User, or None for the system
+    actor: User | None = None  # a User, or None for the system
     client_ip: str | None = None
     system_actor: str = ""
 
@@ -42,7 +45,7 @@ def bind(**values: Any) -> Iterator[RequestContext]:
         _current.reset(token)
 
 
-def set_actor(actor: Any) -> None:
+def set_actor(actor: User) -> None:
     base = _current.get() or RequestContext()
     _current.set(replace(base, actor=actor))
 

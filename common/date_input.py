@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.datastructures import MultiValueDict
 
 DATE_PARTS = ("day", "month", "year")
 _ISO = re.compile(r"(\d{1,6})-(\d{1,2})-(\d{1,2})")
@@ -20,10 +23,10 @@ _ISO = re.compile(r"(\d{1,6})-(\d{1,2})-(\d{1,2})")
 class DatePartsWidget(forms.MultiWidget):
     """The GOV.UK date input: day, month and year boxes, posted as <name>_day, <name>_month, <name>_year."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(widgets={part: forms.TextInput for part in DATE_PARTS}, attrs=attrs)
 
-    def value_from_datadict(self, data, files, name):
+    def value_from_datadict(self, data: Mapping[str, Any], files: MultiValueDict[str, UploadedFile], name: str) -> Any:
         """The three boxes; or, when none was sent, one YYYY-MM-DD value under the field's own name (a link or a
         bookmark written before the boxes, and the API's form of a date)."""
         if not any(f"{name}_{part}" in data for part in DATE_PARTS) and data.get(name):
@@ -32,7 +35,7 @@ class DatePartsWidget(forms.MultiWidget):
             return [match[3], match[2], match[1]] if match else [whole, "", ""]
         return super().value_from_datadict(data, files, name)
 
-    def decompress(self, value):
+    def decompress(self, value: Any) -> list[str | None]:
         if isinstance(value, dt.date):
             return [str(value.day), str(value.month), str(value.year)]
         return [None, None, None]
@@ -43,7 +46,8 @@ class DatePartsField(forms.Field):
 
     widget = DatePartsWidget
 
-    def __init__(self, *args, earliest: dt.date | None = None, latest: dt.date | None = None, **kwargs):
+    def __init__(self, *args: Any, earliest: dt.date | None = None, latest: dt.date | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.earliest, self.latest = earliest, latest
 

@@ -5,6 +5,14 @@ numbers (and word their refusals with `too_long`), so text one channel accepts i
 log's own cap on an event's detail is kept by audit.services.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django import forms
+    from rest_framework import serializers
+
 CODE_MAX = 64  # agency, dataset and legal-basis codes
 USERNAME_MAX = 150  # Django's own
 TITLE_MAX = 200  # an agreement's title
@@ -44,7 +52,7 @@ def text_problem(value: str, *, what: str, limit: int) -> str | None:
     return None
 
 
-def api_text(what: str, limit: int, **kwargs):
+def api_text(what: str, limit: int, **kwargs: Any) -> serializers.CharField:
     """A DRF text field of at most `limit` characters, refused in the same words as every other channel."""
     from rest_framework import serializers  # late: settings name DRF plumbing that imports the apps' modules
 
@@ -52,7 +60,7 @@ def api_text(what: str, limit: int, **kwargs):
     return serializers.CharField(max_length=limit, error_messages=messages, **kwargs)
 
 
-def form_text(what: str, limit: int, **kwargs):
+def form_text(what: str, limit: int, **kwargs: Any) -> forms.CharField:
     """A Django form text field of at most `limit` characters, refused in the same words as every other channel.
 
     No maxlength attribute is drawn: a browser would cut pasted text short without saying so."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.db.models.functions import Lower
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass
@@ -30,11 +32,11 @@ def typed(text: Any, limit: int) -> str:
     return str(text).replace("\x00", "")[:limit].strip()
 
 
-def by_code_or_name(queryset: QuerySet, text: str, *, suggestions: int = 5) -> Model:
+def by_code_or_name(queryset: QuerySet[M], text: str, *, suggestions: int = 5) -> M:
     """The one row of `queryset` whose `code` is `text`, else whose `name` is `text` (ignoring case), else the one
     whose name contains it. Raises NoMatch with no candidates, the rows sharing that exact name, or up to
     `suggestions` + 1 rows (by name) whose names contain it. At most two small queries."""
-    exact = list(queryset.filter(Q(code=text) | Q(name__iexact=text))[:2])
+    exact: list[Any] = list(queryset.filter(Q(code=text) | Q(name__iexact=text))[:2])  # rows with a `code`
     for row in exact:
         if row.code == text:
             return row

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 
@@ -17,7 +18,9 @@ class CountedPaginator(Paginator):
     than `cap` (so a page costs the same over a hundred rows or a hundred million). Without `count`, it counts at
     most `cap` + 1 rows of the query itself; without `cap`, every row."""
 
-    def __init__(self, object_list, per_page, *, cap: int | None = None,
+    object_list: QuerySet[Any]
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, cap: int | None = None,
                  count: Callable[[int | None], int] | None = None, **kwargs: Any):
         super().__init__(object_list, per_page, **kwargs)
         self.cap = cap

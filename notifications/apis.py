@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.types import AuthenticatedRequest
+
 from .choices import NotificationKind
+from .models import Notification
 from .selectors import notification_list
 from .services import notification_mark_read
 
@@ -26,10 +30,10 @@ class NotificationOutputSerializer(serializers.Serializer):
     unread = serializers.SerializerMethodField()
     emailed = serializers.SerializerMethodField()
 
-    def get_unread(self, notice) -> bool:
+    def get_unread(self, notice: Notification) -> bool:
         return notice.read_at is None
 
-    def get_emailed(self, notice) -> bool:
+    def get_emailed(self, notice: Notification) -> bool:
         return notice.emailed_at is not None
 
 
@@ -43,10 +47,11 @@ class UnreadFilterSerializer(serializers.Serializer):
     parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread notices.")],
 ))
 class NotificationListApi(generics.ListAPIView):
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
     serializer_class = NotificationOutputSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Notification]:
         filters = UnreadFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return notification_list(user=self.request.user, unread=filters.validated_data["unread"])
@@ -61,6 +66,6 @@ class NotificationListApi(generics.ListAPIView):
 class NotificationReadApi(APIView):
     serializer_class = NotificationOutputSerializer
 
-    def post(self, request, notification_id: int):
+    def post(self, request: AuthenticatedRequest, notification_id: int) -> Response:
         notice = notification_mark_read(user=request.user, notification_id=notification_id)
         return Response(NotificationOutputSerializer(notice).data)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
+
+from common.types import User
 
 from .models import Notification, NotificationPreference
 
 
-def notification_list(*, user: Any, unread: bool = False) -> QuerySet[Notification]:
+def notification_list(*, user: User, unread: bool = False) -> QuerySet[Notification]:
     """The user's notices, newest first (the `notification_inbox` index)."""
     qs = Notification.objects.filter(user_id=user.pk)
     if unread:
@@ -17,9 +17,9 @@ def notification_list(*, user: Any, unread: bool = False) -> QuerySet[Notificati
     return qs.order_by("-created_at", "-id")
 
 
-def unread_count(user: Any) -> int:
+def unread_count(user: User) -> int:
     return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
 
 
-def wants_email(user: Any) -> bool:
+def wants_email(user: User) -> bool:
     return not NotificationPreference.objects.filter(user_id=user.pk, email=False).exists()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from functools import partial
-from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -25,6 +24,7 @@ from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
 from common import mail
+from common.types import User
 
 from .choices import NotificationKind
 from .models import Notification, NotificationPreference
@@ -34,13 +34,14 @@ logger = logging.getLogger(__name__)
 
 def officers_to_notify(*, agency_ids: Iterable[int], exclude_user_id: int | None = None) -> list[tuple[int, str, bool]]:
     """(user id, email, wants email) for every active governance officer of these agencies, once each. One query."""
+    officers = get_user_model().objects.filter(
+        is_active=True, groups__agency_role__role=Role.GOVERNANCE_OFFICER,
+        groups__agency_role__agency_id__in=list(agency_ids),
+    )
+    if exclude_user_id is not None:
+        officers = officers.exclude(pk=exclude_user_id)
     users = (
-        get_user_model().objects.filter(
-            is_active=True, groups__agency_role__role=Role.GOVERNANCE_OFFICER,
-            groups__agency_role__agency_id__in=list(agency_ids),
-        )
-        .exclude(pk=exclude_user_id)
-        .order_by("pk")
+        officers.order_by("pk")
         .values_list("pk", "email", "notification_preference__email")
         .distinct()
     )
@@ -55,7 +56,7 @@ def notify(
     subject: str,
     body: str,
     link: str = "",
-    exclude_user: Any = None,
+    exclude_user: User | None = None,
     email: bool = True,
 ) -> list[Notification]:
     """Tell every governance officer of `agency_ids` about `event`, once each: an inbox item, and an email queued
@@ -110,7 +111,7 @@ def notification_email_send(*, notification_id: int) -> bool:
     return True
 
 
-def notification_get(*, user: Any, notification_id: int) -> Notification:
+def notification_get(*, user: User, notification_id: int) -> Notification:
     """The user's own notice; anyone else's is 404, exactly as a missing one."""
     notice = Notification.objects.filter(pk=notification_id, user_id=user.pk).first()
     if notice is None:
@@ -119,7 +120,7 @@ def notification_get(*, user: Any, notification_id: int) -> Notification:
 
 
 @transaction.atomic
-def notification_mark_read(*, user: Any, notification_id: int) -> Notification:
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
     """Mark one of the user's notices read (again is harmless)."""
     notice = notification_get(user=user, notification_id=notification_id)
     if notice.read_at is None:
@@ -129,13 +130,13 @@ def notification_mark_read(*, user: Any, notification_id: int) -> Notification:
 
 
 @transaction.atomic
-def notification_mark_all_read(*, user: Any) -> int:
+def notification_mark_all_read(*, user: User) -> int:
     """Mark every unread notice of the user's read. Returns how many."""
     return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(read_at=timezone.now())
 
 
 @transaction.atomic
-def notification_preference_set(*, user: Any, email: bool) -> NotificationPreference:
+def notification_preference_set(*, user: User, email: bool) -> NotificationPreference:
     """Turn email of notices on or off for oneself (the inbox stays on), recorded as `notification.settings_changed`."""
     preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
     if preference.email != email:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.pagination import page_of, pagination
+from common.types import AuthenticatedHttpRequest
 
 from . import selectors, services
 
@@ -18,7 +20,7 @@ PAGE_SIZE = 20
 
 @login_required
 @require_http_methods(["GET"])
-def inbox(request):
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = page_of(request, selectors.notification_list(user=request.user), PAGE_SIZE)
     return render(request, "notifications/inbox.html", {
         "page": page, "notices": list(page.object_list), "pagination": pagination(page, {}),
@@ -28,7 +30,7 @@ def inbox(request):
 
 @login_required
 @require_POST
-def mark_read(request, notification_id: int):
+def mark_read(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     """Mark one notice read; then go where its button said (its agreement), or back to the inbox."""
     notice = services.notification_mark_read(user=request.user, notification_id=notification_id)
     target = request.POST.get("next") or ""
@@ -39,7 +41,7 @@ def mark_read(request, notification_id: int):
 
 @login_required
 @require_POST
-def mark_all_read(request):
+def mark_all_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     count = services.notification_mark_all_read(user=request.user)
     messages.success(request, f"{count} notification{'' if count == 1 else 's'} marked as read.")
     return redirect("notification-inbox")
@@ -55,7 +57,7 @@ class EmailSettingForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def email_settings(request):
+def email_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = EmailSettingForm(request.POST if request.method == "POST" else None,
                             initial={"email": "yes" if selectors.wants_email(request.user) else "no"})
     if request.method == "POST" and form.is_valid():

@@ -4,8 +4,12 @@ Status codes follow docs/api.md: 400 bad input, 401 not signed in, 403 not yours
 404 not visible, 409 wrong lifecycle state. Nothing reaches the client as an HTML 500.
 """
 
+from __future__ import annotations
+
 import logging
 import re
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -20,6 +24,11 @@ from rest_framework.response import Response
 
 from common.errors import Conflict
 
+if TYPE_CHECKING:  # DRF's settings load this module while rest_framework.views is still importing
+    from django.core.paginator import Paginator
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,7 +37,7 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         """The page and page_size parameters, with the bounds the API enforces."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
@@ -39,7 +48,7 @@ class Pagination(PageNumberPagination):
                 parameter["description"] = f"Results per page, at most {self.max_page_size} (default {self.page_size})."
         return parameters
 
-    def get_page_number(self, request, paginator):
+    def get_page_number(self, request: Request, paginator: Paginator) -> int | str:
         """A page that is not a whole number from 1 is bad input (400); a page past the last stays a 404."""
         number = super().get_page_number(request, paginator)
         if number in self.last_page_strings:
@@ -62,7 +71,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 JSON_MAX_DEPTH = 32  # arrays and objects inside one another; the deepest body the API takes is 4 levels
 
 
-def _body_problem(data) -> str | None:
+def _body_problem(data: Any) -> str | None:
     """Why a parsed JSON body cannot be taken: nested past JSON_MAX_DEPTH, or holding a lone surrogate (\\ud800),
     which JSON may escape but no database can keep. Walks the body with a stack, not recursion, so that no depth
     of nesting can exhaust Python's stack."""
@@ -86,7 +95,8 @@ class BoundedJSONParser(JSONParser):
     """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads the stream itself, past Django's own check), nested
     at most JSON_MAX_DEPTH levels, and only text that can be stored."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: IO[Any], media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         request = (parser_context or {}).get("request")
         length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
@@ -104,7 +114,7 @@ class BoundedJSONParser(JSONParser):
         return data
 
 
-def _validation_detail(error: DjangoValidationError):
+def _validation_detail(error: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(error, "error_dict"):
         return {field: [str(m) for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
     return {"non_field_errors": error.messages}
@@ -113,12 +123,13 @@ def _validation_detail(error: DjangoValidationError):
 def _refusal(exc: Exception) -> dict[str, str]:
     """A lifecycle refusal: the message, and its stable code where the lifecycle gave one (agreements/lifecycle.py)."""
     body = {"detail": str(exc)}
-    if getattr(exc, "code", None):
-        body["code"] = str(exc.code)
+    code = getattr(exc, "code", None)
+    if code:
+        body["code"] = str(code)
     return body
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_validation_detail(exc))
     elif isinstance(exc, Conflict):

@@ -8,12 +8,14 @@ turns DRF's own ?format= override off, since the audit export owns that name).
 """
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 
 
 class SchemaApi(SpectacularAPIView):
     """The OpenAPI schema: YAML by default; JSON for `?format=json` or `Accept: application/vnd.oai.openapi+json`."""
 
-    def perform_content_negotiation(self, request, force=False):
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         wanted = request.query_params.get("format")
         if wanted:
             for renderer in self.get_renderers():

@@ -1,6 +1,9 @@
 """The sign-in lockout backend: django-axes, for sign-ins that come from a request."""
 
+from typing import Any
+
 from axes.backends import AxesStandaloneBackend
+from django.http import HttpRequest
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -8,7 +11,7 @@ class LockoutBackend(AxesStandaloneBackend):
     request (Django's test client `login()`, a script) is no web sign-in, and is left to the next backend; nor is a
     sign-in with no password (single sign-on)."""
 
-    def authenticate(self, request=None, *args, **kwargs):
+    def authenticate(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> Any:
         if request is None or "password" not in kwargs:  # single sign-on is the provider's to lock out
             return None
         return super().authenticate(request, *args, **kwargs)

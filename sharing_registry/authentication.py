@@ -3,8 +3,11 @@
 Kept apart from api.py: DRF imports authentication classes while rest_framework.views is still loading.
 """
 
+from __future__ import annotations
+
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme, TokenScheme
@@ -16,15 +19,19 @@ from rest_framework.throttling import SimpleRateThrottle
 from common import context
 from tokens.models import ApiToken
 
+if TYPE_CHECKING:  # DRF's settings load this module while rest_framework.views is still importing
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 # Keys are 64 hex characters (django-rest-knox); 40 for keys carried over from DRF's old token table.
 KEY_PATTERN = re.compile(r"[0-9a-f]{64}|[0-9a-f]{40}")
 LAST_USED_EVERY = timedelta(minutes=1)  # a token's "last used" is written at most this often
 
 
-class _AuditedActorMixin:
+class _AuditedActorMixin(authentication.BaseAuthentication):
     """Puts the API user into the audit context as soon as DRF has authenticated them."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is not None:
             context.set_actor(result[0])
@@ -38,11 +45,13 @@ class BadTokenThrottle(SimpleRateThrottle):
     """
 
     scope = "bad_token"
+    duration: int  # set from the rate by SimpleRateThrottle.__init__
+    num_requests: int
 
-    def get_cache_key(self, request, view) -> str:
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
-    def exhausted(self, request) -> bool:
+    def exhausted(self, request: Request) -> bool:
         self.key = self.get_cache_key(request, None)
         self.now = self.timer()
         self.history = [at for at in self.cache.get(self.key, []) if at > self.now - self.duration]
@@ -64,10 +73,10 @@ class TokenAuthentication(_AuditedActorMixin, KnoxTokenAuthentication):
 
     keyword = "Token"  # the contract's header keyword, and the 401's WWW-Authenticate challenge
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != b"token":
             return None
@@ -82,7 +91,7 @@ class TokenAuthentication(_AuditedActorMixin, KnoxTokenAuthentication):
             throttle.record_failure()
             raise
 
-    def authenticate_credentials(self, token: bytes):
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         key = token.decode("utf-8", "replace")
         if not KEY_PATTERN.fullmatch(key):
             raise exceptions.AuthenticationFailed("Invalid token.")

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from typing import Any
 
 from celery import Celery, signals
 
@@ -16,7 +17,7 @@ logger = logging.getLogger("sharing_registry.tasks")
 
 
 @signals.setup_logging.connect
-def _keep_django_logging(**_):
+def _keep_django_logging(**_: Any) -> None:
     # A worker logs like the web: Django's LOGGING, one JSON line each, carrying the request id (a task's id).
     # With a receiver on this signal Celery leaves logging alone instead of replacing the root handlers.
     import logging.config
@@ -31,7 +32,7 @@ ORIGIN_HEADER = "origin_request_id"
 
 
 @signals.before_task_publish.connect
-def _carry_request_id(headers=None, **_):
+def _carry_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
     # The request (or task) that queued a task travels with it, so a failure can be traced back to it.
     from common import context
 
@@ -40,7 +41,7 @@ def _carry_request_id(headers=None, **_):
 
 
 @signals.task_prerun.connect
-def _bind_request_id(task_id=None, task=None, **_):
+def _bind_request_id(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     # A task's audit events and log lines carry the task id as their request id.
     from common import context
 
@@ -50,7 +51,7 @@ def _bind_request_id(task_id=None, task=None, **_):
 
 
 @signals.task_postrun.connect
-def _unbind_request_id(task_id=None, **_):
+def _unbind_request_id(task_id: str | None = None, **_: Any) -> None:
     # Eager tasks run inside a web request or a test: give the caller its own context back.
     from common import context
 
@@ -63,7 +64,8 @@ def _unbind_request_id(task_id=None, **_):
 
 
 @signals.task_failure.connect
-def _log_failure(sender=None, task_id=None, exception=None, args=None, kwargs=None, einfo=None, **_):
+def _log_failure(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
+                 args: Any = None, kwargs: Any = None, einfo: Any = None, **_: Any) -> None:
     """A task that failed for good (retries used up, or an error not worth retrying): one JSON log line."""
     request = getattr(sender, "request", None)
     logger.error(

@@ -7,7 +7,9 @@ cached on the request, so a page pays for navigation at most once however often 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from agencies.choices import Role
@@ -16,7 +18,7 @@ from agencies.selectors import user_roles
 SERVICE_NAME = "Sharing Registry"
 
 
-def optional_url(name: str, *args) -> str | None:
+def optional_url(name: str, *args: Any) -> str | None:
     """The URL for `name`, or None while the page that answers it has not been built."""
     try:
         return reverse(name, args=args)
@@ -37,7 +39,7 @@ def _is_active(path: str, href: str) -> bool:
     return path == href or path.startswith(href)
 
 
-def navigation_items(request) -> list[NavItem]:
+def navigation_items(request: HttpRequest) -> list[NavItem]:
     """The service navigation for this request's user, computed once per request."""
     cached = getattr(request, "_navigation_items", None)
     if cached is not None:
@@ -62,10 +64,10 @@ def navigation_items(request) -> list[NavItem]:
     current = max((h for h in hrefs if _is_active(path, h)), key=len, default=None)
     items = [NavItem(label, href, href == current) for label, href in entries if href]
     if request is not None:
-        request._navigation_items = items
+        request.__dict__["_navigation_items"] = items  # for the rest of the request
     return items
 
 
-def navigation(request):
+def navigation(request: HttpRequest) -> dict[str, Any]:
     return {"service_name": SERVICE_NAME, "nav_user": getattr(request, "user", None),
             "nav_items": navigation_items(request)}

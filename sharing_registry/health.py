@@ -8,11 +8,12 @@ address is the one the audit log records, so behind NUM_PROXIES proxies it is th
 
 import ipaddress
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .middleware import _client_ip
 
@@ -41,7 +42,7 @@ def _broker() -> dict:
         return {"ok": False, "configured": True, "error": exc.__class__.__name__}
 
 
-def _authorised(request) -> bool:
+def _authorised(request: HttpRequest) -> bool:
     """The monitoring token, or an address inside HEALTHZ_INTERNAL_NETWORKS."""
     token = settings.HEALTHZ_TOKEN
     sent = request.META.get("HTTP_AUTHORIZATION", "")
@@ -63,7 +64,7 @@ def _database_up() -> bool:
         return False
 
 
-def _audit_sealing() -> dict:
+def _audit_sealing() -> dict[str, Any]:
     """Whether the audit log is being signed on time (audit.selectors.sealing_overdue): beat stopped or its
     schedule disabled, with no writer sealing instead, makes the service degraded."""
     from audit.selectors import sealing_overdue
@@ -78,7 +79,7 @@ def _audit_sealing() -> dict:
             "last_signed": overdue["since"].isoformat() if overdue["since"] else None}
 
 
-def healthz(request):
+def healthz(request: HttpRequest) -> HttpResponse:
     if not _authorised(request):
         up = _database_up()
         return JsonResponse({"status": "up" if up else "down"}, status=200 if up else 503)

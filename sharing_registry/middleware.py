@@ -3,11 +3,14 @@
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -17,7 +20,7 @@ from common import context
 logger = logging.getLogger("sharing_registry.request")
 
 
-def _client_ip(request) -> str | None:
+def _client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR; behind NUM_PROXIES trusted proxies, the address the outermost of them saw (as DRF's rate
     limits count it). The left of X-Forwarded-For is whatever the client wrote, so the audit log never takes it."""
     proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
@@ -30,16 +33,16 @@ def _client_ip(request) -> str | None:
 class RequestContextMiddleware:
     """Gives each request a UUID (or keeps a well-formed X-Request-ID) and logs it when the response leaves."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.headers.get("X-Request-ID", "")
         try:
             request_id = str(uuid.UUID(incoming))
         except ValueError:
             request_id = str(uuid.uuid4())
-        request.request_id = request_id
+        request.__dict__["request_id"] = request_id
         started = time.perf_counter()
         with context.bind(request_id=request_id, client_ip=_client_ip(request), actor=None, system_actor=""):
             response = self.get_response(request)
@@ -62,10 +65,10 @@ class RequestContextMiddleware:
 class ActorContextMiddleware:
     """Puts the signed-in user into the audit context (DRF token users are set by the API layer)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.user.is_authenticated:
             context.set_actor(request.user)
         return self.get_response(request)
@@ -76,10 +79,10 @@ class AccessDeniedAuditMiddleware:
     404 on an agreement's reference (a probe for one that exists but is not theirs looks exactly like a miss, and
     both are recorded). Placed after authentication, so DRF's token users are seen too (DRF sets request.user)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if response.status_code not in (403, 404) or user is None or not user.is_authenticated:
@@ -89,7 +92,7 @@ class AccessDeniedAuditMiddleware:
         if response.status_code == 404 and not reference:
             return response
         try:
-            access_denied_record(actor=user, method=request.method, path=request.path,
+            access_denied_record(actor=user, method=request.method or "", path=request.path,
                                  status=response.status_code, reference=str(reference))
         except DatabaseError:  # the refusal stands whether or not it could be written
             logger.exception("could not record a refused request")
@@ -102,7 +105,7 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
     Served here, before the session middleware, so a font request never touches (or races over) a session.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if settings.WHITENOISE_USE_FINDERS:
             # Development serves from the finders, but WhiteNoise still warns when STATIC_ROOT does not exist.
             Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
@@ -115,10 +118,10 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
 class NulInPathMiddleware:
     """A path holding a NUL character names nothing (and PostgreSQL refuses NUL in a query): 404 at once."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if "\x00" in request.path:
             raise Http404("No such page")  # sharing_registry.views.not_found: JSON under /api/
         return self.get_response(request)
@@ -129,10 +132,10 @@ class NotFoundPageMiddleware:
     which lists every URL pattern. With DEBUG off, `handler404` already does this. Sits above CommonMiddleware,
     so a missing slash is still redirected first."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if settings.DEBUG and response.status_code == 404 and getattr(request, "resolver_match", None) is None:
             from .views import not_found  # views import this module's neighbours; import late
@@ -140,7 +143,7 @@ class NotFoundPageMiddleware:
             return not_found(request)
         return response
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
         if settings.DEBUG and isinstance(exception, Http404):
             from .views import not_found
 
@@ -155,10 +158,10 @@ class NoStoreMiddleware:
     Authenticated means a user on the request (a session, or any DRF authentication class, which sets it on the
     Django request too) or credentials sent in the Authorization header, whatever the answer to them was."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated) or "HTTP_AUTHORIZATION" in request.META:

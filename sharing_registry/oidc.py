@@ -18,11 +18,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+
+from common.types import User
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
     reads no settings and fetches nothing until a sign-in through the provider actually happens.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.UserModel = get_user_model()
 
     OIDC_RP_IDP_SIGN_KEY = None
@@ -112,7 +115,8 @@ class OIDCBackend(OIDCAuthenticationBackend):
     def OIDC_RP_SIGN_ALGO(self) -> str:  # noqa: N802
         return settings.OIDC_RP_SIGN_ALGO
 
-    def authenticate(self, request, *, nonce, code_verifier=None):
+    def authenticate(self, request: HttpRequest, *, nonce: str | None,
+                     code_verifier: str | None = None) -> User | None:
         """Only the callback view's credentials (a nonce) bind here, so password sign-ins never reach it."""
         if request is None or not enabled():
             return None
@@ -123,9 +127,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except (requests.RequestException, ValueError, KeyError, SuspiciousOperation, ImproperlyConfigured,
                 jwt.PyJWTError) as error:
             logger.warning("single sign-on failed: %s", error)
-            return self._refuse("provider_error")
+            self._refuse("provider_error")
+            return None
 
-    def verify_token(self, token, **kwargs):
+    def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         """The library checks the signature and the nonce; this also checks who issued the token and for whom."""
         payload = super().verify_token(token, **kwargs)
         audience = payload.get("aud")
@@ -136,48 +141,52 @@ class OIDCBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("The ID token is meant for another client.")
         return payload
 
-    def get_or_create_user(self, access_token, id_token, payload):
+    def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User | None:
         claims = self.get_userinfo(access_token, id_token, payload)
         if claims.get("sub") != payload.get("sub"):  # OpenID Connect Core 5.3.2: otherwise ignore the answer
             logger.warning("single sign-on refused: the userinfo subject differs from the ID token's")
-            return self._refuse("provider_error")
+            self._refuse("provider_error")
+            return None
         self.email = str(claims.get("email") or "")[:254]
         if not self.email or not _email_verified(claims):
-            return self._refuse("unverified")
+            self._refuse("unverified")
+            return None
         users = list(self.UserModel.objects.filter(email__iexact=self.email)[:2])
         if len(users) > 1:
-            return self._refuse("several_accounts")
+            self._refuse("several_accounts")
+            return None
         if users:
             if not users[0].is_active:
-                return self._refuse("inactive")
+                self._refuse("inactive")
+                return None
             return self._signed_in(users[0])
         invited = accept_invitation(email=self.email, name=str(claims.get("name") or "")[:150], request=self.request)
         if invited is not None and invited.is_active:
             return self._signed_in(invited)
-        return self._refuse("no_account")
+        self._refuse("no_account")
+        return None
 
-    def get_user(self, user_id):
+    def get_user(self, user_id: int) -> User | None:
         """The session's user, while their account is on (the library's would keep a switched-off person in)."""
         user = super().get_user(user_id)
         return user if user is not None and user.is_active else None
 
-    def create_user(self, claims):
+    def create_user(self, claims: dict[str, Any]) -> None:
         raise SuspiciousOperation("Single sign-on never creates an account.")
 
-    def _signed_in(self, user):
-        self.request.sign_in_detail = {"method": "oidc", "email": self.email}
+    def _signed_in(self, user: User) -> User:
+        self.request.__dict__["sign_in_detail"] = {"method": "oidc", "email": self.email}  # for the audit event
         return user
 
     def _refuse(self, reason: str) -> None:
-        self.request.sign_in_detail = {"method": "oidc", "username": self.email, "reason": reason}
+        self.request.__dict__["sign_in_detail"] = {"method": "oidc", "username": self.email, "reason": reason}
         self.request.session[SESSION_FAILURE_KEY] = reason
-        return None
 
 
 class SignInRequestView(OIDCAuthenticationRequestView):
     """/oidc/authenticate/: off (404) unless configured; an unreachable provider sends the person back, explained."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
 
     @property
@@ -188,7 +197,7 @@ class SignInRequestView(OIDCAuthenticationRequestView):
     def OIDC_RP_CLIENT_ID(self) -> str:  # noqa: N802
         return settings.OIDC_RP_CLIENT_ID
 
-    def get(self, request):
+    def get(self, request: HttpRequest) -> HttpResponseBase:
         if not enabled():
             raise Http404("Single sign-on is not configured.")
         try:
@@ -203,7 +212,7 @@ class SignInRequestView(OIDCAuthenticationRequestView):
 class SignInCallbackView(OIDCAuthenticationCallbackView):
     """/oidc/callback/: where the provider sends the person back."""
 
-    def get(self, request):
+    def get(self, request: HttpRequest) -> HttpResponseBase:
         if not enabled():
             raise Http404("Single sign-on is not configured.")
         if request.GET.get("error"):

@@ -5,9 +5,12 @@ Error bodies are named components (`Error`, `FieldErrors`), so a generated clien
 field, not an untyped dict.
 """
 
+from typing import Any
+
+from django.http import HttpRequest
 from drf_spectacular.openapi import AutoSchema
 
-ERROR = {
+ERROR: dict[str, Any] = {
     "type": "object",
     "description": "Why the request was refused, in plain English.",
     "properties": {"detail": {"type": "string"}},
@@ -48,7 +51,7 @@ class ErrorDocumentingAutoSchema(AutoSchema):
     415 or 429 must be in it, with a typed body.
     """
 
-    def get_operation(self, *args, **kwargs):
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
@@ -83,7 +86,8 @@ def _typed(schema: dict) -> bool:
     return any(key in schema for key in ("type", "$ref", "oneOf", "anyOf", "allOf"))
 
 
-def add_error_components(result, generator, request, public):
+def add_error_components(result: dict[str, Any], generator: Any, request: HttpRequest | None,
+                         public: bool) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: the `Error` and `FieldErrors` components the error answers refer to."""
     from agreements.lifecycle import Refusal  # late: this module is loaded by DRF's settings, before the apps
 

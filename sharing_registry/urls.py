@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 
 from . import api_docs, health, oidc, views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("schema/", api_docs.SchemaApi.as_view(), name="schema"),
     path("docs/", api_docs.SwaggerDocs.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", RedirectView.as_view(pattern_name="api-docs", permanent=True), name="api-redoc"),

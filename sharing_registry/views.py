@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views import defaults
@@ -20,6 +22,7 @@ from agreements import dashboard as dashboards
 from agreements import register
 from common.lookups import NoMatch, by_code_or_name, typed
 from common.pagination import page_of, pagination
+from common.types import AuthenticatedHttpRequest
 
 from . import map_layout, oidc
 from .context_processors import optional_url
@@ -29,7 +32,7 @@ SEARCH_MAX = 200
 
 
 @login_required
-def dashboard(request):
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     board = dashboards.dashboard_for(user=request.user, today=timezone.localdate())
     _link_agreements(board)
     links = {
@@ -48,16 +51,17 @@ def dashboard(request):
 
 
 def _link_agreements(board: dashboards.Dashboard) -> None:
-    """Gives each listed agreement its page's URL (None while the agreement pages are not built)."""
+    """Gives each listed agreement its page's URL (None while the agreement pages are not built). On model rows
+    it is an attribute for the template only, so it goes into the instance's __dict__, past the model's type."""
     for party in board.awaiting_signature:
-        party.page_url = optional_url("agreements:detail", party.version.agreement.reference)
+        party.__dict__["page_url"] = optional_url("agreements:detail", party.version.agreement.reference)
     for item in board.waiting:
         item.page_url = optional_url("agreements:detail", item.agreement.reference)
         item.action_url = optional_url("agreements:action", item.agreement.reference, item.action.value)
     for version in board.my_drafts:
-        version.page_url = optional_url("agreements:detail", version.agreement.reference)
+        version.__dict__["page_url"] = optional_url("agreements:detail", version.agreement.reference)
     for agreement in [*board.reviews_due, *board.expiring]:
-        agreement.page_url = optional_url("agreements:detail", agreement.reference)
+        agreement.__dict__["page_url"] = optional_url("agreements:detail", agreement.reference)
 
 
 def _search_text(text: str) -> str:
@@ -65,7 +69,7 @@ def _search_text(text: str) -> str:
 
 
 @require_safe
-def public_register(request):
+def public_register(request: HttpRequest) -> HttpResponse:
     """Active agreements, for anyone: who shares what, why and under which law. No personal data."""
     text = _search_text(request.GET.get("q", ""))
     page = page_of(request, register.public_agreements(text=text), PUBLIC_PAGE_SIZE)
@@ -88,7 +92,7 @@ def _find_agency(text: str) -> tuple[Agency | None, str]:
 
 
 @require_safe
-def sharing_map(request):
+def sharing_map(request: HttpRequest) -> HttpResponse:
     """Which agencies share with which under active agreements, drawn on the server, with a table alternative.
 
     Public, like the register: Caldicott principle 8 asks that people be told how their information is used,
@@ -111,7 +115,7 @@ def sharing_map(request):
     return render(request, "public/map.html", context, status=400 if error else 200)
 
 
-def sign_out(request):
+def sign_out(request: HttpRequest) -> HttpResponse:
     """GET asks to confirm (a link cannot sign anyone out); POST signs out, as Django's LogoutView does."""
     if request.method == "POST":
         return auth_views.LogoutView.as_view()(request)
@@ -127,13 +131,13 @@ class SignInForm(AuthenticationForm):
         "inactive": "This account has been switched off. Ask your agency administrator",
     }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].error_messages["required"] = "Enter your username"
         self.fields["password"].error_messages["required"] = "Enter your password"
 
 
-def sign_in(request):
+def sign_in(request: HttpRequest) -> HttpResponseBase:
     """Django's sign-in page, with a button for single sign-on when it is configured, and the reason when a single
     sign-on has just failed (the provider sends people back here)."""
     sso_failure = ""
@@ -147,20 +151,21 @@ def sign_in(request):
     return response
 
 
-def not_a_password_sign_in(request, credentials=None) -> bool:
+def not_a_password_sign_in(request: HttpRequest, credentials: dict[str, Any] | None = None) -> bool:
     """For django-axes (AXES_WHITELIST_CALLABLE): single sign-on is no password guess. The provider runs its own
     lockout, and counting its failures against an address would lock a whole office out of single sign-on."""
     return credentials is not None and "password" not in credentials
 
 
-def attempted_username(request, credentials=None) -> str:
+def attempted_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
     """The username a sign-in attempt named, for django-axes: no NUL, at most 150 characters (its column holds 255;
     Django's sign-in form does not limit the length, and PostgreSQL refuses a longer value with an error)."""
     value = (credentials or {}).get("username") or request.POST.get("username", "")
     return str(value).replace("\x00", "")[:150]
 
 
-def locked_out(request, original_response=None, credentials=None):
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
+               credentials: dict[str, Any] | None = None) -> HttpResponse:
     """django-axes' answer to a locked-out sign-in: how long to wait, in plain English, with status 429."""
     minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
     username = attempted_username(request, credentials)
@@ -171,7 +176,7 @@ def locked_out(request, original_response=None, credentials=None):
     return response
 
 
-def not_found(request, exception=None):
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:
     """A 404 for a URL that matches nothing: JSON under /api/ (as the API's own 404s are), the GOV.UK page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)

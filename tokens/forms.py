@@ -1,5 +1,7 @@
 """Browser forms. They only parse input; the rules live in the services."""
 
+from typing import Any, cast
+
 from django import forms
 from django.conf import settings
 
@@ -22,9 +24,9 @@ class TokenCreateForm(forms.Form):
         error_messages={"required": "Choose when the token expires", "invalid_choice": "Choose when the token expires"},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = expiry_choices()
-        self.fields["days"].choices = choices
+        cast(forms.ChoiceField, self.fields["days"]).choices = choices
         default = settings.API_TOKEN_DAYS
         self.fields["days"].initial = default if any(days == default for days, _ in choices) else choices[-1][0]

@@ -6,16 +6,16 @@ AUTH_PASSWORD_VALIDATORS: the change-password page, a reset, the admin and `chan
 
 from __future__ import annotations
 
-from typing import Any
+from common.types import User
 
 
 class RevokeTokensOnPasswordChange:
     """Not a rule about the password: it only listens for a change, and says on password pages what follows."""
 
-    def validate(self, password: str, user: Any = None) -> None:
+    def validate(self, password: str, user: User | None = None) -> None:
         return None
 
-    def password_changed(self, password: str, user: Any = None) -> None:
+    def password_changed(self, password: str, user: User | None = None) -> None:
         if user is None or user.pk is None:
             return
         from . import services

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
 from agencies import selectors as agency_selectors
 from agencies.models import Agency
+from common.types import User
 
 from .models import ApiToken
 
@@ -17,7 +16,7 @@ CREATOR_FIELDS = ("user__username", "user__first_name", "user__last_name", "user
                   "user__profile__job_title")
 
 
-def token_can_manage(*, user: Any, agency: Agency) -> bool:
+def token_can_manage(*, user: User, agency: Agency) -> bool:
     """Whoever may manage an agency's members (its administrators, superusers) manages its systems' tokens."""
     return agency_selectors.agency_can_manage_members(user=user, agency=agency)
 

@@ -17,6 +17,7 @@ from accounts.signals import subject_agencies
 from agencies.models import Agency
 from audit.choices import AuditAction
 from audit.services import record
+from common.types import User
 
 from . import selectors
 from .choices import RevokeReason
@@ -27,11 +28,11 @@ NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 def _detail(token: ApiToken) -> dict[str, Any]:
     return {"name": token.name, "user": token.user.get_username(), "expiry": token.expiry,
-            "agency": token.agency.code if token.agency_id else ""}
+            "agency": token.agency.code if token.agency is not None else ""}
 
 
 @transaction.atomic
-def token_create(*, actor: Any, user: Any, name: str, agency: Agency | None = None,
+def token_create(*, actor: User | None, user: User, name: str, agency: Agency | None = None,
                  days: int | None = None) -> tuple[ApiToken, str]:
     """Make a token for `user`, named `name`, expiring in `days` (API_TOKEN_DAYS by default). Returns the row and
     the key; the key is never stored and cannot be shown again. `actor=None` is trusted system code (a command)."""
@@ -57,7 +58,7 @@ def token_create(*, actor: Any, user: Any, name: str, agency: Agency | None = No
 
 
 @transaction.atomic
-def token_revoke(*, actor: Any, token: ApiToken, reason: RevokeReason = RevokeReason.REVOKED) -> None:
+def token_revoke(*, actor: User | None, token: ApiToken, reason: RevokeReason = RevokeReason.REVOKED) -> None:
     """End one token at once. Agency administrators revoke their agency's tokens; anyone may revoke their own."""
     agency = token.agency
     if actor is not None and token.user_id != actor.pk and not actor.is_superuser and not (
@@ -72,7 +73,7 @@ def token_revoke(*, actor: Any, token: ApiToken, reason: RevokeReason = RevokeRe
 
 
 @transaction.atomic
-def tokens_revoke_for_user(*, user: Any, reason: RevokeReason = RevokeReason.USER_DEACTIVATED,
+def tokens_revoke_for_user(*, user: User, reason: RevokeReason = RevokeReason.USER_DEACTIVATED,
                            agencies: list[str] | tuple[str, ...] = ()) -> int:
     """End every token `user` holds (a password change, a deactivation, a leaver). One event per token, concerning
     its agency, the user's agencies and `agencies` (those a leaver has just left)."""

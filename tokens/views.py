@@ -5,20 +5,22 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from agencies import selectors as agency_selectors
+from agencies.models import Agency
+from common.types import AuthenticatedHttpRequest
 
 from . import selectors, services
 from .forms import TokenCreateForm
 
 
-def _agency(request: HttpRequest, code: str):
-    agency = agency_selectors.agency_get(user=request.user, code=code)
+def _agency(request: AuthenticatedHttpRequest, code: str) -> tuple[Agency, HttpResponse | None]:
+    agency = agency_selectors.agency_get(code=code)
     if not selectors.token_can_manage(user=request.user, agency=agency):
         message = f"Only administrators of {agency.name} can see and manage its API tokens."
         return agency, render(request, "agencies/forbidden.html", {"message": message}, status=403)
@@ -28,7 +30,7 @@ def _agency(request: HttpRequest, code: str):
 @never_cache  # the page that shows a new key must not be kept by a browser or a proxy
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_tokens(request: HttpRequest, code: str) -> HttpResponse:
+def agency_tokens(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The list of an agency's tokens and the form to create one; a created key is shown on this page, once."""
     agency, refusal = _agency(request, code)
     if refusal:
@@ -56,7 +58,7 @@ def agency_tokens(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_token_revoke(request: HttpRequest, code: str, token_id: int) -> HttpResponse:
+def agency_token_revoke(request: AuthenticatedHttpRequest, code: str, token_id: int) -> HttpResponse:
     """GET asks for confirmation; POST revokes."""
     agency, refusal = _agency(request, code)
     if refusal:

@@ -110,7 +110,7 @@ class AgreementOutputSerializer(serializers.Serializer):
 def agreement_representation(agreement: Agreement) -> dict[str, Any]:
     """The response body for one agreement loaded by a selector (which sets `full_view` and prefetches)."""
     full = bool(getattr(agreement, "full_view", False))
-    version = agreement.current_version if full else agreement.in_force_version
+    version = agreement.current_version if full else agreement.version_in_force()
     flows = list(version.flows.all())
     parties = list(version.parties.all())
     bases: list[str] = []
@@ -146,7 +146,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
             "approved_by_job_title": p.signer_job_title if p.signed_at else None,
             "approved_at": p.signed_at.isoformat().replace("+00:00", "Z") if p.signed_at else None,
             "version_signed": version.number if p.signed_at
-            else (in_force.number if p.agency_id in signed_in_force else None),
+            else (in_force.number if in_force is not None and p.agency_id in signed_in_force else None),
         }
         for p in parties
     ]
@@ -198,7 +198,9 @@ class AgreementInputSerializer(serializers.Serializer):
     end_date = serializers.DateField()
     review_date = serializers.DateField()
     dpia_reference = api_text("DPIA reference", DPIA_REFERENCE_MAX, required=False, allow_blank=True)
-    flows = FlowInputSerializer(many=True, allow_empty=True, max_length=FLOWS_MAX, help_text=f"At most {FLOWS_MAX}.")
+    # many=True hands max_length to the ListSerializer, which takes it; the stubs do not list it.
+    flows = FlowInputSerializer(many=True, allow_empty=True, max_length=FLOWS_MAX,  # type: ignore[call-arg]
+                                help_text=f"At most {FLOWS_MAX}.")
 
 
 class ReasonInputSerializer(serializers.Serializer):
@@ -273,7 +275,8 @@ class FlowChangeSerializer(serializers.Serializer):
     provider = serializers.CharField()
     recipient = serializers.CharField()
     change = serializers.ChoiceField(choices=[("added", "added"), ("removed", "removed"), ("changed", "changed")])
-    fields = FieldChangeSerializer(many=True)
+    # DRF's metaclass takes declared fields off the class, so this does not hide Serializer.fields.
+    fields = FieldChangeSerializer(many=True)  # type: ignore[assignment]
 
 
 class ComparisonOutputSerializer(serializers.Serializer):

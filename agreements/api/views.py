@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from common.types import AuthenticatedRequest, User
+
 from .. import decisions, services
 from ..compare import compare_versions
 from ..models import Agreement, LegalBasis
@@ -95,7 +97,7 @@ def _valid(serializer: serializers.Serializer) -> dict[str, Any]:
         errors["flows"] = [FLOWS_NOT_A_LIST]
     elif isinstance(flows, dict) and "non_field_errors" in flows:  # the list as a whole, e.g. too long
         errors["flows"] = list(flows["non_field_errors"])
-    elif isinstance(flows, dict):
+    elif isinstance(flows, dict) and isinstance(given, list):
         errors["flows"] = [flows.get(str(i), flows.get(i, {})) for i in range(len(given))]
     raise serializers.ValidationError(errors)
 
@@ -116,7 +118,8 @@ def _respond(request, agreement: Agreement, code: int = status.HTTP_200_OK) -> R
 # --- views ---------------------------------------------------------------------------------------------------
 
 
-class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # the project's pages (page_size, bounds)
+# The base is the project's pages (page_size, bounds), named by the settings: mypy cannot follow it.
+class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore[name-defined]
     """The API's pages, counted only as far as REGISTER_COUNT_CAP: `count_exact` is false when there are more
     agreements than that, and `count` is then the cap ("more than 1,000"). `next` still leads to every page."""
 
@@ -155,6 +158,7 @@ class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # the project'
     ),
 )
 class AgreementListCreateApi(generics.ListAPIView):
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
     serializer_class = AgreementOutputSerializer
     filter_backends: list = []
     pagination_class = RegisterPagination
@@ -210,7 +214,7 @@ class _ActionApi(APIView):
     serializer_class = AgreementOutputSerializer
     created = False  # True when the action makes a new agreement (201)
 
-    def act(self, *, actor: Any, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
         raise NotImplementedError
 
     def post(self, request, reference: str):
@@ -367,7 +371,7 @@ class VersionListApi(APIView):
         agreement = agreement_get_full(user=request.user, reference=reference)
         versions = agreement.versions.order_by("-number")
         for version in versions:
-            version.in_force = version.pk == agreement.in_force_version_id
+            version.__dict__["in_force"] = version.pk == agreement.in_force_version_id  # for the serializer
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page="versions")
         return Response(VersionOutputSerializer(versions, many=True).data)
 

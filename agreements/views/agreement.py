@@ -29,6 +29,7 @@ from audit.choices import AuditAction
 from common.date_input import DatePartsField, date_input
 from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REVIEW_NOTES_MAX, form_text
+from common.types import AuthenticatedHttpRequest, User
 
 from .. import services
 from ..canonical import version_digest
@@ -53,13 +54,13 @@ from ..status import starts_later
 
 def _shown_version(agreement: Agreement):
     """The terms this user may read: the current ones for a full viewer, else those in force."""
-    return agreement.current_version if agreement.full_view else agreement.in_force_version
+    return agreement.current_version if getattr(agreement, "full_view", False) else agreement.in_force_version
 
 
 # --- the agreement page --------------------------------------------------------------------------------------
 
 
-TIMELINE_TEXT = {
+TIMELINE_TEXT: dict[str, str] = {
     AuditAction.AGREEMENT_CREATED: "Drafted version {version}",
     AuditAction.AGREEMENT_IMPORTED: "Imported as a draft (version {version})",
     AuditAction.AGREEMENT_UPDATED: "Changed the draft of version {version}",
@@ -138,7 +139,7 @@ def _legal_bases(flows) -> list[LegalBasis]:
 
 @login_required
 @require_safe
-def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def agreement_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     agreement = agreement_get(user=request.user, reference=reference)
     version = _shown_version(agreement)
     flows = list(version.flows.all())
@@ -149,7 +150,7 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "starts_later": starts_later(agreement),
         "parties": [p.agency for p in version.parties.all()],
     }
-    if agreement.full_view:
+    if getattr(agreement, "full_view", False):
         earlier = (
             {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
         )
@@ -249,7 +250,7 @@ _EXPLAINED = {Refusal.LAST_EDITOR, Refusal.ALREADY_SIGNED, Refusal.ALREADY_REVIE
               Refusal.NOT_SUSPENDER, Refusal.NOT_IN_FORCE_PARTY, Refusal.NOT_SIGNATORY}
 
 
-def _why_not(user: Any, answers: dict[Action, Any]) -> list[str]:
+def _why_not(user: User, answers: dict[Action, Any]) -> list[str]:
     """Why a governance officer sees no button for an action the agreement's state allows (from the lifecycle)."""
     if not (user.is_superuser or user_agency_ids(user, {Role.GOVERNANCE_OFFICER})):
         return []
@@ -310,11 +311,11 @@ class ReviewForm(forms.Form):
     agency = forms.CharField(required=False)
 
 
-def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> HttpResponse:
+def _review_page(request: AuthenticatedHttpRequest, agreement: Agreement, answer: Any) -> HttpResponse:
     """GET: the review form; POST: the confirmation through the service, its errors shown beside their fields."""
     if not answer.allowed:  # a POST from the wrong state: the same refusal as the GET, before any form
         return _refuse(request, agreement, answer.message, status=answer.http_status)
-    version = agreement.in_force_version
+    version = agreement.version_in_force()
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -329,7 +330,7 @@ def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> Htt
             for name, field_errors in _errors(error).items():
                 form.add_error(name if name in form.fields else None, field_errors)
         else:
-            review_date = done.in_force_version.review_date
+            review_date = done.version_in_force().review_date
             messages.success(request, (
                 f"Every party has confirmed the review of {agreement.reference}. The next review is due on "
                 f"{review_date.day} {review_date:%B %Y}." if review_date != version.review_date else
@@ -352,7 +353,7 @@ def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> Htt
     return render(request, "agreements/agreement_review.html", context, status=400 if form.errors else 200)
 
 
-def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: str,
+def _act(action: str, *, actor: User, agreement: Agreement, reason: str, agency: str,
          declared: bool = False) -> tuple[Agreement, str]:
     """Call the action's service; returns the agreement and the success message."""
     number = agreement.current_version.number
@@ -362,7 +363,7 @@ def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: 
     if action == Action.SIGN:
         done = services.agreement_approve(actor=actor, agreement=agreement, agency=agency or None, declared=declared)
         if done.status == AgreementStatus.ACTIVE and done.in_force_version_id == done.current_version_id:
-            starts = done.in_force_version.start_date
+            starts = done.version_in_force().start_date
             when = (f"it comes into force on {starts:%-d %B %Y}" if starts > timezone.localdate()
                     else f"version {number} is in force")
             return done, f"You signed version {number} of {agreement.reference}. Every party has now signed: {when}."
@@ -373,7 +374,7 @@ def _act(action: str, *, actor: Any, agreement: Agreement, reason: str, agency: 
     if action == Action.AMEND:
         done = services.agreement_amend(actor=actor, agreement=agreement)
         return done, (f"Version {done.current_version.number} of {agreement.reference} is a new draft. Version "
-                      f"{done.in_force_version.number} stays in force until every party signs the new version.")
+                      f"{done.version_in_force().number} stays in force until every party signs the new version.")
     if action == Action.SUSPEND:
         done = services.agreement_suspend(actor=actor, agreement=agreement, reason=reason)
         return done, f"{agreement.reference} is suspended. Checks will say no until it is reinstated."
@@ -408,7 +409,7 @@ def _errors(error: ValidationError) -> dict[str, list[str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+def agreement_action(request: AuthenticatedHttpRequest, reference: str, action: str) -> HttpResponse:
     """GET explains what will happen and asks to confirm; POST does it through the service."""
     spec = ACTION_PAGES[action]
     agreement = agreement_get(user=request.user, reference=reference)
@@ -476,7 +477,7 @@ def agreement_print(request, reference: str):
 def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str, Any]:
     """What the printable page and the PDF show of one version (loaded with its terms)."""
     flows = list(version.flows.all())
-    bases = {}
+    bases: dict[str, LegalBasis] = {}
     for flow in flows:
         for basis in flow.basis_list():
             bases.setdefault(basis.code, basis)
@@ -508,7 +509,7 @@ def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str
 
 @login_required
 @require_safe
-def agreement_version_pdf(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+def agreement_version_pdf(request: AuthenticatedHttpRequest, reference: str, number: int) -> HttpResponse:
     """One version as a PDF (WeasyPrint), carrying the SHA-256 of its canonical content. For those who see the full
     record; each download is recorded as a view."""
     agreement = agreement_get_full(user=request.user, reference=reference)

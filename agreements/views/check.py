@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -62,7 +64,7 @@ class CheckForm(forms.Form):
                 label="Which agency holds the information?", max_length=200, help_text="Start typing the agency’s name",
                 error_messages={"required": "Enter the agency that holds the information"})
             return
-        self.fields["provider"].choices = [(a.code, a.name) for a in agencies]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [(a.code, a.name) for a in agencies]
         if len(agencies) == 1:
             self.fields["provider"].initial = agencies[0].code
 
@@ -83,8 +85,9 @@ class CheckForm(forms.Form):
             return provider.code
         return text
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         provider = self.agencies.get(cleaned.get("provider", ""))
         if provider and "dataset" in cleaned:
             try:

@@ -25,6 +25,7 @@ from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from common.errors import Conflict
 from common.lookups import by_codes_or_names, typed
+from common.types import AuthenticatedHttpRequest, User
 
 from .. import services
 from ..choices import AgreementStatus
@@ -49,7 +50,7 @@ PREFIX = "flows"
 SUGGESTIONS = 200  # the lists beside each agency and dataset; any other may be typed by name and is found on save
 LOOKUP_RESULTS = 20  # the type-ahead's answers from the whole directory, per request
 
-Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement | None, str]]
+Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement, str]]
 
 
 # --- pages ---------------------------------------------------------------------------------------------------
@@ -57,7 +58,7 @@ Save = Callable[[dict[str, Any], list[dict[str, Any]]], tuple[Agreement | None, 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def agreement_create(request: HttpRequest) -> HttpResponse:
+def agreement_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Draft a new agreement, led by an agency where the user is a governance officer."""
     leads = _lead_agencies(request.user)
     if leads is not None and not leads:
@@ -65,7 +66,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
                        "Only governance officers can draft agreements, and you are not a governance officer of any "
                        "active agency. If you should be, ask your agency administrator.")
 
-    def save(terms: dict[str, Any], flows: list[dict[str, Any]]) -> tuple[Agreement | None, str]:
+    def save(terms: dict[str, Any], flows: list[dict[str, Any]]) -> tuple[Agreement, str]:
         agreement = services.agreement_create(actor=request.user, flows=flows, **terms)
         return agreement, (f"Draft agreement {agreement.reference} saved. It has not been sent for signature yet.")
 
@@ -76,7 +77,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
+def agreement_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """Change the current draft of an agreement: governance officers of its lead agency only."""
     agreement = agreement_get(user=request.user, reference=reference)
     lead = agreement.lead_agency
@@ -99,7 +100,7 @@ def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
     if leads is not None and lead.pk not in {a.pk for a in leads}:
         leads = [lead, *leads]  # say who leads now, even if it has closed since: never switch it silently
 
-    def save(terms: dict[str, Any], new_flows: list[dict[str, Any]]) -> tuple[Agreement | None, str]:
+    def save(terms: dict[str, Any], new_flows: list[dict[str, Any]]) -> tuple[Agreement, str]:
         changes = {name: value for name, value in terms.items()
                    if _normalise(value) != _normalise(initial.get(name))}
         if lead_fixed is not None:
@@ -123,14 +124,14 @@ def agreement_edit(request: HttpRequest, reference: str) -> HttpResponse:
 # --- the form, its buttons and its errors --------------------------------------------------------------------
 
 
-def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs: dict[str, Any],
+def _form_page(request: AuthenticatedHttpRequest, *, agreement: Agreement | None, form_kwargs: dict[str, Any],
                initial: dict[str, Any], initial_flows: list[dict[str, Any]], save: Save,
                revision: str = "") -> HttpResponse:
     catalogue = list(LegalBasis.objects.filter(active=True).order_by("pk"))  # the catalogue's own order
     flow_kwargs = {"catalogue": catalogue}
     # The draft's revision the editor started from travels with the form, so a save over someone else's is refused.
     revision = request.POST.get("revision", revision) if request.method == "POST" else revision
-    context = {"agreement": agreement, "flow_errors": [], "add_error": "", "revision": revision}
+    context: dict[str, Any] = {"agreement": agreement, "flow_errors": [], "add_error": "", "revision": revision}
     if request.method != "POST":
         form = AgreementForm(initial=initial, **form_kwargs)
         formset = FlowFormSet(initial=initial_flows, prefix=PREFIX, form_kwargs=flow_kwargs)
@@ -158,7 +159,7 @@ def _form_page(request: HttpRequest, *, agreement: Agreement | None, form_kwargs
     parsed = form.is_valid() & formset.is_valid()  # both, so every row shows what did not parse
     rows = [row for row in formset.forms if not row.is_blank()]
     terms, flows = form.terms(), [row.flow() for row in rows]
-    flow_errors = context["flow_errors"]
+    flow_errors: list[str] = context["flow_errors"]
     flow_errors.extend(str(e) for e in formset.non_form_errors())
     parsed &= _resolve_names(form, rows, terms, flows)
     if parsed and not flow_errors:
@@ -242,7 +243,7 @@ def _dataset_label(dataset: Dataset) -> str:
     return f"{dataset.name} ({dataset.owner.name})"
 
 
-def _add_data_item(request: HttpRequest, form: AgreementForm, formset, context: dict[str, Any], *,
+def _add_data_item(request: AuthenticatedHttpRequest, form: AgreementForm, formset, context: dict[str, Any], *,
                    form_kwargs: dict[str, Any], flow_kwargs: dict[str, Any]) -> HttpResponse:
     """"Add" beside a flow's new data item: an officer of the dataset's owner adds the item to the dataset (an
     audited change to the dataset, as on its own page), and the form is drawn again as typed, the item listed
@@ -336,7 +337,7 @@ def _add(target, name: str, texts: list[str]) -> None:
         target.add_error(name if name in target.fields else None, str(text))
 
 
-def _render(request: HttpRequest, form: AgreementForm, formset, context: dict[str, Any],
+def _render(request: AuthenticatedHttpRequest, form: AgreementForm, formset, context: dict[str, Any],
             status: int = 200) -> HttpResponse:
     rows = list(formset.forms)
     _describe_datasets(rows)
@@ -376,7 +377,7 @@ def _describe_datasets(rows: list) -> None:
             field.help_text = f"{field.help_text}. The dataset {name} holds: {', '.join(items)}"
 
 
-def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: Any) -> None:
+def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: User) -> None:
     """The options of each agency and dataset list: the user's agencies, those they already share with and their
     datasets (at most SUGGESTIONS of each, the same for every row), and on each row whatever it holds that those
     lists lack, named (one query for each kind). The type-ahead finds any other agency or dataset by name."""
@@ -408,7 +409,7 @@ def _pick_lists(form: AgreementForm, rows: list, context: dict[str, Any], user: 
     context.update(suggestions)
 
 
-def _lead_agencies(user: Any) -> list[Agency] | None:
+def _lead_agencies(user: User) -> list[Agency] | None:
     """Agencies the user may choose to lead an agreement; None for a superuser, who may type any code."""
     if user.is_superuser:
         return None
@@ -416,7 +417,7 @@ def _lead_agencies(user: Any) -> list[Agency] | None:
     return list(Agency.objects.filter(pk__in=ids, active=True).order_by("name")) if ids else []
 
 
-def _suggestions(user: Any) -> dict[str, Any]:
+def _suggestions(user: User) -> dict[str, Any]:
     """The lists' options: the user's agencies and those they already share with, and their datasets."""
     agencies = Agency.objects.filter(active=True)
     if not user.is_superuser:
@@ -443,7 +444,7 @@ def _suggestions(user: Any) -> dict[str, Any]:
 
 @require_safe
 @login_required
-def agency_names(request: HttpRequest) -> JsonResponse:
+def agency_names(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Active agencies whose name contains `q` (or whose code starts with it), by name: one query, at most
     LOOKUP_RESULTS answers. The directory of agencies is open to every signed-in user."""
     text = typed(request.GET.get("q", ""), NAME_MAX)
@@ -456,7 +457,7 @@ def agency_names(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 @login_required
-def dataset_names(request: HttpRequest) -> JsonResponse:
+def dataset_names(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Datasets whose name contains `q` (or whose code starts with it), of the agency coded `provider` when given:
     one query, at most LOOKUP_RESULTS answers, each labelled with its owner's name."""
     text = typed(request.GET.get("q", ""), NAME_MAX)
@@ -466,9 +467,9 @@ def dataset_names(request: HttpRequest) -> JsonResponse:
     rows = Dataset.objects.filter(Q(name__icontains=text) | Q(code__startswith=text.lower()))
     if provider:
         rows = rows.filter(owner__code=provider)
-    rows = rows.order_by("name", "code").values_list("code", "name", "owner__name", "owner__code")[:LOOKUP_RESULTS]
+    found = rows.order_by("name", "code").values_list("code", "name", "owner__name", "owner__code")[:LOOKUP_RESULTS]
     return _names([{"value": code, "label": f"{name} ({owner})", "owner": owner_code}
-                   for code, name, owner, owner_code in rows])
+                   for code, name, owner, owner_code in found])
 
 
 def _names(results: list[dict[str, str]]) -> JsonResponse:
@@ -500,7 +501,7 @@ def _agreement_links(agreement: Agreement) -> list[dict[str, str]]:
     return links
 
 
-def _not_a_draft(request: HttpRequest, agreement: Agreement) -> HttpResponse:
+def _not_a_draft(request: AuthenticatedHttpRequest, agreement: Agreement) -> HttpResponse:
     """409: only a draft can be changed. The lifecycle says why and what to do instead."""
     answer = verdict(user=request.user, agreement=agreement, action=Action.EDIT)
     return _refuse(request, 409, f"{agreement.reference} cannot be changed now", answer.message, agreement=agreement)

@@ -5,12 +5,12 @@ The selector decides what is visible; the form turns names people type into the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -18,7 +18,8 @@ from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from common.lookups import NoMatch, by_code_or_name
-from common.pagination import pagination
+from common.pagination import CountedPaginator, pagination
+from common.types import AuthenticatedHttpRequest
 
 from ..models import LegalBasis
 from ..selectors import agreement_list, register_page
@@ -62,8 +63,8 @@ class AgreementFilterForm(forms.Form):
 
     def __init__(self, *args, bases: list[LegalBasis], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["legal_basis"].choices = [("", "Any legal basis"),
-                                              *[(b.code, f"{b.citation}: {b.title}") for b in bases]]
+        cast(forms.ChoiceField, self.fields["legal_basis"]).choices = [
+            ("", "Any legal basis"), *[(b.code, f"{b.citation}: {b.title}") for b in bases]]
 
     def clean_agency(self) -> str:
         text = self.cleaned_data["agency"].strip()
@@ -76,7 +77,7 @@ class AgreementFilterForm(forms.Form):
 
 @login_required
 @require_safe
-def agreement_list_page(request: HttpRequest) -> HttpResponse:
+def agreement_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     bases = list(LegalBasis.objects.filter(active=True).order_by("kind", "code").only("code", "citation", "title"))
     form = AgreementFilterForm(request.GET or None, bases=bases)
     may_draft = request.user.is_superuser or bool(user_agency_ids(request.user, {Role.GOVERNANCE_OFFICER}))
@@ -92,8 +93,9 @@ def agreement_list_page(request: HttpRequest) -> HttpResponse:
             "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
             "amending": agreement.full_view and agreement.in_force_version_id not in (None, version.pk),
         })
-    agreement_record_listed(actor=request.user, filters=filters, count=min(page.paginator.count, page.paginator.cap),
-                            count_exact=not page.paginator.capped)
+    paginator = cast(CountedPaginator, page.paginator)  # register_page counts only so far
+    shown = paginator.count if paginator.cap is None else min(paginator.count, paginator.cap)
+    agreement_record_listed(actor=request.user, filters=filters, count=shown, count_exact=not paginator.capped)
     query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
     context.update(page=page, rows=rows, filters=filters, pagination=pagination(page, query))
     return render(request, "agreements/agreement_list.html", context)

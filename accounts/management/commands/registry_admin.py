@@ -2,8 +2,10 @@
 and changes agencies without being a superuser. Whoever runs manage.py already holds the database; the grant is
 recorded as `permission.granted` (or `permission.revoked`) by this command."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import selectors, services
 from common import context
@@ -12,14 +14,14 @@ from common import context
 class Command(BaseCommand):
     help = "Give, take away or list the registry-admin role (add and change agencies, nothing more)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["grant", "revoke", "list"])
         parser.add_argument("username", nargs="?")
 
-    def handle(self, *args, action, username, **options):
+    def handle(self, *args: Any, action: str, username: str | None, **options: Any) -> None:
         if action == "list":
-            for user in selectors.registry_admins():
-                self.stdout.write(user.get_username())
+            for admin in selectors.registry_admins():
+                self.stdout.write(admin.get_username())
             return
         if not username:
             raise CommandError(f"Give the username: registry_admin {action} <username>")

@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.services import user_create, user_profile_update, user_reactivate
@@ -17,7 +19,7 @@ class Command(BaseCommand):
         "in with a password of their own, invite them from the agency's Members page."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("agency_code")
         parser.add_argument("role", help=", ".join(Role.values))
@@ -28,7 +30,8 @@ class Command(BaseCommand):
                             help="Switch a switched-off account back on (it is never done without this). Old sessions "
                             "stay ended: the person signs in again.")
 
-    def handle(self, *args, username, agency_code, role, email, name, job_title, reactivate=False, **options):
+    def handle(self, *args: Any, username: str, agency_code: str, role: str, email: str | None, name: str | None,
+               job_title: str | None, reactivate: bool = False, **options: Any) -> None:
         if role not in Role.values:
             raise CommandError(f"Unknown role {role!r}. Choose one of: {', '.join(Role.values)}.")
         try:
@@ -40,7 +43,7 @@ class Command(BaseCommand):
             with transaction.atomic(), context.system("command:add_member"):
                 user = user_by_username(username=username)
                 created = user is None
-                if created:
+                if user is None:
                     user = user_create(username=username, email=email or "", full_name=name or "",
                                        job_title=job_title or "", how="command:add_member",
                                        agencies=[agency.code])

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from agencies.models import Agency, Dataset
@@ -12,7 +14,7 @@ class Command(BaseCommand):
         "each grant made is audited as permission.granted."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         grants = 0
         with context.system("command:ensure_agency_permissions"):
             for agency in Agency.objects.order_by("pk").iterator(chunk_size=500):

@@ -1,7 +1,8 @@
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agreements.importer import ImportFailed, import_agreements
 from common import context
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         "Nothing is imported if any row is bad, unless --skip-bad."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="The CSV file (UTF-8).")
         parser.add_argument("--skip-bad", action="store_true", help="Leave out bad agreements; import the rest.")
         parser.add_argument(
@@ -23,7 +24,8 @@ class Command(BaseCommand):
                            f"named '{SERVICE_ACCOUNT}'."
         )
 
-    def handle(self, *args, file: str, skip_bad: bool = False, user: str | None = None, **options):
+    def handle(self, *args: Any, file: str, skip_bad: bool = False, user: str | None = None,
+               **options: Any) -> None:
         path = Path(file)
         try:
             text = path.read_text(encoding="utf-8-sig")

@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agencies.models import Agency
 from agreements import demo
@@ -9,10 +11,10 @@ from common import context
 class Command(BaseCommand):
     help = "Load a demo region: agencies, datasets, agreements in every state, and one user per role."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if any agency exists already.")
 
-    def handle(self, *args, if_empty: bool = False, **options):
+    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
         if if_empty and Agency.objects.exists():
             self.stdout.write("The database already holds agencies; demo data not loaded.")
             return

@@ -1,6 +1,7 @@
 from datetime import date
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from agreements.reminders import review_reminder_send, review_reminders_due
@@ -11,10 +12,10 @@ class Command(BaseCommand):
     help = ("Email governance officers about reviews due in 90, 30 or 0 days, each threshold once only "
             "(what the daily scheduled task does; useful without a broker, or to catch up).")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--today", help="Treat this date (YYYY-MM-DD) as today.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         today = timezone.localdate()
         if options["today"]:
             try:

@@ -4,6 +4,8 @@ The application's DATABASE_URL role then needs no more than INSERT and SELECT on
 Without MIGRATE_DATABASE_URL (development, SQLite) this is Django's own `migrate`.
 """
 
+from typing import Any
+
 import dj_database_url
 from django.conf import settings
 from django.core.management.commands.migrate import Command as DjangoMigrate
@@ -15,10 +17,11 @@ from audit.roles import grant_runtime_role
 class Command(DjangoMigrate):
     help = DjangoMigrate.help + " As the owner role of MIGRATE_DATABASE_URL when it is set."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         owner_url = settings.MIGRATE_DATABASE_URL
         if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
-            return super().handle(*args, **options)
+            super().handle(*args, **options)
+            return
         connection = connections[DEFAULT_DB_ALIAS]
         runtime_role = connection.settings_dict["USER"]
         owner = dj_database_url.parse(owner_url)
@@ -26,7 +29,8 @@ class Command(DjangoMigrate):
             raise SystemExit("MIGRATE_DATABASE_URL must name the same database as DATABASE_URL.")
         connection.close()
         saved = {key: connection.settings_dict.get(key) for key in ("USER", "PASSWORD", "HOST", "PORT")}
-        connection.settings_dict.update({key: owner[key] for key in saved})
+        connection.settings_dict.update(USER=owner["USER"], PASSWORD=owner["PASSWORD"], HOST=owner["HOST"],
+                                        PORT=owner["PORT"])
         try:
             super().handle(*args, **options)
             if runtime_role and runtime_role != owner["USER"]:

@@ -1,9 +1,11 @@
 """`manage.py drf_create_token <username>` (the name the contract keeps): make a hashed API token and print its
 key once, as DRF's command did: "Generated token <key> for user <username>"."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agencies.models import Agency
 from tokens import services
@@ -14,7 +16,7 @@ from tokens.models import ApiToken
 class Command(BaseCommand):
     help = "Create an API token for a user and print its key (shown only this once; only a hash is stored)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("-r", "--reset", action="store_true", dest="reset_token",
                             help="Revoke the user's existing tokens first.")
@@ -22,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=None, help="Days until it expires (API_TOKEN_DAYS).")
         parser.add_argument("--agency", default=None, help="Code of the agency whose system uses it (optional).")
 
-    def handle(self, *args, username, reset_token, name, days, agency, **options):
+    def handle(self, *args: Any, username: str, reset_token: bool, name: str, days: int | None, agency: str | None,
+               **options: Any) -> None:
         user_model = get_user_model()
         try:
             user = user_model._default_manager.get_by_natural_key(username)
