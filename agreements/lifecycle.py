@@ -212,8 +212,9 @@ def _authorised(rule: Rule, agreement: Agreement, version: AgreementVersion | No
     ref = agreement.reference
     if rule.authority == Authority.VERSION_PARTIES:
         parties = _parties(version)
+        number = (version or agreement.current_version).number
         return parties, Refusal.NOT_VERSION_PARTY, (
-            f"Only governance officers of the parties to version {version.number} of {ref} ({_names(parties)}) "
+            f"Only governance officers of the parties to version {number} of {ref} ({_names(parties)}) "
             f"can {rule.verb} it.")
     if rule.authority == Authority.LEAD:
         lead = agreement.lead_agency.name

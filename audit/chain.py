@@ -48,7 +48,7 @@ from .canonical import (
     verification_message,
     witnessed_digests,
 )
-from .models import AuditCheckpoint
+from .models import AuditCheckpoint, AuditVerification
 
 __all__ = ["CANONICAL_VERSION", "CHECKPOINT_VERSION", "CHECKPOINT_VERSION_1", "GENESIS_HASH", "canonical_at",
            "canonical_bytes", "checkpoint_hash", "checkpoint_message", "link_hash", "seal_pending", "verify"]
@@ -866,7 +866,7 @@ def _stale_unsealed(now: dt.datetime, seq_floor: int = 0) -> int | None:
     return row[0] if row and row[0] is not None else None
 
 
-def witness_verification(run) -> dict:
+def witness_verification(run: AuditVerification) -> dict[str, Any]:
     """Sign a verification run (an AuditVerification row, just written) and append it to the witness: what the
     incremental anchor and the auditors' panel trust, since the runtime role may insert rows in that table."""
     ran_at = canonical_at(run.ran_at)
@@ -890,7 +890,7 @@ def witnessed_verifications(*, limit: int = 100) -> list[dict]:
     trusted = trusted_public_keys()
     found = []
     for entry in witness.verifications(limit=limit):
-        public = trusted.get(entry.get("key_id"))
+        public = trusted.get(str(entry.get("key_id", "")))
         try:
             if public is None:
                 continue

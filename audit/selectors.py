@@ -164,7 +164,8 @@ def last_verification() -> AuditVerification | None:
     for row in runs.filter(pk__in=list(witnessed)):
         entry = witnessed[row.pk]
         if (entry["ok"], entry["ran_at"], entry["events"]) == (row.ok, canonical_at(row.ran_at), row.events):
-            shown, row.witnessed = row, True
+            shown = row
+            setattr(shown, "witnessed", True)  # noqa: B010 - for the template
             break
     newer = runs.exclude(pk__in=list(witnessed))
     if shown is not None:
@@ -172,9 +173,9 @@ def last_verification() -> AuditVerification | None:
     counted = newer.aggregate(unwitnessed=Count("pk", filter=Q(ok=True)), failed=Max("pk", filter=Q(ok=False)))
     if counted["failed"] is not None:  # rare: one more query
         shown = runs.get(pk=counted["failed"])
-        shown.witnessed = False
+        setattr(shown, "witnessed", False)  # noqa: B010
     if shown is not None:
-        shown.unwitnessed = counted["unwitnessed"]
+        setattr(shown, "unwitnessed", counted["unwitnessed"])  # noqa: B010
     return shown
 
 

@@ -201,23 +201,28 @@ def _seal_after_commit() -> None:
     transaction.on_commit(_seal_now)
 
 
+class _Watch:
+    """The on-commit callback that checks, a few seconds on, that the transaction's newest event was sealed."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+
+    def __call__(self) -> None:
+        from .chain import watch_sealing
+
+        watch_sealing(self.seq)
+
+
 def _watch_after_commit(seq: int) -> None:
     """With a broker: once the transaction commits, check in a few seconds that beat sealed it (audit.chain
     .watch_sealing). One callback per transaction, for its newest event."""
     conn = transaction.get_connection()
     if conn.in_atomic_block:
         for entry in conn.run_on_commit:
-            if getattr(entry[1], "audit_watch", None) is not None:
-                entry[1].audit_watch[0] = seq
+            if isinstance(entry[1], _Watch):
+                entry[1].seq = seq
                 return
-
-    def watch() -> None:
-        from .chain import watch_sealing
-
-        watch_sealing(watch.audit_watch[0])
-
-    watch.audit_watch = [seq]
-    transaction.on_commit(watch)
+    transaction.on_commit(_Watch(seq))
 
 
 def verification_run(*, incremental: bool = False, requested_by: User | None = None) -> Any:

@@ -429,6 +429,7 @@ def _version_or_404(agreement: Agreement, number: int):
     ),
 )
 class VersionCommentListApi(generics.ListAPIView):
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
     serializer_class = CommentOutputSerializer
     filter_backends: list = []
 

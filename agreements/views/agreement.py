@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -208,7 +208,7 @@ class CommentForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agreement_comments(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+def agreement_comments(request: AuthenticatedHttpRequest, reference: str, number: int) -> HttpResponse:
     """One version's thread. GET: the thread and, for those the lifecycle allows, the form (the agreement page
     shows the same form); POST: the comment through the service, its errors shown with what was typed kept."""
     agreement = agreement_get_full(user=request.user, reference=reference)
