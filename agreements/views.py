@@ -454,7 +454,8 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
     context = {
         "agreement": agreement, "version": version, "in_force": in_force, "action": action, "spec": spec,
         "heading": spec.heading.format(**names), "reason": reason, "agency": agency, "errors": errors,
-        "error_list": [(name, message) for name, field_errors in errors.items() for message in field_errors],
+        "error_list": [(name if name in ("reason", "agency", "declaration") else "confirm-button", message)
+                       for name, field_errors in errors.items() for message in field_errors],
         "signable": list(answer.parties) if action == Action.SIGN else [],
         "unsigned": [p.agency for p in version.parties.all() if p.signed_at is None],
         "amending": in_force is not None and in_force.pk != version.pk,
