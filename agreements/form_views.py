@@ -332,8 +332,9 @@ def _apply(errors: dict[str, Any], *, form: AgreementForm, rows: list, flow_erro
 def _add(target, name: str, texts: list[str]) -> None:
     if name in target.errors:
         return  # the field already says what is wrong with what was typed
-    for text in texts:
-        target.add_error(name if name in target.fields else None, str(text))
+    for text in texts:  # a rule's message keeps its code (rules.Problem): the page opens groups by it
+        error = ValidationError(str(text), code=getattr(text, "code", None))
+        target.add_error(name if name in target.fields else None, error)
 
 
 def _render(request: HttpRequest, form: AgreementForm, formset, context: dict[str, Any],
