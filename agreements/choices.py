@@ -37,6 +37,16 @@ class PeriodState(models.TextChoices):
     SUSPENDED = "suspended", "Suspended"
 
 
+class PeriodEndReason(models.TextChoices):
+    """Why a period ended (blank while it is open). Stored, so values are never renamed."""
+
+    SUPERSEDED = "superseded", "A later version came into force"
+    SUSPENDED = "suspended", "Suspended"
+    REINSTATED = "reinstated", "Reinstated"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
 class Method(models.TextChoices):
     SECURE_EMAIL = "secure_email", "Secure email"
     SHARED_SYSTEM = "shared_system", "Shared case-management system"
@@ -55,7 +65,10 @@ class Frequency(models.TextChoices):
 
 
 class CheckOutcome(models.TextChoices):
-    """What a check found: public in the API (`outcome`), so values are never renamed."""
+    """What a check found: public in the API (`outcome`), so values are never renamed. They are declared in their
+    rank: when several agreements could answer a check, the one whose outcome comes first answers (the closest to a
+    yes while in force, then suspended, revoked or expired, then not yet signed, drafts, rejected ones, and last
+    agreements that share the other way or other data). NO_AGREEMENT and NOT_VISIBLE answer when none can."""
 
     ALLOWED = "allowed", "You may share this"
     ITEMS_NOT_COVERED = "items_not_covered", "Some of the items are not covered"
@@ -72,6 +85,11 @@ class CheckOutcome(models.TextChoices):
     DATASET_NOT_COVERED = "dataset_not_covered", "The agreement does not cover this dataset"
     NO_AGREEMENT = "no_agreement", "No agreement"
     NOT_VISIBLE = "not_visible", "No agreement that the asker may see"
+
+    @property
+    def rank(self) -> int:
+        """Where this outcome stands in the order above (0 answers first)."""
+        return _CHECK_OUTCOME_ORDER.index(self)
 
 
 class TermsErrorCode(models.TextChoices):
@@ -103,3 +121,6 @@ class TermsErrorCode(models.TextChoices):
 class CommentKind(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     COMMENT = "comment", "Comment"
+
+
+_CHECK_OUTCOME_ORDER = list(CheckOutcome)

@@ -5,7 +5,16 @@ from guardian.models import GroupObjectPermissionBase
 
 from agencies.models import Agency, Dataset
 
-from .choices import AgreementStatus, CommentKind, Frequency, LegalBasisKind, Method, PeriodState, VersionState
+from .choices import (
+    AgreementStatus,
+    CommentKind,
+    Frequency,
+    LegalBasisKind,
+    Method,
+    PeriodEndReason,
+    PeriodState,
+    VersionState,
+)
 
 
 class LegalBasis(models.Model):
@@ -202,7 +211,7 @@ class AgreementPeriod(models.Model):
     state = models.CharField(max_length=16, choices=PeriodState.choices)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=32, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True, choices=PeriodEndReason.choices)
     reason = models.TextField(blank=True, default="",
                               help_text="Why the period began, as the officer gave it: a suspension's reason, which a "
                                         "check quotes to those who may see the agreement.")
@@ -216,6 +225,9 @@ class AgreementPeriod(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["agreement"], condition=models.Q(ended_at__isnull=True), name="period_one_open"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_reason__in=["", *PeriodEndReason.values]), name="period_end_reason_known"
             ),
         ]
         indexes = [models.Index(fields=["version", "started_at"], name="period_version_started")]

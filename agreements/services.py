@@ -29,7 +29,7 @@ from common.limits import COMMENTS_MAX, REASON_MAX, REVIEW_NOTES_MAX, text_probl
 
 from . import lifecycle, notices
 from .canonical import version_terms
-from .choices import AgreementStatus, CommentKind, PeriodState, VersionState
+from .choices import AgreementStatus, CommentKind, PeriodEndReason, PeriodState, VersionState
 from .lifecycle import Action
 from .models import (
     Agreement,
@@ -167,7 +167,7 @@ def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str,
     AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now, reason=reason)
 
 
-def _close_period(*, agreement: Agreement, reason: str, now) -> None:
+def _close_period(*, agreement: Agreement, reason: PeriodEndReason, now) -> None:
     AgreementPeriod.objects.filter(agreement=agreement, ended_at__isnull=True).update(ended_at=now, end_reason=reason)
 
 
@@ -495,7 +495,7 @@ def agreement_approve(*, actor: Any, agreement: Agreement, agency: str | Agency 
     if previous is not None:
         previous.state = VersionState.SUPERSEDED
         previous.save(update_fields=["state", "updated_at"])
-        _close_period(agreement=agreement, reason="superseded", now=now)
+        _close_period(agreement=agreement, reason=PeriodEndReason.SUPERSEDED, now=now)
     version.state, version.signed_at = VersionState.SIGNED, now
     version.save(update_fields=["state", "signed_at", "updated_at"])
     agreement.status = AgreementStatus.ACTIVE
@@ -539,7 +539,8 @@ def _switch_period(*, actor: Any, agreement: Agreement, reason: str, action: Act
     acting = lifecycle.require(user=actor, agreement=agreement, action=action).acting_agency
     suspending = action == Action.SUSPEND
     now = timezone.now()
-    _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
+    _close_period(agreement=agreement, now=now,
+                  reason=PeriodEndReason.SUSPENDED if suspending else PeriodEndReason.REINSTATED)
     _open_period(agreement=agreement, version=agreement.in_force_version,
                  state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now, reason=reason)
     agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
@@ -572,7 +573,7 @@ def agreement_revoke(*, actor: Any, agreement: Agreement, reason: str) -> Agreem
     agreement = _lock(agreement)
     acting = lifecycle.require(user=actor, agreement=agreement, action=Action.REVOKE).acting_agency
     now = timezone.now()
-    _close_period(agreement=agreement, reason="revoked", now=now)
+    _close_period(agreement=agreement, reason=PeriodEndReason.REVOKED, now=now)
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.REVOKED
@@ -663,7 +664,7 @@ def agreement_expire(*, agreement: Agreement, today: date) -> bool:
         return False
     if agreement.in_force_version is None or agreement.in_force_version.end_date >= today:
         return False
-    _close_period(agreement=agreement, reason="expired", now=timezone.now())
+    _close_period(agreement=agreement, reason=PeriodEndReason.EXPIRED, now=timezone.now())
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.EXPIRED

@@ -33,7 +33,7 @@ from common.pagination import page_of, pagination
 
 from . import services
 from .canonical import version_digest
-from .choices import AgreementStatus, LegalBasisKind
+from .choices import AgreementStatus, LegalBasisKind, VersionState
 from .compare import version_changes
 from .lifecycle import Action, Refusal, verdict, verdicts
 from .models import Agreement, LegalBasis
@@ -241,7 +241,7 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
             why_not=_why_not(request.user, answers),
             comments=list(version.comments.select_related("agency", "author").order_by("-created_at", "-id")),
             may_edit=answers[Action.EDIT].allowed,
-            warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
+            warnings=version_warnings(version) if version.state in (VersionState.DRAFT, VersionState.SUBMITTED) else [],
             changes=version_changes(agreement=agreement, version=version),
             digest=version_digest(agreement=agreement, version=version),
             standing=_standing(standing, agreement, names) if standing else None,
