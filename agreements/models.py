@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -91,6 +93,14 @@ class Agreement(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def earlier_signatures(self, version: AgreementVersion) -> dict[int, Party]:
+        """For a version that is not the one in force (an amendment): each agency's signature on the version in
+        force, by agency id. Empty for the version in force itself (reads prefetched parties)."""
+        in_force = self.in_force_version
+        if in_force is None or in_force == version:
+            return {}
+        return {p.agency_id: p for p in in_force.parties.all() if p.signed_at}
+
 
 class AgreementVersion(models.Model):
     """One version of an agreement's terms. A signature binds to a version; amending makes a new one."""
@@ -138,6 +148,14 @@ class AgreementVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement.reference} v{self.number}"
+
+    def cited_legal_bases(self) -> list[LegalBasis]:
+        """Every legal basis any of its flows cites, once each, in the order first cited (reads prefetched flows)."""
+        bases: dict[str, LegalBasis] = {}
+        for flow in self.flows.all():
+            for basis in flow.legal_bases.all():
+                bases.setdefault(basis.code, basis)
+        return list(bases.values())
 
 
 class Party(models.Model):

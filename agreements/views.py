@@ -202,14 +202,6 @@ def _standing(event: Any, agreement: Agreement, names: dict[str, str]) -> dict[s
     }
 
 
-def _legal_bases(flows) -> list[LegalBasis]:
-    bases: dict[str, LegalBasis] = {}
-    for flow in flows:
-        for basis in flow.legal_bases.all():
-            bases.setdefault(basis.code, basis)
-    return list(bases.values())
-
-
 @login_required
 @require_safe
 def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
@@ -218,7 +210,7 @@ def agreement_detail(request: HttpRequest, reference: str) -> HttpResponse:
     flows = list(version.flows.all())
     in_force = agreement.in_force_version
     context: dict[str, Any] = {
-        "agreement": agreement, "version": version, "flows": flows, "legal_bases": _legal_bases(flows),
+        "agreement": agreement, "version": version, "flows": flows, "legal_bases": version.cited_legal_bases(),
         "in_force": in_force,
         "starts_later": starts_later(agreement),
         "parties": [p.agency for p in version.parties.all()],
@@ -486,14 +478,9 @@ def agreement_print(request, reference: str):
 def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str, Any]:
     """What the printable page and the PDF show of one version (loaded with its terms)."""
     flows = list(version.flows.all())
-    bases = {}
-    for flow in flows:
-        for basis in flow.legal_bases.all():
-            bases.setdefault(basis.code, basis)
+    bases = version.cited_legal_bases()
     in_force = agreement.in_force_version
-    signed_in_force = (
-        {p.agency_id: p for p in in_force.parties.all() if p.signed_at} if in_force and in_force != version else {}
-    )
+    signed_in_force = agreement.earlier_signatures(version)
     parties = [
         {"party": p, "agency": p.agency, "earlier": signed_in_force.get(p.agency_id)} for p in version.parties.all()
     ]
@@ -503,10 +490,10 @@ def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str
         "in_force": in_force,
         "flows": flows,
         "parties": parties,
-        "article6": [b for b in bases.values() if b.kind == LegalBasisKind.ARTICLE6],
-        "conditions": [b for b in bases.values() if b.kind in (LegalBasisKind.ARTICLE9, LegalBasisKind.ARTICLE10)
+        "article6": [b for b in bases if b.kind == LegalBasisKind.ARTICLE6],
+        "conditions": [b for b in bases if b.kind in (LegalBasisKind.ARTICLE9, LegalBasisKind.ARTICLE10)
                        or b.code.startswith(SCHEDULE_1_PREFIX)],
-        "gateways": [b for b in bases.values() if b.kind in (LegalBasisKind.STATUTE, LegalBasisKind.COMMON_LAW)
+        "gateways": [b for b in bases if b.kind in (LegalBasisKind.STATUTE, LegalBasisKind.COMMON_LAW)
                      and not b.code.startswith(SCHEDULE_1_PREFIX)],
         "special_flows": [f for f in flows if f.dataset.special_category],
         "criminal_flows": [f for f in flows if f.dataset.criminal_offence],
