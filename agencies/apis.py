@@ -142,7 +142,7 @@ class AgencyDetailApi(AuditedApi):
         responses={200: AgencyOutputSerializer, 404: NOT_FOUND},
     )
     def get(self, request, code: str):
-        agency = selectors.agency_get(user=request.user, code=code)
+        agency = selectors.agency_get(code=code)
         services.agency_record_viewed(agency=agency)
         return Response(AgencyOutputSerializer(agency).data)
 
@@ -154,7 +154,7 @@ class AgencyDetailApi(AuditedApi):
         responses={200: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def patch(self, request, code: str):
-        agency = selectors.agency_get(user=request.user, code=code)
+        agency = selectors.agency_get(code=code)
         if not selectors.agency_can_change(user=request.user, agency=agency):
             raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
         serializer = AgencyUpdateInputSerializer(data=request.data, partial=True)
@@ -214,7 +214,7 @@ class AgencyMembersApi(AuditedApi):
     queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
 
     def _agency(self, request, code: str) -> Agency:
-        agency = selectors.agency_get(user=request.user, code=code)
+        agency = selectors.agency_get(code=code)
         if not selectors.agency_can_manage_members(user=request.user, agency=agency):
             raise PermissionDenied(f"Only administrators of {agency.name} can see and manage its members.")
         return agency
@@ -431,7 +431,7 @@ class DatasetDetailApi(AuditedApi):
         responses={200: DatasetOutputSerializer, 404: NOT_FOUND},
     )
     def get(self, request, code: str):
-        dataset = selectors.dataset_get(user=request.user, code=code)
+        dataset = selectors.dataset_get(code=code)
         services.dataset_record_viewed(dataset=dataset)
         return Response(DatasetOutputSerializer(dataset).data)
 
@@ -444,7 +444,7 @@ class DatasetDetailApi(AuditedApi):
         responses={200: DatasetOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def patch(self, request, code: str):
-        dataset = selectors.dataset_get(user=request.user, code=code)
+        dataset = selectors.dataset_get(code=code)
         if not selectors.dataset_can_change(user=request.user, dataset=dataset):
             raise PermissionDenied(
                 f"Only governance officers and administrators of {dataset.owner.name} can change this dataset."

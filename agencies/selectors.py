@@ -183,8 +183,8 @@ def agency_list(*, user: Any, filters: Mapping[str, Any] | None = None, editable
     return _apply_filters(AgencyFilter, filters, queryset)
 
 
-def agency_get(*, user: Any, code: str) -> Agency:
-    """The agency with this code, or Http404."""
+def agency_get(*, code: str) -> Agency:
+    """The agency with this code, or Http404: every signed-in user may read the directory."""
     agency = Agency.objects.filter(code=code).first()
     if agency is None:
         raise Http404("No agency has that code.")
@@ -199,14 +199,15 @@ def dataset_list(*, user: Any, filters: Mapping[str, Any] | None = None, editabl
     return _apply_filters(DatasetFilter, filters, queryset)
 
 
-def dataset_get(*, user: Any, code: str) -> Dataset:
+def dataset_get(*, code: str) -> Dataset:
+    """The dataset with this code and its owner, or Http404: every signed-in user may read the directory."""
     dataset = Dataset.objects.select_related("owner").filter(code=code).first()
     if dataset is None:
         raise Http404("No dataset has that code.")
     return dataset
 
 
-def agency_datasets(*, user: Any, agency: Agency) -> QuerySet[Dataset]:
+def agency_datasets(*, agency: Agency) -> QuerySet[Dataset]:
     return Dataset.objects.filter(owner=agency).order_by("name", "code")
 
 

@@ -65,8 +65,8 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
-    agency = selectors.agency_get(user=request.user, code=code)
-    datasets = page_of(request, selectors.agency_datasets(user=request.user, agency=agency), PAGE_SIZE)
+    agency = selectors.agency_get(code=code)
+    datasets = page_of(request, selectors.agency_datasets(agency=agency), PAGE_SIZE)
     services.agency_record_viewed(agency=agency)
     context = {
         "agency": agency,
@@ -81,7 +81,7 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def dataset_detail(request: HttpRequest, code: str) -> HttpResponse:
-    dataset = selectors.dataset_get(user=request.user, code=code)
+    dataset = selectors.dataset_get(code=code)
     services.dataset_record_viewed(dataset=dataset)
     can_change = selectors.dataset_can_change(user=request.user, dataset=dataset)
     return render(request, "agencies/dataset_detail.html", {"dataset": dataset, "can_change": can_change})
@@ -95,7 +95,7 @@ def _add_errors(form: forms.Form, error: ValidationError, default_field: str | N
 
 
 def _members_agency(request: HttpRequest, code: str):
-    agency = selectors.agency_get(user=request.user, code=code)
+    agency = selectors.agency_get(code=code)
     if not selectors.agency_can_manage_members(user=request.user, agency=agency):
         return agency, _forbidden(request, f"Only administrators of {agency.name} can see and manage its members.")
     return agency, None
@@ -390,7 +390,7 @@ def agency_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def agency_edit(request: HttpRequest, code: str) -> HttpResponse:
-    agency = selectors.agency_get(user=request.user, code=code)
+    agency = selectors.agency_get(code=code)
     if not selectors.agency_can_change(user=request.user, agency=agency):
         return _forbidden(request, f"Only administrators of {agency.name} can change its details.")
     initial = {name: getattr(agency, name) for name in AgencyForm.base_fields if name != "code"}
@@ -405,7 +405,7 @@ def agency_edit(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def dataset_create(request: HttpRequest, code: str) -> HttpResponse:
-    owner = selectors.agency_get(user=request.user, code=code)
+    owner = selectors.agency_get(code=code)
     if not selectors.dataset_can_create(user=request.user, owner=owner):
         return _forbidden(request, f"Only governance officers and administrators of {owner.name} can add its "
                                    "datasets.")
@@ -420,7 +420,7 @@ def dataset_create(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def dataset_edit(request: HttpRequest, code: str) -> HttpResponse:
-    dataset = selectors.dataset_get(user=request.user, code=code)
+    dataset = selectors.dataset_get(code=code)
     if not selectors.dataset_can_change(user=request.user, dataset=dataset):
         return _forbidden(request, f"Only governance officers and administrators of {dataset.owner.name} can change "
                                    "this dataset.")

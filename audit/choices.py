@@ -44,7 +44,6 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORTED = "audit.exported", "Audit exported"
     AUDIT_EXPORT_REQUESTED = "audit.export_requested", "Audit export requested"
     AUDIT_EXPORT_FINISHED = "audit.export_finished", "Audit export finished"
-    AUDIT_EXPORT_DOWNLOADED = "audit.export_downloaded", "Audit export downloaded"
     AUDIT_VERIFIED = "audit.verified", "Audit verified"
     AUDIT_VERIFY_FAILED = "audit.verify_failed", "Audit verify failed"
     AUDIT_VERIFY_REQUESTED = "audit.verify_requested", "Audit verify requested"

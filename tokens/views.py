@@ -18,7 +18,7 @@ from .forms import TokenCreateForm
 
 
 def _agency(request: HttpRequest, code: str):
-    agency = agency_selectors.agency_get(user=request.user, code=code)
+    agency = agency_selectors.agency_get(code=code)
     if not selectors.token_can_manage(user=request.user, agency=agency):
         message = f"Only administrators of {agency.name} can see and manage its API tokens."
         return agency, render(request, "agencies/forbidden.html", {"message": message}, status=403)

@@ -7,7 +7,7 @@ from django.http import Http404
 
 from agencies import selectors
 from agencies.choices import Role
-from tests.factories import AgencyFactory, DatasetFactory, UserFactory, member
+from tests.factories import AgencyFactory, DatasetFactory, member
 
 
 @pytest.mark.django_db
@@ -115,10 +115,9 @@ class ListTests:
         ]
 
     def test_get_by_code_or_404(self, region):
-        user = UserFactory()
-        assert selectors.agency_get(user=user, code="home-council") == region.home
-        assert selectors.dataset_get(user=user, code="home-social-care") == region.home_dataset
+        assert selectors.agency_get(code="home-council") == region.home
+        assert selectors.dataset_get(code="home-social-care") == region.home_dataset
         with pytest.raises(Http404):
-            selectors.agency_get(user=user, code="nowhere")
+            selectors.agency_get(code="nowhere")
         with pytest.raises(Http404):
-            selectors.dataset_get(user=user, code="nowhere")
+            selectors.dataset_get(code="nowhere")
