@@ -5,16 +5,11 @@ from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from notifications.models import Notification
+from tests.clients import api
 from tests.factories import AgencyFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 class NotificationApiTests:

@@ -1,21 +1,15 @@
 """The inbox page, the unread count in every page's header, and the email setting."""
 
 import pytest
-from django.test import Client
 
 from agencies.choices import Role
 from audit.models import AuditEvent
 from notifications.models import Notification, NotificationPreference
+from tests.clients import page as signed_in
 from tests.factories import AgencyFactory, member
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 class InboxPageTests:
