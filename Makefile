@@ -52,11 +52,13 @@ run: install $(ENV_FILE)
 	@echo "Serving $(SITE_URL)/ (stop with Ctrl-C)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: lint, check for missing migrations, and run the whole suite
+## make test: lint, check for missing migrations, and run the whole suite, one process per CPU (pytest-xdist; each
+## process has its own test database). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 test: install test-provider
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=tests.settings
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## make bench: the benchmark suite against PostgreSQL (see README "Performance")
 bench: install $(ENV_FILE)

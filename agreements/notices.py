@@ -34,7 +34,7 @@ def _party_ids(version: AgreementVersion) -> list[int]:
 def _send(kind: Kind, *, agreement: Agreement, version: AgreementVersion, event: AuditEvent, actor: Any,
           subject: str, body: str, email: bool = True) -> None:
     notify(kind=kind, event=event, agency_ids=_party_ids(version), subject=subject, body=body,
-           link=reverse("agreement-detail", args=[agreement.reference]), exclude_user=actor, email=email)
+           link=reverse("agreements:detail", args=[agreement.reference]), exclude_user=actor, email=email)
 
 
 def _who(actor: Any, agency: Any) -> str:

@@ -146,7 +146,7 @@ def review_reminder_send(*, version_id: int, days_before: int, today: dt.date) -
     except IntegrityError:
         return False  # claimed already: sent, or being sent by another worker
 
-    link = settings.SITE_URL + reverse("agreement-print", args=[agreement.reference])
+    link = settings.SITE_URL + reverse("agreements:print", args=[agreement.reference])
     messages = [
         mail.message(
             template="review_reminder", subject=_subject(agreement.reference, version.title, days_left),

@@ -1,6 +1,12 @@
+"""The agreements pages, namespaced `agreements:`. No two patterns match the same path, so their order does not
+matter: a reference always has a hyphen (so `agreements/new/` is never one), and the action converter matches only
+the actions' names, none of which is `edit` or `print`."""
+
 from django.urls import path, register_converter
 
-from . import check_views, views
+from .views import agreement, check, form, register
+
+app_name = "agreements"
 
 
 class ReferenceConverter:
@@ -16,7 +22,7 @@ class ReferenceConverter:
 
 
 class ActionConverter:
-    regex = "|".join(views.ACTION_PAGES)
+    regex = "|".join(agreement.ACTION_PAGES)
 
     def to_python(self, value: str) -> str:
         return value
@@ -29,12 +35,16 @@ register_converter(ReferenceConverter, "reference")
 register_converter(ActionConverter, "agreement_action")
 
 urlpatterns = [
-    path("check/", check_views.check_page, name="check"),
-    path("agreements/", views.agreement_list_page, name="agreement-list"),
-    path("agreements/<reference:reference>/", views.agreement_detail, name="agreement-detail"),
-    path("agreements/<str:reference>/print/", views.agreement_print, name="agreement-print"),
-    path("agreements/<reference:reference>/versions/<int:number>/pdf/", views.agreement_version_pdf,
-         name="agreement-version-pdf"),
-    path("agreements/<reference:reference>/<agreement_action:action>/", views.agreement_action,
-         name="agreement-action"),
+    path("agreements/", register.agreement_list_page, name="list"),
+    path("agreements/new/", form.agreement_create, name="create"),
+    path("agreements/<reference:reference>/", agreement.agreement_detail, name="detail"),
+    path("agreements/<str:reference>/edit/", form.agreement_edit, name="edit"),
+    path("agreements/<str:reference>/print/", agreement.agreement_print, name="print"),
+    path("agreements/<reference:reference>/versions/<int:number>/pdf/", agreement.agreement_version_pdf,
+         name="version-pdf"),
+    path("agreements/<reference:reference>/<agreement_action:action>/", agreement.agreement_action, name="action"),
+    path("check/", check.check_page, name="check"),
+    # The agreement form's type-ahead: agencies and datasets by name, from the whole directory.
+    path("names/agencies/", form.agency_names, name="agency-names"),
+    path("names/datasets/", form.dataset_names, name="dataset-names"),
 ]

@@ -49,8 +49,8 @@ def navigation_items(request) -> list[NavItem]:
         is_member = bool(roles)
         entries.append(("Dashboard", optional_url("dashboard")))
         if is_member or user.is_superuser:
-            entries.append(("Can I share?", optional_url("check")))
-        entries.append(("Register", optional_url("agreement-list")))
+            entries.append(("Can I share?", optional_url("agreements:check")))
+        entries.append(("Register", optional_url("agreements:list")))
         entries.append(("Agencies", optional_url("agency-list")))
         if Role.AUDITOR in roles or user.is_superuser:
             entries.append(("Audit", optional_url("audit-events")))

@@ -9,7 +9,7 @@ api_v1 = [
     path("docs/", api_docs.SwaggerDocs.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", RedirectView.as_view(pattern_name="api-docs", permanent=True), name="api-redoc"),
     path("", include("agencies.api_urls")),
-    path("", include("agreements.api_urls")),
+    path("", include("agreements.api.urls")),
     path("", include("audit.api_urls")),
     path("", include("notifications.api_urls")),
 ]
@@ -32,7 +32,6 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("", include("tokens.urls")),
     path("", include("agencies.urls")),
-    path("", include("agreements.form_urls")),  # before agreements.urls: "new" is not a reference
     path("", include("agreements.urls")),
     path("", include("audit.urls")),
     path("", include("notifications.urls")),

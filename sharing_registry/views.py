@@ -31,10 +31,10 @@ def dashboard(request):
     board = selectors.dashboard_for(user=request.user, today=timezone.localdate())
     _link_agreements(board)
     links = {
-        "check": optional_url("check"),
+        "check": optional_url("agreements:check"),
         "audit": optional_url("audit-events"),
-        "register": optional_url("agreement-list"),
-        "new_agreement": optional_url("agreement-create"),
+        "register": optional_url("agreements:list"),
+        "new_agreement": optional_url("agreements:create"),
     }
     admin_agencies = [
         {**agency, "members_url": optional_url("agency-members", agency["code"]),
@@ -48,14 +48,14 @@ def dashboard(request):
 def _link_agreements(board: selectors.Dashboard) -> None:
     """Gives each listed agreement its page's URL (None while the agreement pages are not built)."""
     for party in board.awaiting_signature:
-        party.page_url = optional_url("agreement-detail", party.version.agreement.reference)
+        party.page_url = optional_url("agreements:detail", party.version.agreement.reference)
     for item in board.waiting:
-        item.page_url = optional_url("agreement-detail", item.agreement.reference)
-        item.action_url = optional_url("agreement-action", item.agreement.reference, item.action.value)
+        item.page_url = optional_url("agreements:detail", item.agreement.reference)
+        item.action_url = optional_url("agreements:action", item.agreement.reference, item.action.value)
     for version in board.my_drafts:
-        version.page_url = optional_url("agreement-detail", version.agreement.reference)
+        version.page_url = optional_url("agreements:detail", version.agreement.reference)
     for agreement in [*board.reviews_due, *board.expiring]:
-        agreement.page_url = optional_url("agreement-detail", agreement.reference)
+        agreement.page_url = optional_url("agreements:detail", agreement.reference)
 
 
 def _search_text(text: str) -> str:

@@ -103,6 +103,24 @@ def legal_bases(request):
         importlib.import_module("agreements.migrations.0012_legal_basis_guidance").load(django_apps, None)
 
 
+SCHEDULE_MIGRATIONS = (
+    "agreements.migrations.0004_expire_schedule",
+    "agreements.migrations.0006_review_reminder_schedule",
+    "audit.migrations.0006_verify_and_export_schedules",
+    "audit.migrations.0011_weekly_full_verification",
+)
+
+
+@pytest.fixture
+def beat_schedules(db):
+    """The schedules the migrations put in beat's tables. An earlier transactional test's flush (in this process)
+    empties them, so load them again, as the migrations do (get_or_create: a no-op when they are there)."""
+    from django.apps import apps as django_apps
+
+    for name in SCHEDULE_MIGRATIONS:
+        importlib.import_module(name).schedule(django_apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _audit_witness(tmp_path, settings, monkeypatch):
     """Each test has its own witness directory, as each has its own database (processes it starts too); no signing

@@ -16,7 +16,7 @@ from agreements.importer import ImportFailed, import_agreements
 from agreements.models import Agreement
 from audit.models import AuditEvent
 from common.limits import COMMENTS_MAX, DATA_ITEMS_MAX, PURPOSE_MAX, REASON_MAX, too_long, too_many
-from tests.agreements.test_form_pages import DISCHARGE, form_data
+from tests.agreements.views.test_form import DISCHARGE, form_data
 from tests.clients import api
 from tests.dates import END, REVIEW, START, iso
 from tests.factories import agreement_factory, member

@@ -205,7 +205,7 @@ class ChangesOnPagesTests:
         services.agreement_update(actor=drafter, agreement=agreement, title="Changed", flows=flows)
         services.agreement_submit(actor=drafter, agreement=fresh(agreement))
         client = page_client(member(region.nhs, GO))
-        # The detail page's 19 (see test_pages), the standing event is not needed, the comparison's names (3).
+        # The detail page's 19 (see test_agreement), the standing event is not needed, the comparison's names (3).
         with django_assert_max_num_queries(22):
             assert client.get(f"/agreements/{agreement.reference}/").status_code == 200
         with django_assert_max_num_queries(20):

@@ -188,7 +188,7 @@ class ExpiryTaskTests:
         assert event.request_id == result.id
 
 
-def test_the_daily_tasks_are_in_beats_editable_schedule():
+def test_the_daily_tasks_are_in_beats_editable_schedule(beat_schedules):
     from django_celery_beat.models import PeriodicTask
 
     from sharing_registry.celery import app

@@ -107,7 +107,7 @@ class FailureLoggingTests:
         assert "ConnectionRefusedError" in line["error"]
 
 
-def test_nightly_and_weekly_verification_and_export_cleanup_are_in_beats_editable_schedule():
+def test_nightly_and_weekly_verification_and_export_cleanup_are_in_beats_editable_schedule(beat_schedules):
     from django_celery_beat.models import PeriodicTask
 
     from sharing_registry.celery import app

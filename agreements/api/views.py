@@ -1,4 +1,4 @@
-"""The agreements API: legal bases, agreements and their lifecycle (docs/api.md).
+"""The agreements API: legal bases, agreements and their lifecycle, and the check (docs/api.md).
 
 Views parse input, call one selector or service, and render. Invisible agreements give 404 (the selectors),
 actions not yours 403 and wrong-state actions 409 (the services).
@@ -11,40 +11,32 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.limits import (
-    CODE_MAX,
-    COMMENTS_MAX,
-    DATA_ITEM_MAX,
-    DATA_ITEMS_MAX,
-    DPIA_REFERENCE_MAX,
-    FLOWS_MAX,
-    PURPOSE_MAX,
-    REASON_MAX,
-    RETENTION_MAX,
-    REVIEW_NOTES_MAX,
-    SEARCH_MAX,
-    TITLE_MAX,
-    api_text,
-    too_many,
+from .. import decisions, services
+from ..compare import compare_versions
+from ..models import Agreement, LegalBasis
+from ..rules import TermsInvalid
+from ..selectors import CHECK_REFUSED, agreement_get, agreement_get_full, agreement_list, may_ask_check, version_get
+from .serializers import (
+    AgreementFilterSerializer,
+    AgreementInputSerializer,
+    AgreementOutputSerializer,
+    ApproveInputSerializer,
+    CheckInputSerializer,
+    CheckOutputSerializer,
+    CompareQuerySerializer,
+    ComparisonOutputSerializer,
+    LegalBasisOutputSerializer,
+    ReasonInputSerializer,
+    RequestChangesInputSerializer,
+    ReviewInputSerializer,
+    VersionOutputSerializer,
+    agreement_representation,
+    check_response,
 )
-
-from . import services
-from .canonical import version_digest
-from .choices import AgreementStatus, Frequency, Method, VersionState
-from .compare import compare_versions
-from .models import Agreement, LegalBasis
-from .rules import TermsInvalid, version_warnings
-from .selectors import agreement_get, agreement_get_full, agreement_list, version_get
-from .status import RegisterStatus, in_force_today, status_label
-
-
-class LegalBasisOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = LegalBasis
-        fields = ["code", "title", "citation", "kind", "description", "guidance"]
 
 
 class LegalBasisListApi(generics.ListAPIView):
@@ -61,206 +53,6 @@ class LegalBasisDetailApi(generics.RetrieveAPIView):
     serializer_class = LegalBasisOutputSerializer
     queryset = LegalBasis.objects.filter(active=True)
     lookup_field = "code"
-
-
-# --- output --------------------------------------------------------------------------------------------------
-
-
-class FlowOutputSerializer(serializers.Serializer):
-    dataset = serializers.CharField()
-    provider = serializers.CharField()
-    recipient = serializers.CharField()
-    purpose = serializers.CharField()
-    legal_bases = serializers.ListField(child=serializers.CharField())
-    data_items = serializers.ListField(child=serializers.CharField())
-    method = serializers.ChoiceField(choices=Method.choices)
-    frequency = serializers.ChoiceField(choices=Frequency.choices)
-    retention = serializers.CharField()
-
-
-class PartyOutputSerializer(serializers.Serializer):
-    agency = serializers.CharField()
-    approved = serializers.BooleanField(required=False, help_text="Signed the version shown. Full record only.")
-    approved_by = serializers.CharField(allow_null=True, required=False, help_text="The signer's username.")
-    approved_by_name = serializers.CharField(allow_null=True, required=False,
-                                             help_text="The signer's full name when they signed.")
-    approved_by_job_title = serializers.CharField(allow_null=True, required=False,
-                                                  help_text="The signer's job title when they signed.")
-    approved_at = serializers.DateTimeField(allow_null=True, required=False)
-    version_signed = serializers.IntegerField(
-        allow_null=True, required=False, help_text="The latest version this agency signed (perhaps the one in force)."
-    )
-
-
-class AgreementOutputSerializer(serializers.Serializer):
-    """An agreement. With `access: summary` (an active agreement of other agencies) only summary fields appear."""
-
-    reference = serializers.CharField()
-    status = serializers.ChoiceField(choices=AgreementStatus.choices)
-    status_label = serializers.CharField(
-        help_text="The status in words as the pages show it: \"Signed: starts 1 April 2027\" for an active agreement "
-                  "whose start date is still to come.")
-    in_force_today = serializers.BooleanField(help_text="Active, and today within the signed version's dates.")
-    access = serializers.ChoiceField(choices=[("full", "Full record"), ("summary", "Summary only")])
-    title = serializers.CharField()
-    purpose = serializers.CharField()
-    lead_agency = serializers.CharField()
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
-    review_date = serializers.DateField()
-    legal_bases = serializers.ListField(child=serializers.CharField(), help_text="Every legal basis any flow cites.")
-    parties = PartyOutputSerializer(many=True)
-    version = serializers.IntegerField(required=False)
-    version_state = serializers.ChoiceField(choices=VersionState.choices, required=False)
-    in_force_version = serializers.IntegerField(allow_null=True, required=False)
-    dpia_reference = serializers.CharField(required=False)
-    flows = FlowOutputSerializer(many=True, required=False)
-    created_by = serializers.CharField(required=False)
-    warnings = serializers.ListField(child=serializers.CharField(), required=False)
-    content_sha256 = serializers.CharField(
-        required=False, help_text="The SHA-256 of the shown version's canonical content (docs/api.md), as printed "
-                                  "on its PDF and printable page. Full record only.")
-
-    def to_representation(self, agreement: Agreement) -> dict[str, Any]:
-        return agreement_representation(agreement)
-
-
-def agreement_representation(agreement: Agreement) -> dict[str, Any]:
-    """The response body for one agreement loaded by a selector (which sets `full_view` and prefetches)."""
-    full = bool(getattr(agreement, "full_view", False))
-    version = agreement.current_version if full else agreement.in_force_version
-    flows = list(version.flows.all())
-    parties = list(version.parties.all())
-    bases = [basis.code for basis in version.cited_legal_bases()]
-    body: dict[str, Any] = {
-        "reference": agreement.reference,
-        "status": agreement.status,
-        "status_label": status_label(agreement),
-        "in_force_today": in_force_today(agreement),
-        "access": "full" if full else "summary",
-        "title": version.title,
-        "purpose": version.purpose,
-        "lead_agency": agreement.lead_agency.code,
-        "start_date": version.start_date.isoformat(),
-        "end_date": version.end_date.isoformat(),
-        "review_date": version.review_date.isoformat(),
-        "legal_bases": bases,
-    }
-    if not full:
-        body["parties"] = [{"agency": p.agency.code} for p in parties]
-        return body
-    in_force = agreement.in_force_version
-    signed_in_force = agreement.earlier_signatures(version)
-    body["parties"] = [
-        {
-            "agency": p.agency.code,
-            "approved": p.signed_at is not None,
-            "approved_by": p.signed_by.get_username() if p.signed_by else None,
-            "approved_by_name": p.signer_name if p.signed_at else None,
-            "approved_by_job_title": p.signer_job_title if p.signed_at else None,
-            "approved_at": p.signed_at.isoformat().replace("+00:00", "Z") if p.signed_at else None,
-            "version_signed": version.number if p.signed_at
-            else (in_force.number if p.agency_id in signed_in_force else None),
-        }
-        for p in parties
-    ]
-    body.update({
-        "version": version.number,
-        "version_state": version.state,
-        "in_force_version": in_force.number if in_force else None,
-        "dpia_reference": version.dpia_reference,
-        "flows": [
-            {
-                "dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
-                "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()],
-                "data_items": list(f.data_items), "method": f.method, "frequency": f.frequency,
-                "retention": f.retention,
-            }
-            for f in flows
-        ],
-        "warnings": version_warnings(version),
-        "content_sha256": version_digest(agreement=agreement, version=version),
-    })
-    return body
-
-
-# --- input ---------------------------------------------------------------------------------------------------
-
-
-class FlowInputSerializer(serializers.Serializer):
-    dataset = serializers.CharField(max_length=CODE_MAX, help_text="Dataset code; the provider must own it.")
-    provider = serializers.CharField(max_length=CODE_MAX, help_text="Agency code.")
-    recipient = serializers.CharField(max_length=CODE_MAX, help_text="Agency code.")
-    purpose = api_text("flow's purpose", PURPOSE_MAX, required=False, allow_blank=True,
-                       help_text="Defaults to the agreement's purpose.")
-    legal_bases = serializers.ListField(child=serializers.CharField(max_length=CODE_MAX), allow_empty=True)
-    data_items = serializers.ListField(
-        child=api_text("name of each data item", DATA_ITEM_MAX), required=False, max_length=DATA_ITEMS_MAX,
-        error_messages={"max_length": too_many("data items", DATA_ITEMS_MAX)},
-        help_text="Defaults to every item of the dataset.",
-    )
-    method = serializers.ChoiceField(choices=Method.choices, required=False)
-    frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
-    retention = api_text("retention period", RETENTION_MAX, required=False, allow_blank=True)
-
-
-class AgreementInputSerializer(serializers.Serializer):
-    title = api_text("title", TITLE_MAX)
-    purpose = api_text("purpose", PURPOSE_MAX)
-    lead_agency = serializers.CharField(max_length=CODE_MAX)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
-    review_date = serializers.DateField()
-    dpia_reference = api_text("DPIA reference", DPIA_REFERENCE_MAX, required=False, allow_blank=True)
-    flows = FlowInputSerializer(many=True, allow_empty=True, max_length=FLOWS_MAX, help_text=f"At most {FLOWS_MAX}.")
-
-
-class ReasonInputSerializer(serializers.Serializer):
-    reason = api_text("reason", REASON_MAX, help_text="Why. Kept in the audit log.")
-
-
-class RequestChangesInputSerializer(serializers.Serializer):
-    agency = serializers.SlugField(required=False, max_length=64,
-                                   help_text="The party you speak for, when you may speak for more than one.")
-    comments = api_text("comments", COMMENTS_MAX, help_text="What needs to change. Every party reads it.")
-
-
-class ReviewInputSerializer(serializers.Serializer):
-    agency = serializers.SlugField(required=False, max_length=64,
-                                   help_text="The party you confirm for, when you may confirm for more than one.")
-    next_review_date = serializers.DateField(help_text="The next review: in the future, and not after the end date.")
-    notes = api_text("notes", REVIEW_NOTES_MAX, required=False, allow_blank=True, default="",
-                     help_text="Anything the other parties should know about this review.")
-
-
-class ApproveInputSerializer(serializers.Serializer):
-    agency = serializers.CharField(
-        max_length=64, required=False,
-        help_text="The party agency you sign for; needed only if you could sign for more than one.",
-    )
-    authorised_to_sign = serializers.BooleanField(
-        required=False,
-        help_text="Declare that you are authorised to sign for that agency; recorded with the signature. `false` is "
-                  "refused; left out, no declaration is recorded.",
-    )
-
-    def validate_authorised_to_sign(self, value: bool) -> bool:
-        if not value:
-            raise serializers.ValidationError("Sign only if you are authorised to sign for the agency.")
-        return value
-
-
-class AgreementFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(
-        choices=RegisterStatus.choices, required=False,
-        help_text="A status; or `in_force` (active and today within its dates) or `not_started` (active, its start "
-                  "date still to come).")
-    agency = serializers.CharField(max_length=64, required=False, help_text="A party agency's code.")
-    dataset = serializers.CharField(max_length=64, required=False, help_text="A dataset code in any flow.")
-    legal_basis = serializers.CharField(max_length=64, required=False, help_text="A legal-basis code.")
-    q = serializers.CharField(
-        max_length=SEARCH_MAX, required=False, help_text="Words in the title or purpose, or a reference."
-    )
 
 
 EXAMPLE = OpenApiExample(
@@ -530,16 +322,6 @@ class AgreementReviewApi(_ActionApi):
 # --- versions ------------------------------------------------------------------------------------------------
 
 
-class VersionOutputSerializer(serializers.Serializer):
-    number = serializers.IntegerField()
-    state = serializers.ChoiceField(choices=VersionState.choices)
-    title = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    submitted_at = serializers.DateTimeField(allow_null=True)
-    signed_at = serializers.DateTimeField(allow_null=True)
-    in_force = serializers.BooleanField(help_text="This is the version every party signed and checks rely on.")
-
-
 class VersionListApi(APIView):
     """Every version of an agreement, newest first. For those who see its full record (others get 404)."""
 
@@ -551,36 +333,6 @@ class VersionListApi(APIView):
             version.in_force = version.pk == agreement.in_force_version_id
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page="versions")
         return Response(VersionOutputSerializer(versions, many=True).data)
-
-
-class FieldChangeSerializer(serializers.Serializer):
-    field = serializers.CharField()
-    before = serializers.JSONField(allow_null=True)
-    after = serializers.JSONField(allow_null=True)
-
-
-class FlowChangeSerializer(serializers.Serializer):
-    dataset = serializers.CharField()
-    provider = serializers.CharField()
-    recipient = serializers.CharField()
-    change = serializers.ChoiceField(choices=[("added", "added"), ("removed", "removed"), ("changed", "changed")])
-    fields = FieldChangeSerializer(many=True)
-
-
-class ComparisonOutputSerializer(serializers.Serializer):
-    reference = serializers.CharField()
-    version = serializers.IntegerField()
-    to = serializers.IntegerField(help_text="The version it is compared with.")
-    terms = FieldChangeSerializer(many=True)
-    parties_added = serializers.ListField(child=serializers.CharField())
-    parties_removed = serializers.ListField(child=serializers.CharField())
-    flows = FlowChangeSerializer(many=True)
-
-
-class CompareQuerySerializer(serializers.Serializer):
-    to = serializers.IntegerField(required=False, min_value=1, max_value=100_000,
-                                  help_text="The version to compare with: by default the one in force, or the one "
-                                            "before.")
 
 
 class VersionCompareApi(APIView):
@@ -605,3 +357,33 @@ class VersionCompareApi(APIView):
         comparison = compare_versions(before, version, reference=agreement.reference)
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page=f"compare-{number}-{to}")
         return Response(ComparisonOutputSerializer(comparison.as_dict()).data)
+
+
+# --- the check ----------------------------------------------------------------------------------------------
+
+
+class CheckApi(APIView):
+    """May `provider` share `dataset` with `recipient` (on a date)? Every check is audited."""
+
+    @extend_schema(
+        request=CheckInputSerializer,
+        responses={200: CheckOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "A discharge summary",
+                request_only=True,
+                value={"provider": "mft", "recipient": "manchester-cc", "dataset": "mft-discharge-summaries"},
+            )
+        ],
+    )
+    def post(self, request):
+        data = CheckInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = data.validated_data
+        if not may_ask_check(user=request.user, provider=question["provider"], recipient=question["recipient"]):
+            raise PermissionDenied(CHECK_REFUSED)
+        try:
+            decision = decisions.check(**question, asker=request.user)
+        except decisions.UnknownCodes as exc:
+            raise ValidationError(exc.errors) from exc
+        return Response(check_response(decision), status=status.HTTP_200_OK)

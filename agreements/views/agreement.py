@@ -1,4 +1,4 @@
-"""Pages for agreements: the register, the agreement page, the confirmation step of each action, the printout.
+"""Pages of one agreement: the agreement page, the confirmation step of each action, the printout and the PDF.
 
 Each view parses its input, calls one selector or service, and renders the result. The selectors decide what is
 visible (404 otherwise) and which actions to offer; the services decide every POST (403, 409 or a reason to fix).
@@ -22,113 +22,35 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.selectors import display_name, job_title
 from agencies.choices import Role
-from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from audit.choices import AuditAction
 from common.date_input import DatePartsField, date_input
 from common.errors import Conflict
 from common.limits import REVIEW_NOTES_MAX, form_text
-from common.lookups import NoMatch, by_code_or_name
-from common.pagination import page_of, pagination
 
-from . import services
-from .canonical import version_digest
-from .choices import AgreementStatus, LegalBasisKind, VersionState
-from .compare import version_changes
-from .lifecycle import Action, Refusal, verdict, verdicts
-from .models import Agreement, LegalBasis
-from .pdf import render_pdf
-from .rules import SCHEDULE_1_PREFIX, version_warnings
-from .selectors import (
+from .. import services
+from ..canonical import version_digest
+from ..choices import AgreementStatus, LegalBasisKind, VersionState
+from ..compare import version_changes
+from ..lifecycle import Action, Refusal, verdict, verdicts
+from ..models import Agreement
+from ..pdf import render_pdf
+from ..rules import SCHEDULE_1_PREFIX, version_warnings
+from ..selectors import (
     agreement_get,
     agreement_get_full,
-    agreement_list,
     agreement_standing_event,
     agreement_timeline,
     agreement_usage,
     version_get,
 )
-from .services import agreement_record_listed, agreement_record_viewed
-from .status import RegisterStatus, starts_later
-
-PAGE_SIZE = 25
-SEARCH_MAX = 200
-
-
-# --- the register --------------------------------------------------------------------------------------------
-
-
-def _find_one(model, text: str, what: str) -> str:
-    """The code of the agency or dataset named by `text`: its code or exact name, else the one name containing it."""
-    try:
-        return by_code_or_name(model.objects.all(), text).code
-    except NoMatch as none:
-        if none.exact:
-            raise ValidationError(f"More than one {what} is called “{text}”. Enter its code instead") from None
-        if none.candidates:
-            names = ", ".join(f"{row.name} ({row.code})" for row in none.candidates[:5])
-            names += " and more" if len(none.candidates) > 5 else ""
-            raise ValidationError(f"More than one {what} has “{text}” in its name: {names}. Enter more of the name, "
-                                  "or its code") from None
-        raise ValidationError(f"There is no {what} called or coded “{text}”. Check the spelling") from None
-
-
-class AgreementFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX,
-                        help_text="Words in the title or purpose, or a reference such as ISA-2026-0042",
-                        error_messages={"max_length": "Keep the search to 200 characters or fewer"})
-    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *RegisterStatus.choices],
-                               error_messages={"invalid_choice": "Choose a status from the list"})
-    agency = forms.CharField(label="Agency", required=False, max_length=SEARCH_MAX,
-                             help_text="A party agency’s name, part of it, or its code",
-                             error_messages={"max_length": "Keep the agency to 200 characters or fewer"})
-    dataset = forms.CharField(label="Dataset", required=False, max_length=SEARCH_MAX,
-                              help_text="A dataset’s name, part of it, or its code",
-                              error_messages={"max_length": "Keep the dataset to 200 characters or fewer"})
-    legal_basis = forms.ChoiceField(label="Legal basis", required=False,
-                                    error_messages={"invalid_choice": "Choose a legal basis from the list"})
-
-    def __init__(self, *args, bases: list[LegalBasis], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["legal_basis"].choices = [("", "Any legal basis"),
-                                              *[(b.code, f"{b.citation}: {b.title}") for b in bases]]
-
-    def clean_agency(self) -> str:
-        text = self.cleaned_data["agency"].strip()
-        return _find_one(Agency, text, "agency") if text else ""
-
-    def clean_dataset(self) -> str:
-        text = self.cleaned_data["dataset"].strip()
-        return _find_one(Dataset, text, "dataset") if text else ""
+from ..services import agreement_record_viewed
+from ..status import starts_later
 
 
 def _shown_version(agreement: Agreement):
     """The terms this user may read: the current ones for a full viewer, else those in force."""
     return agreement.current_version if agreement.full_view else agreement.in_force_version
-
-
-@login_required
-@require_safe
-def agreement_list_page(request: HttpRequest) -> HttpResponse:
-    bases = list(LegalBasis.objects.filter(active=True).order_by("kind", "code").only("code", "citation", "title"))
-    form = AgreementFilterForm(request.GET or None, bases=bases)
-    may_draft = request.user.is_superuser or bool(user_agency_ids(request.user, {Role.GOVERNANCE_OFFICER}))
-    context: dict[str, Any] = {"form": form, "page": None, "rows": [], "can_create": may_draft}
-    if form.is_bound and not form.is_valid():
-        return render(request, "agreements/agreement_list.html", context, status=400)
-    filters = {name: value for name, value in form.cleaned_data.items() if value} if form.is_bound else {}
-    page = page_of(request, agreement_list(user=request.user, filters=filters), PAGE_SIZE)
-    rows = []
-    for agreement in page.object_list:
-        version = _shown_version(agreement)
-        rows.append({
-            "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
-            "amending": agreement.full_view and agreement.in_force_version_id not in (None, version.pk),
-        })
-    agreement_record_listed(actor=request.user, filters=filters, count=page.paginator.count)
-    query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
-    context.update(page=page, rows=rows, filters=filters, pagination=pagination(page, query))
-    return render(request, "agreements/agreement_list.html", context)
 
 
 # --- the agreement page --------------------------------------------------------------------------------------
@@ -335,7 +257,7 @@ def _review_page(request: HttpRequest, agreement: Agreement, answer: Any) -> Htt
                 f"Every party has confirmed the review of {agreement.reference}. The next review is due on "
                 f"{review_date.day} {review_date:%B %Y}." if review_date != version.review_date else
                 f"You confirmed the review of {agreement.reference}. It waits for the other parties to confirm."))
-            return redirect("agreement-detail", reference=agreement.reference)
+            return redirect("agreements:detail", reference=agreement.reference)
     confirmations = list(version.review_confirmations.filter(review_date=version.review_date)
                          .select_related("agency", "confirmed_by"))
     done_ids = {c.agency_id for c in confirmations}
@@ -441,7 +363,7 @@ def agreement_action(request: HttpRequest, reference: str, action: str) -> HttpR
             errors = _errors(error)
         else:
             messages.success(request, message)
-            return redirect("agreement-detail", reference=agreement.reference)
+            return redirect("agreements:detail", reference=agreement.reference)
     in_force = agreement.in_force_version
     context = {
         "agreement": agreement, "version": version, "in_force": in_force, "action": action, "spec": spec,

@@ -675,14 +675,20 @@ class PermissionTests:
         assert client.delete(f"/agreements/{draft.reference}/edit/").status_code == 405
 
     def test_new_is_not_read_as_a_reference(self, client, officer):
-        from django.urls import resolve
+        from django.urls import include, path, resolve
 
-        from sharing_registry import urls
+        from agreements import urls
 
-        # agreements.urls has (or will have) agreements/<reference>/: the form's URLs must come first.
-        included = [getattr(getattr(p, "urlconf_name", None), "__name__", None) for p in urls.urlpatterns]
-        assert included.index("agreements.form_urls") < included.index("agreements.urls")
-        assert resolve("/agreements/new/", urlconf="sharing_registry.urls").url_name == "agreement-create"
+        # No two of the pages' patterns match one path: read in either order, each path finds the same page.
+        class Reversed:
+            urlpatterns = [path("", include((urls.urlpatterns[::-1], "agreements")))]
+
+        for urlconf in ("sharing_registry.urls", Reversed):
+            assert resolve("/agreements/new/", urlconf=urlconf).view_name == "agreements:create"
+            assert resolve("/agreements/ISA-2026-0042/", urlconf=urlconf).view_name == "agreements:detail"
+            assert resolve("/agreements/ISA-2026-0042/edit/", urlconf=urlconf).view_name == "agreements:edit"
+            assert resolve("/agreements/ISA-2026-0042/print/", urlconf=urlconf).view_name == "agreements:print"
+            assert resolve("/agreements/ISA-2026-0042/sign/", urlconf=urlconf).view_name == "agreements:action"
         client.force_login(officer)
         assert "Draft a new agreement" in client.get("/agreements/new/").content.decode()
 

@@ -15,10 +15,10 @@ from agencies.selectors import user_agency_codes, user_agency_ids
 from common.limits import QUESTION_PURPOSE_MAX, form_text
 from common.lookups import NoMatch, by_code_or_name
 
-from . import decisions
-from .check_apis import EARLIEST_CHECK, LATEST_CHECK
-from .models import Flow
-from .selectors import CHECK_REFUSED, may_ask_check
+from .. import decisions
+from ..api.serializers import EARLIEST_CHECK, LATEST_CHECK
+from ..models import Flow
+from ..selectors import CHECK_REFUSED, may_ask_check
 
 SUGGESTIONS = 8
 

@@ -320,8 +320,8 @@ class RegisterPageTests:
         assert response.content.decode().count("Sharing for safer homes") == min(count, 25)
 
     def test_new_is_never_taken_for_a_reference(self):
-        assert resolve("/agreements/ISA-2026-0042/").url_name == "agreement-detail"
-        assert resolve("/agreements/new/").url_name == "agreement-create"
+        assert resolve("/agreements/ISA-2026-0042/").view_name == "agreements:detail"
+        assert resolve("/agreements/new/").view_name == "agreements:create"
 
 
 class AgreementPageTests:

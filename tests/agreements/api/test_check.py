@@ -149,7 +149,7 @@ class CheckResponseTests:
         import datetime as dt
 
         from agreements import decisions
-        from agreements.check_apis import CheckOutputSerializer, check_response
+        from agreements.api.serializers import CheckOutputSerializer, check_response
 
         AgencyFactory(code="elsewhere")
         asked = {**question}

@@ -16,7 +16,7 @@ from agreements import services
 from agreements.models import Agreement
 from agreements.rules import TermsInvalid, version_warnings
 from audit.models import AuditEvent
-from tests.agreements.test_form_pages import DISCHARGE, Page, form_data, inline_error
+from tests.agreements.views.test_form import DISCHARGE, Page, form_data, inline_error
 from tests.factories import AgencyFactory, DatasetFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db

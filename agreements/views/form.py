@@ -26,9 +26,9 @@ from agencies.selectors import user_agency_ids
 from common.errors import Conflict
 from common.lookups import by_codes_or_names, typed
 
-from . import services
-from .choices import AgreementStatus
-from .forms import (
+from .. import services
+from ..choices import AgreementStatus
+from ..forms import (
     DATE_FIELDS,
     MAX_FLOWS,
     NAME_MAX,
@@ -39,10 +39,10 @@ from .forms import (
     flow_initial,
     flow_terms,
 )
-from .lifecycle import Action, verdict
-from .models import Agreement, Flow, LegalBasis
-from .rules import TermsInvalid, resolve_terms
-from .selectors import agreement_get
+from ..lifecycle import Action, verdict
+from ..models import Agreement, Flow, LegalBasis
+from ..rules import TermsInvalid, resolve_terms
+from ..selectors import agreement_get
 
 TEMPLATE = "agreements/agreement_form.html"
 PREFIX = "flows"
@@ -475,7 +475,7 @@ def _names(results: list[dict[str, str]]) -> JsonResponse:
 
 
 def _agreement_url(agreement: Agreement) -> str:
-    return reverse("agreement-detail", args=[agreement.reference])
+    return reverse("agreements:detail", args=[agreement.reference])
 
 
 def _cancel_url(agreement: Agreement | None) -> str:
@@ -494,7 +494,7 @@ def _refuse(request: HttpRequest, status: int, title: str, message: str,
 def _agreement_links(agreement: Agreement) -> list[dict[str, str]]:
     links = [{"href": _agreement_url(agreement), "text": f"Go to {agreement.reference}"}]
     if getattr(agreement, "full_view", False):
-        links.append({"href": reverse("agreement-print", args=[agreement.reference]),
+        links.append({"href": reverse("agreements:print", args=[agreement.reference]),
                       "text": f"Read everything {agreement.reference} says (printable version)"})
     return links
 

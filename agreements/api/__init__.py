@@ -1,0 +1,1 @@
+"""The agreements API (docs/api.md): views, serializers and URLs."""

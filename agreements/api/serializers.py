@@ -1,0 +1,421 @@
+"""The agreements API's serializers: what each endpoint takes and gives (docs/api.md), and the check's.
+
+The views in api/views.py parse with these and render through them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from rest_framework import serializers
+
+from common.limits import (
+    CODE_MAX,
+    COMMENTS_MAX,
+    DATA_ITEM_MAX,
+    DATA_ITEMS_MAX,
+    DPIA_REFERENCE_MAX,
+    FLOWS_MAX,
+    PURPOSE_MAX,
+    QUESTION_PURPOSE_MAX,
+    REASON_MAX,
+    RETENTION_MAX,
+    REVIEW_NOTES_MAX,
+    SEARCH_MAX,
+    TITLE_MAX,
+    api_text,
+    too_many,
+)
+
+from ..canonical import version_digest
+from ..choices import AgreementStatus, Frequency, Method, VersionState
+from ..models import Agreement, LegalBasis
+from ..rules import version_warnings
+from ..status import RegisterStatus, in_force_today, status_label
+
+# --- legal bases and agreements ----------------------------------------------------------------------
+
+
+class LegalBasisOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LegalBasis
+        fields = ["code", "title", "citation", "kind", "description", "guidance"]
+
+
+# --- output --------------------------------------------------------------------------------------------------
+
+
+class FlowOutputSerializer(serializers.Serializer):
+    dataset = serializers.CharField()
+    provider = serializers.CharField()
+    recipient = serializers.CharField()
+    purpose = serializers.CharField()
+    legal_bases = serializers.ListField(child=serializers.CharField())
+    data_items = serializers.ListField(child=serializers.CharField())
+    method = serializers.ChoiceField(choices=Method.choices)
+    frequency = serializers.ChoiceField(choices=Frequency.choices)
+    retention = serializers.CharField()
+
+
+class PartyOutputSerializer(serializers.Serializer):
+    agency = serializers.CharField()
+    approved = serializers.BooleanField(required=False, help_text="Signed the version shown. Full record only.")
+    approved_by = serializers.CharField(allow_null=True, required=False, help_text="The signer's username.")
+    approved_by_name = serializers.CharField(allow_null=True, required=False,
+                                             help_text="The signer's full name when they signed.")
+    approved_by_job_title = serializers.CharField(allow_null=True, required=False,
+                                                  help_text="The signer's job title when they signed.")
+    approved_at = serializers.DateTimeField(allow_null=True, required=False)
+    version_signed = serializers.IntegerField(
+        allow_null=True, required=False, help_text="The latest version this agency signed (perhaps the one in force)."
+    )
+
+
+class AgreementOutputSerializer(serializers.Serializer):
+    """An agreement. With `access: summary` (an active agreement of other agencies) only summary fields appear."""
+
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=AgreementStatus.choices)
+    status_label = serializers.CharField(
+        help_text="The status in words as the pages show it: \"Signed: starts 1 April 2027\" for an active agreement "
+                  "whose start date is still to come.")
+    in_force_today = serializers.BooleanField(help_text="Active, and today within the signed version's dates.")
+    access = serializers.ChoiceField(choices=[("full", "Full record"), ("summary", "Summary only")])
+    title = serializers.CharField()
+    purpose = serializers.CharField()
+    lead_agency = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    review_date = serializers.DateField()
+    legal_bases = serializers.ListField(child=serializers.CharField(), help_text="Every legal basis any flow cites.")
+    parties = PartyOutputSerializer(many=True)
+    version = serializers.IntegerField(required=False)
+    version_state = serializers.ChoiceField(choices=VersionState.choices, required=False)
+    in_force_version = serializers.IntegerField(allow_null=True, required=False)
+    dpia_reference = serializers.CharField(required=False)
+    flows = FlowOutputSerializer(many=True, required=False)
+    created_by = serializers.CharField(required=False)
+    warnings = serializers.ListField(child=serializers.CharField(), required=False)
+    content_sha256 = serializers.CharField(
+        required=False, help_text="The SHA-256 of the shown version's canonical content (docs/api.md), as printed "
+                                  "on its PDF and printable page. Full record only.")
+
+    def to_representation(self, agreement: Agreement) -> dict[str, Any]:
+        return agreement_representation(agreement)
+
+
+def agreement_representation(agreement: Agreement) -> dict[str, Any]:
+    """The response body for one agreement loaded by a selector (which sets `full_view` and prefetches)."""
+    full = bool(getattr(agreement, "full_view", False))
+    version = agreement.current_version if full else agreement.in_force_version
+    flows = list(version.flows.all())
+    parties = list(version.parties.all())
+    bases = [basis.code for basis in version.cited_legal_bases()]
+    body: dict[str, Any] = {
+        "reference": agreement.reference,
+        "status": agreement.status,
+        "status_label": status_label(agreement),
+        "in_force_today": in_force_today(agreement),
+        "access": "full" if full else "summary",
+        "title": version.title,
+        "purpose": version.purpose,
+        "lead_agency": agreement.lead_agency.code,
+        "start_date": version.start_date.isoformat(),
+        "end_date": version.end_date.isoformat(),
+        "review_date": version.review_date.isoformat(),
+        "legal_bases": bases,
+    }
+    if not full:
+        body["parties"] = [{"agency": p.agency.code} for p in parties]
+        return body
+    in_force = agreement.in_force_version
+    signed_in_force = agreement.earlier_signatures(version)
+    body["parties"] = [
+        {
+            "agency": p.agency.code,
+            "approved": p.signed_at is not None,
+            "approved_by": p.signed_by.get_username() if p.signed_by else None,
+            "approved_by_name": p.signer_name if p.signed_at else None,
+            "approved_by_job_title": p.signer_job_title if p.signed_at else None,
+            "approved_at": p.signed_at.isoformat().replace("+00:00", "Z") if p.signed_at else None,
+            "version_signed": version.number if p.signed_at
+            else (in_force.number if p.agency_id in signed_in_force else None),
+        }
+        for p in parties
+    ]
+    body.update({
+        "version": version.number,
+        "version_state": version.state,
+        "in_force_version": in_force.number if in_force else None,
+        "dpia_reference": version.dpia_reference,
+        "flows": [
+            {
+                "dataset": f.dataset.code, "provider": f.provider.code, "recipient": f.recipient.code,
+                "purpose": f.purpose, "legal_bases": [b.code for b in f.legal_bases.all()],
+                "data_items": list(f.data_items), "method": f.method, "frequency": f.frequency,
+                "retention": f.retention,
+            }
+            for f in flows
+        ],
+        "warnings": version_warnings(version),
+        "content_sha256": version_digest(agreement=agreement, version=version),
+    })
+    return body
+
+
+# --- input ---------------------------------------------------------------------------------------------------
+
+
+class FlowInputSerializer(serializers.Serializer):
+    dataset = serializers.CharField(max_length=CODE_MAX, help_text="Dataset code; the provider must own it.")
+    provider = serializers.CharField(max_length=CODE_MAX, help_text="Agency code.")
+    recipient = serializers.CharField(max_length=CODE_MAX, help_text="Agency code.")
+    purpose = api_text("flow's purpose", PURPOSE_MAX, required=False, allow_blank=True,
+                       help_text="Defaults to the agreement's purpose.")
+    legal_bases = serializers.ListField(child=serializers.CharField(max_length=CODE_MAX), allow_empty=True)
+    data_items = serializers.ListField(
+        child=api_text("name of each data item", DATA_ITEM_MAX), required=False, max_length=DATA_ITEMS_MAX,
+        error_messages={"max_length": too_many("data items", DATA_ITEMS_MAX)},
+        help_text="Defaults to every item of the dataset.",
+    )
+    method = serializers.ChoiceField(choices=Method.choices, required=False)
+    frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
+    retention = api_text("retention period", RETENTION_MAX, required=False, allow_blank=True)
+
+
+class AgreementInputSerializer(serializers.Serializer):
+    title = api_text("title", TITLE_MAX)
+    purpose = api_text("purpose", PURPOSE_MAX)
+    lead_agency = serializers.CharField(max_length=CODE_MAX)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    review_date = serializers.DateField()
+    dpia_reference = api_text("DPIA reference", DPIA_REFERENCE_MAX, required=False, allow_blank=True)
+    flows = FlowInputSerializer(many=True, allow_empty=True, max_length=FLOWS_MAX, help_text=f"At most {FLOWS_MAX}.")
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = api_text("reason", REASON_MAX, help_text="Why. Kept in the audit log.")
+
+
+class RequestChangesInputSerializer(serializers.Serializer):
+    agency = serializers.SlugField(required=False, max_length=64,
+                                   help_text="The party you speak for, when you may speak for more than one.")
+    comments = api_text("comments", COMMENTS_MAX, help_text="What needs to change. Every party reads it.")
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    agency = serializers.SlugField(required=False, max_length=64,
+                                   help_text="The party you confirm for, when you may confirm for more than one.")
+    next_review_date = serializers.DateField(help_text="The next review: in the future, and not after the end date.")
+    notes = api_text("notes", REVIEW_NOTES_MAX, required=False, allow_blank=True, default="",
+                     help_text="Anything the other parties should know about this review.")
+
+
+class ApproveInputSerializer(serializers.Serializer):
+    agency = serializers.CharField(
+        max_length=64, required=False,
+        help_text="The party agency you sign for; needed only if you could sign for more than one.",
+    )
+    authorised_to_sign = serializers.BooleanField(
+        required=False,
+        help_text="Declare that you are authorised to sign for that agency; recorded with the signature. `false` is "
+                  "refused; left out, no declaration is recorded.",
+    )
+
+    def validate_authorised_to_sign(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError("Sign only if you are authorised to sign for the agency.")
+        return value
+
+
+class AgreementFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=RegisterStatus.choices, required=False,
+        help_text="A status; or `in_force` (active and today within its dates) or `not_started` (active, its start "
+                  "date still to come).")
+    agency = serializers.CharField(max_length=64, required=False, help_text="A party agency's code.")
+    dataset = serializers.CharField(max_length=64, required=False, help_text="A dataset code in any flow.")
+    legal_basis = serializers.CharField(max_length=64, required=False, help_text="A legal-basis code.")
+    q = serializers.CharField(
+        max_length=SEARCH_MAX, required=False, help_text="Words in the title or purpose, or a reference."
+    )
+
+
+# --- versions ------------------------------------------------------------------------------------------------
+
+
+class VersionOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=VersionState.choices)
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    signed_at = serializers.DateTimeField(allow_null=True)
+    in_force = serializers.BooleanField(help_text="This is the version every party signed and checks rely on.")
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class FlowChangeSerializer(serializers.Serializer):
+    dataset = serializers.CharField()
+    provider = serializers.CharField()
+    recipient = serializers.CharField()
+    change = serializers.ChoiceField(choices=[("added", "added"), ("removed", "removed"), ("changed", "changed")])
+    fields = FieldChangeSerializer(many=True)
+
+
+class ComparisonOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    version = serializers.IntegerField()
+    to = serializers.IntegerField(help_text="The version it is compared with.")
+    terms = FieldChangeSerializer(many=True)
+    parties_added = serializers.ListField(child=serializers.CharField())
+    parties_removed = serializers.ListField(child=serializers.CharField())
+    flows = FlowChangeSerializer(many=True)
+
+
+class CompareQuerySerializer(serializers.Serializer):
+    to = serializers.IntegerField(required=False, min_value=1, max_value=100_000,
+                                  help_text="The version to compare with: by default the one in force, or the one "
+                                            "before.")
+
+
+# --- the check ----------------------------------------------------------------------------------------------
+
+EARLIEST_CHECK = dt.date(2000, 1, 1)
+LATEST_CHECK = dt.date(2100, 12, 31)
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class CalendarDateField(serializers.DateField):
+    """A YYYY-MM-DD date; a well-formed day that does not exist (30 February) is called that, not a bad format."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and ISO_DAY.fullmatch(value.strip()):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise serializers.ValidationError(
+                    f"There is no such date as {value.strip()}: check the day and the month."
+                ) from None
+        return super().to_internal_value(value)
+
+
+class CheckInputSerializer(serializers.Serializer):
+    provider = serializers.SlugField(max_length=64, help_text="Code of the agency that holds the data.")
+    recipient = serializers.SlugField(max_length=64, help_text="Code of the agency that would receive it.")
+    dataset = serializers.SlugField(max_length=64)
+    purpose = api_text("purpose", QUESTION_PURPOSE_MAX, required=False, allow_blank=True, default="")
+    on = CalendarDateField(required=False, help_text="The date the sharing would happen. Defaults to today.")
+    data_items = serializers.ListField(
+        child=api_text("name of each data item", DATA_ITEM_MAX), required=False, max_length=DATA_ITEMS_MAX,
+        error_messages={"max_length": too_many("data items", DATA_ITEMS_MAX)},
+        help_text="The items you want to share; the answer says whether the agreement covers them all.",
+    )
+
+    def validate_on(self, value: dt.date) -> dt.date:
+        if not EARLIEST_CHECK <= value <= LATEST_CHECK:
+            raise serializers.ValidationError(
+                f"Give a date between {EARLIEST_CHECK:%d/%m/%Y} and {LATEST_CHECK:%d/%m/%Y}."
+            )
+        return value
+
+
+class LegalBasisBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    citation = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    guidance = serializers.CharField(help_text="What to do next when sharing under this basis, in one plain line.")
+
+
+class ProviderContactsSerializer(serializers.Serializer):
+    agency = serializers.CharField(help_text="The provider's code.")
+    name = serializers.CharField(help_text="The provider's name.")
+    dpo_name = serializers.CharField(allow_null=True, help_text="The name of the provider's Data Protection Officer.")
+    dpo_email = serializers.CharField(allow_null=True, help_text="The provider's Data Protection Officer's email.")
+    caldicott_guardian = serializers.CharField(allow_null=True,
+                                               help_text="The name of the provider's Caldicott Guardian.")
+
+
+class CheckOutputSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Plain English, naming the agreement and the legal bases.")
+    next_step = serializers.CharField(help_text="What to do next, in one paragraph: `next_steps` joined.")
+    next_steps = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What to do next, one step a line, in order: for a yes, what each legal basis asks first "
+                  "(consent before anything else), then how to share.")
+    agreement = serializers.CharField(allow_null=True)
+    agreement_title = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True)
+    legal_bases = serializers.SerializerMethodField()
+    legal_basis_details = LegalBasisBriefSerializer(source="legal_bases", many=True)
+    purposes = serializers.ListField(child=serializers.CharField())
+    data_items = serializers.ListField(child=serializers.CharField())
+    method = serializers.CharField(allow_null=True)
+    frequency = serializers.CharField(allow_null=True)
+    retention = serializers.CharField(allow_null=True)
+    contact = serializers.CharField(allow_null=True, help_text="The provider's Data Protection Officer.")
+    provider_contacts = ProviderContactsSerializer(
+        allow_null=True, help_text="Who at the provider answers questions, as its record holds them.")
+    suspension_reason = serializers.CharField(
+        allow_null=True, help_text="When the answer is no because the agreement is suspended: the reason given, for "
+                                   "askers who see the agreement in full; otherwise null.")
+    warnings = serializers.ListField(child=serializers.CharField())
+    outcome = serializers.CharField()
+    on = serializers.DateField()
+    checked_at = serializers.DateTimeField(default_timezone=dt.UTC)
+    event = serializers.IntegerField(help_text="The seq of the audit event that records this check.")
+
+    def get_legal_bases(self, decision) -> list[str]:
+        return [basis.code for basis in decision.legal_bases]
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def check_response(decision) -> dict:
+    """The body CheckOutputSerializer describes, built directly: the check is the product's hottest endpoint, and
+    instantiating a twenty-field DRF serializer (a deep copy of every declared field) cost more than the decision.
+    tests/agreements/api/test_check.py holds the two to the same output."""
+    checked_at = decision.checked_at.astimezone(dt.UTC).isoformat() if decision.checked_at else None
+    if checked_at and checked_at.endswith("+00:00"):
+        checked_at = checked_at[:-6] + "Z"
+    return {
+        "allowed": bool(decision.allowed),
+        "reason": _text(decision.reason),
+        "next_step": _text(decision.next_step),
+        "next_steps": [_text(step) for step in decision.next_steps],
+        "agreement": _text(decision.agreement),
+        "agreement_title": _text(decision.agreement_title),
+        "version": None if decision.version is None else int(decision.version),
+        "legal_bases": [basis.code for basis in decision.legal_bases],
+        "legal_basis_details": [
+            {"code": str(b.code), "citation": str(b.citation), "title": str(b.title), "description": str(b.description),
+             "guidance": str(b.guidance)}
+            for b in decision.legal_bases
+        ],
+        "purposes": [_text(item) for item in decision.purposes],
+        "data_items": [_text(item) for item in decision.data_items],
+        "method": _text(decision.method),
+        "frequency": _text(decision.frequency),
+        "retention": _text(decision.retention),
+        "contact": _text(decision.contact),
+        "provider_contacts": decision.provider_contacts,
+        "suspension_reason": _text(decision.suspension_reason),
+        "warnings": [_text(item) for item in decision.warnings],
+        "outcome": _text(decision.outcome),
+        "on": decision.on.isoformat() if decision.on else None,
+        "checked_at": checked_at,
+        "event": None if decision.event is None else int(decision.event),
+    }
