@@ -6,6 +6,7 @@ Permission rules live in the services and selectors; bad input is a 400, not all
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -31,6 +32,17 @@ class AuditedApi(GenericAPIView):
     def paginated(self, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
+
+    def directory(self, request: AuthenticatedRequest, *, filter_serializer: type[serializers.Serializer],
+                  select: Callable[..., Any], output: type[serializers.Serializer],
+                  record: Callable[..., Any]) -> Response:
+        """One page of the agency or dataset directory, filtered (`editable`: only rows the user may change), and
+        the listing audited with the filters asked for."""
+        filters = _filters(filter_serializer, request)
+        editable = filters.pop("editable", False)
+        response = self.paginated(select(user=request.user, filters=filters, editable=editable), output)
+        record(filters={**filters, **({"editable": True} if editable else {})})
+        return response
 
 
 def _filters(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -114,12 +126,8 @@ class AgencyListApi(AuditedApi):
         responses={200: AgencyOutputSerializer(many=True), 400: BAD_INPUT},
     )
     def get(self, request: AuthenticatedRequest) -> Response:
-        filters = _filters(AgencyFilterSerializer, request)
-        editable = filters.pop("editable", False)
-        agencies = selectors.agency_list(user=request.user, filters=filters, editable=editable)
-        response = self.paginated(agencies, AgencyOutputSerializer)
-        services.agency_record_listed(filters={**filters, **({"editable": True} if editable else {})})
-        return response
+        return self.directory(request, filter_serializer=AgencyFilterSerializer, select=selectors.agency_list,
+                              output=AgencyOutputSerializer, record=services.agency_record_listed)
 
     @extend_schema(
         operation_id="agencies_create",
@@ -406,12 +414,8 @@ class DatasetListApi(AuditedApi):
         responses={200: DatasetOutputSerializer(many=True), 400: BAD_INPUT},
     )
     def get(self, request: AuthenticatedRequest) -> Response:
-        filters = _filters(DatasetFilterSerializer, request)
-        editable = filters.pop("editable", False)
-        datasets = selectors.dataset_list(user=request.user, filters=filters, editable=editable)
-        response = self.paginated(datasets, DatasetOutputSerializer)
-        services.dataset_record_listed(filters={**filters, **({"editable": True} if editable else {})})
-        return response
+        return self.directory(request, filter_serializer=DatasetFilterSerializer, select=selectors.dataset_list,
+                              output=DatasetOutputSerializer, record=services.dataset_record_listed)
 
     @extend_schema(
         operation_id="datasets_create",

@@ -182,7 +182,7 @@ def agency_list(*, user: User, filters: Mapping[str, Any] | None = None, editabl
 
 
 def agency_get(*, code: str) -> Agency:
-    """The agency with this code, or Http404."""
+    """The agency with this code, or Http404: every signed-in user may read the directory."""
     agency = Agency.objects.filter(code=code).first()
     if agency is None:
         raise Http404("No agency has that code.")
@@ -198,6 +198,7 @@ def dataset_list(*, user: User, filters: Mapping[str, Any] | None = None, editab
 
 
 def dataset_get(*, code: str) -> Dataset:
+    """The dataset with this code and its owner, or Http404: every signed-in user may read the directory."""
     dataset = Dataset.objects.select_related("owner").filter(code=code).first()
     if dataset is None:
         raise Http404("No dataset has that code.")

@@ -293,43 +293,37 @@ def _object_ref(obj: models.Model) -> str:
     return str(getattr(obj, "reference", None) or getattr(obj, "code", None) or obj.pk)
 
 
+def _permission_change(*, grant: bool, perm: str, agency: Agency, role: Role | str, obj: models.Model) -> bool:
+    """Give or take an object permission of one agency role's group, and audit it; False (and nothing recorded)
+    when there was nothing to change."""
+    group = agency_role_group(agency=agency, role=role)
+    held = perm.split(".", 1)[-1] in get_group_perms(group, obj)
+    if held == grant:
+        return False
+    (assign_perm if grant else remove_perm)(perm, group, obj)
+    record(
+        action=AuditAction.PERMISSION_GRANTED if grant else AuditAction.PERMISSION_REVOKED,
+        object_type=obj._meta.model_name or "",
+        object_ref=_object_ref(obj),
+        agency=agency,
+        detail={"permission": perm, "group": group.name, "role": Role(role).value},
+    )
+    return True
+
+
 @transaction.atomic
 def permission_grant(*, perm: str, agency: Agency, role: Role | str, obj: models.Model) -> bool:
     """Grant an object permission to one agency role's group (never to a single user), and audit it.
 
     Returns False (and records nothing) if the group already held it.
     """
-    group = agency_role_group(agency=agency, role=role)
-    codename = perm.split(".", 1)[-1]
-    if codename in get_group_perms(group, obj):
-        return False
-    assign_perm(perm, group, obj)
-    record(
-        action=AuditAction.PERMISSION_GRANTED,
-        object_type=obj._meta.model_name or "",
-        object_ref=_object_ref(obj),
-        agency=agency,
-        detail={"permission": perm, "group": group.name, "role": Role(role).value},
-    )
-    return True
+    return _permission_change(grant=True, perm=perm, agency=agency, role=role, obj=obj)
 
 
 @transaction.atomic
 def permission_revoke(*, perm: str, agency: Agency, role: Role | str, obj: models.Model) -> bool:
     """Remove an object permission from one agency role's group, and audit it. False if it was not held."""
-    group = agency_role_group(agency=agency, role=role)
-    codename = perm.split(".", 1)[-1]
-    if codename not in get_group_perms(group, obj):
-        return False
-    remove_perm(perm, group, obj)
-    record(
-        action=AuditAction.PERMISSION_REVOKED,
-        object_type=obj._meta.model_name or "",
-        object_ref=_object_ref(obj),
-        agency=agency,
-        detail={"permission": perm, "group": group.name, "role": Role(role).value},
-    )
-    return True
+    return _permission_change(grant=False, perm=perm, agency=agency, role=role, obj=obj)
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ to sign in; a signed-in user who may not do something sees a 403 page naming who
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -107,6 +108,26 @@ def _to_members(agency: Agency) -> HttpResponse:
     return redirect(reverse("agency-members", kwargs={"code": agency.code}))
 
 
+def _form_page(request: HttpRequest, form: forms.Form, template: str, context: dict[str, Any], *,
+               save: Callable[[dict[str, Any]], Any], done: Callable[[Any], tuple[str, HttpResponse]],
+               error_field: str) -> HttpResponse:
+    """A page with one form: on a valid POST, `save(cleaned_data)` (a service), then `done(result)` gives the
+    success message and where to go; a service's refusal is a 403 page, its field errors go on the form
+    (others onto `error_field`) and the page again with a 400."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save(form.cleaned_data)
+        except PermissionDenied as refused:
+            return _forbidden(request, str(refused))
+        except ValidationError as error:
+            _add_errors(form, error, error_field)
+        else:
+            message, then = done(result)
+            messages.success(request, message)
+            return then
+    return render(request, template, {**context, "form": form}, status=400 if form.errors else 200)
+
+
 @login_required
 def agency_members(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The members and pending invitations, with a form to add someone who already has an account."""
@@ -183,7 +204,7 @@ def agency_member_remove(request: AuthenticatedHttpRequest, code: str) -> HttpRe
     except PermissionDenied as refused:
         return _forbidden(request, str(refused))
     except ValidationError as error:
-        context["error"] = " ".join(message for messages_ in error.message_dict.values() for message in messages_)
+        context["error"] = " ".join(error.messages)
         return render(request, "agencies/member_remove.html", context, status=400)
     return render(request, "agencies/member_remove.html", context)
 
@@ -261,55 +282,45 @@ def invitation_create(request: AuthenticatedHttpRequest, code: str) -> HttpRespo
     agency, refusal = _members_agency(request, code)
     if refusal:
         return refusal
-    form = InvitationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            invitation = services.invitation_create(actor=request.user, agency=agency, email=data["email"],
-                                                    full_name=data["name"], job_title=data["job_title"],
-                                                    role=data["role"])
-        except PermissionDenied as refused:
-            return _forbidden(request, str(refused))
-        except ValidationError as error:
-            _add_errors(form, error, "email")
-        else:
-            messages.success(request, f"Invitation sent to {invitation.full_name} at {invitation.email}. The link "
-                                      "in it works once, for 7 days.")
-            return _to_members(agency)
-    return render(request, "agencies/invitation_form.html", {"agency": agency, "form": form},
-                  status=400 if form.errors else 200)
+    return _form_page(
+        request, InvitationForm(request.POST or None), "agencies/invitation_form.html", {"agency": agency},
+        save=lambda data: services.invitation_create(actor=request.user, agency=agency, email=data["email"],
+                                                     full_name=data["name"], job_title=data["job_title"],
+                                                     role=data["role"]),
+        done=lambda invitation: (f"Invitation sent to {invitation.full_name} at {invitation.email}. The link in it "
+                                 "works once, for 7 days.", _to_members(agency)),
+        error_field="email")
+
+
+def _invitation_change(request: AuthenticatedHttpRequest, code: str, pk: str, change: Callable[..., Any],
+                       done: str) -> HttpResponse:
+    """Resend or cancel an invitation (`change`, a service), then back to the members page with `done`, worded
+    from the invitation, or the service's reason it could not."""
+    agency, refusal = _members_agency(request, code)
+    if refusal:
+        return refusal
+    invitation = selectors.invitation_get(agency=agency, pk=pk)
+    try:
+        change(actor=request.user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done.format(invitation=invitation))
+    return _to_members(agency)
 
 
 @login_required
 @require_POST
 def invitation_resend(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
-    invitation = selectors.invitation_get(agency=agency, pk=pk)
-    try:
-        services.invitation_resend(actor=request.user, invitation=invitation)
-    except ValidationError as error:
-        messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
-    else:
-        messages.success(request, f"Invitation sent again to {invitation.email}, with a new link valid for 7 days.")
-    return _to_members(agency)
+    return _invitation_change(request, code, pk, services.invitation_resend,
+                              "Invitation sent again to {invitation.email}, with a new link valid for 7 days.")
 
 
 @login_required
 @require_POST
 def invitation_cancel(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
-    invitation = selectors.invitation_get(agency=agency, pk=pk)
-    try:
-        services.invitation_cancel(actor=request.user, invitation=invitation)
-    except ValidationError as error:
-        messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
-    else:
-        messages.success(request, f"The invitation to {invitation.email} is cancelled. Its link no longer works.")
-    return _to_members(agency)
+    return _invitation_change(request, code, pk, services.invitation_cancel,
+                              "The invitation to {invitation.email} is cancelled. Its link no longer works.")
 
 
 class AcceptForm(forms.Form):
@@ -350,7 +361,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                         for message in messages_:
                             form.add_error("password1" if field in ("password", "__all__") else None, message)
                 else:
-                    error = " ".join(m for ms in problem.message_dict.values() for m in ms)
+                    error = " ".join(problem.messages)
             else:
                 role = _a(Role(invitation.role))
                 if signed_in:
@@ -374,17 +385,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 def agency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not selectors.agency_can_create(user=request.user):
         return _forbidden(request, "Only registry administrators can add agencies.")
-    form = AgencyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            agency = services.agency_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _add_errors(form, error, "name")
-        else:
-            messages.success(request, f"{agency.name} has been added.")
-            return redirect("agency-detail", code=agency.code)
-    return render(request, "agencies/agency_form.html", {"form": form, "agency": None},
-                  status=400 if form.errors else 200)
+    return _form_page(
+        request, AgencyForm(request.POST or None), "agencies/agency_form.html", {"agency": None},
+        save=lambda data: services.agency_create(actor=request.user, **data),
+        done=lambda agency: (f"{agency.name} has been added.", redirect("agency-detail", code=agency.code)),
+        error_field="name")
 
 
 @login_required
@@ -394,19 +399,12 @@ def agency_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     if not selectors.agency_can_change(user=request.user, agency=agency):
         return _forbidden(request, f"Only administrators of {agency.name} can change its details.")
     initial = {name: getattr(agency, name) for name in AgencyForm.base_fields if name != "code"}
-    form = AgencyForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.agency_update(actor=request.user, agency=agency, **form.cleaned_data)
-        except PermissionDenied as refused:
-            return _forbidden(request, str(refused))
-        except ValidationError as error:
-            _add_errors(form, error, "name")
-        else:
-            messages.success(request, f"The details of {agency.name} have been saved.")
-            return redirect("agency-detail", code=agency.code)
-    return render(request, "agencies/agency_form.html", {"form": form, "agency": agency},
-                  status=400 if form.errors else 200)
+    return _form_page(
+        request, AgencyForm(request.POST or None, initial=initial, editing=True), "agencies/agency_form.html",
+        {"agency": agency},
+        save=lambda data: services.agency_update(actor=request.user, agency=agency, **data),
+        done=lambda _: (f"The details of {agency.name} have been saved.", redirect("agency-detail", code=agency.code)),
+        error_field="name")
 
 
 @login_required
@@ -416,19 +414,12 @@ def dataset_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse
     if not selectors.dataset_can_create(user=request.user, owner=owner):
         return _forbidden(request, f"Only governance officers and administrators of {owner.name} can add its "
                                    "datasets.")
-    form = DatasetForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            dataset = services.dataset_create(actor=request.user, owner=owner, **form.cleaned_data)
-        except PermissionDenied as refused:
-            return _forbidden(request, str(refused))
-        except ValidationError as error:
-            _add_errors(form, error, "name")
-        else:
-            messages.success(request, f"{dataset.name} has been added to the datasets of {owner.name}.")
-            return redirect("dataset-detail", code=dataset.code)
-    return render(request, "agencies/dataset_form.html", {"form": form, "owner": owner, "dataset": None},
-                  status=400 if form.errors else 200)
+    return _form_page(
+        request, DatasetForm(request.POST or None), "agencies/dataset_form.html", {"owner": owner, "dataset": None},
+        save=lambda data: services.dataset_create(actor=request.user, owner=owner, **data),
+        done=lambda dataset: (f"{dataset.name} has been added to the datasets of {owner.name}.",
+                              redirect("dataset-detail", code=dataset.code)),
+        error_field="name")
 
 
 @login_required
@@ -440,17 +431,14 @@ def dataset_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
                                    "this dataset.")
     initial = {name: getattr(dataset, name) for name in DatasetForm.base_fields if name != "code"}
     initial["data_items"] = "\n".join(dataset.data_items)
-    form = DatasetForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                services.dataset_update(actor=request.user, dataset=dataset, **form.cleaned_data)
-        except PermissionDenied as refused:
-            return _forbidden(request, str(refused))
-        except ValidationError as error:
-            _add_errors(form, error, "name")
-        else:
-            messages.success(request, f"The changes to {dataset.name} have been saved.")
-            return redirect("dataset-detail", code=dataset.code)
-    return render(request, "agencies/dataset_form.html", {"form": form, "owner": dataset.owner, "dataset": dataset},
-                  status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> None:
+        with transaction.atomic():
+            services.dataset_update(actor=request.user, dataset=dataset, **data)
+
+    return _form_page(
+        request, DatasetForm(request.POST or None, initial=initial, editing=True), "agencies/dataset_form.html",
+        {"owner": dataset.owner, "dataset": dataset}, save=save,
+        done=lambda _: (f"The changes to {dataset.name} have been saved.",
+                        redirect("dataset-detail", code=dataset.code)),
+        error_field="name")

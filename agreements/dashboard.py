@@ -32,33 +32,10 @@ DASHBOARD_ROWS = 10
 # their officers. Not "in force today": that rule is agreements.status.in_force_today_q.
 SIGNED_NOT_ENDED = (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED)
 
-ACTION_TEXT = {
-    AuditAction.AGREEMENT_CREATED: "Agreement drafted",
-    AuditAction.AGREEMENT_UPDATED: "Draft changed",
-    AuditAction.AGREEMENT_SUBMITTED: "Sent for signature",
-    AuditAction.AGREEMENT_APPROVED: "Signed for an agency",
-    AuditAction.AGREEMENT_ACTIVATED: "Came into force",
-    AuditAction.AGREEMENT_REJECTED: "Rejected",
-    AuditAction.AGREEMENT_SUSPENDED: "Suspended",
-    AuditAction.AGREEMENT_REINSTATED: "Reinstated",
-    AuditAction.AGREEMENT_REVOKED: "Revoked",
-    AuditAction.AGREEMENT_EXPIRED: "Expired",
-    AuditAction.AGREEMENT_AMENDED: "Amendment started",
-    AuditAction.AGREEMENT_REVIEW_CONFIRMED: "Review confirmed for an agency",
-    AuditAction.AGREEMENT_REVIEWED: "Review done",
-    AuditAction.AGREEMENT_COMMENTED: "Comment added",
-    AuditAction.CHECK_ALLOWED: "Sharing check: yes",
-    AuditAction.CHECK_DENIED: "Sharing check: no",
-    AuditAction.MEMBERSHIP_GRANTED: "Member added",
-    AuditAction.MEMBERSHIP_REVOKED: "Member removed",
-    AuditAction.AUTH_LOGIN: "Signed in",
-}
-
-
 def action_text(action: str) -> str:
-    """Plain English for an audit action; falls back to the enum's own label."""
+    """Plain English for an audit action: its label (the raw value for one no longer in the enum)."""
     try:
-        return ACTION_TEXT.get(AuditAction(action)) or AuditAction(action).label.capitalize()
+        return AuditAction(action).label
     except ValueError:
         return action
 

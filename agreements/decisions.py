@@ -137,30 +137,21 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... [{len(text)} characters]"
 
 
-# Which agreement answers when several could (a lower key wins). First one in force at the moment asked about,
-# the closest to a yes first; then the one most recently in force (suspended, revoked or expired); then one signed
-# later than that date, or awaiting signatures; then drafts; then rejected ones; then agreements between the two
-# agencies that share this the other way, or other data.
-_IN_FORCE_ORDER = [CheckOutcome.ALLOWED, CheckOutcome.ITEMS_NOT_COVERED, CheckOutcome.REVIEW_LAPSED,
-                   CheckOutcome.NOT_YET_STARTED, CheckOutcome.EXPIRED]
-_LATER = {
-    CheckOutcome.NOT_YET_IN_FORCE: (2, 0), CheckOutcome.AWAITING_SIGNATURES: (2, 1), CheckOutcome.DRAFT: (3, 0),
-    CheckOutcome.REJECTED: (4, 0), CheckOutcome.WRONG_DIRECTION: (5, 0), CheckOutcome.DATASET_NOT_COVERED: (6, 0),
-}
 _PENDING = {CheckOutcome.NOT_YET_IN_FORCE, CheckOutcome.AWAITING_SIGNATURES, CheckOutcome.DRAFT}
 
 
 def _relevance(outcome: CheckOutcome, flow: Flow) -> tuple[int, float]:
-    if outcome in (CheckOutcome.WRONG_DIRECTION, CheckOutcome.DATASET_NOT_COVERED):
-        return _LATER[outcome]
-    if flow.period_state == PeriodState.IN_FORCE:
-        return 0, _IN_FORCE_ORDER.index(outcome)
-    if outcome == CheckOutcome.SUSPENDED:  # suspended at the moment asked about: the most recent state of all
-        return 1, float("-inf")
-    if outcome in (CheckOutcome.REVOKED, CheckOutcome.EXPIRED):
-        ended = flow.last_ended_at
-        return 1, -ended.timestamp() if ended else 0.0
-    return _LATER[outcome]
+    """Which agreement answers when several could (a lower key wins): the outcome's rank, except that agreements
+    no longer in force at the moment asked about (suspended, revoked or expired) rank together, the one most
+    recently in force first (one suspended at that moment is the most recent of all)."""
+    if flow.period_state == PeriodState.IN_FORCE or outcome not in (
+        CheckOutcome.SUSPENDED, CheckOutcome.REVOKED, CheckOutcome.EXPIRED
+    ):
+        return outcome.rank, 0.0
+    if outcome == CheckOutcome.SUSPENDED:
+        return CheckOutcome.SUSPENDED.rank, float("-inf")
+    ended = flow.last_ended_at
+    return CheckOutcome.SUSPENDED.rank, -ended.timestamp() if ended else 0.0
 
 
 def _moment(on: dt.date, now: dt.datetime) -> dt.datetime:

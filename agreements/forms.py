@@ -6,7 +6,7 @@ Every rule about the terms (dates in order, an Article 6 basis, the provider own
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
@@ -14,7 +14,7 @@ from django import forms
 from agencies.models import Agency
 from common.date_input import DatePartsField, date_input, error_part
 
-from .choices import Frequency, LegalBasisKind, Method
+from .choices import Frequency, LegalBasisKind, Method, TermsErrorCode
 from .models import Flow, LegalBasis
 
 DATE_FIELDS = ("start_date", "end_date", "review_date")
@@ -40,14 +40,19 @@ BASIS_GROUPS = [
 ]
 
 
-def _groups_an_error_asks_for(errors: Iterable[object]) -> set[str]:
-    """Article 6 is always open; an error opens only the group it asks for (the rules name the article)."""
-    text = " ".join(str(e) for e in errors)
+# The groups an error opens besides Article 6 (always open), by the rule's code: each opens the group it asks for.
+GROUPS_AN_ERROR_OPENS = {
+    TermsErrorCode.NO_ARTICLE9: {LegalBasisKind.ARTICLE9},
+    # Article 10 also needs a Schedule 1 condition, among the statutory gateways.
+    TermsErrorCode.NO_ARTICLE10: {LegalBasisKind.ARTICLE10, LegalBasisKind.STATUTE},
+}
+
+
+def _groups_an_error_asks_for(errors: list[forms.ValidationError]) -> set[str]:
     wanted: set[str] = {LegalBasisKind.ARTICLE6}
-    if "Article 9" in text:
-        wanted.add(LegalBasisKind.ARTICLE9)
-    if "Article 10" in text:
-        wanted |= {LegalBasisKind.ARTICLE10, LegalBasisKind.STATUTE}  # Article 10 also needs a Schedule 1 condition
+    for error in errors:
+        if error.code in TermsErrorCode.values:
+            wanted |= GROUPS_AN_ERROR_OPENS.get(TermsErrorCode(error.code), set())
     return wanted
 
 
@@ -174,7 +179,7 @@ class FlowForm(forms.Form):
         """The catalogue grouped by kind for checkboxes, each ticked as typed; a group with a tick is open."""
         ticked = {str(code) for code in (self["legal_bases"].value() or [])}
         prefix = self["legal_bases"].auto_id
-        wanted = _groups_an_error_asks_for(self["legal_bases"].errors)
+        wanted = _groups_an_error_asks_for(self.errors.as_data().get("legal_bases", []))
         groups = []
         for kind, label in BASIS_GROUPS:
             bases = [{"basis": b, "id": f"{prefix}-{b.code}", "checked": b.code in ticked}

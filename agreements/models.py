@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -5,7 +7,16 @@ from guardian.models import GroupObjectPermissionBase
 
 from agencies.models import Agency, Dataset
 
-from .choices import AgreementStatus, CommentKind, Frequency, LegalBasisKind, Method, PeriodState, VersionState
+from .choices import (
+    AgreementStatus,
+    CommentKind,
+    Frequency,
+    LegalBasisKind,
+    Method,
+    PeriodEndReason,
+    PeriodState,
+    VersionState,
+)
 
 
 class LegalBasis(models.Model):
@@ -54,7 +65,7 @@ class Agreement(models.Model):
     status = models.CharField(max_length=16, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
     # Typed as never None: agreement_create sets it in the transaction that inserts the agreement, so it is
     # null only between those two inserts, never in a committed row.
-    current_version: "models.ForeignKey[AgreementVersion | None, AgreementVersion]" = models.ForeignKey(  # type: ignore[misc]
+    current_version: models.ForeignKey[AgreementVersion | None, AgreementVersion] = models.ForeignKey(  # type: ignore[misc]
         "AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     in_force_version = models.ForeignKey(
@@ -84,11 +95,19 @@ class Agreement(models.Model):
     def __str__(self) -> str:
         return self.reference
 
-    def version_in_force(self) -> "AgreementVersion":
+    def version_in_force(self) -> AgreementVersion:
         """`in_force_version`, where the lifecycle guarantees there is one (active, suspended, under review)."""
         if self.in_force_version is None:
             raise ValueError(f"{self.reference} has no version in force")
         return self.in_force_version
+
+    def earlier_signatures(self, version: AgreementVersion) -> dict[int, Party]:
+        """For a version that is not the one in force (an amendment): each agency's signature on the version in
+        force, by agency id. Empty for the version in force itself (reads prefetched parties)."""
+        in_force = self.in_force_version
+        if in_force is None or in_force == version:
+            return {}
+        return {p.agency_id: p for p in in_force.parties.all() if p.signed_at}
 
 
 class AgreementVersion(models.Model):
@@ -137,6 +156,14 @@ class AgreementVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement.reference} v{self.number}"
+
+    def cited_legal_bases(self) -> list[LegalBasis]:
+        """Every legal basis any of its flows cites, once each, in the order first cited (reads prefetched flows)."""
+        bases: dict[str, LegalBasis] = {}
+        for flow in self.flows.all():
+            for basis in flow.basis_list():
+                bases.setdefault(basis.code, basis)
+        return list(bases.values())
 
 
 class Party(models.Model):
@@ -216,7 +243,7 @@ class AgreementPeriod(models.Model):
     state = models.CharField(max_length=16, choices=PeriodState.choices)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=32, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True, choices=PeriodEndReason.choices)
     reason = models.TextField(blank=True, default="",
                               help_text="Why the period began, as the officer gave it: a suspension's reason, which a "
                                         "check quotes to those who may see the agreement.")
@@ -230,6 +257,9 @@ class AgreementPeriod(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["agreement"], condition=models.Q(ended_at__isnull=True), name="period_one_open"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_reason__in=["", *PeriodEndReason.values]), name="period_end_reason_known"
             ),
         ]
         indexes = [models.Index(fields=["version", "started_at"], name="period_version_started")]

@@ -92,28 +92,30 @@ def activated(*, agreement: Agreement, version: AgreementVersion, event: AuditEv
                 f"{when} Its review is due on {_day(version.review_date)}."))
 
 
-def suspended(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+def _status_changed(kind: Kind, verb: str, outcome: str, *, agreement: Agreement, event: AuditEvent, actor: User,
+                    agency: Agency, reason: str) -> None:
+    """Suspended, reinstated or revoked: who did it, what it means now, and their reason."""
     version = agreement.version_in_force()
-    _send(Kind.SUSPENDED, agreement=agreement, version=version, event=event, actor=actor,
-          subject=f"{agreement.reference} is suspended",
-          body=(f"{_who(actor, agency)} suspended {agreement.reference} “{version.title}”. Sharing under it has "
-                f"stopped: checks that rely on it answer no until it is reinstated.\n\nThe reason given:\n\n{reason}"))
+    _send(kind, agreement=agreement, version=version, event=event, actor=actor,
+          subject=f"{agreement.reference} is {verb}",
+          body=(f"{_who(actor, agency)} {verb} {agreement.reference} “{version.title}”. "
+                f"{outcome.format(version=version)}\n\nThe reason given:\n\n{reason}"))
+
+
+def suspended(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
+    _status_changed(Kind.SUSPENDED, "suspended", "Sharing under it has stopped: checks that rely on it answer no "
+                    "until it is reinstated.", agreement=agreement, event=event, actor=actor, agency=agency,
+                    reason=reason)
 
 
 def reinstated(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
-    version = agreement.version_in_force()
-    _send(Kind.REINSTATED, agreement=agreement, version=version, event=event, actor=actor,
-          subject=f"{agreement.reference} is reinstated",
-          body=(f"{_who(actor, agency)} reinstated {agreement.reference} “{version.title}”. Version "
-                f"{version.number} is in force again.\n\nThe reason given:\n\n{reason}"))
+    _status_changed(Kind.REINSTATED, "reinstated", "Version {version.number} is in force again.",
+                    agreement=agreement, event=event, actor=actor, agency=agency, reason=reason)
 
 
 def revoked(*, agreement: Agreement, event: AuditEvent, actor: User, agency: Agency, reason: str) -> None:
-    version = agreement.version_in_force()
-    _send(Kind.REVOKED, agreement=agreement, version=version, event=event, actor=actor,
-          subject=f"{agreement.reference} is revoked",
-          body=(f"{_who(actor, agency)} revoked {agreement.reference} “{version.title}”. Sharing under it has "
-                f"ended for good.\n\nThe reason given:\n\n{reason}"))
+    _status_changed(Kind.REVOKED, "revoked", "Sharing under it has ended for good.",
+                    agreement=agreement, event=event, actor=actor, agency=agency, reason=reason)
 
 
 def review_due(*, agreement: Agreement, version: AgreementVersion, event: AuditEvent, subject: str,

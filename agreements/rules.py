@@ -27,7 +27,7 @@ from common.limits import (
     too_many,
 )
 
-from .choices import Frequency, LegalBasisKind, Method
+from .choices import Frequency, LegalBasisKind, Method, TermsErrorCode
 from .models import AgreementVersion, LegalBasis
 
 # Article 9 conditions that, in the UK, also need a DPA 2018 Schedule 1 condition (DPA 2018 s10(2) and (3)).
@@ -35,8 +35,19 @@ NEEDS_SCHEDULE_1 = {"ukgdpr-9-2-b", "ukgdpr-9-2-g", "ukgdpr-9-2-h", "ukgdpr-9-2-
 SCHEDULE_1_PREFIX = "dpa-2018-sch1-"
 
 EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
-FLOW_FIELDS = ("dataset", "provider", "recipient", "purpose", "legal_bases", "data_items", "method", "frequency",
-               "retention")
+Code = TermsErrorCode
+
+
+class Problem(str):
+    """A rule's message that carries its code, as DRF's ErrorDetail does: it reads, prints and serialises as the
+    message, and `code` (a TermsErrorCode) says which rule it is, for pages and DRF's error codes."""
+
+    code: TermsErrorCode
+
+    def __new__(cls, message: str, code: TermsErrorCode) -> Problem:
+        problem = super().__new__(cls, message)
+        problem.code = code
+        return problem
 
 
 class TermsInvalid(ValidationError):
@@ -130,8 +141,8 @@ def resolve_terms(
     """Check every rule and return the terms with codes resolved to rows, or raise TermsInvalid."""
     errors: dict[str, list[Any]] = {}
 
-    def add(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
+    def add(name: str, message: str, code: TermsErrorCode) -> None:
+        errors.setdefault(name, []).append(Problem(message, code))
 
     lead = lead_agency if isinstance(lead_agency, Agency) else None
     lead_code = lead.code if lead else _text(lead_agency)
@@ -144,46 +155,52 @@ def resolve_terms(
 
     lead = agencies.get(lead_code)
     if not lead_code:
-        add("lead_agency", "Name the lead agency.")
+        add("lead_agency", "Name the lead agency.", Code.REQUIRED)
     elif lead is None:
-        add("lead_agency", f"There is no agency with the code '{lead_code}'.")
+        add("lead_agency", f"There is no agency with the code '{lead_code}'.", Code.UNKNOWN_AGENCY)
     elif not lead.active:
-        add("lead_agency", f"{lead.name} is no longer active, so it cannot lead a new agreement.")
+        add("lead_agency", f"{lead.name} is no longer active, so it cannot lead a new agreement.",
+            Code.INACTIVE_AGENCY)
 
     title, purpose, dpia_reference = _text(title), _text(purpose), _text(dpia_reference)
     if not title:
-        add("title", "Give the agreement a title.")
+        add("title", "Give the agreement a title.", Code.REQUIRED)
     elif len(title) > TITLE_MAX:
-        add("title", too_long("title", TITLE_MAX))
+        add("title", too_long("title", TITLE_MAX), Code.TOO_LONG)
     if not purpose:
-        add("purpose", "Say what the sharing is for.")
+        add("purpose", "Say what the sharing is for.", Code.REQUIRED)
     elif len(purpose) > PURPOSE_MAX:
-        add("purpose", too_long("purpose", PURPOSE_MAX))
+        add("purpose", too_long("purpose", PURPOSE_MAX), Code.TOO_LONG)
     if len(dpia_reference) > DPIA_REFERENCE_MAX:
-        add("dpia_reference", too_long("DPIA reference", DPIA_REFERENCE_MAX))
+        add("dpia_reference", too_long("DPIA reference", DPIA_REFERENCE_MAX), Code.TOO_LONG)
     for name, value in (("start_date", start_date), ("end_date", end_date), ("review_date", review_date)):
         if value is None:
-            add(name, f"Enter the {name.removesuffix('_date')} date.")  # as GOV.UK words it: "Enter the end date"
+            # as GOV.UK words it: "Enter the end date"
+            add(name, f"Enter the {name.removesuffix('_date')} date.", Code.REQUIRED)
         elif not EARLIEST_DATE <= value <= LATEST_DATE:  # not year 1 or 9999: the range a check can ask about
-            add(name, f"Give a date between {EARLIEST_DATE:%d/%m/%Y} and {LATEST_DATE:%d/%m/%Y}.")
+            add(name, f"Give a date between {EARLIEST_DATE:%d/%m/%Y} and {LATEST_DATE:%d/%m/%Y}.",
+                Code.DATE_OUT_OF_RANGE)
     if start_date and end_date and end_date < start_date:
-        add("end_date", "The end date must be on or after the start date.")
+        add("end_date", "The end date must be on or after the start date.", Code.END_BEFORE_START)
     elif start_date and end_date and review_date and not start_date <= review_date <= end_date:
-        add("review_date", "The review date must fall within the agreement's period, between its start and end dates.")
+        add("review_date", "The review date must fall within the agreement's period, between its start and end dates.",
+            Code.REVIEW_OUTSIDE_PERIOD)
 
     resolved: list[ResolvedFlow] = []
     flow_errors: list[dict[str, list[str]]] = []
     seen: dict[tuple[str, str, str], int] = {}
     if not flows:
-        add("flows", "An agreement needs at least one flow of data: which dataset goes from which agency to which.")
+        add("flows", "An agreement needs at least one flow of data: which dataset goes from which agency to which.",
+            Code.NO_FLOWS)
     elif len(flows) > FLOWS_MAX:
-        add("flows", f"An agreement can have at most {FLOWS_MAX} flows. Split the sharing into more agreements.")
+        add("flows", f"An agreement can have at most {FLOWS_MAX} flows. Split the sharing into more agreements.",
+            Code.TOO_MANY)
         flows = []  # nothing more to say about each of them
     for position, raw in enumerate(flows):
         problems: dict[str, list[str]] = {}
 
-        def problem(name: str, message: str, problems: dict[str, list[str]] = problems) -> None:
-            problems.setdefault(name, []).append(message)
+        def problem(name: str, message: str, code: TermsErrorCode, problems: dict[str, list[str]] = problems) -> None:
+            problems.setdefault(name, []).append(Problem(message, code))
 
         dataset_code, provider_code, recipient_code = (_text(raw.get(k)) for k in ("dataset", "provider", "recipient"))
         dataset = datasets.get(dataset_code)
@@ -192,24 +209,26 @@ def resolve_terms(
                                   ("recipient", recipient_code, recipient)):
             kind = "dataset" if name == "dataset" else "agency"
             if not code:
-                problem(name, f"Name the {name}.")
+                problem(name, f"Name the {name}.", Code.REQUIRED)
             elif found is None:
-                problem(name, f"There is no {kind} with the code '{code}'.")
+                problem(name, f"There is no {kind} with the code '{code}'.",
+                        Code.UNKNOWN_DATASET if name == "dataset" else Code.UNKNOWN_AGENCY)
         for name, agency in (("provider", provider), ("recipient", recipient)):
             if agency is not None and not agency.active:
-                problem(name, f"{agency.name} is no longer active.")
+                problem(name, f"{agency.name} is no longer active.", Code.INACTIVE_AGENCY)
         if provider_code and provider_code == recipient_code:
-            problem("recipient", "The provider and the recipient must be different agencies.")
+            problem("recipient", "The provider and the recipient must be different agencies.", Code.SAME_AGENCY)
         if dataset is not None and provider is not None and dataset.owner_id != provider.pk:
             problem(
                 "dataset",
                 f"The dataset {dataset.name} belongs to {dataset.owner.name}, not to {provider.name}. "
                 "Only the agency that holds a dataset can provide it.",
+                Code.NOT_DATASET_OWNER,
             )
         key = (dataset_code, provider_code, recipient_code)
         if all(key) and key in seen:
             problem("dataset", f"This repeats flow {seen[key] + 1}: the same dataset from the same provider to the "
-                               "same recipient. Combine them into one flow.")
+                               "same recipient. Combine them into one flow.", Code.REPEATED_FLOW)
         seen.setdefault(key, position)
 
         basis_codes = [_text(c) for c in (raw.get("legal_bases") or [])]
@@ -217,49 +236,51 @@ def resolve_terms(
         cited = [bases[c] for c in dict.fromkeys(basis_codes) if c in bases]
         kinds = {b.kind for b in cited}
         if unknown:
-            problem("legal_bases", "Unknown legal basis: " + ", ".join(f"'{c}'" for c in unknown) + ".")
+            problem("legal_bases", "Unknown legal basis: " + ", ".join(f"'{c}'" for c in unknown) + ".",
+                    Code.UNKNOWN_LEGAL_BASIS)
         if LegalBasisKind.ARTICLE6 not in kinds:
             problem("legal_bases", "Name at least one UK GDPR Article 6 lawful basis, for example public task "
-                                   "(Article 6(1)(e)).")
+                                   "(Article 6(1)(e)).", Code.NO_ARTICLE6)
         if dataset is not None and dataset.special_category and LegalBasisKind.ARTICLE9 not in kinds:
             problem("legal_bases", f"The dataset {dataset.name} holds special category data (such as health), so "
                                    "also name a UK GDPR Article 9 condition, for example health or social care "
-                                   "(Article 9(2)(h)).")
+                                   "(Article 9(2)(h)).", Code.NO_ARTICLE9)
         if dataset is not None and dataset.criminal_offence and LegalBasisKind.ARTICLE10 not in kinds:
             problem("legal_bases", f"The dataset {dataset.name} holds criminal offence data, so also cite UK GDPR "
                                    "Article 10 (criminal offence data) with the Data Protection Act 2018 Schedule 1 "
-                                   "condition that authorises it.")
+                                   "condition that authorises it.", Code.NO_ARTICLE10)
 
         items = raw.get("data_items")
         items = [] if items is None else items
         if isinstance(items, str) or not isinstance(items, Iterable):
-            problem("data_items", "List the data items shared.")
+            problem("data_items", "List the data items shared.", Code.INVALID)
             items = []
         items = [_text(i) for i in items if _text(i)]
         if len(items) > DATA_ITEMS_MAX:
-            problem("data_items", too_many("data items", DATA_ITEMS_MAX))
+            problem("data_items", too_many("data items", DATA_ITEMS_MAX), Code.TOO_MANY)
         elif any(len(i) > DATA_ITEM_MAX for i in items):
-            problem("data_items", too_long("name of each data item", DATA_ITEM_MAX))
+            problem("data_items", too_long("name of each data item", DATA_ITEM_MAX), Code.TOO_LONG)
         elif dataset is not None:
             if not items:
                 items = list(dataset.data_items)
             missing = [i for i in items if i not in dataset.data_items]
             if missing:
                 problem("data_items", f"These items are not in the dataset {dataset.name}: " + ", ".join(missing)
-                        + ". Choose from: " + ", ".join(dataset.data_items) + ".")
+                        + ". Choose from: " + ", ".join(dataset.data_items) + ".", Code.UNKNOWN_DATA_ITEM)
         method = _text(raw.get("method")) or Method.SECURE_EMAIL
         if method not in Method.values:
-            problem("method", f"'{method}' is not a method we know. Choose one of: " + ", ".join(Method.values) + ".")
+            problem("method", f"'{method}' is not a method we know. Choose one of: " + ", ".join(Method.values) + ".",
+                    Code.UNKNOWN_CHOICE)
         frequency = _text(raw.get("frequency")) or Frequency.AS_NEEDED
         if frequency not in Frequency.values:
             problem("frequency", f"'{frequency}' is not a frequency we know. Choose one of: "
-                    + ", ".join(Frequency.values) + ".")
+                    + ", ".join(Frequency.values) + ".", Code.UNKNOWN_CHOICE)
         retention = _text(raw.get("retention"))
         if len(retention) > RETENTION_MAX:
-            problem("retention", too_long("retention period", RETENTION_MAX))
+            problem("retention", too_long("retention period", RETENTION_MAX), Code.TOO_LONG)
         flow_purpose = _text(raw.get("purpose"))
         if len(flow_purpose) > PURPOSE_MAX:
-            problem("purpose", too_long("flow's purpose", PURPOSE_MAX))
+            problem("purpose", too_long("flow's purpose", PURPOSE_MAX), Code.TOO_LONG)
         flow_errors.append(problems)
         if not problems:
             if dataset is None or provider is None or recipient is None:  # each would have been a problem above

@@ -31,7 +31,7 @@ from common.types import UNCHANGED, Unchanged, User, given
 
 from . import lifecycle, notices
 from .canonical import version_terms
-from .choices import AgreementStatus, CommentKind, PeriodState, VersionState
+from .choices import AgreementStatus, CommentKind, PeriodEndReason, PeriodState, VersionState
 from .lifecycle import Action
 from .models import (
     Agreement,
@@ -172,7 +172,7 @@ def _open_period(*, agreement: Agreement, version: AgreementVersion, state: str,
     AgreementPeriod.objects.create(agreement=agreement, version=version, state=state, started_at=now, reason=reason)
 
 
-def _close_period(*, agreement: Agreement, reason: str, now: datetime) -> None:
+def _close_period(*, agreement: Agreement, reason: PeriodEndReason, now: datetime) -> None:
     AgreementPeriod.objects.filter(agreement=agreement, ended_at__isnull=True).update(ended_at=now, end_reason=reason)
 
 
@@ -536,7 +536,7 @@ def agreement_approve(*, actor: User, agreement: Agreement, agency: str | Agency
     if previous is not None:
         previous.state = VersionState.SUPERSEDED
         previous.save(update_fields=["state", "updated_at"])
-        _close_period(agreement=agreement, reason="superseded", now=now)
+        _close_period(agreement=agreement, reason=PeriodEndReason.SUPERSEDED, now=now)
     version.state, version.signed_at = VersionState.SIGNED, now
     version.save(update_fields=["state", "signed_at", "updated_at"])
     agreement.status = AgreementStatus.ACTIVE
@@ -580,7 +580,8 @@ def _switch_period(*, actor: User, agreement: Agreement, reason: str, action: Ac
     acting = lifecycle.require(user=actor, agreement=agreement, action=action).acting_agency
     suspending = action == Action.SUSPEND
     now = timezone.now()
-    _close_period(agreement=agreement, reason="suspended" if suspending else "reinstated", now=now)
+    _close_period(agreement=agreement, now=now,
+                  reason=PeriodEndReason.SUSPENDED if suspending else PeriodEndReason.REINSTATED)
     _open_period(agreement=agreement, version=agreement.version_in_force(),
                  state=PeriodState.SUSPENDED if suspending else PeriodState.IN_FORCE, now=now, reason=reason)
     agreement.status = AgreementStatus.SUSPENDED if suspending else AgreementStatus.ACTIVE
@@ -613,7 +614,7 @@ def agreement_revoke(*, actor: User, agreement: Agreement, reason: str) -> Agree
     agreement = _lock(agreement)
     acting = lifecycle.require(user=actor, agreement=agreement, action=Action.REVOKE).acting_agency
     now = timezone.now()
-    _close_period(agreement=agreement, reason="revoked", now=now)
+    _close_period(agreement=agreement, reason=PeriodEndReason.REVOKED, now=now)
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.REVOKED
@@ -704,7 +705,7 @@ def agreement_expire(*, agreement: Agreement, today: date) -> bool:
         return False
     if agreement.in_force_version is None or agreement.in_force_version.end_date >= today:
         return False
-    _close_period(agreement=agreement, reason="expired", now=timezone.now())
+    _close_period(agreement=agreement, reason=PeriodEndReason.EXPIRED, now=timezone.now())
     withdrawn = _withdraw_pending_amendment(agreement)
     previous = agreement.status
     agreement.status = AgreementStatus.EXPIRED

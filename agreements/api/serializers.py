@@ -113,9 +113,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
     version = agreement.current_version if full else agreement.version_in_force()
     flows = list(version.flows.all())
     parties = list(version.parties.all())
-    bases: list[str] = []
-    for flow in flows:
-        bases.extend(b.code for b in flow.basis_list() if b.code not in bases)
+    bases = [basis.code for basis in version.cited_legal_bases()]
     body: dict[str, Any] = {
         "reference": agreement.reference,
         "status": agreement.status,
@@ -134,9 +132,7 @@ def agreement_representation(agreement: Agreement) -> dict[str, Any]:
         body["parties"] = [{"agency": p.agency.code} for p in parties]
         return body
     in_force = agreement.in_force_version
-    signed_in_force = (
-        {p.agency_id for p in in_force.parties.all() if p.signed_at} if in_force and in_force != version else set()
-    )
+    signed_in_force = agreement.earlier_signatures(version)
     body["parties"] = [
         {
             "agency": p.agency.code,

@@ -33,10 +33,10 @@ from common.types import AuthenticatedHttpRequest, User
 
 from .. import services
 from ..canonical import version_digest
-from ..choices import AgreementStatus, LegalBasisKind
+from ..choices import AgreementStatus, LegalBasisKind, VersionState
 from ..compare import version_changes
 from ..lifecycle import Action, Refusal, verdict, verdicts
-from ..models import Agreement, LegalBasis, Party, VersionComment
+from ..models import Agreement, Party, VersionComment
 from ..pdf import render_pdf
 from ..rules import SCHEDULE_1_PREFIX, version_warnings
 from ..selectors import (
@@ -129,14 +129,6 @@ def _standing(event: Any, agreement: Agreement, names: dict[str, str]) -> dict[s
     }
 
 
-def _legal_bases(flows) -> list[LegalBasis]:
-    bases: dict[str, LegalBasis] = {}
-    for flow in flows:
-        for basis in flow.basis_list():
-            bases.setdefault(basis.code, basis)
-    return list(bases.values())
-
-
 @login_required
 @require_safe
 def agreement_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
@@ -145,7 +137,7 @@ def agreement_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpR
     flows = list(version.flows.all())
     in_force = agreement.in_force_version
     context: dict[str, Any] = {
-        "agreement": agreement, "version": version, "flows": flows, "legal_bases": _legal_bases(flows),
+        "agreement": agreement, "version": version, "flows": flows, "legal_bases": version.cited_legal_bases(),
         "in_force": in_force,
         "starts_later": starts_later(agreement),
         "parties": [p.agency for p in version.parties.all()],
@@ -169,7 +161,7 @@ def agreement_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpR
             threads=_threads(request.user, agreement),
             comments_max=COMMENTS_MAX,
             may_edit=answers[Action.EDIT].allowed,
-            warnings=version_warnings(version) if version.state in ("draft", "submitted") else [],
+            warnings=version_warnings(version) if version.state in (VersionState.DRAFT, VersionState.SUBMITTED) else [],
             changes=version_changes(agreement=agreement, version=version),
             digest=version_digest(agreement=agreement, version=version),
             standing=_standing(standing, agreement, names) if standing else None,
@@ -446,7 +438,8 @@ def agreement_action(request: AuthenticatedHttpRequest, reference: str, action: 
     context = {
         "agreement": agreement, "version": version, "in_force": in_force, "action": action, "spec": spec,
         "heading": spec.heading.format(**names), "reason": reason, "agency": agency, "errors": errors,
-        "error_list": [(name, message) for name, field_errors in errors.items() for message in field_errors],
+        "error_list": [(name if name in ("reason", "agency", "declaration") else "confirm-button", message)
+                       for name, field_errors in errors.items() for message in field_errors],
         "signable": list(answer.parties) if action == Action.SIGN else [],
         "unsigned": [p.agency for p in version.parties.all() if p.signed_at is None],
         "amending": in_force is not None and in_force.pk != version.pk,
@@ -477,14 +470,9 @@ def agreement_print(request, reference: str):
 def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str, Any]:
     """What the printable page and the PDF show of one version (loaded with its terms)."""
     flows = list(version.flows.all())
-    bases: dict[str, LegalBasis] = {}
-    for flow in flows:
-        for basis in flow.basis_list():
-            bases.setdefault(basis.code, basis)
+    bases = version.cited_legal_bases()
     in_force = agreement.in_force_version
-    signed_in_force = (
-        {p.agency_id: p for p in in_force.parties.all() if p.signed_at} if in_force and in_force != version else {}
-    )
+    signed_in_force = agreement.earlier_signatures(version)
     parties = [
         {"party": p, "agency": p.agency, "earlier": signed_in_force.get(p.agency_id)} for p in version.parties.all()
     ]
@@ -494,10 +482,10 @@ def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str
         "in_force": in_force,
         "flows": flows,
         "parties": parties,
-        "article6": [b for b in bases.values() if b.kind == LegalBasisKind.ARTICLE6],
-        "conditions": [b for b in bases.values() if b.kind in (LegalBasisKind.ARTICLE9, LegalBasisKind.ARTICLE10)
+        "article6": [b for b in bases if b.kind == LegalBasisKind.ARTICLE6],
+        "conditions": [b for b in bases if b.kind in (LegalBasisKind.ARTICLE9, LegalBasisKind.ARTICLE10)
                        or b.code.startswith(SCHEDULE_1_PREFIX)],
-        "gateways": [b for b in bases.values() if b.kind in (LegalBasisKind.STATUTE, LegalBasisKind.COMMON_LAW)
+        "gateways": [b for b in bases if b.kind in (LegalBasisKind.STATUTE, LegalBasisKind.COMMON_LAW)
                      and not b.code.startswith(SCHEDULE_1_PREFIX)],
         "special_flows": [f for f in flows if f.dataset.special_category],
         "criminal_flows": [f for f in flows if f.dataset.criminal_offence],

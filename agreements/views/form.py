@@ -333,27 +333,26 @@ def _apply(errors: dict[str, Any], *, form: AgreementForm, rows: list, flow_erro
 def _add(target, name: str, texts: list[str]) -> None:
     if name in target.errors:
         return  # the field already says what is wrong with what was typed
-    for text in texts:
-        target.add_error(name if name in target.fields else None, str(text))
+    for text in texts:  # a rule's message keeps its code (rules.Problem): the page opens groups by it
+        error = ValidationError(str(text), code=getattr(text, "code", None))
+        target.add_error(name if name in target.fields else None, error)
 
 
 def _render(request: AuthenticatedHttpRequest, form: AgreementForm, formset, context: dict[str, Any],
             status: int = 200) -> HttpResponse:
     rows = list(formset.forms)
     _describe_datasets(rows)
-    summary = [{"href": None, "text": e} for e in form.non_field_errors()]
-    summary += [{"href": f"#{form.anchor(name)}", "text": e} for name in form.fields for e in form[name].errors]
-    first_flow = f"#{rows[0].anchor('dataset')}" if rows else "#add-flow"
-    summary += [{"href": first_flow, "text": e} for e in context["flow_errors"]]
+    summary: list[tuple[str | None, Any]] = [(None, e) for e in form.non_field_errors()]
+    summary += [(form.anchor(name), e) for name in form.fields for e in form[name].errors]
+    first_flow = rows[0].anchor("dataset") if rows else "add-flow"
+    summary += [(first_flow, e) for e in context["flow_errors"]]
     for number, row in enumerate(rows, start=1):
-        summary += [{"href": f"#{row.anchor('dataset')}", "text": f"Flow {number}: {e}"}
-                    for e in row.non_field_errors()]
-        summary += [{"href": f"#{row.anchor(name)}", "text": f"Flow {number}: {e}"}
-                    for name in row.fields for e in row[name].errors]
+        summary += [(row.anchor("dataset"), f"Flow {number}: {e}") for e in row.non_field_errors()]
+        summary += [(row.anchor(name), f"Flow {number}: {e}") for name in row.fields for e in row[name].errors]
     _pick_lists(form, rows, context, request.user)
     agreement = context["agreement"]
     context.update({
-        "form": form, "formset": formset, "rows": rows, "errors": summary, "max_flows": MAX_FLOWS,
+        "form": form, "formset": formset, "rows": rows, "error_links": summary, "max_flows": MAX_FLOWS,
         "next_flow": len(rows) + 1, "heading": f"Change {agreement.reference}" if agreement else
         "Draft a new agreement", "cancel_url": _cancel_url(agreement),
     })

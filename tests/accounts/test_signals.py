@@ -17,6 +17,7 @@ from agencies import selectors
 from agencies.choices import Role
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from tests.clients import page as admin_client
 from tests.factories import UserFactory, api_key, member, token_works
 
 
@@ -27,12 +28,6 @@ def events(action, **filters) -> list:
 @pytest.fixture
 def root(db):
     return UserFactory(username="root", is_superuser=True, is_staff=True)
-
-
-def admin_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def user_form(user, **changes) -> dict:

@@ -9,16 +9,11 @@ from agencies.choices import Role
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from tests.agencies.conftest import api_client
+from tests.clients import page as browser
 from tests.factories import PASSWORD, api_key, member, token_works
 
 MEMBERS = "/agencies/home-council/members/"
 API_MEMBERS = "/api/v1/agencies/home-council/members/"
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def granted() -> list[tuple[str, str]]:

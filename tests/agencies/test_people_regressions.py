@@ -17,17 +17,12 @@ from agencies.models import Agency
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from tests.agencies.conftest import api_client
+from tests.clients import page as browser
 from tests.factories import PASSWORD, UserFactory, api_key, member, token_works
 
 MEMBERS = "/agencies/home-council/members/"
 API_MEMBERS = "/api/v1/agencies/home-council/members/"
 OTHER_API_MEMBERS = "/api/v1/agencies/other-trust/members/"
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def signed_in(username: str) -> Client:

@@ -6,7 +6,6 @@ from io import StringIO
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
-from django.test import Client
 
 from accounts import services as account_services
 from accounts.selectors import is_registry_admin
@@ -14,15 +13,10 @@ from agencies.models import Agency
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from tests.agencies.conftest import api_client
+from tests.clients import page as browser
 from tests.factories import UserFactory
 
 NEW_AGENCY = {"code": "new-borough", "name": "New Borough Council", "kind": "local_authority"}
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

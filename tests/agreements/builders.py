@@ -87,6 +87,6 @@ def build_agreement(
     for state, started, ended in periods:
         AgreementPeriod.objects.create(
             agreement=agreement, version=version, state=state, started_at=started, ended_at=ended,
-            end_reason="" if ended is None else "test",
+            end_reason="" if ended is None else "expired",
         )
     return agreement

@@ -10,7 +10,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from agreements.importer import ImportFailed, import_agreements
@@ -18,6 +17,7 @@ from agreements.models import Agreement
 from audit.models import AuditEvent
 from common.limits import COMMENTS_MAX, DATA_ITEMS_MAX, PURPOSE_MAX, REASON_MAX, too_long, too_many
 from tests.agreements.views.test_form import DISCHARGE, form_data
+from tests.clients import api
 from tests.dates import END, REVIEW, START, iso
 from tests.factories import agreement_factory, member
 
@@ -37,12 +37,6 @@ def api_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 HEADER = ("agreement_key,title,purpose,lead_agency,start_date,end_date,review_date,dataset,provider,recipient,"

@@ -2,22 +2,16 @@
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from agreements import services
 from agreements.models import Agreement, VersionComment
 from audit.models import AuditEvent
+from tests.clients import api
 from tests.factories import agreement_factory, member, sign_all
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def fresh(agreement) -> Agreement:

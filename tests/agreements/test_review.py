@@ -16,17 +16,12 @@ from agreements.models import Agreement, ReviewConfirmation
 from agreements.reminders import review_reminders_due
 from audit.models import AuditEvent
 from notifications.models import Notification
+from tests.clients import api
 from tests.factories import AgencyFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
 TODAY = timezone.localdate()
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def fresh(agreement) -> Agreement:

@@ -13,12 +13,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from agreements import services
 from agreements.models import Agreement
 from audit.models import AuditEvent
+from tests.clients import api, page
 from tests.factories import agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -27,18 +27,6 @@ POLICE_FLOW = {"dataset": "domestic-incidents", "provider": "police", "recipient
                "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-10", "dpa-2018-sch1-para18"]}
 DISCHARGE_FLOW = {"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                   "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def page(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def fresh(agreement) -> Agreement:

@@ -10,7 +10,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
-from rest_framework.test import APIClient
 
 from accounts.models import Profile
 from agencies.choices import Role
@@ -19,22 +18,12 @@ from agreements.canonical import canonical_bytes, version_content, version_diges
 from agreements.models import Agreement, Party
 from agreements.selectors import version_get
 from audit.models import AuditEvent
+from tests.clients import api
+from tests.clients import page as page_client
 from tests.factories import DatasetFactory, agreement_factory, member, sign_all
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def page_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def fresh(agreement) -> Agreement:

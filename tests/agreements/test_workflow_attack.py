@@ -5,23 +5,17 @@ completion filed under the lead agency whoever completed it."""
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from agencies.choices import Role
 from agreements import services
 from audit.models import AuditEvent
 from tests.agreements.test_review import officers, overdue_agreement
+from tests.clients import page as browser
 from tests.factories import AgencyFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
-
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("query", ["/names/agencies/?q=%00", "/names/datasets/?q=%00",

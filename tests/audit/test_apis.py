@@ -6,23 +6,16 @@ import json
 
 import pytest
 from django.http import StreamingHttpResponse
-from rest_framework.test import APIClient
 
 from audit import chain
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
+from tests.clients import api
 
 from .conftest import make_events
 
 CONTRACT = ["seq", "at", "actor", "agency", "action", "object_type", "object_ref", "detail", "hash", "prev_hash"]
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def body(response) -> bytes:

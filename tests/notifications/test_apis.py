@@ -4,37 +4,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from agencies.choices import Role
-from agreements import services
 from notifications.models import Notification
-from tests.factories import AgencyFactory, UserFactory, agreement_factory, member
+from tests.clients import api
+from tests.factories import AgencyFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def more_notices(user, count: int, subject: str = "Notice {n}") -> None:
-    """`count` more notices for `user`, each about an event of its own (one notice per person per event)."""
-    from audit.services import record
-
-    events = [record(action="agreement.viewed", object_type="agreement", object_ref=f"ISA-2026-{n:04d}")
-              for n in range(count)]
-    Notification.objects.bulk_create([
-        Notification(user=user, kind="signed", event=event, object_ref=event.object_ref,
-                     subject=subject.format(n=f"{n:02d}"), body="...") for n, event in enumerate(events)])
-
-
-@pytest.fixture
-def nhs_officer(db):
-    agreement = agreement_factory()
-    officer = member(AgencyFactory(code="nhs-provider"), GO, username="nhs-officer")
-    services.agreement_submit(actor=agreement.created_by, agreement=agreement)
-    return officer
 
 
 class NotificationApiTests:
@@ -71,7 +46,8 @@ class NotificationApiTests:
     def test_a_bad_filter_is_400(self, nhs_officer):
         assert api(nhs_officer).get("/api/v1/notifications/?unread=perhaps").status_code == 400
 
-    def test_the_list_takes_a_fixed_number_of_queries(self, nhs_officer, django_assert_max_num_queries):
+    def test_the_list_takes_a_fixed_number_of_queries(self, nhs_officer, more_notices,
+                                                          django_assert_max_num_queries):
         more_notices(nhs_officer, 40)
         client = api(nhs_officer)
         with django_assert_max_num_queries(4):

@@ -1,41 +1,15 @@
 """The inbox page, the unread count in every page's header, and the email setting."""
 
 import pytest
-from django.test import Client
 
 from agencies.choices import Role
-from agreements import services
 from audit.models import AuditEvent
 from notifications.models import Notification, NotificationPreference
-from tests.factories import AgencyFactory, agreement_factory, member
+from tests.clients import page as signed_in
+from tests.factories import AgencyFactory, member
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def more_notices(user, count: int, subject: str = "Notice {n}") -> None:
-    """`count` more notices for `user`, each about an event of its own (one notice per person per event)."""
-    from audit.services import record
-
-    events = [record(action="agreement.viewed", object_type="agreement", object_ref=f"ISA-2026-{n:04d}")
-              for n in range(count)]
-    Notification.objects.bulk_create([
-        Notification(user=user, kind="signed", event=event, object_ref=event.object_ref,
-                     subject=subject.format(n=f"{n:02d}"), body="...") for n, event in enumerate(events)])
-
-
-@pytest.fixture
-def nhs_officer(db):
-    agreement = agreement_factory()
-    officer = member(AgencyFactory(code="nhs-provider"), GO, username="nhs-officer")
-    services.agreement_submit(actor=agreement.created_by, agreement=agreement)
-    return officer
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 class InboxPageTests:
@@ -51,7 +25,7 @@ class InboxPageTests:
         html = client.get("/notifications/").content.decode()
         assert " unread</span>" not in html and "Unread</strong>" not in html
 
-    def test_newest_first_and_paginated(self, nhs_officer):
+    def test_newest_first_and_paginated(self, nhs_officer, more_notices):
         notice = Notification.objects.get(user=nhs_officer)
         more_notices(nhs_officer, 25, subject="Notice number {n}")
         html = signed_in(nhs_officer).get("/notifications/").content.decode()
@@ -74,7 +48,7 @@ class InboxPageTests:
         response = signed_in(nhs_officer).post(f"/notifications/{notice.pk}/read/", {"next": "https://evil.example/"})
         assert response["Location"] == "/notifications/"
 
-    def test_the_inbox_and_the_header_take_a_fixed_number_of_queries(self, nhs_officer,
+    def test_the_inbox_and_the_header_take_a_fixed_number_of_queries(self, nhs_officer, more_notices,
                                                                       django_assert_max_num_queries):
         client = signed_in(nhs_officer)
         client.get("/notifications/")

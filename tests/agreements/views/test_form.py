@@ -8,12 +8,16 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
+from rest_framework import serializers
 
 from agencies.choices import Role
 from agreements import services
-from agreements.choices import VersionState
-from agreements.models import Agreement
+from agreements.choices import TermsErrorCode, VersionState
+from agreements.forms import FlowForm
+from agreements.models import Agreement, LegalBasis
+from agreements.rules import TermsInvalid, resolve_terms
 from audit.models import AuditEvent
 from tests.dates import END, REVIEW, START, iso
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, agreement_factory, member
@@ -305,6 +309,28 @@ class RuleErrorTests:
         assert first.count("<details") == 5
         # The second row has no error: only the group with its ticked gateway is open.
         assert second.count(" open>") == 1
+
+    def test_the_group_a_rule_opens_follows_its_code_not_its_wording(self, db):
+        catalogue = list(LegalBasis.objects.all())
+
+        def opened(error: ValidationError) -> set[str]:
+            row = FlowForm(prefix="flows-0", catalogue=catalogue)
+            row.cleaned_data = {}
+            row.add_error("legal_bases", error)
+            return {group["kind"] for group in row.basis_groups() if group["open"]}
+
+        assert opened(ValidationError("Cite Article 9 here", code=TermsErrorCode.UNKNOWN_LEGAL_BASIS)) == {"article6"}
+        assert opened(ValidationError("Reworded", code=TermsErrorCode.NO_ARTICLE9)) == {"article6", "article9"}
+        assert opened(ValidationError("Reworded", code=TermsErrorCode.NO_ARTICLE10)) == {
+            "article6", "article10", "statute"}
+
+    def test_the_api_reports_each_rules_code(self, region, officer):
+        with pytest.raises(TermsInvalid) as refused:
+            resolve_terms(lead_agency="lead-council", title="", purpose="p", start_date=None, end_date=None,
+                          review_date=None, dpia_reference="", flows=[{**SPECIAL_WITHOUT_9, "data_items": []}])
+        codes = serializers.ValidationError(refused.value.errors).get_codes()
+        assert codes["title"] == ["required"] and codes["start_date"] == ["required"]
+        assert "no_article9" in codes["flows"][0]["legal_bases"]
 
     def test_only_the_wrong_box_of_a_date_is_marked(self, client, region, officer):
         client.force_login(officer)

@@ -1,0 +1,18 @@
+"""Clients acting as one user: `api(user)` for the API (authenticated without a token), `page(user)` for the pages
+(signed in with a session). `api()` with no user is anonymous."""
+
+from django.test import Client
+from rest_framework.test import APIClient
+
+
+def api(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def page(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
