@@ -65,6 +65,7 @@ class OutsiderTests:
     @pytest.mark.parametrize("role", [GO, Role.AUDITOR, Role.FRONTLINE, Role.AGENCY_ADMIN])
     def test_another_agencys_member_gets_404_on_every_channel(self, region, role):
         agreement = agreement_factory(state="active")  # visible to everyone as a summary
+        services.comment_add(actor=member(region.nhs, GO), agreement=agreement, number=1, text="Between parties")
         user = member(region.fire, role)
         for number in (1, 2):
             assert api(user).get(api_url(agreement, number)).status_code == 404
@@ -74,8 +75,12 @@ class OutsiderTests:
             assert page(user).get(page_url(agreement, number)).status_code == 404
             assert page(user).post(page_url(agreement, number), {"text": TEXT}).status_code == 404
         html = page(user).get(f"/agreements/{agreement.reference}/").content.decode()
-        assert "Add a comment" not in html and 'id="comments-1"' not in html
-        nothing_written()
+        assert "Add a comment" not in html and 'id="comments-1"' not in html and "Between parties" not in html
+        for path in ("/", "/notifications/", "/audit/", "/api/v1/notifications/", "/api/v1/audit/events/"):
+            assert "Between parties" not in page(user).get(path, follow=True).content.decode(), path
+        assert not Notification.objects.filter(user=user).exists()
+        assert VersionComment.objects.count() == 1
+        assert AuditEvent.objects.filter(action="agreement.commented").count() == 1
 
     def test_another_agencys_token_gets_404(self, region):
         agreement = agreement_factory(state="active")
@@ -122,33 +127,54 @@ class PartyMemberTests:
 
 class AmendmentTests:
     def test_an_officer_of_a_party_only_of_a_rejected_amendment(self, region):
+        """A rejected amendment gives its own parties no lasting sight: both threads are 404 to them, while the
+        parties in force still comment on version 1 and find version 2's thread read-only."""
         agreement = amended(region, agreement_factory(state="active"))
         services.agreement_submit(actor=_officer(region.council), agreement=agreement)
         police = member(region.police, GO)
         services.agreement_reject(actor=police, agreement=fresh(agreement), reason="No")
         agreement = fresh(agreement)
-        response = api(police).post(api_url(agreement, 2), {"text": TEXT}, format="json")
-        assert response.status_code in (404, 409), response.content
-        response = api(police).post(api_url(agreement, 1), {"text": TEXT}, format="json")
-        assert response.status_code in (403, 404), response.content
-        assert page(police).post(page_url(agreement, 1), {"text": TEXT}).status_code in (403, 404)
-        assert page(police).post(page_url(agreement, 2), {"text": TEXT}).status_code in (404, 409)
+        for n in (1, 2):
+            assert api(police).get(api_url(agreement, n)).status_code == 404
+            assert api(police).post(api_url(agreement, n), {"text": TEXT}, format="json").status_code == 404
+            assert api(police).post(api_url(agreement, n), {"text": TEXT, "agency": "police"},
+                                    format="json").status_code == 404
+            assert page(police).get(page_url(agreement, n)).status_code == 404
+            assert page(police).post(page_url(agreement, n), {"text": TEXT}).status_code == 404
         nothing_written()
+        response = api(_officer(region.nhs)).post(api_url(agreement, 2), {"text": TEXT}, format="json")
+        assert (response.status_code, response.json()["code"]) == (409, "wrong_state")
+        assert api(_officer(region.nhs)).post(api_url(agreement, 1), {"text": TEXT}, format="json").status_code == 201
 
     def test_an_officer_of_a_party_only_of_a_withdrawn_amendment(self, region):
+        """A pending amendment is withdrawn when the agreement is revoked: its own parties lose sight, and nobody
+        comments on any version of a revoked agreement."""
         agreement = amended(region, agreement_factory(state="active"))
         services.agreement_submit(actor=_officer(region.council), agreement=agreement)
-        services.agreement_withdraw(actor=_officer(region.council), agreement=fresh(agreement), reason="Typo")
         police = member(region.police, GO)
-        response = api(police).post(api_url(agreement, 1), {"text": TEXT}, format="json")
-        assert response.status_code in (403, 404), response.content
-        nothing_written()
+        services.comment_add(actor=police, agreement=fresh(agreement), number=2, text="Before the end")
+        services.agreement_revoke(actor=_officer(region.nhs), agreement=fresh(agreement), reason="Ended")
+        agreement = fresh(agreement)
+        assert agreement.current_version.state == "withdrawn"
+        for n in (1, 2):
+            assert api(police).get(api_url(agreement, n)).status_code == 404
+            assert api(police).post(api_url(agreement, n), {"text": TEXT}, format="json").status_code == 404
+            assert page(police).post(page_url(agreement, n), {"text": TEXT}).status_code == 404
+            response = api(_officer(region.council)).post(api_url(agreement, n), {"text": TEXT}, format="json")
+            assert (response.status_code, response.json()["code"]) == (409, "wrong_state")
+        assert VersionComment.objects.count() == 1
+        assert AuditEvent.objects.filter(action="agreement.commented").count() == 1
 
     def test_an_agency_removed_by_an_amendment(self, region):
         agreement = amended(region, agreement_factory(state="active"), NHS_REMOVED)
+        nhs = _officer(region.nhs)
+        # While the amendment is pending, the NHS is still a party of version 1 (in force), not of version 2.
+        response = api(nhs).post(api_url(agreement, 2), {"text": TEXT, "agency": "nhs-provider"}, format="json")
+        assert (response.status_code, response.json()["code"]) == (403, "not_version_party")
+        assert page(nhs).post(page_url(agreement, 2), {"text": TEXT}).status_code == 403
+        nothing_written()
         services.agreement_submit(actor=_officer(region.council), agreement=agreement)
         sign_all(fresh(agreement))
-        nhs = _officer(region.nhs)
         for n in (1, 2):
             assert api(nhs).get(api_url(agreement, n)).status_code == 404
             assert api(nhs).post(api_url(agreement, n), {"text": TEXT}, format="json").status_code == 404
