@@ -7,8 +7,9 @@ visible (404 otherwise) and which actions to offer; the services decide every PO
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -50,6 +51,8 @@ from ..selectors import (
 )
 from ..services import agreement_record_viewed
 from ..status import starts_later
+
+T = TypeVar("T")
 
 
 def _shown_version(agreement: Agreement):
@@ -210,17 +213,12 @@ def agreement_comments(request: AuthenticatedHttpRequest, reference: str, number
         return _refuse(request, agreement, answer.message, status=answer.http_status)
     form = CommentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.comment_add(actor=request.user, agreement=agreement, number=number,
-                                 text=form.cleaned_data["text"], agency=form.cleaned_data["agency"] or None)
-        except PermissionDenied as error:
-            return _refuse(request, agreement, str(error), status=403)
-        except Conflict as error:
-            return _refuse(request, agreement, str(error), status=409)
-        except ValidationError as error:
-            for name, field_errors in _errors(error).items():
-                form.add_error(name if name in form.fields else None, field_errors)
-        else:
+        done, refusal = _through_service(request, agreement, form, lambda: services.comment_add(
+            actor=request.user, agreement=agreement, number=number, text=form.cleaned_data["text"],
+            agency=form.cleaned_data["agency"] or None))
+        if refusal is not None:
+            return refusal
+        if done is not None:
             messages.success(request, f"Your comment on version {number} of {agreement.reference} was added. "
                                       "Every party can read it on this page.")
             return redirect(reverse("agreements:detail", args=[agreement.reference]) + f"#comments-{number}")
@@ -310,18 +308,12 @@ def _review_page(request: AuthenticatedHttpRequest, agreement: Agreement, answer
     version = agreement.version_in_force()
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            done = services.agreement_review(
-                actor=request.user, agreement=agreement, next_review_date=form.cleaned_data["next_review_date"],
-                notes=form.cleaned_data["notes"], agency=form.cleaned_data["agency"] or None)
-        except PermissionDenied as error:
-            return _refuse(request, agreement, str(error), status=403)
-        except Conflict as error:
-            return _refuse(request, agreement, str(error), status=409)
-        except ValidationError as error:
-            for name, field_errors in _errors(error).items():
-                form.add_error(name if name in form.fields else None, field_errors)
-        else:
+        done, refusal = _through_service(request, agreement, form, lambda: services.agreement_review(
+            actor=request.user, agreement=agreement, next_review_date=form.cleaned_data["next_review_date"],
+            notes=form.cleaned_data["notes"], agency=form.cleaned_data["agency"] or None))
+        if refusal is not None:
+            return refusal
+        if done is not None:
             review_date = done.version_in_force().review_date
             messages.success(request, (
                 f"Every party has confirmed the review of {agreement.reference}. The next review is due on "
@@ -391,6 +383,22 @@ def _act(action: str, *, actor: User, agreement: Agreement, reason: str, agency:
 def _refuse(request, agreement: Agreement, message: str, *, status: int) -> HttpResponse:
     return render(request, "agreements/agreement_action.html",
                   {"agreement": agreement, "refusal": message, "status_code": status}, status=status)
+
+
+def _through_service(request: AuthenticatedHttpRequest, agreement: Agreement, form: forms.Form,
+                     call: Callable[[], T]) -> tuple[T | None, HttpResponse | None]:
+    """Run a form page's service: (its result, None); a refusal becomes its page (None, 403/409 page); a broken
+    rule goes onto the form, beside its field (None, None)."""
+    try:
+        return call(), None
+    except PermissionDenied as error:
+        return None, _refuse(request, agreement, str(error), status=403)
+    except Conflict as error:
+        return None, _refuse(request, agreement, str(error), status=409)
+    except ValidationError as error:
+        for name, field_errors in _errors(error).items():
+            form.add_error(name if name in form.fields else None, field_errors)
+        return None, None
 
 
 def _errors(error: ValidationError) -> dict[str, list[str]]:

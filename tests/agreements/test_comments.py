@@ -2,7 +2,6 @@
 API (`versions/{n}/comments/`) and the agreement page."""
 
 import pytest
-from django.test import Client
 from rest_framework.test import APIClient
 
 from agencies.choices import Role
@@ -12,23 +11,12 @@ from agreements.models import Agreement, VersionComment
 from audit.models import AuditEvent
 from common.limits import COMMENTS_MAX
 from notifications.models import Notification
+from tests.clients import api, page
 from tests.factories import agreement_factory, member, sign_all
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
 TEXT = "Can the council say who reads the discharge summaries?"
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def page(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def fresh(agreement) -> Agreement:
