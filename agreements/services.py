@@ -8,6 +8,7 @@ from the wrong state raise `common.errors.Conflict` (409).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -415,7 +416,7 @@ def agreement_request_changes(*, actor: User, agreement: Agreement, comments: st
 
 
 @transaction.atomic
-def comment_add(*, actor: Any, agreement: Agreement, number: int, text: str,
+def comment_add(*, actor: User, agreement: Agreement, number: int, text: str,
                 agency: str | Agency | None = None) -> VersionComment:
     """A party's officer adds a comment to one version's thread, for every party to read. Only the current version
     and the one in force take comments, and only while the agreement has not ended (the lifecycle's COMMENT)."""
@@ -432,8 +433,11 @@ def comment_add(*, actor: Any, agreement: Agreement, number: int, text: str,
     party = _speaking_for(agreement=agreement, parties=answer.parties, agency=agency)
     comment = VersionComment.objects.create(version=version, agency=party.agency, author=actor,
                                             kind=CommentKind.COMMENT, body=text)
+    # The event concerns every party of any version (the contract), and an agency an amendment removed cannot read
+    # the thread: the event holds the text's SHA-256, which proves what was said, not the text itself.
     event = _event(AuditAction.AGREEMENT_COMMENTED, agreement, actor, agency=party.agency, version=version.number,
-                   party=party.agency.code, comment=comment.pk, text=text)
+                   party=party.agency.code, comment=comment.pk,
+                   text_sha256=hashlib.sha256(text.encode()).hexdigest(), length=len(text))
     notices.commented(agreement=agreement, version=version, event=event, actor=actor, agency=party.agency, text=text)
     return comment
 

@@ -1,6 +1,8 @@
 """A comment thread on each version: who may comment (the lifecycle's COMMENT), the service and its audit event, the
 API (`versions/{n}/comments/`) and the agreement page."""
 
+import hashlib
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -47,7 +49,8 @@ class CommentServiceTests:
         event = AuditEvent.objects.get(action="agreement.commented")
         assert (event.object_ref, event.agency_code, event.actor) == (agreement.reference, "nhs-provider", nhs)
         assert event.detail == {"reference": agreement.reference, "version": 1, "party": "nhs-provider",
-                                "comment": comment.pk, "text": TEXT}
+                                "comment": comment.pk, "text_sha256": hashlib.sha256(TEXT.encode()).hexdigest(),
+                                "length": len(TEXT)}
         assert event.agencies == ["lead-council", "nhs-provider"]
         # Commenting changes nothing else: the version still waits for signatures.
         assert fresh(agreement).current_version.state == "submitted"

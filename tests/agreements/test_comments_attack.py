@@ -251,15 +251,11 @@ class LeakTests:
             for path in ("/", "/notifications/", "/audit/", f"/agreements/{agreement.reference}/"):
                 assert "secret-ish" not in page(user).get(path, follow=True).content.decode(), path
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "Open finding, left to the lead: the contract makes an agreement's events concern every party of any "
-        "version, and `agreement.commented` copies the text, so the thread leaks to agencies it is 404 for."))
     @pytest.mark.parametrize("former", ["removed", "rejected"])
     def test_a_former_or_would_be_partys_auditor_reads_the_thread_through_the_audit_log(self, region, former):
-        """The thread is 404 for an agency an amendment removed, and for the parties of a rejected amendment, but
-        each comment's text is copied into `agreement.commented`, which (as CONTRACT.md says of every agreement
-        event) concerns every party of any version: their auditors read, in the audit log, comments written after
-        they stopped being able to read the thread."""
+        """The thread is 404 for an agency an amendment removed, and for the parties of a rejected amendment, and
+        `agreement.commented` concerns every party of any version (the contract): so the event holds the text's
+        SHA-256, not the text, and their auditors cannot read comments written after they lost the thread."""
         agreement = agreement_factory(state="active")
         if former == "removed":
             agreement = amended(region, agreement, NHS_REMOVED)
