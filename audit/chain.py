@@ -467,9 +467,7 @@ def _run_backstop(seq: int) -> None:
                    "processes that write events are sealing and signing instead; restore the schedule")
         logger.error("audit alert: %s (seq %s)", message, seq)
         _alert(message)
-        result = seal_pending()
-        if result.checkpoint_due_in is not None:
-            schedule_deferred_checkpoint(result.checkpoint_due_in)
+        seal_and_keep_signing()
     except Exception:  # the next check, beat or verify_audit seals it; the failure is in the log
         logger.exception("the audit sealing backstop failed")
     finally:
@@ -482,6 +480,14 @@ def _run_backstop(seq: int) -> None:
                     _start_backstop(following[0], backstop_delay() - (time.monotonic() - following[1]))
 
 
+def seal_and_keep_signing() -> None:
+    """Seal what is pending and, with no beat to come back, sign the tail when it is due even if nothing else is
+    written (AUDIT_UNSIGNED_TAIL_SECONDS)."""
+    result = seal_pending()
+    if result.checkpoint_due_in is not None:
+        schedule_deferred_checkpoint(result.checkpoint_due_in)
+
+
 def _run_deferred_checkpoint() -> None:
     global _deferred
     with _deferred_lock:
@@ -489,9 +495,7 @@ def _run_deferred_checkpoint() -> None:
     from django.db import connections
 
     try:
-        result = seal_pending()
-        if result.checkpoint_due_in is not None:
-            schedule_deferred_checkpoint(result.checkpoint_due_in)
+        seal_and_keep_signing()
     except Exception:  # the next write, beat or verify_audit signs it; the failure is in the log
         logger.exception("signing the audit log's tail failed")
     finally:

@@ -181,16 +181,12 @@ def _insert(event: AuditEvent) -> AuditEvent:
 
 
 def _seal_now() -> None:
-    from .chain import schedule_deferred_checkpoint, seal_pending
+    from .chain import seal_and_keep_signing
 
     try:
-        result = seal_pending()
+        seal_and_keep_signing()  # no beat here: the tail is signed when due even if nothing else is written
     except Exception:  # the event is committed either way; the next run (or verify_audit) seals it
         logger.exception("sealing the audit log after commit failed")
-        return
-    if result.checkpoint_due_in is not None:
-        # No beat here: sign the tail when it is due even if nothing else is written (AUDIT_UNSIGNED_TAIL_SECONDS).
-        schedule_deferred_checkpoint(result.checkpoint_due_in)
 
 
 def _seal_after_commit() -> None:
