@@ -17,10 +17,11 @@ import datetime as dt
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from agencies.models import Agency, Dataset
@@ -28,6 +29,9 @@ from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.services import record
 from common.types import User
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 from . import sql
 from .choices import AgreementStatus, CheckOutcome, PeriodState, VersionState
@@ -219,17 +223,20 @@ class _CandidateQuery:
     database vendor from the models' metadata, so it cannot drift from the models' tables and columns."""
 
     def __init__(self) -> None:
-        columns, self.spans, self.fields = [], [], []
+        columns: list[str] = []
+        self.spans: list[tuple[type[Model], list[str], int, int]] = []
+        self.fields: list[Field] = []
         for alias, model in _SELECTED:
-            fields = list(model._meta.concrete_fields)
+            fields = [f for f in model._meta.concrete_fields if isinstance(f, Field)]
             self.spans.append((model, [f.attname for f in fields], len(columns), len(columns) + len(fields)))
             self.fields += fields
-            columns += [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields]
+            columns += [f"{alias}.{connection.ops.quote_name(f.column or f.attname)}" for f in fields]
         # Then: the state of the period covering the moment, the last period's end, the first period's start, the
         # reason the covering period began (a suspension's), and the flow's legal bases as a JSON array of
         # [code, citation, title, description, kind, guidance].
         self.extra_at = len(columns)
-        self.fields += [AgreementPeriod._meta.get_field(name) for name in ("state", "ended_at", "started_at", "reason")]
+        self.fields += [cast(Field, AgreementPeriod._meta.get_field(name))
+                        for name in ("state", "ended_at", "started_at", "reason")]
 
         P, V, B, T = AgreementPeriod, AgreementVersion, LegalBasis, Flow.legal_bases.through  # noqa: N806
         started, ended = _col(P, "started_at"), _col(P, "ended_at")
@@ -264,15 +271,17 @@ WHERE {code["p"]} IN (%(provider)s, %(recipient)s) AND {code["r"]} IN (%(provide
   AND (d.{_col(Dataset, "code")} = %(dataset)s OR ({code["p"]} = %(provider)s AND {code["r"]} = %(recipient)s))
 ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 - identifiers from the models
 
-    def flows(self, rows: list[tuple]) -> list[Flow]:
+    def flows(self, rows: list[tuple[Any, ...]]) -> list[Flow]:
         using = connection.alias
         out = []
-        for row in rows:
-            row = [*sql.python_values(self.fields, row), *row[len(self.fields):]]
+        for raw in rows:
+            row = [*sql.python_values(self.fields, raw), *raw[len(self.fields):]]
             objects = [model.from_db(using, names, row[begin:end]) for model, names, begin, end in self.spans]
-            flow, version, agreement, dataset, provider, recipient = objects
-            version.agreement = agreement
-            flow.version, flow.dataset, flow.provider, flow.recipient = version, dataset, provider, recipient
+            flow, version, agreement = cast(Flow, objects[0]), cast(AgreementVersion, objects[1]), objects[2]
+            dataset, provider, recipient = objects[3:]
+            version.agreement = cast(Agreement, agreement)
+            flow.version, flow.dataset = version, cast(Dataset, dataset)
+            flow.provider, flow.recipient = cast(Agency, provider), cast(Agency, recipient)
             flow.period_state, flow.last_ended_at, flow.first_started_at, flow.period_reason = (
                 row[self.extra_at:self.extra_at + 4])
             raw_bases = row[self.extra_at + 4]
@@ -315,7 +324,7 @@ def _prepare_statements() -> bool:
     return connection.vendor == "postgresql" and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
 
 
-def _execute_prepared(cursor, statement: str, text: str, params: dict[str, Any]) -> None:
+def _execute_prepared(cursor: CursorWrapper, statement: str, text: str, params: dict[str, Any]) -> None:
     """EXECUTE `sql` as a server-side prepared statement, planned once per connection: planning the six-table
     candidate join costs several times executing it. The first use on a connection sends PREPARE and EXECUTE in
     one round trip, so a check never costs an extra query. Each PREPARE takes a fresh name, so one that failed
@@ -537,8 +546,8 @@ def _guidance(bases: list[Basis], provider: Agency) -> list[str]:
     return named
 
 
-def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items, others,
-             dataset_name: str, full: bool = True) -> Decision:
+def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items: list[str] | None,
+             others: list[Flow], dataset_name: str, full: bool = True) -> Decision:
     """The answer for the chosen flow. With `full` False (an asker who sees only the agreement's public summary),
     it leaves out what only the full record holds: the flow's purpose, data items, method, frequency and
     retention."""
@@ -561,8 +570,8 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
     return decision
 
 
-def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items, others,
-                  dataset_name: str) -> Decision:
+def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items: list[str] | None,
+                  others: list[Flow], dataset_name: str) -> Decision:
     version, agreement = flow.version, flow.version.agreement
     provider_agency = flow.provider if flow.provider.code == base["provider"] else flow.recipient
     common = {
@@ -588,7 +597,7 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
             retention=flow.retention or None,
         )
         if outcome == "items_not_covered":
-            missing = sorted(set(items) - set(flow.data_items or []))
+            missing = sorted(set(items or []) - set(flow.data_items or []))
             return Decision(
                 allowed=False,
                 reason=(

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -216,6 +219,15 @@ class Flow(models.Model):
     method = models.CharField(max_length=32, choices=Method.choices, default=Method.SECURE_EMAIL)
     frequency = models.CharField(max_length=32, choices=Frequency.choices, default=Frequency.AS_NEEDED)
     retention = models.CharField(max_length=200, blank=True, help_text="How long the recipient keeps it.")
+
+    # Not columns: set on the rows that the check's query (agreements.decisions) and the register's loader
+    # (agreements.selectors.load_terms) read, in the same query as the flow.
+    period_state: str | None
+    last_ended_at: datetime | None
+    first_started_at: datetime | None
+    period_reason: str | None
+    bases: list[Any]
+    loaded_bases: list[LegalBasis] | None
 
     class Meta:
         ordering = ["version", "id"]

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -79,7 +79,10 @@ def _terms() -> list[Prefetch]:
     ]
 
 
-def load_terms(agreements: list[Agreement]) -> list[Agreement]:
+AgreementT = TypeVar("AgreementT", bound=Agreement)
+
+
+def load_terms(agreements: list[AgreementT]) -> list[AgreementT]:
     """Load the parties and flows (with legal bases) of the current and in-force versions of `agreements`, as
     `version.parties.all()`, `version.flows.all()` and `flow.basis_list()` read them: two queries for any page,
     whichever versions the agreements have (prefetching through each relation would take six). The agreements
@@ -96,7 +99,7 @@ def load_terms(agreements: list[Agreement]) -> list[Agreement]:
         agencies.update(Agency.objects.in_bulk(strays))
     for flow in flows.values():
         flow.provider, flow.recipient = agencies[flow.provider_id], agencies[flow.recipient_id]
-        flow.loaded_bases = sql.legal_bases_from_json(flow.bases_json)
+        flow.loaded_bases = sql.legal_bases_from_json(getattr(flow, "bases_json", None))
     return agreements
 
 
@@ -164,6 +167,7 @@ class RegisterPaginator(Paginator):
     """
 
     cap = REGISTER_COUNT_CAP
+    object_list: QuerySet[Agreement]
 
     def __init__(self, object_list: QuerySet[Agreement], per_page: int, *, cap: int | None = None, **kwargs: Any):
         super().__init__(object_list, per_page, **kwargs)
@@ -248,7 +252,8 @@ def agreement_ids_visible(*, user: User, ids: set[int]) -> dict[int, bool]:
     """Which of these agreements `user` may see, each with whether they see the full record (else the summary):
     the rule `agreement_get` applies. One query."""
     qs, _ = _visible(user)
-    return dict(qs.filter(pk__in=ids).values_list("pk", "full_view")) if ids else {}
+    # `full_view` is _visible's annotation, which the type checker's plugin cannot follow.
+    return dict(qs.filter(pk__in=ids).values_list("pk", "full_view")) if ids else {}  # type: ignore[misc]
 
 
 CHECK_REFUSED = ("You can check sharing only for an agency you belong to (as the provider or the recipient), "
@@ -271,7 +276,8 @@ def version_get(*, agreement: Agreement, number: int) -> AgreementVersion:
     version = (
         AgreementVersion.objects.filter(agreement_id=agreement.pk, number=number)
         .prefetch_related(
-            Prefetch("parties", queryset=Party.objects.select_related("agency").order_by(*Party._meta.ordering)),
+            Prefetch("parties",
+                     queryset=Party.objects.select_related("agency").order_by(*(Party._meta.ordering or []))),
             Prefetch("flows", queryset=Flow.objects.select_related("dataset", "provider", "recipient")
                      .prefetch_related("legal_bases").order_by("pk")),
         )
@@ -292,7 +298,7 @@ def version_comments(*, version: AgreementVersion) -> QuerySet[VersionComment]:
 def agreement_get_full(*, user: User, reference: str) -> Agreement:
     """An agreement whose full record the user may see (the printable page), or Http404."""
     agreement = agreement_get(user=user, reference=reference)
-    if not agreement.full_view:
+    if not getattr(agreement, "full_view", False):  # _visible's annotation
         raise Http404("No agreement with that reference is visible to you.")
     return agreement
 
@@ -337,7 +343,7 @@ STANDING_ACTIONS = {
 def agreement_standing_event(*, agreement: Agreement) -> AuditEvent | None:
     """Who suspended, revoked or rejected the agreement (or rejected its latest version, an amendment), when and
     why: the latest such event from the audit log, with the actor's name and agency. One query, or none."""
-    action = STANDING_ACTIONS.get(agreement.status)
+    action = STANDING_ACTIONS.get(AgreementStatus(agreement.status))
     current = agreement.current_version
     if action is None and current is not None and current.state == "rejected":
         action = AuditAction.AGREEMENT_REJECTED
