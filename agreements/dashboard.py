@@ -15,7 +15,6 @@ from django.utils import timezone
 from agencies.choices import Role
 from agencies.models import Agency
 from agencies.selectors import user_agency_codes, user_roles
-from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import events_concerning
 from common.types import User
@@ -31,14 +30,6 @@ DASHBOARD_ROWS = 10
 # Signed and not ended: in force today, suspended, or not started yet. Their reviews and end dates still matter to
 # their officers. Not "in force today": that rule is agreements.status.in_force_today_q.
 SIGNED_NOT_ENDED = (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED)
-
-def action_text(action: str) -> str:
-    """Plain English for an audit action: its label (the raw value for one no longer in the enum)."""
-    try:
-        return AuditAction(action).label
-    except ValueError:
-        return action
-
 
 # The dashboard ---------------------------------------------------------------------------------------------
 
@@ -59,14 +50,16 @@ class Waiting:
 
     @property
     def text(self) -> str:
+        agency = self.agency.name if self.agency else self.agreement.lead_agency.name  # the lead when none is given
         if self.action == Action.SIGN:
-            return f"Sign for {self.agency.name}, version {self.version.number}"
+            return f"Sign for {agency}, version {self.version.number}"
         if self.action == Action.SUBMIT:
             return f"Send version {self.version.number} for signature (a draft of {self.agreement.lead_agency.name})"
         if self.action == Action.REVIEW:
-            when = "overdue since" if self.due < timezone.localdate() else "due"
-            return f"Confirm the review for {self.agency.name}: {when} {self.due.day} {self.due:%B %Y}"
-        return f"Reinstate it: {self.agency.name} suspended it"
+            due = self.due or self.version.review_date
+            when = "overdue since" if due < timezone.localdate() else "due"
+            return f"Confirm the review for {agency}: {when} {due.day} {due:%B %Y}"
+        return f"Reinstate it: {agency} suspended it"
 
 
 # What "waiting for you" lists: the actions that wait on an officer, not those they may take at any time (suspend,
@@ -153,7 +146,8 @@ def dashboard_for(*, user: User, today: dt.date) -> Dashboard:
     board.auditor = Role.AUDITOR in roles or user.is_superuser
     admin_ids = {agency for agency, role in pairs if role == Role.AGENCY_ADMIN}
     if admin_ids:
-        board.admin_agencies = list(Agency.objects.filter(pk__in=admin_ids).order_by("name").values("code", "name"))
+        board.admin_agencies = [{"code": code, "name": name} for code, name in
+                                Agency.objects.filter(pk__in=admin_ids).order_by("name").values_list("code", "name")]
     officer_ids = {agency for agency, role in pairs if role == Role.GOVERNANCE_OFFICER}
     if not officer_ids:
         return board
@@ -184,8 +178,6 @@ def dashboard_for(*, user: User, today: dt.date) -> Dashboard:
         events_concerning(user_agency_codes(user, {Role.GOVERNANCE_OFFICER}))
         .filter(action__in=ACTIVITY_ACTIONS).order_by("-seq")[:DASHBOARD_ROWS]
     )
-    for event in board.activity:
-        event.action_text = action_text(event.action)
     counts = dict(
         _agreements_of(officer_ids).order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
     )

@@ -57,7 +57,7 @@ def public_entries(agreements: list[Agreement]) -> list[PublicEntry]:
         .order_by("pk")
         .values("version_id", "dataset__name", "provider__name", "recipient__name", "purpose")
     ):
-        entries[flow["version_id"]].flows.append(flow)
+        entries[flow["version_id"]].flows.append(dict(flow))
     seen: dict[int, set[str]] = defaultdict(set)
     through = Flow.legal_bases.through
     for row in (
@@ -112,9 +112,8 @@ def sharing_map(*, focus: Agency | None = None, limit: int = MAP_NODES) -> Shari
             .annotate(degree=F("provides") + F("receives"))
             .filter(degree__gt=0)
         )
-        nodes = list(ranked.order_by("-degree", "name").values("pk", "code", "name", "kind", "provides", "receives")[
-            :limit
-        ])
+        nodes: list[dict[str, Any]] = [dict(node) for node in ranked.order_by("-degree", "name")
+                 .values("pk", "code", "name", "kind", "provides", "receives")[:limit]]
         total_agencies = ranked.count() if len(nodes) >= limit else len(nodes)
         ids = [n["pk"] for n in nodes]
         edges = list(_edge_rows(active_flows().filter(provider_id__in=ids, recipient_id__in=ids)))
@@ -130,7 +129,7 @@ def sharing_map(*, focus: Agency | None = None, limit: int = MAP_NODES) -> Shari
             partner_ids.append(partner)
     partners = {a["pk"]: a for a in Agency.objects.filter(pk__in=partner_ids).values("pk", "code", "name", "kind")}
     focus_node = {"pk": focus.pk, "code": focus.code, "name": focus.name, "kind": focus.kind, "focus": True}
-    nodes = [focus_node] + sorted(partners.values(), key=lambda n: (n["kind"], n["name"]))
+    nodes = [focus_node] + [dict(p) for p in sorted(partners.values(), key=lambda n: (n["kind"], n["name"]))]
     shown = {n["pk"] for n in nodes}
     edges = [r for r in rows if r["provider_id"] in shown and r["recipient_id"] in shown]
     for node in nodes:
