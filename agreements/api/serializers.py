@@ -31,7 +31,8 @@ from common.limits import (
 
 from ..canonical import version_digest
 from ..choices import AgreementStatus, CommentKind, Frequency, Method, VersionState
-from ..models import Agreement, LegalBasis
+from ..decisions import Decision
+from ..models import Agreement, LegalBasis, VersionComment
 from ..rules import version_warnings
 from ..services import COMMENT_MISSING
 from ..status import RegisterStatus, in_force_today, status_label
@@ -303,7 +304,7 @@ ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 class CalendarDateField(serializers.DateField):
     """A YYYY-MM-DD date; a well-formed day that does not exist (30 February) is called that, not a bad format."""
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: Any) -> dt.date:
         if isinstance(value, str) and ISO_DAY.fullmatch(value.strip()):
             try:
                 return dt.date.fromisoformat(value.strip())
@@ -381,15 +382,15 @@ class CheckOutputSerializer(serializers.Serializer):
     checked_at = serializers.DateTimeField(default_timezone=dt.UTC)
     event = serializers.IntegerField(help_text="The seq of the audit event that records this check.")
 
-    def get_legal_bases(self, decision) -> list[str]:
+    def get_legal_bases(self, decision: Decision) -> list[str]:
         return [basis.code for basis in decision.legal_bases]
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def check_response(decision) -> dict:
+def check_response(decision: Decision) -> dict[str, Any]:
     """The body CheckOutputSerializer describes, built directly: the check is the product's hottest endpoint, and
     instantiating a twenty-field DRF serializer (a deep copy of every declared field) cost more than the decision.
     tests/agreements/api/test_check.py holds the two to the same output."""
@@ -449,5 +450,5 @@ class CommentOutputSerializer(serializers.Serializer):
     text = serializers.CharField(source="body")
     created_at = serializers.DateTimeField()
 
-    def get_author_name(self, comment) -> str:
+    def get_author_name(self, comment: VersionComment) -> str:
         return display_name(comment.author)

@@ -6,12 +6,15 @@ actions not yours 403 and wrong-state actions 409 (the services).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -20,7 +23,7 @@ from common.types import AuthenticatedRequest, User
 
 from .. import decisions, services
 from ..compare import compare_versions
-from ..models import Agreement, LegalBasis
+from ..models import Agreement, AgreementVersion, LegalBasis, VersionComment
 from ..rules import TermsInvalid
 from ..selectors import (
     CHECK_REFUSED,
@@ -52,6 +55,8 @@ from .serializers import (
     agreement_representation,
     check_response,
 )
+
+T = TypeVar("T")
 
 
 class LegalBasisListApi(generics.ListAPIView):
@@ -102,7 +107,7 @@ def _valid(serializer: serializers.Serializer) -> dict[str, Any]:
     raise serializers.ValidationError(errors)
 
 
-def _terms(call):
+def _terms(call: Callable[[], T]) -> T:
     """Run a service call, turning broken rules into DRF field errors (400)."""
     try:
         return call()
@@ -110,7 +115,7 @@ def _terms(call):
         raise serializers.ValidationError(exc.errors) from exc
 
 
-def _respond(request, agreement: Agreement, code: int = status.HTTP_200_OK) -> Response:
+def _respond(request: AuthenticatedRequest, agreement: Agreement, code: int = status.HTTP_200_OK) -> Response:
     fresh = agreement_get(user=request.user, reference=agreement.reference)
     return Response(agreement_representation(fresh), status=code)
 
@@ -125,14 +130,14 @@ class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore
 
     django_paginator_class = RegisterPaginator
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
         paginator = self.page.paginator
         response.data["count"] = min(paginator.count, paginator.cap)
         response.data["count_exact"] = not paginator.capped
         return response
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         schema = super().get_paginated_response_schema(schema)
         schema["properties"]["count"]["description"] = (
             f"How many agreements match, counted up to {REGISTER_COUNT_CAP:,}: with count_exact false, more than that.")
@@ -163,19 +168,19 @@ class AgreementListCreateApi(generics.ListAPIView):
     filter_backends: list = []
     pagination_class = RegisterPagination
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Agreement]:
         filters = AgreementFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         self.filters = filters.validated_data
         return agreement_list(user=self.request.user, filters=self.filters)
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        services.agreement_record_listed(actor=request.user, filters=self.filters, count=response.data["count"],
+        services.agreement_record_listed(actor=self.request.user, filters=self.filters, count=response.data["count"],
                                          count_exact=response.data["count_exact"])
         return response
 
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = _valid(AgreementInputSerializer(data=request.data))
         agreement = _terms(lambda: services.agreement_create(actor=request.user, **data))
         return _respond(request, agreement, status.HTTP_201_CREATED)
@@ -195,12 +200,12 @@ class AgreementListCreateApi(generics.ListAPIView):
 class AgreementDetailApi(APIView):
     serializer_class = AgreementOutputSerializer
 
-    def get(self, request, reference: str):
+    def get(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get(user=request.user, reference=reference)
         services.agreement_record_viewed(actor=request.user, agreement=agreement)
         return Response(agreement_representation(agreement))
 
-    def patch(self, request, reference: str):
+    def patch(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get(user=request.user, reference=reference)
         data = _valid(AgreementInputSerializer(data=request.data, partial=True))
         agreement = _terms(lambda: services.agreement_update(actor=request.user, agreement=agreement, **data))
@@ -217,7 +222,7 @@ class _ActionApi(APIView):
     def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
         raise NotImplementedError
 
-    def post(self, request, reference: str):
+    def post(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get(user=request.user, reference=reference)
         data: dict[str, Any] = {}
         if self.input_serializer is not None:
@@ -228,7 +233,7 @@ class _ActionApi(APIView):
         return _respond(request, agreement, status.HTTP_201_CREATED if self.created else status.HTTP_200_OK)
 
 
-def _action_schema(summary: str, description: str, request: Any = None):
+def _action_schema(summary: str, description: str, request: Any = None) -> Callable[[type[T]], type[T]]:
     return extend_schema_view(post=extend_schema(
         summary=summary, description=description, request=request, responses={
             200: AgreementOutputSerializer,
@@ -241,7 +246,7 @@ def _action_schema(summary: str, description: str, request: Any = None):
 
 @_action_schema("Submit for signature", "Draft → submitted. Governance officers of the lead agency.")
 class AgreementSubmitApi(_ActionApi):
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_submit(actor=actor, agreement=agreement)
 
 
@@ -254,7 +259,7 @@ class AgreementSubmitApi(_ActionApi):
 class AgreementApproveApi(_ActionApi):
     input_serializer = ApproveInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"),
                                           declared=data.get("authorised_to_sign", False))
 
@@ -264,7 +269,7 @@ class AgreementApproveApi(_ActionApi):
 class AgreementRejectApi(_ActionApi):
     input_serializer = ReasonInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_reject(actor=actor, agreement=agreement, reason=data["reason"])
 
 
@@ -272,7 +277,7 @@ class AgreementRejectApi(_ActionApi):
 class AgreementSuspendApi(_ActionApi):
     input_serializer = ReasonInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_suspend(actor=actor, agreement=agreement, reason=data["reason"])
 
 
@@ -280,7 +285,7 @@ class AgreementSuspendApi(_ActionApi):
 class AgreementReinstateApi(_ActionApi):
     input_serializer = ReasonInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_reinstate(actor=actor, agreement=agreement, reason=data["reason"])
 
 
@@ -289,7 +294,7 @@ class AgreementReinstateApi(_ActionApi):
 class AgreementRevokeApi(_ActionApi):
     input_serializer = ReasonInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_revoke(actor=actor, agreement=agreement, reason=data["reason"])
 
 
@@ -299,7 +304,7 @@ class AgreementRevokeApi(_ActionApi):
     "until every party has signed the new one. Governance officers of the lead agency.",
 )
 class AgreementAmendApi(_ActionApi):
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_amend(actor=actor, agreement=agreement)
 
 
@@ -311,7 +316,7 @@ class AgreementAmendApi(_ActionApi):
 class AgreementWithdrawApi(_ActionApi):
     input_serializer = ReasonInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_withdraw(actor=actor, agreement=agreement, reason=data["reason"])
 
 
@@ -324,7 +329,7 @@ class AgreementWithdrawApi(_ActionApi):
 class AgreementRequestChangesApi(_ActionApi):
     input_serializer = RequestChangesInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_request_changes(actor=actor, agreement=agreement, comments=data["comments"],
                                                   agency=data.get("agency"))
 
@@ -340,7 +345,7 @@ class AgreementRequestChangesApi(_ActionApi):
 class AgreementCopyApi(_ActionApi):
     created = True
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_copy(actor=actor, agreement=agreement)
 
 
@@ -355,7 +360,7 @@ class AgreementCopyApi(_ActionApi):
 class AgreementReviewApi(_ActionApi):
     input_serializer = ReviewInputSerializer
 
-    def act(self, *, actor, agreement, data):
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
         return services.agreement_review(actor=actor, agreement=agreement, agency=data.get("agency"),
                                          next_review_date=data["next_review_date"], notes=data.get("notes", ""))
 
@@ -367,7 +372,7 @@ class VersionListApi(APIView):
     """Every version of an agreement, newest first. For those who see its full record (others get 404)."""
 
     @extend_schema(summary="The versions of an agreement", responses=VersionOutputSerializer(many=True))
-    def get(self, request, reference: str):
+    def get(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get_full(user=request.user, reference=reference)
         versions = agreement.versions.order_by("-number")
         for version in versions:
@@ -382,7 +387,7 @@ class VersionCompareApi(APIView):
     @extend_schema(summary="Compare two versions", parameters=[CompareQuerySerializer],
                    responses={200: ComparisonOutputSerializer, 400: {"description": "No such version to compare."},
                               404: {"description": "No such agreement or version visible to you."}})
-    def get(self, request, reference: str, number: int):
+    def get(self, request: AuthenticatedRequest, reference: str, number: int) -> Response:
         agreement = agreement_get_full(user=request.user, reference=reference)
         query = CompareQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -403,7 +408,7 @@ class VersionCompareApi(APIView):
 # --- comments ------------------------------------------------------------------------------------------------
 
 
-def _version_or_404(agreement: Agreement, number: int):
+def _version_or_404(agreement: Agreement, number: int) -> AgreementVersion:
     version = agreement.versions.filter(number=number).first()
     if version is None:
         raise Http404("No such version.")
@@ -433,18 +438,18 @@ class VersionCommentListApi(generics.ListAPIView):
     serializer_class = CommentOutputSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[VersionComment]:
         self.agreement = agreement_get_full(user=self.request.user, reference=self.kwargs["reference"])
         version = _version_or_404(self.agreement, self.kwargs["number"])
         return version_comments(version=version).select_related("version")
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        services.agreement_record_viewed(actor=request.user, agreement=self.agreement,
+        services.agreement_record_viewed(actor=self.request.user, agreement=self.agreement,
                                          page=f"comments-{self.kwargs['number']}")
         return response
 
-    def post(self, request, reference: str, number: int):
+    def post(self, request: AuthenticatedRequest, reference: str, number: int) -> Response:
         agreement = agreement_get_full(user=request.user, reference=reference)
         _version_or_404(agreement, number)
         data = _valid(CommentInputSerializer(data=request.data))
@@ -470,7 +475,7 @@ class CheckApi(APIView):
             )
         ],
     )
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = CheckInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         question = data.validated_data

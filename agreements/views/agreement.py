@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -37,7 +37,7 @@ from ..canonical import version_digest
 from ..choices import AgreementStatus, LegalBasisKind, VersionState
 from ..compare import version_changes
 from ..lifecycle import Action, Refusal, verdict, verdicts
-from ..models import Agreement, Party, VersionComment
+from ..models import Agreement, AgreementVersion, Party, VersionComment
 from ..pdf import render_pdf
 from ..rules import SCHEDULE_1_PREFIX, version_warnings
 from ..selectors import (
@@ -55,9 +55,10 @@ from ..status import starts_later
 T = TypeVar("T")
 
 
-def _shown_version(agreement: Agreement):
-    """The terms this user may read: the current ones for a full viewer, else those in force."""
-    return agreement.current_version if getattr(agreement, "full_view", False) else agreement.in_force_version
+def _shown_version(agreement: Agreement) -> AgreementVersion:
+    """The terms this user may read: the current ones for a full viewer, else those in force (a summary viewer
+    sees only agreements that have one)."""
+    return agreement.current_version if getattr(agreement, "full_view", False) else agreement.version_in_force()
 
 
 # --- the agreement page --------------------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def _act(action: str, *, actor: User, agreement: Agreement, reason: str, agency:
     return done, f"{agreement.reference} is revoked. Sharing under it has ended for good."
 
 
-def _refuse(request, agreement: Agreement, message: str, *, status: int) -> HttpResponse:
+def _refuse(request: HttpRequest, agreement: Agreement, message: str, *, status: int) -> HttpResponse:
     return render(request, "agreements/agreement_action.html",
                   {"agreement": agreement, "refusal": message, "status_code": status}, status=status)
 
@@ -467,7 +468,7 @@ def agreement_action(request: AuthenticatedHttpRequest, reference: str, action: 
 
 
 @login_required
-def agreement_print(request, reference: str):
+def agreement_print(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """The current version under the ICO data sharing code's headings. Only for those who see the full record."""
     agreement = agreement_get_full(user=request.user, reference=reference)
     version = agreement.current_version

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -16,6 +18,7 @@ from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_codes, user_agency_ids
 from common.limits import QUESTION_PURPOSE_MAX, form_text
 from common.lookups import NoMatch, by_code_or_name
+from common.types import AuthenticatedHttpRequest, User
 
 from .. import decisions
 from ..api.serializers import EARLIEST_CHECK, LATEST_CHECK
@@ -25,7 +28,7 @@ from ..selectors import CHECK_REFUSED, may_ask_check
 SUGGESTIONS = 8
 
 
-def _find(model, text: str, *, extra: Q | None = None):
+def _find(model: type[Agency] | type[Dataset], text: str, *, extra: Q | None = None) -> Any:
     """One agency or dataset by code, exact name or a unique part of its name; else a friendly error."""
     text = text.strip()
     if not text:
@@ -55,7 +58,7 @@ class CheckForm(forms.Form):
                          input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"],
                          error_messages={"invalid": "Enter a real date, for example 27/3/2026"})
 
-    def __init__(self, *args, agencies: list[Agency], any_provider: bool = False, **kwargs):
+    def __init__(self, *args: Any, agencies: list[Agency], any_provider: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.agencies = {a.code: a for a in agencies}
         self.any_provider = any_provider
@@ -68,16 +71,16 @@ class CheckForm(forms.Form):
         if len(agencies) == 1:
             self.fields["provider"].initial = agencies[0].code
 
-    def clean_on(self):
+    def clean_on(self) -> dt.date | None:
         value = self.cleaned_data.get("on")
         if value and not EARLIEST_CHECK <= value <= LATEST_CHECK:
             raise ValidationError(f"Enter a date between {EARLIEST_CHECK:%d/%m/%Y} and {LATEST_CHECK:%d/%m/%Y}")
         return value
 
-    def clean_recipient(self):
+    def clean_recipient(self) -> Agency:
         return _find(Agency, self.cleaned_data["recipient"], extra=Q(active=True))
 
-    def clean_provider(self):
+    def clean_provider(self) -> str:
         text = self.cleaned_data["provider"]
         if self.any_provider:
             provider = _find(Agency, text, extra=Q(active=True))
@@ -100,7 +103,7 @@ class CheckForm(forms.Form):
         return cleaned
 
 
-def _own_agencies(user) -> list[Agency]:
+def _own_agencies(user: User) -> list[Agency]:
     return list(Agency.objects.filter(pk__in=user_agency_ids(user), active=True).order_by("name"))
 
 
@@ -117,7 +120,7 @@ def _suggestions(agencies: list[Agency]) -> dict:
 
 
 @login_required
-def check_page(request):
+def check_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     agencies = _own_agencies(user)
     # Who may ask about whom is the register's one rule (selectors.may_ask_check), as in the API: auditors may ask

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -196,7 +197,7 @@ def _resolve_names(form: AgreementForm, rows: list, terms: dict[str, Any], flows
     agencies = by_codes_or_names(Agency.objects.all(), agency_texts)
     ok = True
 
-    def pick(target, field: str, named, **kwargs) -> Any:
+    def pick(target: forms.BaseForm, field: str, named: Any, **kwargs: Any) -> Any:
         nonlocal ok
         try:
             return named.one(**kwargs)
@@ -243,7 +244,8 @@ def _dataset_label(dataset: Dataset) -> str:
     return f"{dataset.name} ({dataset.owner.name})"
 
 
-def _add_data_item(request: AuthenticatedHttpRequest, form: AgreementForm, formset, context: dict[str, Any], *,
+def _add_data_item(request: AuthenticatedHttpRequest, form: AgreementForm, formset: forms.BaseFormSet,
+                   context: dict[str, Any], *,
                    form_kwargs: dict[str, Any], flow_kwargs: dict[str, Any]) -> HttpResponse:
     """"Add" beside a flow's new data item: an officer of the dataset's owner adds the item to the dataset (an
     audited change to the dataset, as on its own page), and the form is drawn again as typed, the item listed
@@ -293,7 +295,7 @@ def _add_data_item(request: AuthenticatedHttpRequest, form: AgreementForm, forms
     return _render(request, form, formset, context, status=status)
 
 
-def _dataset_for_item(row, flow: dict[str, str]) -> Dataset | str:
+def _dataset_for_item(row: forms.BaseForm, flow: dict[str, str]) -> Dataset | str:
     """The dataset a new item is for, found as the save finds it (by name among the provider's datasets, or by
     code); or what to fix first."""
     if not flow["dataset"]:
@@ -330,7 +332,7 @@ def _apply(errors: dict[str, Any], *, form: AgreementForm, rows: list, flow_erro
                 flow_errors.append(str(text))
 
 
-def _add(target, name: str, texts: list[str]) -> None:
+def _add(target: forms.BaseForm, name: str, texts: list[str]) -> None:
     if name in target.errors:
         return  # the field already says what is wrong with what was typed
     for text in texts:  # a rule's message keeps its code (rules.Problem): the page opens groups by it
@@ -338,7 +340,8 @@ def _add(target, name: str, texts: list[str]) -> None:
         target.add_error(name if name in target.fields else None, error)
 
 
-def _render(request: AuthenticatedHttpRequest, form: AgreementForm, formset, context: dict[str, Any],
+def _render(request: AuthenticatedHttpRequest, form: AgreementForm, formset: forms.BaseFormSet,
+            context: dict[str, Any],
             status: int = 200) -> HttpResponse:
     rows = list(formset.forms)
     _describe_datasets(rows)

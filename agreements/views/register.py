@@ -31,10 +31,11 @@ PAGE_SIZE = 25
 SEARCH_MAX = 200
 
 
-def _find_one(model, text: str, what: str) -> str:
+def _find_one(model: type[Agency] | type[Dataset], text: str, what: str) -> str:
     """The code of the agency or dataset named by `text`: its code or exact name, else the one name containing it."""
     try:
-        return by_code_or_name(model.objects.all(), text).code
+        found = cast("Agency | Dataset", by_code_or_name(model.objects.all(), text))  # one model or the other
+        return found.code
     except NoMatch as none:
         if none.exact:
             raise ValidationError(f"More than one {what} is called “{text}”. Enter its code instead") from None
@@ -61,7 +62,7 @@ class AgreementFilterForm(forms.Form):
     legal_basis = forms.ChoiceField(label="Legal basis", required=False,
                                     error_messages={"invalid_choice": "Choose a legal basis from the list"})
 
-    def __init__(self, *args, bases: list[LegalBasis], **kwargs):
+    def __init__(self, *args: Any, bases: list[LegalBasis], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["legal_basis"]).choices = [
             ("", "Any legal basis"), *[(b.code, f"{b.citation}: {b.title}") for b in bases]]
