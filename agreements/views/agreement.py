@@ -226,7 +226,7 @@ def agreement_comments(request: AuthenticatedHttpRequest, reference: str, number
     context = {
         "agreement": agreement, "version": version, "form": form, "answer": answer, "comments_max": COMMENTS_MAX,
         "comments": list(version_comments(version=version)),
-        "error_list": [("text" if name in ("text", "__all__") else name, message)
+        "error_list": [(f"comment-agency-{number}" if name == "agency" else f"comment-text-{number}", message)
                        for name, field_errors in form.errors.items() for message in field_errors],
     }
     agreement_record_viewed(actor=request.user, agreement=agreement, page=f"comments-{number}")
