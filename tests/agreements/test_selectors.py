@@ -8,7 +8,14 @@ from django.http import Http404
 from agencies.choices import Role
 from agreements import services
 from agreements.models import Flow
-from agreements.selectors import RegisterPaginator, agreement_get, agreement_get_full, agreement_list, load_terms
+from agreements.selectors import (
+    RegisterPaginator,
+    agreement_get,
+    agreement_get_full,
+    agreement_list,
+    agreement_search,
+    load_terms,
+)
 from tests.factories import agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +72,7 @@ class RegisterPaginatorTests:
         for _ in range(3):
             agreement_factory(state="active")
         assert connection.features.supports_json_field  # SQLite asks this once per connection
-        paginator = RegisterPaginator(agreement_list(user=user), 2)
+        paginator = RegisterPaginator(agreement_search(user=user), 2)
         with django_assert_num_queries(3):
             page = paginator.page(1)
             assert [len(a.in_force_version.parties.all()) > 0 for a in page] == [True, True]
@@ -79,7 +86,7 @@ class RegisterPaginatorTests:
     def test_the_count_stops_at_the_cap_and_every_page_is_still_served(self, region):
         user = member(region.nhs, Role.FRONTLINE)
         made = [agreement_factory(state="active").reference for _ in range(5)]
-        paginator = RegisterPaginator(agreement_list(user=user), 2, cap=2)
+        paginator = RegisterPaginator(agreement_search(user=user), 2, cap=2)
         first = paginator.page(1)
         assert (paginator.count, paginator.capped, first.has_next()) == (3, True, True)
         seen = [a.reference for a in first]
@@ -87,15 +94,15 @@ class RegisterPaginatorTests:
         page = first
         while page.has_next():
             number = page.next_page_number()
-            page = RegisterPaginator(agreement_list(user=user), 2, cap=2).page(number)
+            page = RegisterPaginator(agreement_search(user=user), 2, cap=2).page(number)
             seen += [a.reference for a in page]
         assert number == 3 and seen == made[::-1]
         with pytest.raises(EmptyPage):
-            RegisterPaginator(agreement_list(user=user), 2, cap=2).page(4)
+            RegisterPaginator(agreement_search(user=user), 2, cap=2).page(4)
 
     def test_nothing_visible_is_one_empty_first_page(self, region):
         agreement_factory()
-        paginator = RegisterPaginator(agreement_list(user=member(region.fire, Role.FRONTLINE)), 2)
+        paginator = RegisterPaginator(agreement_search(user=member(region.fire, Role.FRONTLINE)), 2)
         assert (list(paginator.page(1)), paginator.count, paginator.capped) == ([], 0, False)
 
 
