@@ -21,10 +21,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db import router
 from django.db.models import Aggregate, F, Field, IntegerField, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.db.models.lookups import IsNull
 from django.utils import timezone
+
+from agencies.models import Agency
 
 from .models import Flow, LegalBasis
 
@@ -77,9 +80,33 @@ def legal_bases_json() -> Subquery:
     return Subquery(rows, output_field=JSONField())
 
 
-def legal_bases_from_json(value: Any) -> list[LegalBasis]:
-    """The LegalBasis objects of one `legal_bases_json` value, in the catalogue's order (LegalBasis.Meta)."""
-    bases = [LegalBasis(**row) for row in value or []]
+def agency_json() -> Subquery:
+    """For a Party queryset's annotation: the party's agency as one JSON object of every column, read by the agency's
+    key for each party. Joined instead, PostgreSQL hashes every agency for a page's parties (it plans the join for
+    more rows than a page has)."""
+    columns = {field.attname: F(field.attname) for field in Agency._meta.concrete_fields}
+    agency = Agency.objects.filter(pk=OuterRef("agency_id")).order_by().values(row=JSONObject(**columns))
+    return Subquery(agency[:1], output_field=JSONField())
+
+
+def agency_name() -> Subquery:
+    """For ordering a Party queryset by its agency's name without joining the agencies (see `agency_json`)."""
+    return Subquery(Agency.objects.filter(pk=OuterRef("agency_id")).order_by().values("name")[:1])
+
+
+def agency_from_json(value: dict[str, Any]) -> Agency:
+    """The Agency of one `agency_json` value, as the ORM would load it (each value through its field)."""
+    fields = Agency._meta.concrete_fields
+    names = [field.attname for field in fields]
+    return Agency.from_db(router.db_for_read(Agency), names, python_values(fields, [value[name] for name in names]))
+
+
+def legal_bases_from_json(value: Any, known: dict[int, LegalBasis] | None = None) -> list[LegalBasis]:
+    """The LegalBasis objects of one `legal_bases_json` value, in the catalogue's order (LegalBasis.Meta). `known`:
+    the bases already made for other flows, by id, which this reuses and adds to (a page cites a few dozen bases
+    hundreds of times)."""
+    known = {} if known is None else known
+    bases = [known.get(row["id"]) or known.setdefault(row["id"], LegalBasis(**row)) for row in value or []]
     return sorted(bases, key=lambda basis: (basis.kind, basis.code))
 
 
