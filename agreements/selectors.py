@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, reduce
 from operator import or_
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -148,25 +148,25 @@ class AgreementSearch:
         """The user's grants (None: a superuser, who sees everything in full)."""
         return None if self.user.is_superuser else _view_grants(self.user)
 
-    def full(self, *, probe: bool) -> Q | None:
+    def _full(self, *, probe: bool) -> Q | None:
         """The user sees the agreement's full record (None: always)."""
         grants = self._grants
         return None if grants is None else _among("pk", grants, "content_object_id", probe=probe)
 
-    def _visible(self, *, probe: bool) -> Q | None:
+    @staticmethod
+    def _visible(full: Q | None) -> Q | None:
         """Active, or the full record (None: everything). Active first: a page of active agreements never needs
         the grants at all."""
-        full = self.full(probe=probe)
         return None if full is None else Q(status=AgreementStatus.ACTIVE) | full
 
-    def _matching(self, versions: QuerySet[Any], field: str, *, probe: bool) -> list[Q]:
+    @staticmethod
+    def _matching(versions: QuerySet[Any], field: str, full: Q | None, *, probe: bool) -> list[Q]:
         """Branches: the in-force terms are among `versions`, or the current terms are where the user sees them."""
-        full = self.full(probe=probe)
         in_force = _among("in_force_version_id", versions, field, probe=probe)
         current = _among("current_version_id", versions, field, probe=probe)
         return [in_force, current if full is None else current & full]
 
-    def _branches(self, *, probe: bool) -> list[list[Q]]:
+    def _branches(self, full: Q | None, *, probe: bool) -> list[list[Q]]:
         """Each filter given, as its branches (one for a filter that is a single condition)."""
         filters = self.filters
         found: list[list[Q]] = []
@@ -175,14 +175,15 @@ class AgreementSearch:
         if agency := filters.get("agency"):
             agency_id = Subquery(Agency.objects.filter(code=agency).order_by().values("pk")[:1])  # codes are unique
             parties = Party.objects.filter(agency_id=agency_id)
-            found.append([*self._matching(parties, "version_id", probe=probe), Q(lead_agency_id=agency_id)])
+            found.append([*self._matching(parties, "version_id", full, probe=probe), Q(lead_agency_id=agency_id)])
         if dataset := filters.get("dataset"):
-            found.append(self._matching(Flow.objects.filter(dataset__code=dataset), "version_id", probe=probe))
+            found.append(self._matching(Flow.objects.filter(dataset__code=dataset), "version_id", full, probe=probe))
         if legal_basis := filters.get("legal_basis"):
-            found.append(self._matching(Flow.objects.filter(legal_bases__code=legal_basis), "version_id", probe=probe))
+            flows = Flow.objects.filter(legal_bases__code=legal_basis)
+            found.append(self._matching(flows, "version_id", full, probe=probe))
         if text := (filters.get("q") or "").strip():
             versions = AgreementVersion.objects.filter(Q(title__icontains=text) | Q(purpose__icontains=text))
-            found.append([*self._matching(versions, "pk", probe=probe), Q(reference__iexact=text)])
+            found.append([*self._matching(versions, "pk", full, probe=probe), Q(reference__iexact=text)])
         return found
 
     def rows(self, *, probe: bool = True) -> QuerySet[Agreement]:
@@ -192,19 +193,18 @@ class AgreementSearch:
         qs = Agreement.objects.all()
         if not getattr(self.user, "is_authenticated", False):
             return qs.none()
-        visible = self._visible(probe=probe)
+        grants = self._grants
+        if grants is None:
+            qs, full = qs.annotate(full_view=Value(True, output_field=BooleanField())), None
+        else:  # the filters read the annotation: one look-up (or one set) however many times they ask
+            mine = grants.filter(content_object_id=OuterRef("pk"))
+            qs, full = qs.annotate(full_view=sql.Probe(mine) if probe else Exists(mine)), Q(full_view=True)
+        visible = self._visible(full)
         if visible is not None:
             qs = qs.filter(visible)
-        for branches in self._branches(probe=probe):
+        for branches in self._branches(full, probe=probe):
             qs = qs.filter(reduce(or_, branches))
-        full = self.full(probe=probe)
-        # For the page's few dozen rows, a probe of the grants' index for each: as EXISTS, PostgreSQL would hash
-        # every grant first.
-        full_view = Value(True, output_field=BooleanField()) if full is None else (
-            sql.Probe(self._grants.filter(content_object_id=OuterRef("pk"))) if probe  # type: ignore[union-attr]
-            else Exists(self._grants.filter(content_object_id=OuterRef("pk"))))  # type: ignore[union-attr]
-        return (qs.annotate(full_view=full_view)
-                .select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id"))
+        return qs.select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id")
 
     def parts(self, *, probe: bool = True) -> list[QuerySet[Agreement]]:
         """The same agreements as `rows`, split into disjoint parts that PostgreSQL reads from their most selective
@@ -215,18 +215,19 @@ class AgreementSearch:
         if not getattr(self.user, "is_authenticated", False):
             return []
         base = Agreement.objects.all()
-        branches = self._branches(probe=False)
+        full = self._full(probe=False)
+        branches = self._branches(full, probe=False)
         split = next((i for i, either in enumerate(branches) if len(either) > 1), None)
         for i, either in enumerate(branches):
             if i != split:
                 base = base.filter(reduce(or_, either))
-        visible = self._visible(probe=probe)
         if split is not None:
+            visible = self._visible(self._full(probe=probe))
             if visible is not None:
                 base = base.filter(visible)
             pieces = branches[split]
-        elif visible is not None:
-            pieces = [Q(status=AgreementStatus.ACTIVE), cast(Q, self.full(probe=False))]
+        elif full is not None:
+            pieces = [Q(status=AgreementStatus.ACTIVE), full]
         else:
             return [base]
         return [base.filter(piece, *[~earlier for earlier in pieces[:i]]) for i, piece in enumerate(pieces)]
