@@ -66,6 +66,48 @@ class AgreementListTests:
         assert len(loaded[0]) == 3
 
 
+class AgreementSearchTests:
+    def test_the_rows_read_row_by_row_or_from_sets_and_the_count_parts_are_the_same_agreements(self, region):
+        """The page's rows (looked up row by row, or read from sets past the first pages) and the count's parts (each
+        read from its most selective index) are three ways of asking one rule: for every kind of user and filter,
+        they give the same agreements, and the parts never share one."""
+        draft = agreement_factory()
+        active = agreement_factory(state="active")
+        led_by_police = agreement_factory(state="active", lead=region.police, flows=[
+            {"dataset": region.incidents, "provider": region.police, "recipient": region.council,
+             "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-10", "dpa-2018-sch1-para18", "crime-and-disorder-act-1998-s115"]}])
+        amended = agreement_factory(state="active", title="Amended later")
+        services.agreement_amend(actor=member(region.council, GO), agreement=amended)
+        services.agreement_update(actor=member(region.council, GO), agreement=amended, title="A draft's new title")
+        suspended = agreement_factory(state="active")
+        services.agreement_suspend(actor=member(region.nhs, GO), agreement=suspended, reason="Pause")
+        users = [member(region.nhs, Role.FRONTLINE), member(region.council, Role.AUDITOR),
+                 member(region.police, Role.FRONTLINE), member(region.fire, GO),
+                 get_user_model().objects.create(username="root", is_superuser=True), AnonymousUser()]
+        filters = [{}, {"agency": "nhs-provider"}, {"agency": "police"}, {"agency": "lead-council"},
+                   {"agency": "no-such-agency"}, {"dataset": "discharge-summaries"}, {"legal_basis": "ukgdpr-10"},
+                   {"q": "new title"}, {"q": "amended"}, {"q": led_by_police.reference.lower()}, {"status": "draft"},
+                   {"status": "in_force", "agency": "nhs-provider"}, {"agency": "police", "q": "domestic"}]
+        everything = {draft.pk, active.pk, led_by_police.pk, amended.pk, suspended.pk}
+        seen_any = set()
+        for user in users:
+            for given in filters:
+                search = agreement_search(user=user, filters=given)
+                near = {a.pk: a.full_view for a in search.rows()}
+                far = {a.pk: a.full_view for a in search.rows(probe=False)}
+                assert near == far, (user, given)
+                for probe in (True, False):
+                    parts = [set(part.values_list("pk", flat=True)) for part in search.parts(probe=probe)]
+                    assert sum(len(part) for part in parts) == len(set().union(*parts)) == len(near), (user, given)
+                    assert set().union(*parts) == set(near), (user, given)
+                seen_any |= set(near)
+        assert seen_any == everything
+        nhs = agreement_search(user=users[0], filters={"q": "new title"})
+        assert set(nhs.rows().values_list("pk", flat=True)) == {amended.pk}  # a party reads the draft's terms
+        fire = agreement_search(user=users[3], filters={"q": "new title"})
+        assert not fire.rows().exists()  # a filter cannot reveal what a draft says
+
+
 class RegisterPaginatorTests:
     def test_a_page_and_its_count_are_one_query_and_the_terms_two(self, region, django_assert_num_queries):
         user = member(region.nhs, Role.FRONTLINE)
