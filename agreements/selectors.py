@@ -106,7 +106,7 @@ def load_terms(agreements: list[AgreementT]) -> list[AgreementT]:
     for version in versions:
         for party in version.parties.all():
             if party.agency_id not in agencies:
-                agencies[party.agency_id] = sql.agency_from_json(party.agency_json)
+                agencies[party.agency_id] = sql.agency_from_json(getattr(party, "agency_json", None))
             party.agency = agencies[party.agency_id]
     flows = {flow.pk: flow for version in versions for flow in version.flows.all()}
     strays = {pk for flow in flows.values() for pk in (flow.provider_id, flow.recipient_id)} - agencies.keys()

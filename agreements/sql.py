@@ -94,7 +94,7 @@ def agency_name() -> Subquery:
     return Subquery(Agency.objects.filter(pk=OuterRef("agency_id")).order_by().values("name")[:1])
 
 
-def agency_from_json(value: dict[str, Any]) -> Agency:
+def agency_from_json(value: Any) -> Agency:
     """The Agency of one `agency_json` value, as the ORM would load it (each value through its field)."""
     fields = Agency._meta.concrete_fields
     names = [field.attname for field in fields]
