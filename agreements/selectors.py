@@ -186,10 +186,20 @@ class AgreementSearch:
             found.append([*self._matching(versions, "pk", full, probe=probe), Q(reference__iexact=text)])
         return found
 
+    @cached_property
+    def _rows(self) -> dict[bool, QuerySet[Agreement]]:
+        return {}
+
     def rows(self, *, probe: bool = True) -> QuerySet[Agreement]:
         """The matching agreements, newest first, each with `full_view`, and with the lead agency and both versions
         selected (give the page shown to `load_terms`). `probe` (the default) for the first pages and single rows;
-        without, for reading deep into the register."""
+        without, for reading deep into the register. Built once for each search (a view and its paginator both
+        ask; building it is a good part of a page's CPU)."""
+        if probe not in self._rows:
+            self._rows[probe] = self._build(probe=probe)
+        return self._rows[probe]
+
+    def _build(self, *, probe: bool) -> QuerySet[Agreement]:
         qs = Agreement.objects.all()
         if not getattr(self.user, "is_authenticated", False):
             return qs.none()
