@@ -256,8 +256,9 @@ def agreement_list(*, user: User, filters: Mapping[str, Any] | None = None) -> Q
 
 REGISTER_COUNT_CAP = 1000
 MAX_OFFSET = 2**31 - 1
-# How deep into the register a page is read row by row (`AgreementSearch.rows(probe=True)`); past it, from the sets.
-PROBE_REACH = 500
+# How deep into the register a page is read row by row (`AgreementSearch.rows(probe=True)`); past it, from the sets
+# (for the hub member, looking up 400 rows cost more than hashing the sets: 52 ms against 46 ms).
+PROBE_REACH = 250
 
 
 class RegisterPage(Page):
