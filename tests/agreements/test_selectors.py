@@ -142,6 +142,20 @@ class RegisterPaginatorTests:
         with pytest.raises(EmptyPage):
             RegisterPaginator(agreement_search(user=user), 2, cap=2).page(4)
 
+    def test_pages_deep_in_the_register_read_from_the_sets_give_the_same_pages(self, region, monkeypatch):
+        user = member(region.nhs, Role.FRONTLINE)
+        agreement_factory()
+        for _ in range(4):
+            agreement_factory(state="active")
+
+        def pages() -> list[list[tuple[str, bool]]]:
+            return [[(a.reference, a.full_view) for a in RegisterPaginator(agreement_search(user=user), 2).page(n)]
+                    for n in (1, 2, 3)]
+
+        near = pages()
+        monkeypatch.setattr("agreements.selectors.PROBE_REACH", 0)
+        assert pages() == near and sum(len(page) for page in near) == 5
+
     def test_nothing_visible_is_one_empty_first_page(self, region):
         agreement_factory()
         paginator = RegisterPaginator(agreement_search(user=member(region.fire, Role.FRONTLINE)), 2)
