@@ -107,11 +107,14 @@ def verify_only(events: int, *, keep: bool, repeats: int) -> None:
         ("  the same vs the walk's rows read raw (one process)", f"{verify['parallel_ratio']:.2f}x", "-", None),
         ("  one process", f"{verify['single_per_s']:,} ev/s ({verify['single_ratio']:.2f}x raw)", "-", None),
         ("  parallel vs one process", f"{verify['parallel_vs_single']:.2f}x", "-", None),
-        ("  baselines: raw rows / COPY / encode only / SHA-256 only",
-         f"{verify['raw_rows_per_s']:,} / {verify['copy_rows_per_s']:,} / {verify['encode_per_s']:,} / "
-         f"{verify['hash_per_s']:,} per s", "-", None),
-        ("  us a row: COPY / tuples beyond COPY / encode / hash / whole walk",
+        ("  baselines: raw rows / COPY / COPY to a Python call / encode only / SHA-256 only",
+         f"{verify['raw_rows_per_s']:,} / {verify['copy_rows_per_s']:,} / {verify['copy_py_rows_per_s']:,} / "
+         f"{verify['encode_per_s']:,} / {verify['hash_per_s']:,} per s", "-", None),
+        ("  us a row: COPY / tuples beyond COPY / calls beyond COPY / encode / hash / whole walk",
          " / ".join(f"{v:.2f}" for v in verify["us_per_row"].values()), "-", None),
+        ("  CPU us a row, one process: Python / its PostgreSQL backend (2 cores: 200k/s needs < 10 together)",
+         " / ".join(f"{v:.2f}" for v in verify["cpu_us_per_row_single"].values()), "-", None),
+        ("  rows whose canonical form came from the template", f"{verify['rows_by_template']:.1%}", "-", None),
         ("  load average before / after", f"{verify['load_before'][0]:.2f} / {verify['load_after'][0]:.2f}", "-",
          None),
     ]
