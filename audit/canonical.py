@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 CANONICAL_VERSION = "sr-audit-v1"
@@ -49,7 +50,7 @@ def canonical_at(value: dt.datetime | str) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _encode(value: list) -> bytes:
+def _encode(value: Any) -> bytes:
     if _c_encode is not None:
         return "".join(_c_encode(value, 0)).encode("ascii")
     return _encoder.encode(value).encode("ascii")  # pragma: no cover
@@ -97,6 +98,144 @@ def canonical_bytes_from_text(seq: int, at: Any, actor_id: int | None, actor_nam
         if agencies:
             value.append(agencies)
     return _encode(value)
+
+
+# --- the same bytes from PostgreSQL's COPY ... TO STDOUT (text format) ----------------------------------------------
+#
+# verify_audit reads the chain as COPY text rows: one bytes object a row, no Python object a column. COPY writes each
+# column as its type's text, with a backslash before a backslash, tab, newline, CR, backspace, form feed and vertical
+# tab, and \N for NULL. An event column whose text is printable ASCII without a quote or a backslash is its own JSON
+# string's body, and an integer column's text (int2/int4/int8) is its own JSON number, so the canonical form of a row
+# whose columns are all like that is those columns in a template (copy_canonical). The caller checks that the
+# integer columns are integers in the query; every other row is decoded column by column as the driver would decode
+# it (copy_row) and goes through canonical_bytes_from_text. detail is decoded exactly (copy_text), JSON-decoded and
+# re-encoded as there, once per distinct text (the log repeats them); agencies, when it is a list of such plain
+# strings as jsonb writes it (["a", "b"]), only loses the space after each comma; any other is decoded exactly too.
+#
+# A row of the chain's walk: the seal's position, seq, prev_hash and hash, then the event's columns in the order
+# canonical_bytes_from_text takes them, but for detail and agencies, which come last.
+COPY_EVENT_COLUMNS = ("seq", "at", "actor_id", "actor_name", "agency_id", "agency_code", "action", "object_type",
+                      "object_ref", "request_id", "client_ip", "detail", "agencies")
+COPY_WALK_COLUMNS = ("position", "seq", "prev_hash", "hash", *COPY_EVENT_COLUMNS)
+COPY_WALK_INTEGERS = frozenset({0, 1, 4, 6, 8})  # position, seq, and the event's seq, actor_id and agency_id
+COPY_NULL = b"\\N"
+# What may stand in a row's columns but detail and agencies for the template to apply: the tab between columns and
+# printable ASCII but the quote and the backslash. A NULL's \N leaves its backslash, allowed where JSON has null.
+_COPY_PLAIN = bytes([0x09, *range(0x20, 0x7F)]).translate(None, b'"\\')
+_COPY_UNESCAPE = {b"\\\\": b"\\", b"\\b": b"\b", b"\\f": b"\f", b"\\n": b"\n", b"\\r": b"\r", b"\\t": b"\t",
+                  b"\\v": b"\v"}
+_COPY_ESCAPE = {value[0]: key for key, value in _COPY_UNESCAPE.items()}
+_BACKSLASHES = (b"", b"\\", b"\\\\", b"\\\\\\")
+_NULL_INT = {COPY_NULL: b"null"}
+# A list of strings as jsonb writes it, each printable ASCII without a quote or a backslash (and the row's newline).
+_PLAIN_STRINGS = re.compile(rb'\["[ !#-\[\]-~]*"(?:, "[ !#-\[\]-~]*")*\]\n').fullmatch
+_HEAD = b'["' + CANONICAL_VERSION.encode("ascii") + b'",%b,"%b",%b,"%b",%b,"%b","%b","%b","%b",%b,"%b",'
+# By client_ip (a string or null), then agencies (a plain list's strings, or any other's suffix).
+_IP_LIST, _IP_OTHER = _HEAD + b'"%b",["%b"]]', _HEAD + b'"%b"%b]'
+_NO_IP_LIST, _NO_IP_OTHER = _HEAD + b'null,["%b"]]', _HEAD + b'null%b]'
+_CACHE_LIMIT = 50_000  # distinct detail texts remembered; the cache starts afresh beyond that
+_details: dict[bytes, bytes] = {}
+
+
+def copy_text(raw: bytes) -> str | None:
+    """One column of a COPY text row as the text the driver would have given (None for NULL)."""
+    if raw == COPY_NULL:
+        return None
+    if b"\\" in raw:
+        out, index = bytearray(), 0
+        while (found := raw.find(b"\\", index)) >= 0:
+            escape = _COPY_UNESCAPE.get(raw[found:found + 2])
+            if escape is None:  # COPY TO writes no other escape (\N is a whole column, handled above)
+                raise ValueError(f"unexpected escape in a COPY row: {raw[found:found + 4]!r}")
+            out += raw[index:found] + escape
+            index = found + 2
+        raw = bytes(out + raw[index:])
+    return raw.decode("utf-8")
+
+
+def copy_escape(text: str) -> bytes:
+    """Text as COPY writes it (copy_text's inverse), to compare with a COPY column as it is."""
+    raw = text.encode("utf-8")
+    if any(byte in _COPY_ESCAPE for byte in raw):
+        raw = b"".join(_COPY_ESCAPE.get(byte, bytes([byte])) for byte in raw)
+    return raw
+
+
+def copy_row(line: bytes) -> list[Any]:
+    """A row of the walk (COPY_WALK_COLUMNS) as the driver gives it: text, int for the integer columns, None for
+    NULL."""
+    columns: list[Any] = [copy_text(raw) for raw in line.removesuffix(b"\n").split(b"\t")]
+    for index in COPY_WALK_INTEGERS:
+        if columns[index] is not None:
+            columns[index] = int(columns[index])
+    return columns
+
+
+def _detail_json(raw: bytes) -> bytes:
+    """The detail column's canonical JSON, as canonical_bytes_from_text encodes it (remembered)."""
+    text = copy_text(raw)
+    value = ({} if text == "{}" else scan_json(text, 0)[0]) if type(text) is str else text
+    if len(_details) >= _CACHE_LIMIT:
+        _details.clear()
+    encoded = _details[raw] = _encode(value)
+    return encoded
+
+
+def _agencies_suffix(raw: bytes) -> bytes:
+    """The agencies column (the row's last, with its newline) as the canonical array's optional last element, as
+    canonical_bytes_from_text appends it: "," and its JSON, or nothing."""
+    if not raw.endswith(b"\n"):
+        raise ValueError("a COPY row ends with a newline")
+    text = copy_text(raw[:-1])
+    value = scan_json(text, 0)[0] if text is not None and text != "[]" else None
+    return b"," + _encode(value) if value else b""
+
+
+def copy_canonical(line: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes | None]:
+    """A row of the walk (COPY_WALK_COLUMNS) as COPY gives it: (position, seq, prev_hash, hash, the event's seq, at,
+    canonical form), all but the last as COPY's bytes. The canonical form is None for a row with a column that is
+    not plain (or a NULL where JSON has no null): decode that row with copy_row for canonical_bytes_from_text."""
+    head, detail, agencies = line.rsplit(b"\t", 2)
+    (position, seal_seq, prev_hash, hash_, seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
+     object_ref, request_id, client_ip) = head.split(b"\t")
+    left = head.translate(None, _COPY_PLAIN)
+    if left and not (left == b"\\" and client_ip == COPY_NULL):  # the one left may be client_ip's NULL, usually is
+        # Only the backslashes of NULLs where JSON allows null (the integers and client_ip) may be left.
+        if left != _BACKSLASHES[(actor_id == COPY_NULL) + (agency_id == COPY_NULL) + (client_ip == COPY_NULL)]:
+            return position, seal_seq, prev_hash, hash_, seq, at, None
+        actor_id, agency_id = _NULL_INT.get(actor_id, actor_id), _NULL_INT.get(agency_id, agency_id)
+    if len(at) != 27 or at[26] != 90:  # 90: "Z"; canonical_bytes_from_text takes such an `at` as it is, too
+        return position, seal_seq, prev_hash, hash_, seq, at, None
+    detail = _details.get(detail) or _detail_json(detail)
+    if _PLAIN_STRINGS(agencies):
+        # No string holds a quote, so each '", "' between the brackets stands between two strings.
+        strings = agencies[2:-3].replace(b'", "', b'","')
+        if client_ip == COPY_NULL:
+            canonical = _NO_IP_LIST % (seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
+                                       object_ref, detail, request_id, strings)
+        else:
+            canonical = _IP_LIST % (seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
+                                    object_ref, detail, request_id, client_ip, strings)
+    elif client_ip == COPY_NULL:
+        canonical = _NO_IP_OTHER % (seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
+                                    object_ref, detail, request_id, _agencies_suffix(agencies))
+    else:
+        canonical = _IP_OTHER % (seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
+                                 object_ref, detail, request_id, client_ip, _agencies_suffix(agencies))
+    return position, seal_seq, prev_hash, hash_, seq, at, canonical
+
+
+def canonical_bytes_from_row(row: Sequence[Any]) -> bytes:
+    """canonical_bytes_from_text for a row of the walk (COPY_WALK_COLUMNS) as the driver gives it."""
+    return canonical_bytes_from_text(row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12],
+                                     row[15], row[13], row[14], row[16])
+
+
+def canonical_bytes_from_copy(line: bytes) -> bytes:
+    """canonical_bytes_from_text for a row of the walk as COPY gives it: by the template where it applies, else
+    column by column."""
+    canonical = copy_canonical(line)[-1]
+    return canonical_bytes_from_row(copy_row(line)) if canonical is None else canonical
 
 
 def link_hash(prev_hash: str, canonical: bytes) -> str:

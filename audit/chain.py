@@ -15,7 +15,6 @@ import hashlib
 import itertools
 import logging
 import multiprocessing
-import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -36,12 +35,19 @@ from .canonical import (
     CANONICAL_VERSION,
     CHECKPOINT_VERSION,
     CHECKPOINT_VERSION_1,
+    COPY_EVENT_COLUMNS,
+    COPY_WALK_INTEGERS,
     GENESIS_HASH,
     canonical_at,
     canonical_bytes,
+    canonical_bytes_from_row,
     canonical_bytes_from_text,
     checkpoint_hash,
     checkpoint_message,
+    copy_canonical,
+    copy_escape,
+    copy_row,
+    copy_text,
     digests,
     first_disagreement,
     link_hash,
@@ -64,20 +70,18 @@ FETCH_BATCH = 20_000
 # --- reading events as canonical tuples -------------------------------------------------------------------------
 
 
-def _event_columns(alias: str) -> str:
+def _event_columns(alias: str, order: Sequence[str] | None = None) -> str:
     """SELECT list giving (seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref,
-    detail text, request_id, client_ip). On PostgreSQL the timestamp is formatted by the server (fast path)."""
+    detail text, request_id, client_ip, agencies text), or the same columns in `order` (names as those). On
+    PostgreSQL the timestamp is formatted by the server (fast path)."""
+    columns = {name: f"{alias}.{name}" for name in ("seq", "at", "actor_id", "actor_name", "agency_id", "agency_code",
+                                                     "action", "object_type", "object_ref", "detail", "request_id",
+                                                     "client_ip", "agencies")}
     if connection.vendor == "postgresql":
-        at = f"""to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-        detail = f"{alias}.detail::text"
-        ip = f"host({alias}.client_ip)"
-        agencies = f"{alias}.agencies::text"
-    else:
-        at, detail, ip, agencies = f"{alias}.at", f"{alias}.detail", f"{alias}.client_ip", f"{alias}.agencies"
-    return (
-        f"{alias}.seq, {at}, {alias}.actor_id, {alias}.actor_name, {alias}.agency_id, {alias}.agency_code, "
-        f"{alias}.action, {alias}.object_type, {alias}.object_ref, {detail}, {alias}.request_id, {ip}, {agencies}"
-    )
+        columns.update(at=f"""to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+                       detail=f"{alias}.detail::text", client_ip=f"host({alias}.client_ip)",
+                       agencies=f"{alias}.agencies::text")
+    return ", ".join(columns[name] for name in (order or columns))
 
 
 def _canonical_from_row(row: Sequence[Any]) -> bytes:
@@ -96,58 +100,6 @@ def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
             yield from rows
     finally:
         cursor.close()
-
-
-def _stream_ahead(sql: str, params: Sequence[Any] = ()) -> Generator[list[tuple], None, None]:
-    """Batches of rows. On PostgreSQL a reader thread fetches the next batch while this one works on the last:
-    psycopg2 lets go of the GIL while PostgreSQL produces rows, so the server's work and the hashing overlap (verify
-    is bound by the two together). Same connection, same transaction and snapshot; SQLite reads in line."""
-    if connection.vendor != "postgresql":
-        yield from _stream_batches(sql, params)
-        return
-    connection.ensure_connection()
-    raw = connection.connection
-    batches: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        cursor = raw.cursor(name=f"audit_walk_{threading.get_ident()}")
-        try:
-            cursor.execute(sql, params)
-            while not stop.is_set():
-                rows = cursor.fetchmany(FETCH_BATCH)
-                if not put(rows) or not rows:
-                    return
-        except BaseException as exc:  # handed to the reading thread, which raises it
-            put(exc)
-        finally:
-            try:
-                cursor.close()
-            except Exception:  # noqa: S110 - the transaction may already be failing; its owner reports that
-                pass
-
-    thread = threading.Thread(target=read, name="audit-verify-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            rows = batches.get()
-            if isinstance(rows, BaseException):
-                raise rows
-            if not rows:
-                return
-            yield rows
-    finally:
-        stop.set()
-        thread.join()
 
 
 # --- sealing -----------------------------------------------------------------------------------------------------
@@ -707,7 +659,7 @@ class _Scattered(Exception):
 
 def walk_query(start: int = 1, stop: int | None = None, order: str = "seq") -> tuple[str, list[Any]]:
     """The rows the walk reads for positions `start` to `stop`: (position, seq, prev_hash, hash, then the event's
-    columns as _event_columns gives them, NULL where the event row is gone). bench.verify reads the same query."""
+    columns in COPY_EVENT_COLUMNS order, NULL where the event row is gone). bench.verify reads the same query."""
     where = "s.position >= %s" + (" AND s.position <= %s" if stop is not None else "")
     params: list[Any] = [start] if stop is None else [start, stop]
     join = "e.seq = s.seq"
@@ -722,7 +674,7 @@ def walk_query(start: int = 1, stop: int | None = None, order: str = "seq") -> t
             where += " AND s.seq BETWEEN %s AND %s"
             params = [low, high, *params, low, high]
     sql = (
-        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e')} "  # noqa: S608
+        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e', COPY_EVENT_COLUMNS)} "  # noqa: S608
         f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.{order}"
     )
     return sql, params
@@ -776,81 +728,256 @@ def _walk(out: _Range, start: int, stop: int | None, prev: str | None, heads: It
     cp = next(heads, None)
     while cp is not None and cp[0] < start:
         cp = next(heads, None)
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            # In seq order both primary keys are read in step (a merge join) with nothing to sort; PostgreSQL's own
-            # parallel workers would each read the events' whole key again (the ranges already run in parallel).
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
     sql, params = walk_query(start, stop, order)
-    rows = _stream_ahead(sql, params)
-    try:
-        _walk_rows(out, _in_position_order(rows, start) if order == "seq" else rows, start, stop, prev, heads, cp,
-                   segment_from, anomalies)
-    finally:
-        rows.close()  # stop the reader thread now, not when a failure's traceback lets go of this frame
+    if connection.vendor == "postgresql":
+        _walk_copy(out, sql, params, start, stop, prev, heads, cp, segment_from, order == "seq", anomalies)
+        return
+    rows = _stream_batches(sql, params)
+    _walk_rows(out, _in_position_order(rows, start) if order == "seq" else rows, start, stop, prev, heads, cp,
+               segment_from, anomalies)
 
 
 def _walk_rows(out: _Range, batches: Iterator[list], start: int, stop: int | None, prev: str | None,
                heads: Iterator[tuple], cp: tuple | None, segment_from: int, anomalies: list | None = None) -> None:
+    """The walk over rows as the driver gives them (SQLite; _copy_walker is the same walk over PostgreSQL's COPY)."""
     grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
     expected, latest_at = start, ""
     # A row dated beyond now (plus the insert guard's skew) is itself the fault: blame it, not the real events after it.
     future = canonical_at(timezone.now() + FUTURE_SKEW)
     segment_start = segment_from
     last_seq: int | None = None
-    sha256 = hashlib.sha256
-    encode = canonical_bytes_from_text
     for row in itertools.chain.from_iterable(batches):
-        # The hot loop (a million rows is seconds): locals only, one unpack, one encode, one hash per row.
         (position, seq, stored_prev, stored_hash,
-         e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref, detail, request_id,
-         client_ip, agencies) = row
+         e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref, request_id,
+         client_ip, detail, agencies) = row
         if position != expected:
-            raise _Failure(seq, f"the chain jumps from position {expected - 1} to {position}: events were removed "
-                                f"before seq {seq}", expected)
+            raise _jump(expected, position, seq)
         if prev is None:
             prev = out.first_prev = stored_prev
         if e_seq is None:
-            raise _Failure(seq, f"event seq {seq} is sealed in the chain but has been deleted", position)
+            raise _deleted(seq, position)
         if stored_prev != prev:
-            raise _Failure(seq, f"seq {seq} does not follow the event before it in the chain: rows were removed, "
-                                "inserted or reordered", position)
-        canonical = encode(e_seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref,
-                           detail, request_id, client_ip, agencies)
-        if type(at) is not str or at[-1:] != "Z":  # PostgreSQL formats it already; SQLite gives its stored text
+            raise _unlinked(seq, position)
+        canonical = canonical_bytes_from_text(e_seq, at, actor_id, actor_name, agency_id, agency_code, action,
+                                              object_type, object_ref, detail, request_id, client_ip, agencies)
+        if type(at) is not str or at[-1:] != "Z":  # SQLite gives its stored text
             at = canonical_at(at)
-        if sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
-            raise _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
+        if hashlib.sha256(prev.encode("ascii") + canonical).hexdigest() != stored_hash:
+            raise _changed(seq, position)
         if at > future:
-            planted = _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
-            if anomalies is None:
-                raise planted
-            anomalies.append(planted)  # and it does not set the pace: the honest events after it are not "past"
+            _dated(_future(seq, at, position), anomalies)
         elif at < latest_at:
             if dt.datetime.fromisoformat(latest_at) - dt.datetime.fromisoformat(at) > grace:
-                slipped = _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row "
-                                        "slipped into the past", position)
-                if anomalies is None:
-                    raise slipped
-                anomalies.append(slipped)
+                _dated(_slipped(seq, at, position), anomalies)
         else:
             latest_at = at
         while cp is not None and cp[0] <= position:
             if cp[0] < position or cp[1] != seq or cp[2] != stored_hash:
-                raise _Failure(None, f"the signed checkpoint at position {cp[0]} does not match the chain: rows "
-                                     f"from position {segment_start} on were altered and re-hashed", segment_start,
-                               exact=False)
+                raise _head_mismatch(cp, segment_start)
             segment_start = position + 1
             cp = next(heads, None)
         prev, last_seq, expected = stored_hash, seq, expected + 1
         out.count += 1
         out.last_position, out.last_hash, out.last_seq = position, stored_hash, seq
     if stop is None and cp is not None:
-        # The removed events are gone; seqs only grow, so the first of them follows the last one left.
-        missing = cp[1] if last_seq is None else min(last_seq + 1, cp[1])
-        raise _Failure(missing, f"the chain ends at position {expected - 1} (seq {last_seq}) but a signed checkpoint "
-                                f"covers position {cp[0]} (seq {cp[1]}): events from position {expected} on were "
-                                "removed from the end", expected)
+        raise _ends_early(cp, expected, last_seq)
+
+
+# What the walk reports, the same whichever way it reads the rows.
+def _jump(expected: int, position: int, seq: Any) -> _Failure:
+    return _Failure(seq, f"the chain jumps from position {expected - 1} to {position}: events were removed before "
+                         f"seq {seq}", expected)
+
+
+def _deleted(seq: Any, position: int) -> _Failure:
+    return _Failure(seq, f"event seq {seq} is sealed in the chain but has been deleted", position)
+
+
+def _unlinked(seq: Any, position: int) -> _Failure:
+    return _Failure(seq, f"seq {seq} does not follow the event before it in the chain: rows were removed, inserted "
+                         "or reordered", position)
+
+
+def _changed(seq: Any, position: int) -> _Failure:
+    return _Failure(seq, f"seq {seq} has been changed since it was sealed", position)
+
+
+def _future(seq: Any, at: str, position: int) -> _Failure:
+    return _Failure(seq, f"seq {seq} is dated {at}, in the future: the row was planted", position)
+
+
+def _slipped(seq: Any, at: str, position: int) -> _Failure:
+    return _Failure(seq, f"seq {seq} is dated {at}, long before the events sealed ahead of it: a row slipped into "
+                         "the past", position)
+
+
+def _dated(failure: _Failure, anomalies: list | None) -> None:
+    """A row dated in the future or long in the past: the walk's failure, or (for the sealer) an anomaly noted and
+    walked past (a future-dated row does not set the pace either: the honest events after it are not "past")."""
+    if anomalies is None:
+        raise failure
+    anomalies.append(failure)
+
+
+def _head_mismatch(cp: tuple, segment_start: int) -> _Failure:
+    return _Failure(None, f"the signed checkpoint at position {cp[0]} does not match the chain: rows from position "
+                          f"{segment_start} on were altered and re-hashed", segment_start, exact=False)
+
+
+def _ends_early(cp: tuple, expected: int, last_seq: int | None) -> _Failure:
+    # The removed events are gone; seqs only grow, so the first of them follows the last one left.
+    missing = cp[1] if last_seq is None else min(last_seq + 1, cp[1])
+    return _Failure(missing, f"the chain ends at position {expected - 1} (seq {last_seq}) but a signed checkpoint "
+                             f"covers position {cp[0]} (seq {cp[1]}): events from position {expected} on were "
+                             "removed from the end", expected)
+
+
+# --- the walk over PostgreSQL's COPY ------------------------------------------------------------------------------
+
+# The walk's columns as PostgreSQL must type them for copy_canonical: its integers are int2/int4/int8 (their text is
+# the JSON number), every other column text or varchar. A table altered to other types fails the walk.
+_INTEGER_TYPES = frozenset({20, 21, 23})  # int8, int2, int4 (pg_type oids)
+_TEXT_TYPES = frozenset({25, 1043})  # text, varchar
+
+
+class _CopySink:
+    """What psycopg2's copy_expert writes each COPY row to: one call a row, straight into the walk."""
+
+    def __init__(self, write: Callable[[bytes], Any]) -> None:
+        self.write = write
+
+
+def _walk_copy(out: _Range, sql: str, params: Sequence[Any], start: int, stop: int | None, prev: str | None,
+               heads: Iterator[tuple], cp: tuple | None, segment_from: int, reorder: bool,
+               anomalies: list | None) -> None:
+    """The walk over `COPY (walk_query) TO STDOUT`: PostgreSQL streams the rows while this process hashes them (the
+    server's work and this one's overlap with no thread), and no row becomes Python objects column by column."""
+    walker = _copy_walker(out, start, stop, prev, heads, cp, segment_from, reorder, anomalies)
+    next(walker)
+    with transaction.atomic():  # a savepoint: a walk that stops mid-COPY leaves the transaction usable
+        with connection.cursor() as cursor:
+            # In seq order both primary keys are read in step (a merge join) with nothing to sort; PostgreSQL's own
+            # parallel workers would each read the events' whole key again (the ranges already run in parallel).
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
+            cursor.execute(f"{sql} LIMIT 0", params)
+            described = cursor.description
+            statement = cursor.mogrify(sql, params).decode()
+        wrong = [column.name for i, column in enumerate(described)
+                 if column.type_code not in (_INTEGER_TYPES if i in COPY_WALK_INTEGERS else _TEXT_TYPES)]
+        if wrong:
+            raise _Failure(None, f"the audit tables were altered: column(s) {', '.join(wrong)} are no longer of the "
+                                 "type the chain was sealed with", start)
+        raw = connection.connection
+        copy = raw.cursor()
+        try:
+            copy.copy_expert(f"COPY ({statement}) TO STDOUT", _CopySink(walker.send))
+        except BaseException:
+            # The walk stopped (a failure): stop the server producing rows nobody reads, and take its error (or the
+            # COPY's end, if it had finished) off the connection before the savepoint is rolled back.
+            raw.cancel()
+            try:
+                copy.execute("SELECT 1")
+            except Exception:  # noqa: S110 - the cancelled COPY's error, as expected
+                pass
+            raise
+        finally:
+            copy.close()
+    try:
+        walker.send(None)
+    except StopIteration:
+        return
+    raise AssertionError("the walk did not end")  # pragma: no cover
+
+
+def _copy_walker(out: _Range, start: int, stop: int | None, prev: str | None, heads: Iterator[tuple],
+                 cp: tuple | None, segment_from: int, reorder: bool,
+                 anomalies: list | None) -> Generator[None, bytes | None, None]:
+    """_walk_rows over COPY text rows (sent one at a time, then None), the same checks in the same order.
+
+    A row is kept as COPY gives it: its hashes, seq and timestamp are compared as those bytes (COPY's escaping is
+    one-to-one, so equal bytes are equal text), and its canonical form comes from copy_canonical, or, for a row
+    that is not plain, from canonical_bytes_from_text over the row decoded as the driver would. Read in seq order
+    (`reorder`), a row that comes before its position is held until the rows before it arrive (_in_position_order)."""
+    grace = dt.timedelta(seconds=settings.AUDIT_LATE_COMMIT_SECONDS)
+    future = canonical_at(timezone.now() + FUTURE_SKEW).encode("ascii")
+    expected, latest_at, segment_start = start, b"", segment_from
+    previous = None if prev is None else copy_escape(prev)
+    first_prev: bytes | None = None
+    last_seq: bytes | None = None
+    cp = None if cp is None else (cp[0], b"%d" % cp[1], copy_escape(cp[2]))
+    due = cp[0] if cp is not None else float("inf")
+    held: dict[int, bytes] = {}
+    waiting: list[bytes] = []  # held rows now due (or, at the end, every held row in position order)
+    ending = False
+    line: bytes | None
+    sha256 = hashlib.sha256
+    encode = copy_canonical
+    try:
+        while True:
+            if waiting:
+                line = waiting.pop()
+            else:
+                line = yield
+                if line is None:  # the rows have ended
+                    if not held:
+                        break
+                    ending, waiting = True, [held[p] for p in sorted(held, reverse=True)]
+                    held.clear()
+                    continue
+            position_text, seq, stored_prev, stored_hash, _, at, canonical = encode(line)
+            position = int(position_text)
+            if position != expected:
+                if reorder and not ending and position > expected and position not in held:
+                    held[position] = line
+                    if len(held) > REORDER_LIMIT:
+                        raise _Scattered
+                    continue
+                raise _jump(expected, position, int(seq))
+            if previous is None:
+                previous = first_prev = stored_prev
+            if canonical is None:  # not plain: column by column, as the driver would give them
+                row = copy_row(line)
+                if row[4] is None:
+                    raise _deleted(int(seq), position)
+                if stored_prev != previous:
+                    raise _unlinked(int(seq), position)
+                canonical = canonical_bytes_from_row(row)
+                text = row[5] if type(row[5]) is str and row[5][-1:] == "Z" else canonical_at(row[5])
+                at = text.encode("utf-8")  # compared as bytes, like the others (UTF-8 keeps the order)
+                if sha256(row[2].encode("ascii") + canonical).hexdigest() != row[3]:
+                    raise _changed(int(seq), position)
+            elif stored_prev != previous:
+                raise _unlinked(int(seq), position)
+            elif sha256(stored_prev + canonical).hexdigest().encode() != stored_hash:
+                raise _changed(int(seq), position)
+            if at > future:
+                _dated(_future(int(seq), at.decode(), position), anomalies)
+            elif at < latest_at:
+                if dt.datetime.fromisoformat(latest_at.decode()) - dt.datetime.fromisoformat(at.decode()) > grace:
+                    _dated(_slipped(int(seq), at.decode(), position), anomalies)
+            else:
+                latest_at = at
+            if position >= due:
+                while cp is not None and cp[0] <= position:
+                    if cp[0] < position or cp[1] != seq or cp[2] != stored_hash:
+                        raise _head_mismatch(cp, segment_start)
+                    segment_start = position + 1
+                    cp = next(heads, None)
+                    if cp is not None:
+                        cp = (cp[0], b"%d" % cp[1], copy_escape(cp[2]))
+                due = cp[0] if cp is not None else float("inf")
+            previous, last_seq, expected = stored_hash, seq, expected + 1
+            if held:
+                line = held.pop(expected, None)
+                if line is not None:
+                    waiting.append(line)
+        if stop is None and cp is not None:
+            raise _ends_early((cp[0], int(cp[1])), expected, None if last_seq is None else int(last_seq))
+    finally:
+        out.count, out.last_position = expected - start, expected - 1
+        out.first_prev = None if first_prev is None else copy_text(first_prev)
+        if last_seq is not None:
+            out.last_hash, out.last_seq = copy_text(previous), int(last_seq)  # type: ignore[arg-type]
 
 
 FUTURE_SKEW = dt.timedelta(minutes=5)  # as the insert guard in audit/triggers.py

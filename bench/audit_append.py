@@ -263,7 +263,7 @@ def _verify_limits() -> dict[str, float]:
     from django.db import connection, transaction
 
     from audit import chain
-    from audit.canonical import canonical_bytes_from_text
+    from audit.canonical import canonical_bytes_from_row
 
     sql, params = chain.walk_query()
 
@@ -285,7 +285,7 @@ def _verify_limits() -> dict[str, float]:
     started = time.perf_counter()
     sha256 = hashlib.sha256
     for row in rows:
-        canonical = canonical_bytes_from_text(*row[4:17])
+        canonical = canonical_bytes_from_row(row)
         if sha256(row[2].encode("ascii") + canonical).hexdigest() != row[3]:
             raise SystemExit(f"seq {row[1]} does not hash as sealed")
     hashing = time.perf_counter() - started

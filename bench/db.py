@@ -22,12 +22,35 @@ def url_for(name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+STATE = Path(tempfile.gettempdir()) / "sharing-registry-bench"
+
+
+def audit_env(name: str, env: dict[str, str] | os._Environ[str]) -> None:
+    """Database `name`'s own signing key and witness directory, kept under STATE/name from its build to its last
+    --keep run. A witness belongs to one log: with another database's witness (or key) its sealer would refuse to
+    sign and re-walk the whole chain on every run, loading the machine the benchmarks measure. Values already in
+    `env` win."""
+    import base64
+
+    folder = STATE / name
+    key_file = folder / "signing.key"
+    if not key_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(base64.b64encode(os.urandom(32)).decode())
+    env.setdefault("AUDIT_SIGNING_KEY", key_file.read_text().strip())
+    env.setdefault("AUDIT_WITNESS_DIR", str(folder / "witness"))
+
+
 def recreate(name: str) -> str:
-    """Drop and create database `name` (only ever names starting with sr_bench); returns its URL."""
+    """Drop and create database `name` (only ever names starting with sr_bench), with a new signing key and an
+    empty witness (audit_env); returns its URL."""
+    import shutil
+
     import psycopg2
 
     if not name.startswith("sr_bench"):
         raise ValueError("bench databases are named sr_bench*")
+    shutil.rmtree(STATE / name, ignore_errors=True)
     admin = psycopg2.connect(url_for("postgres"))
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -38,17 +61,15 @@ def recreate(name: str) -> str:
 
 
 def production_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """Settings as in production: DEBUG off (no query log kept per cursor), a secret key and a signing key (both
-    throwaway), a witness directory of its own, writers never sealing (beat does), no HTTPS redirect on 127.0.0.1.
-    Keeps any value already set."""
+    """Settings as in production: DEBUG off (no query log kept per cursor), a throwaway secret key, writers never
+    sealing (beat does), no HTTPS redirect on 127.0.0.1. Keeps any value already set. The signing key and the witness
+    belong to each database (audit_env)."""
     import base64
 
     env = os.environ if env is None else env
     env.setdefault("DJANGO_SETTINGS_MODULE", "sharing_registry.settings")
     env.setdefault("DEBUG", "0")
     env.setdefault("SECRET_KEY", "bench-" + base64.b64encode(os.urandom(24)).decode())
-    env.setdefault("AUDIT_SIGNING_KEY", base64.b64encode(os.urandom(32)).decode())
-    env.setdefault("AUDIT_WITNESS_DIR", str(Path(tempfile.gettempdir()) / "sharing-registry-bench-witness"))
     env.setdefault("AUDIT_SEAL_ON_COMMIT", "0")
     env.setdefault("SECURE_SSL_REDIRECT", "0")
     env.setdefault("LOG_LEVEL", "WARNING")
@@ -59,6 +80,7 @@ def use(name: str) -> None:
     """Point this process's Django at database `name` (call before django.setup())."""
     os.environ["DATABASE_URL"] = url_for(name)
     production_env()
+    audit_env(name, os.environ)
 
 
 def main(name: str, run, *, repeats: int, settings: str | None = "bench.settings") -> None:
