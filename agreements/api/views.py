@@ -213,14 +213,17 @@ class AgreementDetailApi(APIView):
 
 
 class _ActionApi(APIView):
-    """POST a lifecycle action on a visible agreement; the service decides 403 and 409."""
+    """POST a lifecycle action on a visible agreement; the service decides 403 and 409.
 
+    `service` is called with the actor, the agreement and the input's fields as its keyword arguments."""
+
+    service: Callable[..., Agreement]  # a staticmethod: a services.agreement_<action>
     input_serializer: type[serializers.Serializer] | None = None
     serializer_class = AgreementOutputSerializer
     created = False  # True when the action makes a new agreement (201)
 
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
-        raise NotImplementedError
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
+        return self.service(actor=actor, agreement=agreement, **data)
 
     def post(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get(user=request.user, reference=reference)
@@ -246,8 +249,7 @@ def _action_schema(summary: str, description: str, request: Any = None) -> Calla
 
 @_action_schema("Submit for signature", "Draft → submitted. Governance officers of the lead agency.")
 class AgreementSubmitApi(_ActionApi):
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_submit(actor=actor, agreement=agreement)
+    service = staticmethod(services.agreement_submit)
 
 
 @_action_schema(
@@ -257,45 +259,39 @@ class AgreementSubmitApi(_ActionApi):
     ApproveInputSerializer,
 )
 class AgreementApproveApi(_ActionApi):
+    service = staticmethod(services.agreement_approve)
     input_serializer = ApproveInputSerializer
 
     def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"),
-                                          declared=data.get("authorised_to_sign", False))
+        # The API's `authorised_to_sign` is the service's `declared`.
+        return self.service(actor=actor, agreement=agreement, agency=data.get("agency"),
+                            declared=data.get("authorised_to_sign", False))
 
 
 @_action_schema("Reject", "Submitted → rejected (an amendment's rejection leaves the agreement in force).",
                 ReasonInputSerializer)
 class AgreementRejectApi(_ActionApi):
+    service = staticmethod(services.agreement_reject)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_reject(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema("Suspend", "Active → suspended. Governance officers of any party.", ReasonInputSerializer)
 class AgreementSuspendApi(_ActionApi):
+    service = staticmethod(services.agreement_suspend)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_suspend(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema("Reinstate", "Suspended → active. Governance officers of any party.", ReasonInputSerializer)
 class AgreementReinstateApi(_ActionApi):
+    service = staticmethod(services.agreement_reinstate)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_reinstate(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema("Revoke", "Active or suspended → revoked (final). Governance officers of any party.",
                 ReasonInputSerializer)
 class AgreementRevokeApi(_ActionApi):
+    service = staticmethod(services.agreement_revoke)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_revoke(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema(
@@ -304,8 +300,7 @@ class AgreementRevokeApi(_ActionApi):
     "until every party has signed the new one. Governance officers of the lead agency.",
 )
 class AgreementAmendApi(_ActionApi):
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_amend(actor=actor, agreement=agreement)
+    service = staticmethod(services.agreement_amend)
 
 
 @_action_schema(
@@ -314,10 +309,8 @@ class AgreementAmendApi(_ActionApi):
     ReasonInputSerializer,
 )
 class AgreementWithdrawApi(_ActionApi):
+    service = staticmethod(services.agreement_withdraw)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_withdraw(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema(
@@ -327,11 +320,8 @@ class AgreementWithdrawApi(_ActionApi):
     RequestChangesInputSerializer,
 )
 class AgreementRequestChangesApi(_ActionApi):
+    service = staticmethod(services.agreement_request_changes)
     input_serializer = RequestChangesInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_request_changes(actor=actor, agreement=agreement, comments=data["comments"],
-                                                  agency=data.get("agency"))
 
 
 @extend_schema_view(post=extend_schema(
@@ -343,10 +333,8 @@ class AgreementRequestChangesApi(_ActionApi):
                404: {"description": "No such agreement visible to you."}},
 ))
 class AgreementCopyApi(_ActionApi):
+    service = staticmethod(services.agreement_copy)
     created = True
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_copy(actor=actor, agreement=agreement)
 
 
 @_action_schema(
@@ -358,11 +346,8 @@ class AgreementCopyApi(_ActionApi):
     ReviewInputSerializer,
 )
 class AgreementReviewApi(_ActionApi):
+    service = staticmethod(services.agreement_review)
     input_serializer = ReviewInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_review(actor=actor, agreement=agreement, agency=data.get("agency"),
-                                         next_review_date=data["next_review_date"], notes=data.get("notes", ""))
 
 
 # --- versions ------------------------------------------------------------------------------------------------
