@@ -123,6 +123,21 @@ def _respond(request: AuthenticatedRequest, agreement: Agreement, code: int = st
 # --- views ---------------------------------------------------------------------------------------------------
 
 
+class _AuditedListApi(generics.ListAPIView):
+    """A list whose every request is audited, once its page is rendered; the selectors filter, not DRF."""
+
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
+    filter_backends: list = []
+
+    def record_listed(self, response: Response) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        self.record_listed(response)
+        return response
+
+
 # The base is the project's pages (page_size, bounds), named by the settings: mypy cannot follow it.
 class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore[name-defined]
     """The API's pages, counted only as far as REGISTER_COUNT_CAP: `count_exact` is false when there are more
@@ -162,10 +177,8 @@ class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore
                     "lists things to check that do not block it.",
     ),
 )
-class AgreementListCreateApi(generics.ListAPIView):
-    request: AuthenticatedRequest  # let in only signed in (permission_classes)
+class AgreementListCreateApi(_AuditedListApi):
     serializer_class = AgreementOutputSerializer
-    filter_backends: list = []
     pagination_class = RegisterPagination
 
     def get_queryset(self) -> QuerySet[Agreement]:
@@ -174,11 +187,9 @@ class AgreementListCreateApi(generics.ListAPIView):
         self.filters = filters.validated_data
         return agreement_list(user=self.request.user, filters=self.filters)
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
+    def record_listed(self, response: Response) -> None:
         services.agreement_record_listed(actor=self.request.user, filters=self.filters, count=response.data["count"],
                                          count_exact=response.data["count_exact"])
-        return response
 
     def post(self, request: AuthenticatedRequest) -> Response:
         data = _valid(AgreementInputSerializer(data=request.data))
@@ -418,21 +429,17 @@ def _version_or_404(agreement: Agreement, number: int) -> AgreementVersion:
                     "force, while the agreement has not ended. Audited (`agreement.commented`).",
     ),
 )
-class VersionCommentListApi(generics.ListAPIView):
-    request: AuthenticatedRequest  # let in only signed in (permission_classes)
+class VersionCommentListApi(_AuditedListApi):
     serializer_class = CommentOutputSerializer
-    filter_backends: list = []
 
     def get_queryset(self) -> QuerySet[VersionComment]:
         self.agreement = agreement_get_full(user=self.request.user, reference=self.kwargs["reference"])
         version = _version_or_404(self.agreement, self.kwargs["number"])
         return version_comments(version=version).select_related("version")
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
+    def record_listed(self, response: Response) -> None:
         services.agreement_record_viewed(actor=self.request.user, agreement=self.agreement,
                                          page=f"comments-{self.kwargs['number']}")
-        return response
 
     def post(self, request: AuthenticatedRequest, reference: str, number: int) -> Response:
         agreement = agreement_get_full(user=request.user, reference=reference)
