@@ -60,6 +60,30 @@ def member(agency: Agency, role: Role | str, username: str | None = None, **extr
     return user
 
 
+def agreement_terms(**overrides) -> dict:
+    """Valid agreement_create() arguments (codes, as the API takes them) for the agencies and datasets that
+    agreement_factory() and the `region` fixture make: lead-council, nhs-provider, discharge-summaries."""
+    from tests.dates import END, REVIEW, START
+
+    terms = {
+        "lead_agency": "lead-council", "title": "Hospital discharge", "purpose": "Plan care after hospital",
+        "start_date": START, "end_date": END, "review_date": REVIEW,
+        "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
+                   "purpose": "Discharge planning",
+                   "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
+    }
+    terms.update(overrides)
+    return terms
+
+
+def agreement_body(**overrides) -> dict:
+    """agreement_terms() as a JSON body for POST /api/v1/agreements/: the dates as ISO strings."""
+    body = agreement_terms()
+    body.update({name: body[name].isoformat() for name in ("start_date", "end_date", "review_date")})
+    body.update(overrides)
+    return body
+
+
 def agreement_factory(
     *,
     lead=None,
