@@ -1,5 +1,5 @@
 """Clients acting as one user: `api(user)` for the API (authenticated without a token), `page(user)` for the pages
-(signed in with a session). `api()` with no user is anonymous."""
+(signed in with a session). With no user, either is anonymous."""
 
 from django.test import Client
 from rest_framework.test import APIClient
@@ -12,7 +12,8 @@ def api(user=None) -> APIClient:
     return client
 
 
-def page(user) -> Client:
+def page(user=None) -> Client:
     client = Client()
-    client.force_login(user)
+    if user is not None:
+        client.force_login(user)
     return client

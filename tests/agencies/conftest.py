@@ -51,7 +51,22 @@ def api_client(user=None) -> APIClient:
     return client
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The region makes several users; the real PBKDF2 hasher would spend seconds per test on their passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Permission matrices: {row: (method, path, body, {actor: status, "*": everyone else's status})}, one for the API and
+# one for the pages, each run for every actor.
+
+ACTORS = ["anonymous", "other_admin", "home_frontline", "home_auditor", "home_officer", "home_admin", "superuser"]
+
+
+def matrix_cases(matrix: dict) -> list:
+    """Every row of a matrix for every actor, as pytest parameters named `<row>-<actor>`."""
+    return [pytest.param(row, actor, id=f"{row}-{actor}") for row in matrix for actor in ACTORS]
+
+
+def matrix_row(region: Region, matrix: dict, row: str, actor: str) -> tuple:
+    """(method, path, body, user, status) of one row for one actor: the user the actor stands for (None: anonymous)
+    and the status expected for them. Someone named `newcomer`, in no agency, exists for the rows that add a person."""
+    method, path, body, expected = matrix[row]
+    UserFactory(username="newcomer")
+    user = None if actor == "anonymous" else region.users[actor]
+    return method, path, body, user, expected.get(actor, expected["*"])

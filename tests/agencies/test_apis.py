@@ -13,14 +13,13 @@ from audit.choices import AuditAction
 from audit.models import AuditEvent
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, member
 
-from .conftest import api_client
+from .conftest import api_client, matrix_cases, matrix_row
 
 HOME = "/api/v1/agencies/home-council/"
 HOME_DATASET = "/api/v1/datasets/home-social-care/"
 NEW_AGENCY = {"code": "new-fire", "name": "New Fire and Rescue", "kind": "fire_rescue", "dpo_email": "dpo@fire.test"}
 NEW_DATASET = {"code": "home-housing", "name": "Housing register", "owner": "home-council", "data_items": ["address"]}
 
-ACTORS = ["anonymous", "other_admin", "home_frontline", "home_auditor", "home_officer", "home_admin", "superuser"]
 WRITES = {
     AuditAction.AGENCY_CREATED,
     AuditAction.AGENCY_UPDATED,
@@ -81,7 +80,6 @@ MATRIX = {
     "unknown dataset": ("get", "/api/v1/datasets/nowhere/", None, {"anonymous": 401, "*": 404}),
     "unknown dataset update": ("patch", "/api/v1/datasets/nowhere/", {"name": "X"}, {"anonymous": 401, "*": 404}),
 }
-CASES = [pytest.param(endpoint, actor, id=f"{endpoint}-{actor}") for endpoint in MATRIX for actor in ACTORS]
 
 
 def _call(client, method, path, body):
@@ -90,16 +88,14 @@ def _call(client, method, path, body):
 
 @pytest.mark.django_db
 class PermissionMatrixTests:
-    @pytest.mark.parametrize(("endpoint", "actor"), CASES)
+    @pytest.mark.parametrize(("endpoint", "actor"), matrix_cases(MATRIX))
     def test_status_for_every_endpoint_and_role(self, region, endpoint, actor):
-        method, path, body, expected = MATRIX[endpoint]
-        UserFactory(username="newcomer")
-        user = None if actor == "anonymous" else region.users[actor]
+        method, path, body, user, status = matrix_row(region, MATRIX, endpoint, actor)
         writes_before = AuditEvent.objects.filter(action__in=WRITES).count()
 
         response = _call(api_client(user), method, path, body)
 
-        assert response.status_code == expected.get(actor, expected["*"]), response.content
+        assert response.status_code == status, response.content
         if response.status_code == 401:
             assert response["WWW-Authenticate"] == "Token"
         if response.status_code >= 400:

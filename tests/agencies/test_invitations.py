@@ -15,18 +15,12 @@ from agencies.models import Invitation
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from tests.agencies.conftest import api_client
-from tests.eager import eager_tasks
 
 NEW_PASSWORD = "lantern-orchard-quietly-71"
 LINK = re.compile(r"http://[^/\s]+(/invitations/[^/\s]+/)")
 
 
-@pytest.fixture(autouse=True)
-def _mail(settings):
-    """Mail into the test outbox, sent by tasks run in-process (the PostgreSQL run has a broker configured)."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with eager_tasks():
-        yield
+pytestmark = pytest.mark.usefixtures("mail_in_process")
 
 
 def invite(region, django_capture_on_commit_callbacks, **overrides):
