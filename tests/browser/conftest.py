@@ -116,3 +116,41 @@ def choose(group, label: str, typed: str, option: str) -> None:
     group.get_by_label(label, exact=True).fill(typed)
     group.page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
     expect(group.get_by_label(label, exact=True)).to_have_value(option)
+
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+
+
+def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
+    """Fills the day, month and year of the GOV.UK date input whose fieldset has this legend."""
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label("Day", exact=True).fill(day)
+    group.get_by_label("Month", exact=True).fill(month)
+    group.get_by_label("Year", exact=True).fill(year)
+
+
+def council_and_fire_service(**smoking_risk):
+    """Manchester City Council, Greater Manchester Fire and Rescue and the council's smoking risk dataset (given
+    `smoking_risk`'s other fields): the partners of the safe and well visits the journeys share under."""
+    from agencies.choices import AgencyKind
+    from tests.factories import AgencyFactory, DatasetFactory
+
+    council = AgencyFactory(code="mcc", name="Manchester City Council")
+    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
+    smoking = DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council, **smoking_risk)
+    return council, fire, smoking
+
+
+def fill_safe_and_well_terms(page) -> None:
+    """Fills the title, purpose and dates of the agreement the journeys draft: safe and well visits, in force from
+    1 January of tests/dates.py's START year to 31 December of END's, reviewed on 30 June of REVIEW's."""
+    from tests.dates import END, REVIEW, START
+
+    page.get_by_label("Title", exact=True).fill("Safe and well visits")
+    page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
+    fill_date(page, "Start date", "1", "1", str(START.year))
+    fill_date(page, "End date", "31", "12", str(END.year))
+    fill_date(page, "Review date", "30", "6", str(REVIEW.year))

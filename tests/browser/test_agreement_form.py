@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from agencies.choices import AgencyKind, Role
 from agreements.models import Agreement
 from audit.models import AuditEvent
-from tests.browser.conftest import choose, sign_in
+from tests.browser.conftest import choose, fill_date, sign_in
 from tests.dates import TODAY
 from tests.factories import AgencyFactory, DatasetFactory, member
 
@@ -34,13 +34,6 @@ def partners():
                    data_items=["name", "NHS number", "discharge date", "care needs"])
     DatasetFactory(code="mcc-tenancies", name="Council tenancies", owner=council, data_items=["name", "address"])
     return member(council, Role.GOVERNANCE_OFFICER, username="officer")
-
-
-def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
-    group = page.get_by_role("group", name=legend)
-    group.get_by_label("Day", exact=True).fill(day)
-    group.get_by_label("Month", exact=True).fill(month)
-    group.get_by_label("Year", exact=True).fill(year)
 
 
 def flow(page, number: int):

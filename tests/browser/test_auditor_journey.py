@@ -10,21 +10,19 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from agencies.choices import AgencyKind, Role
+from agencies.choices import Role
 from audit import chain
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
-from tests.browser.conftest import sign_in
-from tests.factories import AgencyFactory, DatasetFactory, member
+from tests.browser.conftest import council_and_fire_service, sign_in
+from tests.factories import AgencyFactory, member
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def registry():
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    smoking = DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council)
+    council, fire, smoking = council_and_fire_service()
     agreement = build_agreement(provider=council, recipient=fire, dataset=smoking, title="Safe and well visits")
     member(council, Role.FRONTLINE, username="frontline")
     member(council, Role.AUDITOR, username="auditor")

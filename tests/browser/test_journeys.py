@@ -13,7 +13,7 @@ from agencies.choices import AgencyKind, Role
 from agreements.choices import AgreementStatus
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import council_and_fire_service, sign_in
 from tests.factories import PASSWORD, AgencyFactory, DatasetFactory, UserFactory, member
 
 pytestmark = pytest.mark.browser
@@ -22,9 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def safe_and_well():
     """A council that may share smoking risk with the fire service (and not its housing list)."""
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    smoking = DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council)
+    council, fire, smoking = council_and_fire_service()
     DatasetFactory(code="housing-register", name="Housing register", owner=council)
     agreement = build_agreement(provider=council, recipient=fire, dataset=smoking, title="Safe and well visits")
     return {"council": council, "fire": fire, "agreement": agreement,

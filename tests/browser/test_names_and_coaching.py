@@ -8,18 +8,11 @@ from playwright.sync_api import expect
 from agencies.choices import AgencyKind, Role
 from agreements.models import Agreement
 from tests.agreements.builders import build_agreement
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import fill_date, sign_in
 from tests.dates import TODAY
 from tests.factories import AgencyFactory, DatasetFactory, member
 
 pytestmark = pytest.mark.browser
-
-
-def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
-    group = page.get_by_role("group", name=legend)
-    group.get_by_label("Day", exact=True).fill(day)
-    group.get_by_label("Month", exact=True).fill(month)
-    group.get_by_label("Year", exact=True).fill(year)
 
 
 class AutocompleteTests:

@@ -8,14 +8,13 @@ service. Only then is it active, and a check of that sharing says yes. axe runs 
 import pytest
 from playwright.sync_api import expect
 
-from agencies.choices import AgencyKind, Role
+from agencies.choices import Role
 from agreements.choices import AgreementStatus
 from agreements.decisions import decide
 from agreements.models import Agreement
 from audit.models import AuditEvent
-from tests.browser.conftest import sign_in
-from tests.dates import END, REVIEW, START
-from tests.factories import AgencyFactory, DatasetFactory, member
+from tests.browser.conftest import council_and_fire_service, fill_safe_and_well_terms, sign_in, sign_out
+from tests.factories import member
 
 pytestmark = pytest.mark.browser
 
@@ -24,18 +23,10 @@ PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 
 @pytest.fixture
 def partners():
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council,
-                   data_items=["name", "address", "smoker"])
+    council, fire, _ = council_and_fire_service(data_items=["name", "address", "smoker"])
     member(council, Role.GOVERNANCE_OFFICER, username="officer")
     member(council, Role.GOVERNANCE_OFFICER, username="officer2")
     member(fire, Role.GOVERNANCE_OFFICER, username="fire-officer")
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
 
 
 def _open(page, live_server, reference):
@@ -60,15 +51,7 @@ class SigningJourneyTests:
         sign_in(page, live_server, "officer", check=check_a11y)
         page.get_by_role("link", name="Draft a new agreement").click()
         check_a11y(page)
-        page.get_by_label("Title", exact=True).fill("Safe and well visits")
-        page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
-        for legend, (day, month, year) in {"Start date": ("1", "1", str(START.year)),
-                                           "End date": ("31", "12", str(END.year)),
-                                           "Review date": ("30", "6", str(REVIEW.year))}.items():
-            group = page.get_by_role("group", name=legend)
-            group.get_by_label("Day", exact=True).fill(day)
-            group.get_by_label("Month", exact=True).fill(month)
-            group.get_by_label("Year", exact=True).fill(year)
+        fill_safe_and_well_terms(page)
         flow = page.get_by_role("group", name="Flow 1", exact=True)
         flow.get_by_label("Dataset", exact=True).fill("smoking-risk")
         flow.get_by_label("Provider", exact=True).fill("mcc")
@@ -93,7 +76,7 @@ class SigningJourneyTests:
         expect(page.locator("#actions").get_by_role("button", name="Sign", exact=True)).to_have_count(0)
         expect(page.locator("#why-no-action")).to_contain_text("You were the last person to edit version 1, so another "
                                                             "governance officer of Manchester City Council must sign")
-        _sign_out(page)
+        sign_out(page)
 
         # A second council officer signs for the council: not live yet, the fire service has still to sign.
         sign_in(page, live_server, "officer2")
@@ -103,7 +86,7 @@ class SigningJourneyTests:
             "Signed for Manchester City Council by officer2, on ")
         agreement.refresh_from_db()
         assert agreement.status == AgreementStatus.SUBMITTED
-        _sign_out(page)
+        sign_out(page)
 
         # The fire service's officer signs for the fire service: every party has signed, so it is active.
         sign_in(page, live_server, "fire-officer")
