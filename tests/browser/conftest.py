@@ -70,6 +70,17 @@ def page(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def page_without_javascript(browser, live_server):
+    """A page in a fresh context with JavaScript switched off, for the pages that must work without it. axe is
+    JavaScript, so it cannot run here: check the same pages with axe in a test of their own."""
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def axe():
     from axe_playwright_python.sync_playwright import Axe
@@ -132,25 +143,10 @@ def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
     group.get_by_label("Year", exact=True).fill(year)
 
 
-def council_and_fire_service(**smoking_risk):
-    """Manchester City Council, Greater Manchester Fire and Rescue and the council's smoking risk dataset (given
-    `smoking_risk`'s other fields): the partners of the safe and well visits the journeys share under."""
-    from agencies.choices import AgencyKind
-    from tests.factories import AgencyFactory, DatasetFactory
-
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    smoking = DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council, **smoking_risk)
-    return council, fire, smoking
-
-
-def fill_safe_and_well_terms(page) -> None:
-    """Fills the title, purpose and dates of the agreement the journeys draft: safe and well visits, in force from
-    1 January of tests/dates.py's START year to 31 December of END's, reviewed on 30 June of REVIEW's."""
-    from tests.dates import END, REVIEW, START
-
-    page.get_by_label("Title", exact=True).fill("Safe and well visits")
-    page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
-    fill_date(page, "Start date", "1", "1", str(START.year))
-    fill_date(page, "End date", "31", "12", str(END.year))
-    fill_date(page, "Review date", "30", "6", str(REVIEW.year))
+def ask_the_check(page, recipient: str, dataset: str, why: str | None = None) -> None:
+    """On the check page ("Can I share?"), asks whether the signed-in person may share `dataset` with `recipient`."""
+    page.get_by_label("Who do you want to share with?").fill(recipient)
+    page.get_by_label("What information do you want to share?").fill(dataset)
+    if why is not None:
+        page.get_by_label("Why do you want to share it? (optional)").fill(why)
+    page.get_by_role("button", name="Check").click()

@@ -165,25 +165,19 @@ class KeyboardTests:
         expect(page.get_by_role("group", name=re.compile(r"^Flow \d+$"))).to_have_count(1)
         expect(page.get_by_label("Title", exact=True)).to_have_value("Hospital discharge")
 
-    def test_rows_are_added_and_removed_without_javascript(self, browser, live_server, partners):
-        # axe is JavaScript, so it cannot run here; the same page is checked with axe in the tests above.
-        context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        try:
-            sign_in(page, live_server, "officer")
-            page.goto(f"{live_server.url}/agreements/new/")
-            page.get_by_label("Title", exact=True).fill("Tenancy sharing")
-            flow(page, 1).get_by_label(TYPE_DATASET).fill("first-try")
-            page.get_by_role("button", name="Add another flow").click()
-            flow(page, 2).get_by_label("Dataset", exact=True).select_option(label="Council tenancies (Manchester City "
-                                                                                  "Council)")
-            page.get_by_role("button", name="Remove flow 1").click()
-            expect(page.get_by_role("group", name=re.compile(r"^Flow \d+$"))).to_have_count(1)
-            expect(flow(page, 1).get_by_label("Dataset", exact=True)).to_have_value("mcc-tenancies")
-            expect(page.get_by_label("Title", exact=True)).to_have_value("Tenancy sharing")
-            page.get_by_label("Title", exact=True).press("Enter")
-            expect(page.get_by_text("There is a problem")).to_be_visible()
-            expect(page.get_by_role("link", name="Say what the sharing is for.")).to_be_visible()
-        finally:
-            context.close()
+    def test_rows_are_added_and_removed_without_javascript(self, page_without_javascript, live_server, partners):
+        page = page_without_javascript
+        sign_in(page, live_server, "officer")
+        page.goto(f"{live_server.url}/agreements/new/")
+        page.get_by_label("Title", exact=True).fill("Tenancy sharing")
+        flow(page, 1).get_by_label(TYPE_DATASET).fill("first-try")
+        page.get_by_role("button", name="Add another flow").click()
+        flow(page, 2).get_by_label("Dataset", exact=True).select_option(label="Council tenancies (Manchester City "
+                                                                              "Council)")
+        page.get_by_role("button", name="Remove flow 1").click()
+        expect(page.get_by_role("group", name=re.compile(r"^Flow \d+$"))).to_have_count(1)
+        expect(flow(page, 1).get_by_label("Dataset", exact=True)).to_have_value("mcc-tenancies")
+        expect(page.get_by_label("Title", exact=True)).to_have_value("Tenancy sharing")
+        page.get_by_label("Title", exact=True).press("Enter")
+        expect(page.get_by_text("There is a problem")).to_be_visible()
+        expect(page.get_by_role("link", name="Say what the sharing is for.")).to_be_visible()

@@ -14,7 +14,8 @@ from agencies.choices import Role
 from audit import chain
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
-from tests.browser.conftest import council_and_fire_service, sign_in
+from tests.browser.conftest import ask_the_check, sign_in
+from tests.browser.safe_and_well import council_and_fire_service
 from tests.factories import AgencyFactory, member
 
 pytestmark = pytest.mark.browser
@@ -33,9 +34,7 @@ def registry():
 def _ask(page, live_server):
     sign_in(page, live_server, "frontline")
     page.goto(f"{live_server.url}/check/")
-    page.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
-    page.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
-    page.get_by_role("button", name="Check").click()
+    ask_the_check(page, "Greater Manchester Fire and Rescue", "Smoking and home fire risk")
     expect(page.locator("#decision").get_by_role("heading", level=1)).to_have_text("Yes, you may share")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()

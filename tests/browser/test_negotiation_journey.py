@@ -16,14 +16,14 @@ from pypdf import PdfReader
 from accounts.models import Profile
 from agencies.choices import Role
 from agreements.choices import AgreementStatus
-from agreements.models import Agreement, Party
-from tests.browser.conftest import choose, council_and_fire_service, fill_safe_and_well_terms, sign_in, sign_out
+from agreements.models import Party
+from tests.browser.conftest import choose, sign_in, sign_out
+from tests.browser.safe_and_well import council_and_fire_service, fill_terms, save_draft
 from tests.eager import eager_tasks
 from tests.factories import member
 
 pytestmark = pytest.mark.browser
 
-PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 COMMENT = "Say how long the fire service keeps the referrals, and leave out whether they smoke."
 NOTE = "Our crews can start the visits in March if this is signed by then."
 
@@ -88,17 +88,13 @@ class NegotiationJourneyTests:
         # The council's officer drafts it and sends it for signature.
         sign_in(page, live_server, "officer", check=check_a11y)
         page.get_by_role("link", name="Draft a new agreement").click()
-        fill_safe_and_well_terms(page)
+        fill_terms(page)
         flow = page.get_by_role("group", name="Flow 1", exact=True)
         choose(flow, "Provider", "Manchester", "Manchester City Council")
         choose(flow, "Dataset", "Smoking", "Smoking and home fire risk (Manchester City Council)")
         choose(flow, "Recipient", "Fire", "Greater Manchester Fire and Rescue")
-        flow.get_by_label("Purpose of this flow (optional)").fill("Book a safe and well visit")
-        flow.get_by_label(PUBLIC_TASK).check()
-        page.get_by_role("button", name="Save draft").click()
-        agreement = Agreement.objects.get()
+        agreement = save_draft(page, live_server, flow)
         reference = agreement.reference
-        expect(page).to_have_url(f"{live_server.url}/agreements/{reference}/")
         page.locator("#actions").get_by_role("button", name="Send for signature").click()
         page.get_by_role("button", name="Send for signature").click()
         expect(page.get_by_role("alert", name="Success")).to_contain_text("sent to every party for signature")

@@ -11,14 +11,12 @@ from playwright.sync_api import expect
 from agencies.choices import Role
 from agreements.choices import AgreementStatus
 from agreements.decisions import decide
-from agreements.models import Agreement
 from audit.models import AuditEvent
-from tests.browser.conftest import council_and_fire_service, fill_safe_and_well_terms, sign_in, sign_out
+from tests.browser.conftest import sign_in, sign_out
+from tests.browser.safe_and_well import council_and_fire_service, fill_terms, save_draft
 from tests.factories import member
 
 pytestmark = pytest.mark.browser
-
-PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 
 
 @pytest.fixture
@@ -51,18 +49,13 @@ class SigningJourneyTests:
         sign_in(page, live_server, "officer", check=check_a11y)
         page.get_by_role("link", name="Draft a new agreement").click()
         check_a11y(page)
-        fill_safe_and_well_terms(page)
+        fill_terms(page)
         flow = page.get_by_role("group", name="Flow 1", exact=True)
         flow.get_by_label("Dataset", exact=True).fill("smoking-risk")
         flow.get_by_label("Provider", exact=True).fill("mcc")
         flow.get_by_label("Recipient", exact=True).fill("gm-fire")
-        flow.get_by_label("Purpose of this flow (optional)").fill("Book a safe and well visit")
-        flow.get_by_label(PUBLIC_TASK).check()
-        page.get_by_role("button", name="Save draft").click()
-
-        agreement = Agreement.objects.get()
+        agreement = save_draft(page, live_server, flow)
         reference = agreement.reference
-        expect(page).to_have_url(f"{live_server.url}/agreements/{reference}/")
         check_a11y(page)
 
         # ... and sends it for signature.
