@@ -47,6 +47,14 @@ def ask(client, capture, **data):
         return client.post("/audit/exports/", {"format": "csv", "action": "check.allowed", **data})
 
 
+def finished_job(client, agency, auditor, capture, **data) -> ExportJob:
+    """More events than the page exports at once (LIMIT), so `auditor`'s request is a background job, run here."""
+    make_events(LIMIT + 1, agency=agency)
+    client.force_login(auditor)
+    ask(client, capture, **data)
+    return ExportJob.objects.get()
+
+
 def job_file(job: ExportJob) -> str:
     return (export_jobs.export_dir() / job.file_name).read_bytes().decode()
 
@@ -84,10 +92,7 @@ class AskingTests:
 
     def test_asking_finishing_and_downloading_are_each_audited(self, client, agency, auditor,
                                                                django_capture_on_commit_callbacks):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks, format="jsonl")
-        job = ExportJob.objects.get()
+        job = finished_job(client, agency, auditor, django_capture_on_commit_callbacks, format="jsonl")
         requested = AuditEvent.objects.get(action="audit.export_requested")
         assert requested.actor == auditor and requested.object_ref == str(job.pk)
         assert requested.detail["filters"] == {"action": "check.allowed"} and requested.detail["format"] == "jsonl"
@@ -148,10 +153,7 @@ class JobPageTests:
 
     def test_a_finished_job_offers_the_download_and_stops_refreshing(self, client, agency, auditor,
                                                                      django_capture_on_commit_callbacks):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks)
-        job = ExportJob.objects.get()
+        job = finished_job(client, agency, auditor, django_capture_on_commit_callbacks)
         page = client.get(f"/audit/exports/{job.pk}/").content.decode()
         assert "Your export is ready" in page and "http-equiv" not in page
         assert f'href="/audit/exports/{job.pk}/download/"' in page
@@ -161,10 +163,7 @@ class JobPageTests:
     def test_only_the_requester_or_a_superuser_may_see_or_download_it(
         self, client, agency, auditor, colleague, frontline, superuser, django_capture_on_commit_callbacks
     ):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks)
-        job = ExportJob.objects.get()
+        job = finished_job(client, agency, auditor, django_capture_on_commit_callbacks)
         client.force_login(colleague)
         assert client.get(f"/audit/exports/{job.pk}/").status_code == 404
         assert client.get(f"/audit/exports/{job.pk}/download/").status_code == 404
@@ -241,10 +240,7 @@ class RestartTests:
 class ExpiryTests:
     def test_expired_files_are_deleted_and_their_jobs_marked_expired(self, client, agency, auditor,
                                                                      django_capture_on_commit_callbacks):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks)
-        fresh = ExportJob.objects.get()
+        fresh = finished_job(client, agency, auditor, django_capture_on_commit_callbacks)
         ask(client, django_capture_on_commit_callbacks, format="jsonl")
         old = ExportJob.objects.exclude(pk=fresh.pk).get()
         old_file = export_jobs.export_dir() / old.file_name
