@@ -34,7 +34,6 @@ class AuditedApi(GenericAPIView):
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
-
 class DirectoryListApi(AuditedApi):
     """The agency or dataset directory: one page, filtered (`editable`: only rows the user may change), the listing
     audited with the filters asked for; `post` adds one, the service deciding who may and auditing it."""
@@ -107,27 +106,35 @@ NOT_FOUND = OpenApiResponse(description="No object has that code.")
 BAD_INPUT = OpenApiResponse(description="Field errors, as {field: [message]}. Nothing was saved.")
 
 
-def _list_schema(*, operations: str, filter_input: type[serializers.Serializer],
-                 output: type[serializers.Serializer], create_input: type[serializers.Serializer], summary: str,
-                 create_summary: str) -> Callable[[type[Any]], type[Any]]:
-    return extend_schema_view(
-        get=extend_schema(operation_id=f"{operations}_list", summary=summary, parameters=[filter_input],
-                          responses={200: output(many=True), 400: BAD_INPUT}),
-        post=extend_schema(operation_id=f"{operations}_create", summary=create_summary, request=create_input,
-                           responses={201: output, 400: BAD_INPUT, 403: FORBIDDEN}),
-    )
+def _list_schema(*, operations: str, summary: str, create_summary: str) -> Callable[[type[Any]], type[Any]]:
+    """The schema of a DirectoryListApi, from its serializers: operations `<operations>_list` and `_create`."""
+
+    def document(view: type[Any]) -> type[Any]:
+        return extend_schema_view(
+            get=extend_schema(operation_id=f"{operations}_list", summary=summary, parameters=[view.filter_input],
+                              responses={200: view.output(many=True), 400: BAD_INPUT}),
+            post=extend_schema(operation_id=f"{operations}_create", summary=create_summary, request=view.create_input,
+                               responses={201: view.output, 400: BAD_INPUT, 403: FORBIDDEN}),
+        )(view)
+
+    return document
 
 
-def _detail_schema(*, operations: str, output: type[serializers.Serializer],
-                   update_input: type[serializers.Serializer], summary: str, change_summary: str,
+def _detail_schema(*, operations: str, summary: str, change_summary: str,
                    change_description: str | None = None) -> Callable[[type[Any]], type[Any]]:
-    return extend_schema_view(
-        get=extend_schema(operation_id=f"{operations}_retrieve", summary=summary, parameters=[CODE_PATH],
-                          responses={200: output, 404: NOT_FOUND}),
-        patch=extend_schema(operation_id=f"{operations}_partial_update", summary=change_summary,
-                            description=change_description, parameters=[CODE_PATH], request=update_input,
-                            responses={200: output, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND}),
-    )
+    """The schema of a DirectoryDetailApi, from its serializers: operations `<operations>_retrieve` and
+    `_partial_update`."""
+
+    def document(view: type[Any]) -> type[Any]:
+        return extend_schema_view(
+            get=extend_schema(operation_id=f"{operations}_retrieve", summary=summary, parameters=[CODE_PATH],
+                              responses={200: view.output, 404: NOT_FOUND}),
+            patch=extend_schema(operation_id=f"{operations}_partial_update", summary=change_summary,
+                                description=change_description, parameters=[CODE_PATH], request=view.update_input,
+                                responses={200: view.output, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND}),
+        )(view)
+
+    return document
 
 
 class AgencyCodeField(serializers.SlugRelatedField):
@@ -186,8 +193,7 @@ class AgencyFilterSerializer(serializers.Serializer):
     editable = serializers.BooleanField(required=False, help_text="true: only agencies you may change.")
 
 
-@_list_schema(operations="agencies", filter_input=AgencyFilterSerializer, output=AgencyOutputSerializer,
-              create_input=AgencyCreateInputSerializer, summary="List agencies",
+@_list_schema(operations="agencies", summary="List agencies",
               create_summary="Add an agency (registry administrators: superusers or the registry-admin role)")
 class AgencyListApi(DirectoryListApi):
     """The agency directory: every signed-in user may read it; registry administrators add agencies."""
@@ -205,8 +211,7 @@ class AgencyListApi(DirectoryListApi):
             raise PermissionDenied("Only registry administrators can add agencies.")
 
 
-@_detail_schema(operations="agencies", output=AgencyOutputSerializer, update_input=AgencyUpdateInputSerializer,
-                summary="One agency",
+@_detail_schema(operations="agencies", summary="One agency",
                 change_summary="Change an agency's details (its agency admins, or registry administrators)")
 class AgencyDetailApi(DirectoryDetailApi):
     """One agency, by code. Its agency admins and registry administrators may change its details."""
@@ -446,8 +451,7 @@ class DatasetFilterSerializer(serializers.Serializer):
     editable = serializers.BooleanField(required=False, help_text="true: only datasets you may change.")
 
 
-@_list_schema(operations="datasets", filter_input=DatasetFilterSerializer, output=DatasetOutputSerializer,
-              create_input=DatasetCreateInputSerializer, summary="List datasets",
+@_list_schema(operations="datasets", summary="List datasets",
               create_summary="Register a dataset (governance officers and agency admins of the owner)")
 class DatasetListApi(DirectoryListApi):
     """The dataset directory. Governance officers and agency admins register their own agency's datasets."""
@@ -461,8 +465,7 @@ class DatasetListApi(DirectoryListApi):
     create = staticmethod(services.dataset_create)
 
 
-@_detail_schema(operations="datasets", output=DatasetOutputSerializer, update_input=DatasetUpdateInputSerializer,
-                summary="One dataset",
+@_detail_schema(operations="datasets", summary="One dataset",
                 change_summary="Change a dataset (governance officers and agency admins of its owner)",
                 change_description="Moving a dataset to another owner also needs one of those roles in the new owner.")
 class DatasetDetailApi(DirectoryDetailApi):
