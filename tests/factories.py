@@ -109,7 +109,6 @@ def agreement_factory(
     from django.utils import timezone
 
     from agreements import services
-    from agreements.models import Agreement
 
     lead = lead or AgencyFactory(code="lead-council", name="Lead Council")
     if flows is None:
@@ -137,6 +136,13 @@ def agreement_factory(
         agreement = services.agreement_submit(actor=drafter, agreement=agreement)
     if state == "active":
         sign_all(agreement)
+    return fresh(agreement)
+
+
+def fresh(agreement):
+    """The agreement as the database now holds it."""
+    from agreements.models import Agreement
+
     return Agreement.objects.get(pk=agreement.pk)
 
 

@@ -4,12 +4,11 @@ real, audited grants), one dataset each, and one person per role."""
 from dataclasses import dataclass
 
 import pytest
-from rest_framework.test import APIClient
 
 from agencies.choices import AgencyKind, Role
 from agencies.models import Agency, Dataset
 from agencies.services import agency_create, dataset_create
-from tests.factories import UserFactory, api_key, member
+from tests.factories import UserFactory, member
 
 
 @dataclass
@@ -41,14 +40,6 @@ def region(db) -> Region:
         "superuser": UserFactory(username="root", is_superuser=True, is_staff=True),
     }
     return Region(home=home, other=other, home_dataset=home_dataset, other_dataset=other_dataset, users=users)
-
-
-def api_client(user=None) -> APIClient:
-    """An API client that signs in with a token, as integrations do (each request loads the user afresh)."""
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
-    return client
 
 
 

@@ -14,17 +14,13 @@ from agreements.models import Agreement, VersionComment
 from audit.models import AuditEvent
 from notifications.models import Notification
 from tests.clients import api, page
-from tests.factories import UserFactory, agreement_factory, api_key, member, sign_all
+from tests.factories import UserFactory, agreement_factory, api_key, fresh, member, sign_all
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
 GO = Role.GOVERNANCE_OFFICER
 TEXT = "A comment for the parties."
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def fresh(agreement) -> Agreement:
-    return Agreement.objects.get(pk=agreement.pk)
 
 
 def api_url(agreement, number=1) -> str:
