@@ -44,3 +44,8 @@ def save_draft(page, live_server, flow):
     agreement = Agreement.objects.get()
     expect(page).to_have_url(f"{live_server.url}/agreements/{agreement.reference}/")
     return agreement
+
+
+def open_agreement(page, live_server, reference: str) -> None:
+    page.goto(f"{live_server.url}/agreements/{reference}/")
+    expect(page.get_by_role("heading", name="Safe and well visits", level=1)).to_be_visible()

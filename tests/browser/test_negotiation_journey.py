@@ -18,7 +18,7 @@ from agencies.choices import Role
 from agreements.choices import AgreementStatus
 from agreements.models import Party
 from tests.browser.conftest import choose, sign_in, sign_out
-from tests.browser.safe_and_well import council_and_fire_service, fill_terms, save_draft
+from tests.browser.safe_and_well import council_and_fire_service, fill_terms, open_agreement, save_draft
 from tests.eager import eager_tasks
 from tests.factories import member
 
@@ -38,11 +38,6 @@ def partners():
     ):
         user = member(agency, Role.GOVERNANCE_OFFICER, username=username)
         Profile.objects.update_or_create(user=user, defaults={"full_name": name, "job_title": title})
-
-
-def _open(page, live_server, reference):
-    page.goto(f"{live_server.url}/agreements/{reference}/")
-    expect(page.get_by_role("heading", name="Safe and well visits", level=1)).to_be_visible()
 
 
 def _sign_seeing_the_changes(page, check_a11y, agency_name):
@@ -105,7 +100,7 @@ class NegotiationJourneyTests:
         assert len(_emails_to(mailoutbox, "fire-officer@example.org", please_sign)) == 1
         sign_in(page, live_server, "fire-officer")
         _inbox_has(page, live_server, check_a11y, f"{please_sign}: Safe and well visits")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         # A comment in version 1's thread: sent empty, it is refused with the error summary; then added.
         thread = page.locator("#comments-1")
         thread.get_by_role("button", name="Add comment").click()
@@ -134,7 +129,7 @@ class NegotiationJourneyTests:
         page.get_by_role("link", name="Notifications 2 unread").click()
         expect(page.get_by_role("main")).to_contain_text(reference)
         check_a11y(page)
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         comments = page.locator("#comments")
         expect(comments).to_contain_text(COMMENT)
         expect(comments).to_contain_text("Changes requested by Priya Patel for Greater Manchester Fire and Rescue")
@@ -156,13 +151,13 @@ class NegotiationJourneyTests:
 
         # A second council officer signs for the council, seeing what changed.
         sign_in(page, live_server, "officer2")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign_seeing_the_changes(page, check_a11y, "Manchester City Council")
         sign_out(page)
 
         # The fire officer signs for the fire service: every party has signed, so it is active.
         sign_in(page, live_server, "fire-officer")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign_seeing_the_changes(page, check_a11y, "Greater Manchester Fire and Rescue")
         expect(page.get_by_role("alert", name="Success")).to_contain_text(
             "Every party has now signed: version 1 is in force.")

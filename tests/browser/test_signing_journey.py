@@ -13,7 +13,7 @@ from agreements.choices import AgreementStatus
 from agreements.decisions import decide
 from audit.models import AuditEvent
 from tests.browser.conftest import sign_in, sign_out
-from tests.browser.safe_and_well import council_and_fire_service, fill_terms, save_draft
+from tests.browser.safe_and_well import council_and_fire_service, fill_terms, open_agreement, save_draft
 from tests.factories import member
 
 pytestmark = pytest.mark.browser
@@ -25,11 +25,6 @@ def partners():
     member(council, Role.GOVERNANCE_OFFICER, username="officer")
     member(council, Role.GOVERNANCE_OFFICER, username="officer2")
     member(fire, Role.GOVERNANCE_OFFICER, username="fire-officer")
-
-
-def _open(page, live_server, reference):
-    page.goto(f"{live_server.url}/agreements/{reference}/")
-    expect(page.get_by_role("heading", name="Safe and well visits", level=1)).to_be_visible()
 
 
 def _sign(page, check_a11y):
@@ -73,7 +68,7 @@ class SigningJourneyTests:
 
         # A second council officer signs for the council: not live yet, the fire service has still to sign.
         sign_in(page, live_server, "officer2")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign(page, check_a11y)
         expect(page.locator("#signatures").get_by_role("row", name="Manchester City Council (lead)")).to_contain_text(
             "Signed for Manchester City Council by officer2, on ")
@@ -83,7 +78,7 @@ class SigningJourneyTests:
 
         # The fire service's officer signs for the fire service: every party has signed, so it is active.
         sign_in(page, live_server, "fire-officer")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign(page, check_a11y)
         expect(page.get_by_role("alert", name="Success")).to_contain_text(
             "Every party has now signed: version 1 is in force.")
