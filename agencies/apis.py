@@ -264,7 +264,7 @@ class MemberFilterSerializer(serializers.Serializer):
 
 
 class MemberGrantOutputSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(source="user.username")
     role = serializers.ChoiceField(choices=Role.choices)
     granted = serializers.BooleanField(help_text="false if they already held the role (nothing changed).")
 
@@ -318,8 +318,9 @@ class AgencyMembersApi(AuditedApi):
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user, granted = services.membership_add(actor=request.user, agency=agency, **serializer.validated_data)
-        body = {"username": user.get_username(), "role": serializer.validated_data["role"], "granted": granted}
-        return Response(body, status=status.HTTP_201_CREATED if granted else status.HTTP_200_OK)
+        grant = {"user": user, "role": serializer.validated_data["role"], "granted": granted}
+        return Response(MemberGrantOutputSerializer(grant).data,
+                        status=status.HTTP_201_CREATED if granted else status.HTTP_200_OK)
 
     @extend_schema(
         operation_id="agencies_members_destroy",

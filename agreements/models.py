@@ -228,6 +228,7 @@ class Flow(models.Model):
     period_reason: str | None
     bases: list[Any]
     loaded_bases: list[LegalBasis] | None
+    asker_grant: bool  # the check's asker holds a view grant on the flow's agreement
 
     class Meta:
         ordering = ["version", "id"]

@@ -331,9 +331,11 @@ def version_warnings(version: AgreementVersion) -> list[str]:
     return warnings
 
 
+_KIND_ORDER = {kind: position for position, kind in enumerate(LegalBasisKind.values)}
+
+
 def _in_catalogue_order(basis: LegalBasis) -> tuple[int, str]:
-    kinds = list(LegalBasisKind.values)
-    return (kinds.index(basis.kind) if basis.kind in kinds else len(kinds)), basis.code
+    return _KIND_ORDER.get(basis.kind, len(_KIND_ORDER)), basis.code
 
 
 def _and(items: list[str]) -> str:

@@ -52,7 +52,6 @@ from .serializers import (
     RequestChangesInputSerializer,
     ReviewInputSerializer,
     VersionOutputSerializer,
-    agreement_representation,
     check_response,
 )
 
@@ -117,7 +116,7 @@ def _terms(call: Callable[[], T]) -> T:
 
 def _respond(request: AuthenticatedRequest, agreement: Agreement, code: int = status.HTTP_200_OK) -> Response:
     fresh = agreement_get(user=request.user, reference=agreement.reference)
-    return Response(agreement_representation(fresh), status=code)
+    return Response(AgreementOutputSerializer(fresh).data, status=code)
 
 
 # --- views ---------------------------------------------------------------------------------------------------
@@ -214,7 +213,7 @@ class AgreementDetailApi(APIView):
     def get(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get(user=request.user, reference=reference)
         services.agreement_record_viewed(actor=request.user, agreement=agreement)
-        return Response(agreement_representation(agreement))
+        return Response(AgreementOutputSerializer(agreement).data)
 
     def patch(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get(user=request.user, reference=reference)
