@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -33,16 +33,64 @@ class AuditedApi(GenericAPIView):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
-    def directory(self, request: AuthenticatedRequest, *, filter_serializer: type[serializers.Serializer],
-                  select: Callable[..., Any], output: type[serializers.Serializer],
-                  record: Callable[..., Any]) -> Response:
-        """One page of the agency or dataset directory, filtered (`editable`: only rows the user may change), and
-        the listing audited with the filters asked for."""
-        filters = _filters(filter_serializer, request)
+
+class DirectoryListApi(AuditedApi):
+    """The agency or dataset directory: one page, filtered (`editable`: only rows the user may change), the listing
+    audited with the filters asked for; `post` adds one, the service deciding who may and auditing it."""
+
+    filter_input: type[serializers.Serializer]
+    output: type[serializers.Serializer]
+    create_input: type[serializers.Serializer]
+    # staticmethods: the selectors and services of the directory
+    select: Callable[..., QuerySet[Any]]
+    record_listed: Callable[..., None]
+    create: Callable[..., Any]
+
+    def check_may_create(self, request: AuthenticatedRequest) -> None:
+        """Raise PermissionDenied before reading the input, where the view should refuse outright."""
+
+    def get(self, request: AuthenticatedRequest) -> Response:
+        filters = _filters(self.filter_input, request)
         editable = filters.pop("editable", False)
-        response = self.paginated(select(user=request.user, filters=filters, editable=editable), output)
-        record(filters={**filters, **({"editable": True} if editable else {})})
+        response = self.paginated(self.select(user=request.user, filters=filters, editable=editable), self.output)
+        self.record_listed(filters={**filters, **({"editable": True} if editable else {})})
         return response
+
+    def post(self, request: AuthenticatedRequest) -> Response:
+        self.check_may_create(request)
+        serializer = self.create_input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = self.create(actor=request.user, **serializer.validated_data)
+        return Response(self.output(created).data, status=status.HTTP_201_CREATED)
+
+
+class DirectoryDetailApi(AuditedApi):
+    """One agency or dataset, by code: every signed-in user reads it (each view audited); `may_change` says who
+    changes it. The selectors and services name the object by `noun` (`agency=`, `dataset=`)."""
+
+    noun: str
+    output: type[serializers.Serializer]
+    update_input: type[serializers.Serializer]
+    refusal: str  # the 403's message, formatted with the object as `noun`
+    # staticmethods: the selectors and services of the noun
+    select: Callable[..., Any]
+    may_change: Callable[..., bool]
+    record_viewed: Callable[..., None]
+    update: Callable[..., Any]
+
+    def get(self, request: AuthenticatedRequest, code: str) -> Response:
+        found = self.select(code=code)
+        self.record_viewed(**{self.noun: found})
+        return Response(self.output(found).data)
+
+    def patch(self, request: AuthenticatedRequest, code: str) -> Response:
+        found = self.select(code=code)
+        if not self.may_change(user=request.user, **{self.noun: found}):
+            raise PermissionDenied(self.refusal.format(**{self.noun: found}))
+        serializer = self.update_input(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changed = self.update(actor=request.user, **{self.noun: found}, **serializer.validated_data)
+        return Response(self.output(changed).data)
 
 
 def _filters(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -56,6 +104,37 @@ CODE_PATH = OpenApiParameter("code", str, OpenApiParameter.PATH, description="Th
 FORBIDDEN = OpenApiResponse(description="Signed in, but this action is not yours.")
 NOT_FOUND = OpenApiResponse(description="No object has that code.")
 BAD_INPUT = OpenApiResponse(description="Field errors, as {field: [message]}. Nothing was saved.")
+
+
+def _list_schema(*, operations: str, summary: str, create_summary: str) -> Callable[[type[Any]], type[Any]]:
+    """The schema of a DirectoryListApi, from its serializers: operations `<operations>_list` and `_create`."""
+
+    def document(view: type[Any]) -> type[Any]:
+        return extend_schema_view(
+            get=extend_schema(operation_id=f"{operations}_list", summary=summary, parameters=[view.filter_input],
+                              responses={200: view.output(many=True), 400: BAD_INPUT}),
+            post=extend_schema(operation_id=f"{operations}_create", summary=create_summary, request=view.create_input,
+                               responses={201: view.output, 400: BAD_INPUT, 403: FORBIDDEN}),
+        )(view)
+
+    return document
+
+
+def _detail_schema(*, operations: str, summary: str, change_summary: str,
+                   change_description: str | None = None) -> Callable[[type[Any]], type[Any]]:
+    """The schema of a DirectoryDetailApi, from its serializers: operations `<operations>_retrieve` and
+    `_partial_update`."""
+
+    def document(view: type[Any]) -> type[Any]:
+        return extend_schema_view(
+            get=extend_schema(operation_id=f"{operations}_retrieve", summary=summary, parameters=[CODE_PATH],
+                              responses={200: view.output, 404: NOT_FOUND}),
+            patch=extend_schema(operation_id=f"{operations}_partial_update", summary=change_summary,
+                                description=change_description, parameters=[CODE_PATH], request=view.update_input,
+                                responses={200: view.output, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND}),
+        )(view)
+
+    return document
 
 
 class AgencyCodeField(serializers.SlugRelatedField):
@@ -114,70 +193,40 @@ class AgencyFilterSerializer(serializers.Serializer):
     editable = serializers.BooleanField(required=False, help_text="true: only agencies you may change.")
 
 
-class AgencyListApi(AuditedApi):
+@_list_schema(operations="agencies", summary="List agencies",
+              create_summary="Add an agency (registry administrators: superusers or the registry-admin role)")
+class AgencyListApi(DirectoryListApi):
     """The agency directory: every signed-in user may read it; registry administrators add agencies."""
 
     queryset = Agency.objects.none()  # tells the schema generator the model; rows come from the selectors
+    filter_input = AgencyFilterSerializer
+    output = AgencyOutputSerializer
+    create_input = AgencyCreateInputSerializer
+    select = staticmethod(selectors.agency_list)
+    record_listed = staticmethod(services.agency_record_listed)
+    create = staticmethod(services.agency_create)
 
-    @extend_schema(
-        operation_id="agencies_list",
-        summary="List agencies",
-        parameters=[AgencyFilterSerializer],
-        responses={200: AgencyOutputSerializer(many=True), 400: BAD_INPUT},
-    )
-    def get(self, request: AuthenticatedRequest) -> Response:
-        return self.directory(request, filter_serializer=AgencyFilterSerializer, select=selectors.agency_list,
-                              output=AgencyOutputSerializer, record=services.agency_record_listed)
-
-    @extend_schema(
-        operation_id="agencies_create",
-        summary="Add an agency (registry administrators: superusers or the registry-admin role)",
-        request=AgencyCreateInputSerializer,
-        responses={201: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
-    )
-    def post(self, request: AuthenticatedRequest) -> Response:
+    def check_may_create(self, request: AuthenticatedRequest) -> None:
         if not selectors.agency_can_create(user=request.user):
             raise PermissionDenied("Only registry administrators can add agencies.")
-        serializer = AgencyCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        agency = services.agency_create(actor=request.user, **serializer.validated_data)
-        return Response(AgencyOutputSerializer(agency).data, status=status.HTTP_201_CREATED)
 
 
-class AgencyDetailApi(AuditedApi):
+@_detail_schema(operations="agencies", summary="One agency",
+                change_summary="Change an agency's details (its agency admins, or registry administrators)")
+class AgencyDetailApi(DirectoryDetailApi):
     """One agency, by code. Its agency admins and registry administrators may change its details."""
 
-    @extend_schema(
-        operation_id="agencies_retrieve",
-        summary="One agency",
-        parameters=[CODE_PATH],
-        responses={200: AgencyOutputSerializer, 404: NOT_FOUND},
-    )
-    def get(self, request: AuthenticatedRequest, code: str) -> Response:
-        agency = selectors.agency_get(code=code)
-        services.agency_record_viewed(agency=agency)
-        return Response(AgencyOutputSerializer(agency).data)
-
-    @extend_schema(
-        operation_id="agencies_partial_update",
-        summary="Change an agency's details (its agency admins, or registry administrators)",
-        parameters=[CODE_PATH],
-        request=AgencyUpdateInputSerializer,
-        responses={200: AgencyOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
-    )
-    def patch(self, request: AuthenticatedRequest, code: str) -> Response:
-        agency = selectors.agency_get(code=code)
-        if not selectors.agency_can_change(user=request.user, agency=agency):
-            raise PermissionDenied(f"Only administrators of {agency.name} can change its details.")
-        serializer = AgencyUpdateInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        agency = services.agency_update(actor=request.user, agency=agency, **serializer.validated_data)
-        return Response(AgencyOutputSerializer(agency).data)
+    noun = "agency"
+    output = AgencyOutputSerializer
+    update_input = AgencyUpdateInputSerializer
+    refusal = "Only administrators of {agency.name} can change its details."
+    select = staticmethod(selectors.agency_get)
+    may_change = staticmethod(selectors.agency_can_change)
+    record_viewed = staticmethod(services.agency_record_viewed)
+    update = staticmethod(services.agency_update)
 
 
 # Members.
-
-
 
 
 class MemberOutputSerializer(serializers.Serializer):
@@ -403,63 +452,31 @@ class DatasetFilterSerializer(serializers.Serializer):
     editable = serializers.BooleanField(required=False, help_text="true: only datasets you may change.")
 
 
-class DatasetListApi(AuditedApi):
+@_list_schema(operations="datasets", summary="List datasets",
+              create_summary="Register a dataset (governance officers and agency admins of the owner)")
+class DatasetListApi(DirectoryListApi):
     """The dataset directory. Governance officers and agency admins register their own agency's datasets."""
 
     queryset = Dataset.objects.none()  # tells the schema generator the model; rows come from the selectors
-
-    @extend_schema(
-        operation_id="datasets_list",
-        summary="List datasets",
-        parameters=[DatasetFilterSerializer],
-        responses={200: DatasetOutputSerializer(many=True), 400: BAD_INPUT},
-    )
-    def get(self, request: AuthenticatedRequest) -> Response:
-        return self.directory(request, filter_serializer=DatasetFilterSerializer, select=selectors.dataset_list,
-                              output=DatasetOutputSerializer, record=services.dataset_record_listed)
-
-    @extend_schema(
-        operation_id="datasets_create",
-        summary="Register a dataset (governance officers and agency admins of the owner)",
-        request=DatasetCreateInputSerializer,
-        responses={201: DatasetOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
-    )
-    def post(self, request: AuthenticatedRequest) -> Response:
-        serializer = DatasetCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        dataset = services.dataset_create(actor=request.user, **serializer.validated_data)
-        return Response(DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
+    filter_input = DatasetFilterSerializer
+    output = DatasetOutputSerializer
+    create_input = DatasetCreateInputSerializer
+    select = staticmethod(selectors.dataset_list)
+    record_listed = staticmethod(services.dataset_record_listed)
+    create = staticmethod(services.dataset_create)
 
 
-class DatasetDetailApi(AuditedApi):
+@_detail_schema(operations="datasets", summary="One dataset",
+                change_summary="Change a dataset (governance officers and agency admins of its owner)",
+                change_description="Moving a dataset to another owner also needs one of those roles in the new owner.")
+class DatasetDetailApi(DirectoryDetailApi):
     """One dataset, by code. Governance officers and agency admins of its owner may change it."""
 
-    @extend_schema(
-        operation_id="datasets_retrieve",
-        summary="One dataset",
-        parameters=[CODE_PATH],
-        responses={200: DatasetOutputSerializer, 404: NOT_FOUND},
-    )
-    def get(self, request: AuthenticatedRequest, code: str) -> Response:
-        dataset = selectors.dataset_get(code=code)
-        services.dataset_record_viewed(dataset=dataset)
-        return Response(DatasetOutputSerializer(dataset).data)
-
-    @extend_schema(
-        operation_id="datasets_partial_update",
-        summary="Change a dataset (governance officers and agency admins of its owner)",
-        description="Moving a dataset to another owner also needs one of those roles in the new owner.",
-        parameters=[CODE_PATH],
-        request=DatasetUpdateInputSerializer,
-        responses={200: DatasetOutputSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
-    )
-    def patch(self, request: AuthenticatedRequest, code: str) -> Response:
-        dataset = selectors.dataset_get(code=code)
-        if not selectors.dataset_can_change(user=request.user, dataset=dataset):
-            raise PermissionDenied(
-                f"Only governance officers and administrators of {dataset.owner.name} can change this dataset."
-            )
-        serializer = DatasetUpdateInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        dataset = services.dataset_update(actor=request.user, dataset=dataset, **serializer.validated_data)
-        return Response(DatasetOutputSerializer(dataset).data)
+    noun = "dataset"
+    output = DatasetOutputSerializer
+    update_input = DatasetUpdateInputSerializer
+    refusal = "Only governance officers and administrators of {dataset.owner.name} can change this dataset."
+    select = staticmethod(selectors.dataset_get)
+    may_change = staticmethod(selectors.dataset_can_change)
+    record_viewed = staticmethod(services.dataset_record_viewed)
+    update = staticmethod(services.dataset_update)

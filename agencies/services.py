@@ -95,46 +95,42 @@ def _belongs(*, user: User, agency: Agency) -> bool:
 # a change of role inside an agency stays that agency's business.
 
 
-@transaction.atomic
-def membership_grant(*, agency: Agency, user: User, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
-    """Give `user` the role in the agency. Returns False (and records nothing) if they already had it."""
+def _membership_change(*, grant: bool, agency: Agency, user: User, role: Role | str,
+                       detail: dict[str, Any] | None) -> bool:
+    """Add the user to (or take them out of) the agency role's group, and audit it; False (and nothing recorded)
+    when there was nothing to change. Joining or leaving the agency altogether is told to their other agencies."""
     group = agency_role_group(agency=agency, role=role)
     _lock_user(user)
-    if group.user_set.filter(pk=user.pk).exists():
+    if group.user_set.filter(pk=user.pk).exists() == grant:
         return False
-    joining = not _belongs(user=user, agency=agency)
-    group.user_set.add(user)
+    if grant:
+        crossing = not _belongs(user=user, agency=agency)  # joining the agency
+        group.user_set.add(user)
+    else:
+        group.user_set.remove(user)
+        crossing = not _belongs(user=user, agency=agency)  # leaving it
     selectors.forget_user_roles(user)
     record(
-        action=AuditAction.MEMBERSHIP_GRANTED,
+        action=AuditAction.MEMBERSHIP_GRANTED if grant else AuditAction.MEMBERSHIP_REVOKED,
         object_type="membership",
         object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
         agency=agency,
-        agencies=subject_agencies(user) if joining else [],
+        agencies=subject_agencies(user) if crossing else [],
         detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
     )
     return True
+
+
+@transaction.atomic
+def membership_grant(*, agency: Agency, user: User, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
+    """Give `user` the role in the agency. Returns False (and records nothing) if they already had it."""
+    return _membership_change(grant=True, agency=agency, user=user, role=role, detail=detail)
 
 
 @transaction.atomic
 def membership_revoke(*, agency: Agency, user: User, role: Role | str, detail: dict[str, Any] | None = None) -> bool:
     """Take the role away. Returns False if the user did not have it."""
-    group = agency_role_group(agency=agency, role=role)
-    _lock_user(user)
-    if not group.user_set.filter(pk=user.pk).exists():
-        return False
-    group.user_set.remove(user)
-    selectors.forget_user_roles(user)
-    leaving = not _belongs(user=user, agency=agency)
-    record(
-        action=AuditAction.MEMBERSHIP_REVOKED,
-        object_type="membership",
-        object_ref=f"{agency.code}:{user.get_username()}:{Role(role).value}",
-        agency=agency,
-        agencies=subject_agencies(user) if leaving else [],
-        detail={"username": user.get_username(), "role": Role(role).value, "agency": agency.code, **(detail or {})},
-    )
-    return True
+    return _membership_change(grant=False, agency=agency, user=user, role=role, detail=detail)
 
 
 class ConfirmationNeeded(ValidationError):
@@ -358,6 +354,33 @@ def _save_new(instance: models.Model) -> None:
         raise ValidationError({"code": "That code is already in use."}) from exc
 
 
+def _insert(instance: Agency | Dataset, *, action: AuditAction, agency: Agency, detail: dict[str, Any],
+            fields: Iterable[str]) -> None:
+    """Save a new agency or dataset and record its creation with its code, `detail` and the values of `fields`."""
+    _save_new(instance)
+    record(
+        action=action,
+        object_type=instance._meta.model_name or "",
+        object_ref=instance.code,
+        agency=agency,
+        detail={"code": instance.code, **detail, **{field: getattr(instance, field) for field in fields}},
+    )
+
+
+def _save_changes(instance: Agency | Dataset, changes: dict[str, list[Any]], *, action: AuditAction,
+                  agency: Agency, update_fields: list[str] | None = None) -> None:
+    """Validate and save a changed agency or dataset, and record the changes (old and new values)."""
+    instance.full_clean()
+    instance.save(update_fields=update_fields)
+    record(
+        action=action,
+        object_type=instance._meta.model_name or "",
+        object_ref=instance.code,
+        agency=agency,
+        detail={"changes": changes},
+    )
+
+
 def _refuse_code_change(new_code: str | None, code: str, noun: str) -> None:
     if new_code is not None and new_code != code:
         message = f"The {noun}'s code cannot be changed, because other systems use it to find the {noun}."
@@ -407,14 +430,7 @@ def agency_create(
         caldicott_guardian_name=caldicott_guardian_name,
         active=active,
     )
-    _save_new(agency)
-    record(
-        action=AuditAction.AGENCY_CREATED,
-        object_type="agency",
-        object_ref=agency.code,
-        agency=agency,
-        detail={"code": agency.code, **{field: getattr(agency, field) for field in AGENCY_FIELDS}},
-    )
+    _insert(agency, action=AuditAction.AGENCY_CREATED, agency=agency, detail={}, fields=AGENCY_FIELDS)
     agency_permissions_ensure(agency=agency)
     return agency
 
@@ -453,15 +469,8 @@ def agency_update(
     changes = _changes(agency, values, AGENCY_FIELDS)
     if not changes:
         return agency
-    agency.full_clean()
-    agency.save(update_fields=[*changes, "updated_at"])
-    record(
-        action=AuditAction.AGENCY_UPDATED,
-        object_type="agency",
-        object_ref=agency.code,
-        agency=agency,
-        detail={"changes": changes},
-    )
+    _save_changes(agency, changes, action=AuditAction.AGENCY_UPDATED, agency=agency,
+                  update_fields=[*changes, "updated_at"])
     return agency
 
 
@@ -502,18 +511,8 @@ def dataset_create(
         criminal_offence=criminal_offence,
         classification=classification,
     )
-    _save_new(dataset)
-    record(
-        action=AuditAction.DATASET_CREATED,
-        object_type="dataset",
-        object_ref=dataset.code,
-        agency=owner,
-        detail={
-            "code": dataset.code,
-            "owner": owner.code,
-            **{field: getattr(dataset, field) for field in DATASET_FIELDS},
-        },
-    )
+    _insert(dataset, action=AuditAction.DATASET_CREATED, agency=owner, detail={"owner": owner.code},
+            fields=DATASET_FIELDS)
     dataset_permissions_ensure(dataset=dataset)
     return dataset
 
@@ -562,15 +561,7 @@ def dataset_update(
         dataset.owner = new_owner
     if not changes:
         return dataset
-    dataset.full_clean()
-    dataset.save()
-    record(
-        action=AuditAction.DATASET_UPDATED,
-        object_type="dataset",
-        object_ref=dataset.code,
-        agency=dataset.owner,
-        detail={"changes": changes},
-    )
+    _save_changes(dataset, changes, action=AuditAction.DATASET_UPDATED, agency=dataset.owner)
     if new_owner is not None:
         for perm, role in DATASET_GRANTS:
             permission_revoke(perm=perm, agency=old_owner, role=role, obj=dataset)

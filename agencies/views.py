@@ -6,6 +6,7 @@ to sign in; a signed-in user who may not do something sees a 403 page naming who
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -97,11 +98,28 @@ def _add_errors(form: forms.Form, error: ValidationError, default_field: str | N
             form.add_error(field if field in form.fields else default_field, message)
 
 
-def _members_agency(request: AuthenticatedHttpRequest, code: str) -> tuple[Agency, HttpResponse | None]:
-    agency = selectors.agency_get(code=code)
-    if not selectors.agency_can_manage_members(user=request.user, agency=agency):
-        return agency, _forbidden(request, f"Only administrators of {agency.name} can see and manage its members.")
-    return agency, None
+AgencyView = Callable[..., HttpResponse]
+
+
+def for_agency(may: Callable[..., bool], refusal: str) -> Callable[[AgencyView], AgencyView]:
+    """For the pages of the agency their URL names by `code`: the view is called with that Agency instead of the
+    code; someone `may(user=, agency=)` refuses gets the 403 page saying `refusal` (formatted with `agency`)."""
+
+    def decorate(view: AgencyView) -> AgencyView:
+        @functools.wraps(view)
+        def page(request: AuthenticatedHttpRequest, code: str, **kwargs: Any) -> HttpResponse:
+            agency = selectors.agency_get(code=code)
+            if not may(user=request.user, agency=agency):
+                return _forbidden(request, refusal.format(agency=agency))
+            return view(request, agency, **kwargs)
+
+        return page
+
+    return decorate
+
+
+members_page = for_agency(selectors.agency_can_manage_members,
+                          "Only administrators of {agency.name} can see and manage its members.")
 
 
 def _to_members(agency: Agency) -> HttpResponse:
@@ -129,11 +147,9 @@ def _form_page(request: HttpRequest, form: forms.Form, template: str, context: d
 
 
 @login_required
-def agency_members(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+@members_page
+def agency_members(request: AuthenticatedHttpRequest, agency: Agency) -> HttpResponse:
     """The members and pending invitations, with a form to add someone who already has an account."""
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
     form = MemberAddForm(request.POST or None)
     question = None
     status = 200
@@ -176,11 +192,9 @@ def agency_members(request: AuthenticatedHttpRequest, code: str) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_remove(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+@members_page
+def agency_member_remove(request: AuthenticatedHttpRequest, agency: Agency) -> HttpResponse:
     """GET asks for confirmation; POST takes the role away."""
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
     form = MemberRemoveForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, "Choose a member to remove from the list.")
@@ -211,12 +225,10 @@ def agency_member_remove(request: AuthenticatedHttpRequest, code: str) -> HttpRe
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_leave(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+@members_page
+def agency_member_leave(request: AuthenticatedHttpRequest, agency: Agency) -> HttpResponse:
     """A leaver: GET asks for confirmation; POST takes every role in the agency away (and, if that was their last
     agency, switches their account off)."""
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
     form = MemberLeaveForm(request.POST if request.method == "POST" else request.GET)
     target = selectors.user_by_username(username=form.data.get("username", "")) if form.is_valid() else None
     held = sorted(Role(r) for a, r in selectors.user_roles(target) if a == agency.pk) if target else []
@@ -241,11 +253,9 @@ def agency_member_leave(request: AuthenticatedHttpRequest, code: str) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_member_change_role(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+@members_page
+def agency_member_change_role(request: AuthenticatedHttpRequest, agency: Agency) -> HttpResponse:
     """Change a member's role in one step."""
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
     if request.method == "POST":
         form = MemberRoleChangeForm(request.POST)
     else:
@@ -278,10 +288,8 @@ def agency_member_change_role(request: AuthenticatedHttpRequest, code: str) -> H
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def invitation_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
+@members_page
+def invitation_create(request: AuthenticatedHttpRequest, agency: Agency) -> HttpResponse:
     return _form_page(
         request, InvitationForm(request.POST or None), "agencies/invitation_form.html", {"agency": agency},
         save=lambda data: services.invitation_create(actor=request.user, agency=agency, email=data["email"],
@@ -292,35 +300,30 @@ def invitation_create(request: AuthenticatedHttpRequest, code: str) -> HttpRespo
         error_field="email")
 
 
-def _invitation_change(request: AuthenticatedHttpRequest, code: str, pk: str, change: Callable[..., Any],
-                       done: str) -> HttpResponse:
-    """Resend or cancel an invitation (`change`, a service), then back to the members page with `done`, worded
-    from the invitation, or the service's reason it could not."""
-    agency, refusal = _members_agency(request, code)
-    if refusal:
-        return refusal
-    invitation = selectors.invitation_get(agency=agency, pk=pk)
-    try:
-        change(actor=request.user, invitation=invitation)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, done.format(invitation=invitation))
-    return _to_members(agency)
+def _invitation_change(change: Callable[..., Any], done: str) -> AgencyView:
+    """The POST that resends or cancels an invitation (`change`, a service), then goes back to the members page with
+    `done`, worded from the invitation, or the service's reason it could not."""
+
+    @login_required
+    @require_POST
+    @members_page
+    def view(request: AuthenticatedHttpRequest, agency: Agency, pk: str) -> HttpResponse:
+        invitation = selectors.invitation_get(agency=agency, pk=pk)
+        try:
+            change(actor=request.user, invitation=invitation)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, done.format(invitation=invitation))
+        return _to_members(agency)
+
+    return view
 
 
-@login_required
-@require_POST
-def invitation_resend(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
-    return _invitation_change(request, code, pk, services.invitation_resend,
-                              "Invitation sent again to {invitation.email}, with a new link valid for 7 days.")
-
-
-@login_required
-@require_POST
-def invitation_cancel(request: AuthenticatedHttpRequest, code: str, pk: str) -> HttpResponse:
-    return _invitation_change(request, code, pk, services.invitation_cancel,
-                              "The invitation to {invitation.email} is cancelled. Its link no longer works.")
+invitation_resend = _invitation_change(
+    services.invitation_resend, "Invitation sent again to {invitation.email}, with a new link valid for 7 days.")
+invitation_cancel = _invitation_change(
+    services.invitation_cancel, "The invitation to {invitation.email} is cancelled. Its link no longer works.")
 
 
 class AcceptForm(forms.Form):
@@ -394,10 +397,8 @@ def agency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    agency = selectors.agency_get(code=code)
-    if not selectors.agency_can_change(user=request.user, agency=agency):
-        return _forbidden(request, f"Only administrators of {agency.name} can change its details.")
+@for_agency(selectors.agency_can_change, "Only administrators of {agency.name} can change its details.")
+def agency_edit(request: AuthenticatedHttpRequest, agency: Agency) -> HttpResponse:
     initial = {name: getattr(agency, name) for name in AgencyForm.base_fields if name != "code"}
     return _form_page(
         request, AgencyForm(request.POST or None, initial=initial, editing=True), "agencies/agency_form.html",
@@ -409,11 +410,9 @@ def agency_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def dataset_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    owner = selectors.agency_get(code=code)
-    if not selectors.dataset_can_create(user=request.user, owner=owner):
-        return _forbidden(request, f"Only governance officers and administrators of {owner.name} can add its "
-                                   "datasets.")
+@for_agency(lambda user, agency: selectors.dataset_can_create(user=user, owner=agency),
+            "Only governance officers and administrators of {agency.name} can add its datasets.")
+def dataset_create(request: AuthenticatedHttpRequest, owner: Agency) -> HttpResponse:
     return _form_page(
         request, DatasetForm(request.POST or None), "agencies/dataset_form.html", {"owner": owner, "dataset": None},
         save=lambda data: services.dataset_create(actor=request.user, owner=owner, **data),

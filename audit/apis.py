@@ -133,16 +133,19 @@ class EventOutputSerializer(serializers.Serializer):
         return canonical_at(event.at)
 
     def get_hash(self, event: AuditEvent) -> str | None:
-        seal = getattr(event, "seal", None)
-        return seal.hash if seal else None
+        return _sealed(event, "hash")
 
     def get_prev_hash(self, event: AuditEvent) -> str | None:
-        seal = getattr(event, "seal", None)
-        return seal.prev_hash if seal else None
+        return _sealed(event, "prev_hash")
 
     def get_position(self, event: AuditEvent) -> int | None:
-        seal = getattr(event, "seal", None)
-        return seal.position if seal else None
+        return _sealed(event, "position")
+
+
+def _sealed(event: AuditEvent, field: str) -> Any:
+    """A field of the event's seal, or None while the event is not yet sealed into the chain."""
+    seal = getattr(event, "seal", None)
+    return getattr(seal, field) if seal else None
 
 
 @extend_schema(parameters=[EventFilterSerializer])
@@ -188,6 +191,11 @@ class JSONLinesRenderer(_PassthroughRenderer):
     media_type, format = "application/x-ndjson", "jsonl"
 
 
+def _content_type(kind: str) -> str:
+    """The Content-Type of an export file in `kind` (csv or jsonl)."""
+    return "text/csv; charset=utf-8" if kind == "csv" else "application/x-ndjson; charset=utf-8"
+
+
 @extend_schema(
     parameters=[ExportFilterSerializer],
     responses={
@@ -223,7 +231,7 @@ class EventExportApi(APIView):
 
         response = StreamingHttpResponse(
             export.stream(lines, finished, counter),
-            content_type="text/csv; charset=utf-8" if kind == "csv" else "application/x-ndjson; charset=utf-8",
+            content_type=_content_type(kind),
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
@@ -291,8 +299,8 @@ class PublicKeyApi(APIView):
 # --- background exports (an addition to the contract) ----------------------------------------------------------
 
 
-class ExportJobRequestSerializer(EventFilterSerializer):
-    format = serializers.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], default="csv")
+class ExportJobRequestSerializer(ExportFilterSerializer):
+    pass  # a background export takes the streamed export's filters and format (no docstring: it would be in the schema)
 
 
 class ExportJobOutputSerializer(serializers.Serializer):
@@ -372,5 +380,4 @@ class ExportJobDownloadApi(APIView):
     def get(self, request: AuthenticatedRequest, job_id: uuid.UUID) -> HttpResponseBase:
         job = export_job_get(user=request.user, job_id=job_id)
         handle, name = export_job_download(user=request.user, job=job)
-        content_type = "text/csv; charset=utf-8" if job.format == "csv" else "application/x-ndjson; charset=utf-8"
-        return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
+        return FileResponse(handle, as_attachment=True, filename=name, content_type=_content_type(job.format))

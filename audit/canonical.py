@@ -303,6 +303,17 @@ def witnessed_digests(entries: list[dict], after: int) -> dict[int, str]:
     return known
 
 
+def first_unheld(entries: list[dict], reached: int, held: set[tuple[int, str]]) -> dict | None:
+    """The first witnessed checkpoint (`entries` in position order) at or before `reached` whose (position, hash)
+    is not among the checkpoints `held` beside the chain: checkpoints deleted or rewritten. None if all are held."""
+    for entry in entries:
+        if entry["position"] > reached:
+            return None
+        if (entry["position"], entry["hash"]) not in held:
+            return entry
+    return None
+
+
 def first_disagreement(known: dict[int, str], chain: Iterable[tuple[int, str]], after: int) -> tuple[int, str] | None:
     """Walk `chain` ((position, hash) pairs in position order from `after` + 1, the hashes recomputed from the
     events' content) against the witnessed digests. Returns the first position that disagrees and why: "changed"

@@ -50,6 +50,7 @@ from .canonical import (
     copy_text,
     digests,
     first_disagreement,
+    first_unheld,
     link_hash,
     verification_message,
     witnessed_digests,
@@ -1290,12 +1291,10 @@ def _pinpointed(failure: _Failure) -> _Failure | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT position, hash FROM audit_auditcheckpoint WHERE position > %s", [after])
         held = set(cursor.fetchall())
-    for entry in entries:
-        if entry["position"] > reached:
-            break
-        if (entry["position"], entry["hash"]) not in held:
-            return _Failure(entry["head_seq"], f"the database does not hold the checkpoint witnessed at position "
-                                               f"{entry['position']} (signed {entry['created_at']}): checkpoints were "
-                                               "deleted or rewritten; the events up to it still agree with the "
-                                               "witness", entry["position"])
+    entry = first_unheld(entries, reached, held)
+    if entry is not None:
+        return _Failure(entry["head_seq"], f"the database does not hold the checkpoint witnessed at position "
+                                           f"{entry['position']} (signed {entry['created_at']}): checkpoints were "
+                                           "deleted or rewritten; the events up to it still agree with the witness",
+                        entry["position"])
     return None

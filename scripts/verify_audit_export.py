@@ -170,13 +170,11 @@ def pinpoint(bad: Bad, chain: list[tuple[int, int, str, str]], checkpoints: list
                                            f"{cover['position']}): an event was altered, removed, inserted or "
                                            "moved, and the chain re-hashed from there", position)
     held = {(cp["position"], checkpoint_hash(cp)) for cp in checkpoints}
-    for entry in entries:
-        if entry["position"] > reached:
-            break
-        if (entry["position"], entry["hash"]) not in held:
-            return Bad(entry["head_seq"], f"the server's checkpoints do not hold the checkpoint witnessed at position "
-                                          f"{entry['position']}: checkpoints were deleted or rewritten; the events up "
-                                          "to it still agree with the witness", entry["position"])
+    entry = canonical.first_unheld(entries, reached, held)
+    if entry is not None:
+        return Bad(entry["head_seq"], f"the server's checkpoints do not hold the checkpoint witnessed at position "
+                                      f"{entry['position']}: checkpoints were deleted or rewritten; the events up "
+                                      "to it still agree with the witness", entry["position"])
     return bad
 
 

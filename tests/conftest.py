@@ -121,6 +121,16 @@ def beat_schedules(db):
         importlib.import_module(name).schedule(django_apps, None)
 
 
+@pytest.fixture
+def mail_in_process(settings):
+    """Mail into the test outbox, sent by tasks run in-process (the PostgreSQL run has a broker configured)."""
+    from tests.eager import eager_tasks
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with eager_tasks():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _audit_witness(tmp_path, settings, monkeypatch):
     """Each test has its own witness directory, as each has its own database (processes it starts too); no signing

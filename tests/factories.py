@@ -60,6 +60,30 @@ def member(agency: Agency, role: Role | str, username: str | None = None, **extr
     return user
 
 
+def agreement_terms(**overrides) -> dict:
+    """Valid agreement_create() arguments (codes, as the API takes them) for the agencies and datasets that
+    agreement_factory() and the `region` fixture make: lead-council, nhs-provider, discharge-summaries."""
+    from tests.dates import END, REVIEW, START
+
+    terms = {
+        "lead_agency": "lead-council", "title": "Hospital discharge", "purpose": "Plan care after hospital",
+        "start_date": START, "end_date": END, "review_date": REVIEW,
+        "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
+                   "purpose": "Discharge planning",
+                   "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
+    }
+    terms.update(overrides)
+    return terms
+
+
+def agreement_body(**overrides) -> dict:
+    """agreement_terms() as a JSON body for POST /api/v1/agreements/: the dates as ISO strings."""
+    body = agreement_terms()
+    body.update({name: body[name].isoformat() for name in ("start_date", "end_date", "review_date")})
+    body.update(overrides)
+    return body
+
+
 def agreement_factory(
     *,
     lead=None,
@@ -85,7 +109,6 @@ def agreement_factory(
     from django.utils import timezone
 
     from agreements import services
-    from agreements.models import Agreement
 
     lead = lead or AgencyFactory(code="lead-council", name="Lead Council")
     if flows is None:
@@ -113,6 +136,13 @@ def agreement_factory(
         agreement = services.agreement_submit(actor=drafter, agreement=agreement)
     if state == "active":
         sign_all(agreement)
+    return fresh(agreement)
+
+
+def fresh(agreement):
+    """The agreement as the database now holds it."""
+    from agreements.models import Agreement
+
     return Agreement.objects.get(pk=agreement.pk)
 
 

@@ -62,3 +62,14 @@ def celery_worker(queue: str | None = None, extra_env: dict | None = None) -> It
                 proc.kill()
         log.close()
         (ROOT / f".worker-{queue}.log").unlink(missing_ok=True)
+
+
+def wait_for(predicate, *, what: str, timeout: float = 30, interval: float = 0.05):
+    """What `predicate` returns once it is true, polled until `timeout` seconds; else fail, naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -11,30 +11,23 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from agencies import selectors as agency_selectors
 from agencies.models import Agency
+from agencies.views import for_agency
 from common.types import AuthenticatedHttpRequest
 
 from . import selectors, services
 from .forms import TokenCreateForm
 
-
-def _agency(request: AuthenticatedHttpRequest, code: str) -> tuple[Agency, HttpResponse | None]:
-    agency = agency_selectors.agency_get(code=code)
-    if not selectors.token_can_manage(user=request.user, agency=agency):
-        message = f"Only administrators of {agency.name} can see and manage its API tokens."
-        return agency, render(request, "agencies/forbidden.html", {"message": message}, status=403)
-    return agency, None
+tokens_page = for_agency(selectors.token_can_manage,
+                         "Only administrators of {agency.name} can see and manage its API tokens.")
 
 
 @never_cache  # the page that shows a new key must not be kept by a browser or a proxy
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_tokens(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+@tokens_page
+def agency_tokens(request: AuthenticatedHttpRequest, agency: Agency) -> HttpResponse:
     """The list of an agency's tokens and the form to create one; a created key is shown on this page, once."""
-    agency, refusal = _agency(request, code)
-    if refusal:
-        return refusal
     form = TokenCreateForm(request.POST or None)
     created = key = None
     if request.method == "POST" and form.is_valid():
@@ -58,11 +51,9 @@ def agency_tokens(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def agency_token_revoke(request: AuthenticatedHttpRequest, code: str, token_id: int) -> HttpResponse:
+@tokens_page
+def agency_token_revoke(request: AuthenticatedHttpRequest, agency: Agency, token_id: int) -> HttpResponse:
     """GET asks for confirmation; POST revokes."""
-    agency, refusal = _agency(request, code)
-    if refusal:
-        return refusal
     token = selectors.token_get(agency=agency, token_id=token_id)
     if token is None:
         raise Http404("No such token")

@@ -122,6 +122,21 @@ def _respond(request: AuthenticatedRequest, agreement: Agreement, code: int = st
 # --- views ---------------------------------------------------------------------------------------------------
 
 
+class _AuditedListApi(generics.ListAPIView):
+    """A list whose every request is audited, once its page is rendered; the selectors filter, not DRF."""
+
+    request: AuthenticatedRequest  # let in only signed in (permission_classes)
+    filter_backends: list = []
+
+    def record_listed(self, response: Response) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        self.record_listed(response)
+        return response
+
+
 # The base is the project's pages (page_size, bounds), named by the settings: mypy cannot follow it.
 class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore[name-defined]
     """The API's pages, counted only as far as REGISTER_COUNT_CAP: `count_exact` is false when there are more
@@ -173,10 +188,8 @@ class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore
                     "lists things to check that do not block it.",
     ),
 )
-class AgreementListCreateApi(generics.ListAPIView):
-    request: AuthenticatedRequest  # let in only signed in (permission_classes)
+class AgreementListCreateApi(_AuditedListApi):
     serializer_class = AgreementOutputSerializer
-    filter_backends: list = []
     pagination_class = RegisterPagination
 
     def get_queryset(self) -> QuerySet[Agreement]:
@@ -186,11 +199,9 @@ class AgreementListCreateApi(generics.ListAPIView):
         self.search = agreement_search(user=self.request.user, filters=self.filters)
         return self.search.rows()
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
+    def record_listed(self, response: Response) -> None:
         services.agreement_record_listed(actor=self.request.user, filters=self.filters, count=response.data["count"],
                                          count_exact=response.data["count_exact"])
-        return response
 
     def post(self, request: AuthenticatedRequest) -> Response:
         data = _valid(AgreementInputSerializer(data=request.data))
@@ -225,14 +236,17 @@ class AgreementDetailApi(APIView):
 
 
 class _ActionApi(APIView):
-    """POST a lifecycle action on a visible agreement; the service decides 403 and 409."""
+    """POST a lifecycle action on a visible agreement; the service decides 403 and 409.
 
+    `service` is called with the actor, the agreement and the input's fields as its keyword arguments."""
+
+    service: Callable[..., Agreement]  # a staticmethod: a services.agreement_<action>
     input_serializer: type[serializers.Serializer] | None = None
     serializer_class = AgreementOutputSerializer
     created = False  # True when the action makes a new agreement (201)
 
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:  # pragma: no cover
-        raise NotImplementedError
+    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
+        return self.service(actor=actor, agreement=agreement, **data)
 
     def post(self, request: AuthenticatedRequest, reference: str) -> Response:
         agreement = agreement_get(user=request.user, reference=reference)
@@ -258,8 +272,7 @@ def _action_schema(summary: str, description: str, request: Any = None) -> Calla
 
 @_action_schema("Submit for signature", "Draft → submitted. Governance officers of the lead agency.")
 class AgreementSubmitApi(_ActionApi):
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_submit(actor=actor, agreement=agreement)
+    service = staticmethod(services.agreement_submit)
 
 
 @_action_schema(
@@ -269,45 +282,39 @@ class AgreementSubmitApi(_ActionApi):
     ApproveInputSerializer,
 )
 class AgreementApproveApi(_ActionApi):
+    service = staticmethod(services.agreement_approve)
     input_serializer = ApproveInputSerializer
 
     def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_approve(actor=actor, agreement=agreement, agency=data.get("agency"),
-                                          declared=data.get("authorised_to_sign", False))
+        # The API's `authorised_to_sign` is the service's `declared`.
+        return self.service(actor=actor, agreement=agreement, agency=data.get("agency"),
+                            declared=data.get("authorised_to_sign", False))
 
 
 @_action_schema("Reject", "Submitted → rejected (an amendment's rejection leaves the agreement in force).",
                 ReasonInputSerializer)
 class AgreementRejectApi(_ActionApi):
+    service = staticmethod(services.agreement_reject)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_reject(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema("Suspend", "Active → suspended. Governance officers of any party.", ReasonInputSerializer)
 class AgreementSuspendApi(_ActionApi):
+    service = staticmethod(services.agreement_suspend)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_suspend(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema("Reinstate", "Suspended → active. Governance officers of any party.", ReasonInputSerializer)
 class AgreementReinstateApi(_ActionApi):
+    service = staticmethod(services.agreement_reinstate)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_reinstate(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema("Revoke", "Active or suspended → revoked (final). Governance officers of any party.",
                 ReasonInputSerializer)
 class AgreementRevokeApi(_ActionApi):
+    service = staticmethod(services.agreement_revoke)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_revoke(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema(
@@ -316,8 +323,7 @@ class AgreementRevokeApi(_ActionApi):
     "until every party has signed the new one. Governance officers of the lead agency.",
 )
 class AgreementAmendApi(_ActionApi):
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_amend(actor=actor, agreement=agreement)
+    service = staticmethod(services.agreement_amend)
 
 
 @_action_schema(
@@ -326,10 +332,8 @@ class AgreementAmendApi(_ActionApi):
     ReasonInputSerializer,
 )
 class AgreementWithdrawApi(_ActionApi):
+    service = staticmethod(services.agreement_withdraw)
     input_serializer = ReasonInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_withdraw(actor=actor, agreement=agreement, reason=data["reason"])
 
 
 @_action_schema(
@@ -339,11 +343,8 @@ class AgreementWithdrawApi(_ActionApi):
     RequestChangesInputSerializer,
 )
 class AgreementRequestChangesApi(_ActionApi):
+    service = staticmethod(services.agreement_request_changes)
     input_serializer = RequestChangesInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_request_changes(actor=actor, agreement=agreement, comments=data["comments"],
-                                                  agency=data.get("agency"))
 
 
 @extend_schema_view(post=extend_schema(
@@ -355,10 +356,8 @@ class AgreementRequestChangesApi(_ActionApi):
                404: {"description": "No such agreement visible to you."}},
 ))
 class AgreementCopyApi(_ActionApi):
+    service = staticmethod(services.agreement_copy)
     created = True
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_copy(actor=actor, agreement=agreement)
 
 
 @_action_schema(
@@ -370,11 +369,8 @@ class AgreementCopyApi(_ActionApi):
     ReviewInputSerializer,
 )
 class AgreementReviewApi(_ActionApi):
+    service = staticmethod(services.agreement_review)
     input_serializer = ReviewInputSerializer
-
-    def act(self, *, actor: User, agreement: Agreement, data: dict[str, Any]) -> Agreement:
-        return services.agreement_review(actor=actor, agreement=agreement, agency=data.get("agency"),
-                                         next_review_date=data["next_review_date"], notes=data.get("notes", ""))
 
 
 # --- versions ------------------------------------------------------------------------------------------------
@@ -445,21 +441,17 @@ def _version_or_404(agreement: Agreement, number: int) -> AgreementVersion:
                     "force, while the agreement has not ended. Audited (`agreement.commented`).",
     ),
 )
-class VersionCommentListApi(generics.ListAPIView):
-    request: AuthenticatedRequest  # let in only signed in (permission_classes)
+class VersionCommentListApi(_AuditedListApi):
     serializer_class = CommentOutputSerializer
-    filter_backends: list = []
 
     def get_queryset(self) -> QuerySet[VersionComment]:
         self.agreement = agreement_get_full(user=self.request.user, reference=self.kwargs["reference"])
         version = _version_or_404(self.agreement, self.kwargs["number"])
         return version_comments(version=version).select_related("version")
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
+    def record_listed(self, response: Response) -> None:
         services.agreement_record_viewed(actor=self.request.user, agreement=self.agreement,
                                          page=f"comments-{self.kwargs['number']}")
-        return response
 
     def post(self, request: AuthenticatedRequest, reference: str, number: int) -> Response:
         agreement = agreement_get_full(user=request.user, reference=reference)

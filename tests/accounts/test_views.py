@@ -9,19 +9,13 @@ from accounts.selectors import display_name, job_title
 from accounts.services import user_create, user_profile_update
 from audit.choices import AuditAction
 from audit.models import AuditEvent
-from tests.eager import eager_tasks
 from tests.factories import PASSWORD, UserFactory, api_key, token_works
 
 NEW_PASSWORD = "lantern-orchard-quietly-71"
 LINK = re.compile(r"http://[^/\s]+(/accounts/reset/[^\s]+/)")
 
 
-@pytest.fixture(autouse=True)
-def _mail(settings):
-    """Mail into the test outbox, sent by tasks run in-process (the PostgreSQL run has a broker configured)."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with eager_tasks():
-        yield
+pytestmark = pytest.mark.usefixtures("mail_in_process")
 
 
 def ask_reset(client, email, capture, **extra):

@@ -4,12 +4,11 @@ real, audited grants), one dataset each, and one person per role."""
 from dataclasses import dataclass
 
 import pytest
-from rest_framework.test import APIClient
 
 from agencies.choices import AgencyKind, Role
 from agencies.models import Agency, Dataset
 from agencies.services import agency_create, dataset_create
-from tests.factories import UserFactory, api_key, member
+from tests.factories import UserFactory, member
 
 
 @dataclass
@@ -43,15 +42,22 @@ def region(db) -> Region:
     return Region(home=home, other=other, home_dataset=home_dataset, other_dataset=other_dataset, users=users)
 
 
-def api_client(user=None) -> APIClient:
-    """An API client that signs in with a token, as integrations do (each request loads the user afresh)."""
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
-    return client
+
+# Permission matrices: {row: (method, path, body, {actor: status, "*": everyone else's status})}, one for the API and
+# one for the pages, each run for every actor.
+
+ACTORS = ["anonymous", "other_admin", "home_frontline", "home_auditor", "home_officer", "home_admin", "superuser"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The region makes several users; the real PBKDF2 hasher would spend seconds per test on their passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def matrix_cases(matrix: dict) -> list:
+    """Every row of a matrix for every actor, as pytest parameters named `<row>-<actor>`."""
+    return [pytest.param(row, actor, id=f"{row}-{actor}") for row in matrix for actor in ACTORS]
+
+
+def matrix_row(region: Region, matrix: dict, row: str, actor: str) -> tuple:
+    """(method, path, body, user, status) of one row for one actor: the user the actor stands for (None: anonymous)
+    and the status expected for them. Someone named `newcomer`, in no agency, exists for the rows that add a person."""
+    method, path, body, expected = matrix[row]
+    UserFactory(username="newcomer")
+    user = None if actor == "anonymous" else region.users[actor]
+    return method, path, body, user, expected.get(actor, expected["*"])

@@ -11,16 +11,16 @@ from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from tests.clients import token_api
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, member
 
-from .conftest import api_client
+from .conftest import matrix_cases, matrix_row
 
 HOME = "/api/v1/agencies/home-council/"
 HOME_DATASET = "/api/v1/datasets/home-social-care/"
 NEW_AGENCY = {"code": "new-fire", "name": "New Fire and Rescue", "kind": "fire_rescue", "dpo_email": "dpo@fire.test"}
 NEW_DATASET = {"code": "home-housing", "name": "Housing register", "owner": "home-council", "data_items": ["address"]}
 
-ACTORS = ["anonymous", "other_admin", "home_frontline", "home_auditor", "home_officer", "home_admin", "superuser"]
 WRITES = {
     AuditAction.AGENCY_CREATED,
     AuditAction.AGENCY_UPDATED,
@@ -81,7 +81,6 @@ MATRIX = {
     "unknown dataset": ("get", "/api/v1/datasets/nowhere/", None, {"anonymous": 401, "*": 404}),
     "unknown dataset update": ("patch", "/api/v1/datasets/nowhere/", {"name": "X"}, {"anonymous": 401, "*": 404}),
 }
-CASES = [pytest.param(endpoint, actor, id=f"{endpoint}-{actor}") for endpoint in MATRIX for actor in ACTORS]
 
 
 def _call(client, method, path, body):
@@ -90,16 +89,14 @@ def _call(client, method, path, body):
 
 @pytest.mark.django_db
 class PermissionMatrixTests:
-    @pytest.mark.parametrize(("endpoint", "actor"), CASES)
+    @pytest.mark.parametrize(("endpoint", "actor"), matrix_cases(MATRIX))
     def test_status_for_every_endpoint_and_role(self, region, endpoint, actor):
-        method, path, body, expected = MATRIX[endpoint]
-        UserFactory(username="newcomer")
-        user = None if actor == "anonymous" else region.users[actor]
+        method, path, body, user, status = matrix_row(region, MATRIX, endpoint, actor)
         writes_before = AuditEvent.objects.filter(action__in=WRITES).count()
 
-        response = _call(api_client(user), method, path, body)
+        response = _call(token_api(user), method, path, body)
 
-        assert response.status_code == expected.get(actor, expected["*"]), response.content
+        assert response.status_code == status, response.content
         if response.status_code == 401:
             assert response["WWW-Authenticate"] == "Token"
         if response.status_code >= 400:
@@ -110,7 +107,7 @@ class PermissionMatrixTests:
 @pytest.mark.django_db
 class NothingLeaksTests:
     def test_members_list_shows_only_that_agencys_members(self, region):
-        response = api_client(region.users["home_admin"]).get(HOME + "members/?page_size=500")
+        response = token_api(region.users["home_admin"]).get(HOME + "members/?page_size=500")
         rows = {(row["username"], row["role"]) for row in response.json()["results"]}
         assert rows == {
             ("home-officer", "governance_officer"),
@@ -120,33 +117,33 @@ class NothingLeaksTests:
         }
 
     def test_a_refused_members_list_names_nobody(self, region):
-        response = api_client(region.users["other_admin"]).get(HOME + "members/")
+        response = token_api(region.users["other_admin"]).get(HOME + "members/")
         assert response.status_code == 403
         assert b"home-officer" not in response.content
 
     def test_editable_datasets_are_only_the_users_own(self, region):
-        officer = api_client(region.users["home_officer"]).get("/api/v1/datasets/?editable=true").json()
-        frontline = api_client(region.users["home_frontline"]).get("/api/v1/datasets/?editable=true").json()
-        superuser = api_client(region.users["superuser"]).get("/api/v1/datasets/?editable=true").json()
+        officer = token_api(region.users["home_officer"]).get("/api/v1/datasets/?editable=true").json()
+        frontline = token_api(region.users["home_frontline"]).get("/api/v1/datasets/?editable=true").json()
+        superuser = token_api(region.users["superuser"]).get("/api/v1/datasets/?editable=true").json()
         assert [row["code"] for row in officer["results"]] == ["home-social-care"]
         assert frontline["count"] == 0
         assert superuser["count"] == 2
 
     def test_editable_agencies_are_the_ones_the_user_administers(self, region):
-        admin = api_client(region.users["home_admin"]).get("/api/v1/agencies/?editable=true").json()
-        officer = api_client(region.users["home_officer"]).get("/api/v1/agencies/?editable=true").json()
+        admin = token_api(region.users["home_admin"]).get("/api/v1/agencies/?editable=true").json()
+        officer = token_api(region.users["home_officer"]).get("/api/v1/agencies/?editable=true").json()
         assert [row["code"] for row in admin["results"]] == ["home-council"]
         assert officer["count"] == 0
 
     def test_the_directory_is_readable_by_any_signed_in_user(self, region):
-        body = api_client(region.users["other_admin"]).get("/api/v1/datasets/").json()
+        body = token_api(region.users["other_admin"]).get("/api/v1/datasets/").json()
         assert {row["code"] for row in body["results"]} == {"home-social-care", "other-discharges"}
 
 
 @pytest.mark.django_db
 class AgencyApiTests:
     def test_list_is_paginated_with_the_contract_fields(self, region):
-        body = api_client(region.users["home_frontline"]).get("/api/v1/agencies/?page_size=1").json()
+        body = token_api(region.users["home_frontline"]).get("/api/v1/agencies/?page_size=1").json()
         assert set(body) == {"count", "next", "previous", "results"}
         assert body["count"] == 2
         assert body["next"]
@@ -154,7 +151,7 @@ class AgencyApiTests:
 
     def test_page_size_is_capped_at_500(self, region):
         Agency.objects.bulk_create(Agency(code=f"bulk-{i}", name=f"Bulk {i}", kind="other") for i in range(501))
-        body = api_client(region.users["home_frontline"]).get("/api/v1/agencies/?page_size=100000").json()
+        body = token_api(region.users["home_frontline"]).get("/api/v1/agencies/?page_size=100000").json()
         assert body["count"] == 503
         assert len(body["results"]) == 500
         assert body["next"]
@@ -171,17 +168,17 @@ class AgencyApiTests:
     )
     def test_filters(self, region, query, codes):
         AgencyFactory(code="closed-school", name="Closed School", kind="education", active=False)
-        body = api_client(region.users["home_frontline"]).get(f"/api/v1/agencies/?{query}").json()
+        body = token_api(region.users["home_frontline"]).get(f"/api/v1/agencies/?{query}").json()
         assert {row["code"] for row in body["results"]} == codes
 
     @pytest.mark.parametrize("query", ["kind=castle", "active=perhaps"])
     def test_bad_filters_are_400_field_errors(self, region, query):
-        response = api_client(region.users["home_frontline"]).get(f"/api/v1/agencies/?{query}")
+        response = token_api(region.users["home_frontline"]).get(f"/api/v1/agencies/?{query}")
         assert response.status_code == 400
         assert query.split("=")[0] in response.json()
 
     def test_list_and_detail_are_audited_with_their_filters(self, region):
-        client = api_client(region.users["home_frontline"])
+        client = token_api(region.users["home_frontline"])
         client.get("/api/v1/agencies/?kind=nhs_trust&q=trust")
         client.get(HOME)
         listed = AuditEvent.objects.get(action=AuditAction.AGENCY_LISTED)
@@ -195,7 +192,7 @@ class AgencyApiTests:
         )
 
     def test_superuser_creates_an_agency_with_its_groups_and_grants(self, region):
-        response = api_client(region.users["superuser"]).post("/api/v1/agencies/", NEW_AGENCY, format="json")
+        response = token_api(region.users["superuser"]).post("/api/v1/agencies/", NEW_AGENCY, format="json")
         assert response.status_code == 201
         assert response.json()["code"] == "new-fire"
         agency = Agency.objects.get(code="new-fire")
@@ -217,14 +214,14 @@ class AgencyApiTests:
     )
     def test_bad_agency_input_is_a_400_and_writes_nothing(self, region, body, field):
         before = Agency.objects.count()
-        response = api_client(region.users["superuser"]).post("/api/v1/agencies/", body, format="json")
+        response = token_api(region.users["superuser"]).post("/api/v1/agencies/", body, format="json")
         assert response.status_code == 400
         assert field in response.json()
         assert Agency.objects.count() == before
         assert not AuditEvent.objects.filter(action=AuditAction.AGENCY_CREATED, actor_name="root").exists()
 
     def test_agency_admin_updates_details_and_the_change_is_audited(self, region):
-        response = api_client(region.users["home_admin"]).patch(
+        response = token_api(region.users["home_admin"]).patch(
             HOME, {"name": "Home Borough Council", "siro_name": "Sam Risk"}, format="json"
         )
         assert response.status_code == 200
@@ -234,14 +231,14 @@ class AgencyApiTests:
         assert event.actor_name == "home-admin"
 
     def test_agency_admin_records_the_dpo_by_name_and_the_change_is_audited(self, region):
-        response = api_client(region.users["home_admin"]).patch(HOME, {"dpo_name": "Sam Jones"}, format="json")
+        response = token_api(region.users["home_admin"]).patch(HOME, {"dpo_name": "Sam Jones"}, format="json")
         assert response.status_code == 200
         assert response.json()["dpo_name"] == "Sam Jones"
         event = AuditEvent.objects.get(action=AuditAction.AGENCY_UPDATED)
         assert event.detail["changes"]["dpo_name"] == ["", "Sam Jones"]
 
     def test_agency_admin_cannot_deactivate_their_agency(self, region):
-        response = api_client(region.users["home_admin"]).patch(HOME, {"active": False}, format="json")
+        response = token_api(region.users["home_admin"]).patch(HOME, {"active": False}, format="json")
         assert response.status_code == 403
         region.home.refresh_from_db()
         assert region.home.active
@@ -251,7 +248,7 @@ class AgencyApiTests:
         [({"code": "renamed"}, "code"), ({"dpo_email": "nope"}, "dpo_email"), ({"kind": "x"}, "kind")],
     )
     def test_bad_update_is_a_400(self, region, body, field):
-        response = api_client(region.users["home_admin"]).patch(HOME, body, format="json")
+        response = token_api(region.users["home_admin"]).patch(HOME, body, format="json")
         assert response.status_code == 400
         assert field in response.json()
         assert not AuditEvent.objects.filter(action=AuditAction.AGENCY_UPDATED).exists()
@@ -261,7 +258,7 @@ class AgencyApiTests:
 class MemberApiTests:
     def test_admin_adds_a_member_and_the_grant_is_audited(self, region):
         newcomer = UserFactory(username="newcomer")
-        response = api_client(region.users["home_admin"]).post(
+        response = token_api(region.users["home_admin"]).post(
             HOME + "members/", {"username": "newcomer", "email": "newcomer@example.org", "role": "governance_officer"},
             format="json",
         )
@@ -273,7 +270,7 @@ class MemberApiTests:
         assert event.detail == {"username": "newcomer", "role": "governance_officer", "agency": "home-council"}
 
     def test_adding_an_existing_membership_is_200_and_records_nothing(self, region):
-        response = api_client(region.users["home_admin"]).post(
+        response = token_api(region.users["home_admin"]).post(
             HOME + "members/", {"username": "home-officer", "role": "governance_officer"}, format="json"
         )
         assert response.status_code == 200
@@ -289,13 +286,13 @@ class MemberApiTests:
         ],
     )
     def test_bad_member_input_is_a_400(self, region, body, field):
-        response = api_client(region.users["home_admin"]).post(HOME + "members/", body, format="json")
+        response = token_api(region.users["home_admin"]).post(HOME + "members/", body, format="json")
         assert response.status_code == 400
         assert field in response.json()
         assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_GRANTED).exists()
 
     def test_unknown_username_gets_the_answer_any_non_member_gets(self, region):
-        response = api_client(region.users["home_admin"]).post(
+        response = token_api(region.users["home_admin"]).post(
             HOME + "members/", {"username": "nobody-here", "role": "frontline"}, format="json"
         )
         assert response.status_code == 400
@@ -303,7 +300,7 @@ class MemberApiTests:
 
     def test_admin_removes_a_member_and_the_revoke_is_audited(self, region):
         frontline = region.users["home_frontline"]
-        response = api_client(region.users["home_admin"]).delete(
+        response = token_api(region.users["home_admin"]).delete(
             HOME + "members/?username=home-frontline&role=frontline"
         )
         assert response.status_code == 204
@@ -321,12 +318,12 @@ class MemberApiTests:
         ],
     )
     def test_removing_what_is_not_there(self, region, query, status):
-        response = api_client(region.users["home_admin"]).delete(HOME + f"members/?{query}")
+        response = token_api(region.users["home_admin"]).delete(HOME + f"members/?{query}")
         assert response.status_code == status
         assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
 
     def test_an_admin_cannot_remove_their_own_admin_role(self, region):
-        response = api_client(region.users["home_admin"]).delete(
+        response = token_api(region.users["home_admin"]).delete(
             HOME + "members/?username=home-admin&role=agency_admin"
         )
         assert response.status_code == 403
@@ -334,19 +331,19 @@ class MemberApiTests:
         assert region.users["home_admin"].groups.exists()
 
     def test_listing_members_is_audited(self, region):
-        api_client(region.users["home_admin"]).get(HOME + "members/?role=frontline")
+        token_api(region.users["home_admin"]).get(HOME + "members/?role=frontline")
         event = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_LISTED)
         assert (event.agency_code, event.detail) == ("home-council", {"filters": {"role": "frontline"}})
 
     def test_the_role_filter(self, region):
-        body = api_client(region.users["home_admin"]).get(HOME + "members/?role=auditor").json()
+        body = token_api(region.users["home_admin"]).get(HOME + "members/?role=auditor").json()
         assert [row["username"] for row in body["results"]] == ["home-auditor"]
 
 
 @pytest.mark.django_db
 class DatasetApiTests:
     def test_officer_registers_a_dataset_and_can_then_edit_it(self, region):
-        client = api_client(region.users["home_officer"])
+        client = token_api(region.users["home_officer"])
         response = client.post("/api/v1/datasets/", NEW_DATASET, format="json")
         assert response.status_code == 201
         body = response.json()
@@ -357,7 +354,7 @@ class DatasetApiTests:
         assert {e.detail["role"] for e in grants} == {"governance_officer", "agency_admin"}
 
     def test_officer_of_another_agency_cannot_register_for_home(self, region):
-        response = api_client(region.users["other_officer"]).post("/api/v1/datasets/", NEW_DATASET, format="json")
+        response = token_api(region.users["other_officer"]).post("/api/v1/datasets/", NEW_DATASET, format="json")
         assert response.status_code == 403
         assert not Dataset.objects.filter(code="home-housing").exists()
 
@@ -374,19 +371,19 @@ class DatasetApiTests:
         ],
     )
     def test_bad_dataset_input_is_a_400_and_writes_nothing(self, region, body, field):
-        response = api_client(region.users["home_officer"]).post("/api/v1/datasets/", body, format="json")
+        response = token_api(region.users["home_officer"]).post("/api/v1/datasets/", body, format="json")
         assert response.status_code == 400
         assert field in response.json()
         assert not AuditEvent.objects.filter(action=AuditAction.DATASET_CREATED, actor_name="home-officer").exists()
 
     def test_unknown_owner_is_named_in_plain_english(self, region):
-        response = api_client(region.users["home_officer"]).post(
+        response = token_api(region.users["home_officer"]).post(
             "/api/v1/datasets/", {**NEW_DATASET, "owner": "nowhere"}, format="json"
         )
         assert response.json() == {"owner": ["No agency has the code nowhere."]}
 
     def test_moving_a_dataset_needs_a_role_in_the_new_owner(self, region):
-        response = api_client(region.users["home_officer"]).patch(HOME_DATASET, {"owner": "other-trust"}, format="json")
+        response = token_api(region.users["home_officer"]).patch(HOME_DATASET, {"owner": "other-trust"}, format="json")
         assert response.status_code == 403
         region.home_dataset.refresh_from_db()
         assert region.home_dataset.owner == region.home
@@ -394,13 +391,13 @@ class DatasetApiTests:
     def test_moving_a_dataset_moves_who_may_edit_it(self, region):
         mover = member(region.home, Role.GOVERNANCE_OFFICER, "mover")
         member(region.other, Role.GOVERNANCE_OFFICER, "mover")
-        response = api_client(mover).patch(HOME_DATASET, {"owner": "other-trust"}, format="json")
+        response = token_api(mover).patch(HOME_DATASET, {"owner": "other-trust"}, format="json")
         assert response.status_code == 200
         assert response.json()["owner"] == "other-trust"
-        client = api_client(region.users["home_officer"])
+        client = token_api(region.users["home_officer"])
         assert client.patch(HOME_DATASET, {"name": "Mine again?"}, format="json").status_code == 403
         assert (
-            api_client(region.users["other_officer"]).patch(HOME_DATASET, {"name": "Ours"}, format="json").status_code
+            token_api(region.users["other_officer"]).patch(HOME_DATASET, {"name": "Ours"}, format="json").status_code
             == 200
         )
         assert (
@@ -418,11 +415,11 @@ class DatasetApiTests:
         ],
     )
     def test_filters(self, region, query, codes):
-        body = api_client(region.users["home_frontline"]).get(f"/api/v1/datasets/?{query}").json()
+        body = token_api(region.users["home_frontline"]).get(f"/api/v1/datasets/?{query}").json()
         assert {row["code"] for row in body["results"]} == codes
 
     def test_list_and_detail_are_audited(self, region):
-        client = api_client(region.users["other_officer"])
+        client = token_api(region.users["other_officer"])
         client.get("/api/v1/datasets/?owner=home-council")
         client.get(HOME_DATASET)
         assert AuditEvent.objects.get(action=AuditAction.DATASET_LISTED).detail == {
@@ -436,7 +433,7 @@ class DatasetApiTests:
         )
 
     def test_detail_has_the_contract_fields(self, region):
-        body = api_client(region.users["home_frontline"]).get(HOME_DATASET).json()
+        body = token_api(region.users["home_frontline"]).get(HOME_DATASET).json()
         assert body["owner"] == "home-council"
         assert body["data_items"] == ["name", "needs"]
         assert {"code", "name", "owner", "description", "special_category", "criminal_offence"} <= set(body)
@@ -478,7 +475,7 @@ class QueryCountTests:
 
     @pytest.mark.parametrize(("path", "limit"), ENDPOINTS)
     def test_query_count_is_pinned_and_does_not_grow(self, region, path, limit, django_assert_max_num_queries):
-        client = api_client(region.users["home_admin"])
+        client = token_api(region.users["home_admin"])
         self._grow(region, 3)
         small = _queries(client, path)
         self._grow(region, 30)

@@ -1,23 +1,16 @@
 """Agencies and datasets created and edited in the browser, each change audited with its old and new values."""
 
 import pytest
-from django.test import Client
 
 from agencies.models import Agency, Dataset
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from tests.clients import page as browser
 
 NEW_AGENCY = {"code": "bolton-cc", "name": "Bolton Council", "kind": "local_authority", "ico_registration": "Z123",
               "dpo_email": "dpo@bolton.example.org", "siro_name": "", "caldicott_guardian_name": ""}
 NEW_DATASET = {"code": "home-housing", "name": "Housing register", "description": "Who is waiting for a home",
                "data_items": "name\naddress\n\n date of birth ", "classification": "OFFICIAL", "special_category": "on"}
-
-
-def browser(user=None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db

@@ -14,19 +14,13 @@ from agencies import selectors, services
 from agencies.models import Invitation
 from audit.choices import AuditAction
 from audit.models import AuditEvent
-from tests.agencies.conftest import api_client
-from tests.eager import eager_tasks
+from tests.clients import token_api
 
 NEW_PASSWORD = "lantern-orchard-quietly-71"
 LINK = re.compile(r"http://[^/\s]+(/invitations/[^/\s]+/)")
 
 
-@pytest.fixture(autouse=True)
-def _mail(settings):
-    """Mail into the test outbox, sent by tasks run in-process (the PostgreSQL run has a broker configured)."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with eager_tasks():
-        yield
+pytestmark = pytest.mark.usefixtures("mail_in_process")
 
 
 def invite(region, django_capture_on_commit_callbacks, **overrides):
@@ -231,20 +225,20 @@ class InvitationApiTests:
     URL = "/api/v1/agencies/home-council/invitations/"
 
     def test_anonymous_is_401(self, region):
-        assert api_client().get(self.URL).status_code == 401
+        assert token_api().get(self.URL).status_code == 401
 
     def test_unknown_agency_is_404(self, region):
-        assert api_client(region.users["home_admin"]).get("/api/v1/agencies/nowhere/invitations/").status_code == 404
+        assert token_api(region.users["home_admin"]).get("/api/v1/agencies/nowhere/invitations/").status_code == 404
 
     @pytest.mark.parametrize("actor", ["other_admin", "home_officer", "home_auditor"])
     def test_only_admins_of_the_agency(self, region, actor):
-        client = api_client(region.users[actor])
+        client = token_api(region.users[actor])
         assert client.get(self.URL).status_code == 403
         assert client.post(self.URL, {"email": "a@example.org", "name": "A", "role": "auditor"}).status_code == 403
 
     def test_an_admin_invites_and_lists(self, region, mailoutbox, django_capture_on_commit_callbacks,
                                         django_assert_max_num_queries):
-        client = api_client(region.users["home_admin"])
+        client = token_api(region.users["home_admin"])
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(self.URL, {"email": "asha@example.org", "name": "Asha Patel", "role": "auditor"})
         assert response.status_code == 201
@@ -258,7 +252,7 @@ class InvitationApiTests:
         assert [row["email"] for row in listed["results"]] == ["asha@example.org"]
 
     def test_bad_input_is_400_with_field_errors(self, region):
-        response = api_client(region.users["home_admin"]).post(self.URL, {"email": "nope", "role": "king"})
+        response = token_api(region.users["home_admin"]).post(self.URL, {"email": "nope", "role": "king"})
         assert response.status_code == 400
         assert set(response.json()) == {"email", "name", "role"}
         assert not Invitation.objects.exists()

@@ -8,8 +8,8 @@ from agencies import selectors, services
 from agencies.choices import Role
 from audit.choices import AuditAction
 from audit.models import AuditEvent
-from tests.agencies.conftest import api_client
 from tests.clients import page as browser
+from tests.clients import token_api
 from tests.factories import PASSWORD, api_key, member, token_works
 
 MEMBERS = "/agencies/home-council/members/"
@@ -30,7 +30,7 @@ class SeparationOfDutiesTests:
         admin = region.users["home_admin"]
         with pytest.raises(PermissionDenied, match="You cannot give yourself a role"):
             services.membership_add(actor=admin, agency=region.home, username="home-admin", role=role)
-        api = api_client(admin).post(API_MEMBERS, {"username": "home-admin", "role": role.value})
+        api = token_api(admin).post(API_MEMBERS, {"username": "home-admin", "role": role.value})
         assert api.status_code == 403
         assert "Ask another administrator of Home City Council" in api.json()["detail"]
         page = browser(admin).post(MEMBERS, {"username": "home-admin", "email": admin.email, "role": role.value})
@@ -151,7 +151,7 @@ class AddingFromAnotherAgencyTests:
         assert granted() == [("home-council:other-officer:auditor", "home-admin")]
 
     def test_the_api_asks_for_confirm_too(self, region):
-        client = api_client(region.users["home_admin"])
+        client = token_api(region.users["home_admin"])
         body = {"username": "other-officer", "email": "other-officer@example.org", "role": "auditor"}
         refused = client.post(API_MEMBERS, body)
         assert refused.status_code == 400
@@ -178,5 +178,5 @@ class MemberNamesTests:
         user_profile_update(user=region.users["home_officer"], full_name="Grace Hopper", job_title="Caldicott lead")
         content = browser(region.users["home_admin"]).get(MEMBERS).content.decode()
         assert "Grace Hopper" in content and "Caldicott lead" in content
-        rows = api_client(region.users["home_admin"]).get(API_MEMBERS + "?role=governance_officer").json()["results"]
+        rows = token_api(region.users["home_admin"]).get(API_MEMBERS + "?role=governance_officer").json()["results"]
         assert (rows[0]["name"], rows[0]["job_title"]) == ("Grace Hopper", "Caldicott lead")

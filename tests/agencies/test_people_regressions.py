@@ -16,8 +16,8 @@ from agencies.choices import Role
 from agencies.models import Agency
 from audit.choices import AuditAction
 from audit.models import AuditEvent
-from tests.agencies.conftest import api_client
 from tests.clients import page as browser
+from tests.clients import token_api
 from tests.factories import PASSWORD, UserFactory, api_key, member, token_works
 
 MEMBERS = "/agencies/home-council/members/"
@@ -38,7 +38,7 @@ def session_works(client: Client) -> bool:
 
 def auditor_sees(auditor, action: str, object_ref: str | None = None) -> bool:
     """Whether `action` (about `object_ref`) is in the auditor's own list of events, through the API."""
-    rows = api_client(auditor).get("/api/v1/audit/events/", {"action": action, "page_size": 500}).json()["results"]
+    rows = token_api(auditor).get("/api/v1/audit/events/", {"action": action, "page_size": 500}).json()["results"]
     return any(object_ref is None or row["object_ref"] == object_ref for row in rows)
 
 
@@ -48,7 +48,7 @@ class MembersApiOracleTests:
 
     def test_regression_the_api_answers_the_same_for_unknown_and_existing_usernames(self, region):
         UserFactory(username="lone-user")  # an account in no agency
-        client = api_client(region.users["home_admin"])
+        client = token_api(region.users["home_admin"])
         answers = [client.post(API_MEMBERS, {"username": username, "role": "auditor"})
                    for username in ("nobody-at-all", "other-officer", "lone-user")]
         assert {answer.status_code for answer in answers} == {400}
@@ -56,7 +56,7 @@ class MembersApiOracleTests:
         assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_GRANTED).count() == 0
 
     def test_regression_the_api_and_page_do_not_name_another_agency(self, region):
-        client = api_client(region.users["home_admin"])
+        client = token_api(region.users["home_admin"])
         body = {"username": "other-officer", "email": "other-officer@example.org", "role": "auditor"}
         asked = client.post(API_MEMBERS, body)
         assert asked.status_code == 400 and "another agency" in asked.json()["confirm"][0]
@@ -66,20 +66,20 @@ class MembersApiOracleTests:
             assert "Other NHS Trust" not in answer.content.decode() and "other-trust" not in answer.content.decode()
 
     def test_a_wrong_email_answers_as_an_unknown_username_does(self, region):
-        client = api_client(region.users["home_admin"])
+        client = token_api(region.users["home_admin"])
         wrong = client.post(API_MEMBERS, {"username": "other-officer", "email": "guess@example.org", "role": "auditor"})
         unknown = client.post(API_MEMBERS, {"username": "nobody", "email": "guess@example.org", "role": "auditor"})
         assert wrong.status_code == unknown.status_code == 400 and wrong.json() == unknown.json()
 
     def test_the_contract_body_still_adds_a_role_to_a_member_and_a_superuser_may_name_anyone(self, region):
-        added = api_client(region.users["home_admin"]).post(API_MEMBERS, {"username": "home-frontline",
+        added = token_api(region.users["home_admin"]).post(API_MEMBERS, {"username": "home-frontline",
                                                                           "role": "auditor"})
         assert added.status_code == 201 and added.json()["granted"] is True
         UserFactory(username="lone-user")
-        by_root = api_client(region.users["superuser"]).post(API_MEMBERS, {"username": "lone-user",
+        by_root = token_api(region.users["superuser"]).post(API_MEMBERS, {"username": "lone-user",
                                                                            "role": "frontline"})
         assert by_root.status_code == 201
-        with_email = api_client(region.users["home_admin"]).post(
+        with_email = token_api(region.users["home_admin"]).post(
             API_MEMBERS, {"username": "other-officer", "email": "other-officer@example.org", "role": "auditor",
                           "confirm": True})
         assert with_email.status_code == 201
@@ -98,7 +98,7 @@ class ReactivationTests:
     def test_regression_another_agencys_admin_can_reactivate_a_leaver(self, region):
         person = self.leave(region)
         body = {"username": "home-frontline", "email": person.email, "role": "frontline", "confirm": True}
-        api = api_client(region.users["other_admin"]).post(OTHER_API_MEMBERS, body)
+        api = token_api(region.users["other_admin"]).post(OTHER_API_MEMBERS, body)
         assert api.status_code == 403 and "switched off" in api.json()["detail"]
         page = browser(region.users["other_admin"]).post("/agencies/other-trust/members/", {**body, "confirm": "on"})
         assert page.status_code == 403
@@ -113,13 +113,13 @@ class ReactivationTests:
     def test_regression_adding_a_leaver_revives_them_without_asking(self, region):
         person = self.leave(region)
         body = {"username": "home-frontline", "email": person.email, "role": "frontline"}
-        asked = api_client(region.users["home_admin"]).post(API_MEMBERS, body)
+        asked = token_api(region.users["home_admin"]).post(API_MEMBERS, body)
         assert asked.status_code == 400 and "switched off" in asked.json()["confirm"][0]
         page = browser(region.users["home_admin"]).post(MEMBERS, body)
         assert page.status_code == 409 and "account is switched off" in page.content.decode()
         person.refresh_from_db()
         assert not person.is_active
-        assert api_client(region.users["home_admin"]).post(API_MEMBERS, {**body, "confirm": True}).status_code == 201
+        assert token_api(region.users["home_admin"]).post(API_MEMBERS, {**body, "confirm": True}).status_code == 201
         person.refresh_from_db()
         assert person.is_active
 
@@ -196,7 +196,7 @@ class SessionsEndTests:
     def test_regression_removing_the_last_role_through_the_api_leaves_sessions(self, region):
         old = signed_in("home-frontline")
         key = api_key(region.users["home_frontline"])
-        removed = api_client(region.users["home_admin"]).delete(API_MEMBERS + "?username=home-frontline&role=frontline")
+        removed = token_api(region.users["home_admin"]).delete(API_MEMBERS + "?username=home-frontline&role=frontline")
         assert removed.status_code == 204
         services.membership_add(actor=None, agency=region.home, username="home-frontline", role=Role.FRONTLINE,
                                 confirm=True)
@@ -289,14 +289,14 @@ class SecondAttackTests:
 
     @pytest.mark.parametrize("name", ["Other NHS Trust", "  other nhs TRUST "])
     def test_regression_an_admin_can_give_their_agency_another_agencys_name(self, region, name):
-        answer = api_client(region.users["home_admin"]).patch("/api/v1/agencies/home-council/", {"name": name},
+        answer = token_api(region.users["home_admin"]).patch("/api/v1/agencies/home-council/", {"name": name},
                                                               format="json")
         assert answer.status_code == 400 and "already has this name" in answer.json()["name"][0]
         region.home.refresh_from_db()
         assert region.home.name == "Home City Council"
 
     def test_regression_a_new_agency_can_take_an_existing_name(self, region):
-        answer = api_client(region.users["superuser"]).post("/api/v1/agencies/", {
+        answer = token_api(region.users["superuser"]).post("/api/v1/agencies/", {
             "code": "copycat", "name": "home city council", "kind": "local_authority"}, format="json")
         assert answer.status_code == 400 and "already has this name" in answer.json()["name"][0]
         assert not Agency.objects.filter(code="copycat").exists()

@@ -12,8 +12,8 @@ from accounts.selectors import is_registry_admin
 from agencies.models import Agency
 from audit.choices import AuditAction
 from audit.models import AuditEvent
-from tests.agencies.conftest import api_client
 from tests.clients import page as browser
+from tests.clients import token_api
 from tests.factories import UserFactory
 
 NEW_AGENCY = {"code": "new-borough", "name": "New Borough Council", "kind": "local_authority"}
@@ -30,7 +30,7 @@ def registrar(region):
 @pytest.mark.django_db
 class RegistryAdminRoleTests:
     def test_regression_only_superusers_can_add_agencies(self, region, registrar):
-        api = api_client(registrar)
+        api = token_api(registrar)
         created = api.post("/api/v1/agencies/", NEW_AGENCY, format="json")
         assert created.status_code == 201, created.content
         changed = api.patch("/api/v1/agencies/other-trust/", {"name": "Other NHS Foundation Trust", "active": False},
@@ -49,7 +49,7 @@ class RegistryAdminRoleTests:
         assert update.detail["changes"]["name"] == ["Home City Council", "Home City Council (renamed)"]
 
     def test_nothing_more(self, region, registrar):
-        api = api_client(registrar)
+        api = token_api(registrar)
         assert api.get("/api/v1/agencies/home-council/members/").status_code == 403
         assert api.post("/api/v1/agencies/home-council/members/",
                         {"username": "home-officer", "role": "auditor"}).status_code == 403
@@ -66,10 +66,10 @@ class RegistryAdminRoleTests:
 
     def test_others_may_not_add_or_change_other_agencies(self, region):
         admin = region.users["home_admin"]
-        assert api_client(admin).post("/api/v1/agencies/", NEW_AGENCY, format="json").status_code == 403
-        assert api_client(admin).patch("/api/v1/agencies/other-trust/", {"name": "Mine"}, format="json").status_code \
+        assert token_api(admin).post("/api/v1/agencies/", NEW_AGENCY, format="json").status_code == 403
+        assert token_api(admin).patch("/api/v1/agencies/other-trust/", {"name": "Mine"}, format="json").status_code \
             == 403
-        assert api_client(admin).patch("/api/v1/agencies/home-council/", {"active": False},
+        assert token_api(admin).patch("/api/v1/agencies/home-council/", {"active": False},
                                        format="json").status_code == 403
         assert browser(admin).get("/agencies/new/").status_code == 403
 
@@ -82,7 +82,7 @@ class RegistryAdminRoleTests:
         assert out.getvalue().split() == ["registrar"]
         call_command("registry_admin", "revoke", "registrar", stdout=StringIO())
         assert AuditEvent.objects.filter(action=AuditAction.PERMISSION_REVOKED, object_ref="registrar").count() == 1
-        assert api_client(registrar).post("/api/v1/agencies/", NEW_AGENCY, format="json").status_code == 403
+        assert token_api(registrar).post("/api/v1/agencies/", NEW_AGENCY, format="json").status_code == 403
 
     def test_only_superusers_give_the_role(self, region):
         person = UserFactory(username="hopeful")
@@ -122,5 +122,5 @@ class RegistryAdminRoleTests:
         assert not staff.is_superuser
 
     def test_editable_agencies_are_every_agency_for_a_registry_admin(self, region, registrar):
-        rows = api_client(registrar).get("/api/v1/agencies/?editable=true").json()
+        rows = token_api(registrar).get("/api/v1/agencies/?editable=true").json()
         assert rows["count"] == Agency.objects.count() == 2

@@ -4,13 +4,14 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agencies.choices import Role
 from audit.choices import AuditAction
 from audit.models import AuditEvent
+from tests.agencies.conftest import matrix_cases, matrix_row
+from tests.clients import page as browser
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, member
 
 AGENCIES = "/agencies/"
@@ -18,7 +19,6 @@ HOME = "/agencies/home-council/"
 MEMBERS = HOME + "members/"
 REMOVE = HOME + "members/remove/"
 DATASET = "/datasets/home-social-care/"
-ACTORS = ["anonymous", "other_admin", "home_frontline", "home_auditor", "home_officer", "home_admin", "superuser"]
 ADMINS_ONLY = {"anonymous": 302, "home_admin": 200, "superuser": 200, "*": 403}
 DATASET_EDITORS = {"anonymous": 302, "home_admin": 200, "home_officer": 200, "superuser": 200, "*": 403}
 
@@ -54,26 +54,15 @@ MATRIX = {
     "unknown agency members": ("get", "/agencies/nowhere/members/", None, {"anonymous": 302, "*": 404}),
     "unknown dataset": ("get", "/datasets/nowhere/", None, {"anonymous": 302, "*": 404}),
 }
-CASES = [pytest.param(page, actor, id=f"{page}-{actor}") for page in MATRIX for actor in ACTORS]
-
-
-def browser(user=None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db
 class PageMatrixTests:
-    @pytest.mark.parametrize(("page", "actor"), CASES)
+    @pytest.mark.parametrize(("page", "actor"), matrix_cases(MATRIX))
     def test_status_for_every_page_and_role(self, region, page, actor):
-        method, path, data, expected = MATRIX[page]
-        UserFactory(username="newcomer")
-        user = None if actor == "anonymous" else region.users[actor]
+        method, path, data, user, status = matrix_row(region, MATRIX, page, actor)
         client = browser(user)
         response = client.post(path, data) if method == "post" else client.get(path)
-        status = expected.get(actor, expected["*"])
         assert response.status_code == status
         if actor == "anonymous":
             assert response["Location"].startswith("/accounts/login/?next=")

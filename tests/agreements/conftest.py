@@ -24,17 +24,9 @@ class Region:
 
     def terms(self, **overrides):
         """Valid create() arguments (codes, as the API takes them)."""
-        from tests.dates import END, REVIEW, START
+        from tests.factories import agreement_terms
 
-        base = {
-            "lead_agency": "lead-council", "title": "Hospital discharge", "purpose": "Plan care after hospital",
-            "start_date": START, "end_date": END, "review_date": REVIEW,
-            "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
-                       "purpose": "Discharge planning",
-                       "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
-        }
-        base.update(overrides)
-        return base
+        return agreement_terms(**overrides)
 
 
 @pytest.fixture

@@ -14,15 +14,11 @@ from audit.models import AuditEvent
 from common.limits import COMMENTS_MAX
 from notifications.models import Notification
 from tests.clients import api, page
-from tests.factories import agreement_factory, member, sign_all
+from tests.factories import agreement_factory, fresh, member, sign_all
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
 TEXT = "Can the council say who reads the discharge summaries?"
-
-
-def fresh(agreement) -> Agreement:
-    return Agreement.objects.get(pk=agreement.pk)
 
 
 def url(agreement, number: int = 1) -> str:

@@ -14,17 +14,13 @@ from agreements.models import Agreement, VersionComment
 from audit.models import AuditEvent
 from notifications.models import Notification
 from tests.clients import api, page
-from tests.factories import UserFactory, agreement_factory, api_key, member, sign_all
+from tests.factories import UserFactory, agreement_factory, api_key, fresh, member, sign_all
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
 GO = Role.GOVERNANCE_OFFICER
 TEXT = "A comment for the parties."
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def fresh(agreement) -> Agreement:
-    return Agreement.objects.get(pk=agreement.pk)
 
 
 def api_url(agreement, number=1) -> str:
@@ -61,19 +57,25 @@ def nothing_written():
     assert not Notification.objects.filter(kind="commented").exists()
 
 
+def threads_are_404(user, agreement, *, agency: str) -> None:
+    """Versions 1 and 2's comment threads are 404 to `user` on every channel: read or post, by the API (also speaking
+    for `agency`) or the page."""
+    for number in (1, 2):
+        assert api(user).get(api_url(agreement, number)).status_code == 404
+        assert api(user).post(api_url(agreement, number), {"text": TEXT}, format="json").status_code == 404
+        assert api(user).post(api_url(agreement, number), {"text": TEXT, "agency": agency},
+                              format="json").status_code == 404
+        assert page(user).get(page_url(agreement, number)).status_code == 404
+        assert page(user).post(page_url(agreement, number), {"text": TEXT}).status_code == 404
+
+
 class OutsiderTests:
     @pytest.mark.parametrize("role", [GO, Role.AUDITOR, Role.FRONTLINE, Role.AGENCY_ADMIN])
     def test_another_agencys_member_gets_404_on_every_channel(self, region, role):
         agreement = agreement_factory(state="active")  # visible to everyone as a summary
         services.comment_add(actor=member(region.nhs, GO), agreement=agreement, number=1, text="Between parties")
         user = member(region.fire, role)
-        for number in (1, 2):
-            assert api(user).get(api_url(agreement, number)).status_code == 404
-            assert api(user).post(api_url(agreement, number), {"text": TEXT}, format="json").status_code == 404
-            assert api(user).post(api_url(agreement, number), {"text": TEXT, "agency": "fire"},
-                                  format="json").status_code == 404
-            assert page(user).get(page_url(agreement, number)).status_code == 404
-            assert page(user).post(page_url(agreement, number), {"text": TEXT}).status_code == 404
+        threads_are_404(user, agreement, agency="fire")
         html = page(user).get(f"/agreements/{agreement.reference}/").content.decode()
         assert "Add a comment" not in html and 'id="comments-1"' not in html and "Between parties" not in html
         for path in ("/", "/notifications/", "/audit/", "/api/v1/notifications/", "/api/v1/audit/events/"):
@@ -134,13 +136,7 @@ class AmendmentTests:
         police = member(region.police, GO)
         services.agreement_reject(actor=police, agreement=fresh(agreement), reason="No")
         agreement = fresh(agreement)
-        for n in (1, 2):
-            assert api(police).get(api_url(agreement, n)).status_code == 404
-            assert api(police).post(api_url(agreement, n), {"text": TEXT}, format="json").status_code == 404
-            assert api(police).post(api_url(agreement, n), {"text": TEXT, "agency": "police"},
-                                    format="json").status_code == 404
-            assert page(police).get(page_url(agreement, n)).status_code == 404
-            assert page(police).post(page_url(agreement, n), {"text": TEXT}).status_code == 404
+        threads_are_404(police, agreement, agency="police")
         nothing_written()
         response = api(_officer(region.nhs)).post(api_url(agreement, 2), {"text": TEXT}, format="json")
         assert (response.status_code, response.json()["code"]) == (409, "wrong_state")

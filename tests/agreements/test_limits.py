@@ -19,24 +19,12 @@ from common.limits import COMMENTS_MAX, DATA_ITEMS_MAX, PURPOSE_MAX, REASON_MAX,
 from tests.agreements.views.test_form import DISCHARGE, form_data
 from tests.clients import api
 from tests.dates import END, REVIEW, START, iso
-from tests.factories import agreement_factory, member
+from tests.factories import agreement_body, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
 
 GO = Role.GOVERNANCE_OFFICER
 PURPOSE_REFUSED = too_long("purpose", PURPOSE_MAX)
-
-
-def api_body(**overrides) -> dict:
-    body = {
-        "title": "Hospital discharge", "purpose": "Plan care after hospital", "lead_agency": "lead-council",
-        "start_date": iso(START), "end_date": iso(END), "review_date": iso(REVIEW),
-        "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
-                   "purpose": "Discharge planning",
-                   "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
-    }
-    body.update(overrides)
-    return body
 
 
 HEADER = ("agreement_key,title,purpose,lead_agency,start_date,end_date,review_date,dataset,provider,recipient,"
@@ -61,8 +49,8 @@ class PurposeLengthTests:
     10,000. Now each refuses anything past PURPOSE_MAX with the same words, and keeps exactly PURPOSE_MAX."""
 
     def test_the_api_refuses_a_purpose_past_the_limit_in_the_shared_words(self, region):
-        response = api(member(region.council, GO)).post("/api/v1/agreements/",
-                                                          api_body(purpose="x" * (PURPOSE_MAX + 1)), format="json")
+        response = api(member(region.council, GO)).post(
+            "/api/v1/agreements/", agreement_body(purpose="x" * (PURPOSE_MAX + 1)), format="json")
         assert response.status_code == 400
         assert response.json() == {"purpose": [PURPOSE_REFUSED]}
 
@@ -86,7 +74,8 @@ class PurposeLengthTests:
     def test_every_channel_keeps_a_purpose_of_exactly_the_limit(self, client, region):
         officer = member(region.council, GO)
         purpose = "p" * PURPOSE_MAX
-        assert api(officer).post("/api/v1/agreements/", api_body(purpose=purpose), format="json").status_code == 201
+        response = api(officer).post("/api/v1/agreements/", agreement_body(purpose=purpose), format="json")
+        assert response.status_code == 201
         client.force_login(officer)
         assert client.post("/agreements/new/", form_data(purpose=purpose)).status_code == 302
         report = import_agreements(text=HEADER + csv_row(purpose=purpose), actor=officer, source="test.csv")
@@ -98,8 +87,8 @@ class DataItemLimitTests:
     def test_too_many_data_items_are_refused_by_the_api_and_the_form_alike(self, client, region):
         items = [f"item {n}" for n in range(DATA_ITEMS_MAX + 1)]
         officer = member(region.council, GO)
-        flow = {**api_body()["flows"][0], "data_items": items}
-        response = api(officer).post("/api/v1/agreements/", api_body(flows=[flow]), format="json")
+        flow = {**agreement_body()["flows"][0], "data_items": items}
+        response = api(officer).post("/api/v1/agreements/", agreement_body(flows=[flow]), format="json")
         assert response.status_code == 400
         assert response.json() == {"flows": [{"data_items": [too_many("data items", DATA_ITEMS_MAX)]}]}
         client.force_login(officer)
@@ -168,22 +157,24 @@ class FlowsShapeTests:
     @pytest.mark.parametrize("flows", [5, True, 1.5, "nope", {"dataset": "discharge-summaries"}],
                              ids=["int", "bool", "float", "string", "object"])
     def test_flows_that_are_not_a_list_are_one_clear_400_on_post(self, region, flows):
-        response = api(member(region.council, GO)).post("/api/v1/agreements/", api_body(flows=flows), format="json")
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", agreement_body(flows=flows),
+                                                        format="json")
         assert response.status_code == 400
         assert response.json() == {"flows": ["Give the flows as a list, with one object for each flow of data."]}
         assert not Agreement.objects.exists()
 
     @pytest.mark.parametrize("flows", [5, True, 1.5, "nope"], ids=["int", "bool", "float", "string"])
     def test_flows_that_are_not_a_list_are_one_clear_400_on_patch(self, region, flows):
-        draft = agreement_factory(lead=region.council, flows=api_body()["flows"])
+        draft = agreement_factory(lead=region.council, flows=agreement_body()["flows"])
         officer = member(region.council, GO, username="patcher")
         response = api(officer).patch(f"/api/v1/agreements/{draft.reference}/", {"flows": flows}, format="json")
         assert response.status_code == 400
         assert response.json() == {"flows": ["Give the flows as a list, with one object for each flow of data."]}
 
     def test_more_flows_than_the_limit_are_refused_once(self, region):
-        flows = api_body()["flows"] * 51
-        response = api(member(region.council, GO)).post("/api/v1/agreements/", api_body(flows=flows), format="json")
+        flows = agreement_body()["flows"] * 51
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", agreement_body(flows=flows),
+                                                        format="json")
         assert response.status_code == 400
         assert list(response.json()) == ["flows"] and len(response.json()["flows"]) == 1
 
@@ -204,7 +195,7 @@ class NestingTests:
         nested: dict = {}
         for _ in range(20):
             nested = {"more": nested}
-        response = api(member(region.council, GO)).post("/api/v1/agreements/", api_body(extension=nested),
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", agreement_body(extension=nested),
                                                          format="json")
         assert response.status_code == 201
 

@@ -8,14 +8,10 @@ from agreements import services
 from agreements.models import Agreement, VersionComment
 from audit.models import AuditEvent
 from tests.clients import api
-from tests.factories import agreement_factory, member, sign_all
+from tests.factories import agreement_factory, fresh, member, sign_all
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def fresh(agreement) -> Agreement:
-    return Agreement.objects.get(pk=agreement.pk)
 
 
 class RequestChangesTests:

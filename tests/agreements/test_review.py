@@ -12,20 +12,16 @@ from agencies.choices import Role
 from agreements import services
 from agreements.decisions import decide
 from agreements.lifecycle import Action, verdict
-from agreements.models import Agreement, ReviewConfirmation
+from agreements.models import ReviewConfirmation
 from agreements.reminders import review_reminders_due
 from audit.models import AuditEvent
 from notifications.models import Notification
 from tests.clients import api
-from tests.factories import AgencyFactory, agreement_factory, member
+from tests.factories import AgencyFactory, agreement_factory, fresh, member
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
 TODAY = timezone.localdate()
-
-
-def fresh(agreement) -> Agreement:
-    return Agreement.objects.get(pk=agreement.pk)
 
 
 def overdue_agreement():

@@ -19,7 +19,7 @@ from agreements import services
 from agreements.models import Agreement
 from audit.models import AuditEvent
 from tests.clients import api, page
-from tests.factories import agreement_factory, member
+from tests.factories import agreement_factory, fresh, member
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
@@ -27,10 +27,6 @@ POLICE_FLOW = {"dataset": "domestic-incidents", "provider": "police", "recipient
                "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-10", "dpa-2018-sch1-para18"]}
 DISCHARGE_FLOW = {"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
                   "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}
-
-
-def fresh(agreement) -> Agreement:
-    return Agreement.objects.get(pk=agreement.pk)
 
 
 def amended_to_add_police(region) -> Agreement:

@@ -15,19 +15,15 @@ from accounts.models import Profile
 from agencies.choices import Role
 from agreements import services
 from agreements.canonical import canonical_bytes, version_content, version_digest
-from agreements.models import Agreement, Party
+from agreements.models import Party
 from agreements.selectors import version_get
 from audit.models import AuditEvent
 from tests.clients import api
 from tests.clients import page as page_client
-from tests.factories import DatasetFactory, agreement_factory, member, sign_all
+from tests.factories import DatasetFactory, agreement_factory, fresh, member, sign_all
 
 pytestmark = pytest.mark.django_db
 GO = Role.GOVERNANCE_OFFICER
-
-
-def fresh(agreement) -> Agreement:
-    return Agreement.objects.get(pk=agreement.pk)
 
 
 def named(agency, username: str, full_name: str, job_title: str):

@@ -1,9 +1,14 @@
 """Fixtures for the audit tests: events, auditors, and an attacker who can lift the append-only triggers."""
 
 import contextlib
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from audit import chain, triggers
@@ -19,6 +24,29 @@ def make_events(count: int, *, agency=None, action=AuditAction.CHECK_ALLOWED, **
                detail={"i": i, "purpose": "Discharge planning", "nested": {"b": [1, 2.5, "é"], "a": None}}, **extra).seq
         for i in range(count)
     ]
+
+
+OFFLINE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_audit_export.py"
+
+
+def download_for_offline(tmp_path: Path, user) -> tuple[Path, Path, Path]:
+    """What an auditor takes away to check offline, fetched through the API as `user`: the JSON Lines export, the
+    signed checkpoints and the public key, as files in tmp_path."""
+    client = APIClient()
+    client.force_authenticate(user)
+    export = tmp_path / "audit.jsonl"
+    export.write_bytes(b"".join(client.get("/api/v1/audit/export/", {"format": "jsonl"}).streaming_content))
+    checkpoints = tmp_path / "checkpoints.json"
+    checkpoints.write_text(json.dumps(client.get("/api/v1/audit/checkpoints/", {"page_size": 500}).json()))
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps(client.get("/api/v1/audit/public-key/").json()))
+    return export, checkpoints, key
+
+
+def run_offline(*args) -> subprocess.CompletedProcess:
+    """scripts/verify_audit_export.py with these arguments, as an auditor would run it."""
+    return subprocess.run([sys.executable, str(OFFLINE_SCRIPT), *map(str, args)], capture_output=True, text=True,
+                          check=False)
 
 
 def sealed_events(count: int, **kwargs) -> list[int]:

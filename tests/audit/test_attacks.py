@@ -9,7 +9,6 @@ position that disagrees, the sealer refuses to sign and alerts, and the offline 
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from audit import chain
 from audit.choices import AuditAction
@@ -25,10 +23,8 @@ from audit.models import AuditAlert, AuditCheckpoint, AuditSeal
 from audit.services import record
 from audit.tasks import notify_alert
 
-from .conftest import attacker, sealed_events
+from .conftest import attacker, download_for_offline, run_offline, sealed_events
 from .test_chain import rehash_from
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_audit_export.py"
 
 
 def three_checkpoints() -> list[int]:
@@ -56,17 +52,9 @@ def caught_at(position: int) -> chain.VerifyResult:
 def offline(tmp_path, user) -> subprocess.CompletedProcess:
     """Export the log, its checkpoints and the key through the API, and check them with the offline script and a
     copy of the witness."""
-    client = APIClient()
-    client.force_authenticate(user)
-    export = tmp_path / "audit.jsonl"
-    export.write_bytes(b"".join(client.get("/api/v1/audit/export/", {"format": "jsonl"}).streaming_content))
-    checkpoints = tmp_path / "checkpoints.json"
-    checkpoints.write_text(json.dumps(client.get("/api/v1/audit/checkpoints/", {"page_size": 500}).json()))
-    key = tmp_path / "key.json"
-    key.write_text(json.dumps(client.get("/api/v1/audit/public-key/").json()))
-    return subprocess.run([sys.executable, str(SCRIPT), str(export), "--checkpoints", str(checkpoints),
-                           "--public-key", str(key), "--witness", settings.AUDIT_WITNESS_DIR],
-                          capture_output=True, text=True, check=False)
+    export, checkpoints, key = download_for_offline(tmp_path, user)
+    return run_offline(export, "--checkpoints", checkpoints, "--public-key", key, "--witness",
+                       settings.AUDIT_WITNESS_DIR)
 
 
 def offline_fails_at(tmp_path, user, position: int) -> None:

@@ -18,8 +18,9 @@ from audit.models import AuditEvent, ExportJob
 from audit.selectors import EventFilters
 from audit.tasks import export_cleanup, export_write
 from sharing_registry.celery import app
+from tests.clients import token_api
 from tests.eager import eager_tasks
-from tests.factories import api_key, member
+from tests.factories import member
 
 from .conftest import make_events
 
@@ -45,6 +46,14 @@ def colleague(agency):
 def ask(client, capture, **data):
     with capture(execute=True):
         return client.post("/audit/exports/", {"format": "csv", "action": "check.allowed", **data})
+
+
+def finished_job(client, agency, auditor, capture, **data) -> ExportJob:
+    """More events than the page exports at once (LIMIT), so `auditor`'s request is a background job, run here."""
+    make_events(LIMIT + 1, agency=agency)
+    client.force_login(auditor)
+    ask(client, capture, **data)
+    return ExportJob.objects.get()
 
 
 def job_file(job: ExportJob) -> str:
@@ -84,10 +93,7 @@ class AskingTests:
 
     def test_asking_finishing_and_downloading_are_each_audited(self, client, agency, auditor,
                                                                django_capture_on_commit_callbacks):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks, format="jsonl")
-        job = ExportJob.objects.get()
+        job = finished_job(client, agency, auditor, django_capture_on_commit_callbacks, format="jsonl")
         requested = AuditEvent.objects.get(action="audit.export_requested")
         assert requested.actor == auditor and requested.object_ref == str(job.pk)
         assert requested.detail["filters"] == {"action": "check.allowed"} and requested.detail["format"] == "jsonl"
@@ -148,10 +154,7 @@ class JobPageTests:
 
     def test_a_finished_job_offers_the_download_and_stops_refreshing(self, client, agency, auditor,
                                                                      django_capture_on_commit_callbacks):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks)
-        job = ExportJob.objects.get()
+        job = finished_job(client, agency, auditor, django_capture_on_commit_callbacks)
         page = client.get(f"/audit/exports/{job.pk}/").content.decode()
         assert "Your export is ready" in page and "http-equiv" not in page
         assert f'href="/audit/exports/{job.pk}/download/"' in page
@@ -161,10 +164,7 @@ class JobPageTests:
     def test_only_the_requester_or_a_superuser_may_see_or_download_it(
         self, client, agency, auditor, colleague, frontline, superuser, django_capture_on_commit_callbacks
     ):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks)
-        job = ExportJob.objects.get()
+        job = finished_job(client, agency, auditor, django_capture_on_commit_callbacks)
         client.force_login(colleague)
         assert client.get(f"/audit/exports/{job.pk}/").status_code == 404
         assert client.get(f"/audit/exports/{job.pk}/download/").status_code == 404
@@ -241,10 +241,7 @@ class RestartTests:
 class ExpiryTests:
     def test_expired_files_are_deleted_and_their_jobs_marked_expired(self, client, agency, auditor,
                                                                      django_capture_on_commit_callbacks):
-        make_events(LIMIT + 1, agency=agency)
-        client.force_login(auditor)
-        ask(client, django_capture_on_commit_callbacks)
-        fresh = ExportJob.objects.get()
+        fresh = finished_job(client, agency, auditor, django_capture_on_commit_callbacks)
         ask(client, django_capture_on_commit_callbacks, format="jsonl")
         old = ExportJob.objects.exclude(pk=fresh.pk).get()
         old_file = export_jobs.export_dir() / old.file_name
@@ -286,19 +283,13 @@ class ExpiryTests:
 class ExportJobApiTests:
     url = "/api/v1/audit/exports/"
 
-    def api(self, user=None) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
-        return client
-
     def test_anonymous_401_wrong_role_403_other_auditor_404_requester_202(
         self, agency, auditor, colleague, frontline, django_capture_on_commit_callbacks, django_assert_max_num_queries
     ):
         make_events(3, agency=agency)
-        assert self.api().post(self.url, {"format": "csv"}, format="json").status_code == 401
-        assert self.api(frontline).post(self.url, {"format": "csv"}, format="json").status_code == 403
-        client = self.api(auditor)
+        assert token_api().post(self.url, {"format": "csv"}, format="json").status_code == 401
+        assert token_api(frontline).post(self.url, {"format": "csv"}, format="json").status_code == 403
+        client = token_api(auditor)
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(self.url, {"format": "jsonl", "action": "check.allowed"}, format="json")
         assert response.status_code == 202
@@ -312,13 +303,13 @@ class ExportJobApiTests:
         download = client.get(detail["download"])
         assert download.status_code == 200 and download["Content-Type"].startswith("application/x-ndjson")
         assert len(b"".join(download.streaming_content).splitlines()) == 3
-        other = self.api(colleague)
+        other = token_api(colleague)
         assert other.get(f"{self.url}{job_id}/").status_code == 404
         assert other.get(f"{self.url}{job_id}/download/").status_code == 404
         assert other.get(self.url).json()["count"] == 0
 
     def test_bad_input_is_400_and_makes_no_job(self, auditor):
-        client = self.api(auditor)
+        client = token_api(auditor)
         response = client.post(self.url, {"format": "xlsx"}, format="json")
         assert response.status_code == 400 and "format" in response.json()
         response = client.post(self.url, {"since": "2026-02-01", "until": "2026-01-01"}, format="json")
@@ -327,7 +318,7 @@ class ExportJobApiTests:
 
     def test_downloading_an_unfinished_job_is_409(self, auditor):
         job = queued_job(auditor, status=ExportStatus.RUNNING)
-        response = self.api(auditor).get(f"{self.url}{job.pk}/download/")
+        response = token_api(auditor).get(f"{self.url}{job.pk}/download/")
         assert response.status_code == 409 and "being written" in response.json()["detail"]
 
 

@@ -1,23 +1,14 @@
 """scripts/verify_audit_export.py checks a real export offline with only the public key."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
 from audit import chain
 
-from .conftest import make_events
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_audit_export.py"
-
-
-def run(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                          check=False)
+from .conftest import download_for_offline, make_events
+from .conftest import run_offline as run
 
 
 @pytest.fixture
@@ -27,15 +18,7 @@ def exported(tmp_path, agency, superuser):
     make_events(3)
     chain.seal_pending(force_checkpoint=True)
     make_events(1)  # not sealed yet: exported with null hashes, reported, not failed
-    client = APIClient()
-    client.force_authenticate(superuser)
-    export = tmp_path / "audit.jsonl"
-    export.write_bytes(b"".join(client.get("/api/v1/audit/export/", {"format": "jsonl"}).streaming_content))
-    checkpoints = tmp_path / "checkpoints.json"
-    checkpoints.write_text(json.dumps(client.get("/api/v1/audit/checkpoints/", {"page_size": 500}).json()))
-    key = tmp_path / "key.json"
-    key.write_text(json.dumps(client.get("/api/v1/audit/public-key/").json()))
-    return export, checkpoints, key
+    return download_for_offline(tmp_path, superuser)
 
 
 @pytest.mark.django_db

@@ -10,19 +10,11 @@ from audit.models import AuditEvent, AuditVerification
 from audit.tasks import auditor_emails, notify_verification_failed, verify_nightly
 from sharing_registry.celery import app
 from sharing_registry.logging import JsonFormatter
-from tests.eager import eager_tasks
 from tests.factories import member
 
 from .conftest import attacker, sealed_events
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _eager(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with eager_tasks():
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_in_process")]
 
 
 @pytest.fixture

@@ -70,6 +70,17 @@ def page(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def page_without_javascript(browser, live_server):
+    """A page in a fresh context with JavaScript switched off, for the pages that must work without it. axe is
+    JavaScript, so it cannot run here: check the same pages with axe in a test of their own."""
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def axe():
     from axe_playwright_python.sync_playwright import Axe
@@ -116,3 +127,26 @@ def choose(group, label: str, typed: str, option: str) -> None:
     group.get_by_label(label, exact=True).fill(typed)
     group.page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
     expect(group.get_by_label(label, exact=True)).to_have_value(option)
+
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+
+
+def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
+    """Fills the day, month and year of the GOV.UK date input whose fieldset has this legend."""
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label("Day", exact=True).fill(day)
+    group.get_by_label("Month", exact=True).fill(month)
+    group.get_by_label("Year", exact=True).fill(year)
+
+
+def ask_the_check(page, recipient: str, dataset: str, why: str | None = None) -> None:
+    """On the check page ("Can I share?"), asks whether the signed-in person may share `dataset` with `recipient`."""
+    page.get_by_label("Who do you want to share with?").fill(recipient)
+    page.get_by_label("What information do you want to share?").fill(dataset)
+    if why is not None:
+        page.get_by_label("Why do you want to share it? (optional)").fill(why)
+    page.get_by_role("button", name="Check").click()

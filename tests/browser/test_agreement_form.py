@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from agencies.choices import AgencyKind, Role
 from agreements.models import Agreement
 from audit.models import AuditEvent
-from tests.browser.conftest import choose, sign_in
+from tests.browser.conftest import choose, fill_date, sign_in
 from tests.dates import TODAY
 from tests.factories import AgencyFactory, DatasetFactory, member
 
@@ -34,13 +34,6 @@ def partners():
                    data_items=["name", "NHS number", "discharge date", "care needs"])
     DatasetFactory(code="mcc-tenancies", name="Council tenancies", owner=council, data_items=["name", "address"])
     return member(council, Role.GOVERNANCE_OFFICER, username="officer")
-
-
-def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
-    group = page.get_by_role("group", name=legend)
-    group.get_by_label("Day", exact=True).fill(day)
-    group.get_by_label("Month", exact=True).fill(month)
-    group.get_by_label("Year", exact=True).fill(year)
 
 
 def flow(page, number: int):
@@ -172,25 +165,19 @@ class KeyboardTests:
         expect(page.get_by_role("group", name=re.compile(r"^Flow \d+$"))).to_have_count(1)
         expect(page.get_by_label("Title", exact=True)).to_have_value("Hospital discharge")
 
-    def test_rows_are_added_and_removed_without_javascript(self, browser, live_server, partners):
-        # axe is JavaScript, so it cannot run here; the same page is checked with axe in the tests above.
-        context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        try:
-            sign_in(page, live_server, "officer")
-            page.goto(f"{live_server.url}/agreements/new/")
-            page.get_by_label("Title", exact=True).fill("Tenancy sharing")
-            flow(page, 1).get_by_label(TYPE_DATASET).fill("first-try")
-            page.get_by_role("button", name="Add another flow").click()
-            flow(page, 2).get_by_label("Dataset", exact=True).select_option(label="Council tenancies (Manchester City "
-                                                                                  "Council)")
-            page.get_by_role("button", name="Remove flow 1").click()
-            expect(page.get_by_role("group", name=re.compile(r"^Flow \d+$"))).to_have_count(1)
-            expect(flow(page, 1).get_by_label("Dataset", exact=True)).to_have_value("mcc-tenancies")
-            expect(page.get_by_label("Title", exact=True)).to_have_value("Tenancy sharing")
-            page.get_by_label("Title", exact=True).press("Enter")
-            expect(page.get_by_text("There is a problem")).to_be_visible()
-            expect(page.get_by_role("link", name="Say what the sharing is for.")).to_be_visible()
-        finally:
-            context.close()
+    def test_rows_are_added_and_removed_without_javascript(self, page_without_javascript, live_server, partners):
+        page = page_without_javascript
+        sign_in(page, live_server, "officer")
+        page.goto(f"{live_server.url}/agreements/new/")
+        page.get_by_label("Title", exact=True).fill("Tenancy sharing")
+        flow(page, 1).get_by_label(TYPE_DATASET).fill("first-try")
+        page.get_by_role("button", name="Add another flow").click()
+        flow(page, 2).get_by_label("Dataset", exact=True).select_option(label="Council tenancies (Manchester City "
+                                                                              "Council)")
+        page.get_by_role("button", name="Remove flow 1").click()
+        expect(page.get_by_role("group", name=re.compile(r"^Flow \d+$"))).to_have_count(1)
+        expect(flow(page, 1).get_by_label("Dataset", exact=True)).to_have_value("mcc-tenancies")
+        expect(page.get_by_label("Title", exact=True)).to_have_value("Tenancy sharing")
+        page.get_by_label("Title", exact=True).press("Enter")
+        expect(page.get_by_text("There is a problem")).to_be_visible()
+        expect(page.get_by_role("link", name="Say what the sharing is for.")).to_be_visible()

@@ -10,21 +10,20 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from agencies.choices import AgencyKind, Role
+from agencies.choices import Role
 from audit import chain
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
-from tests.browser.conftest import sign_in
-from tests.factories import AgencyFactory, DatasetFactory, member
+from tests.browser.conftest import ask_the_check, sign_in
+from tests.browser.safe_and_well import council_and_fire_service
+from tests.factories import AgencyFactory, member
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def registry():
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    smoking = DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council)
+    council, fire, smoking = council_and_fire_service()
     agreement = build_agreement(provider=council, recipient=fire, dataset=smoking, title="Safe and well visits")
     member(council, Role.FRONTLINE, username="frontline")
     member(council, Role.AUDITOR, username="auditor")
@@ -35,9 +34,7 @@ def registry():
 def _ask(page, live_server):
     sign_in(page, live_server, "frontline")
     page.goto(f"{live_server.url}/check/")
-    page.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
-    page.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
-    page.get_by_role("button", name="Check").click()
+    ask_the_check(page, "Greater Manchester Fire and Rescue", "Smoking and home fire risk")
     expect(page.locator("#decision").get_by_role("heading", level=1)).to_have_text("Yes, you may share")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()

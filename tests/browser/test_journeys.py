@@ -13,7 +13,8 @@ from agencies.choices import AgencyKind, Role
 from agreements.choices import AgreementStatus
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import ask_the_check, sign_in
+from tests.browser.safe_and_well import council_and_fire_service
 from tests.factories import PASSWORD, AgencyFactory, DatasetFactory, UserFactory, member
 
 pytestmark = pytest.mark.browser
@@ -22,9 +23,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def safe_and_well():
     """A council that may share smoking risk with the fire service (and not its housing list)."""
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    smoking = DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council)
+    council, fire, smoking = council_and_fire_service()
     DatasetFactory(code="housing-register", name="Housing register", owner=council)
     agreement = build_agreement(provider=council, recipient=fire, dataset=smoking, title="Safe and well visits")
     return {"council": council, "fire": fire, "agreement": agreement,
@@ -43,10 +42,7 @@ class CanIShareJourneyTests:
         expect(page.get_by_label("Your agency")).to_have_value("mcc")
         check_a11y(page)
 
-        page.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire")
-        page.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
-        page.get_by_label("Why do you want to share it? (optional)").fill("Book a safe and well visit")
-        page.get_by_role("button", name="Check").click()
+        ask_the_check(page, "Greater Manchester Fire", "Smoking and home fire risk", why="Book a safe and well visit")
 
         decision = page.locator("#decision")
         expect(decision.get_by_role("heading", level=1)).to_have_text("Yes, you may share")
@@ -56,9 +52,7 @@ class CanIShareJourneyTests:
         check_a11y(page)
 
         # The form is still there, for the next question: the housing register is not covered.
-        page.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
-        page.get_by_label("What information do you want to share?").fill("Housing register")
-        page.get_by_role("button", name="Check").click()
+        ask_the_check(page, "Greater Manchester Fire and Rescue", "Housing register")
 
         expect(decision.get_by_role("heading", level=1)).to_have_text("No, do not share")
         expect(decision).to_contain_text(f"{reference} (“Safe and well visits”) is between these agencies but "
@@ -90,9 +84,7 @@ class CanIShareJourneyTests:
             sign_in(phone, live_server, "frontline", check=check_a11y)
             phone.goto(f"{live_server.url}/check/")
             check_a11y(phone)
-            phone.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
-            phone.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
-            phone.get_by_role("button", name="Check").click()
+            ask_the_check(phone, "Greater Manchester Fire and Rescue", "Smoking and home fire risk")
             expect(phone.locator("#decision h1")).to_have_text("Yes, you may share")
             scroll = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert scroll[0] <= scroll[1], f"the page scrolls sideways on a phone: {scroll}"
@@ -101,22 +93,23 @@ class CanIShareJourneyTests:
             context.close()
 
 
-    def test_the_check_works_without_javascript(self, browser, live_server, safe_and_well):
-        # axe is JavaScript, so it cannot run here; these same pages are checked with axe in the tests above.
-        context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        try:
-            sign_in(page, live_server, "frontline")
-            page.get_by_role("link", name="Can I share?").click()
-            page.get_by_label("Who do you want to share with?").fill("Greater Manchester Fire and Rescue")
-            page.get_by_label("What information do you want to share?").fill("Smoking and home fire risk")
-            page.get_by_role("button", name="Check").click()
-            expect(page.locator("#decision h1")).to_have_text("Yes, you may share")
-            page.get_by_role("button", name="Sign out").click()
-            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-        finally:
-            context.close()
+    def test_the_check_works_without_javascript(self, page_without_javascript, live_server, safe_and_well):
+        page = page_without_javascript
+        sign_in(page, live_server, "frontline")
+        page.get_by_role("link", name="Can I share?").click()
+        ask_the_check(page, "Greater Manchester Fire and Rescue", "Smoking and home fire risk")
+        expect(page.locator("#decision h1")).to_have_text("Yes, you may share")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def _tab_to(page, target, *, most: int) -> None:
+    """Presses Tab until `target` has the focus, at most `most` times, as a keyboard user would."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            break
+    expect(target).to_be_focused()
 
 
 class SignInOutTests:
@@ -129,11 +122,7 @@ class SignInOutTests:
         expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
         page.keyboard.press("Enter")
         username = page.get_by_label("Username")
-        for _ in range(12):
-            page.keyboard.press("Tab")
-            if username.evaluate("el => el === document.activeElement"):
-                break
-        expect(username).to_be_focused()
+        _tab_to(page, username, most=12)
         page.keyboard.type("keyboard")
         page.keyboard.press("Tab")
         expect(page.get_by_label("Password")).to_be_focused()
@@ -143,11 +132,7 @@ class SignInOutTests:
         check_a11y(page)
 
         sign_out = page.get_by_role("button", name="Sign out")
-        for _ in range(20):
-            page.keyboard.press("Tab")
-            if sign_out.evaluate("el => el === document.activeElement"):
-                break
-        expect(sign_out).to_be_focused()
+        _tab_to(page, sign_out, most=20)
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         check_a11y(page)

@@ -8,18 +8,11 @@ from playwright.sync_api import expect
 from agencies.choices import AgencyKind, Role
 from agreements.models import Agreement
 from tests.agreements.builders import build_agreement
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import ask_the_check, fill_date, sign_in
 from tests.dates import TODAY
 from tests.factories import AgencyFactory, DatasetFactory, member
 
 pytestmark = pytest.mark.browser
-
-
-def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
-    group = page.get_by_role("group", name=legend)
-    group.get_by_label("Day", exact=True).fill(day)
-    group.get_by_label("Month", exact=True).fill(month)
-    group.get_by_label("Year", exact=True).fill(year)
 
 
 class AutocompleteTests:
@@ -82,9 +75,7 @@ class ConsentCoachingTests:
 
         sign_in(page, live_server, "receptionist")
         page.goto(f"{live_server.url}/check/")
-        page.get_by_label("Who do you want to share with?").fill("Carers Support Charity")
-        page.get_by_label("What information do you want to share?").fill("Carer details")
-        page.get_by_role("button", name="Check").click()
+        ask_the_check(page, "Carers Support Charity", "Carer details")
 
         expect(page.locator("#decision").get_by_role("heading", level=1)).to_have_text("Yes, you may share")
         steps = page.locator("#next-steps li")

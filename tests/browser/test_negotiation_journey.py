@@ -14,27 +14,23 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from accounts.models import Profile
-from agencies.choices import AgencyKind, Role
+from agencies.choices import Role
 from agreements.choices import AgreementStatus
-from agreements.models import Agreement, Party
-from tests.browser.conftest import choose, sign_in
-from tests.dates import END, REVIEW, START
+from agreements.models import Party
+from tests.browser.conftest import choose, sign_in, sign_out
+from tests.browser.safe_and_well import council_and_fire_service, fill_terms, open_agreement, save_draft
 from tests.eager import eager_tasks
-from tests.factories import AgencyFactory, DatasetFactory, member
+from tests.factories import member
 
 pytestmark = pytest.mark.browser
 
-PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 COMMENT = "Say how long the fire service keeps the referrals, and leave out whether they smoke."
 NOTE = "Our crews can start the visits in March if this is signed by then."
 
 
 @pytest.fixture
 def partners():
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council,
-                   data_items=["name", "address", "smoker"])
+    council, fire, _ = council_and_fire_service(data_items=["name", "address", "smoker"])
     for agency, username, name, title in (
         (council, "officer", "Olivia Brown", "Information Governance Manager"),
         (council, "officer2", "Marcus Webb", "Head of Information Governance"),
@@ -42,16 +38,6 @@ def partners():
     ):
         user = member(agency, Role.GOVERNANCE_OFFICER, username=username)
         Profile.objects.update_or_create(user=user, defaults={"full_name": name, "job_title": title})
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
-
-
-def _open(page, live_server, reference):
-    page.goto(f"{live_server.url}/agreements/{reference}/")
-    expect(page.get_by_role("heading", name="Safe and well visits", level=1)).to_be_visible()
 
 
 def _sign_seeing_the_changes(page, check_a11y, agency_name):
@@ -97,36 +83,24 @@ class NegotiationJourneyTests:
         # The council's officer drafts it and sends it for signature.
         sign_in(page, live_server, "officer", check=check_a11y)
         page.get_by_role("link", name="Draft a new agreement").click()
-        page.get_by_label("Title", exact=True).fill("Safe and well visits")
-        page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
-        for legend, (day, month, year) in {"Start date": ("1", "1", str(START.year)),
-                                           "End date": ("31", "12", str(END.year)),
-                                           "Review date": ("30", "6", str(REVIEW.year))}.items():
-            group = page.get_by_role("group", name=legend)
-            group.get_by_label("Day", exact=True).fill(day)
-            group.get_by_label("Month", exact=True).fill(month)
-            group.get_by_label("Year", exact=True).fill(year)
+        fill_terms(page)
         flow = page.get_by_role("group", name="Flow 1", exact=True)
         choose(flow, "Provider", "Manchester", "Manchester City Council")
         choose(flow, "Dataset", "Smoking", "Smoking and home fire risk (Manchester City Council)")
         choose(flow, "Recipient", "Fire", "Greater Manchester Fire and Rescue")
-        flow.get_by_label("Purpose of this flow (optional)").fill("Book a safe and well visit")
-        flow.get_by_label(PUBLIC_TASK).check()
-        page.get_by_role("button", name="Save draft").click()
-        agreement = Agreement.objects.get()
+        agreement = save_draft(page, live_server, flow)
         reference = agreement.reference
-        expect(page).to_have_url(f"{live_server.url}/agreements/{reference}/")
         page.locator("#actions").get_by_role("button", name="Send for signature").click()
         page.get_by_role("button", name="Send for signature").click()
         expect(page.get_by_role("alert", name="Success")).to_contain_text("sent to every party for signature")
-        _sign_out(page)
+        sign_out(page)
 
         # The fire service's officer is told, by email and in the inbox, and sends it back with a comment.
         please_sign = f"Please sign {reference}"
         assert len(_emails_to(mailoutbox, "fire-officer@example.org", please_sign)) == 1
         sign_in(page, live_server, "fire-officer")
         _inbox_has(page, live_server, check_a11y, f"{please_sign}: Safe and well visits")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         # A comment in version 1's thread: sent empty, it is refused with the error summary; then added.
         thread = page.locator("#comments-1")
         thread.get_by_role("button", name="Add comment").click()
@@ -143,7 +117,7 @@ class NegotiationJourneyTests:
         page.get_by_label("What needs to change? Every party will read this.").fill(COMMENT)
         page.get_by_role("button", name="Send it back with my comments").click()
         expect(page.get_by_role("alert", name="Success")).to_contain_text("went back to the lead agency")
-        _sign_out(page)
+        sign_out(page)
 
         # The council's officers are told, with the comments, by email and in the inbox.
         asked = _emails_to(mailoutbox, "officer@example.org", f"Changes asked for: {reference}")
@@ -155,7 +129,7 @@ class NegotiationJourneyTests:
         page.get_by_role("link", name="Notifications 2 unread").click()
         expect(page.get_by_role("main")).to_contain_text(reference)
         check_a11y(page)
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         comments = page.locator("#comments")
         expect(comments).to_contain_text(COMMENT)
         expect(comments).to_contain_text("Changes requested by Priya Patel for Greater Manchester Fire and Rescue")
@@ -173,17 +147,17 @@ class NegotiationJourneyTests:
         page.locator("#actions").get_by_role("button", name="Send for signature").click()
         page.get_by_role("button", name="Send for signature").click()
         expect(page.get_by_role("alert", name="Success")).to_contain_text("sent to every party for signature")
-        _sign_out(page)
+        sign_out(page)
 
         # A second council officer signs for the council, seeing what changed.
         sign_in(page, live_server, "officer2")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign_seeing_the_changes(page, check_a11y, "Manchester City Council")
-        _sign_out(page)
+        sign_out(page)
 
         # The fire officer signs for the fire service: every party has signed, so it is active.
         sign_in(page, live_server, "fire-officer")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign_seeing_the_changes(page, check_a11y, "Greater Manchester Fire and Rescue")
         expect(page.get_by_role("alert", name="Success")).to_contain_text(
             "Every party has now signed: version 1 is in force.")

@@ -11,17 +11,12 @@ from playwright.sync_api import expect
 from agencies.choices import Role
 from agreements.models import Agreement, ReviewConfirmation
 from audit.models import AuditEvent
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, sign_out
 from tests.factories import AgencyFactory, agreement_factory, member
 
 pytestmark = pytest.mark.browser
 GO = Role.GOVERNANCE_OFFICER
 TODAY = timezone.localdate()
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
 
 
 def _inbox_shows(page, live_server, check_a11y, subject: str, count: int):
@@ -44,7 +39,7 @@ class SubmissionNoticeJourneyTests:
         page.get_by_role("button", name="Send for signature").click()
         expect(page.get_by_role("alert", name="Success")).to_be_visible()
         expect(page.get_by_role("link", name="Notifications", exact=True)).to_be_visible()  # the sender: nothing new
-        _sign_out(page)
+        sign_out(page)
 
         sign_in(page, live_server, "nhs-officer")
         subject = f"Please sign {agreement.reference}: Discharge to assess"
@@ -85,7 +80,7 @@ class ReviewJourneyTests:
             page.get_by_role("button", name="Confirm the review").click()
             expect(page.get_by_role("alert", name="Success")).to_contain_text(outcome)
             check_a11y(page)
-            _sign_out(page)
+            sign_out(page)
 
         agreement = Agreement.objects.get(pk=agreement.pk)
         assert agreement.in_force_version.review_date == next_review
@@ -99,4 +94,4 @@ class ReviewJourneyTests:
             page.locator("#notifications-link").click()
             expect(page.get_by_role("heading", name=f"Unread {subject}", level=2)).to_be_visible()
             check_a11y(page)
-            _sign_out(page)
+            sign_out(page)

@@ -8,39 +8,23 @@ service. Only then is it active, and a check of that sharing says yes. axe runs 
 import pytest
 from playwright.sync_api import expect
 
-from agencies.choices import AgencyKind, Role
+from agencies.choices import Role
 from agreements.choices import AgreementStatus
 from agreements.decisions import decide
-from agreements.models import Agreement
 from audit.models import AuditEvent
-from tests.browser.conftest import sign_in
-from tests.dates import END, REVIEW, START
-from tests.factories import AgencyFactory, DatasetFactory, member
+from tests.browser.conftest import sign_in, sign_out
+from tests.browser.safe_and_well import council_and_fire_service, fill_terms, open_agreement, save_draft
+from tests.factories import member
 
 pytestmark = pytest.mark.browser
-
-PUBLIC_TASK = "Public task (UK GDPR Article 6(1)(e))"
 
 
 @pytest.fixture
 def partners():
-    council = AgencyFactory(code="mcc", name="Manchester City Council")
-    fire = AgencyFactory(code="gm-fire", name="Greater Manchester Fire and Rescue", kind=AgencyKind.FIRE_RESCUE)
-    DatasetFactory(code="smoking-risk", name="Smoking and home fire risk", owner=council,
-                   data_items=["name", "address", "smoker"])
+    council, fire, _ = council_and_fire_service(data_items=["name", "address", "smoker"])
     member(council, Role.GOVERNANCE_OFFICER, username="officer")
     member(council, Role.GOVERNANCE_OFFICER, username="officer2")
     member(fire, Role.GOVERNANCE_OFFICER, username="fire-officer")
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
-
-
-def _open(page, live_server, reference):
-    page.goto(f"{live_server.url}/agreements/{reference}/")
-    expect(page.get_by_role("heading", name="Safe and well visits", level=1)).to_be_visible()
 
 
 def _sign(page, check_a11y):
@@ -60,26 +44,13 @@ class SigningJourneyTests:
         sign_in(page, live_server, "officer", check=check_a11y)
         page.get_by_role("link", name="Draft a new agreement").click()
         check_a11y(page)
-        page.get_by_label("Title", exact=True).fill("Safe and well visits")
-        page.get_by_label("Purpose", exact=True).fill("Fire service home safety visits for people at risk")
-        for legend, (day, month, year) in {"Start date": ("1", "1", str(START.year)),
-                                           "End date": ("31", "12", str(END.year)),
-                                           "Review date": ("30", "6", str(REVIEW.year))}.items():
-            group = page.get_by_role("group", name=legend)
-            group.get_by_label("Day", exact=True).fill(day)
-            group.get_by_label("Month", exact=True).fill(month)
-            group.get_by_label("Year", exact=True).fill(year)
+        fill_terms(page)
         flow = page.get_by_role("group", name="Flow 1", exact=True)
         flow.get_by_label("Dataset", exact=True).fill("smoking-risk")
         flow.get_by_label("Provider", exact=True).fill("mcc")
         flow.get_by_label("Recipient", exact=True).fill("gm-fire")
-        flow.get_by_label("Purpose of this flow (optional)").fill("Book a safe and well visit")
-        flow.get_by_label(PUBLIC_TASK).check()
-        page.get_by_role("button", name="Save draft").click()
-
-        agreement = Agreement.objects.get()
+        agreement = save_draft(page, live_server, flow)
         reference = agreement.reference
-        expect(page).to_have_url(f"{live_server.url}/agreements/{reference}/")
         check_a11y(page)
 
         # ... and sends it for signature.
@@ -93,21 +64,21 @@ class SigningJourneyTests:
         expect(page.locator("#actions").get_by_role("button", name="Sign", exact=True)).to_have_count(0)
         expect(page.locator("#why-no-action")).to_contain_text("You were the last person to edit version 1, so another "
                                                             "governance officer of Manchester City Council must sign")
-        _sign_out(page)
+        sign_out(page)
 
         # A second council officer signs for the council: not live yet, the fire service has still to sign.
         sign_in(page, live_server, "officer2")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign(page, check_a11y)
         expect(page.locator("#signatures").get_by_role("row", name="Manchester City Council (lead)")).to_contain_text(
             "Signed for Manchester City Council by officer2, on ")
         agreement.refresh_from_db()
         assert agreement.status == AgreementStatus.SUBMITTED
-        _sign_out(page)
+        sign_out(page)
 
         # The fire service's officer signs for the fire service: every party has signed, so it is active.
         sign_in(page, live_server, "fire-officer")
-        _open(page, live_server, reference)
+        open_agreement(page, live_server, reference)
         _sign(page, check_a11y)
         expect(page.get_by_role("alert", name="Success")).to_contain_text(
             "Every party has now signed: version 1 is in force.")

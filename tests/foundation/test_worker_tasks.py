@@ -28,19 +28,9 @@ from common import context
 from sharing_registry.celery import app, ping
 from tests.audit.conftest import attacker, sealed_events
 from tests.factories import UserFactory, agreement_factory, member
-from tests.worker import ROOT, _database_url, celery_worker
+from tests.worker import ROOT, _database_url, celery_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, *, what: str, timeout: float = 30, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @contextlib.contextmanager

@@ -27,8 +27,8 @@ from agreements.models import Agreement, AgreementVersion, Flow
 from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
-from tests.dates import BEFORE_START, END, REVIEW, START, iso
-from tests.factories import agreement_factory, api_key, member
+from tests.dates import BEFORE_START, iso
+from tests.factories import agreement_body, agreement_factory, api_key, member
 
 # PostgreSQL refuses NUL in text; a lone surrogate cannot be encoded as UTF-8; the rest are legal and must work.
 NUL = "before\x00after"
@@ -79,18 +79,6 @@ def call(client, token, method, path, body=None, **params):
         kwargs["data"] = body if isinstance(body, (bytes, str)) else json.dumps(body)
         kwargs["content_type"] = "application/json"
     return getattr(client, method)(path, **kwargs)
-
-
-def agreement_body(**overrides):
-    body = {
-        "title": "Hospital discharge", "purpose": "Plan care", "lead_agency": "lead-council",
-        "start_date": iso(START), "end_date": iso(END), "review_date": iso(REVIEW),
-        "flows": [{"dataset": "discharge-summaries", "provider": "nhs-provider", "recipient": "lead-council",
-                   "purpose": "Discharge planning",
-                   "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}],
-    }
-    body.update(overrides)
-    return body
 
 
 def writes(world):

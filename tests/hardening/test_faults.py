@@ -26,7 +26,7 @@ from agreements.models import Agreement, AgreementVersion, Flow, Party
 from audit.models import AuditEvent
 from tests.dates import END, REVIEW, START, iso
 from tests.factories import agreement_factory, api_key, member
-from tests.worker import _database_url, celery_worker
+from tests.worker import _database_url, celery_worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,15 +169,6 @@ print(json.dumps({"health": health.status_code, "body": health.json(), "register
 """
 
 
-def wait_for(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
@@ -201,7 +192,7 @@ class BrokerFaultTests:
 
         redis.start()  # the same folder: the queued message comes back from the append-only file
         with celery_worker(queue="hardening-broker", extra_env={**WORKER_ENV, "CELERY_BROKER_URL": redis.url}):
-            wait_for(lambda: lines(done) == 1, 30, "the queued task to run")
+            wait_for(lambda: lines(done) == 1, what="the queued task to run")
         assert lines(done) == 1
 
     def test_a_worker_killed_mid_task_leaves_it_to_the_next_worker_which_completes_it_once(self, redis, tmp_path):
@@ -210,12 +201,12 @@ class BrokerFaultTests:
         env = {**WORKER_ENV, "CELERY_BROKER_URL": redis.url}
         with celery_worker(queue="hardening-kill", extra_env=env) as (worker, queue):
             app_process(QUEUE.format(path=str(done), seconds=2, queue=queue), redis.url)
-            wait_for(lambda: lines(starts) == 1, 30, "the task to start")
+            wait_for(lambda: lines(starts) == 1, what="the task to start")
             worker.send_signal(signal.SIGKILL)  # mid-task: no warm shutdown, no acknowledgement
             worker.wait(timeout=10)
         assert lines(done) == 0
         time.sleep(1.5)  # past the (test) visibility timeout, the unacknowledged task is handed out again
         with celery_worker(queue="hardening-kill", extra_env=env):
-            wait_for(lambda: lines(done) >= 1, 30, "the task to complete on the second worker")
+            wait_for(lambda: lines(done) >= 1, what="the task to complete on the second worker")
             time.sleep(1)  # long enough to see a duplicate, were there one
         assert lines(starts) == 2 and lines(done) == 1

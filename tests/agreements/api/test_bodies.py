@@ -10,12 +10,12 @@ import json
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from agreements import services
 from agreements.api.serializers import AgreementOutputSerializer
 from agreements.selectors import RegisterPaginator, agreement_get, agreement_search
+from tests.clients import api
 from tests.factories import agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -48,12 +48,6 @@ def agreements(region, pinned):
     later = agreement_factory(state="active", title="Starts next year", start_date=dt.date(2027, 4, 1),
                               end_date=dt.date(2028, 3, 31), review_date=dt.date(2027, 10, 1))
     return amended.reference, later.reference
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def compact(body) -> bytes:
@@ -141,13 +135,13 @@ LATER_SHA256 = "723b587665227b2e5a84209297ae3ad3111a2592bfb82c6b9bce29b086fb62c8
 class DetailBodyTests:
     def test_the_full_record(self, region, agreements):
         amended, later = agreements
-        client = client_for(member(region.nhs, Role.FRONTLINE))
+        client = api(member(region.nhs, Role.FRONTLINE))
         assert client.get(f"/api/v1/agreements/{amended}/").content == compact(full_amended(amended))
         assert client.get(f"/api/v1/agreements/{later}/").content == compact(full_later(later))
 
     def test_the_summary(self, region, agreements):
         amended, later = agreements
-        client = client_for(member(region.fire, GO))
+        client = api(member(region.fire, GO))
         assert client.get(f"/api/v1/agreements/{amended}/").content == compact(summary_amended(amended))
         assert client.get(f"/api/v1/agreements/{later}/").content == compact(summary_later(later))
 
@@ -155,16 +149,16 @@ class DetailBodyTests:
 class ListBodyTests:
     def test_a_page_of_full_records(self, region, agreements):
         amended, later = agreements
-        body = client_for(member(region.nhs, Role.FRONTLINE)).get("/api/v1/agreements/").content
+        body = api(member(region.nhs, Role.FRONTLINE)).get("/api/v1/agreements/").content
         assert body == compact({"count": 2, "next": None, "previous": None,
                                 "results": [full_later(later), full_amended(amended)], "count_exact": True})
 
     def test_a_page_of_summaries(self, region, agreements):
         amended, later = agreements
-        body = client_for(member(region.fire, GO)).get("/api/v1/agreements/?page_size=1").content
+        body = api(member(region.fire, GO)).get("/api/v1/agreements/?page_size=1").content
         assert body == compact({"count": 2, "next": "http://testserver/api/v1/agreements/?page=2&page_size=1",
                                 "previous": None, "results": [summary_later(later)], "count_exact": True})
-        body = client_for(member(region.fire, GO)).get("/api/v1/agreements/?page=2&page_size=1").content
+        body = api(member(region.fire, GO)).get("/api/v1/agreements/?page=2&page_size=1").content
         assert body == compact({"count": 2, "next": None, "previous": "http://testserver/api/v1/agreements/?page_size=1",
                                 "results": [summary_amended(amended)], "count_exact": True})
 
@@ -172,13 +166,13 @@ class ListBodyTests:
 class WritesTests:
     def test_an_action_answers_with_the_full_record(self, region, agreements):
         amended, _ = agreements
-        body = client_for(member(region.council, GO)).post(f"/api/v1/agreements/{amended}/submit/").content
+        body = api(member(region.council, GO)).post(f"/api/v1/agreements/{amended}/submit/").content
         assert body == compact({**full_amended(amended), "version_state": "submitted"})
 
     def test_a_signature_on_the_amendment_shows_beside_the_one_in_force(self, region, agreements):
         amended, _ = agreements
-        client_for(member(region.council, GO)).post(f"/api/v1/agreements/{amended}/submit/")
-        body = client_for(member(region.nhs, GO)).post(f"/api/v1/agreements/{amended}/approve/",
+        api(member(region.council, GO)).post(f"/api/v1/agreements/{amended}/submit/")
+        body = api(member(region.nhs, GO)).post(f"/api/v1/agreements/{amended}/approve/",
                                                        {"authorised_to_sign": True}, format="json").content
         council, nhs = parties_signed(version_signed=1, approved=False)
         nhs.update(approved=True, approved_by="nhs-provider-governance_officer",

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from agencies.choices import Role
 from audit.models import AuditEvent
 from tests.agreements.builders import build_agreement
+from tests.clients import api
 from tests.dates import TODAY, iso
 from tests.factories import AgencyFactory, DatasetFactory, UserFactory, api_key, member
 
@@ -20,13 +21,6 @@ def register():
     dataset = DatasetFactory(code="smoking-risk", owner=council, data_items=["name", "address"])
     agreement = build_agreement(provider=council, recipient=fire, dataset=dataset, bases=("ukgdpr-6-1-e",))
     return {"council": council, "fire": fire, "agreement": agreement}
-
-
-def client_for(user):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 QUESTION = {"provider": "mcc", "recipient": "gm-fire", "dataset": "smoking-risk", "purpose": "Home visit"}
@@ -56,7 +50,7 @@ class CheckPermissionTests:
             "unrelated_auditor": member(other, Role.AUDITOR),
             "superuser": UserFactory(username="root", is_superuser=True, is_staff=True),
         }
-        response = client_for(users[who]).post(URL, QUESTION, format="json")
+        response = api(users[who]).post(URL, QUESTION, format="json")
         assert response.status_code == expected, response.content
         if expected == 401:
             assert response["WWW-Authenticate"] == "Token"
@@ -83,7 +77,7 @@ class CheckPermissionTests:
 class CheckInputTests:
     @pytest.fixture
     def frontline(self, register):
-        return client_for(member(register["council"], Role.FRONTLINE))
+        return api(member(register["council"], Role.FRONTLINE))
 
     @pytest.mark.parametrize(
         ("payload", "field"),
@@ -157,5 +151,5 @@ class CheckResponseTests:
             asked["on"] = dt.date.fromisoformat(asked["on"])
         decision = decisions.check(**asked)
         assert check_response(decision) == dict(CheckOutputSerializer(decision).data)
-        body = client_for(member(register["council"], Role.FRONTLINE)).post(URL, question, format="json").json()
+        body = api(member(register["council"], Role.FRONTLINE)).post(URL, question, format="json").json()
         assert set(body) == set(CheckOutputSerializer().fields)

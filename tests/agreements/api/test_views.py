@@ -9,6 +9,7 @@ from agencies.choices import Role
 from agreements import services
 from agreements.selectors import RegisterPaginator
 from audit.models import AuditEvent
+from tests.clients import api
 from tests.dates import AFTER_END, BEFORE_START, END, REVIEW, START, iso
 from tests.factories import AgencyFactory, agreement_factory, member
 from tokens.models import ApiToken
@@ -25,13 +26,6 @@ PAYLOAD = {
 }
 
 
-def client_for(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
 def superuser():
     return get_user_model().objects.create(username="root", is_superuser=True, is_staff=True)
 
@@ -39,7 +33,7 @@ def superuser():
 class CreateApiTests:
     def test_a_lead_officer_drafts_an_agreement(self, region):
         officer = member(region.council, GO)
-        response = client_for(officer).post("/api/v1/agreements/", PAYLOAD, format="json")
+        response = api(officer).post("/api/v1/agreements/", PAYLOAD, format="json")
         assert response.status_code == 201, response.content
         body = response.json()
         assert body["reference"].startswith("ISA-")
@@ -53,15 +47,15 @@ class CreateApiTests:
         assert (body["version"], body["in_force_version"], body["warnings"]) == (1, None, [])
 
     def test_anonymous_is_401(self, region):
-        response = client_for().post("/api/v1/agreements/", PAYLOAD, format="json")
+        response = api().post("/api/v1/agreements/", PAYLOAD, format="json")
         assert response.status_code == 401
 
     def test_wrong_role_is_403(self, region):
         for user in (member(region.council, Role.FRONTLINE), member(region.nhs, GO)):
-            assert client_for(user).post("/api/v1/agreements/", PAYLOAD, format="json").status_code == 403
+            assert api(user).post("/api/v1/agreements/", PAYLOAD, format="json").status_code == 403
 
     def test_superuser_may_draft(self, region):
-        assert client_for(superuser()).post("/api/v1/agreements/", PAYLOAD, format="json").status_code == 201
+        assert api(superuser()).post("/api/v1/agreements/", PAYLOAD, format="json").status_code == 201
 
     @pytest.mark.parametrize(
         ("change", "field", "expected"),
@@ -74,7 +68,7 @@ class CreateApiTests:
         ],
     )
     def test_bad_agreement_fields_are_400_with_field_errors(self, region, change, field, expected):
-        response = client_for(member(region.council, GO)).post("/api/v1/agreements/", {**PAYLOAD, **change},
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", {**PAYLOAD, **change},
                                                                 format="json")
         assert response.status_code == 400
         assert field in response.json()
@@ -98,21 +92,21 @@ class CreateApiTests:
     )
     def test_bad_flows_are_400_pointing_into_the_flow(self, region, flow_change, field, needle):
         payload = {**PAYLOAD, "flows": [{**PAYLOAD["flows"][0], **flow_change}]}
-        response = client_for(member(region.council, GO)).post("/api/v1/agreements/", payload, format="json")
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", payload, format="json")
         assert response.status_code == 400
         assert needle in " ".join(response.json()["flows"][0][field])
 
     def test_criminal_offence_flow_needs_article_10(self, region):
         flow = {"dataset": "domestic-incidents", "provider": "police", "recipient": "lead-council",
                 "legal_bases": ["ukgdpr-6-1-e"]}
-        response = client_for(member(region.council, GO)).post("/api/v1/agreements/", {**PAYLOAD, "flows": [flow]},
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", {**PAYLOAD, "flows": [flow]},
                                                                 format="json")
         assert response.status_code == 400
         assert "criminal offence" in response.json()["flows"][0]["legal_bases"][0]
 
     def test_duplicate_flow_is_400_on_the_second(self, region):
         payload = {**PAYLOAD, "flows": [PAYLOAD["flows"][0], PAYLOAD["flows"][0]]}
-        response = client_for(member(region.council, GO)).post("/api/v1/agreements/", payload, format="json")
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", payload, format="json")
         assert response.status_code == 400
         assert response.json()["flows"][0] == {}
         assert "repeats flow 1" in response.json()["flows"][1]["dataset"][0]
@@ -120,7 +114,7 @@ class CreateApiTests:
     def test_article_9_without_special_category_data_warns(self, region):
         flow = {"dataset": "council-tenancies", "provider": "lead-council", "recipient": "nhs-provider",
                 "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-9-2-h", "dpa-2018-sch1-para2"]}
-        response = client_for(member(region.council, GO)).post("/api/v1/agreements/", {**PAYLOAD, "flows": [flow]},
+        response = api(member(region.council, GO)).post("/api/v1/agreements/", {**PAYLOAD, "flows": [flow]},
                                                                 format="json")
         assert response.status_code == 201
         assert "not marked as holding special category data" in response.json()["warnings"][0]
@@ -132,21 +126,21 @@ class DetailApiTests:
     def test_draft_matrix(self, region):
         agreement = agreement_factory()
         url = f"/api/v1/agreements/{agreement.reference}/"
-        assert client_for().get(url).status_code == 401
-        assert client_for(member(region.fire, GO)).get(url).status_code == 404
-        assert client_for(member(region.fire, Role.AUDITOR)).get(url).status_code == 404
+        assert api().get(url).status_code == 401
+        assert api(member(region.fire, GO)).get(url).status_code == 404
+        assert api(member(region.fire, Role.AUDITOR)).get(url).status_code == 404
         for role in Role.values:
-            response = client_for(member(region.nhs, role)).get(url)
+            response = api(member(region.nhs, role)).get(url)
             assert response.status_code == 200 and response.json()["access"] == "full"
-        assert client_for(superuser()).get(url).json()["access"] == "full"
+        assert api(superuser()).get(url).json()["access"] == "full"
         assert AuditEvent.objects.filter(action="agreement.viewed", object_ref=agreement.reference).count() == 5
 
     def test_missing_is_404_like_invisible(self, region):
-        assert client_for(member(region.fire, GO)).get("/api/v1/agreements/ISA-1999-0001/").status_code == 404
+        assert api(member(region.fire, GO)).get("/api/v1/agreements/ISA-1999-0001/").status_code == 404
 
     def test_active_agreement_summary_for_other_agencies(self, region):
         agreement = agreement_factory(state="active")
-        body = client_for(member(region.fire, Role.FRONTLINE)).get(f"/api/v1/agreements/{agreement.reference}/").json()
+        body = api(member(region.fire, Role.FRONTLINE)).get(f"/api/v1/agreements/{agreement.reference}/").json()
         assert body["access"] == "summary"
         assert set(body) == {"reference", "status", "status_label", "in_force_today", "access", "title", "purpose",
                              "lead_agency", "start_date", "end_date", "review_date", "legal_bases", "parties"}
@@ -158,29 +152,29 @@ class DetailApiTests:
         drafter = member(region.council, GO)
         services.agreement_amend(actor=drafter, agreement=agreement)
         services.agreement_update(actor=drafter, agreement=agreement, title="Secret new title")
-        summary = client_for(member(region.fire, GO)).get(f"/api/v1/agreements/{agreement.reference}/").json()
+        summary = api(member(region.fire, GO)).get(f"/api/v1/agreements/{agreement.reference}/").json()
         assert summary["title"] == "Hospital discharge to adult social care"
-        full = client_for(member(region.nhs, GO)).get(f"/api/v1/agreements/{agreement.reference}/").json()
+        full = api(member(region.nhs, GO)).get(f"/api/v1/agreements/{agreement.reference}/").json()
         assert (full["title"], full["version"], full["in_force_version"]) == ("Secret new title", 2, 1)
         assert {p["version_signed"] for p in full["parties"]} == {1}
 
     def test_patch_draft(self, region):
         agreement = agreement_factory()
         url = f"/api/v1/agreements/{agreement.reference}/"
-        assert client_for().patch(url, {"title": "x"}, format="json").status_code == 401
-        assert client_for(member(region.fire, GO)).patch(url, {"title": "x"}, format="json").status_code == 404
-        assert client_for(member(region.nhs, GO)).patch(url, {"title": "x"}, format="json").status_code == 403
-        assert client_for(member(region.council, Role.FRONTLINE)).patch(url, {"title": "x"},
+        assert api().patch(url, {"title": "x"}, format="json").status_code == 401
+        assert api(member(region.fire, GO)).patch(url, {"title": "x"}, format="json").status_code == 404
+        assert api(member(region.nhs, GO)).patch(url, {"title": "x"}, format="json").status_code == 403
+        assert api(member(region.council, Role.FRONTLINE)).patch(url, {"title": "x"},
                                                                           format="json").status_code == 403
-        response = client_for(member(region.council, GO)).patch(url, {"title": "Renamed"}, format="json")
+        response = api(member(region.council, GO)).patch(url, {"title": "Renamed"}, format="json")
         assert response.status_code == 200 and response.json()["title"] == "Renamed"
-        bad = client_for(member(region.council, GO)).patch(url, {"end_date": "2000-01-01"}, format="json")
+        bad = api(member(region.council, GO)).patch(url, {"end_date": "2000-01-01"}, format="json")
         assert bad.status_code == 400 and "end_date" in bad.json()
-        assert client_for(superuser()).patch(url, {"title": "Root"}, format="json").status_code == 200
+        assert api(superuser()).patch(url, {"title": "Root"}, format="json").status_code == 200
 
     def test_patch_after_submission_is_409(self, region):
         agreement = agreement_factory(state="submitted")
-        response = client_for(member(region.council, GO)).patch(f"/api/v1/agreements/{agreement.reference}/",
+        response = api(member(region.council, GO)).patch(f"/api/v1/agreements/{agreement.reference}/",
                                                                  {"title": "Late"}, format="json")
         assert response.status_code == 409
         assert "only a draft can be changed" in response.json()["detail"]
@@ -188,7 +182,7 @@ class DetailApiTests:
 
 class LifecycleApiTests:
     def post(self, user, agreement, action, data=None):
-        return client_for(user).post(f"/api/v1/agreements/{agreement.reference}/{action}/", data or {},
+        return api(user).post(f"/api/v1/agreements/{agreement.reference}/{action}/", data or {},
                                      format="json")
 
     def test_the_whole_path_to_active(self, region):
@@ -253,22 +247,22 @@ class LifecycleApiTests:
 
 class ListApiTests:
     def test_anonymous_is_401(self, db):
-        assert client_for().get("/api/v1/agreements/").status_code == 401
+        assert api().get("/api/v1/agreements/").status_code == 401
 
     def test_lists_only_what_you_may_see(self, region):
         draft = agreement_factory(title="Draft one")
         active = agreement_factory(state="active", title="Active one")
-        outsider = client_for(member(region.fire, GO)).get("/api/v1/agreements/").json()
+        outsider = api(member(region.fire, GO)).get("/api/v1/agreements/").json()
         assert [r["reference"] for r in outsider["results"]] == [active.reference]
         assert outsider["results"][0]["access"] == "summary"
-        party = client_for(member(region.nhs, Role.FRONTLINE)).get("/api/v1/agreements/").json()
+        party = api(member(region.nhs, Role.FRONTLINE)).get("/api/v1/agreements/").json()
         assert {r["reference"] for r in party["results"]} == {draft.reference, active.reference}
-        assert client_for(superuser()).get("/api/v1/agreements/").json()["count"] == 2
+        assert api(superuser()).get("/api/v1/agreements/").json()["count"] == 2
 
     def test_filters_and_the_list_is_audited_once(self, region):
         draft = agreement_factory(title="Discharge draft")
         active = agreement_factory(state="active", title="Something else")
-        client = client_for(member(region.nhs, GO))
+        client = api(member(region.nhs, GO))
         assert [r["reference"] for r in client.get("/api/v1/agreements/?status=draft").json()["results"]] == [
             draft.reference
         ]
@@ -289,16 +283,16 @@ class ListApiTests:
         drafter = member(region.council, GO)
         services.agreement_amend(actor=drafter, agreement=agreement)
         services.agreement_update(actor=drafter, agreement=agreement, title="Confidential merger plan")
-        outsider = client_for(member(region.fire, GO))
+        outsider = api(member(region.fire, GO))
         assert outsider.get("/api/v1/agreements/?q=merger").json()["count"] == 0
-        assert client_for(member(region.nhs, GO)).get("/api/v1/agreements/?q=merger").json()["count"] == 1
+        assert api(member(region.nhs, GO)).get("/api/v1/agreements/?q=merger").json()["count"] == 1
 
     @pytest.mark.parametrize("who", ["party", "outsider", "superuser"])
     def test_constant_number_of_queries(self, region, who, django_assert_max_num_queries):
         users = {"party": lambda: member(region.nhs, Role.FRONTLINE), "outsider": lambda: member(region.fire, GO),
                  "superuser": superuser}
         user = users[who]()
-        client = client_for(user)
+        client = api(user)
         for _ in range(3):
             agreement_factory(state="active")
         with django_assert_max_num_queries(14) as few:
@@ -328,7 +322,7 @@ class ListApiTests:
 
     def test_past_the_cap_the_count_says_more_and_every_page_is_served(self, region, monkeypatch):
         monkeypatch.setattr(RegisterPaginator, "cap", 2)
-        client = client_for(member(region.nhs, Role.FRONTLINE))
+        client = api(member(region.nhs, Role.FRONTLINE))
         made = [agreement_factory(state="active").reference for _ in range(4)]
         body = client.get("/api/v1/agreements/?page_size=1").json()
         assert (body["count"], body["count_exact"]) == (2, False)
@@ -345,7 +339,7 @@ class ListApiTests:
                                                                         django_assert_max_num_queries):
         """With the count capped, "last" went to the page after the cap (page 2 of "more than 2") and said "more"."""
         monkeypatch.setattr(RegisterPaginator, "cap", 2)
-        client = client_for(member(region.nhs, Role.FRONTLINE))
+        client = api(member(region.nhs, Role.FRONTLINE))
         made = [agreement_factory(state="active").reference for _ in range(5)]
         with django_assert_max_num_queries(20) as first:
             client.get("/api/v1/agreements/?page_size=2")
@@ -358,14 +352,14 @@ class ListApiTests:
         assert [row["reference"] for row in body["results"]] == made[::-1]  # a full last page
         listed = AuditEvent.objects.filter(action="agreement.listed").order_by("-seq").first()
         assert listed.detail == {"filters": {}, "count": 5}
-        outsider = client_for(member(region.fire, Role.FRONTLINE))
+        outsider = api(member(region.fire, Role.FRONTLINE))
         agreement_factory()  # a draft only its parties see
         body = outsider.get("/api/v1/agreements/?page=last").json()
         assert (body["count"], body["count_exact"], len(body["results"])) == (5, True, 5)
 
     def test_detail_query_count(self, region, django_assert_max_num_queries):
         agreement = agreement_factory(state="active")
-        client = client_for(member(region.nhs, GO))
+        client = api(member(region.nhs, GO))
         with django_assert_max_num_queries(14):
             assert client.get(f"/api/v1/agreements/{agreement.reference}/").status_code == 200
 
@@ -373,7 +367,7 @@ class ListApiTests:
 class LegalBasisApiTests:
     def test_every_contract_code_is_in_the_catalogue_in_plain_english(self, db):
         user = get_user_model().objects.create(username="reader")
-        body = client_for(user).get("/api/v1/legal-bases/?page_size=500").json()
+        body = api(user).get("/api/v1/legal-bases/?page_size=500").json()
         codes = {row["code"]: row for row in body["results"]}
         required = {f"ukgdpr-6-1-{c}" for c in "abcdef"} | {f"ukgdpr-9-2-{c}" for c in "abcdefghij"} | {
             "ukgdpr-10", "crime-and-disorder-act-1998-s115", "children-act-2004-s10", "children-act-2004-s11",

@@ -11,7 +11,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpResponse
-from django.test import Client
 from django.urls import include, path, resolve
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from audit.choices import AuditAction
 from audit.models import AuditEvent
 from audit.services import record
 from tests.agreements.builders import build_agreement
+from tests.clients import page as browser
 from tests.factories import AgencyFactory, DatasetFactory, agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -136,13 +136,6 @@ def edit_page(settings):
 @pytest.fixture
 def world(region):
     return World(region)
-
-
-def browser(user=None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def _request(client, page: str, reference: str):
