@@ -313,9 +313,9 @@ _PREPARED = "sr_check"
 def _asker_grant() -> str:
     """SQL for one candidate row: 1 when the asker (%(asker)s, NULL for none) holds `view_agreement` on the row's
     agreement through one of their groups, as selectors._view_grants reads grants; else NULL. A scalar subquery
-    with LIMIT 1 is one probe of guardian's unique index (group, permission, agreement) per row: the register's
-    own form of the rule (`agreement_ids_visible`, IN or EXISTS over the grants) is planned by PostgreSQL as a
-    hash of every grant the asker holds, ten thousand for an auditor of a hub agency, on every check."""
+    with LIMIT 1 is one probe of guardian's unique index (group, permission, agreement) per row (the register's
+    pages probe the same way, `sql.Probe`): IN or EXISTS over the grants is planned by PostgreSQL as a hash of
+    every grant the asker holds, ten thousand for an auditor of a hub agency, on every check."""
     G, M = AgreementGroupObjectPermission, get_user_model().groups.through  # noqa: N806
     P, C = Permission, ContentType  # noqa: N806
     # Identifiers from the models, values as parameters.
@@ -431,7 +431,7 @@ def _outsider(asker: User | None, provider: str, recipient: str) -> bool:
 
 def _shown_to(judged: list[tuple[Any, CheckOutcome, Flow]]) -> tuple[list, set[int]]:
     """The candidates whose agreements an outsider may see, and which of those they see in full: the register's
-    rule (selectors._visible and `agreement_ids_visible`: the full record with a view grant, the summary of an
+    rule (selectors.AgreementSearch and `agreement_ids_visible`: the full record with a view grant, the summary of an
     agreement in force), read from what the candidates' query brought along (the agreement's status, the asker's
     grant), so it costs no query. tests/agreements/test_check_visibility.py holds the two to the same answers."""
     shown = [row for row in judged

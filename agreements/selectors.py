@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, reduce
+from operator import or_
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -23,6 +24,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -48,6 +50,7 @@ from .models import (
     AgreementGroupObjectPermission,
     AgreementVersion,
     Flow,
+    LegalBasis,
     Party,
     VersionComment,
 )
@@ -62,7 +65,7 @@ def _view_grants(user: User) -> QuerySet[AgreementGroupObjectPermission]:
     groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
     permission = Permission.objects.filter(
         codename="view_agreement", content_type__app_label="agreements", content_type__model="agreement"
-    ).values("pk")[:1]
+    ).order_by().values("pk")[:1]
     return AgreementGroupObjectPermission.objects.filter(group_id__in=groups, permission_id=Subquery(permission))
 
 
@@ -70,8 +73,10 @@ def _view_grants(user: User) -> QuerySet[AgreementGroupObjectPermission]:
 # dataset, agencies and, in the same query, legal bases). Both versions of every agreement on the page at once.
 def _terms() -> list[Prefetch]:
     return [
-        Prefetch("parties", queryset=Party.objects.select_related("agency", "signed_by")
-                 .order_by("version_id", "agency__name", "pk")),
+        # The agency as one JSON column read by its key for each party, not joined: for a page's 150 parties
+        # PostgreSQL hashed the whole agency table (7 ms at 10,000 agencies). Ordered by agency name, as Party is.
+        Prefetch("parties", queryset=Party.objects.select_related("signed_by").annotate(agency_json=sql.agency_json())
+                 .order_by("version_id", sql.agency_name(), "pk")),
         # Not joined to their agencies: every provider and recipient is a party (rules.py makes the parties from
         # the flows), already loaded with the parties, and a join would read the whole agency table at this size.
         Prefetch("flows", queryset=Flow.objects.select_related("dataset")
@@ -86,68 +91,174 @@ def load_terms(agreements: list[AgreementT]) -> list[AgreementT]:
     """Load the parties and flows (with legal bases) of the current and in-force versions of `agreements`, as
     `version.parties.all()`, `version.flows.all()` and `flow.basis_list()` read them: two queries for any page,
     whichever versions the agreements have (prefetching through each relation would take six). The agreements
-    must come with `current_version` and `in_force_version` selected (every selector here does)."""
-    versions = [version for agreement in agreements
-                for version in (agreement.current_version, agreement.in_force_version) if version is not None]
+    must come with `current_version` and `in_force_version` selected (every selector here does). One object for
+    each version, agency and legal basis, however many rows name it."""
+    for agreement in agreements:
+        if agreement.in_force_version_id is not None and agreement.in_force_version_id == agreement.current_version_id:
+            agreement.in_force_version = agreement.current_version  # one object for the one version: loaded once
+    versions = list({id(version): version for agreement in agreements
+                     for version in (agreement.current_version, agreement.in_force_version) if version is not None}
+                    .values())
     if not versions:
         return agreements
     prefetch_related_objects(versions, *_terms())
-    agencies = {party.agency_id: party.agency for version in versions for party in version.parties.all()}
+    agencies: dict[int, Agency] = {}
+    for version in versions:
+        for party in version.parties.all():
+            if party.agency_id not in agencies:
+                agencies[party.agency_id] = sql.agency_from_json(getattr(party, "agency_json", None))
+            party.agency = agencies[party.agency_id]
     flows = {flow.pk: flow for version in versions for flow in version.flows.all()}
     strays = {pk for flow in flows.values() for pk in (flow.provider_id, flow.recipient_id)} - agencies.keys()
     if strays:  # never, by construction; one query if it ever happens
         agencies.update(Agency.objects.in_bulk(strays))
+    bases: dict[int, LegalBasis] = {}
     for flow in flows.values():
         flow.provider, flow.recipient = agencies[flow.provider_id], agencies[flow.recipient_id]
-        flow.loaded_bases = sql.legal_bases_from_json(getattr(flow, "bases_json", None))
+        flow.loaded_bases = sql.legal_bases_from_json(getattr(flow, "bases_json", None), bases)
     return agreements
 
 
-def _visible(user: User) -> tuple[QuerySet[Agreement], Q | None]:
-    """All agreements the user may see, annotated with `full_view`, and the condition for full view (None: all)."""
-    base = Agreement.objects.all()
-    if not getattr(user, "is_authenticated", False):
-        return base.none(), Q(pk__in=[])
-    if user.is_superuser:
-        return base.annotate(full_view=Value(True, output_field=BooleanField())), None
-    grants = _view_grants(user)  # built once: composing these subqueries is a good part of a request's CPU
-    full = Q(pk__in=grants.values("content_object_id"))
-    qs = base.filter(full | Q(status=AgreementStatus.ACTIVE)).annotate(
-        full_view=Exists(grants.filter(content_object_id=OuterRef("pk")))
-    )
-    return qs, full
+def _among(column: str, rows: QuerySet[Any], field: str, *, probe: bool) -> Q:
+    """The agreement's `column` is one of the values of `rows`' `field`. With `probe`, a look-up of `rows`' index for
+    each agreement read, which suits a page (a few hundred rows at most): as a set, PostgreSQL reads and hashes every
+    row of `rows` before the first agreement, whoever it is for (a hub member's 10,000 grants, several times over).
+    Without, the set, which suits counting and pages deep into the register."""
+    if probe:
+        return Q(sql.Probe(rows.filter(**{field: OuterRef(column)})))
+    return Q(**{f"{column}__in": rows.values(field)})
 
 
-def _matching(versions: QuerySet[Any], full: Q | None) -> Q:
-    """Agreements whose in-force terms match, or whose current terms match where the user sees the full record."""
-    in_force = Q(in_force_version_id__in=versions)
-    current = Q(current_version_id__in=versions)
-    return in_force | (current if full is None else (current & full))
+@dataclass(frozen=True)
+class AgreementSearch:
+    """One user's search of the register: every agreement they may see that matches `filters` (status, agency,
+    dataset, legal_basis, q), as `rows` in the register's order and, for counting, as disjoint `parts`.
+
+    Anyone signed in sees active agreements; the full record, drafts included, needs the `view_agreement` grant
+    (any role of a party agency); superusers see everything. Filters match the in-force terms for everyone and the
+    current terms only where the user sees the full record, so that a filter cannot reveal what a draft says. Each
+    filter is a list of branches, any of which matches; `rows` and `parts` are built from the same branches.
+    """
+
+    user: User
+    filters: Mapping[str, Any]
+
+    @cached_property
+    def _grants(self) -> QuerySet[AgreementGroupObjectPermission] | None:
+        """The user's grants (None: a superuser, who sees everything in full)."""
+        return None if self.user.is_superuser else _view_grants(self.user)
+
+    def _full(self, *, probe: bool) -> Q | None:
+        """The user sees the agreement's full record (None: always)."""
+        grants = self._grants
+        return None if grants is None else _among("pk", grants, "content_object_id", probe=probe)
+
+    @staticmethod
+    def _visible(full: Q | None) -> Q | None:
+        """Active, or the full record (None: everything). Active first: a page of active agreements never needs
+        the grants at all."""
+        return None if full is None else Q(status=AgreementStatus.ACTIVE) | full
+
+    @staticmethod
+    def _matching(versions: QuerySet[Any], field: str, full: Q | None, *, probe: bool) -> list[Q]:
+        """Branches: the in-force terms are among `versions`, or the current terms are where the user sees them."""
+        in_force = _among("in_force_version_id", versions, field, probe=probe)
+        current = _among("current_version_id", versions, field, probe=probe)
+        return [in_force, current if full is None else current & full]
+
+    def _branches(self, full: Q | None, *, probe: bool) -> list[list[Q]]:
+        """Each filter given, as its branches (one for a filter that is a single condition)."""
+        filters = self.filters
+        found: list[list[Q]] = []
+        if status := filters.get("status"):
+            found.append([register_status_q(status)])
+        if agency := filters.get("agency"):
+            agency_id = Subquery(Agency.objects.filter(code=agency).order_by().values("pk")[:1])  # codes are unique
+            parties = Party.objects.filter(agency_id=agency_id)
+            found.append([*self._matching(parties, "version_id", full, probe=probe), Q(lead_agency_id=agency_id)])
+        if dataset := filters.get("dataset"):
+            found.append(self._matching(Flow.objects.filter(dataset__code=dataset), "version_id", full, probe=probe))
+        if legal_basis := filters.get("legal_basis"):
+            flows = Flow.objects.filter(legal_bases__code=legal_basis)
+            found.append(self._matching(flows, "version_id", full, probe=probe))
+        if text := (filters.get("q") or "").strip():
+            versions = AgreementVersion.objects.filter(Q(title__icontains=text) | Q(purpose__icontains=text))
+            found.append([*self._matching(versions, "pk", full, probe=probe), Q(reference__iexact=text)])
+        return found
+
+    @cached_property
+    def _rows(self) -> dict[bool, QuerySet[Agreement]]:
+        return {}
+
+    def rows(self, *, probe: bool = True) -> QuerySet[Agreement]:
+        """The matching agreements, newest first, each with `full_view`, and with the lead agency and both versions
+        selected (give the page shown to `load_terms`). `probe` (the default) for the first pages and single rows;
+        without, for reading deep into the register. Built once for each search (a view and its paginator both
+        ask; building it is a good part of a page's CPU)."""
+        if probe not in self._rows:
+            self._rows[probe] = self._build(probe=probe)
+        return self._rows[probe]
+
+    def _build(self, *, probe: bool) -> QuerySet[Agreement]:
+        qs = Agreement.objects.all()
+        if not getattr(self.user, "is_authenticated", False):
+            return qs.none()
+        grants = self._grants
+        if grants is None:
+            qs, full = qs.annotate(full_view=Value(True, output_field=BooleanField())), None
+        else:  # the filters read the annotation: one look-up (or one set) however many times they ask
+            mine = grants.filter(content_object_id=OuterRef("pk"))
+            qs, full = qs.annotate(full_view=sql.Probe(mine) if probe else Exists(mine)), Q(full_view=True)
+        visible = self._visible(full)
+        if visible is not None:
+            qs = qs.filter(visible)
+        for branches in self._branches(full, probe=probe):
+            qs = qs.filter(reduce(or_, branches))
+        return qs.select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id")
+
+    def parts(self, *, probe: bool = True) -> list[QuerySet[Agreement]]:
+        """The same agreements as `rows`, split into disjoint parts that PostgreSQL reads from their most selective
+        index (the agency's parties, the user's grants, the active agreements), for counting: the first filter with
+        more than one branch is split branch by branch (each part leaving out the earlier branches); with none,
+        the active agreements and then the others the user may see in full. `probe`: whether the user's grants are
+        looked up for each row a part reads (when counting stops at a cap), or read as a set (counting them all)."""
+        if not getattr(self.user, "is_authenticated", False):
+            return []
+        base = Agreement.objects.all()
+        full = self._full(probe=False)
+        branches = self._branches(full, probe=False)
+        split = next((i for i, either in enumerate(branches) if len(either) > 1), None)
+        for i, either in enumerate(branches):
+            if i != split:
+                base = base.filter(reduce(or_, either))
+        if split is not None:
+            visible = self._visible(self._full(probe=probe))
+            if visible is not None:
+                base = base.filter(visible)
+            pieces = branches[split]
+        elif full is not None:
+            pieces = [Q(status=AgreementStatus.ACTIVE), full]
+        else:
+            return [base]
+        return [base.filter(piece, *[~earlier for earlier in pieces[:i]]) for i, piece in enumerate(pieces)]
+
+
+def agreement_search(*, user: User, filters: Mapping[str, Any] | None = None) -> AgreementSearch:
+    """The register's search for `user` (see AgreementSearch): `RegisterPaginator` pages it."""
+    return AgreementSearch(user=user, filters=dict(filters or {}))
 
 
 def agreement_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Agreement]:
     """Agreements the user may see, newest first, filtered by status (a `RegisterStatus`: the lifecycle's, or in force
     today, or signed but not started), agency, dataset, legal_basis and q. Give the page shown to `load_terms`."""
-    filters = filters or {}
-    qs, full = _visible(user)
-    if status := filters.get("status"):
-        qs = qs.filter(register_status_q(status))
-    if agency := filters.get("agency"):
-        agency_ids = Agency.objects.filter(code=agency).values("pk")
-        parties = Party.objects.filter(agency_id__in=agency_ids).values("version_id")
-        qs = qs.filter(_matching(parties, full) | Q(lead_agency_id__in=agency_ids))
-    if dataset := filters.get("dataset"):
-        qs = qs.filter(_matching(Flow.objects.filter(dataset__code=dataset).values("version_id"), full))
-    if legal_basis := filters.get("legal_basis"):
-        qs = qs.filter(_matching(Flow.objects.filter(legal_bases__code=legal_basis).values("version_id"), full))
-    if text := (filters.get("q") or "").strip():
-        versions = AgreementVersion.objects.filter(Q(title__icontains=text) | Q(purpose__icontains=text)).values("id")
-        qs = qs.filter(_matching(versions, full) | Q(reference__iexact=text))
-    return qs.select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id")
+    return agreement_search(user=user, filters=filters).rows()
 
 
 REGISTER_COUNT_CAP = 1000
 MAX_OFFSET = 2**31 - 1
+# How deep into the register a page is read row by row (`AgreementSearch.rows(probe=True)`); past it, from the sets
+# (for the hub member, looking up 400 rows cost more than hashing the sets: 52 ms against 46 ms).
+PROBE_REACH = 250
 
 
 class RegisterPage(Page):
@@ -158,31 +269,52 @@ class RegisterPage(Page):
 
 
 class RegisterPaginator(Paginator):
-    """Pages of `agreement_list`, each page and its count in one query, with the terms of both versions loaded
+    """Pages of an `AgreementSearch`, each page and its count in one query, with the terms of both versions loaded
     (`load_terms`): three queries in all.
 
     The count stops at REGISTER_COUNT_CAP + 1 (`capped`: "more than 1,000"), so a page costs the same for a member
-    who sees 10,000 agreements or 64,000: counting every visible row was most of the register's time. Past the cap,
-    any page may still be asked for; whether there is a next one is read from one row more.
+    who sees 10,000 agreements or 64,000: it is counted from the search's `parts`, each read from its most selective
+    index, and the later ones only while the earlier have not reached the cap. Past the cap, any page may still be
+    asked for; whether there is a next one is read from one row more. Page "last" counts every row (`exact`) and
+    reads the last page from the old end of the register, still in one query.
     """
 
     cap = REGISTER_COUNT_CAP
     object_list: QuerySet[Agreement]
+    LAST = "last"
 
-    def __init__(self, object_list: QuerySet[Agreement], per_page: int, *, cap: int | None = None, **kwargs: Any):
-        super().__init__(object_list, per_page, **kwargs)
+    def __init__(self, search: AgreementSearch, per_page: int, *, cap: int | None = None, **kwargs: Any):
+        super().__init__(search.rows(), per_page, **kwargs)
+        self.search = search
         if cap is not None:
             self.cap = cap
+        self.exact = False  # every row counted (page "last")
+
+    def _ids(self, cap: int | None) -> QuerySet[Any] | None:
+        """The ids of the matching agreements, part after part (None: nothing is visible)."""
+        parts = [part.order_by().values("pk") for part in self.search.parts(probe=cap is not None)]
+        return (parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]) if parts else None
+
+    def _counted(self, cap: int | None) -> Any:
+        """How many agreements match, as an expression for the page's query: up to `cap` + 1, or every one."""
+        ids = self._ids(cap)
+        return Value(0, output_field=IntegerField()) if ids is None else sql.BoundedCount(ids, cap)
 
     @cached_property
     def count(self) -> int:
         """Only for a page never asked for: `page()` sets it from its own query."""
-        return self.object_list.order_by()[:self.cap + 1].count()
+        ids = self._ids(self.cap)
+        return 0 if ids is None else ids[:self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
         """There are more rows than the cap; `count` is then cap + 1 and `num_pages` only as far as that."""
-        return self.count > self.cap
+        return not self.exact and self.count > self.cap
+
+    @property
+    def shown_count(self) -> int:
+        """The count to show: every matching row, or the cap when there are more ("more than 1,000")."""
+        return self.cap if self.capped else self.count
 
     def validate_number(self, number: Any) -> int:
         try:
@@ -193,22 +325,34 @@ class RegisterPaginator(Paginator):
             raise
 
     def page(self, number: Any) -> RegisterPage:
+        if number == self.LAST:
+            return self._last()
         number = self.validate_number_format(number)
         bottom = (number - 1) * self.per_page
         if bottom > MAX_OFFSET:  # past any register there could be, and past what a database takes as an OFFSET
             raise EmptyPage("That page contains no results")
-        rows = list(self.object_list.annotate(register_count=sql.BoundedCount(self.object_list, self.cap))
-                    [bottom:bottom + self.per_page + 1])
+        near = bottom + self.per_page < PROBE_REACH  # object_list reads row by row, which suits the first pages
+        rows = list((self.object_list if near else self.search.rows(probe=False))
+                    .annotate(register_count=self._counted(self.cap))[bottom:bottom + self.per_page + 1])
         if rows:
             self.count = rows[0].register_count  # the count the page's query brought
         elif number > 1:
             raise EmptyPage("That page contains no results")
         else:
             self.count = 0
-        more = len(rows) > self.per_page
         page = RegisterPage(load_terms(rows[:self.per_page]), number, self)
-        page.more = more
+        page.more = len(rows) > self.per_page
         return page
+
+    def _last(self) -> RegisterPage:
+        """The last page, with every row counted: the oldest rows, read from the register's old end with the count
+        in the same query, and as many of them as the last page holds."""
+        self.exact = True
+        oldest = list(self.object_list.reverse().annotate(register_count=self._counted(None))[:self.per_page])
+        self.count = oldest[0].register_count if oldest else 0
+        number = self.num_pages
+        shown = self.count - (number - 1) * self.per_page
+        return RegisterPage(load_terms(oldest[:shown][::-1]), number, self)
 
     def validate_number_format(self, number: Any) -> int:
         """A whole number from 1 (the checks Paginator.validate_number makes before it counts)."""
@@ -223,23 +367,21 @@ class RegisterPaginator(Paginator):
         return number
 
 
-def register_page(request: Any, object_list: QuerySet[Agreement], per_page: int) -> RegisterPage:
-    """The page the request asks for (?page=) with its terms loaded; the first for nonsense or a page past the end
-    (whose number, past the cap, only its own query could tell)."""
-    paginator = RegisterPaginator(object_list, per_page)
+def register_page(request: Any, search: AgreementSearch, per_page: int) -> RegisterPage:
+    """The page the request asks for (?page=, or "last") with its terms loaded; the first for nonsense or a page past
+    the end (whose number, past the cap, only its own query could tell)."""
+    paginator = RegisterPaginator(search, per_page)
     try:
         return paginator.page(request.GET.get("page") or 1)
     except (PageNotAnInteger, EmptyPage):
-        return RegisterPaginator(object_list, per_page).page(1)
+        return RegisterPaginator(search, per_page).page(1)
 
 
 def agreement_get(*, user: Any, reference: str) -> Agreement:
     """One agreement the user may see, with the terms of its current and in-force versions (`load_terms`), or
     Http404 (exactly as if it did not exist). Three queries."""
-    qs, _ = _visible(user)
     agreement = (
-        qs.filter(reference=reference)
-        .select_related("lead_agency", "current_version", "in_force_version", "created_by", "suspended_by")
+        agreement_search(user=user).rows().filter(reference=reference).select_related("created_by", "suspended_by")
         .first()
     )
     if agreement is None:
@@ -251,9 +393,9 @@ def agreement_get(*, user: Any, reference: str) -> Agreement:
 def agreement_ids_visible(*, user: User, ids: set[int]) -> dict[int, bool]:
     """Which of these agreements `user` may see, each with whether they see the full record (else the summary):
     the rule `agreement_get` applies. One query."""
-    qs, _ = _visible(user)
-    # `full_view` is _visible's annotation, which the type checker's plugin cannot follow.
-    return dict(qs.filter(pk__in=ids).values_list("pk", "full_view")) if ids else {}  # type: ignore[misc]
+    rows = agreement_search(user=user).rows().filter(pk__in=ids)
+    # `full_view` is the search's annotation, which the type checker's plugin cannot follow.
+    return dict(rows.values_list("pk", "full_view")) if ids else {}  # type: ignore[misc]
 
 
 CHECK_REFUSED = ("You can check sharing only for an agency you belong to (as the provider or the recipient), "

@@ -1,9 +1,10 @@
 """The few SQL shapes the ORM does not write by itself, each measured (README "Performance") and each a public
 Django expression, so the ORM still compiles, quotes and parameterises the query around it.
 
-- `BoundedCount`: how many rows a queryset has, counting at most `cap` + 1 of them, as a scalar subquery that can
-  ride along with the page's own query (one query for the page and its count, which stays cheap however many
-  agreements a member may see).
+- `BoundedCount`: how many rows a queryset (or a UNION ALL of parts) has, counting at most `cap` + 1 of them, as a
+  scalar subquery that can ride along with the page's own query (one query for the page and its count, which stays
+  cheap however many agreements a member may see).
+- `Probe`: EXISTS as a look-up for each row, where PostgreSQL would otherwise hash a whole set for a page of rows.
 - `legal_bases_json`: a flow's legal bases as one JSON array, so a page's flows and their bases are one query.
 - `python_values` and `prepared_on`: what the check's hand-written query (agreements.decisions) needs to read its
   rows and to plan itself once per PostgreSQL connection.
@@ -20,9 +21,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db import router
 from django.db.models import Aggregate, F, Field, IntegerField, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
+from django.db.models.lookups import IsNull
 from django.utils import timezone
+
+from agencies.models import Agency
 
 from .models import Flow, LegalBasis
 
@@ -30,12 +35,25 @@ BASIS_FIELDS = ("id", "code", "title", "citation", "kind", "description", "guida
 
 
 class BoundedCount(Subquery):
-    """`SELECT COUNT(*) FROM (<queryset> LIMIT cap + 1)`: the number of rows, or cap + 1 when there are more."""
+    """`SELECT COUNT(*) FROM (<queryset> LIMIT cap + 1)`: the number of rows, or cap + 1 when there are more (every
+    row, with no cap). `queryset` may be a UNION ALL of parts: PostgreSQL reads them in turn, and stops reading as
+    soon as the cap is passed, so the later parts cost nothing then."""
 
     template = "(SELECT COUNT(*) FROM (%(subquery)s) bounded_count)"
 
-    def __init__(self, queryset: QuerySet, cap: int):
-        super().__init__(queryset.order_by().values("pk")[:cap + 1], output_field=IntegerField())
+    def __init__(self, queryset: QuerySet, cap: int | None):
+        ids = queryset.order_by().values("pk")
+        super().__init__(ids if cap is None else ids[:cap + 1], output_field=IntegerField())
+
+
+class Probe(IsNull):
+    """Whether `queryset` has a row, as `(SELECT pk ... LIMIT 1) IS NOT NULL`: what EXISTS means, but run row by row,
+    as a look-up of `queryset`'s index for each outer row. PostgreSQL turns an EXISTS (or an IN) into a hash of every
+    row of the subquery whenever the outer rows are many, which they are before a page's LIMIT stops them, and not
+    at all for a scalar subquery. For the page's few hundred rows at most: counting uses the sets."""
+
+    def __init__(self, queryset: QuerySet):
+        super().__init__(Subquery(queryset.order_by().values("pk")[:1]), False)
 
 
 class JSONList(Aggregate):
@@ -62,9 +80,33 @@ def legal_bases_json() -> Subquery:
     return Subquery(rows, output_field=JSONField())
 
 
-def legal_bases_from_json(value: Any) -> list[LegalBasis]:
-    """The LegalBasis objects of one `legal_bases_json` value, in the catalogue's order (LegalBasis.Meta)."""
-    bases = [LegalBasis(**row) for row in value or []]
+def agency_json() -> Subquery:
+    """For a Party queryset's annotation: the party's agency as one JSON object of every column, read by the agency's
+    key for each party. Joined instead, PostgreSQL hashes every agency for a page's parties (it plans the join for
+    more rows than a page has)."""
+    columns = {field.attname: F(field.attname) for field in Agency._meta.concrete_fields}
+    agency = Agency.objects.filter(pk=OuterRef("agency_id")).order_by().values(row=JSONObject(**columns))
+    return Subquery(agency[:1], output_field=JSONField())
+
+
+def agency_name() -> Subquery:
+    """For ordering a Party queryset by its agency's name without joining the agencies (see `agency_json`)."""
+    return Subquery(Agency.objects.filter(pk=OuterRef("agency_id")).order_by().values("name")[:1])
+
+
+def agency_from_json(value: Any) -> Agency:
+    """The Agency of one `agency_json` value, as the ORM would load it (each value through its field)."""
+    fields = Agency._meta.concrete_fields
+    names = [field.attname for field in fields]
+    return Agency.from_db(router.db_for_read(Agency), names, python_values(fields, [value[name] for name in names]))
+
+
+def legal_bases_from_json(value: Any, known: dict[int, LegalBasis] | None = None) -> list[LegalBasis]:
+    """The LegalBasis objects of one `legal_bases_json` value, in the catalogue's order (LegalBasis.Meta). `known`:
+    the bases already made for other flows, by id, which this reuses and adds to (a page cites a few dozen bases
+    hundreds of times)."""
+    known = {} if known is None else known
+    bases = [known.get(row["id"]) or known.setdefault(row["id"], LegalBasis(**row)) for row in value or []]
     return sorted(bases, key=lambda basis: (basis.kind, basis.code))
 
 

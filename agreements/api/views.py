@@ -31,7 +31,7 @@ from ..selectors import (
     RegisterPaginator,
     agreement_get,
     agreement_get_full,
-    agreement_list,
+    agreement_search,
     may_ask_check,
     version_comments,
     version_get,
@@ -140,21 +140,33 @@ class _AuditedListApi(generics.ListAPIView):
 # The base is the project's pages (page_size, bounds), named by the settings: mypy cannot follow it.
 class RegisterPagination(api_settings.DEFAULT_PAGINATION_CLASS):  # type: ignore[name-defined]
     """The API's pages, counted only as far as REGISTER_COUNT_CAP: `count_exact` is false when there are more
-    agreements than that, and `count` is then the cap ("more than 1,000"). `next` still leads to every page."""
+    agreements than that, and `count` is then the cap ("more than 1,000"). `next` still leads to every page;
+    `page=last` counts every agreement and gives the last page (docs/api.md)."""
 
-    django_paginator_class = RegisterPaginator
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        def paginator(_rows: QuerySet[Agreement], per_page: int) -> RegisterPaginator:
+            return RegisterPaginator(view.search, per_page)  # the search, which it counts part by part
+
+        self.django_paginator_class = paginator
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_number(self, request: Request, paginator: Any) -> int | str:
+        if request.query_params.get(self.page_query_param) in self.last_page_strings:
+            return RegisterPaginator.LAST  # the paginator counts every row for it, in the page's own query
+        return super().get_page_number(request, paginator)
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
         paginator = self.page.paginator
-        response.data["count"] = min(paginator.count, paginator.cap)
+        response.data["count"] = paginator.shown_count
         response.data["count_exact"] = not paginator.capped
         return response
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         schema = super().get_paginated_response_schema(schema)
         schema["properties"]["count"]["description"] = (
-            f"How many agreements match, counted up to {REGISTER_COUNT_CAP:,}: with count_exact false, more than that.")
+            f"How many agreements match, counted up to {REGISTER_COUNT_CAP:,}: with count_exact false, more than that "
+            "(page=last counts them all).")
         schema["properties"]["count_exact"] = {"type": "boolean", "example": True}
         schema["required"] = [*schema.get("required", []), "count_exact"]
         return schema
@@ -184,7 +196,8 @@ class AgreementListCreateApi(_AuditedListApi):
         filters = AgreementFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         self.filters = filters.validated_data
-        return agreement_list(user=self.request.user, filters=self.filters)
+        self.search = agreement_search(user=self.request.user, filters=self.filters)
+        return self.search.rows()
 
     def record_listed(self, response: Response) -> None:
         services.agreement_record_listed(actor=self.request.user, filters=self.filters, count=response.data["count"],

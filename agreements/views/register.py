@@ -18,11 +18,11 @@ from agencies.choices import Role
 from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_ids
 from common.lookups import NoMatch, by_code_or_name
-from common.pagination import CountedPaginator, pagination
+from common.pagination import pagination
 from common.types import AuthenticatedHttpRequest
 
 from ..models import LegalBasis
-from ..selectors import agreement_list, register_page
+from ..selectors import RegisterPaginator, agreement_search, register_page
 from ..services import agreement_record_listed
 from ..status import RegisterStatus
 from .agreement import _shown_version
@@ -86,7 +86,7 @@ def agreement_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "agreements/agreement_list.html", context, status=400)
     filters = {name: value for name, value in form.cleaned_data.items() if value} if form.is_bound else {}
-    page = register_page(request, agreement_list(user=request.user, filters=filters), PAGE_SIZE)
+    page = register_page(request, agreement_search(user=request.user, filters=filters), PAGE_SIZE)
     rows = []
     for agreement in page.object_list:
         version = _shown_version(agreement)
@@ -94,9 +94,9 @@ def agreement_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
             "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
             "amending": agreement.full_view and agreement.in_force_version_id not in (None, version.pk),
         })
-    paginator = cast(CountedPaginator, page.paginator)  # register_page counts only so far
-    shown = paginator.count if paginator.cap is None else min(paginator.count, paginator.cap)
-    agreement_record_listed(actor=request.user, filters=filters, count=shown, count_exact=not paginator.capped)
+    paginator = cast(RegisterPaginator, page.paginator)
+    agreement_record_listed(actor=request.user, filters=filters, count=paginator.shown_count,
+                            count_exact=not paginator.capped)
     query = {name: form.data.get(name, "").strip() for name in form.fields if form.data.get(name, "").strip()}
     context.update(page=page, rows=rows, filters=filters, pagination=pagination(page, query))
     return render(request, "agreements/agreement_list.html", context)

@@ -8,7 +8,14 @@ from django.http import Http404
 from agencies.choices import Role
 from agreements import services
 from agreements.models import Flow
-from agreements.selectors import RegisterPaginator, agreement_get, agreement_get_full, agreement_list, load_terms
+from agreements.selectors import (
+    RegisterPaginator,
+    agreement_get,
+    agreement_get_full,
+    agreement_list,
+    agreement_search,
+    load_terms,
+)
 from tests.factories import agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -59,13 +66,55 @@ class AgreementListTests:
         assert len(loaded[0]) == 3
 
 
+class AgreementSearchTests:
+    def test_the_rows_read_row_by_row_or_from_sets_and_the_count_parts_are_the_same_agreements(self, region):
+        """The page's rows (looked up row by row, or read from sets past the first pages) and the count's parts (each
+        read from its most selective index) are three ways of asking one rule: for every kind of user and filter,
+        they give the same agreements, and the parts never share one."""
+        draft = agreement_factory()
+        active = agreement_factory(state="active")
+        led_by_police = agreement_factory(state="active", lead=region.police, flows=[
+            {"dataset": region.incidents, "provider": region.police, "recipient": region.council,
+             "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-10", "dpa-2018-sch1-para18", "crime-and-disorder-act-1998-s115"]}])
+        amended = agreement_factory(state="active", title="Amended later")
+        services.agreement_amend(actor=member(region.council, GO), agreement=amended)
+        services.agreement_update(actor=member(region.council, GO), agreement=amended, title="A draft's new title")
+        suspended = agreement_factory(state="active")
+        services.agreement_suspend(actor=member(region.nhs, GO), agreement=suspended, reason="Pause")
+        users = [member(region.nhs, Role.FRONTLINE), member(region.council, Role.AUDITOR),
+                 member(region.police, Role.FRONTLINE), member(region.fire, GO),
+                 get_user_model().objects.create(username="root", is_superuser=True), AnonymousUser()]
+        filters = [{}, {"agency": "nhs-provider"}, {"agency": "police"}, {"agency": "lead-council"},
+                   {"agency": "no-such-agency"}, {"dataset": "discharge-summaries"}, {"legal_basis": "ukgdpr-10"},
+                   {"q": "new title"}, {"q": "amended"}, {"q": led_by_police.reference.lower()}, {"status": "draft"},
+                   {"status": "in_force", "agency": "nhs-provider"}, {"agency": "police", "q": "domestic"}]
+        everything = {draft.pk, active.pk, led_by_police.pk, amended.pk, suspended.pk}
+        seen_any = set()
+        for user in users:
+            for given in filters:
+                search = agreement_search(user=user, filters=given)
+                near = {a.pk: a.full_view for a in search.rows()}
+                far = {a.pk: a.full_view for a in search.rows(probe=False)}
+                assert near == far, (user, given)
+                for probe in (True, False):
+                    parts = [set(part.values_list("pk", flat=True)) for part in search.parts(probe=probe)]
+                    assert sum(len(part) for part in parts) == len(set().union(*parts)) == len(near), (user, given)
+                    assert set().union(*parts) == set(near), (user, given)
+                seen_any |= set(near)
+        assert seen_any == everything
+        nhs = agreement_search(user=users[0], filters={"q": "new title"})
+        assert set(nhs.rows().values_list("pk", flat=True)) == {amended.pk}  # a party reads the draft's terms
+        fire = agreement_search(user=users[3], filters={"q": "new title"})
+        assert not fire.rows().exists()  # a filter cannot reveal what a draft says
+
+
 class RegisterPaginatorTests:
     def test_a_page_and_its_count_are_one_query_and_the_terms_two(self, region, django_assert_num_queries):
         user = member(region.nhs, Role.FRONTLINE)
         for _ in range(3):
             agreement_factory(state="active")
         assert connection.features.supports_json_field  # SQLite asks this once per connection
-        paginator = RegisterPaginator(agreement_list(user=user), 2)
+        paginator = RegisterPaginator(agreement_search(user=user), 2)
         with django_assert_num_queries(3):
             page = paginator.page(1)
             assert [len(a.in_force_version.parties.all()) > 0 for a in page] == [True, True]
@@ -79,7 +128,7 @@ class RegisterPaginatorTests:
     def test_the_count_stops_at_the_cap_and_every_page_is_still_served(self, region):
         user = member(region.nhs, Role.FRONTLINE)
         made = [agreement_factory(state="active").reference for _ in range(5)]
-        paginator = RegisterPaginator(agreement_list(user=user), 2, cap=2)
+        paginator = RegisterPaginator(agreement_search(user=user), 2, cap=2)
         first = paginator.page(1)
         assert (paginator.count, paginator.capped, first.has_next()) == (3, True, True)
         seen = [a.reference for a in first]
@@ -87,15 +136,29 @@ class RegisterPaginatorTests:
         page = first
         while page.has_next():
             number = page.next_page_number()
-            page = RegisterPaginator(agreement_list(user=user), 2, cap=2).page(number)
+            page = RegisterPaginator(agreement_search(user=user), 2, cap=2).page(number)
             seen += [a.reference for a in page]
         assert number == 3 and seen == made[::-1]
         with pytest.raises(EmptyPage):
-            RegisterPaginator(agreement_list(user=user), 2, cap=2).page(4)
+            RegisterPaginator(agreement_search(user=user), 2, cap=2).page(4)
+
+    def test_pages_deep_in_the_register_read_from_the_sets_give_the_same_pages(self, region, monkeypatch):
+        user = member(region.nhs, Role.FRONTLINE)
+        agreement_factory()
+        for _ in range(4):
+            agreement_factory(state="active")
+
+        def pages() -> list[list[tuple[str, bool]]]:
+            return [[(a.reference, a.full_view) for a in RegisterPaginator(agreement_search(user=user), 2).page(n)]
+                    for n in (1, 2, 3)]
+
+        near = pages()
+        monkeypatch.setattr("agreements.selectors.PROBE_REACH", 0)
+        assert pages() == near and sum(len(page) for page in near) == 5
 
     def test_nothing_visible_is_one_empty_first_page(self, region):
         agreement_factory()
-        paginator = RegisterPaginator(agreement_list(user=member(region.fire, Role.FRONTLINE)), 2)
+        paginator = RegisterPaginator(agreement_search(user=member(region.fire, Role.FRONTLINE)), 2)
         assert (list(paginator.page(1)), paginator.count, paginator.capped) == ([], 0, False)
 
 

@@ -4,11 +4,13 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
 from django.test.utils import CaptureQueriesContext
 
 from agencies.choices import Role
+from agencies.models import Agency
 from agreements import decisions, sql
-from agreements.models import Agreement, AgreementPeriod, Flow, LegalBasis
+from agreements.models import Agreement, AgreementPeriod, Flow, LegalBasis, Party
 from tests.factories import agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +34,55 @@ class BoundedCountTests:
         assert [(a.pk, a.n) for a in rows] == [(drafts[0].pk, 3), (drafts[1].pk, 3)]
 
 
+    def test_it_counts_a_union_of_parts_and_every_row_without_a_cap(self, region):
+        for state in ("draft", "draft", "active"):
+            agreement_factory(state=state)
+        drafts = Agreement.objects.filter(status="draft").order_by().values("pk")
+        active = Agreement.objects.filter(status="active").order_by().values("pk")
+        both = drafts.union(active, all=True)
+        counted = {cap: Agreement.objects.annotate(n=sql.BoundedCount(both, cap)).values_list("n", flat=True)[0]
+                   for cap in (1, 2, None)}
+        assert counted == {1: 2, 2: 3, None: 3}
+
+
+class ProbeTests:
+    def test_it_answers_as_exists_does(self, region):
+        agreement_factory()
+        agreement_factory(state="active")
+        parties = Party.objects.filter(version_id=OuterRef("current_version_id"), agency__code="police")
+        agreement_factory(state="active", flows=[
+            {"dataset": region.incidents, "provider": region.police, "recipient": region.council,
+             "legal_bases": ["ukgdpr-6-1-e", "ukgdpr-10", "dpa-2018-sch1-para18", "crime-and-disorder-act-1998-s115"]}])
+        probed = dict(Agreement.objects.annotate(p=sql.Probe(parties)).values_list("pk", "p"))
+        existing = dict(Agreement.objects.annotate(p=Exists(parties)).values_list("pk", "p"))
+        assert probed == existing and sorted(probed.values()) == [False, False, True]
+        assert Agreement.objects.filter(sql.Probe(parties)).count() == 1
+
+    @pytest.mark.postgres
+    def test_postgresql_looks_it_up_for_each_row_and_never_hashes_the_set(self, region):
+        """As EXISTS (or IN), PostgreSQL hashes every row of the set before the first outer row whenever it expects
+        many outer rows; the page reads a few dozen."""
+        for _ in range(3):
+            agreement_factory(state="active")
+        parties = Party.objects.filter(version_id=OuterRef("current_version_id"), agency__code="nhs-provider")
+        rows = Agreement.objects.filter(Q(status="draft") | Q(sql.Probe(parties))).order_by("-created_at")[:2]
+        plan = rows.explain()
+        assert "SubPlan" in plan and "hashed SubPlan" not in plan
+        assert len(rows) == 2
+
+
+class AgencyJsonTests:
+    def test_a_partys_agency_comes_as_the_orm_loads_it(self, region):
+        agreement_factory(state="active")
+        party = Party.objects.annotate(agency_json=sql.agency_json()).order_by("version_id", sql.agency_name()).first()
+        loaded = sql.agency_from_json(party.agency_json)
+        expected = Agency.objects.get(pk=party.agency_id)
+        fields = [f.attname for f in Agency._meta.concrete_fields]
+        assert [getattr(loaded, f) for f in fields] == [getattr(expected, f) for f in fields]
+        assert loaded.name == "Lead Council"  # the first party of the version by agency name
+        assert not loaded._state.adding
+
+
 class LegalBasesJsonTests:
     def test_a_flows_bases_come_as_unsaved_looking_catalogue_rows_in_catalogue_order(self, region):
         agreement_factory()
@@ -41,6 +92,16 @@ class LegalBasesJsonTests:
         assert [(b.pk, b.code, b.kind, b.citation, b.title, b.guidance) for b in loaded] == [
             (b.pk, b.code, b.kind, b.citation, b.title, b.guidance) for b in expected]
         assert all(bool(b.active) for b in loaded)
+
+    def test_each_basis_is_made_once_for_all_the_flows_that_cite_it(self, region):
+        agreement_factory()
+        agreement_factory()
+        known = {}
+        first, second = (sql.legal_bases_from_json(flow.bases, known)
+                         for flow in Flow.objects.annotate(bases=sql.legal_bases_json()).order_by("pk"))
+        assert [b.code for b in first] == [b.code for b in second]
+        assert all(a is b for a, b in zip(first, second, strict=True))
+        assert set(known) == {b.pk for b in first}
 
     def test_a_flow_without_bases_has_none(self, region):
         agreement_factory()

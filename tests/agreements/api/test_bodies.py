@@ -14,7 +14,7 @@ import time_machine
 from agencies.choices import Role
 from agreements import services
 from agreements.api.serializers import AgreementOutputSerializer
-from agreements.selectors import RegisterPaginator, agreement_get, agreement_list
+from agreements.selectors import RegisterPaginator, agreement_get, agreement_search
 from tests.clients import api
 from tests.factories import agreement_factory, member
 
@@ -187,7 +187,7 @@ class SerializerTests:
         """A page rendered through the serializer directly, as the register's views and benchmarks do."""
         amended, later = agreements
         user = member(region.nhs, Role.FRONTLINE)
-        page = RegisterPaginator(agreement_list(user=user, filters={"agency": "lead-council"}), 50).page(1)
+        page = RegisterPaginator(agreement_search(user=user, filters={"agency": "lead-council"}), 50).page(1)
         data = AgreementOutputSerializer(page, many=True).data
         assert compact(data) == compact([full_later(later), full_amended(amended)])
         one = AgreementOutputSerializer(agreement_get(user=member(region.fire, GO), reference=amended)).data

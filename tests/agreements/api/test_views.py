@@ -335,6 +335,28 @@ class ListApiTests:
         listed = AuditEvent.objects.filter(action="agreement.listed").order_by("seq").first()
         assert listed.detail == {"filters": {}, "count": 2, "count_exact": False}
 
+    def test_page_last_counts_every_agreement_and_gives_the_last_page(self, region, monkeypatch,
+                                                                        django_assert_max_num_queries):
+        """With the count capped, "last" went to the page after the cap (page 2 of "more than 2") and said "more"."""
+        monkeypatch.setattr(RegisterPaginator, "cap", 2)
+        client = api(member(region.nhs, Role.FRONTLINE))
+        made = [agreement_factory(state="active").reference for _ in range(5)]
+        with django_assert_max_num_queries(20) as first:
+            client.get("/api/v1/agreements/?page_size=2")
+        with django_assert_max_num_queries(len(first.captured_queries)):  # still the count in the page's query
+            body = client.get("/api/v1/agreements/?page_size=2&page=last").json()
+        assert (body["count"], body["count_exact"], body["next"]) == (5, True, None)
+        assert [row["reference"] for row in body["results"]] == made[:1]  # the oldest, alone on page 3
+        assert body["previous"].endswith("page=2&page_size=2") or "page=2" in body["previous"]
+        body = client.get("/api/v1/agreements/?page_size=5&page=last").json()
+        assert [row["reference"] for row in body["results"]] == made[::-1]  # a full last page
+        listed = AuditEvent.objects.filter(action="agreement.listed").order_by("-seq").first()
+        assert listed.detail == {"filters": {}, "count": 5}
+        outsider = api(member(region.fire, Role.FRONTLINE))
+        agreement_factory()  # a draft only its parties see
+        body = outsider.get("/api/v1/agreements/?page=last").json()
+        assert (body["count"], body["count_exact"], len(body["results"])) == (5, True, 5)
+
     def test_detail_query_count(self, region, django_assert_max_num_queries):
         agreement = agreement_factory(state="active")
         client = api(member(region.nhs, GO))

@@ -242,6 +242,17 @@ class RegisterPageTests:
         listed = AuditEvent.objects.filter(action="agreement.listed").order_by("seq").first()
         assert listed.detail == {"filters": {}, "count": 2, "count_exact": False}
 
+    def test_page_last_counts_every_agreement_and_shows_the_last_page(self, client, region, monkeypatch):
+        monkeypatch.setattr(RegisterPaginator, "cap", 2)
+        monkeypatch.setattr("agreements.views.register.PAGE_SIZE", 2)
+        made = [agreement_factory(state="active").reference for _ in range(5)]
+        client.force_login(member(region.council, Role.FRONTLINE))
+        html = client.get("/agreements/", {"page": "last"}).content.decode()
+        assert "5 agreements, page 3 of 3" in html and made[0] in html and made[1] not in html
+        assert 'href="?page=2"' in html and 'href="?page=4"' not in html
+        listed = AuditEvent.objects.filter(action="agreement.listed").order_by("-seq").first()
+        assert listed.detail == {"filters": {}, "count": 5}
+
     def test_search_and_filters(self, client, region):
         police_data = region.incidents
         one = agreement_factory(state="active", title="Hospital discharge")
