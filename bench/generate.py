@@ -37,6 +37,35 @@ UTC = dt.UTC
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=UTC)
 
 
+CHECK_PURPOSES = ["Safeguarding referral for an adult at risk", "Home fire safety visit for a vulnerable resident",
+                  "Hospital discharge planning", "Missing person enquiry", "Child protection strategy meeting"]
+
+
+def _event_detail(rng: random.Random, action: str, reference: str, concerned: list[str]) -> dict:
+    """An event's detail as the product writes it, each event its own (verification decodes and re-encodes every
+    distinct detail, so a log of identical details would flatter it): a check's full decision record
+    (agreements.decisions.Decision.as_detail), a page's reference and page number, a grant's role."""
+    if action.startswith("check."):
+        allowed = action == "check.allowed"
+        items = rng.sample(ITEMS, rng.randint(1, 4))
+        provider, recipient = concerned[0], concerned[-1]
+        return {
+            "provider": provider, "recipient": recipient, "dataset": f"{provider}-ds{rng.randint(1, 3)}",
+            "purpose": rng.choice(CHECK_PURPOSES), "data_items": items,
+            "on": (EPOCH + dt.timedelta(days=rng.randint(0, 700))).date().isoformat(), "allowed": allowed,
+            "outcome": "allowed" if allowed else rng.choice(["no_agreement", "item_not_covered", "expired"]),
+            "reason": (f"Yes: {reference} allows {provider} to share this with {recipient}." if allowed
+                       else f"No agreement in force lets {provider} share {', '.join(items)} with {recipient}."),
+            "agreement": reference if allowed else None, "version": rng.randint(1, 3) if allowed else None,
+            "legal_bases": ["UK-GDPR-6-1-e", "UK-GDPR-9-2-h"] if allowed else [], "warnings": [],
+        }
+    if action == "agreement.listed":
+        return {"page": rng.randint(1, 20), "filters": {"agency": concerned[0]}}
+    if action == "membership.granted":
+        return {"role": ROLES[rng.randint(0, 3)], "agency": concerned[0]}
+    return {"reference": reference}
+
+
 def _escape(value) -> str:
     if value is None:
         return r"\N"
@@ -230,10 +259,13 @@ def generate(*, agencies: int, agreements: int, events: int, seed: int = 42, out
                 if rng.random() < 0.1:
                     concerned.add(codes[0])
                 concerned = sorted(concerned)
+                reference = f"ISA-2026-{rng.randint(1, max(agreements, 1)):06d}"
                 yield (seq, begin + dt.timedelta(seconds=span * seq / (events + 1)), user,
                        f"{codes[agency - 1]}-{ROLES[(user - 1) % 4]}", agency, codes[agency - 1], action,
-                       "agreement", f"ISA-2026-{rng.randint(1, max(agreements, 1)):06d}",
-                       '{"source": "bench"}', "", None, json.dumps(concerned))
+                       "agreement", reference, json.dumps(_event_detail(rng, action, reference, concerned)),
+                       f"{rng.getrandbits(128):032x}",
+                       f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                       json.dumps(concerned))
 
         # The agencies index (audit_auditeventagency) is filled by the events' own INSERT trigger, as in use.
         counts["events"] = copy_rows(cur, "audit_auditevent",
