@@ -99,4 +99,6 @@ def main(name: str, run, *, repeats: int, settings: str | None = "bench.settings
     import django
 
     django.setup()
+    import sharing_registry.wsgi  # noqa: F401 - settled as a gunicorn worker is (sharing_registry.wsgi.settle)
+
     print(json.dumps({"bench": name, **run(args.repeats)}))
