@@ -79,9 +79,10 @@ def _event_columns(alias: str, order: Sequence[str] | None = None) -> str:
                                                      "action", "object_type", "object_ref", "detail", "request_id",
                                                      "client_ip", "agencies")}
     if connection.vendor == "postgresql":
-        columns.update(at=f"""to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
-                       detail=f"{alias}.detail::text", client_ip=f"host({alias}.client_ip)",
-                       agencies=f"{alias}.agencies::text")
+        # Qualified: a schema listed before pg_catalog in search_path cannot answer for them (the walk pins it too).
+        columns.update(at=f"""pg_catalog.to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+                       detail=f"{alias}.detail::pg_catalog.text", client_ip=f"pg_catalog.host({alias}.client_ip)",
+                       agencies=f"{alias}.agencies::pg_catalog.text")
     return ", ".join(columns[name] for name in (order or columns))
 
 
@@ -841,6 +842,36 @@ _INTEGER_TYPES = frozenset({20, 21, 23})  # int8, int2, int4 (pg_type oids)
 _TEXT_TYPES = frozenset({25, 1043})  # text, varchar
 
 
+# What the walk's casts and functions read from: the events' own columns as the migrations made them. A column
+# retyped to text would still give text through the walk's casts (its result types look right), but holds anything:
+# the walk decodes only the first JSON value in it, and an owner's function or type could answer the walk with
+# what was sealed while the row holds something else.
+_EVENT_COLUMN_TYPES = {"at": "timestamp with time zone", "client_ip": "inet", "detail": "jsonb", "agencies": "jsonb"}
+_AUDIT_TABLES = ("audit_auditevent", "audit_auditseal")
+
+
+def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
+    """For the walk's transaction: PostgreSQL's own functions, operators and types before any schema the owner lists
+    ahead of pg_catalog (ALTER DATABASE ... SET search_path), and the tables the walk reads must still be tables whose
+    cast columns have the types they were sealed with; else the walk fails. Returns the search_path it replaced (a
+    SET LOCAL outlives the walk's savepoint: the caller puts it back)."""
+    cursor.execute("SELECT pg_catalog.current_setting('search_path')")
+    search_path = cursor.fetchone()[0]
+    cursor.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, ' || %s, true)", [search_path])
+    cursor.execute("SELECT c.relname, c.relkind FROM pg_class c WHERE c.oid = ANY(ARRAY[%s, %s]::regclass[])",
+                   list(_AUDIT_TABLES))
+    wrong = sorted(name for name, kind in cursor.fetchall() if kind != "r")
+    cursor.execute("SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a WHERE a.attrelid = "
+                   "'audit_auditevent'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY(%s)",
+                   [list(_EVENT_COLUMN_TYPES)])
+    types = dict(cursor.fetchall())
+    wrong += [name for name, expected in _EVENT_COLUMN_TYPES.items() if types.get(name) != expected]
+    if wrong:
+        raise _Failure(None, f"the audit tables were altered: {', '.join(wrong)} no longer what the chain was sealed "
+                             "from (a table, or a column of the type it was sealed with)", start)
+    return search_path
+
+
 class _CopySink:
     """What psycopg2's copy_expert writes each COPY row to: one call a row, straight into the walk."""
 
@@ -860,6 +891,7 @@ def _walk_copy(out: _Range, sql: str, params: Sequence[Any], start: int, stop: i
             # In seq order both primary keys are read in step (a merge join) with nothing to sort; PostgreSQL's own
             # parallel workers would each read the events' whole key again (the ranges already run in parallel).
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
+            search_path = _pin_catalog(cursor, start)
             cursor.execute(f"{sql} LIMIT 0", params)
             described = cursor.description
             statement = cursor.mogrify(sql, params).decode()
@@ -883,6 +915,8 @@ def _walk_copy(out: _Range, sql: str, params: Sequence[Any], start: int, stop: i
             raise
         finally:
             copy.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_catalog.set_config('search_path', %s, true)", [search_path])
     try:
         walker.send(None)
     except StopIteration:
@@ -925,7 +959,11 @@ def _copy_walker(out: _Range, start: int, stop: int | None, prev: str | None, he
                     ending, waiting = True, [held[p] for p in sorted(held, reverse=True)]
                     held.clear()
                     continue
-            position_text, seq, stored_prev, stored_hash, _, at, canonical = encode(line)
+            try:
+                position_text, seq, stored_prev, stored_hash, _, at, canonical = encode(line)
+            except ValueError:  # a detail beyond what JSON decodes here (an integer's digits): refused below
+                position_text, seq, stored_prev, stored_hash = line.split(b"\t", 4)[:4]
+                at, canonical = b"", None
             position = int(position_text)
             if position != expected:
                 if reorder and not ending and position > expected and position not in held:
@@ -942,8 +980,13 @@ def _copy_walker(out: _Range, start: int, stop: int | None, prev: str | None, he
                     raise _deleted(int(seq), position)
                 if stored_prev != previous:
                     raise _unlinked(int(seq), position)
-                canonical = canonical_bytes_from_row(row)
-                text = row[5] if type(row[5]) is str and row[5][-1:] == "Z" else canonical_at(row[5])
+                try:
+                    canonical = canonical_bytes_from_row(row)
+                    text = row[5] if type(row[5]) is str and row[5][-1:] == "Z" else canonical_at(row[5])
+                except (ValueError, TypeError, AttributeError) as error:
+                    # No canonical form (a NULL where the schema had none, a number JSON cannot carry): the sealer
+                    # could not have hashed this row, so it is not the row sealed here.
+                    raise _changed(int(seq), position) from error
                 at = text.encode("utf-8")  # compared as bytes, like the others (UTF-8 keeps the order)
                 if sha256(row[2].encode("ascii") + canonical).hexdigest() != row[3]:
                     raise _changed(int(seq), position)
