@@ -431,7 +431,7 @@ def _outsider(asker: User | None, provider: str, recipient: str) -> bool:
 
 def _shown_to(judged: list[tuple[Any, CheckOutcome, Flow]]) -> tuple[list, set[int]]:
     """The candidates whose agreements an outsider may see, and which of those they see in full: the register's
-    rule (selectors.AgreementSearch and `agreement_ids_visible`: the full record with a view grant, the summary of an
+    rule (selectors.AgreementSearch: the full record with a view grant, the summary of an
     agreement in force), read from what the candidates' query brought along (the agreement's status, the asker's
     grant), so it costs no query. tests/agreements/test_check_visibility.py holds the two to the same answers."""
     shown = [row for row in judged

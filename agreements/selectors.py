@@ -390,14 +390,6 @@ def agreement_get(*, user: Any, reference: str) -> Agreement:
     return agreement
 
 
-def agreement_ids_visible(*, user: User, ids: set[int]) -> dict[int, bool]:
-    """Which of these agreements `user` may see, each with whether they see the full record (else the summary):
-    the rule `agreement_get` applies. One query."""
-    rows = agreement_search(user=user).rows().filter(pk__in=ids)
-    # `full_view` is the search's annotation, which the type checker's plugin cannot follow.
-    return dict(rows.values_list("pk", "full_view")) if ids else {}  # type: ignore[misc]
-
-
 CHECK_REFUSED = ("You can check sharing only for an agency you belong to (as the provider or the recipient), "
                  "or as an auditor.")
 

@@ -2,7 +2,7 @@
 out costs the check no query of its own.
 
 The check reads the asker's view grant in its candidates query (agreements.decisions) rather than asking the
-register (`agreement_ids_visible`), whose query PostgreSQL plans as a hash of every grant the asker holds: over
+register (`AgreementSearch`), whose query PostgreSQL plans as a hash of every grant the asker holds: over
 HTTP that cost an auditor of a hub agency more app and database CPU than the rest of the check.
 """
 
@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from agencies.choices import Role
 from agreements import decisions, services
-from agreements.selectors import agreement_ids_visible
+from agreements.selectors import agreement_search
 from tests.factories import UserFactory, agreement_factory, api_key, member
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,8 @@ class CheckVisibilityTests:
             shown, full = decisions._shown_to([(None, None, flow) for flow in flows])
         else:
             shown, full = [(None, None, flow) for flow in flows], ids
-        register = agreement_ids_visible(user=user, ids=ids)
+        # What the register shows this user of these agreements, and whether in full (its one rule).
+        register = dict(agreement_search(user=user).rows().filter(pk__in=ids).values_list("pk", "full_view"))
         assert {flow.version.agreement_id for _, _, flow in shown} == set(register)
         assert full == {pk for pk, in_full in register.items() if in_full}
         if who == "fire_auditor":  # the agreement in force (its summary), and the submitted one it is party to, in full
