@@ -71,18 +71,24 @@ FETCH_BATCH = 20_000
 # --- reading events as canonical tuples -------------------------------------------------------------------------
 
 
-def _event_columns(alias: str, order: Sequence[str] | None = None) -> str:
+def _event_columns(alias: str, order: Sequence[str] | None = None, *, walk: bool = False) -> str:
     """SELECT list giving (seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref,
     detail text, request_id, client_ip, agencies text), or the same columns in `order` (names as those). On
-    PostgreSQL the timestamp is formatted by the server (fast path)."""
+    PostgreSQL the timestamp is formatted by the server (fast path); for the `walk`, a date BC (which to_char
+    formats as the same date AD) gives NULL, which has no canonical form: the sealer seals what to_char gives (such
+    a row can only be planted), and the walk then reports it."""
     columns = {name: f"{alias}.{name}" for name in ("seq", "at", "actor_id", "actor_name", "agency_id", "agency_code",
                                                      "action", "object_type", "object_ref", "detail", "request_id",
                                                      "client_ip", "agencies")}
     if connection.vendor == "postgresql":
         # Qualified: a schema listed before pg_catalog in search_path cannot answer for them (the walk pins it too).
-        columns.update(at=f"""pg_catalog.to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
-                       detail=f"{alias}.detail::pg_catalog.text", client_ip=f"pg_catalog.host({alias}.client_ip)",
-                       agencies=f"{alias}.agencies::pg_catalog.text")
+        # The address is inet's own text (abbrev), netmask and all where it has one: host() would drop it.
+        at = f"""pg_catalog.to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+        if walk:
+            at = (f"CASE WHEN {alias}.at OPERATOR(pg_catalog.>=) '0001-01-01 00:00Z'::pg_catalog.timestamptz THEN "
+                  f"{at} END")
+        columns.update(at=at, detail=f"{alias}.detail::pg_catalog.text",
+                       client_ip=f"pg_catalog.abbrev({alias}.client_ip)", agencies=f"{alias}.agencies::pg_catalog.text")
     return ", ".join(columns[name] for name in (order or columns))
 
 
@@ -676,7 +682,7 @@ def walk_query(start: int = 1, stop: int | None = None, order: str = "seq") -> t
             where += " AND s.seq BETWEEN %s AND %s"
             params = [low, high, *params, low, high]
     sql = (
-        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e', COPY_EVENT_COLUMNS)} "  # noqa: S608
+        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e', COPY_EVENT_COLUMNS, walk=True)} "  # noqa: S608
         f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.{order}"
     )
     return sql, params
@@ -858,9 +864,15 @@ def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
     cursor.execute("SELECT pg_catalog.current_setting('search_path')")
     search_path = cursor.fetchone()[0]
     cursor.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, ' || %s, true)", [search_path])
-    cursor.execute("SELECT c.relname, c.relkind FROM pg_class c WHERE c.oid = ANY(ARRAY[%s, %s]::regclass[])",
+    # Row level security binds the application's role (which verifies) but not the owner who writes the policies: a
+    # policy can tell the walk's query from the pages' and show each different rows, such as a forged copy of an
+    # event kept in a table inheriting from the events (the primary key does not span inheritance). So the tables
+    # must have neither.
+    cursor.execute("SELECT c.relname, c.relkind, c.relrowsecurity, EXISTS (SELECT 1 FROM pg_inherits i WHERE "
+                   "i.inhparent = c.oid) FROM pg_class c WHERE c.oid = ANY(ARRAY[%s, %s]::regclass[])",
                    list(_AUDIT_TABLES))
-    wrong = sorted(name for name, kind in cursor.fetchall() if kind != "r")
+    wrong = sorted(name for name, kind, secured, inherited in cursor.fetchall()
+                   if kind != "r" or secured or inherited)
     cursor.execute("SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a WHERE a.attrelid = "
                    "'audit_auditevent'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY(%s)",
                    [list(_EVENT_COLUMN_TYPES)])
@@ -868,7 +880,8 @@ def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
     wrong += [name for name, expected in _EVENT_COLUMN_TYPES.items() if types.get(name) != expected]
     if wrong:
         raise _Failure(None, f"the audit tables were altered: {', '.join(wrong)} no longer what the chain was sealed "
-                             "from (a table, or a column of the type it was sealed with)", start)
+                             "from (a table of its own, without row level security or tables inheriting from it, or "
+                             "a column of the type it was sealed with)", start)
     return search_path
 
 
@@ -1090,13 +1103,20 @@ def _incremental_anchor() -> dict | None:
 
 
 def verify(*, incremental: bool = False, processes: int | None = None, min_range: int = 100_000) -> VerifyResult:
-    """Check the log (see _verify); a witness that cannot be read is a failure, reported, never a traceback."""
+    """Check the log (see _verify); a witness that cannot be read is a failure, reported, never a traceback. So is a
+    database the walk cannot read at all (an owner can put values there that the driver refuses, such as a
+    checkpoint dated BC): whatever stops verification is a failure, never an OK and never a crash."""
     started = time.perf_counter()
     try:
         return _verify(incremental=incremental, processes=processes, min_range=min_range)
     except witness.WitnessError as error:
-        return VerifyResult(False, 0, None, str(error), time.perf_counter() - started, None,
-                            "incremental" if incremental else "full")
+        message = str(error)
+    except Exception as error:
+        logger.exception("the audit log could not be verified")
+        message = f"the audit log could not be verified ({type(error).__name__}: {error}): the database holds what " \
+                  "the application never writes"
+    return VerifyResult(False, 0, None, message, time.perf_counter() - started, None,
+                        "incremental" if incremental else "full")
 
 
 def _verify(*, incremental: bool, processes: int | None, min_range: int) -> VerifyResult:
