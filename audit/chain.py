@@ -853,7 +853,7 @@ _TEXT_TYPES = frozenset({25, 1043})  # text, varchar
 # the walk decodes only the first JSON value of agencies, and an owner's function or type could answer the walk with
 # what was sealed while the row holds something else. detail is text, hashed as it is stored.
 _EVENT_COLUMN_TYPES = {"at": "timestamp with time zone", "client_ip": "inet", "detail": "text", "agencies": "jsonb"}
-_AUDIT_TABLES = ("audit_auditevent", "audit_auditseal")
+_AUDIT_TABLES = ("audit_auditevent", "audit_auditseal", "audit_auditcheckpoint")  # what verify reads
 
 
 def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
@@ -869,7 +869,7 @@ def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
     # event kept in a table inheriting from the events (the primary key does not span inheritance). So the tables
     # must have neither.
     cursor.execute("SELECT c.relname, c.relkind, c.relrowsecurity, EXISTS (SELECT 1 FROM pg_inherits i WHERE "
-                   "i.inhparent = c.oid) FROM pg_class c WHERE c.oid = ANY(ARRAY[%s, %s]::regclass[])",
+                   "i.inhparent = c.oid) FROM pg_class c WHERE c.oid = ANY(ARRAY[%s, %s, %s]::regclass[])",
                    list(_AUDIT_TABLES))
     wrong = sorted(name for name, kind, secured, inherited in cursor.fetchall()
                    if kind != "r" or secured or inherited)

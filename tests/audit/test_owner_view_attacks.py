@@ -110,6 +110,15 @@ class OwnerViewAttackTests:
         result = chain.verify(processes=1)
         assert not result.ok and "could not be verified" in result.message, result.summary
 
+    def test_row_level_security_on_the_checkpoints_fails(self):
+        # A policy could show the API's checkpoints (what an auditor takes offline) otherwise than verify_audit's.
+        sealed_events(3)
+        with attacker() as cursor:
+            cursor.execute("ALTER TABLE audit_auditcheckpoint ENABLE ROW LEVEL SECURITY")
+            cursor.execute("CREATE POLICY everything ON audit_auditcheckpoint USING (true) WITH CHECK (true)")
+        for result in _verify_all():
+            assert not result.ok and "audit_auditcheckpoint" in result.message, result.summary
+
     @pytest.mark.xfail(strict=True, reason="the agencies index is not verified: an exact check costs about 10 s per "
                                            "million events without an index on its seq (docs/audit.md)")
     def test_an_event_taken_out_of_the_agencies_index_fails(self, agency, auditor):
