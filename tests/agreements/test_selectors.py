@@ -58,10 +58,10 @@ class AgreementListTests:
         assert connection.features.supports_json_field  # SQLite asks this once per connection
         with django_assert_num_queries(3):  # agreements, then parties and flows (with bases) of both versions at once
             rows = load_terms(list(agreement_list(user=user, filters={"dataset": "discharge-summaries"})))
-            loaded = [[b.code for b in row.current_version.flows.all()[0].basis_list()] for row in rows]
-            assert all(row.in_force_version.parties.all()[0].agency.code for row in rows)
+            loaded = [[b.code for b in row.current_version.flow_list()[0].basis_list()] for row in rows]
+            assert all(row.in_force_version.party_list()[0].agency.code for row in rows)
         assert len(rows) == 4
-        flow = rows[0].current_version.flows.all()[0]
+        flow = rows[0].current_version.flow_list()[0]
         assert loaded[0] == [b.code for b in Flow.objects.get(pk=flow.pk).legal_bases.all()]  # the catalogue's order
         assert len(loaded[0]) == 3
 
@@ -117,7 +117,7 @@ class RegisterPaginatorTests:
         paginator = RegisterPaginator(agreement_search(user=user), 2)
         with django_assert_num_queries(3):
             page = paginator.page(1)
-            assert [len(a.in_force_version.parties.all()) > 0 for a in page] == [True, True]
+            assert [len(a.in_force_version.party_list()) > 0 for a in page] == [True, True]
         assert (paginator.count, paginator.capped, page.has_next()) == (3, False, True)
         with django_assert_num_queries(3):
             last = paginator.page(2)
