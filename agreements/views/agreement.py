@@ -98,7 +98,7 @@ def _long_date(iso: str) -> str:
 def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[str, Any]]:
     entries = []
     for event in agreement_timeline(agreement=agreement):
-        detail = event.detail or {}
+        detail = event.detail if isinstance(event.detail, dict) else {}
         values = {"version": detail.get("version", "?"), "in_force_version": detail.get("in_force_version", "?"),
                   "copied_from": detail.get("copied_from", "another agreement"),
                   "review_date": _long_date(detail.get("review_date", "")),
