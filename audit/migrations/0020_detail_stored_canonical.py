@@ -47,6 +47,8 @@ def forwards(apps, schema_editor):
             cursor.execute("ALTER TABLE audit_auditevent ALTER COLUMN detail TYPE text USING detail::text")
             cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_append_only")
             _rewrite(cursor, connection.vendor)
+            # The rewrite queued the deferred foreign-key checks of the rows it touched; ALTER TABLE waits for none.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER audit_auditevent_append_only")
         else:
             cursor.execute("DROP TRIGGER IF EXISTS audit_auditevent_no_update")

@@ -185,6 +185,13 @@ class TemplateTests:
             plain_ones += assert_template_agrees(line_of(**{**PLAIN, **values}))
         assert 1000 < plain_ones < 3000  # both ways were taken, many times
 
+    def test_copy_text_undoes_copy_escape_for_any_mix_of_backslashes_and_escapes(self):
+        chooser = random.Random(7)
+        for _ in range(3000):
+            text = "".join(chooser.choice(["\\", "\\\\", "n", "N", "t", "\n", "\t", "\r", "\b", "\f", "\v", "x", "é"])
+                           for _ in range(chooser.randint(0, 8)))
+            assert copy_text(copy_escape(text)) == text, repr(text)
+
     def test_copy_text_undoes_copy_escape(self):
         for text in [*AWKWARD, "".join(AWKWARD), "\\\\N", "a\\tb"]:
             assert copy_text(copy_escape(text)) == text

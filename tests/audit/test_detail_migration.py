@@ -30,18 +30,25 @@ details = [{"b": 1, "a": [1.5, "\u00e9", None, True]}, {},
            {"quote": 'say "hi"\n\\', "\u00e9": "\U0001F600"}]
 prev, values = canonical.GENESIS_HASH, []
 with connection.cursor() as cursor:
+    # A user (written raw: the ORM would record and seal an event of its own), whom every row the migration rewrites
+    # names through its foreign key.
+    cursor.execute("INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, "
+                   "is_active, date_joined) VALUES ('!', false, 'ann', '', '', '', false, true, "
+                   "'2026-01-01 00:00:00+00:00') RETURNING id")
+    actor = cursor.fetchone()[0]
     for position, detail in enumerate(details, 1):
         cursor.execute(
-            "INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, object_ref, detail, "
-            "request_id, agencies) VALUES ('2026-01-01 00:00:00+00:00', 'ann', '', 'check.allowed', 'dataset', %s, "
-            "%s, '', %s) RETURNING seq", [f"ds-{position}", json.dumps(detail), json.dumps(["mft"][:position % 2])])
+            "INSERT INTO audit_auditevent (at, actor_id, actor_name, agency_code, action, object_type, object_ref, "
+            "detail, request_id, agencies) VALUES ('2026-01-01 00:00:00+00:00', %s, 'ann', '', 'check.allowed', "
+            "'dataset', %s, %s, '', %s) RETURNING seq",
+            [actor, f"ds-{position}", json.dumps(detail), json.dumps(["mft"][:position % 2])])
         seq = cursor.fetchone()[0]
         # What the sealer hashed before: the detail as the database gave it back (jsonb has its own way with
         # numbers), decoded, in canonical form.
         cursor.execute("SELECT CAST(detail AS text) FROM audit_auditevent WHERE seq = %s", [seq])
         values.append(json.loads(cursor.fetchone()[0]))
         digest = canonical.link_hash(prev, canonical.canonical_bytes(
-            seq, "2026-01-01T00:00:00.000000Z", None, "ann", None, "", "check.allowed", "dataset", f"ds-{position}",
+            seq, "2026-01-01T00:00:00.000000Z", actor, "ann", None, "", "check.allowed", "dataset", f"ds-{position}",
             values[-1], "", None, ["mft"][:position % 2]))
         cursor.execute("INSERT INTO audit_auditseal (seq, position, prev_hash, hash, sealed_at) VALUES "
                        "(%s, %s, %s, %s, '2026-01-01 00:00:01+00:00')", [seq, position, prev, digest])
