@@ -133,3 +133,27 @@ class OwnerViewAttackTests:
         assert f"/audit/events/{seqs[1]}/" not in client.get("/audit/").content.decode()
         for result in _verify_all():
             assert not result.ok, result.summary
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class ParallelOwnerViewAttackTests:
+    def test_each_range_refuses_row_level_security_and_a_netmask(self):
+        seqs = make_events(6)
+        with attacker() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET client_ip = '10.0.0.1'")
+        chain.seal_pending(force_checkpoint=True)
+        with attacker() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET client_ip = '10.0.0.1/8' WHERE seq = %s", [seqs[4]])
+        result = chain.verify(processes=3, min_range=1)
+        assert (result.ok, result.first_bad_seq) == (False, seqs[4]), result.summary
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE ROW LEVEL SECURITY")
+            cursor.execute("CREATE POLICY everything ON audit_auditevent USING (true) WITH CHECK (true)")
+        try:
+            result = chain.verify(processes=3, min_range=1)
+            assert not result.ok and "audit_auditevent" in result.message, result.summary
+        finally:  # a schema change outlives the test (its database is only emptied)
+            with connection.cursor() as cursor:
+                cursor.execute("DROP POLICY everything ON audit_auditevent")
+                cursor.execute("ALTER TABLE audit_auditevent DISABLE ROW LEVEL SECURITY")
