@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import itertools
+import json
 import logging
 import multiprocessing
 import threading
@@ -42,6 +43,7 @@ from .canonical import (
     canonical_bytes,
     canonical_bytes_from_row,
     canonical_bytes_from_text,
+    canonical_json,
     checkpoint_hash,
     checkpoint_message,
     copy_canonical,
@@ -153,6 +155,7 @@ def _seal_batch(*, full: bool, force_checkpoint: bool) -> tuple[SealResult, list
         )
         rows = cursor.fetchall()
         seqs, positions, prevs, hashes = [], [], [], []
+        planted: tuple[int, int] | None = None
         for row in rows:
             position += 1
             digest = link_hash(prev_hash, _canonical_from_row(row))
@@ -161,9 +164,32 @@ def _seal_batch(*, full: bool, force_checkpoint: bool) -> tuple[SealResult, list
             prevs.append(prev_hash)
             hashes.append(digest)
             prev_hash = digest
+            if planted is None and not _written_canonical(row[9]):
+                planted = row[0], position
         _insert_seals(cursor, seqs, positions, prevs, hashes, now)
+        if planted is not None:
+            _alert_not_canonical(*planted)
         checkpoint, due_in, to_witness = _maybe_checkpoint(cursor, now, force=force_checkpoint)
     return SealResult(sealed=len(seqs), position=position, checkpoint=checkpoint, checkpoint_due_in=due_in), to_witness
+
+
+def _written_canonical(detail: str | None) -> bool:
+    """Whether a detail's stored text is the canonical form the application writes (audit.fields). Checked once, as
+    each event is sealed (verification hashes the text without decoding it)."""
+    try:
+        return detail is not None and canonical_json(json.loads(detail)) == detail
+    except ValueError:
+        return False
+
+
+def _alert_not_canonical(seq: int, position: int) -> None:
+    """A row written around the application (its detail is not in the form the application stores): sealed as it
+    is, so the chain goes on, and the auditors are told."""
+    message = (f"The audit sealer sealed seq {seq} (position {position}) with a detail that is not in the canonical "
+               "form the application writes: the row was written around the application. It is sealed as stored "
+               "and verify_audit will hold it to that; find where it came from")
+    logger.error("audit alert: %s", message)
+    _alert(message, position)
 
 
 def _insert_seals(cursor: CursorWrapper, seqs: list, positions: list, prevs: list, hashes: list,
