@@ -30,6 +30,7 @@ from . import export, keys
 from .chain import canonical_at
 from .choices import AuditAction
 from .export_jobs import export_job_download, export_job_get, export_job_list, export_job_request
+from .fields import printable
 from .models import AuditCheckpoint, AuditEvent, ExportJob
 from .selectors import EventFilters, audited_agencies, checkpoint_list, event_count, event_list, is_auditor
 from .services import record
@@ -111,6 +112,11 @@ def _filters(serializer_class: type[serializers.Serializer], request: Request) -
     return EventFilters(**{key: value for key, value in data.items() if key != "format"}), data
 
 
+class _PrintableJSONField(serializers.JSONField):
+    def to_representation(self, value: Any) -> Any:
+        return printable(value)
+
+
 class EventOutputSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     at = serializers.SerializerMethodField()
@@ -119,7 +125,7 @@ class EventOutputSerializer(serializers.Serializer):
     action = serializers.CharField()
     object_type = serializers.CharField()
     object_ref = serializers.CharField()
-    detail = serializers.JSONField()
+    detail = _PrintableJSONField()
     hash = serializers.SerializerMethodField()
     prev_hash = serializers.SerializerMethodField()
     position = serializers.SerializerMethodField()

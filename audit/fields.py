@@ -22,6 +22,18 @@ class _KeyOf:
         return KeyTransform(self.key, Cast(lhs, models.JSONField()), *args, **kwargs)
 
 
+def printable(value: Any) -> Any:
+    """A detail's value with each lone surrogate (which JSON can carry as \\udXXX, and a detail may hold, but UTF-8
+    cannot encode) written as that escape, so a page or an API response shows it instead of failing."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [printable(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    return value
+
+
 class CanonicalJSONField(models.TextField):
     """A JSON value stored as its canonical text (audit.canonical.canonical_json: keys sorted, compact, ASCII).
 

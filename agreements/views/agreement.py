@@ -27,6 +27,7 @@ from accounts.selectors import display_name, job_title
 from agencies.choices import Role
 from agencies.selectors import user_agency_ids
 from audit.choices import AuditAction
+from audit.fields import printable
 from common.date_input import DatePartsField, date_input
 from common.errors import Conflict
 from common.limits import COMMENTS_MAX, REVIEW_NOTES_MAX, form_text
@@ -98,7 +99,7 @@ def _long_date(iso: str) -> str:
 def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[str, Any]]:
     entries = []
     for event in agreement_timeline(agreement=agreement):
-        detail = event.detail if isinstance(event.detail, dict) else {}
+        detail = printable(event.detail) if isinstance(event.detail, dict) else {}
         values = {"version": detail.get("version", "?"), "in_force_version": detail.get("in_force_version", "?"),
                   "copied_from": detail.get("copied_from", "another agreement"),
                   "review_date": _long_date(detail.get("review_date", "")),

@@ -31,3 +31,23 @@ def test_a_detail_holding_a_lone_surrogate_is_shown_exported_and_verified(agency
     offline = run_offline(export, "--checkpoints", checkpoints, "--public-key", key)
     assert offline.returncode == 0, offline.stdout + offline.stderr
     assert chain.verify(processes=1).ok
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_in_a_planted_detail_does_not_break_the_event_api_or_the_agreement_timeline(agency, auditor):
+    # The API refuses request bodies holding one, so only a row written around the application carries it: the
+    # auditors' API and an agreement's page must still answer (the value shown as its escape).
+    from tests.factories import agreement_factory, member
+
+    agreement = agreement_factory(lead=agency)
+    record(action=AuditAction.AGREEMENT_SUSPENDED, object_type="agreement", object_ref=agreement.reference,
+           agency=agency, agencies=[agency.code], detail={"reason": "paused a\ud800b"})
+    api = APIClient()
+    api.force_authenticate(auditor)
+    response = api.get("/api/v1/audit/events/")
+    assert response.status_code == 200
+    assert any(event["detail"].get("reason") == "paused a\\ud800b" for event in response.json()["results"])
+    client = Client()
+    client.force_login(member(agency, "governance_officer"))
+    page = client.get(f"/agreements/{agreement.reference}/")
+    assert page.status_code == 200 and "paused a\\ud800b" in page.content.decode()
