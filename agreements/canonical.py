@@ -43,13 +43,13 @@ def _value(value: Any) -> Any:
 
 
 def version_terms(version: AgreementVersion) -> dict[str, Any]:
-    """The terms of a version: its fields, parties and flows. Reads `version.parties.all()`, `version.flows.all()`
+    """The terms of a version: its fields, parties and flows. Reads `version.party_list()`, `version.flow_list()`
     and each flow's legal bases, so load them first (agreements.selectors) to read them without a query each."""
-    flows = sorted((_flow(f) for f in version.flows.all()),
+    flows = sorted((_flow(f) for f in version.flow_list()),
                    key=lambda f: (f["dataset"], f["provider"], f["recipient"]))
     return {
         **{name: _value(getattr(version, name)) for name in TERMS},
-        "parties": sorted(p.agency.code for p in version.parties.all()),
+        "parties": sorted(p.agency.code for p in version.party_list()),
         "flows": flows,
     }
 
@@ -62,7 +62,7 @@ def version_content(*, agreement: Agreement, version: AgreementVersion) -> dict[
     """The canonical content: the agreement's reference and lead, the version's terms and its signatures."""
     signatures = sorted(
         ({"agency": p.agency.code, "name": p.signer_name, "job_title": p.signer_job_title,
-          "signed_at": _utc(p.signed_at)} for p in version.parties.all() if p.signed_at is not None),
+          "signed_at": _utc(p.signed_at)} for p in version.party_list() if p.signed_at is not None),
         key=lambda s: s["agency"],
     )
     return {

@@ -197,7 +197,7 @@ class LifecycleConflict(Conflict):
 
 
 def _parties(version: AgreementVersion | None) -> list[Party]:
-    return list(version.parties.all()) if version is not None else []
+    return version.party_list() if version is not None else []
 
 
 def _names(parties: list[Party]) -> str:

@@ -106,11 +106,11 @@ class Agreement(models.Model):
 
     def earlier_signatures(self, version: AgreementVersion) -> dict[int, Party]:
         """For a version that is not the one in force (an amendment): each agency's signature on the version in
-        force, by agency id. Empty for the version in force itself (reads prefetched parties)."""
+        force, by agency id. Empty for the version in force itself (reads loaded parties)."""
         in_force = self.in_force_version
         if in_force is None or in_force == version:
             return {}
-        return {p.agency_id: p for p in in_force.parties.all() if p.signed_at}
+        return {p.agency_id: p for p in in_force.party_list() if p.signed_at}
 
 
 class AgreementVersion(models.Model):
@@ -162,10 +162,25 @@ class AgreementVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.agreement.reference} v{self.number}"
 
+    # Not columns: the version's parties and flows as a selector loaded them (agreements.selectors.load_terms, a
+    # Prefetch to_attr, which gives a list rather than a queryset made for each version of a page).
+    loaded_parties: list[Party]
+    loaded_flows: list[Flow]
+
+    def party_list(self) -> list[Party]:
+        """Its parties in their order: those a selector loaded (`loaded_parties`), else `parties.all()`."""
+        loaded = getattr(self, "loaded_parties", None)
+        return list(self.parties.all()) if loaded is None else loaded
+
+    def flow_list(self) -> list[Flow]:
+        """Its flows in their order: those a selector loaded (`loaded_flows`), else `flows.all()`."""
+        loaded = getattr(self, "loaded_flows", None)
+        return list(self.flows.all()) if loaded is None else loaded
+
     def cited_legal_bases(self) -> list[LegalBasis]:
-        """Every legal basis any of its flows cites, once each, in the order first cited (reads prefetched flows)."""
+        """Every legal basis any of its flows cites, once each, in the order first cited (reads loaded flows)."""
         bases: dict[str, LegalBasis] = {}
-        for flow in self.flows.all():
+        for flow in self.flow_list():
             for basis in flow.basis_list():
                 bases.setdefault(basis.code, basis)
         return list(bases.values())

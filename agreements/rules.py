@@ -305,7 +305,7 @@ def resolve_terms(
 def version_warnings(version: AgreementVersion) -> list[str]:
     """Things a signatory should look at again, which do not stop the agreement (uses prefetched flows)."""
     warnings: list[str] = []
-    for position, flow in enumerate(version.flows.all(), start=1):
+    for position, flow in enumerate(version.flow_list(), start=1):
         bases = flow.basis_list()
         codes = {b.code for b in bases}
         kinds = {b.kind for b in bases}

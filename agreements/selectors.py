@@ -75,12 +75,16 @@ def _terms() -> list[Prefetch]:
     return [
         # The agency as one JSON column read by its key for each party, not joined: for a page's 150 parties
         # PostgreSQL hashed the whole agency table (7 ms at 10,000 agencies). Ordered by agency name, as Party is.
-        Prefetch("parties", queryset=Party.objects.select_related("signed_by").annotate(agency_json=sql.agency_json())
-                 .order_by("version_id", sql.agency_name(), "pk")),
+        # The signer by username alone (`signer_username`, all the API shows of them): selecting the whole user
+        # made a User for each signature on the page, each also remembered for the audit of user changes
+        # (accounts.signals). A list for each version (to_attr), not a queryset made for each.
+        Prefetch("parties", queryset=Party.objects.annotate(
+            agency_json=sql.agency_json(), signer_username=F(f"signed_by__{get_user_model().USERNAME_FIELD}"))
+                 .order_by("version_id", sql.agency_name(), "pk"), to_attr="loaded_parties"),
         # Not joined to their agencies: every provider and recipient is a party (rules.py makes the parties from
         # the flows), already loaded with the parties, and a join would read the whole agency table at this size.
         Prefetch("flows", queryset=Flow.objects.select_related("dataset")
-                 .annotate(bases_json=sql.legal_bases_json()).order_by("pk")),
+                 .annotate(bases_json=sql.legal_bases_json()).order_by("pk"), to_attr="loaded_flows"),
     ]
 
 
@@ -89,10 +93,11 @@ AgreementT = TypeVar("AgreementT", bound=Agreement)
 
 def load_terms(agreements: list[AgreementT]) -> list[AgreementT]:
     """Load the parties and flows (with legal bases) of the current and in-force versions of `agreements`, as
-    `version.parties.all()`, `version.flows.all()` and `flow.basis_list()` read them: two queries for any page,
+    `version.party_list()`, `version.flow_list()` and `flow.basis_list()` read them: two queries for any page,
     whichever versions the agreements have (prefetching through each relation would take six). The agreements
     must come with `current_version` and `in_force_version` selected (every selector here does). One object for
-    each version, agency and legal basis, however many rows name it."""
+    each version, agency and legal basis, however many rows name it: the lead agency, always a party, is set from
+    the parties' agencies."""
     for agreement in agreements:
         if agreement.in_force_version_id is not None and agreement.in_force_version_id == agreement.current_version_id:
             agreement.in_force_version = agreement.current_version  # one object for the one version: loaded once
@@ -102,20 +107,26 @@ def load_terms(agreements: list[AgreementT]) -> list[AgreementT]:
     if not versions:
         return agreements
     prefetch_related_objects(versions, *_terms())
+    # The JSON columns are dropped once read: kept, each party's and flow's would live (and be walked by the garbage
+    # collector) as long as the page.
     agencies: dict[int, Agency] = {}
     for version in versions:
-        for party in version.parties.all():
+        for party in version.party_list():
+            agency_json = vars(party).pop("agency_json", None)
             if party.agency_id not in agencies:
-                agencies[party.agency_id] = sql.agency_from_json(getattr(party, "agency_json", None))
+                agencies[party.agency_id] = sql.agency_from_json(agency_json)
             party.agency = agencies[party.agency_id]
-    flows = {flow.pk: flow for version in versions for flow in version.flows.all()}
-    strays = {pk for flow in flows.values() for pk in (flow.provider_id, flow.recipient_id)} - agencies.keys()
+    flows = {flow.pk: flow for version in versions for flow in version.flow_list()}
+    named = {pk for flow in flows.values() for pk in (flow.provider_id, flow.recipient_id)}
+    strays = (named | {agreement.lead_agency_id for agreement in agreements}) - agencies.keys()
     if strays:  # never, by construction; one query if it ever happens
         agencies.update(Agency.objects.in_bulk(strays))
+    for agreement in agreements:
+        agreement.lead_agency = agencies[agreement.lead_agency_id]  # a party: not selected with every row again
     bases: dict[int, LegalBasis] = {}
     for flow in flows.values():
         flow.provider, flow.recipient = agencies[flow.provider_id], agencies[flow.recipient_id]
-        flow.loaded_bases = sql.legal_bases_from_json(getattr(flow, "bases_json", None), bases)
+        flow.loaded_bases = sql.legal_bases_from_json(vars(flow).pop("bases_json", None), bases)
     return agreements
 
 
@@ -191,10 +202,10 @@ class AgreementSearch:
         return {}
 
     def rows(self, *, probe: bool = True) -> QuerySet[Agreement]:
-        """The matching agreements, newest first, each with `full_view`, and with the lead agency and both versions
-        selected (give the page shown to `load_terms`). `probe` (the default) for the first pages and single rows;
-        without, for reading deep into the register. Built once for each search (a view and its paginator both
-        ask; building it is a good part of a page's CPU)."""
+        """The matching agreements, newest first, each with `full_view`, and with both versions selected (give the
+        page shown to `load_terms`, which sets the lead agency too: it is a party). `probe` (the default) for the
+        first pages and single rows; without, for reading deep into the register. Built once for each search (a view
+        and its paginator both ask; building it is a good part of a page's CPU)."""
         if probe not in self._rows:
             self._rows[probe] = self._build(probe=probe)
         return self._rows[probe]
@@ -214,7 +225,7 @@ class AgreementSearch:
             qs = qs.filter(visible)
         for branches in self._branches(full, probe=probe):
             qs = qs.filter(reduce(or_, branches))
-        return qs.select_related("lead_agency", "current_version", "in_force_version").order_by("-created_at", "-id")
+        return qs.select_related("current_version", "in_force_version").order_by("-created_at", "-id")
 
     def parts(self, *, probe: bool = True) -> list[QuerySet[Agreement]]:
         """The same agreements as `rows`, split into disjoint parts that PostgreSQL reads from their most selective

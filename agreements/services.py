@@ -345,7 +345,7 @@ def agreement_amend(*, actor: User, agreement: Agreement) -> Agreement:
         agreement=agreement, number=number, created_by=actor, last_edited_by=actor,
         **{name: getattr(source, name) for name in TERM_FIELDS},
     )
-    Party.objects.bulk_create([Party(version=version, agency_id=p.agency_id) for p in source.parties.all()])
+    Party.objects.bulk_create([Party(version=version, agency_id=p.agency_id) for p in source.party_list()])
     through = Flow.legal_bases.through
     for flow in source.flows.prefetch_related("legal_bases"):
         bases = flow.basis_list()
@@ -664,7 +664,7 @@ def agreement_review(*, actor: User, agreement: Agreement, next_review_date: dat
            party=party.agency.code, review_date=cycle, next_review_date=next_review_date, notes=notes)
     confirmations = list(ReviewConfirmation.objects.filter(version=version, review_date=cycle)
                          .select_related("agency"))
-    if {p.agency_id for p in version.parties.all()} - {c.agency_id for c in confirmations}:
+    if {p.agency_id for p in version.party_list()} - {c.agency_id for c in confirmations}:
         return agreement
     proposed = {c.agency.name: c.next_review_date for c in confirmations}
     version.review_date = min(proposed.values())
@@ -689,7 +689,7 @@ def _reviewing_party(*, agreement: Agreement, open_parties: Sequence[Party], age
     if party is not None:
         return party
     version = agreement.version_in_force()
-    named = next((p for p in version.parties.all() if p.agency.code == code), None)
+    named = next((p for p in version.party_list() if p.agency.code == code), None)
     if named is None:
         raise ValidationError({"agency": [f"'{code}' is not a party to the version of {agreement.reference} in "
                                           "force."]})
@@ -755,7 +755,7 @@ def agreement_record_viewed(*, actor: User, agreement: Agreement, page: str = "a
         return
     record(action=AuditAction.AGREEMENT_VIEWED, object_type="agreement", object_ref=agreement.reference,
            agency=agreement.lead_agency, actor=actor, detail={"reference": agreement.reference, "page": page},
-           agencies=[p.agency.code for p in agreement.in_force_version.parties.all()])
+           agencies=[p.agency.code for p in agreement.in_force_version.party_list()])
 
 
 @transaction.atomic

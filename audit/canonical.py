@@ -56,6 +56,12 @@ def _encode(value: Any) -> bytes:
     return _encoder.encode(value).encode("ascii")  # pragma: no cover
 
 
+def canonical_json(value: Any) -> str:
+    """A JSON value in canonical form (keys sorted, compact, ASCII, no NaN): how an event's detail is stored, so the
+    stored text is the very bytes its hash covers."""
+    return _encode(value).decode("ascii")
+
+
 def canonical_bytes(
     seq: int,
     at: str,
@@ -82,22 +88,28 @@ def canonical_bytes(
 
 
 def canonical_bytes_from_text(seq: int, at: Any, actor_id: int | None, actor_name: str, agency_id: int | None,
-                              agency_code: str, action: str, object_type: str, object_ref: str, detail: Any,
+                              agency_code: str, action: str, object_type: str, object_ref: str, detail: str | None,
                               request_id: str, client_ip: str | None, agencies: Any) -> bytes:
-    """canonical_bytes for a row as a database returns it: the timestamp as a datetime or text, the detail and
-    the agencies as JSON text (or already decoded). The verifier's hot loop calls this once per event."""
+    """canonical_bytes for a row as a database returns it: the timestamp as a datetime or text, the detail as its
+    stored text and the agencies as JSON text (or already decoded).
+
+    The detail's stored text stands in the array as it is, byte for byte: the application stores it in canonical
+    form (canonical_json), so for every event it wrote these are canonical_bytes of the decoded value; a text changed
+    in any way (even to one that decodes to the same value) hashes differently. A NULL detail stands as null."""
     if type(at) is not str or len(at) != 27 or at[-1] != "Z":
         at = canonical_at(at)
-    if type(detail) is str:
-        detail = {} if detail == "{}" else scan_json(detail, 0)[0]
-    value = [CANONICAL_VERSION, seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
-             object_ref, detail, request_id, client_ip]
-    if agencies is not None and agencies != "[]":
+    tail: list[Any] = [request_id, client_ip]
+    if agencies != "[]":
         if type(agencies) is str:
             agencies = scan_json(agencies, 0)[0]
+        if type(agencies) is not list:  # every event holds a list (its column's default is []): anything else is not
+            raise ValueError("an event's agencies are not a list")  # what was sealed, and would hash as no agencies
         if agencies:
-            value.append(agencies)
-    return _encode(value)
+            tail.append(agencies)
+    head = _encode([CANONICAL_VERSION, seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type,
+                    object_ref])
+    stored = b"null" if detail is None else detail.encode("utf-8")
+    return b"%b,%b,%b" % (head[:-1], stored, _encode(tail)[1:])
 
 
 # --- the same bytes from PostgreSQL's COPY ... TO STDOUT (text format) ----------------------------------------------
@@ -108,9 +120,9 @@ def canonical_bytes_from_text(seq: int, at: Any, actor_id: int | None, actor_nam
 # string's body, and an integer column's text (int2/int4/int8) is its own JSON number, so the canonical form of a row
 # whose columns are all like that is those columns in a template (copy_canonical). The caller checks that the
 # integer columns are integers in the query; every other row is decoded column by column as the driver would decode
-# it (copy_row) and goes through canonical_bytes_from_text. detail is decoded exactly (copy_text), JSON-decoded and
-# re-encoded as there, once per distinct text (the log repeats them); agencies, when it is a list of such plain
-# strings as jsonb writes it (["a", "b"]), only loses the space after each comma; any other is decoded exactly too.
+# it (copy_row) and goes through canonical_bytes_from_text. detail is its stored text, unescaped (any bytes: it
+# stands in the array as it is); agencies, when it is a list of such plain strings as jsonb writes it (["a", "b"]),
+# only loses the space after each comma; any other is decoded exactly.
 #
 # A row of the chain's walk: the seal's position, seq, prev_hash and hash, then the event's columns in the order
 # canonical_bytes_from_text takes them, but for detail and agencies, which come last.
@@ -133,24 +145,29 @@ _HEAD = b'["' + CANONICAL_VERSION.encode("ascii") + b'",%b,"%b",%b,"%b",%b,"%b",
 # By client_ip (a string or null), then agencies (a plain list's strings, or any other's suffix).
 _IP_LIST, _IP_OTHER = _HEAD + b'"%b",["%b"]]', _HEAD + b'"%b"%b]'
 _NO_IP_LIST, _NO_IP_OTHER = _HEAD + b'null,["%b"]]', _HEAD + b'null%b]'
-_CACHE_LIMIT = 50_000  # distinct detail texts remembered; the cache starts afresh beyond that
-_details: dict[bytes, bytes] = {}
+
+
+def _unescape(raw: bytes) -> bytes:
+    """A COPY text column's bytes without COPY's escapes (not NULL)."""
+    # Each escape is a backslash and one more byte, read left to right, as bytes.count and replace read: when every
+    # backslash is half of an escaped backslash (a detail's JSON escapes, say), one replace undoes them all.
+    if raw.count(b"\\") == 2 * raw.count(b"\\\\"):
+        return raw.replace(b"\\\\", b"\\")
+    out, index = bytearray(), 0
+    while (found := raw.find(b"\\", index)) >= 0:
+        escape = _COPY_UNESCAPE.get(raw[found:found + 2])
+        if escape is None:  # COPY TO writes no other escape (\N is a whole column, handled by the callers)
+            raise ValueError(f"unexpected escape in a COPY row: {raw[found:found + 4]!r}")
+        out += raw[index:found] + escape
+        index = found + 2
+    return bytes(out + raw[index:])
 
 
 def copy_text(raw: bytes) -> str | None:
     """One column of a COPY text row as the text the driver would have given (None for NULL)."""
     if raw == COPY_NULL:
         return None
-    if b"\\" in raw:
-        out, index = bytearray(), 0
-        while (found := raw.find(b"\\", index)) >= 0:
-            escape = _COPY_UNESCAPE.get(raw[found:found + 2])
-            if escape is None:  # COPY TO writes no other escape (\N is a whole column, handled above)
-                raise ValueError(f"unexpected escape in a COPY row: {raw[found:found + 4]!r}")
-            out += raw[index:found] + escape
-            index = found + 2
-        raw = bytes(out + raw[index:])
-    return raw.decode("utf-8")
+    return (_unescape(raw) if b"\\" in raw else raw).decode("utf-8")
 
 
 def copy_escape(text: str) -> bytes:
@@ -171,23 +188,17 @@ def copy_row(line: bytes) -> list[Any]:
     return columns
 
 
-def _detail_json(raw: bytes) -> bytes:
-    """The detail column's canonical JSON, as canonical_bytes_from_text encodes it (remembered)."""
-    text = copy_text(raw)
-    value = ({} if text == "{}" else scan_json(text, 0)[0]) if type(text) is str else text
-    if len(_details) >= _CACHE_LIMIT:
-        _details.clear()
-    encoded = _details[raw] = _encode(value)
-    return encoded
-
-
 def _agencies_suffix(raw: bytes) -> bytes:
     """The agencies column (the row's last, with its newline) as the canonical array's optional last element, as
     canonical_bytes_from_text appends it: "," and its JSON, or nothing."""
     if not raw.endswith(b"\n"):
         raise ValueError("a COPY row ends with a newline")
     text = copy_text(raw[:-1])
-    value = scan_json(text, 0)[0] if text is not None and text != "[]" else None
+    if text == "[]":
+        return b""
+    value = scan_json(text, 0)[0] if text is not None else None
+    if type(value) is not list:
+        raise ValueError("an event's agencies are not a list")  # as canonical_bytes_from_text refuses them
     return b"," + _encode(value) if value else b""
 
 
@@ -206,7 +217,8 @@ def copy_canonical(line: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes, byte
         actor_id, agency_id = _NULL_INT.get(actor_id, actor_id), _NULL_INT.get(agency_id, agency_id)
     if len(at) != 27 or at[26] != 90:  # 90: "Z"; canonical_bytes_from_text takes such an `at` as it is, too
         return position, seal_seq, prev_hash, hash_, seq, at, None
-    detail = _details.get(detail) or _detail_json(detail)
+    if b"\\" in detail:  # an escape, or a NULL: null in the array, as canonical_bytes_from_text puts it
+        detail = b"null" if detail == COPY_NULL else _unescape(detail)
     if _PLAIN_STRINGS(agencies):
         # No string holds a quote, so each '", "' between the brackets stands between two strings.
         strings = agencies[2:-3].replace(b'", "', b'","')

@@ -844,9 +844,9 @@ _TEXT_TYPES = frozenset({25, 1043})  # text, varchar
 
 # What the walk's casts and functions read from: the events' own columns as the migrations made them. A column
 # retyped to text would still give text through the walk's casts (its result types look right), but holds anything:
-# the walk decodes only the first JSON value in it, and an owner's function or type could answer the walk with
-# what was sealed while the row holds something else.
-_EVENT_COLUMN_TYPES = {"at": "timestamp with time zone", "client_ip": "inet", "detail": "jsonb", "agencies": "jsonb"}
+# the walk decodes only the first JSON value of agencies, and an owner's function or type could answer the walk with
+# what was sealed while the row holds something else. detail is text, hashed as it is stored.
+_EVENT_COLUMN_TYPES = {"at": "timestamp with time zone", "client_ip": "inet", "detail": "text", "agencies": "jsonb"}
 _AUDIT_TABLES = ("audit_auditevent", "audit_auditseal")
 
 
@@ -961,7 +961,7 @@ def _copy_walker(out: _Range, start: int, stop: int | None, prev: str | None, he
                     continue
             try:
                 position_text, seq, stored_prev, stored_hash, _, at, canonical = encode(line)
-            except ValueError:  # a detail beyond what JSON decodes here (an integer's digits): refused below
+            except ValueError:  # an agencies list beyond what JSON decodes here (an integer's digits): refused below
                 position_text, seq, stored_prev, stored_hash = line.split(b"\t", 4)[:4]
                 at, canonical = b"", None
             position = int(position_text)

@@ -10,15 +10,16 @@ hashed field, so scripts/verify_audit_export.py can check them offline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any, Literal, overload
 
 from django.db import connection
 from django.db.models import F, Func, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from .chain import canonical_at
 
@@ -30,16 +31,16 @@ _COLUMNS = ("seq", "at", "actor_id", "actor_name", "agency_id", "agency_code", "
             "detail", "request_id", "client_ip", "seal__position", "seal__prev_hash", "seal__hash", "agencies")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_json_string = json.JSONEncoder(ensure_ascii=False).encode  # escapes as PostgreSQL's jsonb output does
 
 
-def rows_queryset(events: QuerySet) -> QuerySet:
-    """The rows an export reads, as plain tuples in seq order (bench.export COPYs this same query)."""
-    return events.order_by("seq").values_list(*_COLUMNS)
+def rows_queryset(events: QuerySet, *, detail: str = "detail") -> QuerySet:
+    """The rows an export reads, as plain tuples in seq order (bench.export COPYs this same query); `detail` names
+    what stands in the detail's place (the decoded value, or the CSV's stored text)."""
+    return events.order_by("seq").values_list(*(detail if name == "detail" else name for name in _COLUMNS))
 
 
-def _rows(events: QuerySet) -> Iterator[tuple]:
-    return rows_queryset(events).iterator(chunk_size=CHUNK_SIZE)
+def _rows(events: QuerySet, *, detail: str = "detail") -> Iterator[tuple]:
+    return rows_queryset(events, detail=detail).iterator(chunk_size=CHUNK_SIZE)
 
 
 def neutralise(cell: str) -> str:
@@ -54,11 +55,6 @@ class _Neutralised(Func):
         "CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
         "THEN '''' || %(expressions)s ELSE NULLIF(%(expressions)s, '') END"
     )
-    output_field = TextField()
-
-
-class _Text(Func):
-    template = "(%(expressions)s)::text"
     output_field = TextField()
 
 
@@ -89,7 +85,7 @@ def copy_queryset(events: QuerySet) -> QuerySet:
         "c_at": _UtcText(F("at")), "c_actor": _Neutralised(F("actor_name")),
         "c_agency": _Neutralised(F("agency_code")), "c_action": _Neutralised(F("action")),
         "c_type": _Neutralised(F("object_type")), "c_ref": _Neutralised(F("object_ref")),
-        "c_detail": _Neutralised(_Text(F("detail"))), "c_request": _Neutralised(F("request_id")),
+        "c_detail": _Neutralised(F("detail")), "c_request": _Neutralised(F("request_id")),
         "c_ip": _Host(F("client_ip")), "c_agencies": _Codes(F("agencies")),
     }
     return events.order_by("seq").annotate(**cells).values_list(
@@ -103,6 +99,24 @@ _CHUNK = 1 << 16
 
 class _Abandoned(Exception):
     """The response stopped reading (the client went away): the COPY is aborted."""
+
+
+@contextlib.contextmanager
+def _catalog_first(cursor: Any, *, local: bool) -> Iterator[None]:
+    """PostgreSQL's own functions and operators before any schema listed ahead of pg_catalog in search_path (which
+    the database's owner can set for every session), so that the cells COPY formats are PostgreSQL's own. For the
+    transaction (`local`: a failed COPY's rollback puts it back) or the session, until the COPY ends."""
+    cursor.execute("SELECT pg_catalog.current_setting('search_path')")
+    search_path = cursor.fetchone()[0]
+    restore = "SELECT pg_catalog.set_config('search_path', %s, %s)"
+    cursor.execute(restore, ["pg_catalog, " + search_path, local])
+    try:
+        yield
+    except BaseException:
+        if not local:
+            cursor.execute(restore, [search_path, local])
+        raise
+    cursor.execute(restore, [search_path, local])
 
 
 def _copy_csv(events: QuerySet, counter: list[int]) -> Iterator[bytes]:
@@ -145,7 +159,7 @@ def _copy_csv(events: QuerySet, counter: list[int]) -> Iterator[bytes]:
 
     def read() -> None:
         try:
-            with raw.cursor() as cursor:
+            with raw.cursor() as cursor, _catalog_first(cursor, local=not raw.autocommit):
                 writer = Writer()
                 cursor.copy_expert(statement, writer, size=_CHUNK)
                 writer.flush()
@@ -188,12 +202,13 @@ def csv_lines(events: QuerySet, counter: list[int], *, copy: bool = True) -> Ite
     if copy and connection.vendor == "postgresql":
         yield from _copy_csv(events, counter)
         return
+    stored = events.annotate(detail_text=Cast("detail", output_field=TextField()))
     for (seq, at, _actor_id, actor, _agency_id, agency, action, object_type, object_ref, detail, request_id,
-         client_ip, position, prev_hash, digest, agencies) in _rows(events):
+         client_ip, position, prev_hash, digest, agencies) in _rows(stored, detail="detail_text"):
         counter[0] += 1
         yield csv_row([
             str(seq), canonical_at(at), neutralise(actor), neutralise(agency), neutralise(action),
-            neutralise(object_type), neutralise(object_ref), neutralise(jsonb_text(detail)), digest or "",
+            neutralise(object_type), neutralise(object_ref), neutralise(detail or ""), digest or "",
             prev_hash or "", "" if position is None else str(position), neutralise(request_id), client_ip or "",
             csv_cell_codes(agencies),
         ])
@@ -205,34 +220,6 @@ def csv_row(cells: list[str]) -> str:
     return ",".join(
         f'"{cell.replace(chr(34), chr(34) * 2)}"' if any(c in cell for c in ',"\r\n') else cell for cell in cells
     ) + "\n"
-
-
-def _jsonb_key(key: str) -> tuple[int, bytes]:
-    raw = key.encode("utf-8")
-    return len(raw), raw
-
-
-def jsonb_text(value: Any) -> str:
-    """JSON as PostgreSQL writes a jsonb value as text (the CSV's detail cell, as COPY gives it): object keys
-    shortest first, then by their bytes; ", " and ": " between items; non-ASCII as it is; numbers in plain
-    decimal notation (1e-07 is 0.0000001)."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_json_string(key)}: {jsonb_text(value[key])}"
-                               for key in sorted(value, key=_jsonb_key)) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(jsonb_text(item) for item in value) + "]"
-    if isinstance(value, str):
-        return _json_string(value)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        text = format(Decimal(repr(value)), "f")  # the digits Python wrote into the database, as numeric keeps them
-        return text.lstrip("-") if value == 0 else text
-    return str(value)
 
 
 def jsonl_lines(events: QuerySet, counter: list[int]) -> Iterator[str]:

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from .choices import AuditAction, ExportStatus, VerificationKind
+from .fields import CanonicalJSONField
 
 
 class AuditEvent(models.Model):
@@ -27,7 +28,7 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=64, choices=AuditAction.choices)
     object_type = models.CharField(max_length=64, blank=True)
     object_ref = models.CharField(max_length=128, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
+    detail = CanonicalJSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     agencies = models.JSONField(

@@ -27,6 +27,8 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg2
 
+from audit.canonical import canonical_json
+
 BENCH_DB = "sr_bench_audit"
 WRITERS = 4
 DETAIL = {"purpose": "Discharge planning", "provider": "mft", "recipient": "manchester-cc", "legal_bases":
@@ -80,7 +82,7 @@ def _plain_writer(url: str, seconds: float, ready, go, out) -> None:
     conn = psycopg2.connect(url)
     conn.autocommit = True
     cursor = conn.cursor()
-    detail = json.dumps(DETAIL)
+    detail = canonical_json(DETAIL)
     ready.put(True)
     go.wait()
     deadline = time.perf_counter() + seconds
@@ -210,7 +212,7 @@ def _run(args, url: str, key: str) -> int:
                 "INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, object_ref, detail, "
                 "request_id, agencies) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', "
                 "'ds-' || g, %s, '', %s FROM generate_series(1, %s) g",
-                [json.dumps(DETAIL), json.dumps(AGENCIES), extra],
+                [canonical_json(DETAIL), json.dumps(AGENCIES), extra],
             )
     if extra:
         started = time.perf_counter()
@@ -237,7 +239,7 @@ def _run(args, url: str, key: str) -> int:
             "INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, object_ref, detail, "
             "request_id, agencies) SELECT clock_timestamp(), 'system', '', 'check.allowed', 'dataset', 'new-' || g, "
             "%s, '', %s FROM generate_series(1, %s) g",
-            [json.dumps(DETAIL), json.dumps(AGENCIES), args.incremental_events],
+            [canonical_json(DETAIL), json.dumps(AGENCIES), args.incremental_events],
         )
     seal_pending(full=True, force_checkpoint=True)
     with connection.cursor() as cursor:

@@ -21,6 +21,8 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 
+from audit.canonical import canonical_json
+
 HUB = "hub-city"
 ROLES = ["governance_officer", "frontline", "auditor", "agency_admin"]
 KINDS = ["local_authority", "nhs_trust", "gp_practice", "police", "fire_rescue", "education", "voluntary", "other"]
@@ -42,8 +44,8 @@ CHECK_PURPOSES = ["Safeguarding referral for an adult at risk", "Home fire safet
 
 
 def _event_detail(rng: random.Random, action: str, reference: str, concerned: list[str]) -> dict:
-    """An event's detail as the product writes it, each event its own (verification decodes and re-encodes every
-    distinct detail, so a log of identical details would flatter it): a check's full decision record
+    """An event's detail as the product writes it, each event its own (a log of identical details would flatter the
+    walk, which hashes each event's whole detail): a check's full decision record
     (agreements.decisions.Decision.as_detail), a page's reference and page number, a grant's role."""
     if action.startswith("check."):
         allowed = action == "check.allowed"
@@ -262,7 +264,7 @@ def generate(*, agencies: int, agreements: int, events: int, seed: int = 42, out
                 reference = f"ISA-2026-{rng.randint(1, max(agreements, 1)):06d}"
                 yield (seq, begin + dt.timedelta(seconds=span * seq / (events + 1)), user,
                        f"{codes[agency - 1]}-{ROLES[(user - 1) % 4]}", agency, codes[agency - 1], action,
-                       "agreement", reference, json.dumps(_event_detail(rng, action, reference, concerned)),
+                       "agreement", reference, canonical_json(_event_detail(rng, action, reference, concerned)),
                        f"{rng.getrandbits(128):032x}",
                        f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
                        json.dumps(concerned))

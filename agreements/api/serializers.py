@@ -130,7 +130,11 @@ class ShownAgreement:
 
     @property
     def parties(self) -> list[ShownParty]:
-        return [ShownParty(party, self) for party in self.version.parties.all()]
+        return [ShownParty(party, self) for party in self.version.party_list()]
+
+    @property
+    def flows(self) -> list[Flow]:
+        return self.version.flow_list()
 
     @cached_property
     def signed_in_force(self) -> dict[int, Party]:
@@ -160,7 +164,12 @@ class ShownParty:
 
     @property
     def approved_by(self) -> str | None:
-        return self.party.signed_by.get_username() if self.party.signed_by else None
+        """The signer's username: as the selectors load it (`signer_username`), or read from the signer."""
+        party = self.party
+        if party.signed_by_id is None:
+            return None
+        loaded: str | None = getattr(party, "signer_username", None)
+        return loaded if loaded is not None or party.signed_by is None else party.signed_by.get_username()
 
     @property
     def approved_by_name(self) -> str | None:
@@ -251,7 +260,7 @@ class AgreementOutputSerializer(AgreementSummarySerializer):
     in_force_version = serializers.IntegerField(source="agreement.in_force_version.number", allow_null=True,
                                                 required=False)
     dpia_reference = serializers.CharField(source="version.dpia_reference", required=False)
-    flows = FlowOutputSerializer(many=True, source="version.flows", required=False)
+    flows = FlowOutputSerializer(many=True, required=False)
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
     content_sha256 = serializers.CharField(
         required=False, help_text="The SHA-256 of the shown version's canonical content (docs/api.md), as printed "

@@ -98,7 +98,7 @@ def _long_date(iso: str) -> str:
 def _timeline(agreement: Agreement, agency_names: dict[str, str]) -> list[dict[str, Any]]:
     entries = []
     for event in agreement_timeline(agreement=agreement):
-        detail = event.detail or {}
+        detail = event.detail if isinstance(event.detail, dict) else {}
         values = {"version": detail.get("version", "?"), "in_force_version": detail.get("in_force_version", "?"),
                   "copied_from": detail.get("copied_from", "another agreement"),
                   "review_date": _long_date(detail.get("review_date", "")),
@@ -138,22 +138,22 @@ def _standing(event: Any, agreement: Agreement, names: dict[str, str]) -> dict[s
 def agreement_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     agreement = agreement_get(user=request.user, reference=reference)
     version = _shown_version(agreement)
-    flows = list(version.flows.all())
+    flows = list(version.flow_list())
     in_force = agreement.in_force_version
     context: dict[str, Any] = {
         "agreement": agreement, "version": version, "flows": flows, "legal_bases": version.cited_legal_bases(),
         "in_force": in_force,
         "starts_later": starts_later(agreement),
-        "parties": [p.agency for p in version.parties.all()],
+        "parties": [p.agency for p in version.party_list()],
     }
     if getattr(agreement, "full_view", False):
         earlier = (
-            {p.agency_id: p for p in in_force.parties.all()} if in_force and in_force.pk != version.pk else {}
+            {p.agency_id: p for p in in_force.party_list()} if in_force and in_force.pk != version.pk else {}
         )
         standing = agreement_standing_event(agreement=agreement)
         names = {p.agency.code: p.agency.name
-                 for v in (in_force, version) if v is not None for p in v.parties.all()}
-        signatures = [{"party": p, "earlier": earlier.get(p.agency_id)} for p in version.parties.all()]
+                 for v in (in_force, version) if v is not None for p in v.party_list()}
+        signatures = [{"party": p, "earlier": earlier.get(p.agency_id)} for p in version.party_list()]
         answers = verdicts(user=request.user, agreement=agreement)
         context.update(
             amending=bool(earlier),
@@ -329,7 +329,7 @@ def _review_page(request: AuthenticatedHttpRequest, agreement: Agreement, answer
         "agreement": agreement, "version": version, "form": form, "date": date_input(form["next_review_date"]),
         "heading": ACTION_PAGES[Action.REVIEW].heading.format(reference=agreement.reference),
         "parties": list(answer.parties), "confirmations": confirmations,
-        "waiting": [p.agency for p in version.parties.all() if p.agency_id not in done_ids],
+        "waiting": [p.agency for p in version.party_list() if p.agency_id not in done_ids],
         "error_list": [(anchors.get(name, "confirm-button"), message)
                        for name, field_errors in form.errors.items() for message in field_errors],
         "notes_max": REVIEW_NOTES_MAX,
@@ -450,7 +450,7 @@ def agreement_action(request: AuthenticatedHttpRequest, reference: str, action: 
         "error_list": [(name if name in ("reason", "agency", "declaration") else "confirm-button", message)
                        for name, field_errors in errors.items() for message in field_errors],
         "signable": list(answer.parties) if action == Action.SIGN else [],
-        "unsigned": [p.agency for p in version.parties.all() if p.signed_at is None],
+        "unsigned": [p.agency for p in version.party_list() if p.signed_at is None],
         "amending": in_force is not None and in_force.pk != version.pk,
         "next_number": version.number + 1,  # the current version is always the latest
         "declared": declared,
@@ -478,12 +478,12 @@ def agreement_print(request: AuthenticatedHttpRequest, reference: str) -> HttpRe
 
 def _printable(agreement: Agreement, version: Any, *, changes: bool) -> dict[str, Any]:
     """What the printable page and the PDF show of one version (loaded with its terms)."""
-    flows = list(version.flows.all())
+    flows = list(version.flow_list())
     bases = version.cited_legal_bases()
     in_force = agreement.in_force_version
     signed_in_force = agreement.earlier_signatures(version)
     parties = [
-        {"party": p, "agency": p.agency, "earlier": signed_in_force.get(p.agency_id)} for p in version.parties.all()
+        {"party": p, "agency": p.agency, "earlier": signed_in_force.get(p.agency_id)} for p in version.party_list()
     ]
     return {
         "agreement": agreement,

@@ -91,7 +91,7 @@ def agreement_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpRes
     if request.method != "POST":  # the form shows the whole draft: a view like any other
         services.agreement_record_viewed(actor=request.user, agreement=agreement, page="edit")
 
-    flows = list(version.flows.all())
+    flows = list(version.flow_list())
     saved_flows = [flow_terms(f) for f in flows]
     initial = {name: getattr(version, name) for name in ("title", "purpose", "dpia_reference", *DATE_FIELDS)}
     initial["lead_agency"] = lead.code

@@ -91,7 +91,7 @@ def agreement_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     for agreement in page.object_list:
         version = _shown_version(agreement)
         rows.append({
-            "agreement": agreement, "version": version, "parties": [p.agency for p in version.parties.all()],
+            "agreement": agreement, "version": version, "parties": [p.agency for p in version.party_list()],
             "amending": agreement.full_view and agreement.in_force_version_id not in (None, version.pk),
         })
     paginator = cast(RegisterPaginator, page.paginator)

@@ -1,8 +1,11 @@
+from collections import Counter
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import EmptyPage
 from django.db import connection
+from django.db.models.signals import post_init
 from django.http import Http404
 
 from agencies.choices import Role
@@ -58,10 +61,10 @@ class AgreementListTests:
         assert connection.features.supports_json_field  # SQLite asks this once per connection
         with django_assert_num_queries(3):  # agreements, then parties and flows (with bases) of both versions at once
             rows = load_terms(list(agreement_list(user=user, filters={"dataset": "discharge-summaries"})))
-            loaded = [[b.code for b in row.current_version.flows.all()[0].basis_list()] for row in rows]
-            assert all(row.in_force_version.parties.all()[0].agency.code for row in rows)
+            loaded = [[b.code for b in row.current_version.flow_list()[0].basis_list()] for row in rows]
+            assert all(row.in_force_version.party_list()[0].agency.code for row in rows)
         assert len(rows) == 4
-        flow = rows[0].current_version.flows.all()[0]
+        flow = rows[0].current_version.flow_list()[0]
         assert loaded[0] == [b.code for b in Flow.objects.get(pk=flow.pk).legal_bases.all()]  # the catalogue's order
         assert len(loaded[0]) == 3
 
@@ -117,13 +120,37 @@ class RegisterPaginatorTests:
         paginator = RegisterPaginator(agreement_search(user=user), 2)
         with django_assert_num_queries(3):
             page = paginator.page(1)
-            assert [len(a.in_force_version.parties.all()) > 0 for a in page] == [True, True]
+            assert [len(a.in_force_version.party_list()) > 0 for a in page] == [True, True]
         assert (paginator.count, paginator.capped, page.has_next()) == (3, False, True)
         with django_assert_num_queries(3):
             last = paginator.page(2)
         assert (len(last), last.has_next(), last.has_previous()) == (1, False, True)
         with pytest.raises(EmptyPage):
             paginator.page(3)
+
+    def test_a_page_builds_each_agency_once_and_no_user_for_its_signers(self, region):
+        """What a page builds is what the collector walks at the end of the request: one object for each agency the
+        page names (the lead agency is a party), none for a signer (the API shows their username), and each version's
+        parties and flows as plain lists."""
+        user = member(region.nhs, Role.FRONTLINE)
+        made = [agreement_factory(state="active") for _ in range(3)]
+        built: Counter[str] = Counter()
+
+        def count(sender, **kwargs):
+            built[sender.__name__] += 1
+
+        post_init.connect(count, weak=False)
+        try:
+            page = RegisterPaginator(agreement_search(user=user), 3).page(1)
+        finally:
+            post_init.disconnect(count)
+        agencies = {party.agency_id for agreement in made for party in agreement.current_version.parties.all()}
+        assert (built["User"], built["Agency"], built["Agreement"]) == (0, len(agencies), 3)
+        for agreement in page:
+            version = agreement.current_version
+            assert type(version.party_list()) is list and type(version.flow_list()) is list
+            assert agreement.lead_agency in [party.agency for party in version.party_list()]
+            assert all(party.signed_by_id for party in version.party_list())
 
     def test_the_count_stops_at_the_cap_and_every_page_is_still_served(self, region):
         user = member(region.nhs, Role.FRONTLINE)

@@ -36,7 +36,7 @@ AGENCIES = [[], ["a"], ["ag-1", "ag-2"], ['q"uote'], ["back\\slash"], ["é"], ["
 
 def line_of(position, seal_seq, prev_hash, hash_, seq, at, actor_id, actor_name, agency_id, agency_code, action,
             object_type, object_ref, request_id, client_ip, detail, agencies) -> bytes:
-    """A row of the walk as COPY writes it (detail and agencies given as the text jsonb writes)."""
+    """A row of the walk as COPY writes it (detail given as its stored text, agencies as the text jsonb writes)."""
     columns = [position, seal_seq, prev_hash, hash_, seq, at, actor_id, actor_name, agency_id, agency_code, action,
                object_type, object_ref, request_id, client_ip, detail, agencies]
     return b"\t".join(b"\\N" if c is None else copy_escape(str(c)) for c in columns) + b"\n"
@@ -75,7 +75,7 @@ def assert_template_agrees(line: bytes) -> bool:
 AT = "2026-11-24T10:00:00.123456Z"
 PLAIN = dict(position=7, seal_seq=9, prev_hash="0" * 64, hash_="a" * 64, seq=9, at=AT, actor_id=3,
              actor_name="ann", agency_id=4, agency_code="mcc", action="check.allowed", object_type="dataset",
-             object_ref="ds-1", request_id="r1", client_ip="10.0.0.1", detail='{"a": 1}', agencies='["mcc", "mft"]')
+             object_ref="ds-1", request_id="r1", client_ip="10.0.0.1", detail='{"a":1}', agencies='["mcc", "mft"]')
 
 
 class TemplateTests:
@@ -111,9 +111,16 @@ class TemplateTests:
         if column not in ("seq", "at"):  # the walk reports a deleted event before it encodes; at None is refused
             assert_template_agrees(line)
 
-    @pytest.mark.parametrize("column", ["detail", "agencies"])
-    def test_a_null_detail_or_agencies_is_what_the_exact_path_makes_of_it(self, column):
-        assert assert_template_agrees(line_of(**{**PLAIN, column: None}))
+    def test_a_null_detail_is_what_the_exact_path_makes_of_it(self):
+        assert assert_template_agrees(line_of(**{**PLAIN, "detail": None}))
+
+    @pytest.mark.parametrize("agencies", [None, "{}", "0", "false", '""', "null"])
+    def test_agencies_that_are_no_list_are_refused_both_ways(self, agencies):
+        # Every event holds a list; another value (which would hash as no agencies) is not what was sealed.
+        line = line_of(**{**PLAIN, "agencies": agencies})
+        with pytest.raises(ValueError):
+            exact(line)
+        assert not assert_template_agrees(line)
 
     def test_nulls_and_a_literal_backslash_n_are_told_apart(self):
         # A NULL's \N and the two characters \N (which COPY writes \\N) in the same row.
@@ -132,8 +139,17 @@ class TemplateTests:
 
     @pytest.mark.parametrize("detail", DETAILS, ids=range(len(DETAILS)))
     def test_every_detail(self, detail):
-        for text in (jsonb_text(detail), json.dumps(detail), json.dumps(detail, indent=1)):
-            assert assert_template_agrees(line_of(**{**PLAIN, "detail": text}))
+        stored = canonical.canonical_json(detail)  # as the application stores it: the bytes canonical_bytes gives
+        line = line_of(**{**PLAIN, "detail": stored})
+        assert assert_template_agrees(line)
+        assert copy_canonical(line)[-1] == canonical.canonical_bytes(
+            9, AT, 3, "ann", 4, "mcc", "check.allowed", "dataset", "ds-1", detail, "r1", "10.0.0.1", ["mcc", "mft"])
+        # Any other text of the same value (as jsonb or json.dumps writes it) is other bytes: a stored detail
+        # rewritten to one that decodes alike does not hash alike.
+        for text in {jsonb_text(detail), json.dumps(detail), json.dumps(detail, indent=1)} - {stored}:
+            other = line_of(**{**PLAIN, "detail": text})
+            assert assert_template_agrees(other)
+            assert copy_canonical(other)[-1] != copy_canonical(line)[-1]
 
     @pytest.mark.parametrize("agencies", AGENCIES, ids=range(len(AGENCIES)))
     def test_every_agencies(self, agencies):
@@ -146,7 +162,7 @@ class TemplateTests:
     def test_agencies_texts_that_only_look_like_a_list_of_strings(self, text):
         assert_template_agrees(line_of(**{**PLAIN, "agencies": text}))
 
-    def test_detail_texts_are_remembered_by_their_exact_bytes(self):
+    def test_detail_texts_stand_in_the_hashed_bytes_exactly_as_stored(self):
         first = line_of(**{**PLAIN, "detail": '{"a": "x\\\\y"}'})
         second = line_of(**{**PLAIN, "detail": '{"a": "x\\\\\\\\y"}'})
         assert copy_canonical(first)[-1] != copy_canonical(second)[-1]
@@ -168,6 +184,13 @@ class TemplateTests:
             }
             plain_ones += assert_template_agrees(line_of(**{**PLAIN, **values}))
         assert 1000 < plain_ones < 3000  # both ways were taken, many times
+
+    def test_copy_text_undoes_copy_escape_for_any_mix_of_backslashes_and_escapes(self):
+        chooser = random.Random(7)
+        for _ in range(3000):
+            text = "".join(chooser.choice(["\\", "\\\\", "n", "N", "t", "\n", "\t", "\r", "\b", "\f", "\v", "x", "é"])
+                           for _ in range(chooser.randint(0, 8)))
+            assert copy_text(copy_escape(text)) == text, repr(text)
 
     def test_copy_text_undoes_copy_escape(self):
         for text in [*AWKWARD, "".join(AWKWARD), "\\\\N", "a\\tb"]:
@@ -203,8 +226,9 @@ class PostgreSQLCopyTests:
         sealed_events(2)
         start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
         rows = []
+        lists = [agencies for agencies in AGENCIES if isinstance(agencies, list)]  # what every event holds
         for i, (text, detail, agencies) in enumerate(zip(itertools.cycle(AWKWARD), itertools.cycle(DETAILS),
-                                                          itertools.cycle(AGENCIES))):
+                                                          itertools.cycle(lists))):
             if i >= 3 * len(AWKWARD):
                 break
             rows.append(dict(

@@ -327,10 +327,11 @@ class ExportJobApiTests:
 AWKWARD_DETAIL = {"zz": "=SUM(A1)", "a": 'say "hi", then\nnew line\r\t\x01', "é": 12345678901234567890,
                   "bb": [1, 2.5, 1e-07, 1e16, -0.0, -2.5e-8, True, None, "é😀"], "ccc": {}, "d": [],
                   "nested": {"b": 1, "a": {"yy": 0, "x": 1}}}
-# The detail cell, as PostgreSQL's COPY writes that detail (jsonb as text), on either database.
-AWKWARD_CELL = ('"{""a"": ""say \\""hi\\"", then\\nnew line\\r\\t\\u0001"", ""d"": [], ""bb"": [1, 2.5, 0.0000001, '
-                '10000000000000000, 0.0, -0.000000025, true, null, ""é😀""], ""zz"": ""=SUM(A1)"", ""é"": '
-                '12345678901234567890, ""ccc"": {}, ""nested"": {""a"": {""x"": 1, ""yy"": 0}, ""b"": 1}}"')
+# The detail cell on either database: the event's detail as stored, its canonical JSON (keys sorted, compact, ASCII),
+# quoted as COPY quotes it.
+AWKWARD_CELL = ('"{""a"":""say \\""hi\\"", then\\nnew line\\r\\t\\u0001"",""bb"":[1,2.5,1e-07,1e+16,-0.0,-2.5e-08,true,'
+                'null,""\\u00e9\\ud83d\\ude00""],""ccc"":{},""d"":[],""nested"":{""a"":{""x"":1,""yy"":0},""b"":1},'
+                '""zz"":""=SUM(A1)"",""\\u00e9"":12345678901234567890}"')
 
 
 class CsvFormatTests:
