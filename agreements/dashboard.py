@@ -73,10 +73,12 @@ def waiting_for(*, user: User, officer_ids: set[int], today: dt.date) -> list[Wa
     when this officer last edited it), drafts of the agencies they lead for, reviews due within the horizon that
     their party has not confirmed, and suspensions their agency made."""
     horizon = today + dt.timedelta(days=HORIZON_DAYS)
+    # The party's version is its agreement's current version, in a state the lifecycle lets parties sign: joined,
+    # not asked as EXISTS, which PostgreSQL planned as a hash of every agreement awaiting signatures or active.
     signing = list(
-        Party.objects.filter(agency_id__in=officer_ids, signed_at__isnull=True)
-        .filter(Exists(Agreement.objects.filter(lifecycle.state_q(Action.SIGN),
-                                                current_version_id=OuterRef("version_id"))))
+        Party.objects.filter(agency_id__in=officer_ids, signed_at__isnull=True,
+                             version__agreement__current_version=F("version"))
+        .filter(lifecycle.state_q(Action.SIGN, prefix="version__agreement__"))
         .exclude(Q(agency_id=F("version__agreement__lead_agency_id")) & Q(version__last_edited_by=user))
         .select_related("agency", "version__agreement")
         .order_by("version__submitted_at", "pk")[:DASHBOARD_ROWS]
@@ -128,9 +130,12 @@ class Dashboard:
 
 
 def _agreements_of(agency_ids: set[int]) -> QuerySet[Agreement]:
-    """Agreements in which any of these agencies is a party to any version, or the lead."""
-    party_of = Party.objects.filter(agency_id__in=agency_ids).values("version__agreement_id")
-    return Agreement.objects.filter(Q(pk__in=party_of) | Q(lead_agency_id__in=agency_ids))
+    """Agreements in which any of these agencies is a party to any version, or the lead. Read from the agencies'
+    parties and led agreements (a UNION of ids), so it costs what these agencies have, not the whole register:
+    as `pk IN (parties) OR lead`, PostgreSQL read every agreement and every version for any agency."""
+    party_of = Party.objects.filter(agency_id__in=agency_ids).order_by().values("version__agreement_id")
+    led = Agreement.objects.filter(lead_agency_id__in=agency_ids).order_by().values("pk")
+    return Agreement.objects.filter(pk__in=party_of.union(led))
 
 
 # What happened to agreements, for an officer's "recent activity"; not the views, lists and grants around them.

@@ -6,7 +6,8 @@ apply, each with its period, its agreement and its legal bases) and at most two;
 `check()` adds makes three at most.
 
 This is the product's hottest path, so that one query is compiled once per process from the models' own
-metadata and sent as SQL (on PostgreSQL as a prepared statement, so it is planned once per connection),
+metadata and sent as SQL (on PostgreSQL as a prepared statement, common.prepared, so it is planned once per
+connection, as are the two small statements some answers add),
 and its rows become model instances through each field's own public `to_python` (`sql.python_values`): the ORM's
 per-call compilation cost several times the query itself.
 """
@@ -14,10 +15,9 @@ per-call compilation cost several times the query itself.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -31,10 +31,8 @@ from agencies.models import Agency, Dataset
 from agencies.selectors import user_agency_codes
 from audit.choices import AuditAction
 from audit.services import record
+from common import prepared
 from common.types import User
-
-if TYPE_CHECKING:
-    from django.db.backends.utils import CursorWrapper
 
 from . import sql
 from .choices import AgreementStatus, CheckOutcome, PeriodState, VersionState
@@ -209,14 +207,15 @@ def _statements() -> dict[str, str]:
     return {
         "unsigned": f"SELECT g.{_col(Agency, 'name')} FROM {_table(Party)} x "  # noqa: S608
                     f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(Party, 'agency')} "
-                    f"WHERE x.{_col(Party, 'version')} = %s AND x.{_col(Party, 'signed_at')} IS NULL "
+                    f"WHERE x.{_col(Party, 'version')} = %(version)s AND x.{_col(Party, 'signed_at')} IS NULL "
                     f"ORDER BY g.{_col(Agency, 'name')}",
         "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')}, {_col(Agency, 'name')}, "  # noqa: S608
                  f"{_col(Agency, 'dpo_email')}, {_col(Agency, 'caldicott_guardian_name')}, "
                  f"{_col(Agency, 'dpo_name')} FROM {_table(Agency)} "
-                 f"WHERE {_col(Agency, 'code')} IN (%s, %s) "
+                 f"WHERE {_col(Agency, 'code')} IN (%(provider)s, %(recipient)s) "
                  f"UNION ALL SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')}, "
-                 f"{_col(Dataset, 'name')}, '', '', '' FROM {_table(Dataset)} WHERE {_col(Dataset, 'code')} = %s",
+                 f"{_col(Dataset, 'name')}, '', '', '' FROM {_table(Dataset)} "
+                 f"WHERE {_col(Dataset, 'code')} = %(dataset)s",
     }
 
 
@@ -307,7 +306,6 @@ ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 -
 
 
 _QUERIES: dict[str, _CandidateQuery] = {}
-_PREPARED = "sr_check"
 
 
 def _asker_grant() -> str:
@@ -342,47 +340,18 @@ def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.dat
               "moment": connection.ops.adapt_datetimefield_value(moment),
               "asker": asker.pk if asker is not None else None, **_VIEW_GRANT}
     with connection.cursor() as cursor:
-        if _prepare_statements():
-            _execute_prepared(cursor, "candidates", query.sql, params)
-        else:
-            cursor.execute(query.sql, params)
+        prepared.execute(cursor, "check_candidates", query.sql, params, _PG_TYPES["check_candidates"])
         return query.flows(cursor.fetchall())
 
 
-# Parameter types of each prepared statement, in the order of $1, $2, ...
+# Parameter types of each prepared statement, in the order of $1, $2, ... (common.prepared): planning the six-table
+# candidate join cost several times executing it, and the two small statements cost more to plan than to run too.
 _PG_TYPES = {
-    "candidates": {"provider": "text", "recipient": "text", "dataset": "text", "moment": "timestamptz",
-                   "asker": "integer", "grant_codename": "text", "grant_app": "text", "grant_model": "text"},
+    "check_candidates": {"provider": "text", "recipient": "text", "dataset": "text", "moment": "timestamptz",
+                         "asker": "integer", "grant_codename": "text", "grant_app": "text", "grant_model": "text"},
+    "check_codes": {"provider": "text", "recipient": "text", "dataset": "text"},
+    "check_unsigned": {"version": "bigint"},
 }
-_prepared_names = itertools.count(1)
-
-
-def _prepare_statements() -> bool:
-    # Behind a pooler in transaction mode, which moves sessions between clients, Django already needs
-    # DISABLE_SERVER_SIDE_CURSORS; that turns prepared statements off too.
-    return connection.vendor == "postgresql" and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
-
-
-def _execute_prepared(cursor: CursorWrapper, statement: str, text: str, params: dict[str, Any]) -> None:
-    """EXECUTE `sql` as a server-side prepared statement, planned once per connection: planning the six-table
-    candidate join costs several times executing it. The first use on a connection sends PREPARE and EXECUTE in
-    one round trip, so a check never costs an extra query. Each PREPARE takes a fresh name, so one that failed
-    half-way can never collide with the next attempt."""
-    types = _PG_TYPES[statement]
-    raw = connection.connection
-    prepared = sql.prepared_on(raw)
-    execute_args = ", ".join(f"%({n})s" for n in types)
-    if statement in prepared:
-        cursor.execute(f"EXECUTE {prepared[statement]}({execute_args})", params)
-        return
-    name = f"{_PREPARED}_{statement}_{next(_prepared_names)}"
-    body = text
-    for number, key in enumerate(types, start=1):
-        body = body.replace(f"%({key})s", f"${number}")
-    cursor.execute(
-        f"PREPARE {name}({', '.join(types.values())}) AS {body}; EXECUTE {name}({execute_args})", params
-    )
-    prepared[statement] = name
 
 
 def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[str] | None) -> CheckOutcome | None:
@@ -499,7 +468,8 @@ def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[st
     Raises UnknownCodes naming each code that is not in the register.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_sql("codes"), [provider, recipient, dataset])
+        prepared.execute(cursor, "check_codes", _sql("codes"),
+                         {"provider": provider, "recipient": recipient, "dataset": dataset}, _PG_TYPES["check_codes"])
         found = {(kind, code): _Known(pk, name, dpo or "", guardian or "", dpo_name or "")
                  for kind, code, pk, name, dpo, guardian, dpo_name in cursor.fetchall()}
     errors: dict[str, list[str]] = {}
@@ -671,7 +641,8 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
     suspension_reason = (flow.period_reason or "").strip() or None if outcome == CheckOutcome.SUSPENDED else None
     if outcome == "awaiting_signatures":
         with connection.cursor() as cursor:  # the second query
-            cursor.execute(_sql("unsigned"), [version.pk])
+            prepared.execute(cursor, "check_unsigned", _sql("unsigned"), {"version": version.pk},
+                             _PG_TYPES["check_unsigned"])
             unsigned = [name for (name,) in cursor.fetchall()]
         return Decision(
             allowed=False,

@@ -155,6 +155,8 @@ class AgreementVersion(models.Model):
                          name="version_awaiting_order"),
             models.Index(fields=["last_edited_by", "-updated_at", "-id"], condition=models.Q(state="draft"),
                          name="version_drafts_by_editor"),
+            # "Waiting for you": the drafts to send, newest first, read in that order until ten are the officer's.
+            models.Index(fields=["-updated_at"], condition=models.Q(state="draft"), name="version_drafts_order"),
         ]
 
     def __str__(self) -> str:

@@ -6,8 +6,8 @@ Django expression, so the ORM still compiles, quotes and parameterises the query
   cheap however many agreements a member may see).
 - `Probe`: EXISTS as a look-up for each row, where PostgreSQL would otherwise hash a whole set for a page of rows.
 - `legal_bases_json`: a flow's legal bases as one JSON array, so a page's flows and their bases are one query.
-- `python_values` and `prepared_on`: what the check's hand-written query (agreements.decisions) needs to read its
-  rows and to plan itself once per PostgreSQL connection.
+- `python_values`: what the check's hand-written query (agreements.decisions) needs to read its rows (it is planned
+  once per PostgreSQL connection by common.prepared).
 
 tests/agreements/test_sql.py runs both on SQLite and on PostgreSQL.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -126,13 +125,3 @@ def python_values(fields: Sequence[Field], row: Iterable[Any]) -> list[Any]:
                     value = timezone.make_aware(value, dt.UTC)
         values.append(value)
     return values
-
-
-# The names of the statements prepared on each PostgreSQL connection (a PREPARE lasts as long as its session),
-# forgotten with the connection.
-_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
-
-
-def prepared_on(raw_connection: Any) -> dict[str, str]:
-    """The statements prepared on this DB-API connection (`connection.connection`), by their name in the code."""
-    return _PREPARED.setdefault(raw_connection, {})

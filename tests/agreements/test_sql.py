@@ -9,8 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from agencies.choices import Role
 from agencies.models import Agency
+from agencies.selectors import forget_user_roles, user_agency_codes
 from agreements import decisions, sql
 from agreements.models import Agreement, AgreementPeriod, Flow, LegalBasis, Party
+from common import prepared
 from tests.factories import agreement_factory, member
 
 pytestmark = pytest.mark.django_db
@@ -137,9 +139,35 @@ class PreparedCheckTests:
             return [q["sql"].split()[0] for q in ctx.captured_queries]
 
         connection.ensure_connection()
-        sql.prepared_on(connection.connection).clear()  # as on a new connection (earlier tests may have prepared it)
+        prepared.prepared_on(connection.connection).clear()  # as on a new connection (earlier tests may have prepared)
+        forget_user_roles(asker)
         first = sent()
-        assert "PREPARE" in first and "EXECUTE" not in first[:first.index("PREPARE")]
-        again = sent()
-        assert "PREPARE" not in again and "EXECUTE" in again
-        assert sql.prepared_on(connection.connection)["candidates"].startswith("sr_check_candidates_")
+        assert first == ["PREPARE", "PREPARE"]  # the asker's memberships, then the candidates: prepared as first sent
+        forget_user_roles(asker)
+        assert sent() == ["EXECUTE", "EXECUTE"]
+        names = prepared.prepared_on(connection.connection)
+        assert names["check_candidates"].startswith("sr_check_candidates_")
+        assert names["memberships"].startswith("sr_memberships_")
+
+    def test_the_small_statements_answer_as_the_plain_sql_does(self, region):
+        submitted = agreement_factory(state="submitted")
+        asker = member(region.police, Role.AUDITOR)
+        connection.ensure_connection()
+        prepared.prepared_on(connection.connection).clear()
+        answers = []
+        for _ in range(2):  # prepared, then executed by name
+            forget_user_roles(asker)
+            answers.append((
+                sorted(user_agency_codes(asker)),
+                decisions.decide(provider="fire", recipient="police", dataset="domestic-incidents").reason,
+                decisions.decide(provider="nhs-provider", recipient="lead-council", dataset="discharge-summaries",
+                                 asker=member(region.nhs, Role.FRONTLINE)).reason,
+            ))
+        assert answers[0] == answers[1]
+        assert answers[0][0] == ["police"]
+        assert "no information-sharing agreement for sharing Domestic" in answers[0][1]
+        assert f"{submitted.reference}" in answers[0][2] and "still needs signing by" in answers[0][2]
+        assert set(prepared.prepared_on(connection.connection)) >= {"memberships", "check_codes", "check_unsigned"}
+        with pytest.raises(decisions.UnknownCodes) as unknown:  # the codes' answer names what is missing
+            decisions.decide(provider="fire", recipient="nobody", dataset="ghost")
+        assert set(unknown.value.errors) == {"recipient", "dataset"}
