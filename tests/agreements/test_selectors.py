@@ -213,10 +213,13 @@ class RegisterShapeTests:
 
     @staticmethod
     def seen(rows):
-        return [(a.pk, a.reference, a.status, bool(a.full_view), a.register_count, a.created_at, a.lead_agency_id,
-                 a.current_version_id, a.current_version and (a.current_version.number, a.current_version.title,
-                                                              a.current_version.start_date),
-                 a.in_force_version_id, a.in_force_version and a.in_force_version.number) for a in rows]
+        """Every value of each agreement and of both its versions, as read, with the annotations."""
+
+        def values(obj):
+            return obj and [(f.attname, getattr(obj, f.attname)) for f in obj._meta.concrete_fields]
+
+        return [(values(a), bool(a.full_view), a.register_count, values(a.current_version),
+                 values(a.in_force_version)) for a in rows]
 
     def test_each_user_and_filter_sees_what_their_own_query_shows(self, region):
         agreement_factory(state="active")
