@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import itertools
+import json
 import logging
 import multiprocessing
 import threading
@@ -42,6 +43,7 @@ from .canonical import (
     canonical_bytes,
     canonical_bytes_from_row,
     canonical_bytes_from_text,
+    canonical_json,
     checkpoint_hash,
     checkpoint_message,
     copy_canonical,
@@ -71,18 +73,24 @@ FETCH_BATCH = 20_000
 # --- reading events as canonical tuples -------------------------------------------------------------------------
 
 
-def _event_columns(alias: str, order: Sequence[str] | None = None) -> str:
+def _event_columns(alias: str, order: Sequence[str] | None = None, *, walk: bool = False) -> str:
     """SELECT list giving (seq, at, actor_id, actor_name, agency_id, agency_code, action, object_type, object_ref,
     detail text, request_id, client_ip, agencies text), or the same columns in `order` (names as those). On
-    PostgreSQL the timestamp is formatted by the server (fast path)."""
+    PostgreSQL the timestamp is formatted by the server (fast path); for the `walk`, a date BC (which to_char
+    formats as the same date AD) gives NULL, which has no canonical form: the sealer seals what to_char gives (such
+    a row can only be planted), and the walk then reports it."""
     columns = {name: f"{alias}.{name}" for name in ("seq", "at", "actor_id", "actor_name", "agency_id", "agency_code",
                                                      "action", "object_type", "object_ref", "detail", "request_id",
                                                      "client_ip", "agencies")}
     if connection.vendor == "postgresql":
         # Qualified: a schema listed before pg_catalog in search_path cannot answer for them (the walk pins it too).
-        columns.update(at=f"""pg_catalog.to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
-                       detail=f"{alias}.detail::pg_catalog.text", client_ip=f"pg_catalog.host({alias}.client_ip)",
-                       agencies=f"{alias}.agencies::pg_catalog.text")
+        # The address is inet's own text (abbrev), netmask and all where it has one: host() would drop it.
+        at = f"""pg_catalog.to_char({alias}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+        if walk:
+            at = (f"CASE WHEN {alias}.at OPERATOR(pg_catalog.>=) '0001-01-01 00:00Z'::pg_catalog.timestamptz THEN "
+                  f"{at} END")
+        columns.update(at=at, detail=f"{alias}.detail::pg_catalog.text",
+                       client_ip=f"pg_catalog.abbrev({alias}.client_ip)", agencies=f"{alias}.agencies::pg_catalog.text")
     return ", ".join(columns[name] for name in (order or columns))
 
 
@@ -147,6 +155,7 @@ def _seal_batch(*, full: bool, force_checkpoint: bool) -> tuple[SealResult, list
         )
         rows = cursor.fetchall()
         seqs, positions, prevs, hashes = [], [], [], []
+        planted: tuple[int, int] | None = None
         for row in rows:
             position += 1
             digest = link_hash(prev_hash, _canonical_from_row(row))
@@ -155,9 +164,32 @@ def _seal_batch(*, full: bool, force_checkpoint: bool) -> tuple[SealResult, list
             prevs.append(prev_hash)
             hashes.append(digest)
             prev_hash = digest
+            if planted is None and not _written_canonical(row[9]):
+                planted = row[0], position
         _insert_seals(cursor, seqs, positions, prevs, hashes, now)
+        if planted is not None:
+            _alert_not_canonical(*planted)
         checkpoint, due_in, to_witness = _maybe_checkpoint(cursor, now, force=force_checkpoint)
     return SealResult(sealed=len(seqs), position=position, checkpoint=checkpoint, checkpoint_due_in=due_in), to_witness
+
+
+def _written_canonical(detail: str | None) -> bool:
+    """Whether a detail's stored text is the canonical form the application writes (audit.fields). Checked once, as
+    each event is sealed (verification hashes the text without decoding it)."""
+    try:
+        return detail is not None and canonical_json(json.loads(detail)) == detail
+    except ValueError:
+        return False
+
+
+def _alert_not_canonical(seq: int, position: int) -> None:
+    """A row written around the application (its detail is not in the form the application stores): sealed as it
+    is, so the chain goes on, and the auditors are told."""
+    message = (f"The audit sealer sealed seq {seq} (position {position}) with a detail that is not in the canonical "
+               "form the application writes: the row was written around the application. It is sealed as stored "
+               "and verify_audit will hold it to that; find where it came from")
+    logger.error("audit alert: %s", message)
+    _alert(message, position)
 
 
 def _insert_seals(cursor: CursorWrapper, seqs: list, positions: list, prevs: list, hashes: list,
@@ -676,7 +708,7 @@ def walk_query(start: int = 1, stop: int | None = None, order: str = "seq") -> t
             where += " AND s.seq BETWEEN %s AND %s"
             params = [low, high, *params, low, high]
     sql = (
-        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e', COPY_EVENT_COLUMNS)} "  # noqa: S608
+        f"SELECT s.position, s.seq, s.prev_hash, s.hash, {_event_columns('e', COPY_EVENT_COLUMNS, walk=True)} "  # noqa: S608
         f"FROM audit_auditseal s LEFT JOIN audit_auditevent e ON {join} WHERE {where} ORDER BY s.{order}"
     )
     return sql, params
@@ -847,7 +879,7 @@ _TEXT_TYPES = frozenset({25, 1043})  # text, varchar
 # the walk decodes only the first JSON value of agencies, and an owner's function or type could answer the walk with
 # what was sealed while the row holds something else. detail is text, hashed as it is stored.
 _EVENT_COLUMN_TYPES = {"at": "timestamp with time zone", "client_ip": "inet", "detail": "text", "agencies": "jsonb"}
-_AUDIT_TABLES = ("audit_auditevent", "audit_auditseal")
+_AUDIT_TABLES = ("audit_auditevent", "audit_auditseal", "audit_auditcheckpoint")  # what verify reads
 
 
 def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
@@ -858,9 +890,15 @@ def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
     cursor.execute("SELECT pg_catalog.current_setting('search_path')")
     search_path = cursor.fetchone()[0]
     cursor.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, ' || %s, true)", [search_path])
-    cursor.execute("SELECT c.relname, c.relkind FROM pg_class c WHERE c.oid = ANY(ARRAY[%s, %s]::regclass[])",
+    # Row level security binds the application's role (which verifies) but not the owner who writes the policies: a
+    # policy can tell the walk's query from the pages' and show each different rows, such as a forged copy of an
+    # event kept in a table inheriting from the events (the primary key does not span inheritance). So the tables
+    # must have neither.
+    cursor.execute("SELECT c.relname, c.relkind, c.relrowsecurity, EXISTS (SELECT 1 FROM pg_inherits i WHERE "
+                   "i.inhparent = c.oid) FROM pg_class c WHERE c.oid = ANY(ARRAY[%s, %s, %s]::regclass[])",
                    list(_AUDIT_TABLES))
-    wrong = sorted(name for name, kind in cursor.fetchall() if kind != "r")
+    wrong = sorted(name for name, kind, secured, inherited in cursor.fetchall()
+                   if kind != "r" or secured or inherited)
     cursor.execute("SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a WHERE a.attrelid = "
                    "'audit_auditevent'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY(%s)",
                    [list(_EVENT_COLUMN_TYPES)])
@@ -868,7 +906,8 @@ def _pin_catalog(cursor: CursorWrapper, start: int) -> str:
     wrong += [name for name, expected in _EVENT_COLUMN_TYPES.items() if types.get(name) != expected]
     if wrong:
         raise _Failure(None, f"the audit tables were altered: {', '.join(wrong)} no longer what the chain was sealed "
-                             "from (a table, or a column of the type it was sealed with)", start)
+                             "from (a table of its own, without row level security or tables inheriting from it, or "
+                             "a column of the type it was sealed with)", start)
     return search_path
 
 
@@ -1090,13 +1129,20 @@ def _incremental_anchor() -> dict | None:
 
 
 def verify(*, incremental: bool = False, processes: int | None = None, min_range: int = 100_000) -> VerifyResult:
-    """Check the log (see _verify); a witness that cannot be read is a failure, reported, never a traceback."""
+    """Check the log (see _verify); a witness that cannot be read is a failure, reported, never a traceback. So is a
+    database the walk cannot read at all (an owner can put values there that the driver refuses, such as a
+    checkpoint dated BC): whatever stops verification is a failure, never an OK and never a crash."""
     started = time.perf_counter()
     try:
         return _verify(incremental=incremental, processes=processes, min_range=min_range)
     except witness.WitnessError as error:
-        return VerifyResult(False, 0, None, str(error), time.perf_counter() - started, None,
-                            "incremental" if incremental else "full")
+        message = str(error)
+    except Exception as error:
+        logger.exception("the audit log could not be verified")
+        message = f"the audit log could not be verified ({type(error).__name__}: {error}): the database holds what " \
+                  "the application never writes"
+    return VerifyResult(False, 0, None, message, time.perf_counter() - started, None,
+                        "incremental" if incremental else "full")
 
 
 def _verify(*, incremental: bool, processes: int | None, min_range: int) -> VerifyResult:

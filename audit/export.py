@@ -236,7 +236,8 @@ def jsonl_lines(events: QuerySet, counter: list[int]) -> Iterator[str]:
 
 def stream(lines: Iterator[str | bytes], on_finish: Callable[[int, bool], Any], counter: list[int]) -> Iterator[bytes]:
     """Encode lines in batches of about 64 KiB (chunks that arrive as bytes pass straight through); call
-    on_finish(rows, complete) however the stream ends."""
+    on_finish(rows, complete) however the stream ends. A lone surrogate (a detail may hold one: JSON carries it as
+    \\udXXX, UTF-8 cannot) is written as that escape, which in a JSON line's string is the same value again."""
     complete = False
     buffer: list[str] = []
     size = 0
@@ -244,17 +245,17 @@ def stream(lines: Iterator[str | bytes], on_finish: Callable[[int, bool], Any], 
         for line in lines:
             if isinstance(line, bytes):
                 if buffer:
-                    yield "".join(buffer).encode("utf-8")
+                    yield "".join(buffer).encode("utf-8", "backslashreplace")
                     buffer, size = [], 0
                 yield line
                 continue
             buffer.append(line)
             size += len(line)
             if size >= 65536:
-                yield "".join(buffer).encode("utf-8")
+                yield "".join(buffer).encode("utf-8", "backslashreplace")
                 buffer, size = [], 0
         if buffer:
-            yield "".join(buffer).encode("utf-8")
+            yield "".join(buffer).encode("utf-8", "backslashreplace")
         complete = True
     finally:
         on_finish(counter[0], complete)

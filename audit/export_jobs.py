@@ -210,7 +210,8 @@ def _write_file(job: ExportJob, events: QuerySet) -> tuple[str, int]:
     every = max(1, settings.AUDIT_EXPORT_PROGRESS_ROWS)
     delay = settings.AUDIT_EXPORT_CHUNK_DELAY_SECONDS
     mark = every
-    with open(part, "w", encoding="utf-8", newline="") as out:  # "w": a restart begins the file again
+    # "w": a restart begins the file again. A lone surrogate in a detail is written as its JSON escape (as stream()).
+    with open(part, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
         for line in lines:
             out.write(line)
             if counter[0] >= mark:

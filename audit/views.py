@@ -128,6 +128,18 @@ def _check_answer(event: AuditEvent) -> dict[str, Any] | None:
     }
 
 
+def _printable(value: Any) -> Any:
+    """A detail's value with each lone surrogate (which JSON can carry as \\udXXX, and a detail may hold, but UTF-8
+    cannot encode) written as that escape, so the page shows it instead of failing."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    if isinstance(value, dict):
+        return {_printable(key): _printable(item) for key, item in value.items()}
+    return value
+
+
 @login_required
 def event_detail_page(request: AuthenticatedHttpRequest, seq: int) -> HttpResponse:
     """One event in words: who did what to which object, why, and (for a check) the question and its answer."""
@@ -137,6 +149,7 @@ def event_detail_page(request: AuthenticatedHttpRequest, seq: int) -> HttpRespon
         raise Http404("No such event visible to you")
     record(action=AuditAction.AUDIT_VIEWED, object_type="audit_log", object_ref="event",
            detail={"event": event.seq, "via": "browser"})
+    event.detail = _printable(event.detail)
     detail = event.detail if isinstance(event.detail, dict) else {"value": event.detail}
     return render(request, "audit/event_detail.html", {
         "event": event,

@@ -83,6 +83,22 @@ class PlantedRowTests:
         assert not result.ok and result.first_bad_seq == planted, result.summary
         assert "slipped into the past" not in result.message
 
+    def test_a_row_whose_detail_is_not_in_the_applications_form_raises_the_alert_when_sealed(self):
+        # The runtime role may INSERT: a row written around the application, its detail not the canonical text
+        # the application stores. Verification hashes the stored text as it is (and would pass it), so the sealer,
+        # which decodes each new detail once, names it to the auditors; the honest rows around it raise nothing.
+        sealed_events(2)
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO audit_auditevent (at, actor_name, agency_code, action, object_type, "
+                           "object_ref, detail, request_id, agencies) VALUES (%s, 'mallory', '', 'check.allowed', "
+                           "'dataset', 'planted', %s, '', '[]')", [timezone.now(), '{"b": 1, "a": 2}'])
+        sealed_events(2)
+        planted = AuditEvent.objects.get(object_ref="planted").seq
+        alert = AuditAlert.objects.get()
+        assert f"seq {planted} " in alert.message and "canonical" in alert.message, alert.message
+        assert alert.position == AuditSeal.objects.get(event_id=planted).position
+        assert chain.verify().ok  # sealed as stored: what the chain holds it to
+
     def test_a_future_dated_row_does_not_stall_the_sealer(self):
         """The owner plants a row dated 2099 with the guard lifted: the chain is intact, so the sealer keeps signing
         the honest events after it, and raises the alert (log, banner, email) naming the planted row's position."""
