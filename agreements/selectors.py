@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, reduce
 from operator import or_
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     Count,
@@ -141,6 +142,15 @@ def _among(column: str, rows: QuerySet[Any], field: str, *, probe: bool) -> Q:
 
 
 @dataclass(frozen=True)
+class _StandInUser:
+    """What a search reads of its user, for `AgreementSearch.template` (not a User: no model to build and count)."""
+
+    pk: int | None
+    is_superuser: bool
+    is_authenticated: bool = True
+
+
+@dataclass(frozen=True)
 class AgreementSearch:
     """One user's search of the register: every agreement they may see that matches `filters` (status, agency,
     dataset, legal_basis, q), as `rows` in the register's order and, for counting, as disjoint `parts`.
@@ -227,6 +237,36 @@ class AgreementSearch:
             qs = qs.filter(reduce(or_, branches))
         return qs.select_related("current_version", "in_force_version").order_by("-created_at", "-id")
 
+    # The filters whose values are parameters, as given, of the page's query; with any other (a status, which may
+    # read today's date, or a text, which LIKE escapes), the page's query is compiled for each request.
+    SLOTTED = ("agency", "dataset", "legal_basis")
+    STAND_IN_PK = -1_999_999_937  # no user's: a stand-in, as a parameter, for the user's id (`Shape`)
+
+    def shape(self) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        """For reusing the page's compiled query (`sql.Shape`): the key of this search's shape and this search's own
+        values for its slots. None when its query is not shaped that way (signed out, or a status or text filter)."""
+        user, filters = self.user, self.filters
+        if not getattr(user, "is_authenticated", False) or any(
+                filters.get(name) for name in filters if name not in self.SLOTTED):
+            return None
+        given = tuple(name for name in self.SLOTTED if filters.get(name))
+        values: dict[str, Any] = {name: filters[name] for name in given}
+        if not user.is_superuser:
+            values["user"] = user.pk
+        return (user.is_superuser, given), values
+
+    def template(self) -> AgreementSearch:
+        """The same search for a stand-in user and stand-in filter values (`stand_ins`), made only to compile."""
+        stand_in = _StandInUser(pk=None if self.user.is_superuser else self.STAND_IN_PK,
+                                is_superuser=self.user.is_superuser)
+        given = (name for name in self.SLOTTED if self.filters.get(name))
+        return AgreementSearch(user=cast(User, stand_in), filters={name: f"\x00{name}\x00" for name in given})
+
+    def stand_ins(self) -> dict[str, Any]:
+        """The stand-in values of a `shape()` template, by slot name."""
+        slots = {name: value for name, value in self.filters.items() if value}
+        return slots if self.user.is_superuser else {**slots, "user": self.STAND_IN_PK}
+
     def parts(self, *, probe: bool = True) -> list[QuerySet[Agreement]]:
         """The same agreements as `rows`, split into disjoint parts that PostgreSQL reads from their most selective
         index (the agency's parties, the user's grants, the active agreements), for counting: the first filter with
@@ -277,6 +317,44 @@ class RegisterPage(Page):
 
     def has_next(self) -> bool:
         return self.more
+
+
+# The page query's columns, for `RegisterPaginator._read`: the agreement's, its two annotations, then each
+# version's (by the field, for reading each value as the ORM would).
+_AGREEMENT_FIELDS = Agreement._meta.concrete_fields
+_VERSION_FIELDS = AgreementVersion._meta.concrete_fields
+_PAGE_COLUMNS: list[tuple[str, Any]] = [
+    *((field.attname, field) for field in _AGREEMENT_FIELDS),
+    ("full_view", BooleanField()), ("register_count", IntegerField()),
+    *((f"current_version__{field.attname}", field) for field in _VERSION_FIELDS),
+    *((f"in_force_version__{field.attname}", field) for field in _VERSION_FIELDS),
+]
+_SHAPES: dict[tuple[Any, ...], sql.Shape] = {}  # by shape and page: a few dozen at most (first pages only)
+
+
+_PAGE_FIELDS = [field for _, field in _PAGE_COLUMNS]
+# On PostgreSQL the ORM converts a column's value only through its field's `from_db_value` (JSON text, here):
+# the driver's values are already Python's. Elsewhere, `sql.python_values`.
+_FROM_DB = [getattr(field, "from_db_value", None) for field in _PAGE_FIELDS]
+_AGREEMENT_NAMES = [field.attname for field in _AGREEMENT_FIELDS]
+_VERSION_NAMES = [field.attname for field in _VERSION_FIELDS]
+
+
+def _page_row(alias: str, row: list[Any]) -> Agreement:
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        values = [value if value is None or convert is None else convert(value, None, connection)
+                  for value, convert in zip(row, _FROM_DB, strict=True)]
+    else:
+        values = sql.python_values(_PAGE_FIELDS, row)
+    n, m = len(_AGREEMENT_FIELDS), len(_VERSION_FIELDS)
+    agreement = Agreement.from_db(alias, _AGREEMENT_NAMES, values[:n])
+    vars(agreement).update(full_view=bool(values[n]), register_count=values[n + 1])  # the annotations
+    names = _VERSION_NAMES
+    for i, name in ((n + 2, "current_version"), (n + 2 + m, "in_force_version")):
+        own = values[i:i + m]
+        setattr(agreement, name, None if own[0] is None else AgreementVersion.from_db(alias, names, own))
+    return agreement
 
 
 class RegisterPaginator(Paginator):
@@ -343,8 +421,8 @@ class RegisterPaginator(Paginator):
         if bottom > MAX_OFFSET:  # past any register there could be, and past what a database takes as an OFFSET
             raise EmptyPage("That page contains no results")
         near = bottom + self.per_page < PROBE_REACH  # object_list reads row by row, which suits the first pages
-        rows = list((self.object_list if near else self.search.rows(probe=False))
-                    .annotate(register_count=self._counted(self.cap))[bottom:bottom + self.per_page + 1])
+        shape = self.search.shape() if near else None
+        rows: list[Any] = list(self._page_query(self.search, bottom)) if shape is None else self._read(shape, bottom)
         if rows:
             self.count = rows[0].register_count  # the count the page's query brought
         elif number > 1:
@@ -354,6 +432,31 @@ class RegisterPaginator(Paginator):
         page = RegisterPage(load_terms(rows[:self.per_page]), number, self)
         page.more = len(rows) > self.per_page
         return page
+
+    def _page_query(self, search: AgreementSearch, bottom: int) -> QuerySet[Agreement]:
+        """The page from `bottom` and one row more, each row with the count (`register_count`)."""
+        near = bottom + self.per_page < PROBE_REACH
+        counted = RegisterPaginator(search, self.per_page, cap=self.cap)._counted(self.cap)
+        return (search.rows(probe=near).annotate(register_count=counted)[bottom:bottom + self.per_page + 1])
+
+    def _read(self, shape: tuple[tuple[Any, ...], dict[str, Any]], bottom: int) -> list[Agreement]:
+        """`_page_query`'s rows, from its SQL compiled once for the search's shape (`sql.Shape`) and read as the
+        ORM reads them: each agreement with both versions (select_related) and the two annotations."""
+        key, values = shape
+        alias = router.db_for_read(Agreement)
+        key = (alias, connections[alias].vendor, *key, bottom, self.per_page, self.cap)
+        compiled = _SHAPES.get(key)
+        if compiled is None:
+            columns = {f"c{i}": F(path) for i, (path, _) in enumerate(_PAGE_COLUMNS)}
+            template = self.search.template()
+            compiled = _SHAPES[key] = sql.Shape(
+                self._page_query(template, bottom).values(**columns), template.stand_ins())
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, compiled.params(values))
+            at = {column[0]: i for i, column in enumerate(cursor.description)}
+            order = [at[f"c{i}"] for i in range(len(_PAGE_COLUMNS))]
+            found = cursor.fetchall()
+        return [_page_row(alias, [row[i] for i in order]) for row in found]
 
     def _last(self) -> RegisterPage:
         """The last page, with every row counted: the oldest rows, read from the register's old end with the count

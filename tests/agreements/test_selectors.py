@@ -205,3 +205,48 @@ class AgreementGetTests:
         assert agreement_get(user=outsider, reference=active.reference).full_view is False
         with pytest.raises(Http404):
             agreement_get_full(user=outsider, reference=active.reference)
+
+
+class RegisterShapeTests:
+    """The first pages are read from SQL compiled once for each shape of search (`sql.Shape`): each request still
+    sees exactly what its own query would show it, whoever asked first."""
+
+    @staticmethod
+    def seen(rows):
+        """Every value of each agreement and of both its versions, as read, with the annotations."""
+
+        def values(obj):
+            return obj and [(f.attname, getattr(obj, f.attname)) for f in obj._meta.concrete_fields]
+
+        return [(values(a), bool(a.full_view), a.register_count, values(a.current_version),
+                 values(a.in_force_version)) for a in rows]
+
+    def test_each_user_and_filter_sees_what_their_own_query_shows(self, region):
+        agreement_factory(state="active")
+        agreement_factory()  # a draft: its parties' members only, and no version in force
+        tenancies = agreement_factory(
+            lead=region.council, state="submitted",
+            flows=[{"dataset": region.tenancies, "provider": region.council, "recipient": region.fire,
+                    "legal_bases": ["ukgdpr-6-1-e"]}])
+        users = [member(region.nhs, Role.FRONTLINE), member(region.fire, Role.FRONTLINE),
+                 member(region.council, Role.AUDITOR),
+                 get_user_model().objects.create_superuser("root", "root@example.test", "x")]
+        searches = [{}, {"agency": "nhs-provider"}, {"agency": "fire"}, {"dataset": "council-tenancies"},
+                    {"agency": "lead-council", "legal_basis": "ukgdpr-6-1-e"}, {"agency": "nobody"}]
+        for filters in searches:
+            for user in [*users, *users[::-1]]:  # each shape compiled for one user, then read for every other
+                search = agreement_search(user=user, filters=filters)
+                paginator = RegisterPaginator(search, 2)
+                assert search.shape() is not None
+                expected = list(paginator._page_query(agreement_search(user=user, filters=filters), 0))
+                assert self.seen(paginator._read(search.shape(), 0)) == self.seen(expected), (user, filters)
+        fire = agreement_search(user=users[1], filters={"agency": "fire"})
+        assert [a.reference for a in RegisterPaginator(fire, 10).page(1)] == [tenancies.reference]
+        assert [a.reference for a in RegisterPaginator(
+            agreement_search(user=users[0], filters={"agency": "fire"}), 10).page(1)] == []
+
+    def test_a_status_or_text_filter_is_compiled_for_each_request(self, region):
+        user = member(region.nhs, Role.FRONTLINE)
+        assert agreement_search(user=user, filters={"q": "discharge"}).shape() is None
+        assert agreement_search(user=user, filters={"status": "in_force"}).shape() is None
+        assert agreement_search(user=AnonymousUser()).shape() is None

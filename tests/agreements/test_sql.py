@@ -171,3 +171,29 @@ class PreparedCheckTests:
         with pytest.raises(decisions.UnknownCodes) as unknown:  # the codes' answer names what is missing
             decisions.decide(provider="fire", recipient="nobody", dataset="ghost")
         assert set(unknown.value.errors) == {"recipient", "dataset"}
+
+
+class ShapeTests:
+    """A query compiled once with stand-in values gives, with a request's own values, the SQL and parameters the ORM
+    compiles for that request, and reads the same rows."""
+
+    def test_its_params_are_those_compiled_for_the_request_and_read_the_same_rows(self, region):
+        made = [agreement_factory(state="active"), agreement_factory()]
+
+        def query(reference, lead_id):
+            return Agreement.objects.filter(Q(reference=reference) | Q(lead_agency_id=lead_id)).values_list("pk")
+
+        shape = sql.Shape(query("\x00reference\x00", -77), {"reference": "\x00reference\x00", "lead": -77})
+        for reference, lead_id in ((made[0].reference, -1), ("ISA-NONE", region.council.pk), ("ISA-NONE", -1)):
+            compiled, params = query(reference, lead_id).query.sql_with_params()
+            assert (shape.sql, shape.params({"reference": reference, "lead": lead_id})) == (compiled, list(params))
+            with connection.cursor() as cursor:
+                cursor.execute(shape.sql, shape.params({"reference": reference, "lead": lead_id}))
+                assert sorted(cursor.fetchall()) == sorted(query(reference, lead_id))
+
+    def test_it_refuses_a_stand_in_that_is_not_a_parameter_as_given(self, region):
+        text = Agreement.objects.filter(reference__icontains="\x00q\x00")  # LIKE's %...%: not the value given
+        with pytest.raises(ValueError):
+            sql.Shape(text, {"q": "\x00q\x00"})
+        with pytest.raises(ValueError):  # not in the query at all
+            sql.Shape(Agreement.objects.filter(pk=-5), {"pk": -5, "other": -6})
