@@ -74,18 +74,26 @@ print("migrated and verified")
 """
 
 
+def _on_server(statement: str) -> None:
+    """One statement on the suite's PostgreSQL server, outside any transaction (CREATE or DROP DATABASE)."""
+    settings = connection.settings_dict
+    admin = psycopg2.connect(dbname="postgres", user=settings["USER"], host=settings["HOST"] or None,
+                             port=settings["PORT"] or None, password=settings["PASSWORD"] or None)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        admin.close()
+
+
 def _database_url(tmp_path: Path) -> tuple[str, str | None]:
     """A fresh database of the suite's own kind: (its URL, its name on PostgreSQL to drop afterwards)."""
     if connection.vendor != "postgresql":
         return f"sqlite:///{tmp_path / 'before.sqlite3'}", None
     settings = connection.settings_dict
     name = f"sr_migrate_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dbname="postgres", user=settings["USER"], host=settings["HOST"] or None,
-                             port=settings["PORT"] or None, password=settings["PASSWORD"] or None)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    _on_server(f'CREATE DATABASE "{name}"')
     auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
     return f"postgres://{auth}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}", name
 
@@ -102,10 +110,4 @@ def test_a_log_sealed_before_details_were_stored_canonical_migrates_and_still_ve
         assert "migrated and verified" in done.stdout
     finally:
         if name:
-            settings = connection.settings_dict
-            admin = psycopg2.connect(dbname="postgres", user=settings["USER"], host=settings["HOST"] or None,
-                                     port=settings["PORT"] or None, password=settings["PASSWORD"] or None)
-            admin.autocommit = True
-            with admin.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
+            _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
