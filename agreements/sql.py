@@ -132,11 +132,12 @@ class Shape:
 
     Building and compiling the register's page query is most of a page's CPU (19 ms of 69 for a hub member's
     agency filter on sr_bench) and gives the same SQL for every request of one shape: only its parameters differ.
-    `compile` compiles a queryset built from stand-ins (`slots`: a name for each value that varies, given as a
-    value no request can have) with the public `Query.sql_with_params()`, and remembers where each stand-in lands
-    among the parameters; `params` puts a request's own values there. Every stand-in must land as a parameter of
-    its own, unchanged (not transformed, as `icontains` would, nor written into the SQL): otherwise `compile` refuses
-    (ValueError), and the caller keeps compiling for each request."""
+    A Shape compiles a queryset built from stand-ins (`slots`: a name for each value that varies, given as a value
+    no request can have) with the public `Query.sql_with_params()`, and remembers where each stand-in lands among
+    the parameters; `params` puts a request's own values there. Every stand-in must land as a parameter of its own,
+    unchanged (not transformed, as `icontains` would, nor written into the SQL): otherwise it refuses (ValueError).
+    Which filters may be slots is the caller's to decide (`AgreementSearch.SLOTTED`); a shape compiles the same
+    whatever the data, and tests compile every combination of them."""
 
     def __init__(self, queryset: QuerySet, slots: dict[str, Any]):
         text, params = queryset.query.sql_with_params()

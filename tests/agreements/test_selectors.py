@@ -1,3 +1,4 @@
+import itertools
 from collections import Counter
 
 import pytest
@@ -233,6 +234,11 @@ class RegisterShapeTests:
                  get_user_model().objects.create_superuser("root", "root@example.test", "x")]
         searches = [{}, {"agency": "nhs-provider"}, {"agency": "fire"}, {"dataset": "council-tenancies"},
                     {"agency": "lead-council", "legal_basis": "ukgdpr-6-1-e"}, {"agency": "nobody"}]
+        # And every other combination of the slotted filters: each shape must compile (sql.Shape refuses otherwise).
+        given = {"agency": "lead-council", "dataset": "council-tenancies", "legal_basis": "ukgdpr-6-1-e"}
+        searches += [{name: given[name] for name in names} for size in (2, 3)
+                     for names in itertools.combinations(given, size)]
+        searches.append({"legal_basis": "ukgdpr-6-1-e"})
         for filters in searches:
             for user in [*users, *users[::-1]]:  # each shape compiled for one user, then read for every other
                 search = agreement_search(user=user, filters=filters)
