@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -1139,8 +1139,9 @@ def verify(*, incremental: bool = False, processes: int | None = None, min_range
         message = str(error)
     except Exception as error:
         logger.exception("the audit log could not be verified")
-        message = f"the audit log could not be verified ({type(error).__name__}: {error}): the database holds what " \
-                  "the application never writes"
+        message = f"the audit log could not be verified ({type(error).__name__}: {error})"
+        if isinstance(error, ValueError | DataError):  # a value the driver refuses: not a connection gone away
+            message += ": the database holds what the application never writes"
     return VerifyResult(False, 0, None, message, time.perf_counter() - started, None,
                         "incremental" if incremental else "full")
 

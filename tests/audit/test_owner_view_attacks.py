@@ -157,3 +157,27 @@ class ParallelOwnerViewAttackTests:
             with connection.cursor() as cursor:
                 cursor.execute("DROP POLICY everything ON audit_auditevent")
                 cursor.execute("ALTER TABLE audit_auditevent DISABLE ROW LEVEL SECURITY")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_database_gone_away_is_reported_as_unverified_not_as_a_tampered_log():
+    # Whatever stops verification is a failure; only a value the database should never hold is blamed on it.
+    import psycopg2
+
+    sealed_events(3)
+    connection.ensure_connection()
+    pid = connection.connection.get_backend_pid()
+    settings = connection.settings_dict
+    other = psycopg2.connect(dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"] or None,
+                             port=settings["PORT"] or None, password=settings["PASSWORD"] or None)
+    other.autocommit = True
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        result = chain.verify(processes=1)
+    finally:
+        other.close()
+        connection.close()
+    assert not result.ok and "could not be verified" in result.message, result.summary
+    assert "never writes" not in result.message
