@@ -8,16 +8,16 @@ apply, each with its period, its agreement and its legal bases) and at most two;
 This is the product's hottest path, so that one query is compiled once per process from the models' own
 metadata and sent as SQL (on PostgreSQL as a prepared statement, common.prepared, so it is planned once per
 connection, as are the two small statements some answers add),
-and its rows become model instances through each field's own public `to_python` (`sql.python_values`): the ORM's
-per-call compilation cost several times the query itself.
+and its rows are read as the ORM reads them (`sql.RowReader`) into plain row objects (`_Candidate`): the ORM's
+per-call compilation cost several times the query itself, and building model instances more than the query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,7 +35,7 @@ from common import prepared
 from common.types import User
 
 from . import sql
-from .choices import AgreementStatus, CheckOutcome, PeriodState, VersionState
+from .choices import AgreementStatus, CheckOutcome, Frequency, Method, PeriodState, VersionState
 from .models import (
     Agreement,
     AgreementGroupObjectPermission,
@@ -152,7 +152,7 @@ def _clip(text: str, limit: int) -> str:
 _PENDING = {CheckOutcome.NOT_YET_IN_FORCE, CheckOutcome.AWAITING_SIGNATURES, CheckOutcome.DRAFT}
 
 
-def _relevance(outcome: CheckOutcome, flow: Flow) -> tuple[int, float]:
+def _relevance(outcome: CheckOutcome, flow: _Candidate) -> tuple[int, float]:
     """Which agreement answers when several could (a lower key wins): the outcome's rank, except that agreements
     no longer in force at the moment asked about (suspended, revoked or expired) rank together, the one most
     recently in force first (one suspended at that moment is the most recent of all)."""
@@ -188,7 +188,113 @@ def _names(items: list[str]) -> str:
 
 # --- the candidate flows: one hand-compiled query --------------------------------------------------------------
 
-_SELECTED = [("f", Flow), ("v", AgreementVersion), ("a", Agreement), ("d", Dataset), ("p", Agency), ("r", Agency)]
+# --- the candidates' rows: what the check reads of each, as plain objects ------------------------------------------
+# A candidate's models are read into these rather than into model instances: building six instances a row cost more
+# than its query did, and a field the check does not select cannot be read by mistake (a deferred field of a model
+# instance would cost a query of its own, silently). The fields of each class named in _SELECTED are its model's
+# fields, in the order the query selects them ("pk" the primary key).
+
+
+@dataclass(frozen=True, slots=True)
+class _AgencyRow:
+    pk: int
+    code: str
+    name: str
+    dpo_name: str
+    dpo_email: str
+    caldicott_guardian_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _DatasetRow:
+    pk: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _AgreementRow:
+    pk: int
+    reference: str
+    status: str
+    in_force_version_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _VersionColumns:
+    pk: int
+    agreement_id: int
+    number: int
+    state: str
+    title: str
+    start_date: dt.date
+    end_date: dt.date
+    review_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class _VersionRow(_VersionColumns):
+    agreement: _AgreementRow
+
+
+@dataclass(frozen=True, slots=True)
+class _FlowColumns:
+    pk: int
+    purpose: str
+    data_items: list[str] | None
+    method: str
+    frequency: str
+    retention: str
+
+
+_METHOD_LABELS, _FREQUENCY_LABELS = dict(Method.choices), dict(Frequency.choices)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate(_FlowColumns):
+    """A flow that could bear on the question, with its version (and agreement), dataset and agencies; the state and
+    reason of the period that covered the moment asked about, the agreement's last end and first start; the flow's
+    legal bases, in kind and code order; and whether the asker holds a view grant on its agreement."""
+
+    version: _VersionRow
+    dataset: _DatasetRow
+    provider: _AgencyRow
+    recipient: _AgencyRow
+    period_state: str | None
+    last_ended_at: dt.datetime | None
+    first_started_at: dt.datetime | None
+    period_reason: str | None
+    bases: list[Basis]
+    asker_grant: bool
+
+    @property
+    def method_label(self) -> str:
+        """As Flow.get_method_display() says it."""
+        return str(_METHOD_LABELS.get(self.method, self.method))
+
+    @property
+    def frequency_label(self) -> str:
+        """As Flow.get_frequency_display() says it."""
+        return str(_FREQUENCY_LABELS.get(self.frequency, self.frequency))
+
+
+_SELECTED: list[tuple[str, type[Model], type]] = [
+    ("f", Flow, _FlowColumns), ("v", AgreementVersion, _VersionColumns), ("a", Agreement, _AgreementRow),
+    ("d", Dataset, _DatasetRow), ("p", Agency, _AgencyRow), ("r", Agency, _AgencyRow),
+]
+
+
+_R = TypeVar("_R")
+
+
+def _row(cls: type[_R], *values: Any) -> _R:
+    """A row object from its values in its fields' order (a type checker cannot count a slice's values)."""
+    return cls(*values)
+
+
+def _model_fields(model: type[Model], row: type) -> list[Field]:
+    """The model's fields that a row class holds, in its order ("pk" the primary key)."""
+    return [cast(Field, model._meta.get_field("id" if item.name == "pk" else item.name)) for item in fields(row)]
 
 
 def _table(model: Any) -> str:
@@ -233,13 +339,13 @@ class _CandidateQuery:
 
     def __init__(self) -> None:
         columns: list[str] = []
-        self.spans: list[tuple[type[Model], list[str], int, int]] = []
+        self.spans: list[tuple[int, int]] = []  # where each of _SELECTED's rows lies in a row of the query
         self.fields: list[Field] = []
-        for alias, model in _SELECTED:
-            fields = [f for f in model._meta.concrete_fields if isinstance(f, Field)]
-            self.spans.append((model, [f.attname for f in fields], len(columns), len(columns) + len(fields)))
-            self.fields += fields
-            columns += [f"{alias}.{connection.ops.quote_name(f.column or f.attname)}" for f in fields]
+        for alias, model, row in _SELECTED:
+            selected = _model_fields(model, row)
+            self.spans.append((len(columns), len(columns) + len(selected)))
+            self.fields += selected
+            columns += [f"{alias}.{connection.ops.quote_name(f.column or f.attname)}" for f in selected]
         # Then: the state of the period covering the moment, the last period's end, the first period's start, the
         # reason the covering period began (a suspension's), the flow's legal bases as a JSON array of
         # [code, citation, title, description, kind, guidance], and whether the asker holds a view grant on the
@@ -247,6 +353,7 @@ class _CandidateQuery:
         self.extra_at = len(columns)
         self.fields += [cast(Field, AgreementPeriod._meta.get_field(name))
                         for name in ("state", "ended_at", "started_at", "reason")]
+        self.reader = sql.RowReader(self.fields)
 
         P, V, B, T = AgreementPeriod, AgreementVersion, LegalBasis, Flow.legal_bases.through  # noqa: N806
         started, ended = _col(P, "started_at"), _col(P, "ended_at")
@@ -282,26 +389,21 @@ WHERE {code["p"]} IN (%(provider)s, %(recipient)s) AND {code["r"]} IN (%(provide
   AND (d.{_col(Dataset, "code")} = %(dataset)s OR ({code["p"]} = %(provider)s AND {code["r"]} = %(recipient)s))
 ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 - identifiers from the models
 
-    def flows(self, rows: list[tuple[Any, ...]]) -> list[Flow]:
-        using = connection.alias
+    def candidates(self, rows: list[tuple[Any, ...]]) -> list[_Candidate]:
         out = []
         for raw in rows:
-            row = [*sql.python_values(self.fields, raw), *raw[len(self.fields):]]
-            objects = [model.from_db(using, names, row[begin:end]) for model, names, begin, end in self.spans]
-            flow, version, agreement = cast(Flow, objects[0]), cast(AgreementVersion, objects[1]), objects[2]
-            dataset, provider, recipient = objects[3:]
-            version.agreement = cast(Agreement, agreement)
-            flow.version, flow.dataset = version, cast(Dataset, dataset)
-            flow.provider, flow.recipient = cast(Agency, provider), cast(Agency, recipient)
-            flow.period_state, flow.last_ended_at, flow.first_started_at, flow.period_reason = (
-                row[self.extra_at:self.extra_at + 4])
-            flow.asker_grant = bool(row[self.extra_at + 5])
-            raw_bases = row[self.extra_at + 4]
-            listed = json.loads(raw_bases) if isinstance(raw_bases, str) else (raw_bases or [])
-            flow.bases = [Basis(code, citation, title, description, guidance or "")
-                          for code, citation, title, description, _kind, guidance
-                          in sorted(listed, key=lambda b: (b[4], b[0]))]
-            out.append(flow)
+            row = self.reader.values(connection, raw)
+            flow, version, agreement, dataset, provider, recipient = (row[begin:end] for begin, end in self.spans)
+            extra = row[self.extra_at:]
+            listed = json.loads(extra[4]) if isinstance(extra[4], str) else (extra[4] or [])
+            bases = [Basis(code, citation, title, description, guidance or "")
+                     for code, citation, title, description, _kind, guidance
+                     in sorted(listed, key=lambda b: (b[4], b[0]))]
+            out.append(_row(
+                _Candidate, *flow, _row(_VersionRow, *version, _row(_AgreementRow, *agreement)),
+                _row(_DatasetRow, *dataset), _row(_AgencyRow, *provider), _row(_AgencyRow, *recipient), *extra[:4],
+                bases, bool(extra[5]),
+            ))
         return out
 
 
@@ -331,7 +433,7 @@ _VIEW_GRANT = {"grant_codename": f"view_{Agreement._meta.model_name}", "grant_ap
 
 
 def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime,
-                     asker: User | None = None) -> list[Flow]:
+                     asker: User | None = None) -> list[_Candidate]:
     """Every flow that could bear on the question, each with the period that covered `moment`, its version,
     agreement, dataset, agencies and legal bases (`flow.bases`, in kind and code order), and whether `asker` holds
     a view grant on its agreement (`flow.asker_grant`). One query."""
@@ -341,7 +443,7 @@ def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.dat
               "asker": asker.pk if asker is not None else None, **_VIEW_GRANT}
     with connection.cursor() as cursor:
         prepared.execute(cursor, "check_candidates", query.sql, params, _PG_TYPES["check_candidates"])
-        return query.flows(cursor.fetchall())
+        return query.candidates(cursor.fetchall())
 
 
 # Parameter types of each prepared statement, in the order of $1, $2, ... (common.prepared): planning the six-table
@@ -354,7 +456,8 @@ _PG_TYPES = {
 }
 
 
-def _judge(flow: Flow, *, on: dt.date, provider: str, dataset: str, items: list[str] | None) -> CheckOutcome | None:
+def _judge(flow: _Candidate, *, on: dt.date, provider: str, dataset: str,
+           items: list[str] | None) -> CheckOutcome | None:
     """The outcome for one flow at the moment asked about (before any further lookups); None when the flow does
     not speak for its agreement (a superseded or withdrawn version, or an amendment beside the version in force)."""
     version, agreement = flow.version, flow.version.agreement
@@ -398,7 +501,7 @@ def _outsider(asker: User | None, provider: str, recipient: str) -> bool:
     return asker is not None and not asker.is_superuser and not {provider, recipient} & user_agency_codes(asker)
 
 
-def _shown_to(judged: list[tuple[Any, CheckOutcome, Flow]]) -> tuple[list, set[int]]:
+def _shown_to(judged: list[tuple[Any, CheckOutcome, _Candidate]]) -> tuple[list, set[int]]:
     """The candidates whose agreements an outsider may see, and which of those they see in full: the register's
     rule (selectors.AgreementSearch: the full record with a view grant, the summary of an
     agreement in force), read from what the candidates' query brought along (the agreement's status, the asker's
@@ -517,20 +620,20 @@ def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known],
     )
 
 
-def _dpo(agency: Agency | _Known) -> str:
+def _dpo(agency: _AgencyRow | _Known) -> str:
     """The provider's DPO, by name where its record holds one."""
     name = agency.dpo_name.strip()
     return ((f"{name}, " if name else "") + f"the Data Protection Officer of {agency.name}"
             + (f" ({agency.dpo_email})" if agency.dpo_email else ""))
 
 
-def _guardian_or_yours(agency: Agency | _Known) -> str:
+def _guardian_or_yours(agency: _AgencyRow | _Known) -> str:
     """The provider's Caldicott Guardian by name when its record holds one."""
     name = agency.caldicott_guardian_name.strip()
     return f"{name}, the Caldicott Guardian of {agency.name}," if name else "your Caldicott Guardian"
 
 
-def _contacts(agency: Agency | _Known) -> dict[str, Any]:
+def _contacts(agency: _AgencyRow | _Known) -> dict[str, Any]:
     """Who at the provider answers questions, as the agency record holds them."""
     return {"contact": agency.dpo_email or None, "dpo_name": agency.dpo_name.strip() or None,
             "caldicott_guardian": agency.caldicott_guardian_name.strip() or None, "provider_name": agency.name}
@@ -540,7 +643,7 @@ def _contacts(agency: Agency | _Known) -> dict[str, Any]:
 _CONSENT_FIRST = ("ukgdpr-9-2-a", "ukgdpr-6-1-a", "common-law-confidentiality-consent")
 
 
-def _guidance(bases: list[Basis], provider: Agency) -> list[str]:
+def _guidance(bases: list[Basis], provider: _AgencyRow) -> list[str]:
     """What to do next under these legal bases: each basis's one line from the catalogue, consent first, each
     once; "your Data Protection Officer" and "your Caldicott Guardian" named where the provider's record holds
     them."""
@@ -557,8 +660,8 @@ def _guidance(bases: list[Basis], provider: Agency) -> list[str]:
     return named
 
 
-def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items: list[str] | None,
-             others: list[Flow], dataset_name: str, full: bool = True) -> Decision:
+def _explain(outcome: str, flow: _Candidate, base: dict[str, Any], *, on: dt.date, items: list[str] | None,
+             others: list[_Candidate], dataset_name: str, full: bool = True) -> Decision:
     """The answer for the chosen flow. With `full` False (an asker who sees only the agreement's public summary),
     it leaves out what only the full record holds: the flow's purpose, data items, method, frequency and
     retention."""
@@ -581,8 +684,8 @@ def _explain(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, ite
     return decision
 
 
-def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date, items: list[str] | None,
-                  others: list[Flow], dataset_name: str) -> Decision:
+def _explain_flow(outcome: str, flow: _Candidate, base: dict[str, Any], *, on: dt.date, items: list[str] | None,
+                  others: list[_Candidate], dataset_name: str) -> Decision:
     version, agreement = flow.version, flow.version.agreement
     provider_agency = flow.provider if flow.provider.code == base["provider"] else flow.recipient
     common = {
@@ -603,8 +706,8 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
             legal_bases=bases,
             purposes=[flow.purpose],
             data_items=list(flow.data_items or []),
-            method=flow.get_method_display(),
-            frequency=flow.get_frequency_display(),
+            method=flow.method_label,
+            frequency=flow.frequency_label,
             retention=flow.retention or None,
         )
         if outcome == "items_not_covered":
@@ -627,7 +730,7 @@ def _explain_flow(outcome: str, flow: Flow, base: dict[str, Any], *, on: dt.date
         cited = _names([b.citation for b in bases])
         steps = [*_guidance(bases, provider_agency),
                  "Share only what is needed for that purpose"
-                 + (f", by {flow.get_method_display().lower()}" if flow.method else "")
+                 + (f", by {flow.method_label.lower()}" if flow.method else "")
                  + ", and record what you shared and why."]
         return Decision(
             allowed=True,

@@ -332,21 +332,13 @@ _PAGE_COLUMNS: list[tuple[str, Any]] = [
 _SHAPES: dict[tuple[Any, ...], sql.Shape] = {}  # by shape and page: a few dozen at most (first pages only)
 
 
-_PAGE_FIELDS = [field for _, field in _PAGE_COLUMNS]
-# On PostgreSQL the ORM converts a column's value only through its field's `from_db_value` (JSON text, here):
-# the driver's values are already Python's. Elsewhere, `sql.python_values`.
-_FROM_DB = [getattr(field, "from_db_value", None) for field in _PAGE_FIELDS]
+_PAGE_ROW = sql.RowReader([field for _, field in _PAGE_COLUMNS])
 _AGREEMENT_NAMES = [field.attname for field in _AGREEMENT_FIELDS]
 _VERSION_NAMES = [field.attname for field in _VERSION_FIELDS]
 
 
 def _page_row(alias: str, row: list[Any]) -> Agreement:
-    connection = connections[alias]
-    if connection.vendor == "postgresql":
-        values = [value if value is None or convert is None else convert(value, None, connection)
-                  for value, convert in zip(row, _FROM_DB, strict=True)]
-    else:
-        values = sql.python_values(_PAGE_FIELDS, row)
+    values = _PAGE_ROW.values(connections[alias], row)
     n, m = len(_AGREEMENT_FIELDS), len(_VERSION_FIELDS)
     agreement = Agreement.from_db(alias, _AGREEMENT_NAMES, values[:n])
     vars(agreement).update(full_view=bool(values[n]), register_count=values[n + 1])  # the annotations

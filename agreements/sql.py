@@ -6,8 +6,9 @@ Django expression, so the ORM still compiles, quotes and parameterises the query
   cheap however many agreements a member may see).
 - `Probe`: EXISTS as a look-up for each row, where PostgreSQL would otherwise hash a whole set for a page of rows.
 - `legal_bases_json`: a flow's legal bases as one JSON array, so a page's flows and their bases are one query.
-- `python_values`: what the check's hand-written query (agreements.decisions) needs to read its rows (it is planned
-  once per PostgreSQL connection by common.prepared).
+- `RowReader` (and `python_values`): the rows of a hand-written query (the check's, agreements.decisions, planned
+  once per PostgreSQL connection by common.prepared; the register's page, compiled once per shape) read as the ORM
+  reads them.
 
 tests/agreements/test_sql.py runs both on SQLite and on PostgreSQL.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Aggregate, F, Field, IntegerField, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.db.models.lookups import IsNull
@@ -110,10 +112,10 @@ def legal_bases_from_json(value: Any, known: dict[int, LegalBasis] | None = None
 
 
 def python_values(fields: Sequence[Field], row: Iterable[Any]) -> list[Any]:
-    """The first len(fields) values of a row read with hand-written SQL, as the model fields hold them, through
-    each field's public API: `to_python` (a date or a datetime sent as text by SQLite, a boolean sent as 0 or 1),
-    JSON text decoded, and a naive datetime read as UTC (how Django stores it where the database has no time
-    zone). PostgreSQL's values are already Python's, so only its JSON is decoded."""
+    """The first len(fields) values of a row (or of JSON) read without the ORM, as the model fields hold them,
+    through each field's public API: `to_python` (a date or a datetime sent as text by SQLite or held in JSON, a
+    boolean sent as 0 or 1), JSON text decoded, and a naive datetime read as UTC (how Django stores it where the
+    database has no time zone)."""
     values = []
     for field, value in zip(fields, row, strict=False):
         if value is not None:
@@ -125,6 +127,27 @@ def python_values(fields: Sequence[Field], row: Iterable[Any]) -> list[Any]:
                     value = timezone.make_aware(value, dt.UTC)
         values.append(value)
     return values
+
+
+class RowReader:
+    """Reads the rows of one hand-written query whose first columns are these model `fields`, as the ORM would:
+    on PostgreSQL the driver's values are already Python's and the ORM converts a column only through its field's
+    `from_db_value` (JSON text, here), so that is all this does there; elsewhere `python_values`. Columns after the
+    fields are left as they came."""
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        self.fields = list(fields)
+        self.converters = [(i, convert) for i, field in enumerate(self.fields)
+                           if (convert := getattr(field, "from_db_value", None)) is not None]
+
+    def values(self, connection: BaseDatabaseWrapper, row: Sequence[Any]) -> list[Any]:
+        if connection.vendor != "postgresql":
+            return [*python_values(self.fields, row), *row[len(self.fields):]]
+        values = list(row)
+        for i, convert in self.converters:
+            if values[i] is not None:
+                values[i] = convert(values[i], None, connection)
+        return values
 
 
 class Shape:

@@ -10,10 +10,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.module_loading import import_string
 
-from common import context
+from common import context, prepared
 from common.types import User
 
 from .choices import AuditAction
@@ -149,31 +149,36 @@ def events_index_add(*, codes: Iterable[str], object_type: str, object_ref: str,
     return len(AuditEventAgency.objects.bulk_create(rows, ignore_conflicts=True))
 
 
-_INSERTS: dict[str, tuple[str, list[Any]]] = {}
+_INSERTS: dict[str, tuple[str, list[Any], dict[str, str]]] = {}
 
 
 def _insert(event: AuditEvent) -> AuditEvent:
-    """INSERT one event with a statement compiled once per database vendor (every request writes one, and the
-    ORM's save machinery cost more than the INSERT). Values go through each field's own get_db_prep_save, as
-    save() would send them; there are no save signals for audit events (nothing may act on an event's row).
-    Returns the saved event as the ORM would load it (Model.from_db), holding the same actor object."""
-    vendor = connection.vendor
+    """INSERT one event with a statement compiled once per database vendor, and on PostgreSQL prepared once per
+    connection (common.prepared): every request writes one, and the ORM's save machinery cost more than the INSERT.
+    Values go through each field's own get_db_prep_save, as save() would send them; there are no save signals for
+    audit events (nothing may act on an event's row). Returns the saved event as the ORM would load it
+    (Model.from_db), holding the same actor object."""
+    db = transaction.get_connection()  # the connection itself, not the `connection` proxy: a thread-local look-up a use
+    vendor = db.vendor
     if vendor not in _INSERTS:
         fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
         columns = [f.column for f in fields if f.column is not None]  # every concrete field has one
-        quote = connection.ops.quote_name
-        returning = f" RETURNING {quote('seq')}" if connection.features.can_return_columns_from_insert else ""
+        quote = db.ops.quote_name
+        returning = f" RETURNING {quote('seq')}" if db.features.can_return_columns_from_insert else ""
+        types = {f.attname: str(f.db_type(db)) for f in fields}  # each parameter typed as its column
         _INSERTS[vendor] = (
             f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
+            f"VALUES ({', '.join(f'%({f.attname})s' for f in fields)}){returning}",
             fields,
+            types,
         )
-    sql, fields = _INSERTS[vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
-        seq = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
+    sql, fields, types = _INSERTS[vendor]
+    with db.cursor() as cursor:
+        prepared.execute(cursor, "audit_insert", sql,
+                         {f.attname: f.get_db_prep_save(getattr(event, f.attname), db) for f in fields}, types)
+        seq = cursor.fetchone()[0] if db.features.can_return_columns_from_insert else cursor.lastrowid
     concrete = AuditEvent._meta.concrete_fields
-    saved = AuditEvent.from_db(connection.alias, [f.attname for f in concrete],
+    saved = AuditEvent.from_db(db.alias, [f.attname for f in concrete],
                                [seq if f.primary_key else getattr(event, f.attname) for f in concrete])
     if event.actor_id is not None:
         saved.actor = event.actor  # the object the caller passed, not a query for it again

@@ -5,11 +5,11 @@ from django.views.generic import RedirectView
 from . import api_docs, health, oidc, views
 
 api_v1: list[URLPattern | URLResolver] = [
+    path("", include("agreements.api.urls")),  # first: it starts with the check, the busiest request
     path("schema/", api_docs.SchemaApi.as_view(), name="schema"),
     path("docs/", api_docs.SwaggerDocs.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", RedirectView.as_view(pattern_name="api-docs", permanent=True), name="api-redoc"),
     path("", include("agencies.api_urls")),
-    path("", include("agreements.api.urls")),
     path("", include("audit.api_urls")),
     path("", include("notifications.api_urls")),
 ]

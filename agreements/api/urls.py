@@ -3,6 +3,8 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    # The frontline check first: it is the API's busiest request by far, and Django tries each pattern in turn.
+    path("checks/", views.CheckApi.as_view(), name="api-check"),
     path("legal-bases/", views.LegalBasisListApi.as_view(), name="api-legal-basis-list"),
     path("legal-bases/<str:code>/", views.LegalBasisDetailApi.as_view(), name="api-legal-basis-detail"),
     path("agreements/", views.AgreementListCreateApi.as_view(), name="api-agreement-list"),
@@ -25,5 +27,4 @@ urlpatterns = [
          name="api-agreement-version-compare"),
     path("agreements/<str:reference>/versions/<int:number>/comments/", views.VersionCommentListApi.as_view(),
          name="api-agreement-version-comments"),
-    path("checks/", views.CheckApi.as_view(), name="api-check"),
 ]

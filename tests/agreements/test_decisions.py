@@ -5,11 +5,13 @@ import json
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements import decisions
-from agreements.choices import AgreementStatus, PeriodState
-from agreements.models import AgreementPeriod
+from agreements.choices import AgreementStatus, Frequency, Method, PeriodState
+from agreements.models import AgreementPeriod, Flow
 from audit.models import AuditEvent
 from tests.agreements.builders import at, build_agreement, legal_basis
 from tests.factories import AgencyFactory, DatasetFactory
@@ -24,6 +26,22 @@ def _fixed_today():
     """Checks default to "today"; pin the clock so the dates below mean the same every day the suite runs."""
     with time_machine.travel(at(TODAY, 10), tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _two_queries_at_most(monkeypatch):
+    """Every decision in this module, for every outcome, costs at most two queries (the candidates, then the codes or
+    the parties still to sign). The check loads only the fields it reads of each row (decisions._SELECTED): reading
+    any other would cost a query more, and fail here."""
+    decide = decisions.decide
+
+    def counted(**kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            decision = decide(**kwargs)
+        assert len(queries) <= 2, [query["sql"][:120] for query in queries.captured_queries]
+        return decision
+
+    monkeypatch.setattr(decisions, "decide", counted)
 
 
 @pytest.fixture
@@ -65,6 +83,22 @@ class AllowedTests:
         assert decision.retention == "12 months"
         assert decision.data_items == ["name", "address", "smokes at home", "uses oxygen"]
         assert decision.warnings == []
+
+    @pytest.mark.parametrize(("method", "frequency"), [*zip(Method.values, Frequency.values, strict=False),
+                                                      ("carrier pigeon", "")])
+    def test_the_answer_says_what_the_flow_says_as_the_orm_reads_it(self, council, fire, smoking, method, frequency):
+        """The check reads its rows into plain objects, not model instances: what it tells the asker of the flow
+        is what the flow's model says (a value outside the choices, written before they changed, shown as it is)."""
+        agreement = build_agreement(provider=council, recipient=fire, dataset=smoking)
+        Flow.objects.filter(version__agreement=agreement).update(method=method, frequency=frequency,
+                                                                  purpose="Fire safety visits: “home”")
+        flow = Flow.objects.get(version__agreement=agreement)
+        decision = ask()
+        assert (decision.method, decision.frequency, decision.retention) == (
+            flow.get_method_display(), flow.get_frequency_display(), flow.retention)
+        assert (decision.purposes, decision.data_items) == ([flow.purpose], flow.data_items)
+        assert decision.version == flow.version.number and decision.agreement_title == flow.version.title
+        assert decision.provider_name == council.name
 
     def test_review_overdue_still_allows_but_warns(self, council, fire, smoking):
         build_agreement(provider=council, recipient=fire, dataset=smoking, review=TODAY - dt.timedelta(days=10))

@@ -78,6 +78,32 @@ class RecordTests:
         event.refresh_from_db()
         assert event.detail == detail
 
+    @pytest.mark.postgres
+    def test_the_insert_is_prepared_once_per_connection_and_writes_what_it_returns(self, agency, auditor):
+        from django.test.utils import CaptureQueriesContext
+
+        from common import prepared
+
+        connection.ensure_connection()
+        prepared.prepared_on(connection.connection).clear()  # as on a new connection (earlier tests may have prepared)
+        sent, events = [], []
+        with context.bind(actor=auditor, request_id="req-2", client_ip="2001:db8::7"):
+            for n in range(2):
+                with CaptureQueriesContext(connection) as queries:
+                    events.append(record(action=AuditAction.DATASET_VIEWED, object_type="dataset",
+                                         object_ref=f"ds-{n}", agency=agency, agencies=("elsewhere",),
+                                         detail={"n": n, "text": "café \\ \"quoted\""}))
+                sent += [query["sql"].split()[0] for query in queries.captured_queries if "audit_auditevent" in
+                         query["sql"] or query["sql"].startswith("EXECUTE")]
+        assert sent == ["PREPARE", "EXECUTE"]
+        for event in events:  # the row holds what record() returned, read back through the ORM
+            stored = AuditEvent.objects.get(seq=event.seq)
+            assert [getattr(stored, f.attname) for f in AuditEvent._meta.concrete_fields] == [
+                getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields]
+        assert stored.client_ip == "2001:db8::7" and stored.agencies == ["elsewhere", "manchester-cc"]
+        chain.seal_pending(force_checkpoint=True)
+        assert chain.verify().ok
+
     def test_the_seal_task_seals_pending_events(self):
         make_events(3)
         assert seal.apply().get() == 3
