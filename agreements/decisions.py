@@ -308,20 +308,14 @@ def _col(model: Any, name: str) -> str:
 
 
 def _statements() -> dict[str, str]:
-    """The small fixed statements of a check, from the models' tables and columns."""
+    """The small fixed statement a check may add (which parties have still to sign), from the models' tables and
+    columns."""
     # Identifiers from the models, values as parameters.
     return {
         "unsigned": f"SELECT g.{_col(Agency, 'name')} FROM {_table(Party)} x "  # noqa: S608
                     f"JOIN {_table(Agency)} g ON g.{_col(Agency, 'id')} = x.{_col(Party, 'agency')} "
                     f"WHERE x.{_col(Party, 'version')} = %(version)s AND x.{_col(Party, 'signed_at')} IS NULL "
                     f"ORDER BY g.{_col(Agency, 'name')}",
-        "codes": f"SELECT 'agency', {_col(Agency, 'code')}, {_col(Agency, 'id')}, {_col(Agency, 'name')}, "  # noqa: S608
-                 f"{_col(Agency, 'dpo_email')}, {_col(Agency, 'caldicott_guardian_name')}, "
-                 f"{_col(Agency, 'dpo_name')} FROM {_table(Agency)} "
-                 f"WHERE {_col(Agency, 'code')} IN (%(provider)s, %(recipient)s) "
-                 f"UNION ALL SELECT 'dataset', {_col(Dataset, 'code')}, {_col(Dataset, 'id')}, "
-                 f"{_col(Dataset, 'name')}, '', '', '' FROM {_table(Dataset)} "
-                 f"WHERE {_col(Dataset, 'code')} = %(dataset)s",
     }
 
 
@@ -358,27 +352,42 @@ class _CandidateQuery:
         P, V, B, T = AgreementPeriod, AgreementVersion, LegalBasis, Flow.legal_bases.through  # noqa: N806
         started, ended = _col(P, "started_at"), _col(P, "ended_at")
         of_agreement = f"x.{_col(P, 'agreement')} = v.{_col(V, 'agreement')}"
+        covering = (f"FROM {_table(P)} x WHERE x.{_col(P, 'version')} = f.{_col(Flow, 'version')} "
+                    f"AND x.{started} <= %(moment)s AND (x.{ended} IS NULL OR x.{ended} > %(moment)s) "
+                    f"ORDER BY x.{started} DESC LIMIT 1")
         pg = connection.vendor == "postgresql"
+        array = "json_build_array({})::text" if pg else "json_array({})"
         basis_fields = ", ".join(f"b.{_col(B, n)}" for n in ("code", "citation", "title", "description", "kind",
                                                                "guidance"))
         bases = (f"json_agg(json_build_array({basis_fields}))::text" if pg
                  else f"json_group_array(json_array({basis_fields}))")
+        columns += [  # identifiers from the models, values as parameters
+            f"(SELECT x.{_col(P, 'state')} {covering})",
+            f"(SELECT x.{ended} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} DESC LIMIT 1)",  # noqa: S608
+            f"(SELECT x.{started} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} ASC LIMIT 1)",  # noqa: S608
+            f"(SELECT x.{_col(P, 'reason')} {covering})",
+            f"(SELECT {bases} FROM {_table(T)} fb JOIN {_table(B)} b "  # noqa: S608
+            f"ON b.{_col(B, 'id')} = fb.{_col(T, 'legalbasis')} WHERE fb.{_col(T, 'flow')} = f.{_col(Flow, 'id')})",
+            _asker_grant(),
+        ]
         code = {alias: f"{alias}.{_col(Agency, 'code')}" for alias in ("p", "r")}
+        # Every candidate column is named c0, c1, ... and read through a LEFT JOIN from one row, so that a question
+        # no flow matches still gets a row (its candidate columns NULL). After them: what the register holds under
+        # each of the question's three codes, as JSON arrays (an agency's id, name, DPO's email, Caldicott
+        # Guardian and DPO's name; a dataset's id and name), NULL for a code it does not hold. No answer then needs
+        # a query of its own for names, and the answer that names nothing costs what the others cost.
+        agency = array.format(", ".join(_col(Agency, n) for n in (
+            "id", "name", "dpo_email", "caldicott_guardian_name", "dpo_name")))
+        self.codes_at = len(columns)
+        number, flow_id = self.spans[1][0] + 2, self.spans[0][0]  # the version's number, the flow's id
         self.sql = f"""
-SELECT {", ".join(columns)},
-  (SELECT x.{_col(P, "state")} FROM {_table(P)} x
-    WHERE x.{_col(P, "version")} = f.{_col(Flow, "version")} AND x.{started} <= %(moment)s
-      AND (x.{ended} IS NULL OR x.{ended} > %(moment)s)
-    ORDER BY x.{started} DESC LIMIT 1),
-  (SELECT x.{ended} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} DESC LIMIT 1),
-  (SELECT x.{started} FROM {_table(P)} x WHERE {of_agreement} ORDER BY x.{started} ASC LIMIT 1),
-  (SELECT x.{_col(P, "reason")} FROM {_table(P)} x
-    WHERE x.{_col(P, "version")} = f.{_col(Flow, "version")} AND x.{started} <= %(moment)s
-      AND (x.{ended} IS NULL OR x.{ended} > %(moment)s)
-    ORDER BY x.{started} DESC LIMIT 1),
-  (SELECT {bases} FROM {_table(T)} fb JOIN {_table(B)} b ON b.{_col(B, "id")} = fb.{_col(T, "legalbasis")}
-    WHERE fb.{_col(T, "flow")} = f.{_col(Flow, "id")}),
-  {_asker_grant()}
+SELECT {", ".join(f"c.c{i}" for i in range(len(columns)))},
+  (SELECT {agency} FROM {_table(Agency)} WHERE {_col(Agency, "code")} = %(provider)s),
+  (SELECT {agency} FROM {_table(Agency)} WHERE {_col(Agency, "code")} = %(recipient)s),
+  (SELECT {array.format(", ".join(_col(Dataset, n) for n in ("id", "name")))} FROM {_table(Dataset)}
+    WHERE {_col(Dataset, "code")} = %(dataset)s)
+FROM (SELECT 1 AS one) q LEFT JOIN (
+SELECT {", ".join(f"{column} AS c{i}" for i, column in enumerate(columns))}
 FROM {_table(Flow)} f
 JOIN {_table(Agency)} p ON p.{_col(Agency, "id")} = f.{_col(Flow, "provider")}
 JOIN {_table(Agency)} r ON r.{_col(Agency, "id")} = f.{_col(Flow, "recipient")}
@@ -387,24 +396,36 @@ JOIN {_table(V)} v ON v.{_col(V, "id")} = f.{_col(Flow, "version")}
 JOIN {_table(Agreement)} a ON a.{_col(Agreement, "id")} = v.{_col(V, "agreement")}
 WHERE {code["p"]} IN (%(provider)s, %(recipient)s) AND {code["r"]} IN (%(provider)s, %(recipient)s)
   AND (d.{_col(Dataset, "code")} = %(dataset)s OR ({code["p"]} = %(provider)s AND {code["r"]} = %(recipient)s))
-ORDER BY v.{_col(V, "number")} DESC, f.{_col(Flow, "id")} ASC"""  # noqa: S608 - identifiers from the models
+) c ON 1 = 1
+ORDER BY c.c{number} DESC, c.c{flow_id} ASC"""  # noqa: S608 - identifiers from the models
 
-    def candidates(self, rows: list[tuple[Any, ...]]) -> list[_Candidate]:
+    def read(self, rows: list[tuple[Any, ...]], provider: str, recipient: str,
+             dataset: str) -> tuple[list[_Candidate], dict[tuple[str, str], _Known]]:
+        """The candidates, and what the register holds under the question's codes (keyed ("agency", code) or
+        ("dataset", code); a code it does not hold is absent)."""
         out = []
         for raw in rows:
+            if raw[0] is None:  # the one row of a question no flow matched
+                continue
             row = self.reader.values(connection, raw)
-            flow, version, agreement, dataset, provider, recipient = (row[begin:end] for begin, end in self.spans)
-            extra = row[self.extra_at:]
+            flow, version, agreement, held_dataset, held_provider, held_recipient = (
+                row[begin:end] for begin, end in self.spans)
+            extra = row[self.extra_at:self.codes_at]
             listed = json.loads(extra[4]) if isinstance(extra[4], str) else (extra[4] or [])
             bases = [Basis(code, citation, title, description, guidance or "")
                      for code, citation, title, description, _kind, guidance
                      in sorted(listed, key=lambda b: (b[4], b[0]))]
             out.append(_row(
                 _Candidate, *flow, _row(_VersionRow, *version, _row(_AgreementRow, *agreement)),
-                _row(_DatasetRow, *dataset), _row(_AgencyRow, *provider), _row(_AgencyRow, *recipient), *extra[:4],
+                _row(_DatasetRow, *held_dataset), _row(_AgencyRow, *held_provider), _row(_AgencyRow, *held_recipient),
+                *extra[:4],
                 bases, bool(extra[5]),
             ))
-        return out
+        held = [json.loads(value) if value else None for value in rows[0][self.codes_at:]]
+        found = {(kind, code): _Known(values[0], values[1], *(value or "" for value in values[2:]))
+                 for (kind, code), values in zip((("agency", provider), ("agency", recipient), ("dataset", dataset)),
+                                                 held, strict=True) if values}
+        return out, found
 
 
 _QUERIES: dict[str, _CandidateQuery] = {}
@@ -432,26 +453,26 @@ _VIEW_GRANT = {"grant_codename": f"view_{Agreement._meta.model_name}", "grant_ap
                "grant_model": Agreement._meta.model_name}
 
 
-def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime,
-                     asker: User | None = None) -> list[_Candidate]:
+def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime, asker: User | None = None,
+                     ) -> tuple[list[_Candidate], dict[tuple[str, str], _Known]]:
     """Every flow that could bear on the question, each with the period that covered `moment`, its version,
     agreement, dataset, agencies and legal bases (`flow.bases`, in kind and code order), and whether `asker` holds
-    a view grant on its agreement (`flow.asker_grant`). One query."""
+    a view grant on its agreement (`flow.asker_grant`); and what the register holds under the question's three
+    codes. One query."""
     query = _QUERIES.get(connection.vendor) or _QUERIES.setdefault(connection.vendor, _CandidateQuery())
     params = {"provider": provider, "recipient": recipient, "dataset": dataset,
               "moment": connection.ops.adapt_datetimefield_value(moment),
               "asker": asker.pk if asker is not None else None, **_VIEW_GRANT}
     with connection.cursor() as cursor:
         prepared.execute(cursor, "check_candidates", query.sql, params, _PG_TYPES["check_candidates"])
-        return query.candidates(cursor.fetchall())
+        return query.read(cursor.fetchall(), provider, recipient, dataset)
 
 
 # Parameter types of each prepared statement, in the order of $1, $2, ... (common.prepared): planning the six-table
-# candidate join cost several times executing it, and the two small statements cost more to plan than to run too.
+# candidate join cost several times executing it, and the small statement cost more to plan than to run too.
 _PG_TYPES = {
     "check_candidates": {"provider": "text", "recipient": "text", "dataset": "text", "moment": "timestamptz",
                          "asker": "integer", "grant_codename": "text", "grant_app": "text", "grant_model": "text"},
-    "check_codes": {"provider": "text", "recipient": "text", "dataset": "text"},
     "check_unsigned": {"version": "bigint"},
 }
 
@@ -524,23 +545,24 @@ def decide(
     moment = _moment(on, now)
     base = {"provider": provider, "recipient": recipient, "dataset": dataset, "on": on, "checked_at": now}
 
+    candidates, found = _candidate_flows(provider, recipient, dataset, moment, asker)
     judged = [
         (_relevance(outcome, flow), outcome, flow)
-        for flow in _candidate_flows(provider, recipient, dataset, moment, asker)
+        for flow in candidates
         if (outcome := _judge(flow, on=on, provider=provider, dataset=dataset, items=data_items)) is not None
     ]
     outsider = _outsider(asker, provider, recipient)
     shown, full = _shown_to(judged) if outsider else (judged, None)
     if not shown:
-        # An outsider hears the same whether nothing exists or nothing they may see: existence is not leaked.
-        found = _resolve_codes(provider, recipient, dataset)
-        return _no_agreement(base, found=found, hidden=outsider)
+        # An outsider hears the same whether nothing exists or nothing they may see: existence is not leaked (and
+        # both cost the same one query).
+        return _no_agreement(base, found=_known_codes(found, provider, recipient, dataset), hidden=outsider)
     shown.sort(key=lambda row: row[0])
     _, outcome, flow = shown[0]
     dataset_name = dataset
     if outcome == CheckOutcome.DATASET_NOT_COVERED:
         # Is the dataset the agreement lacks in the register at all, and what is it called?
-        dataset_name = _resolve_codes(provider, recipient, dataset)[("dataset", dataset)].name
+        dataset_name = _known_codes(found, provider, recipient, dataset)[("dataset", dataset)].name
     decision = _explain(outcome, flow, base, on=on, items=data_items,
                         others=[f for _, o, f in shown if o == outcome], dataset_name=dataset_name,
                         full=full is None or flow.version.agreement_id in full)
@@ -560,21 +582,16 @@ class _Known:
 
     pk: int
     name: str
-    dpo_email: str
+    dpo_email: str = ""
     caldicott_guardian_name: str = ""
     dpo_name: str = ""
 
 
-def _resolve_codes(provider: str, recipient: str, dataset: str) -> dict[tuple[str, str], _Known]:
-    """One query: which of the codes exist, their ids and names. Only asked when no flow matched.
-
-    Raises UnknownCodes naming each code that is not in the register.
+def _known_codes(found: dict[tuple[str, str], _Known], provider: str, recipient: str,
+                 dataset: str) -> dict[tuple[str, str], _Known]:
+    """`found` (what the register holds under the question's codes, read with the candidates), once every code is
+    known. Raises UnknownCodes naming each code that is not in the register.
     """
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, "check_codes", _sql("codes"),
-                         {"provider": provider, "recipient": recipient, "dataset": dataset}, _PG_TYPES["check_codes"])
-        found = {(kind, code): _Known(pk, name, dpo or "", guardian or "", dpo_name or "")
-                 for kind, code, pk, name, dpo, guardian, dpo_name in cursor.fetchall()}
     errors: dict[str, list[str]] = {}
     for name, code in (("provider", provider), ("recipient", recipient)):
         if ("agency", code) not in found:

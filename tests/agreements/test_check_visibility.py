@@ -57,8 +57,8 @@ class CheckVisibilityTests:
             "superuser": lambda: UserFactory(username="root", is_superuser=True, is_staff=True),
             "council_frontline": lambda: member(region.council, Role.FRONTLINE),  # a party: not an outsider
         }[who]()
-        flows = decisions._candidate_flows(QUESTION["provider"], QUESTION["recipient"], QUESTION["dataset"],
-                                           timezone.now(), user)
+        flows, _known = decisions._candidate_flows(QUESTION["provider"], QUESTION["recipient"], QUESTION["dataset"],
+                                                   timezone.now(), user)
         ids = {flow.version.agreement_id for flow in flows}
         assert len(ids) == 6
         if decisions._outsider(user, QUESTION["provider"], QUESTION["recipient"]):

@@ -167,7 +167,7 @@ class PreparedCheckTests:
         assert answers[0][0] == ["police"]
         assert "no information-sharing agreement for sharing Domestic" in answers[0][1]
         assert f"{submitted.reference}" in answers[0][2] and "still needs signing by" in answers[0][2]
-        assert set(prepared.prepared_on(connection.connection)) >= {"memberships", "check_codes", "check_unsigned"}
+        assert set(prepared.prepared_on(connection.connection)) >= {"memberships", "check_candidates", "check_unsigned"}
         with pytest.raises(decisions.UnknownCodes) as unknown:  # the codes' answer names what is missing
             decisions.decide(provider="fire", recipient="nobody", dataset="ghost")
         assert set(unknown.value.errors) == {"recipient", "dataset"}
