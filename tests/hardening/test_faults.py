@@ -24,6 +24,7 @@ from werkzeug.test import Client as WsgiClient
 from agencies.choices import Role
 from agreements.models import Agreement, AgreementVersion, Flow, Party
 from audit.models import AuditEvent
+from common import prepared
 from tests.dates import END, REVIEW, START, iso
 from tests.factories import agreement_factory, api_key, member
 from tests.worker import _database_url, celery_worker, wait_for
@@ -57,7 +58,9 @@ def cut_connection_after_audit_insert():
             finally:
                 other.close()
         result = execute(sql, params, many, context)
-        if 'INSERT INTO "audit_auditevent"' in sql:
+        # The audit INSERT, as first sent (PREPARE ... AS INSERT ...) or executed by name after (common.prepared).
+        insert = prepared.prepared_on(context["connection"].connection).get("audit_insert")
+        if 'INSERT INTO "audit_auditevent"' in sql or (insert and sql.startswith(f"EXECUTE {insert}(")):
             state["event_written"] = True
         return result
 
