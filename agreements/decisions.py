@@ -1,13 +1,13 @@
 """The frontline question: "may I share dataset D from agency P with agency R, on date X?"
 
 `decide()` answers from the register as it stood at that moment: the version in force then, its
-periods of suspension, its dates and its review. It costs one query for most answers (the flows that could
-apply, each with its period, its agreement and its legal bases) and at most two; the audit write that
-`check()` adds makes three at most.
+periods of suspension, its dates and its review. It costs one query (the flows that could apply, each with its
+period, its agreement and its legal bases, and what the register holds under the question's codes), and two when
+the answer names who has still to sign; the audit write that `check()` adds makes three at most.
 
 This is the product's hottest path, so that one query is compiled once per process from the models' own
 metadata and sent as SQL (on PostgreSQL as a prepared statement, common.prepared, so it is planned once per
-connection, as are the two small statements some answers add),
+connection, as is the small statement of who has still to sign),
 and its rows are read as the ORM reads them (`sql.RowReader`) into plain row objects (`_Candidate`): the ORM's
 per-call compilation cost several times the query itself, and building model instances more than the query.
 """
@@ -186,8 +186,6 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-# --- the candidate flows: one hand-compiled query --------------------------------------------------------------
-
 # --- the candidates' rows: what the check reads of each, as plain objects ------------------------------------------
 # A candidate's models are read into these rather than into model instances: building six instances a row cost more
 # than its query did, and a field the check does not select cannot be read by mistake (a deferred field of a model
@@ -297,6 +295,9 @@ def _model_fields(model: type[Model], row: type) -> list[Field]:
     return [cast(Field, model._meta.get_field("id" if item.name == "pk" else item.name)) for item in fields(row)]
 
 
+# --- the candidate flows: one hand-compiled query --------------------------------------------------------------
+
+
 def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -379,7 +380,8 @@ class _CandidateQuery:
         agency = array.format(", ".join(_col(Agency, n) for n in (
             "id", "name", "dpo_email", "caldicott_guardian_name", "dpo_name")))
         self.codes_at = len(columns)
-        number, flow_id = self.spans[1][0] + 2, self.spans[0][0]  # the version's number, the flow's id
+        number = self.spans[1][0] + [item.name for item in fields(_VersionColumns)].index("number")
+        flow_id = self.spans[0][0]  # the flow's own "pk" comes first
         self.sql = f"""
 SELECT {", ".join(f"c.c{i}" for i in range(len(columns)))},
   (SELECT {agency} FROM {_table(Agency)} WHERE {_col(Agency, "code")} = %(provider)s),
