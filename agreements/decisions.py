@@ -282,6 +282,9 @@ _SELECTED: list[tuple[str, type[Model], type]] = [
 ]
 
 
+# What the register holds under a question's codes, keyed ("agency", code) or ("dataset", code).
+_Held = dict[tuple[str, str], _AgencyRow | _DatasetRow]
+
 _R = TypeVar("_R")
 
 
@@ -374,11 +377,12 @@ class _CandidateQuery:
         code = {alias: f"{alias}.{_col(Agency, 'code')}" for alias in ("p", "r")}
         # Every candidate column is named c0, c1, ... and read through a LEFT JOIN from one row, so that a question
         # no flow matches still gets a row (its candidate columns NULL). After them: what the register holds under
-        # each of the question's three codes, as JSON arrays (an agency's id, name, DPO's email, Caldicott
-        # Guardian and DPO's name; a dataset's id and name), NULL for a code it does not hold. No answer then needs
+        # each of the question's three codes, as JSON arrays of an _AgencyRow's or a _DatasetRow's fields, NULL for
+        # a code it does not hold. No answer then needs
         # a query of its own for names, and the answer that names nothing costs what the others cost.
-        agency = array.format(", ".join(_col(Agency, n) for n in (
-            "id", "name", "dpo_email", "caldicott_guardian_name", "dpo_name")))
+        agency, held_dataset = (array.format(", ".join(connection.ops.quote_name(f.column or f.attname)
+                                                       for f in _model_fields(model, row)))
+                                for model, row in ((Agency, _AgencyRow), (Dataset, _DatasetRow)))
         self.codes_at = len(columns)
         number = self.spans[1][0] + [item.name for item in fields(_VersionColumns)].index("number")
         flow_id = self.spans[0][0]  # the flow's own "pk" comes first
@@ -386,8 +390,7 @@ class _CandidateQuery:
 SELECT {", ".join(f"c.c{i}" for i in range(len(columns)))},
   (SELECT {agency} FROM {_table(Agency)} WHERE {_col(Agency, "code")} = %(provider)s),
   (SELECT {agency} FROM {_table(Agency)} WHERE {_col(Agency, "code")} = %(recipient)s),
-  (SELECT {array.format(", ".join(_col(Dataset, n) for n in ("id", "name")))} FROM {_table(Dataset)}
-    WHERE {_col(Dataset, "code")} = %(dataset)s)
+  (SELECT {held_dataset} FROM {_table(Dataset)} WHERE {_col(Dataset, "code")} = %(dataset)s)
 FROM (SELECT 1 AS one) q LEFT JOIN (
 SELECT {", ".join(f"{column} AS c{i}" for i, column in enumerate(columns))}
 FROM {_table(Flow)} f
@@ -402,7 +405,7 @@ WHERE {code["p"]} IN (%(provider)s, %(recipient)s) AND {code["r"]} IN (%(provide
 ORDER BY c.c{number} DESC, c.c{flow_id} ASC"""  # noqa: S608 - identifiers from the models
 
     def read(self, rows: list[tuple[Any, ...]], provider: str, recipient: str,
-             dataset: str) -> tuple[list[_Candidate], dict[tuple[str, str], _Known]]:
+             dataset: str) -> tuple[list[_Candidate], _Held]:
         """The candidates, and what the register holds under the question's codes (keyed ("agency", code) or
         ("dataset", code); a code it does not hold is absent)."""
         out = []
@@ -424,9 +427,10 @@ ORDER BY c.c{number} DESC, c.c{flow_id} ASC"""  # noqa: S608 - identifiers from 
                 bases, bool(extra[5]),
             ))
         held = [json.loads(value) if value else None for value in rows[0][self.codes_at:]]
-        found = {(kind, code): _Known(values[0], values[1], *(value or "" for value in values[2:]))
-                 for (kind, code), values in zip((("agency", provider), ("agency", recipient), ("dataset", dataset)),
-                                                 held, strict=True) if values}
+        found: _Held = {
+            (kind, code): _row(row, *values)
+            for (kind, code, row), values in zip((("agency", provider, _AgencyRow), ("agency", recipient, _AgencyRow),
+                                                  ("dataset", dataset, _DatasetRow)), held, strict=True) if values}
         return out, found
 
 
@@ -456,7 +460,7 @@ _VIEW_GRANT = {"grant_codename": f"view_{Agreement._meta.model_name}", "grant_ap
 
 
 def _candidate_flows(provider: str, recipient: str, dataset: str, moment: dt.datetime, asker: User | None = None,
-                     ) -> tuple[list[_Candidate], dict[tuple[str, str], _Known]]:
+                     ) -> tuple[list[_Candidate], _Held]:
     """Every flow that could bear on the question, each with the period that covered `moment`, its version,
     agreement, dataset, agencies and legal bases (`flow.bases`, in kind and code order), and whether `asker` holds
     a view grant on its agreement (`flow.asker_grant`); and what the register holds under the question's three
@@ -578,19 +582,8 @@ def decide(
     return decision
 
 
-@dataclass(frozen=True)
-class _Known:
-    """A code found in the register: its id and name (and an agency's DPO and Caldicott Guardian)."""
-
-    pk: int
-    name: str
-    dpo_email: str = ""
-    caldicott_guardian_name: str = ""
-    dpo_name: str = ""
-
-
-def _known_codes(found: dict[tuple[str, str], _Known], provider: str, recipient: str,
-                 dataset: str) -> dict[tuple[str, str], _Known]:
+def _known_codes(found: _Held, provider: str, recipient: str,
+                 dataset: str) -> _Held:
     """`found` (what the register holds under the question's codes, read with the candidates), once every code is
     known. Raises UnknownCodes naming each code that is not in the register.
     """
@@ -607,8 +600,9 @@ def _known_codes(found: dict[tuple[str, str], _Known], provider: str, recipient:
     return found
 
 
-def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known], hidden: bool = False) -> Decision:
-    provider, recipient = found[("agency", base["provider"])], found[("agency", base["recipient"])]
+def _no_agreement(base: dict[str, Any], *, found: _Held, hidden: bool = False) -> Decision:
+    provider = cast(_AgencyRow, found[("agency", base["provider"])])
+    recipient = cast(_AgencyRow, found[("agency", base["recipient"])])
     dataset = found[("dataset", base["dataset"])]
     dpo = _dpo(provider)
     people = _contacts(provider)
@@ -639,20 +633,20 @@ def _no_agreement(base: dict[str, Any], *, found: dict[tuple[str, str], _Known],
     )
 
 
-def _dpo(agency: _AgencyRow | _Known) -> str:
+def _dpo(agency: _AgencyRow) -> str:
     """The provider's DPO, by name where its record holds one."""
     name = agency.dpo_name.strip()
     return ((f"{name}, " if name else "") + f"the Data Protection Officer of {agency.name}"
             + (f" ({agency.dpo_email})" if agency.dpo_email else ""))
 
 
-def _guardian_or_yours(agency: _AgencyRow | _Known) -> str:
+def _guardian_or_yours(agency: _AgencyRow) -> str:
     """The provider's Caldicott Guardian by name when its record holds one."""
     name = agency.caldicott_guardian_name.strip()
     return f"{name}, the Caldicott Guardian of {agency.name}," if name else "your Caldicott Guardian"
 
 
-def _contacts(agency: _AgencyRow | _Known) -> dict[str, Any]:
+def _contacts(agency: _AgencyRow) -> dict[str, Any]:
     """Who at the provider answers questions, as the agency record holds them."""
     return {"contact": agency.dpo_email or None, "dpo_name": agency.dpo_name.strip() or None,
             "caldicott_guardian": agency.caldicott_guardian_name.strip() or None, "provider_name": agency.name}
